@@ -1,0 +1,39 @@
+/* Internal: the chunk codec (byte shuffle, zstd) and a small thread pool.
+ * Pure functions over caller buffers; no segment knowledge. */
+#ifndef SHMC_CODEC_H
+#define SHMC_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "error.h"
+
+/* Worst-case stored size of `len` raw bytes under `codec`. */
+size_t shmc_codec_bound(size_t len, int codec);
+
+/* Encode len bytes of src into dst (dst_cap >= shmc_codec_bound(len, codec)).
+ * typesize > 1 with shuffle != 0 byte-shuffles first (needs a scratch of len
+ * bytes, allocated internally per call or per thread). When compression does not
+ * save at least min_saving (fraction), the chunk is stored raw: *codec_used =
+ * SHMC_CODEC_NONE and *shuffled = 0, dst holds a plain copy. Deterministic. */
+int shmc_codec_encode(const void *src, size_t len, int codec, int level, int shuffle,
+                      uint32_t typesize, double min_saving, void *dst, size_t dst_cap,
+                      size_t *dst_len, int *codec_used, int *shuffled, shmc_err *err);
+
+/* Decode exactly raw_len bytes into dst. Anything else -- a frame that claims
+ * another size, trailing garbage, a decoder error -- is SHMC_ERR_CORRUPT. */
+int shmc_codec_decode(const void *src, size_t src_len, int codec, int shuffled,
+                      uint32_t typesize, void *dst, size_t raw_len, shmc_err *err);
+
+void shmc_shuffle(const void *src, void *dst, size_t len, uint32_t typesize);
+void shmc_unshuffle(const void *src, void *dst, size_t len, uint32_t typesize);
+
+/* XXH3-64 of a buffer (seed 0), and memcpy that hashes while it copies. */
+uint64_t shmc_hash(const void *p, size_t len);
+uint64_t shmc_copy_hash(void *dst, const void *src, size_t len);
+
+/* Run fn(user, i) for i in [0, n) on up to `threads` threads (0 = online cores).
+ * Returns the first non-zero fn result by index order (deterministic), else 0. */
+typedef int (*shmc_task_fn)(void *user, size_t i);
+int shmc_parallel_for(size_t n, int threads, shmc_task_fn fn, void *user);
+
+#endif

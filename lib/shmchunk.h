@@ -1,0 +1,474 @@
+/*
+ * shmchunk.h -- share one DataFrame, read-only, through one shared-memory segment.
+ *
+ * MODEL
+ *   A *frame* is a row count and an ordered list of *columns*. A column has a kind
+ *   (bool, ints, floats, datetime/timedelta, categorical, string, opaque object), a
+ *   label, and up to a few physical buffers (values, mask, offsets, data, validity,
+ *   pickle). The rows are cut into *row groups* of `rows_per_chunk` rows; one buffer
+ *   of one column over one row group is a *chunk*. Chunks have dense ids.
+ *
+ *   A writer describes a frame with shmc_frame_* calls (the frame borrows the
+ *   caller's buffers) and writes it once with shmc_frame_write() into a *segment*:
+ *   a POSIX shared-memory object ("shm:NAME"), a regular file (any other path), or
+ *   -- for readers only -- a caller's memory buffer. The segment holds a fixed
+ *   header, the chunks (64-byte aligned, column by column) and a msgpack index.
+ *   Readers open it with shmc_segment_open*() and view or decode chunks.
+ *   The byte layout is specified in lib/FORMAT.md.
+ *
+ * PROMISES
+ *   - A sealed segment never changes. A reader maps it PROT_READ: a view returned
+ *     by shmc_segment_chunk_view() is read-only by the operating system.
+ *   - Everything read from a segment or a pickle is untrusted. Every offset,
+ *     length and count is checked before use; hostile bytes produce an error
+ *     status and a message naming the chunk, column and byte offset, never a
+ *     crash, a hang or an allocation larger than the input justifies.
+ *   - Each stored chunk, the index and the header carry an XXH3-64 checksum. The
+ *     header and index are checked at open; a chunk is checked when it is viewed
+ *     or decoded unless SHMC_OPEN_NO_VERIFY was given.
+ *   - A writer creates with O_EXCL and mode 0600, reserves all space up front (a
+ *     full /dev/shm is SHMC_ERR_NOSPACE, not a SIGBUS later), writes the "sealed"
+ *     marker last, and removes the half-written segment on any error.
+ *   - Output is deterministic: the same frame and options give the same bytes
+ *     (apart from owner pid/start time, uid and creation time in the header),
+ *     whatever the number of compression threads.
+ *
+ * CAVEATS
+ *   - A handle (shmc_frame, shmc_segment) is not thread-safe; use one per thread.
+ *     Separate handles on the same segment are independent.
+ *   - Opaque object chunks hold pickle bytes made by Python. This library never
+ *     interprets them; unpickling them runs code, so callers must only do so for
+ *     segments they trust.
+ *   - A segment "owned" by a process records its pid and start time; the library
+ *     does not unlink it by itself. Owners call shmc_segment_unlink(); orphans of
+ *     dead owners are found by shmc_shm_list() and removed by shmc_shm_gc().
+ *
+ * ERRORS
+ *   Every function that can fail returns an int status: SHMC_OK (0) or one of
+ *   shmc_status. shmc_strerror() names the code; the handle's errmsg function
+ *   gives the detail of the last failure on that handle.
+ */
+#ifndef SHMCHUNK_H
+#define SHMCHUNK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHMC_VERSION_MAJOR 0
+#define SHMC_VERSION_MINOR 1
+#define SHMC_VERSION_PATCH 0
+#define SHMC_VERSION_STRING "0.1.0"
+/* Segment format version written by this library. */
+#define SHMC_FORMAT_VERSION 1
+
+#if defined(__GNUC__)
+#define SHMC_API __attribute__((visibility("default")))
+#else
+#define SHMC_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                              */
+/* ------------------------------------------------------------------------ */
+typedef enum shmc_status {
+    SHMC_OK = 0,
+    SHMC_ERR_INVALID_ARG = 1,   /* caller passed something unusable */
+    SHMC_ERR_NOMEM = 2,         /* allocation failed or a limit on memory was hit */
+    SHMC_ERR_IO = 3,            /* a system call failed (detail has errno text) */
+    SHMC_ERR_NOT_FOUND = 4,     /* no such segment / file */
+    SHMC_ERR_EXISTS = 5,        /* destination already exists (O_EXCL) */
+    SHMC_ERR_NOSPACE = 6,       /* not enough space in /dev/shm or on disk */
+    SHMC_ERR_PERMISSION = 7,    /* access denied, or segment of another uid */
+    SHMC_ERR_BAD_NAME = 8,      /* invalid shared-memory name */
+    SHMC_ERR_BAD_MAGIC = 9,     /* not a shmchunk segment */
+    SHMC_ERR_BAD_VERSION = 10,  /* a format version this library does not read */
+    SHMC_ERR_BAD_LAYOUT = 11,   /* layout signature mismatch */
+    SHMC_ERR_UNSEALED = 12,     /* writer has not finished (or died writing) */
+    SHMC_ERR_TRUNCATED = 13,    /* segment shorter than its header says */
+    SHMC_ERR_HEADER_CHECKSUM = 14,
+    SHMC_ERR_INDEX_CHECKSUM = 15,
+    SHMC_ERR_CHUNK_CHECKSUM = 16,
+    SHMC_ERR_CORRUPT = 17,      /* structurally invalid index or chunk */
+    SHMC_ERR_COMPRESSED = 18,   /* a zero-copy view was asked of a compressed chunk */
+    SHMC_ERR_RANGE = 19,        /* chunk id, column, row or buffer out of range */
+    SHMC_ERR_LIMIT = 20,        /* input exceeds a configured limit */
+    SHMC_ERR_UNSUPPORTED = 21,  /* a construct this version does not handle */
+    SHMC_ERR_PICKLE = 22,       /* malformed pickle stream */
+    SHMC_ERR_CODEC = 23,        /* compression / decompression failure */
+    SHMC_STATUS_COUNT_
+} shmc_status;
+
+/* Name of a status code ("checksum mismatch in chunk", ...). Never NULL. */
+SHMC_API const char *shmc_strerror(int status);
+/* Library version string, e.g. "0.1.0". */
+SHMC_API const char *shmc_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Column model                                                              */
+/* ------------------------------------------------------------------------ */
+typedef enum shmc_kind {
+    SHMC_KIND_BOOL = 1,      /* 1 byte per row, 0 or 1 */
+    SHMC_KIND_INT8, SHMC_KIND_INT16, SHMC_KIND_INT32, SHMC_KIND_INT64,
+    SHMC_KIND_UINT8, SHMC_KIND_UINT16, SHMC_KIND_UINT32, SHMC_KIND_UINT64,
+    SHMC_KIND_FLOAT32, SHMC_KIND_FLOAT64,
+    SHMC_KIND_DATETIME,      /* int64 since epoch in `unit`, optional tz; NaT = INT64_MIN */
+    SHMC_KIND_TIMEDELTA,     /* int64 in `unit`; NaT = INT64_MIN */
+    SHMC_KIND_CATEGORICAL,   /* values = codes of `code_kind` (-1 = missing) + a dictionary column */
+    SHMC_KIND_STRING,        /* Arrow large_string: int64 offsets + UTF-8 data + validity bitmap */
+    SHMC_KIND_OBJECT,        /* one opaque pickle blob per row group, made by Python */
+    SHMC_KIND_COUNT_
+} shmc_kind;
+
+/* Width in bytes of one value of a fixed-width kind (bool .. timedelta), else 0. */
+SHMC_API size_t shmc_kind_itemsize(int kind);
+/* Short name: "bool", "int64", "datetime", "categorical", "string", ... */
+SHMC_API const char *shmc_kind_name(int kind);
+
+typedef enum shmc_time_unit {
+    SHMC_UNIT_NONE = 0, SHMC_UNIT_S = 1, SHMC_UNIT_MS = 2, SHMC_UNIT_US = 3, SHMC_UNIT_NS = 4
+} shmc_time_unit;
+
+/* Physical buffer roles. A chunk is one role of one column over one row group. */
+typedef enum shmc_role {
+    SHMC_ROLE_VALUES = 0,    /* fixed-width values, or categorical codes */
+    SHMC_ROLE_MASK = 1,      /* nullable kinds: 1 byte per row, nonzero = missing */
+    SHMC_ROLE_OFFSETS = 2,   /* string: nrows+1 int64, first is 0 within the row group */
+    SHMC_ROLE_DATA = 3,      /* string: UTF-8 bytes */
+    SHMC_ROLE_VALIDITY = 4,  /* string: Arrow bitmap, bit i (LSB first) = row i valid */
+    SHMC_ROLE_PICKLE = 5,    /* object: opaque pickle bytes of the row group */
+    SHMC_ROLE_COUNT_
+} shmc_role;
+
+/* Column flags. */
+#define SHMC_COL_INDEX      0x1u  /* part of the frame's index, not a data column */
+#define SHMC_COL_ORDERED    0x2u  /* categorical: ordered categories */
+#define SHMC_COL_DICTIONARY 0x4u  /* the categories of a categorical column (set by the writer) */
+
+/* A label: a column name, an index name. Python pickles labels it cannot say
+ * as str/int/None and passes SHMC_LABEL_PICKLE bytes. */
+typedef enum shmc_label_type {
+    SHMC_LABEL_NONE = 0, SHMC_LABEL_STR = 1, SHMC_LABEL_INT = 2, SHMC_LABEL_PICKLE = 3
+} shmc_label_type;
+
+typedef struct shmc_label {
+    int type;             /* shmc_label_type */
+    const char *str;      /* STR: UTF-8 bytes; PICKLE: pickle bytes (not NUL-terminated) */
+    size_t len;
+    int64_t i;            /* INT */
+} shmc_label;
+
+/* Describes one column to the writer. Zero-initialise, then fill in what the
+ * kind needs. Buffers are borrowed: they must stay valid until shmc_frame_write()
+ * returns or the frame is freed. Every buffer covers the frame's nrows rows,
+ * except the dictionary of a categorical, which has `ncategories` rows. */
+typedef struct shmc_column_desc {
+    int kind;                  /* shmc_kind */
+    uint32_t flags;            /* SHMC_COL_* */
+    shmc_label label;
+    const char *dtype;         /* optional: pandas dtype string as Python saw it
+                                  ("Int64", "str", "string[pyarrow]", ...), NUL-terminated */
+    int unit;                  /* datetime / timedelta: shmc_time_unit */
+    const char *tz;            /* datetime: time zone name, or NULL */
+
+    const void *values;        /* fixed-width kinds: nrows * itemsize; categorical: codes */
+    const uint8_t *mask;       /* optional for fixed-width kinds: nrows bytes, nonzero = missing */
+
+    const int64_t *offsets;    /* string: nrows+1 offsets into data; offsets[0] may be nonzero */
+    const uint8_t *data;       /* string: UTF-8 bytes */
+    const uint8_t *validity;   /* string: optional Arrow bitmap (NULL = no missing values) */
+    uint64_t validity_offset;  /* bit offset of row 0 in validity (Arrow slices) */
+
+    int code_kind;             /* categorical: SHMC_KIND_INT8 .. INT64 */
+    const struct shmc_column_desc *categories; /* categorical: dictionary column (any non-categorical kind) */
+    uint64_t ncategories;
+
+    const void *const *blobs;  /* object: one pickle blob per row group */
+    const size_t *blob_lens;
+    size_t nblobs;             /* must equal the number of row groups at write time */
+} shmc_column_desc;
+
+/* ------------------------------------------------------------------------ */
+/* Writing: the frame                                                        */
+/* ------------------------------------------------------------------------ */
+typedef struct shmc_frame shmc_frame;
+
+/* @return SHMC_OK or SHMC_ERR_NOMEM. */
+SHMC_API int shmc_frame_create(shmc_frame **out);
+/* NULL-tolerant. Frees what the frame owns (see shmc_frame_keep). */
+SHMC_API void shmc_frame_free(shmc_frame *frame);
+/* Detail of the last failure on this frame ("" if none). Never NULL. */
+SHMC_API const char *shmc_frame_errmsg(const shmc_frame *frame);
+
+SHMC_API int shmc_frame_set_nrows(shmc_frame *frame, uint64_t nrows);
+SHMC_API uint64_t shmc_frame_nrows(const shmc_frame *frame);
+/* Copies the descriptor (and its label/dtype/tz strings and category descriptor),
+ * not the buffers. @return SHMC_ERR_INVALID_ARG naming the field when inconsistent. */
+SHMC_API int shmc_frame_add_column(shmc_frame *frame, const shmc_column_desc *desc);
+SHMC_API uint32_t shmc_frame_ncolumns(const shmc_frame *frame);
+/* The default index is RangeIndex(0, nrows, 1) with no name. When the frame has
+ * SHMC_COL_INDEX columns, they are the index instead. */
+SHMC_API int shmc_frame_set_range_index(shmc_frame *frame, int64_t start, int64_t step,
+                                        const shmc_label *name);
+/* Column-axis name (DataFrame.columns.name). */
+SHMC_API int shmc_frame_set_columns_name(shmc_frame *frame, const shmc_label *name);
+/* Opaque user metadata (Python stores df.attrs here). Copied. */
+SHMC_API int shmc_frame_set_meta(shmc_frame *frame, const void *bytes, size_t len);
+/* Hand memory to the frame: it is released with free_fn(ptr) by shmc_frame_free(). */
+SHMC_API int shmc_frame_keep(shmc_frame *frame, void *ptr, void (*free_fn)(void *));
+
+typedef enum shmc_codec { SHMC_CODEC_NONE = 0, SHMC_CODEC_ZSTD = 1 } shmc_codec;
+
+/* Write flags. */
+#define SHMC_WRITE_OWNED    0x1u  /* record this process as owner (else persistent) */
+
+typedef struct shmc_write_opts {
+    uint64_t rows_per_chunk;  /* 0 = default (1 << 20); a power of two keeps columns contiguous */
+    int codec;                /* shmc_codec */
+    int level;                /* zstd level; 0 = default (1) */
+    int shuffle;              /* byte-shuffle fixed-width chunks before zstd: 1 on, 0 off */
+    int threads;              /* compression threads; 0 = all cores */
+    uint32_t flags;           /* SHMC_WRITE_* */
+    double min_saving;        /* keep a compressed chunk only if it saves this fraction; 0 = 0.10 */
+    void (*progress)(void *user, uint64_t done_bytes, uint64_t total_bytes);
+    void *progress_user;
+} shmc_write_opts;
+
+/* Fill opts with the defaults above. */
+SHMC_API void shmc_write_opts_init(shmc_write_opts *opts);
+
+/* Write the frame to `dest`: "shm:NAME" (POSIX shared memory), or a file path.
+ * dest NULL or "shm:" makes an unguessable name "shmchunk-<uid>-<random>".
+ * The name actually used ("shm:NAME" or the path) is copied to name_out
+ * (NUL-terminated) when name_out is not NULL.
+ * @return SHMC_OK; SHMC_ERR_EXISTS, SHMC_ERR_NOSPACE, SHMC_ERR_BAD_NAME,
+ *         SHMC_ERR_INVALID_ARG (frame inconsistent), SHMC_ERR_IO, ... -- in every
+ *         error case nothing is left behind at dest. */
+SHMC_API int shmc_frame_write(shmc_frame *frame, const char *dest, const shmc_write_opts *opts,
+                              char *name_out, size_t name_out_cap);
+
+/* ------------------------------------------------------------------------ */
+/* Reading: the segment                                                      */
+/* ------------------------------------------------------------------------ */
+typedef struct shmc_segment shmc_segment;
+
+#define SHMC_OPEN_NO_VERIFY  0x1u  /* do not check chunk checksums on view/decode */
+#define SHMC_OPEN_VERIFY_ALL 0x2u  /* check every chunk at open */
+
+/* @return SHMC_OK or SHMC_ERR_NOMEM. */
+SHMC_API int shmc_segment_create(shmc_segment **out);
+/* NULL-tolerant; unmaps. Views obtained from the segment die with it. */
+SHMC_API void shmc_segment_free(shmc_segment *seg);
+SHMC_API const char *shmc_segment_errmsg(const shmc_segment *seg);
+
+/* Open "shm:NAME" or a file path, read-only. Checks magic, version, layout,
+ * sealed marker, sizes, header and index checksums, and the index structure.
+ * @return SHMC_OK, SHMC_ERR_NOT_FOUND, SHMC_ERR_BAD_MAGIC, SHMC_ERR_BAD_VERSION,
+ *         SHMC_ERR_BAD_LAYOUT, SHMC_ERR_UNSEALED, SHMC_ERR_TRUNCATED,
+ *         SHMC_ERR_HEADER_CHECKSUM, SHMC_ERR_INDEX_CHECKSUM, SHMC_ERR_CORRUPT, ... */
+SHMC_API int shmc_segment_open(shmc_segment *seg, const char *src, uint32_t flags);
+/* Same checks over a caller's buffer (not copied; must outlive the segment). */
+SHMC_API int shmc_segment_open_buffer(shmc_segment *seg, const void *buf, size_t len,
+                                      uint32_t flags);
+
+typedef enum shmc_owner_state {
+    SHMC_OWNER_PERSISTENT = 0,  /* no owner: lives until removed */
+    SHMC_OWNER_ALIVE = 1,       /* owner process (pid + start time) is running */
+    SHMC_OWNER_DEAD = 2         /* owner died: orphaned */
+} shmc_owner_state;
+
+typedef struct shmc_segment_info {
+    uint32_t format_version;
+    uint32_t flags;
+    uint64_t nrows;
+    uint64_t rows_per_chunk;
+    uint64_t nrowgroups;      /* ceil(nrows / rows_per_chunk) */
+    uint32_t ncolumns;        /* all column entries: data, index and dictionary columns */
+    uint32_t nchunks;
+    uint64_t total_size;      /* bytes of the segment */
+    uint64_t index_offset, index_len;
+    uint64_t raw_bytes;       /* sum of chunk raw lengths */
+    uint64_t stored_bytes;    /* sum of chunk stored lengths */
+    int64_t owner_pid;        /* 0 = persistent */
+    uint64_t owner_start;     /* owner's start time in clock ticks after boot */
+    uint32_t creator_uid;
+    uint64_t created_ns;      /* CLOCK_REALTIME at write */
+    uint64_t identity;        /* differs between any two segments ever written (XXH3 of header) */
+    int owner_state;          /* shmc_owner_state, computed at the call */
+    int has_range_index;      /* no SHMC_COL_INDEX columns: RangeIndex(range_start, +step) */
+    int64_t range_start, range_step;
+    shmc_label range_name;
+    shmc_label columns_name;
+    const char *name;         /* "shm:NAME", the path, or "<buffer>" */
+} shmc_segment_info;
+
+SHMC_API int shmc_segment_info_get(shmc_segment *seg, shmc_segment_info *out);
+/* Base address and size of the mapping (read-only memory). */
+SHMC_API int shmc_segment_data(shmc_segment *seg, const void **ptr, size_t *len);
+/* User metadata set by shmc_frame_set_meta (len 0 if none). */
+SHMC_API int shmc_segment_meta(shmc_segment *seg, const void **ptr, size_t *len);
+
+typedef struct shmc_column_info {
+    int kind;
+    uint32_t flags;
+    shmc_label label;         /* strings point into the segment's index; valid until free */
+    const char *dtype;        /* "" if none */
+    int unit;
+    const char *tz;           /* NULL if none */
+    int code_kind;            /* categorical */
+    uint32_t dict_column;     /* categorical: column id of the dictionary, else UINT32_MAX */
+    uint64_t nrows;           /* frame nrows, or ncategories for a dictionary column */
+    uint64_t nrowgroups;
+    uint32_t roles;           /* bit (1u << role) set for each stored role */
+    uint32_t first_chunk;     /* chunk ids of this column are first_chunk .. +nchunks-1 */
+    uint32_t nchunks;
+    uint64_t raw_bytes, stored_bytes;
+    uint64_t null_count;      /* rows missing (mask / validity / NaT not counted) */
+} shmc_column_info;
+
+SHMC_API int shmc_segment_column_info(shmc_segment *seg, uint32_t column, shmc_column_info *out);
+
+typedef struct shmc_chunk_info {
+    uint32_t column;
+    uint32_t rowgroup;
+    int role;                 /* shmc_role */
+    int codec;                /* shmc_codec */
+    int shuffle;              /* byte shuffle applied before compression */
+    uint32_t typesize;        /* shuffle element size */
+    uint64_t offset;          /* from the start of the segment */
+    uint64_t stored_len;
+    uint64_t raw_len;
+    uint64_t row_start;       /* first row of the row group */
+    uint64_t nrows;           /* rows in the row group */
+    uint64_t xxh3;            /* XXH3-64 of the stored bytes */
+} shmc_chunk_info;
+
+SHMC_API int shmc_segment_chunk_info(shmc_segment *seg, uint32_t chunk, shmc_chunk_info *out);
+/* Chunk id of (column, row group, role). @return SHMC_ERR_RANGE if absent. */
+SHMC_API int shmc_segment_chunk_find(shmc_segment *seg, uint32_t column, uint64_t rowgroup,
+                                     int role, uint32_t *chunk);
+/* Zero-copy view of a raw chunk (checked unless SHMC_OPEN_NO_VERIFY).
+ * @return SHMC_ERR_COMPRESSED for a compressed chunk, SHMC_ERR_CHUNK_CHECKSUM. */
+SHMC_API int shmc_segment_chunk_view(shmc_segment *seg, uint32_t chunk, const void **ptr,
+                                     size_t *len);
+/* One view over every row group of a column's role, when all those chunks are raw and
+ * adjacent (always so for raw fixed-width columns). @return SHMC_ERR_COMPRESSED otherwise. */
+SHMC_API int shmc_segment_column_view(shmc_segment *seg, uint32_t column, int role,
+                                      const void **ptr, size_t *len);
+/* Decode a chunk (raw or compressed) into dst, which must hold exactly raw_len bytes.
+ * @return SHMC_ERR_INVALID_ARG if dst_len != raw_len, SHMC_ERR_CORRUPT when the payload
+ * does not decode to exactly raw_len bytes, SHMC_ERR_CHUNK_CHECKSUM. */
+SHMC_API int shmc_segment_chunk_decode(shmc_segment *seg, uint32_t chunk, void *dst,
+                                       size_t dst_len);
+/* Check one chunk's checksum. */
+SHMC_API int shmc_segment_chunk_verify(shmc_segment *seg, uint32_t chunk);
+
+/* Check everything: header, index, every chunk's checksum and that it decodes.
+ * on_bad (may be NULL) is called once per bad chunk with its status and a message;
+ * the walk continues. @return SHMC_OK or the first error status. */
+typedef void (*shmc_bad_chunk_fn)(void *user, uint32_t chunk, int status, const char *msg);
+SHMC_API int shmc_segment_verify(shmc_segment *seg, shmc_bad_chunk_fn on_bad, void *user);
+
+/* ------------------------------------------------------------------------ */
+/* Shared-memory management                                                  */
+/* ------------------------------------------------------------------------ */
+/* Remove "shm:NAME", "NAME" (shared memory) or a file path holding a segment.
+ * @return SHMC_ERR_NOT_FOUND, SHMC_ERR_BAD_NAME, SHMC_ERR_PERMISSION. */
+SHMC_API int shmc_segment_unlink(const char *name);
+/* Is `name` acceptable as a shared-memory name (without "shm:")? SHMC_OK or SHMC_ERR_BAD_NAME. */
+SHMC_API int shmc_name_validate(const char *name);
+
+typedef struct shmc_shm_entry {
+    const char *name;         /* without "shm:" */
+    uint64_t size;
+    uint32_t uid;
+    int64_t owner_pid;
+    uint64_t owner_start;
+    int owner_state;          /* shmc_owner_state */
+    int sealed;
+} shmc_shm_entry;
+
+/* Call fn for every shmchunk segment in shared memory (recognised by header, not name).
+ * fn returns 0 to continue. */
+typedef int (*shmc_shm_list_fn)(void *user, const shmc_shm_entry *entry);
+SHMC_API int shmc_shm_list(shmc_shm_list_fn fn, void *user);
+/* Remove owned segments of the current uid whose owner is dead; never persistent or
+ * foreign ones. fn (may be NULL) is told each one removed. *removed counts them. */
+SHMC_API int shmc_shm_gc(shmc_shm_list_fn fn, void *user, uint32_t *removed);
+
+/* ------------------------------------------------------------------------ */
+/* Pickle bridge                                                             */
+/* ------------------------------------------------------------------------ */
+/* Limits for the restricted pickle reader; zero fields take defaults. */
+typedef struct shmc_pickle_limits {
+    uint32_t max_depth;       /* nesting of containers (default 256) */
+    uint64_t max_memo;        /* memo entries (default 1 << 24) */
+    uint64_t max_items;       /* elements in one container (default 1 << 31) */
+    uint64_t max_alloc;       /* bytes the reader may allocate (default 4 * input + 64 MiB) */
+} shmc_pickle_limits;
+
+/* Read a pickle (protocol 2-5) of a pandas DataFrame -- DataFrame.to_pickle() or
+ * pickle.dump(df) by pandas 1.5 .. 3.x -- into `frame`, without executing anything.
+ * Array buffers may point into `buf`, which must outlive the frame.
+ * Out-of-band buffers (NEXT_BUFFER) are taken from oob/oob_lens in order.
+ * @return SHMC_ERR_PICKLE (malformed, with byte offset), SHMC_ERR_UNSUPPORTED (naming
+ *         the construct and offset), SHMC_ERR_LIMIT. */
+SHMC_API int shmc_frame_from_pickle(shmc_frame *frame, const void *buf, size_t len,
+                                    const void *const *oob, const size_t *oob_lens, size_t noob,
+                                    const shmc_pickle_limits *limits);
+
+/* Read the pickle of a list of str/None (how Python hands a string column to C)
+ * into string buffers owned by `frame`; fills desc->offsets, data, validity
+ * (validity NULL when nothing is missing) and sets desc->kind = SHMC_KIND_STRING.
+ * *nrows_out receives the list length. Other desc fields are left alone. */
+SHMC_API int shmc_frame_strings_from_pickle(shmc_frame *frame, const void *buf, size_t len,
+                                            shmc_column_desc *desc, uint64_t *nrows_out);
+
+/* What to write: a set of columns over a set of rows. */
+typedef struct shmc_selection {
+    const uint32_t *columns;  /* data column ids (not index/dictionary ones); NULL = all */
+    size_t ncolumns;
+    const uint32_t *chunks;   /* alternatively: chunk ids; their columns x their row groups */
+    size_t nchunks;           /* used when chunks != NULL; then columns and rows are ignored */
+    uint64_t row_start;       /* rows [row_start, row_stop); row_stop 0 = nrows */
+    uint64_t row_stop;
+} shmc_selection;
+
+#define SHMC_PICKLE_OOB 0x1u       /* array data as out-of-band buffers (PickleBuffer protocol 5) */
+#define SHMC_PICKLE_OBJECTS 0x2u   /* allow emitting opaque object chunks (they run code when loaded) */
+
+typedef enum shmc_oob_kind {
+    SHMC_OOB_SEGMENT = 0,     /* bytes [offset, offset+len) of the segment mapping */
+    SHMC_OOB_DECODED = 1      /* decode `chunk`, then take [offset, offset+len) of its raw bytes */
+} shmc_oob_kind;
+
+typedef struct shmc_oob_buffer {
+    int kind;                 /* shmc_oob_kind */
+    uint32_t chunk;           /* first chunk concerned */
+    uint64_t offset;
+    uint64_t len;
+} shmc_oob_buffer;
+
+typedef struct shmc_pickle_out {
+    uint8_t *bytes;           /* the protocol-5 stream */
+    size_t len;
+    shmc_oob_buffer *buffers; /* OOB mode: what to pass as pickle.loads(..., buffers=) in order */
+    size_t nbuffers;
+} shmc_pickle_out;
+
+/* Emit a protocol-5 pickle that pickle.loads / pandas.read_pickle turn into the
+ * selected DataFrame, using public callables only (numpy.frombuffer, numpy.dtype,
+ * pandas.DataFrame, pandas.Categorical.from_codes, ...). Loads on pandas 2.x and 3.x.
+ * Free the result with shmc_pickle_out_free. Errors are reported on `seg`. */
+SHMC_API int shmc_pickle_write(shmc_segment *seg, const shmc_selection *sel, uint32_t flags,
+                               shmc_pickle_out *out);
+/* NULL-tolerant; zeroes *out. */
+SHMC_API void shmc_pickle_out_free(shmc_pickle_out *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SHMCHUNK_H */

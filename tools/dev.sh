@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# shmchunk developer entry point. Every verb first installs what is missing, so a
+# fresh clone on a fresh machine needs nothing else.
+#   tools/dev.sh build           Release build into build/
+#   tools/dev.sh test            build + every test suite (C, sanitizers, Python, CLI, fuzz replay)
+#   tools/dev.sh demo [ARGS]     the main job on a generated multi-million-row frame
+#   tools/dev.sh fuzz SECONDS    build the libFuzzer targets and run each for SECONDS
+#   tools/dev.sh bench [ARGS]    the benchmark against the peers (tools/bench/)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+VENV="$ROOT/.venv"
+VENV_OLD="$ROOT/.venv-old"
+JOBS=$(nproc 2>/dev/null || echo 2)
+APT_PACKAGES=(build-essential cmake pkg-config libmsgpack-dev libzstd-dev libxxhash-dev
+              libcmocka-dev clang libclang-rt-14-dev valgrind)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
+
+need_apt() {
+    local missing=()
+    for p in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# A Python interpreter of at least version $1 (e.g. 3.12): PATH first, then pyenv's.
+find_python() {
+    local want=$1 cand
+    for cand in python3.13 python3.12 python3.11 python3.10 python3; do
+        cand=$(command -v "$cand" 2>/dev/null) || continue
+        py_ok "$cand" "$want" && { echo "$cand"; return 0; }
+    done
+    for cand in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.*/bin/python3; do
+        [ -x "$cand" ] && py_ok "$cand" "$want" && { echo "$cand"; return 0; }
+    done
+    return 1
+}
+py_ok() { "$1" -c "import sys,venv; sys.exit(0 if sys.version_info[:2] >= tuple(map(int,'$2'.split('.'))) else 1)" 2>/dev/null; }
+
+# make_venv DIR REQUIREMENTS MIN_PYTHON [MAX_PYTHON]
+make_venv() {
+    local dir=$1 req=$2 minpy=$3 maxpy=${4:-} stamp py
+    stamp=$(sha256sum "$req" | cut -c1-16)
+    if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$stamp" ]; then return 0; fi
+    if [ -n "$maxpy" ]; then
+        py=""
+        for cand in "python$maxpy" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$maxpy".*/bin/python3 python3.11 python3.10; do
+            c=$(command -v "$cand" 2>/dev/null) || c=""
+            [ -n "$c" ] && [ -x "$c" ] && py_ok "$c" "$minpy" && { py=$c; break; }
+        done
+        [ -n "$py" ] || die "no Python between $minpy and $maxpy for $dir"
+    else
+        py=$(find_python "$minpy") || die "need Python >= $minpy for $dir (numpy 2.5 requires it)"
+    fi
+    log "creating $dir with $py ($req)"
+    rm -rf "$dir"
+    "$py" -m venv "$dir"
+    "$dir/bin/python" -m pip install -q --upgrade pip >/dev/null
+    "$dir/bin/python" -m pip install -q -r "$req"
+    echo "$stamp" > "$dir/.stamp"
+}
+
+setup() {
+    need_apt
+    make_venv "$VENV" tools/requirements.txt 3.12
+}
+
+cmake_build() { # DIR [cmake args...]
+    local dir=$1; shift
+    cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+    cmake --build "$dir" -j "$JOBS" 2>&1 | grep -E "warning|error|Error" || true
+    [ "${PIPESTATUS[0]}" -eq 0 ] || die "build of $dir failed"
+}
+
+build() {
+    setup
+    log "building into build/"
+    cmake_build build
+}
+
+test_all() {
+    build
+    local failed=()
+    log "C unit tests (Release)"
+    ctest --test-dir build --output-on-failure -j "$JOBS" || failed+=(ctest)
+    log "C unit tests under ASan + UBSan"
+    cmake_build build-asan -DSHMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --test-dir build-asan --output-on-failure -j "$JOBS" || failed+=(ctest-asan)
+    if [ -d tests/py ] || [ -d tests/cli ]; then
+        log "Python and CLI tests (pandas 3, $("$VENV/bin/python" -c 'import pandas;print(pandas.__version__)'))"
+        PYTHONPATH="$ROOT/python" SHMCHUNK_BUILD="$ROOT/build" \
+            "$VENV/bin/python" -m pytest -q tests/py tests/cli || failed+=(pytest)
+        make_venv "$VENV_OLD" tools/requirements-old.txt 3.10 3.11
+        log "Python tests on the oldest supported pair (pandas 2.2 + numpy 1.26)"
+        PYTHONPATH="$ROOT/python" SHMCHUNK_BUILD="$ROOT/build" \
+            "$VENV_OLD/bin/python" -m pytest -q tests/py || failed+=(pytest-old)
+    fi
+    if [ -x "$ROOT/tools/fuzz.sh" ] && [ "${SHMC_CI_FUZZ_SECONDS:-0}" -gt 0 ]; then
+        log "short fuzzing run (${SHMC_CI_FUZZ_SECONDS}s per target)"
+        "$ROOT/tools/fuzz.sh" "$SHMC_CI_FUZZ_SECONDS" || failed+=(fuzz)
+    fi
+    if [ ${#failed[@]} -ne 0 ]; then
+        echo "FAILED suites: ${failed[*]}" >&2
+        exit 1
+    fi
+    log "all suites passed"
+}
+
+demo() {
+    build
+    PYTHONPATH="$ROOT/python" SHMCHUNK_BUILD="$ROOT/build" "$VENV/bin/python" "$ROOT/tools/demo.py" "$@"
+}
+
+bench() {
+    build
+    PYTHONPATH="$ROOT/python" SHMCHUNK_BUILD="$ROOT/build" "$VENV/bin/python" "$ROOT/tools/bench/bench.py" "$@"
+}
+
+fuzz() {
+    need_apt
+    "$ROOT/tools/fuzz.sh" "${1:-60}"
+}
+
+verb=${1:-}
+[ $# -gt 0 ] && shift
+case "$verb" in
+    build) build ;;
+    test) test_all ;;
+    demo) demo "$@" ;;
+    bench) bench "$@" ;;
+    fuzz) fuzz "$@" ;;
+    setup) setup ;;
+    *) echo "usage: tools/dev.sh build|test|demo|bench|fuzz SECONDS" >&2; exit 2 ;;
+esac
