@@ -139,6 +139,6 @@ case "$verb" in
     demo) demo "$@" ;;
     bench) bench "$@" ;;
     fuzz) fuzz "$@" ;;
-    setup) setup ;;
+    setup) setup; make_venv "$VENV_OLD" tools/requirements-old.txt 3.10 3.11 ;;
     *) echo "usage: tools/dev.sh build|test|demo|bench|fuzz SECONDS" >&2; exit 2 ;;
 esac
