@@ -96,14 +96,16 @@ test_all() {
     cmake_build build-asan -DSHMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir build-asan --output-on-failure -j "$JOBS" || failed+=(ctest-asan)
-    if [ -d tests/py ] || [ -d tests/cli ]; then
-        log "Python and CLI tests (pandas 3, $("$VENV/bin/python" -c 'import pandas;print(pandas.__version__)'))"
-        PYTHONPATH="$ROOT/python" SHMCHUNK_BUILD="$ROOT/build" \
-            "$VENV/bin/python" -m pytest -q tests/py tests/cli || failed+=(pytest)
+    local suites=() d
+    for d in tests/py tests/cli tests/reliability; do [ -d "$d" ] && suites+=("$d"); done
+    if [ ${#suites[@]} -gt 0 ]; then
+        log "Python, CLI and reliability tests (pandas $("$VENV/bin/python" -c 'import pandas;print(pandas.__version__)'))"
+        run_pytest "$VENV" "${suites[@]}" || failed+=(pytest)
+    fi
+    if [ -d tests/py ]; then
         make_venv "$VENV_OLD" tools/requirements-old.txt 3.10 3.11
-        log "Python tests on the oldest supported pair (pandas 2.2 + numpy 1.26)"
-        PYTHONPATH="$ROOT/python" SHMCHUNK_BUILD="$ROOT/build" \
-            "$VENV_OLD/bin/python" -m pytest -q tests/py || failed+=(pytest-old)
+        log "Python tests on the oldest supported pair (pandas $("$VENV_OLD/bin/python" -c 'import pandas;print(pandas.__version__)'))"
+        run_pytest "$VENV_OLD" tests/py || failed+=(pytest-old)
     fi
     if [ -x "$ROOT/tools/fuzz.sh" ] && [ "${SHMC_CI_FUZZ_SECONDS:-0}" -gt 0 ]; then
         log "short fuzzing run (${SHMC_CI_FUZZ_SECONDS}s per target)"
@@ -114,6 +116,12 @@ test_all() {
         exit 1
     fi
     log "all suites passed"
+}
+
+# pytest exits 5 when it collects nothing: that is a failure here, not a pass.
+run_pytest() { # VENV DIRS...
+    local venv=$1; shift
+    PYTHONPATH="$ROOT/python" SHMCHUNK_BUILD="$ROOT/build" "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
 }
 
 demo() {
