@@ -1,0 +1,412 @@
+/* The chunk codec: byte shuffle, zstd with reusable contexts, XXH3 hashing and
+ * a tiny parallel-for. See codec.h for the contract. */
+#include "codec.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack: no malloc per copy */
+#include <xxhash.h>
+#include <zstd.h>
+
+/* ------------------------------------------------------------------------ */
+/* Byte shuffle                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Always inlined so that calls with a literal typesize become fixed-stride
+ * loops the compiler can unroll and vectorise (the 2/4/8 fast paths). */
+static inline __attribute__((always_inline)) void
+shuffle_body(const uint8_t *src, uint8_t *dst, size_t n, size_t ts)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ts; j++) dst[j * n + i] = src[i * ts + j];
+}
+
+static inline __attribute__((always_inline)) void
+unshuffle_body(const uint8_t *src, uint8_t *dst, size_t n, size_t ts)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < ts; j++) dst[i * ts + j] = src[j * n + i];
+}
+
+void shmc_shuffle(const void *src, void *dst, size_t len, uint32_t typesize)
+{
+    const uint8_t *s = src;
+    uint8_t *d = dst;
+    if (len == 0) return;
+    size_t ts = typesize ? typesize : 1, n = len / ts, body = n * ts;
+    switch (ts) {
+    case 1: body = 0; break; /* identity: the tail copy below does it all */
+    case 2: shuffle_body(s, d, n, 2); break;
+    case 4: shuffle_body(s, d, n, 4); break;
+    case 8: shuffle_body(s, d, n, 8); break;
+    default: shuffle_body(s, d, n, ts); break;
+    }
+    if (len > body) memcpy(d + body, s + body, len - body);
+}
+
+void shmc_unshuffle(const void *src, void *dst, size_t len, uint32_t typesize)
+{
+    const uint8_t *s = src;
+    uint8_t *d = dst;
+    if (len == 0) return;
+    size_t ts = typesize ? typesize : 1, n = len / ts, body = n * ts;
+    switch (ts) {
+    case 1: body = 0; break;
+    case 2: unshuffle_body(s, d, n, 2); break;
+    case 4: unshuffle_body(s, d, n, 4); break;
+    case 8: unshuffle_body(s, d, n, 8); break;
+    default: unshuffle_body(s, d, n, ts); break;
+    }
+    if (len > body) memcpy(d + body, s + body, len - body);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Workspaces: zstd contexts + shuffle scratch, pooled                       */
+/* ------------------------------------------------------------------------ */
+
+/* A pool rather than thread-local storage: pool threads come and go, and the
+ * main thread never runs TLS destructors, so TLS contexts would leak at exit.
+ * Everything idle sits in the pool, which a library destructor empties. */
+typedef struct workspace {
+    ZSTD_CCtx *cctx;
+    ZSTD_DCtx *dctx;
+    void *scratch;
+    size_t scratch_cap;
+    struct workspace *next;
+} workspace;
+
+#define POOL_MAX 64 /* beyond this many idle workspaces, free instead of keeping */
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static workspace *pool_head;
+static size_t pool_count;
+
+static void workspace_free(workspace *w)
+{
+    if (!w) return;
+    ZSTD_freeCCtx(w->cctx);
+    ZSTD_freeDCtx(w->dctx);
+    free(w->scratch);
+    free(w);
+}
+
+static workspace *workspace_acquire(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    workspace *w = pool_head;
+    if (w) {
+        pool_head = w->next;
+        pool_count--;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (!w) w = calloc(1, sizeof *w);
+    return w;
+}
+
+static void workspace_release(workspace *w)
+{
+    if (!w) return;
+    pthread_mutex_lock(&pool_lock);
+    int keep = pool_count < POOL_MAX;
+    if (keep) {
+        w->next = pool_head;
+        pool_head = w;
+        pool_count++;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (!keep) workspace_free(w);
+}
+
+__attribute__((destructor)) static void workspace_pool_drain(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    workspace *w = pool_head;
+    pool_head = NULL;
+    pool_count = 0;
+    pthread_mutex_unlock(&pool_lock);
+    while (w) {
+        workspace *next = w->next;
+        workspace_free(w);
+        w = next;
+    }
+}
+
+static void *workspace_scratch(workspace *w, size_t len)
+{
+    if (w->scratch_cap >= len && w->scratch) return w->scratch;
+    free(w->scratch);
+    w->scratch = malloc(len ? len : 1);
+    w->scratch_cap = w->scratch ? len : 0;
+    return w->scratch;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Encode                                                                    */
+/* ------------------------------------------------------------------------ */
+
+size_t shmc_codec_bound(size_t len, int codec)
+{
+    if (codec != SHMC_CODEC_ZSTD) return len;
+    size_t b = ZSTD_compressBound(len);
+    /* the raw fallback also lands in dst, so never below len */
+    return b > len ? b : len;
+}
+
+static int store_raw(const void *src, size_t len, void *dst, size_t dst_cap, size_t *dst_len,
+                     int *codec_used, int *shuffled, shmc_err *err)
+{
+    RETURN_ERROR_IF(dst_cap < len, err, SHMC_ERR_INVALID_ARG,
+                    "codec: destination holds %zu bytes, raw chunk needs %zu", dst_cap, len);
+    if (len) memcpy(dst, src, len);
+    *dst_len = len;
+    *codec_used = SHMC_CODEC_NONE;
+    *shuffled = 0;
+    return SHMC_OK;
+}
+
+/* Does a compressed size of clen for len raw bytes save at least min_saving? */
+static int worth_keeping(size_t clen, size_t len, double min_saving)
+{
+    if (!(min_saving > 0.0)) min_saving = 0.0; /* also catches NaN */
+    if (min_saving > 1.0) min_saving = 1.0;
+    if (clen >= len) return 0;
+    return (double)(len - clen) >= min_saving * (double)len;
+}
+
+static int zstd_compress_ws(workspace *w, const void *src, size_t len, int level, void *dst,
+                            size_t dst_cap, size_t *clen, shmc_err *err)
+{
+    if (!w->cctx) w->cctx = ZSTD_createCCtx();
+    RETURN_ERROR_IF(!w->cctx, err, SHMC_ERR_NOMEM, "codec: cannot create a zstd context");
+    /* reset parameters every time: the context is shared across callers, and the
+     * output must depend on (data, level) only */
+    ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_and_parameters);
+    size_t r = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1);
+    if (!ZSTD_isError(r)) r = ZSTD_compress2(w->cctx, dst, dst_cap, src, len);
+    RETURN_ERROR_IF(ZSTD_isError(r), err, SHMC_ERR_CODEC, "codec: zstd level %d on %zu bytes: %s",
+                    level, len, ZSTD_getErrorName(r));
+    *clen = r;
+    return SHMC_OK;
+}
+
+int shmc_codec_encode(const void *src, size_t len, int codec, int level, int shuffle,
+                      uint32_t typesize, double min_saving, void *dst, size_t dst_cap,
+                      size_t *dst_len, int *codec_used, int *shuffled, shmc_err *err)
+{
+    RETURN_ERROR_IF(!dst_len || !codec_used || !shuffled || (len && (!src || !dst)), err,
+                    SHMC_ERR_INVALID_ARG, "codec: NULL argument");
+    RETURN_ERROR_IF(codec != SHMC_CODEC_NONE && codec != SHMC_CODEC_ZSTD, err,
+                    SHMC_ERR_INVALID_ARG, "codec: unknown codec %d", codec);
+    if (codec == SHMC_CODEC_NONE || len == 0)
+        return store_raw(src, len, dst, dst_cap, dst_len, codec_used, shuffled, err);
+
+    workspace *w = workspace_acquire();
+    RETURN_ERROR_IF(!w, err, SHMC_ERR_NOMEM, "codec: out of memory for a workspace");
+    int do_shuffle = shuffle && typesize > 1 && len >= typesize;
+    const void *in = src;
+    int rc = SHMC_OK;
+    if (do_shuffle) {
+        void *tmp = workspace_scratch(w, len);
+        if (!tmp) rc = shmc_err_set(err, SHMC_ERR_NOMEM, "codec: no %zu-byte shuffle scratch", len);
+        else shmc_shuffle(src, tmp, len, typesize), in = tmp;
+    }
+    size_t clen = 0;
+    if (rc == SHMC_OK) rc = zstd_compress_ws(w, in, len, level, dst, dst_cap, &clen, err);
+    workspace_release(w);
+    FORWARD_IF_ERROR(rc);
+    if (!worth_keeping(clen, len, min_saving))
+        return store_raw(src, len, dst, dst_cap, dst_len, codec_used, shuffled, err);
+    *dst_len = clen;
+    *codec_used = SHMC_CODEC_ZSTD;
+    *shuffled = do_shuffle;
+    return SHMC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Decode                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* One standard zstd frame spanning all of src that declares exactly raw_len.
+ * Checked before decompressing so hostile sizes never drive work or memory. */
+static int zstd_frame_check(const void *src, size_t src_len, size_t raw_len, shmc_err *err)
+{
+    RETURN_ERROR_IF(src_len < 4, err, SHMC_ERR_CORRUPT,
+                    "zstd chunk: %zu stored bytes, too short for a frame", src_len);
+    uint32_t magic;
+    memcpy(&magic, src, 4);
+    RETURN_ERROR_IF(magic != ZSTD_MAGICNUMBER, err, SHMC_ERR_CORRUPT,
+                    "zstd chunk: bad frame magic 0x%08x", (unsigned)magic);
+    unsigned long long fcs = ZSTD_getFrameContentSize(src, src_len);
+    RETURN_ERROR_IF(fcs == ZSTD_CONTENTSIZE_ERROR, err, SHMC_ERR_CORRUPT,
+                    "zstd chunk: unreadable frame header");
+    RETURN_ERROR_IF(fcs == ZSTD_CONTENTSIZE_UNKNOWN, err, SHMC_ERR_CORRUPT,
+                    "zstd chunk: frame has no content size (expected %zu bytes)", raw_len);
+    RETURN_ERROR_IF(fcs != (unsigned long long)raw_len, err, SHMC_ERR_CORRUPT,
+                    "zstd chunk: frame content size %llu, expected raw length %zu", fcs, raw_len);
+    size_t flen = ZSTD_findFrameCompressedSize(src, src_len);
+    RETURN_ERROR_IF(ZSTD_isError(flen), err, SHMC_ERR_CORRUPT,
+                    "zstd chunk: truncated or malformed frame (%zu stored bytes): %s", src_len,
+                    ZSTD_getErrorName(flen));
+    RETURN_ERROR_IF(flen != src_len, err, SHMC_ERR_CORRUPT,
+                    "zstd chunk: frame is %zu bytes but %zu are stored (trailing data)", flen,
+                    src_len);
+    return SHMC_OK;
+}
+
+static int zstd_decompress_ws(workspace *w, const void *src, size_t src_len, void *dst,
+                              size_t raw_len, shmc_err *err)
+{
+    if (!w->dctx) w->dctx = ZSTD_createDCtx();
+    RETURN_ERROR_IF(!w->dctx, err, SHMC_ERR_NOMEM, "codec: cannot create a zstd context");
+    ZSTD_DCtx_reset(w->dctx, ZSTD_reset_session_and_parameters);
+    size_t r = ZSTD_decompressDCtx(w->dctx, dst, raw_len, src, src_len);
+    RETURN_ERROR_IF(ZSTD_isError(r), err, SHMC_ERR_CORRUPT,
+                    "zstd chunk: decoding %zu stored bytes failed: %s", src_len,
+                    ZSTD_getErrorName(r));
+    RETURN_ERROR_IF(r != raw_len, err, SHMC_ERR_CORRUPT,
+                    "zstd chunk: decoded %zu bytes, expected %zu", r, raw_len);
+    return SHMC_OK;
+}
+
+static int decode_raw(const void *src, size_t src_len, int shuffled, uint32_t typesize,
+                      void *dst, size_t raw_len, shmc_err *err)
+{
+    RETURN_ERROR_IF(src_len != raw_len, err, SHMC_ERR_CORRUPT,
+                    "raw chunk: %zu stored bytes, expected raw length %zu", src_len, raw_len);
+    if (raw_len == 0) return SHMC_OK;
+    if (shuffled && typesize > 1) shmc_unshuffle(src, dst, raw_len, typesize);
+    else memcpy(dst, src, raw_len);
+    return SHMC_OK;
+}
+
+int shmc_codec_decode(const void *src, size_t src_len, int codec, int shuffled,
+                      uint32_t typesize, void *dst, size_t raw_len, shmc_err *err)
+{
+    RETURN_ERROR_IF((src_len && !src) || (raw_len && !dst), err, SHMC_ERR_INVALID_ARG,
+                    "codec: NULL buffer");
+    if (codec == SHMC_CODEC_NONE)
+        return decode_raw(src, src_len, shuffled, typesize, dst, raw_len, err);
+    RETURN_ERROR_IF(codec != SHMC_CODEC_ZSTD, err, SHMC_ERR_CORRUPT, "chunk: unknown codec %d",
+                    codec);
+    FORWARD_IF_ERROR(zstd_frame_check(src, src_len, raw_len, err));
+
+    workspace *w = workspace_acquire();
+    RETURN_ERROR_IF(!w, err, SHMC_ERR_NOMEM, "codec: out of memory for a workspace");
+    int unshuf = shuffled && typesize > 1 && raw_len >= typesize;
+    void *out = dst;
+    int rc = SHMC_OK;
+    if (unshuf && !(out = workspace_scratch(w, raw_len)))
+        rc = shmc_err_set(err, SHMC_ERR_NOMEM, "codec: no %zu-byte unshuffle scratch", raw_len);
+    if (rc == SHMC_OK) rc = zstd_decompress_ws(w, src, src_len, out, raw_len, err);
+    if (rc == SHMC_OK && unshuf) shmc_unshuffle(out, dst, raw_len, typesize);
+    workspace_release(w);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Hashing                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static const uint8_t empty_input[1];
+
+uint64_t shmc_hash(const void *p, size_t len)
+{
+    return XXH3_64bits(len ? p : empty_input, len);
+}
+
+/* Small enough that a copied block is still in L1/L2 when XXH3 reads it. */
+#define COPY_HASH_BLOCK ((size_t)32 * 1024)
+
+uint64_t shmc_copy_hash(void *dst, const void *src, size_t len)
+{
+    if (len <= COPY_HASH_BLOCK) {
+        if (len) memcpy(dst, src, len);
+        return shmc_hash(dst, len);
+    }
+    XXH3_state_t st;
+    XXH3_INITSTATE(&st);
+    XXH3_64bits_reset(&st);
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    for (size_t off = 0; off < len; off += COPY_HASH_BLOCK) {
+        size_t n = len - off < COPY_HASH_BLOCK ? len - off : COPY_HASH_BLOCK;
+        memcpy(d + off, s + off, n);
+        XXH3_64bits_update(&st, d + off, n);
+    }
+    return XXH3_64bits_digest(&st);
+}
+
+/* ------------------------------------------------------------------------ */
+/* parallel_for                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct pfor {
+    size_t n;
+    shmc_task_fn fn;
+    void *user;
+    atomic_size_t next;      /* next index to hand out */
+    atomic_size_t err_index; /* lowest failing index so far, n if none */
+    pthread_mutex_t lock;
+    int err;
+} pfor;
+
+/* Indexes are handed out in increasing order, so once index e failed every
+ * index below e has already been handed out and will finish: skipping the
+ * ones above e keeps the result (the lowest failure) deterministic. */
+static void *pfor_worker(void *arg)
+{
+    pfor *p = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->n || i > atomic_load(&p->err_index)) break;
+        int r = p->fn(p->user, i);
+        if (r == 0) continue;
+        pthread_mutex_lock(&p->lock);
+        if (i < atomic_load(&p->err_index)) {
+            atomic_store(&p->err_index, i);
+            p->err = r;
+        }
+        pthread_mutex_unlock(&p->lock);
+    }
+    return NULL;
+}
+
+static size_t pfor_workers(size_t n, int threads)
+{
+    long t = threads > 0 ? threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (t < 1) t = 1;
+    return (size_t)t < n ? (size_t)t : n;
+}
+
+int shmc_parallel_for(size_t n, int threads, shmc_task_fn fn, void *user)
+{
+    if (n == 0 || !fn) return 0;
+    size_t workers = pfor_workers(n, threads);
+    if (workers == 1) {
+        for (size_t i = 0; i < n; i++) {
+            int r = fn(user, i);
+            if (r) return r;
+        }
+        return 0;
+    }
+    pfor p = {.n = n, .fn = fn, .user = user, .err = 0};
+    atomic_init(&p.next, 0);
+    atomic_init(&p.err_index, n);
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_t *tids = calloc(workers - 1, sizeof *tids);
+    size_t started = 0;
+    /* if threads cannot be created, the calling thread simply does more of the work */
+    while (tids && started < workers - 1 &&
+           pthread_create(&tids[started], NULL, pfor_worker, &p) == 0)
+        started++;
+    pfor_worker(&p);
+    for (size_t k = 0; k < started; k++) pthread_join(tids[k], NULL);
+    free(tids);
+    pthread_mutex_destroy(&p.lock);
+    return p.err;
+}
