@@ -1,0 +1,275 @@
+/* shmchunk info SRC [--json]: what a segment holds and how it is stored. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+enum { OPT_JSON = 256 };
+
+static double ratio(uint64_t raw, uint64_t stored)
+{
+    return stored ? (double)raw / (double)stored : 1.0;
+}
+
+static const char *column_role(const shmc_column_info *ci)
+{
+    if (ci->flags & SHMC_COL_INDEX) return "index";
+    if (ci->flags & SHMC_COL_DICTIONARY) return "dictionary";
+    return "data";
+}
+
+static const char *label_type_name(int type)
+{
+    switch (type) {
+    case SHMC_LABEL_NONE: return "none";
+    case SHMC_LABEL_STR: return "str";
+    case SHMC_LABEL_INT: return "int";
+    default: return "pickle";
+    }
+}
+
+/* UTC ISO-8601 time of a CLOCK_REALTIME nanosecond count. */
+static const char *iso_time(uint64_t ns, char *buf, size_t cap)
+{
+    time_t secs = (time_t)(ns / 1000000000u);
+    struct tm tm;
+    if (!gmtime_r(&secs, &tm) || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, cap, "?");
+    return buf;
+}
+
+static void owner_text(const shmc_segment_info *info, char *buf, size_t cap)
+{
+    if (info->owner_state == SHMC_OWNER_PERSISTENT) snprintf(buf, cap, "persistent");
+    else snprintf(buf, cap, "pid %" PRId64 " (%s)", info->owner_pid, cli_owner_state_name(info->owner_state));
+}
+
+/* ---------------------------------------------------------------- text ---- */
+
+static void print_header_text(const shmc_segment_info *info)
+{
+    char a[32], b[32], c[32], owner[64], when[40];
+    owner_text(info, owner, sizeof owner);
+    printf("segment      %s\n", cli_safe(info->name, strlen(info->name)));
+    printf("rows         %" PRIu64 "\n", info->nrows);
+    printf("row groups   %" PRIu64 " of %" PRIu64 " rows\n", info->nrowgroups, info->rows_per_chunk);
+    printf("chunks       %" PRIu32 "\n", info->nchunks);
+    printf("bytes        %s raw, %s stored, ratio %.2f, segment %s\n",
+           cli_human_size(info->raw_bytes, a, sizeof a), cli_human_size(info->stored_bytes, b, sizeof b),
+           ratio(info->raw_bytes, info->stored_bytes), cli_human_size(info->total_size, c, sizeof c));
+    printf("owner        %s\n", owner);
+    printf("uid          %" PRIu32 "\n", info->creator_uid);
+    printf("created      %s\n", iso_time(info->created_ns, when, sizeof when));
+    printf("identity     %016" PRIx64 "\n", info->identity);
+    printf("format       %" PRIu32 "\n", info->format_version);
+    if (info->has_range_index)
+        printf("index        RangeIndex(start=%" PRId64 ", step=%" PRId64 ")\n", info->range_start,
+               info->range_step);
+}
+
+static void print_column_text(uint32_t id, const shmc_column_info *ci)
+{
+    char buf[32], kind[48];
+    size_t len;
+    const char *label = cli_label_text(&ci->label, buf, sizeof buf, &len);
+    if (ci->kind == SHMC_KIND_CATEGORICAL)
+        snprintf(kind, sizeof kind, "categorical[%s]%s", shmc_kind_name(ci->code_kind),
+                 (ci->flags & SHMC_COL_ORDERED) ? " ordered" : "");
+    else snprintf(kind, sizeof kind, "%s", shmc_kind_name(ci->kind));
+    printf("%4" PRIu32 "  %-10s  ", id, column_role(ci));
+    if (ci->label.type == SHMC_LABEL_STR) putchar('\'');
+    cli_put_safe(stdout, label, len);
+    if (ci->label.type == SHMC_LABEL_STR) putchar('\'');
+    printf("  kind=%s dtype=%s", kind, *ci->dtype ? cli_safe(ci->dtype, strlen(ci->dtype)) : "-");
+    if (ci->unit) printf(" unit=%s", cli_unit_name(ci->unit));
+    if (ci->tz) printf(" tz=%s", cli_safe(ci->tz, strlen(ci->tz)));
+    if (ci->dict_column != UINT32_MAX) printf(" categories=column %" PRIu32, ci->dict_column);
+    printf(" nulls=%" PRIu64 " raw=%" PRIu64 " stored=%" PRIu64 " ratio=%.2f chunks=%" PRIu32,
+           ci->null_count, ci->raw_bytes, ci->stored_bytes, ratio(ci->raw_bytes, ci->stored_bytes),
+           ci->first_chunk);
+    if (ci->nchunks > 1) printf("-%" PRIu32, ci->first_chunk + ci->nchunks - 1);
+    else if (ci->nchunks == 0) printf(" (none)");
+    putchar('\n');
+}
+
+static void print_chunk_text(uint32_t id, const shmc_chunk_info *k)
+{
+    printf("%6" PRIu32 "  col %-4" PRIu32 " rg %-5" PRIu32 " %-8s  %-4s%s  raw %-10" PRIu64 " stored %-10" PRIu64
+           " ratio %-6.2f offset %-12" PRIu64 " xxh3 %016" PRIx64 "\n",
+           id, k->column, k->rowgroup, cli_role_name(k->role), cli_codec_name(k->codec),
+           k->shuffle ? "+shuf" : "     ", k->raw_len, k->stored_len, ratio(k->raw_len, k->stored_len),
+           k->offset, k->xxh3);
+}
+
+static int info_text(shmc_segment *seg, const shmc_segment_info *info)
+{
+    print_header_text(info);
+    printf("columns      %" PRIu32 "\n", info->ncolumns);
+    for (uint32_t c = 0; c < info->ncolumns; c++) {
+        shmc_column_info ci;
+        int st = shmc_segment_column_info(seg, c, &ci);
+        if (st != SHMC_OK) return st;
+        print_column_text(c, &ci);
+    }
+    if (cli_verbosity <= 0) return SHMC_OK;
+    printf("chunk list\n");
+    for (uint32_t k = 0; k < info->nchunks; k++) {
+        shmc_chunk_info ki;
+        int st = shmc_segment_chunk_info(seg, k, &ki);
+        if (st != SHMC_OK) return st;
+        print_chunk_text(k, &ki);
+    }
+    return SHMC_OK;
+}
+
+/* ---------------------------------------------------------------- json ---- */
+
+static void json_label(cli_json *j, const shmc_label *label)
+{
+    if (label->type == SHMC_LABEL_STR) cli_json_string(j, label->str, label->len);
+    else if (label->type == SHMC_LABEL_INT) cli_json_i64(j, label->i);
+    else cli_json_null(j);
+}
+
+static void json_header(cli_json *j, const shmc_segment_info *info)
+{
+    char when[40], ident[24];
+    cli_json_key(j, "name"); cli_json_cstr(j, info->name);
+    cli_json_key(j, "format_version"); cli_json_u64(j, info->format_version);
+    cli_json_key(j, "rows"); cli_json_u64(j, info->nrows);
+    cli_json_key(j, "rows_per_chunk"); cli_json_u64(j, info->rows_per_chunk);
+    cli_json_key(j, "row_groups"); cli_json_u64(j, info->nrowgroups);
+    cli_json_key(j, "nchunks"); cli_json_u64(j, info->nchunks);
+    cli_json_key(j, "total_size"); cli_json_u64(j, info->total_size);
+    cli_json_key(j, "raw_bytes"); cli_json_u64(j, info->raw_bytes);
+    cli_json_key(j, "stored_bytes"); cli_json_u64(j, info->stored_bytes);
+    cli_json_key(j, "ratio"); cli_json_double(j, ratio(info->raw_bytes, info->stored_bytes));
+    cli_json_key(j, "owner");
+    cli_json_begin_object(j);
+    cli_json_key(j, "pid");
+    if (info->owner_state == SHMC_OWNER_PERSISTENT) cli_json_null(j);
+    else cli_json_i64(j, info->owner_pid);
+    cli_json_key(j, "state"); cli_json_cstr(j, cli_owner_state_name(info->owner_state));
+    cli_json_end_object(j);
+    cli_json_key(j, "uid"); cli_json_u64(j, info->creator_uid);
+    cli_json_key(j, "created_ns"); cli_json_u64(j, info->created_ns);
+    cli_json_key(j, "created"); cli_json_cstr(j, iso_time(info->created_ns, when, sizeof when));
+    snprintf(ident, sizeof ident, "%016" PRIx64, info->identity);
+    cli_json_key(j, "identity"); cli_json_cstr(j, ident);
+    cli_json_key(j, "index");
+    cli_json_begin_object(j);
+    cli_json_key(j, "type"); cli_json_cstr(j, info->has_range_index ? "range" : "columns");
+    if (info->has_range_index) {
+        cli_json_key(j, "start"); cli_json_i64(j, info->range_start);
+        cli_json_key(j, "step"); cli_json_i64(j, info->range_step);
+        cli_json_key(j, "name"); json_label(j, &info->range_name);
+    }
+    cli_json_end_object(j);
+    cli_json_key(j, "columns_name"); json_label(j, &info->columns_name);
+}
+
+static void json_column(cli_json *j, uint32_t id, const shmc_column_info *ci)
+{
+    cli_json_begin_object(j);
+    cli_json_key(j, "id"); cli_json_u64(j, id);
+    cli_json_key(j, "label"); json_label(j, &ci->label);
+    cli_json_key(j, "label_type"); cli_json_cstr(j, label_type_name(ci->label.type));
+    cli_json_key(j, "role"); cli_json_cstr(j, column_role(ci));
+    cli_json_key(j, "kind"); cli_json_cstr(j, shmc_kind_name(ci->kind));
+    cli_json_key(j, "dtype"); cli_json_cstr(j, *ci->dtype ? ci->dtype : NULL);
+    cli_json_key(j, "unit"); cli_json_cstr(j, ci->unit ? cli_unit_name(ci->unit) : NULL);
+    cli_json_key(j, "tz"); cli_json_cstr(j, ci->tz);
+    if (ci->kind == SHMC_KIND_CATEGORICAL) {
+        cli_json_key(j, "code_kind"); cli_json_cstr(j, shmc_kind_name(ci->code_kind));
+        cli_json_key(j, "ordered"); cli_json_bool(j, (ci->flags & SHMC_COL_ORDERED) != 0);
+        cli_json_key(j, "categories_column"); cli_json_u64(j, ci->dict_column);
+    }
+    cli_json_key(j, "rows"); cli_json_u64(j, ci->nrows);
+    cli_json_key(j, "nulls"); cli_json_u64(j, ci->null_count);
+    cli_json_key(j, "raw_bytes"); cli_json_u64(j, ci->raw_bytes);
+    cli_json_key(j, "stored_bytes"); cli_json_u64(j, ci->stored_bytes);
+    cli_json_key(j, "ratio"); cli_json_double(j, ratio(ci->raw_bytes, ci->stored_bytes));
+    cli_json_key(j, "first_chunk"); cli_json_u64(j, ci->first_chunk);
+    cli_json_key(j, "nchunks"); cli_json_u64(j, ci->nchunks);
+    cli_json_end_object(j);
+}
+
+static void json_chunk(cli_json *j, uint32_t id, const shmc_chunk_info *k)
+{
+    char hash[24];
+    snprintf(hash, sizeof hash, "%016" PRIx64, k->xxh3);
+    cli_json_begin_object(j);
+    cli_json_key(j, "id"); cli_json_u64(j, id);
+    cli_json_key(j, "column"); cli_json_u64(j, k->column);
+    cli_json_key(j, "row_group"); cli_json_u64(j, k->rowgroup);
+    cli_json_key(j, "role"); cli_json_cstr(j, cli_role_name(k->role));
+    cli_json_key(j, "codec"); cli_json_cstr(j, cli_codec_name(k->codec));
+    cli_json_key(j, "shuffle"); cli_json_bool(j, k->shuffle);
+    cli_json_key(j, "offset"); cli_json_u64(j, k->offset);
+    cli_json_key(j, "raw_bytes"); cli_json_u64(j, k->raw_len);
+    cli_json_key(j, "stored_bytes"); cli_json_u64(j, k->stored_len);
+    cli_json_key(j, "row_start"); cli_json_u64(j, k->row_start);
+    cli_json_key(j, "rows"); cli_json_u64(j, k->nrows);
+    cli_json_key(j, "xxh3"); cli_json_cstr(j, hash);
+    cli_json_end_object(j);
+}
+
+/* Everything is fetched before printing so that a failure prints nothing half-done. */
+static int info_json(shmc_segment *seg, const shmc_segment_info *info)
+{
+    shmc_column_info ci;
+    shmc_chunk_info ki;
+    for (uint32_t c = 0; c < info->ncolumns; c++) FORWARD_STATUS(shmc_segment_column_info(seg, c, &ci));
+    if (cli_verbosity > 0)
+        for (uint32_t k = 0; k < info->nchunks; k++) FORWARD_STATUS(shmc_segment_chunk_info(seg, k, &ki));
+    cli_json j;
+    cli_json_init(&j, stdout);
+    cli_json_begin_object(&j);
+    json_header(&j, info);
+    cli_json_key(&j, "columns");
+    cli_json_begin_array(&j);
+    for (uint32_t c = 0; c < info->ncolumns; c++) {
+        shmc_segment_column_info(seg, c, &ci);
+        json_column(&j, c, &ci);
+    }
+    cli_json_end_array(&j);
+    if (cli_verbosity > 0) {
+        cli_json_key(&j, "chunks");
+        cli_json_begin_array(&j);
+        for (uint32_t k = 0; k < info->nchunks; k++) {
+            shmc_segment_chunk_info(seg, k, &ki);
+            json_chunk(&j, k, &ki);
+        }
+        cli_json_end_array(&j);
+    }
+    cli_json_end_object(&j);
+    cli_json_finish(&j);
+    return SHMC_OK;
+}
+
+int cmd_info(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, OPT_JSON}, {"help", no_argument, NULL, 'h'},
+        {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'}, {NULL, 0, NULL, 0}};
+    const cli_parse p = {"info", "", longopts};
+    const char *arg;
+    int done = -1, c, json = 0;
+    while ((c = cli_next_opt(&p, argc, argv, &arg, &done)) != -1)
+        if (c == OPT_JSON) json = 1;
+    if (done >= 0) return done;
+    if (argc - optind != 1) return cli_usage("info", "needs exactly one SRC (got %d)", argc - optind);
+    const char *src = argv[optind];
+    shmc_segment *seg = NULL;
+    shmc_segment_info info;
+    int st = shmc_segment_create(&seg);
+    if (st == SHMC_OK) st = shmc_segment_open(seg, src, 0);
+    if (st == SHMC_OK) st = shmc_segment_info_get(seg, &info);
+    if (st == SHMC_OK) st = json ? info_json(seg, &info) : info_text(seg, &info);
+    int rc = CLI_OK;
+    if (st != SHMC_OK) rc = cli_fail("info", src, "%s", cli_detail(seg ? shmc_segment_errmsg(seg) : "", st));
+    shmc_segment_free(seg);
+    return rc;
+}
