@@ -1,0 +1,736 @@
+/* The restricted pickle reader: a stack machine that records instead of calling.
+ *
+ * Every length read from the stream is checked against the bytes left before it
+ * is used, and every allocation is checked against shmc_pickle_limits before it
+ * is made, so a hostile stream costs at most max_alloc bytes and one pass. */
+#include "pickle_read.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- arena --------------------------------------------------------------- */
+typedef struct pk_block {
+    struct pk_block *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char data[];
+} pk_block;
+
+struct shmc_pk_doc {
+    pk_block *head;
+    uint64_t allocated;   /* arena + scratch (stack, marks, memo) bytes charged */
+    uint64_t max_alloc;
+};
+
+#define PK_BLOCK_MIN ((size_t)64 * 1024)
+
+void shmc_pk_doc_free(shmc_pk_doc *doc) {
+    if (!doc) return;
+    pk_block *b = doc->head;
+    while (b) {
+        pk_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    free(doc);
+}
+
+uint64_t shmc_pk_doc_allocated(const shmc_pk_doc *doc) { return doc ? doc->allocated : 0; }
+
+/* ---- parser state -------------------------------------------------------- */
+typedef struct pk_parser {
+    const shmc_pk_input *in;
+    const uint8_t *p, *end;
+    shmc_pickle_limits lim;
+    shmc_pk_doc *doc;
+    shmc_err *err;
+    shmc_pk_value **stack;
+    size_t sp, scap;
+    size_t *marks;
+    size_t nmarks, mcap;
+    shmc_pk_value **memo;
+    size_t memo_cap;
+    uint64_t memo_len;    /* distinct keys set, like len(Unpickler.memo) */
+    size_t next_oob;
+    uint64_t op_off;
+    uint8_t op;
+} pk_parser;
+
+__attribute__((format(printf, 3, 4))) static int pk_fail(pk_parser *P, int status,
+                                                         const char *fmt, ...) {
+    char detail[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return shmc_err_set(P->err, status, "pickle byte %llu (%s): %s",
+                        (unsigned long long)P->op_off, shmc_pk_opcode_name(P->op), detail);
+}
+
+/* Charge `bytes` to the allocation budget before allocating them. */
+static int pk_charge(pk_parser *P, size_t bytes) {
+    shmc_pk_doc *d = P->doc;
+    if (bytes > d->max_alloc || d->allocated > d->max_alloc - bytes)
+        return pk_fail(P, SHMC_ERR_LIMIT, "reader would allocate more than max_alloc=%llu bytes",
+                       (unsigned long long)d->max_alloc);
+    d->allocated += bytes;
+    return SHMC_OK;
+}
+
+static int pk_alloc(pk_parser *P, size_t size, void **out) {
+    size = (size + 15u) & ~(size_t)15u;
+    pk_block *b = P->doc->head;
+    if (!b || b->cap - b->used < size) {
+        size_t cap = size > PK_BLOCK_MIN ? size : PK_BLOCK_MIN;
+        FORWARD_IF_ERROR(pk_charge(P, cap + sizeof(pk_block)));
+        b = malloc(sizeof(pk_block) + cap);
+        if (!b) return pk_fail(P, SHMC_ERR_NOMEM, "out of memory (%zu bytes)", cap);
+        b->cap = cap;
+        b->used = 0;
+        b->next = P->doc->head;
+        P->doc->head = b;
+    }
+    *out = b->data + b->used;
+    b->used += size;
+    return SHMC_OK;
+}
+
+/* Grow a scratch array (stack, marks, memo) to hold at least `need` elements. */
+static int pk_grow(pk_parser *P, void **arr, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return SHMC_OK;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < need) ncap *= 2;
+    if (ncap > SIZE_MAX / elem) return pk_fail(P, SHMC_ERR_LIMIT, "array too large");
+    FORWARD_IF_ERROR(pk_charge(P, (ncap - *cap) * elem));
+    void *n = realloc(*arr, ncap * elem);
+    if (!n) return pk_fail(P, SHMC_ERR_NOMEM, "out of memory (%zu bytes)", ncap * elem);
+    *arr = n;
+    *cap = ncap;
+    return SHMC_OK;
+}
+
+static int pk_new(pk_parser *P, int type, shmc_pk_value **out) {
+    void *mem;
+    FORWARD_IF_ERROR(pk_alloc(P, sizeof(shmc_pk_value), &mem));
+    shmc_pk_value *v = mem;
+    memset(v, 0, sizeof *v);
+    v->type = (uint8_t)type;
+    v->offset = P->op_off;
+    *out = v;
+    return SHMC_OK;
+}
+
+/* ---- stack --------------------------------------------------------------- */
+static size_t pk_fence(const pk_parser *P) { return P->nmarks ? P->marks[P->nmarks - 1] : 0; }
+
+static int pk_push(pk_parser *P, shmc_pk_value *v) {
+    FORWARD_IF_ERROR(
+        pk_grow(P, (void **)&P->stack, &P->scap, P->sp + 1, sizeof(shmc_pk_value *)));
+    P->stack[P->sp++] = v;
+    return SHMC_OK;
+}
+
+static int pk_pop(pk_parser *P, shmc_pk_value **out) {
+    if (P->sp <= pk_fence(P)) return pk_fail(P, SHMC_ERR_PICKLE, "stack underflow");
+    *out = P->stack[--P->sp];
+    return SHMC_OK;
+}
+
+static int pk_top(pk_parser *P, shmc_pk_value **out) {
+    if (P->sp <= pk_fence(P)) return pk_fail(P, SHMC_ERR_PICKLE, "stack underflow");
+    *out = P->stack[P->sp - 1];
+    return SHMC_OK;
+}
+
+/* Pop the topmost mark: the items above it are stack[*first .. sp). */
+static int pk_pop_mark(pk_parser *P, size_t *first) {
+    if (!P->nmarks) return pk_fail(P, SHMC_ERR_PICKLE, "no MARK on the stack");
+    *first = P->marks[--P->nmarks];
+    return SHMC_OK;
+}
+
+/* ---- containers ---------------------------------------------------------- */
+static int pk_note_child(pk_parser *P, shmc_pk_value *parent, const shmc_pk_value *child) {
+    if (child->depth + 1 > parent->depth) parent->depth = child->depth + 1;
+    if (parent->depth > P->lim.max_depth)
+        return pk_fail(P, SHMC_ERR_LIMIT, "nesting depth exceeds max_depth=%u", P->lim.max_depth);
+    return SHMC_OK;
+}
+
+static int pk_seq_reserve(pk_parser *P, shmc_pk_value *c, size_t need) {
+    if (need > P->lim.max_items)
+        return pk_fail(P, SHMC_ERR_LIMIT, "container of %zu items exceeds max_items=%llu", need,
+                       (unsigned long long)P->lim.max_items);
+    if (need <= c->v.seq.cap) return SHMC_OK;
+    size_t ncap = c->v.seq.cap ? c->v.seq.cap * 2 : 8;
+    if (ncap < need) ncap = need;
+    if (ncap > P->lim.max_items) ncap = (size_t)P->lim.max_items;
+    if (ncap > SIZE_MAX / sizeof(shmc_pk_value *)) return pk_fail(P, SHMC_ERR_LIMIT, "too many items");
+    void *mem;
+    FORWARD_IF_ERROR(pk_alloc(P, ncap * sizeof(shmc_pk_value *), &mem));
+    if (c->v.seq.len) memcpy(mem, c->v.seq.items, c->v.seq.len * sizeof(shmc_pk_value *));
+    c->v.seq.items = mem;
+    c->v.seq.cap = ncap;
+    return SHMC_OK;
+}
+
+static int pk_seq_extend(pk_parser *P, shmc_pk_value *c, shmc_pk_value *const *items, size_t n) {
+    if (n > SIZE_MAX - c->v.seq.len) return pk_fail(P, SHMC_ERR_LIMIT, "too many items");
+    FORWARD_IF_ERROR(pk_seq_reserve(P, c, c->v.seq.len + n));
+    for (size_t i = 0; i < n; i++) {
+        FORWARD_IF_ERROR(pk_note_child(P, c, items[i]));
+        c->v.seq.items[c->v.seq.len++] = items[i];
+    }
+    return SHMC_OK;
+}
+
+static int pk_new_container(pk_parser *P, int type, shmc_pk_value **out) {
+    FORWARD_IF_ERROR(pk_new(P, type, out));
+    (*out)->depth = 1;
+    return SHMC_OK;
+}
+
+/* Build a container of `type` from the items above the topmost mark. */
+static int pk_from_mark(pk_parser *P, int type) {
+    size_t first;
+    FORWARD_IF_ERROR(pk_pop_mark(P, &first));
+    size_t n = P->sp - first;
+    if (type == SHMC_PK_DICT && n % 2)
+        return pk_fail(P, SHMC_ERR_PICKLE, "odd number of items (%zu) for a dict", n);
+    shmc_pk_value *c;
+    FORWARD_IF_ERROR(pk_new_container(P, type, &c));
+    FORWARD_IF_ERROR(pk_seq_extend(P, c, P->stack + first, n));
+    P->sp = first;
+    return pk_push(P, c);
+}
+
+static int pk_tuple_n(pk_parser *P, size_t n) {
+    if (P->sp - pk_fence(P) < n) return pk_fail(P, SHMC_ERR_PICKLE, "stack underflow");
+    shmc_pk_value *c;
+    FORWARD_IF_ERROR(pk_new_container(P, SHMC_PK_TUPLE, &c));
+    FORWARD_IF_ERROR(pk_seq_extend(P, c, P->stack + P->sp - n, n));
+    P->sp -= n;
+    return pk_push(P, c);
+}
+
+/* APPEND(S) / SETITEM(S) / ADDITEMS: extend the container below the items.
+ * Only real list/dict/set nodes: on other objects Python would call methods. */
+static int pk_extend_below(pk_parser *P, int want, int from_mark, size_t n) {
+    size_t first;
+    if (from_mark) {
+        FORWARD_IF_ERROR(pk_pop_mark(P, &first));
+        n = P->sp - first;
+    } else {
+        if (P->sp - pk_fence(P) < n) return pk_fail(P, SHMC_ERR_PICKLE, "stack underflow");
+        first = P->sp - n;
+    }
+    if (first <= pk_fence(P)) return pk_fail(P, SHMC_ERR_PICKLE, "stack underflow");
+    shmc_pk_value *c = P->stack[first - 1];
+    if (c->type != want)
+        return pk_fail(P, SHMC_ERR_UNSUPPORTED, "target is a %s, not a %s (would call a method)",
+                       shmc_pk_type_name(c->type), shmc_pk_type_name(want));
+    if (want == SHMC_PK_DICT && n % 2)
+        return pk_fail(P, SHMC_ERR_PICKLE, "odd number of items (%zu) for SETITEMS", n);
+    FORWARD_IF_ERROR(pk_seq_extend(P, c, P->stack + first, n));
+    P->sp = first;
+    return SHMC_OK;
+}
+
+/* ---- reading operands ---------------------------------------------------- */
+static int pk_need(pk_parser *P, uint64_t n) {
+    if (n > (uint64_t)(P->end - P->p))
+        return pk_fail(P, SHMC_ERR_PICKLE, "needs %llu bytes, only %zu left",
+                       (unsigned long long)n, (size_t)(P->end - P->p));
+    return SHMC_OK;
+}
+
+static uint64_t pk_le(const uint8_t *p, unsigned n) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static int pk_read_uint(pk_parser *P, unsigned width, uint64_t *out) {
+    FORWARD_IF_ERROR(pk_need(P, width));
+    *out = pk_le(P->p, width);
+    P->p += width;
+    return SHMC_OK;
+}
+
+/* A length-prefixed payload: `width`-byte length, then that many bytes. */
+static int pk_read_blob(pk_parser *P, unsigned width, const uint8_t **ptr, size_t *len) {
+    uint64_t n;
+    FORWARD_IF_ERROR(pk_read_uint(P, width, &n));
+    FORWARD_IF_ERROR(pk_need(P, n));
+    *ptr = P->p;
+    *len = (size_t)n;
+    P->p += n;
+    return SHMC_OK;
+}
+
+static int pk_push_blob(pk_parser *P, int type, unsigned width, uint8_t flags) {
+    const uint8_t *ptr;
+    size_t len;
+    FORWARD_IF_ERROR(pk_read_blob(P, width, &ptr, &len));
+    shmc_pk_value *v;
+    FORWARD_IF_ERROR(pk_new(P, type, &v));
+    v->flags = flags;
+    v->v.bytes.ptr = ptr;
+    v->v.bytes.len = len;
+    return pk_push(P, v);
+}
+
+static int pk_push_int(pk_parser *P, int64_t i, uint8_t flags) {
+    shmc_pk_value *v;
+    FORWARD_IF_ERROR(pk_new(P, SHMC_PK_INT, &v));
+    v->v.i = i;
+    v->flags = flags;
+    return pk_push(P, v);
+}
+
+static int pk_push_simple(pk_parser *P, int type, int64_t i) {
+    shmc_pk_value *v;
+    FORWARD_IF_ERROR(pk_new(P, type, &v));
+    v->v.i = i;
+    return pk_push(P, v);
+}
+
+static int pk_binint(pk_parser *P, unsigned width) {
+    uint64_t u;
+    FORWARD_IF_ERROR(pk_read_uint(P, width, &u));
+    int64_t i = width == 4 ? (int64_t)(int32_t)(uint32_t)u : (int64_t)u;
+    return pk_push_int(P, i, 0);
+}
+
+/* LONG1/LONG4: little-endian two's complement. 64 bits, or an unsigned value
+ * below 2^64 written with a ninth zero byte; anything wider is refused. */
+static int pk_long(pk_parser *P, unsigned width) {
+    const uint8_t *b;
+    size_t n;
+    FORWARD_IF_ERROR(pk_read_blob(P, width, &b, &n));
+    if (n == 0) return pk_push_int(P, 0, 0);
+    if (n > 9 || (n == 9 && b[8] != 0))
+        return pk_fail(P, SHMC_ERR_UNSUPPORTED, "integer of %zu bytes is wider than 64 bits", n);
+    uint64_t u = pk_le(b, (unsigned)(n > 8 ? 8 : n));
+    if (n == 9) return pk_push_int(P, (int64_t)u, (u >> 63) ? SHMC_PK_F_UNSIGNED : 0);
+    if (n < 8 && (b[n - 1] & 0x80)) u |= ~(uint64_t)0 << (8 * n);
+    return pk_push_int(P, (int64_t)u, 0);
+}
+
+static int pk_binfloat(pk_parser *P) {
+    FORWARD_IF_ERROR(pk_need(P, 8));
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++) u = (u << 8) | P->p[i];
+    P->p += 8;
+    shmc_pk_value *v;
+    FORWARD_IF_ERROR(pk_new(P, SHMC_PK_FLOAT, &v));
+    memcpy(&v->v.f, &u, sizeof u);
+    return pk_push(P, v);
+}
+
+/* ---- memo ---------------------------------------------------------------- */
+static int pk_memo_put(pk_parser *P, uint64_t idx) {
+    shmc_pk_value *top;
+    FORWARD_IF_ERROR(pk_top(P, &top));
+    if (idx >= P->lim.max_memo)
+        return pk_fail(P, SHMC_ERR_LIMIT, "memo index %llu exceeds max_memo=%llu",
+                       (unsigned long long)idx, (unsigned long long)P->lim.max_memo);
+    size_t old = P->memo_cap;
+    FORWARD_IF_ERROR(pk_grow(P, (void **)&P->memo, &P->memo_cap, (size_t)idx + 1,
+                             sizeof(shmc_pk_value *)));
+    if (P->memo_cap > old) memset(P->memo + old, 0, (P->memo_cap - old) * sizeof *P->memo);
+    if (!P->memo[idx]) P->memo_len++;
+    P->memo[idx] = top;
+    return SHMC_OK;
+}
+
+static int pk_memo_get(pk_parser *P, uint64_t idx) {
+    if (idx >= P->memo_cap || !P->memo[idx])
+        return pk_fail(P, SHMC_ERR_PICKLE, "memo key %llu is not defined", (unsigned long long)idx);
+    return pk_push(P, P->memo[idx]);
+}
+
+static int pk_memo_op(pk_parser *P, unsigned width, int put) {
+    uint64_t idx;
+    FORWARD_IF_ERROR(pk_read_uint(P, width, &idx));
+    return put ? pk_memo_put(P, idx) : pk_memo_get(P, idx);
+}
+
+/* Text PUT/GET: a decimal number ending with '\n'. */
+static int pk_memo_text(pk_parser *P, int put) {
+    const uint8_t *nl = memchr(P->p, '\n', (size_t)(P->end - P->p));
+    if (!nl) return pk_fail(P, SHMC_ERR_PICKLE, "missing newline");
+    uint64_t idx = 0;
+    if (nl == P->p) return pk_fail(P, SHMC_ERR_PICKLE, "empty memo key");
+    for (const uint8_t *q = P->p; q < nl; q++) {
+        if (*q < '0' || *q > '9' || idx > UINT32_MAX)
+            return pk_fail(P, SHMC_ERR_PICKLE, "bad memo key");
+        idx = idx * 10 + (uint64_t)(*q - '0');
+    }
+    P->p = nl + 1;
+    return put ? pk_memo_put(P, idx) : pk_memo_get(P, idx);
+}
+
+/* ---- globals and calls --------------------------------------------------- */
+static int pk_push_global(pk_parser *P, const uint8_t *m, size_t ml, const uint8_t *n, size_t nl) {
+    shmc_pk_value *v;
+    FORWARD_IF_ERROR(pk_new(P, SHMC_PK_GLOBAL, &v));
+    v->v.global.module = m;
+    v->v.global.module_len = ml;
+    v->v.global.name = n;
+    v->v.global.name_len = nl;
+    return pk_push(P, v);
+}
+
+static int pk_global_text(pk_parser *P) {
+    size_t left = (size_t)(P->end - P->p);
+    const uint8_t *nl1 = memchr(P->p, '\n', left);
+    if (!nl1) return pk_fail(P, SHMC_ERR_PICKLE, "GLOBAL module is not terminated");
+    const uint8_t *name = nl1 + 1;
+    const uint8_t *nl2 = memchr(name, '\n', (size_t)(P->end - name));
+    if (!nl2) return pk_fail(P, SHMC_ERR_PICKLE, "GLOBAL name is not terminated");
+    const uint8_t *mod = P->p;
+    P->p = nl2 + 1;
+    return pk_push_global(P, mod, (size_t)(nl1 - mod), name, (size_t)(nl2 - name));
+}
+
+static int pk_stack_global(pk_parser *P) {
+    shmc_pk_value *name, *mod;
+    FORWARD_IF_ERROR(pk_pop(P, &name));
+    FORWARD_IF_ERROR(pk_pop(P, &mod));
+    if (mod->type != SHMC_PK_STR || name->type != SHMC_PK_STR)
+        return pk_fail(P, SHMC_ERR_PICKLE, "STACK_GLOBAL needs two str, got %s and %s",
+                       shmc_pk_type_name(mod->type), shmc_pk_type_name(name->type));
+    return pk_push_global(P, mod->v.bytes.ptr, mod->v.bytes.len, name->v.bytes.ptr,
+                          name->v.bytes.len);
+}
+
+/* REDUCE, NEWOBJ (nargs 2) and NEWOBJ_EX (nargs 3): record, never call. */
+static int pk_call(pk_parser *P, int type, int nargs) {
+    shmc_pk_value *kwargs = NULL, *args, *callable, *v;
+    if (nargs == 3) FORWARD_IF_ERROR(pk_pop(P, &kwargs));
+    FORWARD_IF_ERROR(pk_pop(P, &args));
+    FORWARD_IF_ERROR(pk_pop(P, &callable));
+    FORWARD_IF_ERROR(pk_new(P, type, &v));
+    v->v.call.callable = callable;
+    v->v.call.args = args;
+    v->v.call.kwargs = kwargs;
+    FORWARD_IF_ERROR(pk_note_child(P, v, callable));
+    FORWARD_IF_ERROR(pk_note_child(P, v, args));
+    if (kwargs) FORWARD_IF_ERROR(pk_note_child(P, v, kwargs));
+    return pk_push(P, v);
+}
+
+static int pk_build(pk_parser *P) {
+    shmc_pk_value *state, *obj;
+    FORWARD_IF_ERROR(pk_pop(P, &state));
+    FORWARD_IF_ERROR(pk_top(P, &obj));
+    if (obj->state)
+        return pk_fail(P, SHMC_ERR_UNSUPPORTED, "second BUILD on the %s made at byte %llu",
+                       shmc_pk_type_name(obj->type), (unsigned long long)obj->offset);
+    obj->state = state;
+    return pk_note_child(P, obj, state);
+}
+
+/* ---- buffers and frames -------------------------------------------------- */
+static int pk_next_buffer(pk_parser *P) {
+    if (P->next_oob >= P->in->noob)
+        return pk_fail(P, SHMC_ERR_PICKLE, "out-of-band buffer #%zu was not supplied (%zu given)",
+                       P->next_oob, P->in->noob);
+    const void *ptr = P->in->oob[P->next_oob];
+    size_t len = P->in->oob_lens[P->next_oob];
+    if (!ptr && len) return pk_fail(P, SHMC_ERR_INVALID_ARG, "out-of-band buffer is NULL");
+    P->next_oob++;
+    shmc_pk_value *v;
+    FORWARD_IF_ERROR(pk_new(P, SHMC_PK_BYTES, &v));
+    v->flags = SHMC_PK_F_OOB;
+    v->v.bytes.ptr = ptr;
+    v->v.bytes.len = len;
+    return pk_push(P, v);
+}
+
+static int pk_readonly_buffer(pk_parser *P) {
+    shmc_pk_value *top;
+    FORWARD_IF_ERROR(pk_top(P, &top));
+    if (top->type != SHMC_PK_BYTES)
+        return pk_fail(P, SHMC_ERR_PICKLE, "READONLY_BUFFER on a %s", shmc_pk_type_name(top->type));
+    top->flags |= SHMC_PK_F_READONLY;
+    return SHMC_OK;
+}
+
+/* FRAME only announces how many bytes follow; opcodes are read from the input
+ * directly, so it is validated and skipped. */
+static int pk_frame(pk_parser *P) {
+    uint64_t n;
+    FORWARD_IF_ERROR(pk_read_uint(P, 8, &n));
+    return pk_need(P, n);
+}
+
+static int pk_proto(pk_parser *P) {
+    uint64_t v;
+    FORWARD_IF_ERROR(pk_read_uint(P, 1, &v));
+    if (v < 2 || v > 5)
+        return pk_fail(P, SHMC_ERR_UNSUPPORTED, "pickle protocol %llu (only 2-5 are read)",
+                       (unsigned long long)v);
+    return SHMC_OK;
+}
+
+static int pk_pop_op(pk_parser *P) {
+    if (P->sp > pk_fence(P)) {
+        P->sp--;
+        return SHMC_OK;
+    }
+    size_t first;
+    return pk_pop_mark(P, &first);
+}
+
+static int pk_mark(pk_parser *P) {
+    FORWARD_IF_ERROR(pk_grow(P, (void **)&P->marks, &P->mcap, P->nmarks + 1, sizeof(size_t)));
+    P->marks[P->nmarks++] = P->sp;
+    return SHMC_OK;
+}
+
+static int pk_dup(pk_parser *P) {
+    shmc_pk_value *top;
+    FORWARD_IF_ERROR(pk_top(P, &top));
+    return pk_push(P, top);
+}
+
+static int pk_new_empty(pk_parser *P, int type) {
+    shmc_pk_value *c;
+    FORWARD_IF_ERROR(pk_new_container(P, type, &c));
+    return pk_push(P, c);
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+static int pk_refuse(pk_parser *P, const char *why) {
+    return pk_fail(P, SHMC_ERR_UNSUPPORTED, "%s", why);
+}
+
+static int pk_step_data(pk_parser *P, uint8_t op) {
+    switch (op) {
+    case 'N': return pk_push_simple(P, SHMC_PK_NONE, 0);
+    case 0x88: return pk_push_simple(P, SHMC_PK_BOOL, 1);
+    case 0x89: return pk_push_simple(P, SHMC_PK_BOOL, 0);
+    case 'J': return pk_binint(P, 4);
+    case 'K': return pk_binint(P, 1);
+    case 'M': return pk_binint(P, 2);
+    case 0x8a: return pk_long(P, 1);
+    case 0x8b: return pk_long(P, 4);
+    case 'G': return pk_binfloat(P);
+    case 0x8c: return pk_push_blob(P, SHMC_PK_STR, 1, 0);
+    case 'X': return pk_push_blob(P, SHMC_PK_STR, 4, 0);
+    case 0x8d: return pk_push_blob(P, SHMC_PK_STR, 8, 0);
+    case 'U': return pk_push_blob(P, SHMC_PK_STR, 1, 0);  /* Python 2 str, read as ASCII str */
+    case 'T': return pk_push_blob(P, SHMC_PK_STR, 4, 0);
+    case 'C': return pk_push_blob(P, SHMC_PK_BYTES, 1, 0);
+    case 'B': return pk_push_blob(P, SHMC_PK_BYTES, 4, 0);
+    case 0x8e: return pk_push_blob(P, SHMC_PK_BYTES, 8, 0);
+    case 0x96: return pk_push_blob(P, SHMC_PK_BYTES, 8, SHMC_PK_F_BYTEARRAY);
+    case 0x97: return pk_next_buffer(P);
+    case 0x98: return pk_readonly_buffer(P);
+    default: return -1;
+    }
+}
+
+static int pk_step_struct(pk_parser *P, uint8_t op) {
+    switch (op) {
+    case '(': return pk_mark(P);
+    case '0': return pk_pop_op(P);
+    case '1': { size_t f; FORWARD_IF_ERROR(pk_pop_mark(P, &f)); P->sp = f; return SHMC_OK; }
+    case '2': return pk_dup(P);
+    case ')': return pk_new_empty(P, SHMC_PK_TUPLE);
+    case ']': return pk_new_empty(P, SHMC_PK_LIST);
+    case '}': return pk_new_empty(P, SHMC_PK_DICT);
+    case 0x8f: return pk_new_empty(P, SHMC_PK_SET);
+    case 't': return pk_from_mark(P, SHMC_PK_TUPLE);
+    case 'l': return pk_from_mark(P, SHMC_PK_LIST);
+    case 'd': return pk_from_mark(P, SHMC_PK_DICT);
+    case 0x91: return pk_from_mark(P, SHMC_PK_FROZENSET);
+    case 0x85: return pk_tuple_n(P, 1);
+    case 0x86: return pk_tuple_n(P, 2);
+    case 0x87: return pk_tuple_n(P, 3);
+    case 'a': return pk_extend_below(P, SHMC_PK_LIST, 0, 1);
+    case 'e': return pk_extend_below(P, SHMC_PK_LIST, 1, 0);
+    case 's': return pk_extend_below(P, SHMC_PK_DICT, 0, 2);
+    case 'u': return pk_extend_below(P, SHMC_PK_DICT, 1, 0);
+    case 0x90: return pk_extend_below(P, SHMC_PK_SET, 1, 0);
+    default: return -1;
+    }
+}
+
+static int pk_step_other(pk_parser *P, uint8_t op) {
+    switch (op) {
+    case 0x94: return pk_memo_put(P, P->memo_len);
+    case 'q': return pk_memo_op(P, 1, 1);
+    case 'r': return pk_memo_op(P, 4, 1);
+    case 'h': return pk_memo_op(P, 1, 0);
+    case 'j': return pk_memo_op(P, 4, 0);
+    case 'p': return pk_memo_text(P, 1);
+    case 'g': return pk_memo_text(P, 0);
+    case 'c': return pk_global_text(P);
+    case 0x93: return pk_stack_global(P);
+    case 'R': return pk_call(P, SHMC_PK_REDUCE, 2);
+    case 0x81: return pk_call(P, SHMC_PK_NEWOBJ, 2);
+    case 0x92: return pk_call(P, SHMC_PK_NEWOBJ, 3);
+    case 'b': return pk_build(P);
+    case 0x95: return pk_frame(P);
+    case 0x80: return pk_proto(P);
+    case 'P': case 'Q': return pk_refuse(P, "persistent ids are not supported");
+    case 0x82: case 0x83: case 0x84: return pk_refuse(P, "extension registry codes are not supported");
+    case 'i': case 'o': return pk_refuse(P, "INST/OBJ (protocol 0/1 instance creation) are not supported");
+    case 'I': case 'L': case 'F': case 'S': case 'V':
+        return pk_refuse(P, "protocol-0 text values are not supported");
+    default: return pk_fail(P, SHMC_ERR_PICKLE, "unknown opcode 0x%02x", op);
+    }
+}
+
+static int pk_step(pk_parser *P, uint8_t op) {
+    int st = pk_step_data(P, op);
+    if (st != -1) return st;
+    st = pk_step_struct(P, op);
+    if (st != -1) return st;
+    return pk_step_other(P, op);
+}
+
+static int pk_run(pk_parser *P, shmc_pk_value **root) {
+    P->op_off = 0;
+    P->op = 0x80;
+    if (P->p == P->end || *P->p != 0x80)
+        return pk_fail(P, SHMC_ERR_UNSUPPORTED, "stream does not start with PROTO (protocol 0/1 or not a pickle)");
+    for (;;) {
+        if (P->p >= P->end) return pk_fail(P, SHMC_ERR_PICKLE, "truncated: no STOP opcode");
+        P->op_off = (uint64_t)(P->p - P->in->buf);
+        P->op = *P->p++;
+        if (P->op == '.') break;
+        FORWARD_IF_ERROR(pk_step(P, P->op));
+    }
+    if (P->nmarks || P->sp != 1)
+        return pk_fail(P, SHMC_ERR_PICKLE, "STOP with %zu values and %zu marks on the stack", P->sp,
+                       P->nmarks);
+    if (P->p != P->end)
+        return pk_fail(P, SHMC_ERR_PICKLE, "%zu trailing bytes after STOP", (size_t)(P->end - P->p));
+    *root = P->stack[0];
+    return SHMC_OK;
+}
+
+void shmc_pk_limits_resolve(shmc_pickle_limits *lim, const shmc_pickle_limits *given,
+                            size_t input_len) {
+    shmc_pickle_limits z = {0};
+    if (!given) given = &z;
+    lim->max_depth = given->max_depth ? given->max_depth : 256;
+    lim->max_memo = given->max_memo ? given->max_memo : (uint64_t)1 << 24;
+    lim->max_items = given->max_items ? given->max_items : (uint64_t)1 << 31;
+    uint64_t def = (uint64_t)input_len > (UINT64_MAX - ((uint64_t)64 << 20)) / 4
+                       ? UINT64_MAX
+                       : 4 * (uint64_t)input_len + ((uint64_t)64 << 20);
+    lim->max_alloc = given->max_alloc ? given->max_alloc : def;
+}
+
+int shmc_pk_parse(const shmc_pk_input *in, const shmc_pickle_limits *limits, shmc_pk_doc **doc,
+                  shmc_pk_value **root, shmc_err *err) {
+    RETURN_ERROR_IF(!in || !doc || !root || (!in->buf && in->len) ||
+                        (in->noob && (!in->oob || !in->oob_lens)),
+                    err, SHMC_ERR_INVALID_ARG, "pickle: NULL argument");
+    *doc = NULL;
+    *root = NULL;
+    pk_parser P = {.in = in, .p = in->buf, .end = in->buf + in->len, .err = err};
+    shmc_err local;
+    if (!P.err) P.err = &local;
+    shmc_pk_limits_resolve(&P.lim, limits, in->len);
+    P.doc = calloc(1, sizeof *P.doc);
+    RETURN_ERROR_IF(!P.doc, err, SHMC_ERR_NOMEM, "pickle: out of memory");
+    P.doc->max_alloc = P.lim.max_alloc;
+    int st = pk_run(&P, root);
+    free(P.stack);
+    free(P.marks);
+    free(P.memo);
+    if (st != SHMC_OK) {
+        shmc_pk_doc_free(P.doc);
+        *root = NULL;
+        return st;
+    }
+    *doc = P.doc;
+    return SHMC_OK;
+}
+
+/* ---- names --------------------------------------------------------------- */
+const char *shmc_pk_opcode_name(uint8_t op) {
+    switch (op) {
+    case '(': return "MARK"; case '.': return "STOP"; case '0': return "POP";
+    case '1': return "POP_MARK"; case '2': return "DUP"; case 'F': return "FLOAT";
+    case 'I': return "INT"; case 'J': return "BININT"; case 'K': return "BININT1";
+    case 'L': return "LONG"; case 'M': return "BININT2"; case 'N': return "NONE";
+    case 'P': return "PERSID"; case 'Q': return "BINPERSID"; case 'R': return "REDUCE";
+    case 'S': return "STRING"; case 'T': return "BINSTRING"; case 'U': return "SHORT_BINSTRING";
+    case 'V': return "UNICODE"; case 'X': return "BINUNICODE"; case 'a': return "APPEND";
+    case 'b': return "BUILD"; case 'c': return "GLOBAL"; case 'd': return "DICT";
+    case '}': return "EMPTY_DICT"; case 'e': return "APPENDS"; case 'g': return "GET";
+    case 'h': return "BINGET"; case 'i': return "INST"; case 'j': return "LONG_BINGET";
+    case 'l': return "LIST"; case ']': return "EMPTY_LIST"; case 'o': return "OBJ";
+    case 'p': return "PUT"; case 'q': return "BINPUT"; case 'r': return "LONG_BINPUT";
+    case 's': return "SETITEM"; case 't': return "TUPLE"; case ')': return "EMPTY_TUPLE";
+    case 'u': return "SETITEMS"; case 'G': return "BINFLOAT"; case 0x80: return "PROTO";
+    case 0x81: return "NEWOBJ"; case 0x82: return "EXT1"; case 0x83: return "EXT2";
+    case 0x84: return "EXT4"; case 0x85: return "TUPLE1"; case 0x86: return "TUPLE2";
+    case 0x87: return "TUPLE3"; case 0x88: return "NEWTRUE"; case 0x89: return "NEWFALSE";
+    case 0x8a: return "LONG1"; case 0x8b: return "LONG4"; case 'B': return "BINBYTES";
+    case 'C': return "SHORT_BINBYTES"; case 0x8c: return "SHORT_BINUNICODE";
+    case 0x8d: return "BINUNICODE8"; case 0x8e: return "BINBYTES8"; case 0x8f: return "EMPTY_SET";
+    case 0x90: return "ADDITEMS"; case 0x91: return "FROZENSET"; case 0x92: return "NEWOBJ_EX";
+    case 0x93: return "STACK_GLOBAL"; case 0x94: return "MEMOIZE"; case 0x95: return "FRAME";
+    case 0x96: return "BYTEARRAY8"; case 0x97: return "NEXT_BUFFER";
+    case 0x98: return "READONLY_BUFFER";
+    default: return "unknown";
+    }
+}
+
+const char *shmc_pk_type_name(int type) {
+    static const char *const names[SHMC_PK_TYPE_COUNT_] = {
+        "None", "bool", "int", "float", "str", "bytes", "tuple", "list", "dict",
+        "set", "frozenset", "global", "reduce", "newobj"};
+    return type >= 0 && type < SHMC_PK_TYPE_COUNT_ ? names[type] : "unknown";
+}
+
+/* ---- accessors ----------------------------------------------------------- */
+static int pk_bytes_eq(const uint8_t *p, size_t len, const char *s) {
+    size_t n = strlen(s);
+    return n == len && (n == 0 || memcmp(p, s, n) == 0);
+}
+
+int shmc_pk_is_global(const shmc_pk_value *v, const char *module, const char *name) {
+    return v && v->type == SHMC_PK_GLOBAL &&
+           pk_bytes_eq(v->v.global.module, v->v.global.module_len, module) &&
+           pk_bytes_eq(v->v.global.name, v->v.global.name_len, name);
+}
+
+int shmc_pk_str_eq(const shmc_pk_value *v, const char *s) {
+    return v && v->type == SHMC_PK_STR && pk_bytes_eq(v->v.bytes.ptr, v->v.bytes.len, s);
+}
+
+static int pk_is_seq(const shmc_pk_value *v) {
+    return v && v->type >= SHMC_PK_TUPLE && v->type <= SHMC_PK_FROZENSET;
+}
+
+shmc_pk_value *shmc_pk_item(const shmc_pk_value *v, size_t i) {
+    if (!v || (v->type != SHMC_PK_TUPLE && v->type != SHMC_PK_LIST)) return NULL;
+    return i < v->v.seq.len ? v->v.seq.items[i] : NULL;
+}
+
+size_t shmc_pk_len(const shmc_pk_value *v) {
+    if (!pk_is_seq(v)) return 0;
+    return v->type == SHMC_PK_DICT ? v->v.seq.len / 2 : v->v.seq.len;
+}
+
+shmc_pk_value *shmc_pk_dict_get(const shmc_pk_value *v, const char *key) {
+    if (!v || v->type != SHMC_PK_DICT) return NULL;
+    for (size_t i = v->v.seq.len; i >= 2; i -= 2)
+        if (shmc_pk_str_eq(v->v.seq.items[i - 2], key)) return v->v.seq.items[i - 1];
+    return NULL;
+}
+
+int shmc_pk_is_call_of(const shmc_pk_value *v, const char *module, const char *name) {
+    return v && (v->type == SHMC_PK_REDUCE || v->type == SHMC_PK_NEWOBJ) &&
+           shmc_pk_is_global(v->v.call.callable, module, name);
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Write the small DataFrame pickles that tests/c/test_pickle_frame.c reads.
+
+Run it with each pandas to cover (fixtures are committed; tests never need these envs):
+    .venv/bin/python tools/make_pickle_fixtures.py            # pandas 3.1 -> pd31_*
+    /tmp/venv-pd22/bin/python tools/make_pickle_fixtures.py   # pandas 2.2 -> pd22_*
+    /tmp/venv-pd15/bin/python tools/make_pickle_fixtures.py   # pandas 1.5 -> pd15_*
+Files: tests/data/pickles/<tag>_<case>_p<protocol>.pkl for protocols 2..5.
+Values follow simple formulas of the row number i (0..4) so the C tests can
+check buffer contents without a second source of truth.
+"""
+import os
+import pickle
+import sys
+
+import numpy as np
+import pandas as pd
+
+N = 5
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "pickles")
+MAJOR, MINOR = (int(x) for x in pd.__version__.split(".")[:2])
+TAG = "pd%d%d" % (MAJOR, MINOR)
+I = np.arange(N)
+
+
+def numeric():
+    # Distinct dtypes: one block each (1-row 2-D blocks).
+    return pd.DataFrame({
+        "i64": (I * 3 - 7).astype("int64"),
+        "f64": I * 0.5,
+        "i32": (I - 2).astype("int32"),
+        "b": I % 2 == 0,
+        "u8": (I + 250).astype("uint8"),
+        "f32": (I * 0.25).astype("float32"),
+        "be": (I * 1000).astype(">i4"),
+    })
+
+
+def wide_f():
+    # DataFrame(2-D array): one block whose rows are the columns, Fortran order.
+    return pd.DataFrame(np.arange(N * 3, dtype="float64").reshape(N, 3), columns=["x", "y", "z"])
+
+
+def wide_c():
+    # Consolidated block built by stacking: C order, each block row contiguous.
+    df = pd.DataFrame({"x": I * 1.0, "y": I * 2.0, "z": I * 3.0})
+    return df._consolidate() if hasattr(df, "_consolidate") else df
+
+
+def index_int():
+    return pd.DataFrame({"v": I * 1.5}, index=pd.Index(I * 10 + 1, name="key"))
+
+
+def index_range():
+    return pd.DataFrame({"v": I * 1.5}, index=pd.RangeIndex(10, 10 + 2 * N, 2, name="r"))
+
+
+def index_dt():
+    idx = pd.DatetimeIndex(pd.to_datetime(I * 86400, unit="s"), name="day")
+    return pd.DataFrame({"v": I.astype("int64")}, index=idx)
+
+
+def datetimes():
+    base = pd.to_datetime(I * 1_000_000_000, unit="ns")
+    return pd.DataFrame({
+        "naive": base,
+        "utc": base.tz_localize("UTC"),
+        "paris": base.tz_localize("Europe/Paris"),
+        "td": pd.to_timedelta(I, unit="s"),
+        "nat": pd.Series([pd.NaT if i == 1 else pd.Timestamp(i, unit="s") for i in I]),
+    })
+
+
+def categorical():
+    return pd.DataFrame({
+        "cs": pd.Categorical(["b", "a", None, "b", "c"], categories=["c", "b", "a"], ordered=True),
+        "ci": pd.Categorical([10, 20, 10, 30, 20]),
+    })
+
+
+def nullable():
+    return pd.DataFrame({
+        "Int64": pd.array([1, None, 3, 4, None], dtype="Int64"),
+        "UInt8": pd.array([1, 2, None, 4, 5], dtype="UInt8"),
+        "Float64": pd.array([0.5, None, 1.5, 2.5, 3.5], dtype="Float64"),
+        "boolean": pd.array([True, False, None, True, False], dtype="boolean"),
+    })
+
+
+def strings():
+    vals = ["a", None, "ccc", "", "\u00e9t\u00e9"]
+    cols = {"obj": pd.Series(["a", None, "ccc", np.nan, "\u00e9t\u00e9"], dtype=object),
+            "py": pd.Series(vals, dtype="string[python]")}
+    try:
+        import pyarrow  # noqa: F401
+        cols["pa"] = pd.Series(vals, dtype="string[pyarrow]")
+    except ImportError:
+        pass
+    if MAJOR >= 3:
+        cols["str"] = pd.Series(vals, dtype="str")
+        cols["strpy"] = pd.Series(vals, dtype=pd.StringDtype("python", na_value=np.nan))
+    return pd.DataFrame(cols)
+
+
+def labels():
+    df = pd.DataFrame({7: I * 1.0, -3: I.astype("int64")})
+    df.columns.name = "cols"
+    return df
+
+
+def refuse_multi():
+    return pd.DataFrame(np.zeros((N, 2)), columns=pd.MultiIndex.from_tuples([("a", 1), ("a", 2)]))
+
+
+def refuse_pyobj():
+    return pd.DataFrame({"o": pd.Series([1, "x", 2.5, None, (1, 2)], dtype=object)})
+
+
+CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range, index_dt,
+                                 datetimes, categorical, nullable, strings, labels,
+                                 refuse_multi, refuse_pyobj)}
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name, make in CASES.items():
+        df = make()
+        for proto in range(2, 6):
+            if proto > pickle.HIGHEST_PROTOCOL:
+                continue
+            path = os.path.join(OUT, "%s_%s_p%d.pkl" % (TAG, name, proto))
+            with open(path, "wb") as f:
+                pickle.dump(df, f, protocol=proto)
+    # One file exactly as DataFrame.to_pickle writes it (protocol 5 by default).
+    numeric().to_pickle(os.path.join(OUT, "%s_numeric_topickle.pkl" % TAG))
+    print("wrote %s fixtures (pandas %s, numpy %s) to %s" % (TAG, pd.__version__, np.__version__, OUT),
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
