@@ -1,0 +1,132 @@
+"""Shared fixtures of the reliability suite.
+
+Environment:
+  SHMCHUNK_BUILD  CMake build directory (library in lib/, CLI in tools/); default <checkout>/build
+  PYTHONPATH      must reach <checkout>/python
+  SHMC_LONG=1     long variants: more processes, iterations and injected faults
+
+Tests that need an exact view of /dev/shm (gc, space) run their processes in a
+private mount namespace with its own small tmpfs over /dev/shm, so other
+processes on the machine (and their gc) cannot disturb them and nothing leaks
+out. They skip with the reason when unshare is not permitted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from relutil import CLI, FIGURES, child_env  # noqa: E402
+
+@pytest.fixture(scope="session")
+def shmchunk():
+    """The Python package; skips (naming what is missing) until it has landed."""
+    try:
+        import shmchunk as mod
+    except ImportError as e:  # library not built yet
+        pytest.skip(f"shmchunk package not importable: {e}")
+    missing = [n for n in ("share", "attach") if not hasattr(mod, n)]
+    if missing:
+        pytest.skip(f"shmchunk package lacks {', '.join(missing)} (not landed yet)")
+    return mod
+
+
+@pytest.fixture(scope="session")
+def cli():
+    if not CLI.is_file():
+        pytest.skip(f"CLI not built at {CLI}")
+    return CLI
+
+
+def _can_unshare() -> str | None:
+    if shutil.which("unshare") is None or shutil.which("nsenter") is None:
+        return "unshare/nsenter not installed"
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                        "mount -t tmpfs -o size=1m tmpfs /dev/shm"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        return f"cannot mount a private tmpfs over /dev/shm: {p.stderr.strip()}"
+    return None
+
+
+class PrivateShm:
+    """A mount namespace whose /dev/shm is a fresh tmpfs of `size`.
+
+    One placeholder process (`sleep`) holds the namespace; commands enter it with
+    nsenter; the test looks at the namespace's /dev/shm through /proc/<pid>/root."""
+
+    def __init__(self, size: str):
+        self.proc = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c",
+             f"mount -t tmpfs -o size={size},mode=1777 tmpfs /dev/shm && echo ready && "
+             "exec sleep 3600"], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            self.close()
+            raise RuntimeError("private /dev/shm namespace did not start")
+        self.pid = self.proc.pid
+        self.root = f"/proc/{self.pid}/root"
+        self.shm = Path(self.root + "/dev/shm")
+        self.prefix = ["nsenter", "-t", str(self.pid), "-m", "--"]
+
+    def listdir(self) -> list[str]:
+        return sorted(os.listdir(self.shm))
+
+    def popen(self, argv, env_extra=None, **kw) -> subprocess.Popen:
+        return subprocess.Popen(self.prefix + argv, env=child_env(**(env_extra or {})),
+                                text=True, **kw)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+@pytest.fixture
+def private_shm():
+    """Factory: private_shm('16m') -> PrivateShm; closed at teardown."""
+    reason = _can_unshare()
+    if reason:
+        pytest.skip(reason)
+    made = []
+
+    def make(size: str = "64m") -> PrivateShm:
+        ns = PrivateShm(size)
+        made.append(ns)
+        return ns
+
+    yield make
+    for ns in made:
+        ns.close()
+
+
+@pytest.fixture
+def pickle_file(tmp_path):
+    """Factory: write a relwork frame with DataFrame.to_pickle, return its path."""
+    import relwork
+
+    def make(nrows: int, seed: int = 0, name: str = "df.pkl") -> Path:
+        path = tmp_path / name
+        relwork.make_frame(nrows, seed).to_pickle(path)
+        return path
+
+    return make
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FIGURES:
+        return
+    terminalreporter.section("reliability figures")
+    for k, v in FIGURES.items():
+        terminalreporter.write_line(f"{k}: {json.dumps(v)}")
+    out = os.environ.get("SHMC_RELIABILITY_FIGURES")
+    if out:
+        Path(out).write_text(json.dumps(FIGURES, indent=1))
