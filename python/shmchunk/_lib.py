@@ -413,13 +413,15 @@ def make_label(value, keep: list) -> shmc_label:
     is pickled. The encoded bytes are appended to `keep` so they outlive the call."""
     import pickle
     lab = shmc_label()
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and value.dtype.kind in "iuU":
+        value = value.item()  # numpy ints/str from an Index are plain labels
     if value is None:
         lab.type = SHMC_LABEL_NONE
     elif isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63:
         lab.type, lab.i = SHMC_LABEL_INT, value
     else:
         raw = None
-        if type(value) is str:
+        if isinstance(value, str) and type(value) is str:
             try:
                 lab.type, raw = SHMC_LABEL_STR, value.encode("utf-8")
             except UnicodeEncodeError:  # lone surrogates are not UTF-8: pickle them

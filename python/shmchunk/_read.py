@@ -1,0 +1,314 @@
+"""Segment -> numpy / pandas objects, zero-copy wherever the bytes allow it."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from . import _lib as L
+from . import errors
+from ._segment import Segment
+
+PANDAS_MAJOR = int(pd.__version__.split(".")[0])
+
+# Globals a label or df.attrs may name without running anything worth fearing.
+_SAFE_GLOBALS = {
+    ("builtins", n) for n in ("tuple", "list", "dict", "set", "frozenset", "complex", "slice",
+                              "range", "bytearray", "bytes", "str", "int", "float", "bool")
+} | {("datetime", n) for n in ("datetime", "date", "time", "timedelta", "timezone")} | {
+    ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("_codecs", "encode"), ("decimal", "Decimal"),
+}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) in _SAFE_GLOBALS:
+            return super().find_class(module, name)
+        raise errors.PickleNotAllowedError(
+            f"pickled value needs {module}.{name}; this segment belongs to another user: "
+            f"pass allow_pickle=True if you trust it")
+
+
+def unpickle(blob: bytes, trusted: bool):
+    if trusted:
+        return pickle.loads(blob)
+    return _RestrictedUnpickler(io.BytesIO(blob)).load()
+
+
+class Selection:
+    """Rows to read: row groups `rowgroups` (ascending), then [lo, hi) of their
+    concatenation (hi None = all)."""
+
+    __slots__ = ("rowgroups", "lo", "hi")
+
+    def __init__(self, rowgroups, lo=0, hi=None):
+        self.rowgroups, self.lo, self.hi = list(rowgroups), lo, hi
+
+    def contiguous(self) -> bool:
+        r = self.rowgroups
+        return all(b == a + 1 for a, b in zip(r, r[1:]))
+
+    def trim(self, arr):
+        if self.lo == 0 and self.hi is None:
+            return arr
+        return arr[self.lo:self.hi]
+
+
+class FrameReader:
+    def __init__(self, seg: Segment, allow_pickle: bool):
+        self.seg = seg
+        self.trusted = allow_pickle or seg.info.creator_uid == L_getuid()
+        cols = seg.columns
+        self.data_cols = [i for i, c in enumerate(cols)
+                          if not c.flags & (L.SHMC_COL_INDEX | L.SHMC_COL_DICTIONARY)]
+        self.index_cols = [i for i, c in enumerate(cols)
+                           if c.flags & L.SHMC_COL_INDEX and not c.flags & L.SHMC_COL_DICTIONARY]
+        self.labels = [self.label(cols[i].label) for i in self.data_cols]
+        self._cache: dict = {}
+
+    # ---- labels and metadata ---------------------------------------------
+    def label(self, lab: L.shmc_label):
+        value = L.label_value(lab)
+        if lab.type == L.SHMC_LABEL_PICKLE:
+            return unpickle(value, self.trusted)
+        return value
+
+    def columns_index(self, positions) -> pd.Index:
+        labels = [self.labels[p] for p in positions]
+        name = self.label(self.seg.info.columns_name)
+        if labels and all(isinstance(x, tuple) for x in labels):
+            return pd.MultiIndex.from_tuples(labels)
+        if not labels:
+            return pd.RangeIndex(0, name=name)
+        return pd.Index(labels, name=name, tupleize_cols=False)
+
+    def attrs(self) -> dict:
+        blob = self.seg.meta()
+        if not blob:
+            return {}
+        try:
+            return unpickle(blob, self.trusted)
+        except errors.PickleNotAllowedError as exc:
+            warnings.warn(f"df.attrs not restored: {exc}", stacklevel=3)
+            return {}
+
+    # ---- rows --------------------------------------------------------------
+    def rows_selection(self, rows) -> Selection:
+        info = self.seg.info
+        nrows, rpc = int(info.nrows), int(info.rows_per_chunk) or 1
+        if rows is None:
+            return Selection(range(int(info.nrowgroups)))
+        if isinstance(rows, range):
+            rows = slice(rows.start, rows.stop, rows.step)
+        if isinstance(rows, tuple):
+            rows = slice(*rows)
+        if not isinstance(rows, slice):
+            raise errors.InvalidArgumentError(f"rows must be a slice, range or (start, stop): "
+                                              f"{rows!r}")
+        start, stop, step = rows.indices(nrows)
+        if step != 1:
+            raise errors.InvalidArgumentError("rows: only step 1 is supported")
+        if stop <= start:
+            return Selection([], 0, 0)
+        first, last = start // rpc, (stop - 1) // rpc
+        return Selection(range(first, last + 1), start - first * rpc, stop - first * rpc)
+
+    def rowgroup_rows(self, sel: Selection) -> int:
+        info = self.seg.info
+        rpc, nrows = int(info.rows_per_chunk), int(info.nrows)
+        total = sum(min(rpc, nrows - rg * rpc) for rg in sel.rowgroups)
+        hi = total if sel.hi is None else sel.hi
+        return max(0, hi - sel.lo)
+
+    # ---- columns -----------------------------------------------------------
+    def role(self, col: int, role: int, rowgroups) -> np.ndarray | None:
+        return self.seg.role_bytes(col, role, list(rowgroups))
+
+    def column_array(self, col: int, sel: Selection):
+        """pandas-ready array (numpy or ExtensionArray) of one column over sel."""
+        ci = self.seg.columns[col]
+        kind = ci.kind
+        dtype = (ci.dtype or b"").decode()
+        if kind in L.KIND_NUMPY:
+            return self._fixed(col, ci, dtype, sel)
+        if kind == L.SHMC_KIND_CATEGORICAL:
+            return self._categorical(col, ci, sel)
+        if kind == L.SHMC_KIND_STRING:
+            return self._string(col, dtype, sel)
+        if kind == L.SHMC_KIND_OBJECT:
+            return self._object(col, dtype, sel)
+        raise errors.UnsupportedError(f"column {col}: kind {kind} unknown to this version")
+
+    def _fixed(self, col, ci, dtype, sel, rowgroups=None):
+        rgs = sel.rowgroups if rowgroups is None else rowgroups
+        raw = self.role(col, L.SHMC_ROLE_VALUES, rgs)
+        values = raw.view(L.KIND_NUMPY[ci.kind])
+        unit = None
+        if ci.kind in (L.SHMC_KIND_DATETIME, L.SHMC_KIND_TIMEDELTA):
+            unit = L.UNIT_NAMES.get(ci.unit)
+            if unit is None:
+                raise errors.CorruptSegmentError(f"column {col}: bad time unit {ci.unit}")
+            values = values.view(f"{'M' if ci.kind == L.SHMC_KIND_DATETIME else 'm'}8[{unit}]")
+        if rowgroups is None:
+            values = sel.trim(values)
+        mask = None
+        if ci.roles & (1 << L.SHMC_ROLE_MASK):
+            mraw = self.role(col, L.SHMC_ROLE_MASK, rgs)
+            mask = mraw.view(np.bool_)
+            if rowgroups is None:
+                mask = sel.trim(mask)
+        if ci.kind == L.SHMC_KIND_DATETIME and ci.tz:
+            tzd = pd.DatetimeTZDtype(unit, ci.tz.decode())
+            return pd.arrays.DatetimeArray._simple_new(values, dtype=tzd)
+        return _masked_or_plain(values, mask, dtype)
+
+    def _categorical(self, col, ci, sel):
+        codes = sel.trim(self.role(col, L.SHMC_ROLE_VALUES, sel.rowgroups)
+                         .view(L.KIND_NUMPY[ci.code_kind]))
+        cats = self.dictionary(ci.dict_column)
+        cdt = pd.CategoricalDtype(cats, ordered=bool(ci.flags & L.SHMC_COL_ORDERED))
+        # validate: a hostile segment could hold codes past the dictionary
+        return pd.Categorical.from_codes(codes, dtype=cdt)
+
+    def dictionary(self, col: int) -> pd.Index:
+        key = ("dict", col)
+        if key not in self._cache:
+            ci = self.seg.columns[col]
+            sel = Selection(range(int(ci.nrowgroups)))
+            self._cache[key] = pd.Index(self.column_array(col, sel), copy=False)
+        return self._cache[key]
+
+    def _string(self, col, dtype, sel):
+        import pyarrow as pa
+        parts = [self.seg.string_rowgroup(col, rg) for rg in sel.rowgroups]
+        ca = pa.chunked_array(parts, type=pa.large_string())
+        if sel.lo or sel.hi is not None:
+            hi = len(ca) if sel.hi is None else sel.hi
+            ca = ca.slice(sel.lo, hi - sel.lo)
+        return strings_to_pandas(ca, dtype)
+
+    def _object(self, col, dtype, sel):
+        if not self.trusted:
+            raise errors.PickleNotAllowedError(
+                f"column {self.labels_of(col)!r} holds pickled objects and segment "
+                f"{self.seg.src} was made by uid {self.seg.info.creator_uid}, not this user: "
+                f"unpickling runs code; pass allow_pickle=True if you trust it")
+        parts = []
+        for rg in sel.rowgroups:
+            raw = self.role(col, L.SHMC_ROLE_PICKLE, [rg])
+            parts.append(pickle.loads(raw))
+        if not parts:
+            return _empty_of(dtype)
+        if all(isinstance(p, np.ndarray) for p in parts):
+            arr = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        else:
+            arr = type(parts[0])._concat_same_type(parts) if len(parts) > 1 else parts[0]
+        return sel.trim(arr)
+
+    def labels_of(self, col):
+        return L.label_value(self.seg.columns[col].label)
+
+    # ---- frames ------------------------------------------------------------
+    def index(self, sel: Selection) -> pd.Index:
+        info = self.seg.info
+        if not self.index_cols:
+            name = self.label(info.range_name)
+            start, step, rpc = int(info.range_start), int(info.range_step), int(info.rows_per_chunk)
+            nrows = int(info.nrows)
+            if sel.contiguous():
+                first = sel.rowgroups[0] * rpc if sel.rowgroups else 0
+                n = self.rowgroup_rows(sel)
+                a = start + (first + sel.lo) * step
+                return pd.RangeIndex(a, a + n * step, step, name=name)
+            pos = np.concatenate([np.arange(rg * rpc, min(nrows, (rg + 1) * rpc))
+                                  for rg in sel.rowgroups])
+            return pd.Index(start + pos * step, name=name)
+        arrays = [self.column_array(c, sel) for c in self.index_cols]
+        names = [self.label(self.seg.columns[c].label) for c in self.index_cols]
+        if len(arrays) == 1:
+            return pd.Index(arrays[0], name=names[0], copy=False, tupleize_cols=False)
+        return pd.MultiIndex.from_arrays(arrays, names=names)
+
+    def frame(self, positions, sel: Selection) -> pd.DataFrame:
+        index = self.index(sel)
+        arrays = {i: self.column_array(self.data_cols[p], sel) for i, p in enumerate(positions)}
+        # dict + copy=False keeps one block per column on pandas 2.2 and 3.x, so
+        # nothing is consolidated (= copied); checked by tests/py/test_share.py.
+        df = pd.DataFrame(arrays, index=index, copy=False)
+        df.columns = self.columns_index(positions)
+        attrs = self.attrs()
+        if attrs:
+            df.attrs = attrs
+        return df
+
+
+def _masked_or_plain(values, mask, dtype: str):
+    if mask is None and not dtype:
+        return values
+    try:
+        pdt = pd.api.types.pandas_dtype(dtype) if dtype else values.dtype
+    except (TypeError, ValueError):
+        pdt = values.dtype
+    if isinstance(pdt, pd.api.extensions.ExtensionDtype) and hasattr(pdt, "construct_array_type") \
+            and pdt.kind in "biuf" and not isinstance(pdt, pd.CategoricalDtype):
+        cls = pdt.construct_array_type()
+        if mask is None:
+            mask = np.zeros(len(values), np.bool_)
+        try:
+            return cls(values, mask, copy=False)
+        except TypeError:
+            pass
+    if mask is not None and mask.any():
+        # A mask on a plain numpy dtype: fall back to a nullable array.
+        out = pd.array(values)
+        return type(out)(values, mask, copy=False) if hasattr(out, "_mask") else out
+    return values
+
+
+def _empty_of(dtype: str):
+    try:
+        pdt = pd.api.types.pandas_dtype(dtype)
+    except (TypeError, ValueError):
+        return np.empty(0, object)
+    return pd.array([], dtype=pdt) if isinstance(pdt, pd.api.extensions.ExtensionDtype) \
+        else np.empty(0, pdt)
+
+
+def _str_dtype():
+    """pandas' `str` dtype (3.x), or its 2.2 spelling (pyarrow storage, NaN missing)."""
+    if PANDAS_MAJOR >= 3:
+        return pd.StringDtype("pyarrow", na_value=np.nan)
+    return pd.StringDtype("pyarrow_numpy")
+
+
+def strings_to_pandas(ca, dtype: str):
+    """A pyarrow large_string ChunkedArray to the column's original pandas type."""
+    if dtype in ("str", "string[pyarrow]", "string[pyarrow_numpy]"):
+        if dtype == "string[pyarrow]":
+            sdt = pd.StringDtype("pyarrow")
+        else:
+            sdt = _str_dtype()
+        cls = type(pd.array([], dtype=sdt))
+        if PANDAS_MAJOR >= 3:
+            return cls(ca, dtype=sdt)
+        return cls(ca)
+    obj = ca.to_numpy(zero_copy_only=False)  # Arrow makes the str objects in C++
+    if dtype == "string[python]":
+        return pd.array(obj, dtype=pd.StringDtype("python"))
+    if dtype == "str[python]":
+        if PANDAS_MAJOR >= 3:
+            return pd.array(obj, dtype=pd.StringDtype("python", na_value=np.nan))
+        return pd.array(obj, dtype=_str_dtype())
+    if not obj.flags.writeable:
+        obj = obj.copy()
+    return obj  # "object" (missing values come back as None)
+
+
+def L_getuid() -> int:
+    import os
+    return os.getuid()

@@ -1,0 +1,201 @@
+"""One read-only mapping of a segment, shared by every view made from it.
+
+The C handle is freed (and the memory unmapped) only when the last Python object
+that points into the mapping is gone: numpy arrays hold the mapping's memoryview,
+which holds a ctypes array, which holds this object.  So SharedFrame.close() can
+drop its reference at any time without pulling memory out from under a view.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import weakref
+from ctypes import byref, c_size_t, c_uint32, c_void_p
+
+import numpy as np
+
+from . import _lib as L
+from . import errors
+
+# Chunks are verified once per process (segments are immutable once sealed), so a
+# pool worker that reads the same column for many tasks pays the XXH3 pass once.
+_OPEN_FLAGS = L.SHMC_OPEN_NO_VERIFY
+
+
+class _Handle:
+    """Owns the C handle; freed (unmapped) when nothing refers to it any more.
+    Kept apart from Segment so that no reference cycle delays the unmap until a
+    cyclic GC pass: views -> memoryview -> ctypes array -> _Handle."""
+
+    __slots__ = ("ptr", "__weakref__")
+
+    def __init__(self, src: str, flags: int):
+        self.ptr = L.segment_open(src, flags)
+        # Not at interpreter exit: module teardown may still touch arrays that
+        # point into the mapping, and the OS unmaps at exit anyway.
+        weakref.finalize(self, L.lib.shmc_segment_free, self.ptr).atexit = False
+
+
+class Segment:
+    __slots__ = ("_h", "handle", "src", "info", "columns", "buffer", "base", "size",
+                 "_verified", "_chunk_cache", "__weakref__")
+
+    def __init__(self, src: str, verify_all: bool = False):
+        self._h = _Handle(src, _OPEN_FLAGS | (L.SHMC_OPEN_VERIFY_ALL if verify_all else 0))
+        self.handle = self._h.ptr
+        self.src = src
+        self._verified: set[int] = set()
+        self._chunk_cache: dict[int, L.shmc_chunk_info] = {}
+        info = L.shmc_segment_info()
+        L.lib.shmc_segment_info_get(self.handle, byref(info))
+        self.info = info
+        base, size = c_void_p(), c_size_t()
+        L.lib.shmc_segment_data(self.handle, byref(base), byref(size))
+        self.base, self.size = int(base.value or 0), int(size.value)
+        raw = (ctypes.c_char * self.size).from_address(self.base)
+        raw.keepalive = self._h  # see module docstring
+        # PROT_READ mapping: the memoryview must say read-only too, so that numpy
+        # refuses writes (and refuses to flip the WRITEABLE flag back on).
+        self.buffer = memoryview(raw).cast("B").toreadonly()
+        self.columns = [self._column_info(i) for i in range(info.ncolumns)]
+
+    def _column_info(self, i: int) -> L.shmc_column_info:
+        ci = L.shmc_column_info()
+        L.lib.shmc_segment_column_info(self.handle, i, byref(ci))
+        return ci
+
+    def refresh_info(self) -> L.shmc_segment_info:
+        """Owner state is computed at the call: re-read it."""
+        info = L.shmc_segment_info()
+        L.lib.shmc_segment_info_get(self.handle, byref(info))
+        return info
+
+    # ---- chunks ----------------------------------------------------------
+    def chunk(self, cid: int) -> L.shmc_chunk_info:
+        ck = self._chunk_cache.get(cid)
+        if ck is None:
+            ck = L.shmc_chunk_info()
+            L.lib.shmc_segment_chunk_info(self.handle, cid, byref(ck))
+            self._chunk_cache[cid] = ck
+        return ck
+
+    def find(self, column: int, rowgroup: int, role: int) -> int | None:
+        """Chunk id of (column, row group, role), or None when that role is absent."""
+        ci = self.columns[column]
+        if not ci.roles & (1 << role):
+            return None
+        out = c_uint32()
+        try:
+            L.lib.shmc_segment_chunk_find(self.handle, column, rowgroup, role, byref(out))
+        except errors.OutOfRangeError:
+            return None
+        return int(out.value)
+
+    def verify_chunk(self, cid: int) -> None:
+        if cid not in self._verified:
+            L.lib.shmc_segment_chunk_verify(self.handle, cid)
+            self._verified.add(cid)
+
+    def raw_view(self, cid: int) -> memoryview | None:
+        """Read-only zero-copy bytes of a raw chunk, None if it is compressed."""
+        ck = self.chunk(cid)
+        if ck.codec != L.SHMC_CODEC_NONE:
+            return None
+        self.verify_chunk(cid)
+        ptr, n = c_void_p(), c_size_t()
+        L.lib.shmc_segment_chunk_view(self.handle, cid, byref(ptr), byref(n))
+        start = int(ptr.value or 0) - self.base if n.value else int(ck.offset)
+        return self.buffer[start:start + int(n.value)]
+
+    def decode_into(self, cid: int, dst: np.ndarray) -> None:
+        """Decode one chunk straight into dst (a C-contiguous uint8 array of raw_len)."""
+        L.lib.shmc_segment_chunk_decode(self.handle, cid, dst.ctypes.data_as(c_void_p),
+                                        dst.nbytes)
+        self._verified.add(cid)  # decode checks the checksum itself
+
+    def role_bytes(self, column: int, role: int, rowgroups: list[int]) -> np.ndarray | None:
+        """uint8 array of one role of a column over the given row groups, in order.
+
+        Zero-copy when every chunk is raw and they lie back to back in the mapping
+        (always so for raw fixed-width columns); otherwise one allocation into which
+        each chunk is decoded once. None when the column does not store that role."""
+        cids = []
+        for rg in rowgroups:
+            cid = self.find(column, rg, role)
+            if cid is None:
+                return None
+            cids.append(cid)
+        if not cids:
+            return np.empty(0, np.uint8)
+        infos = [self.chunk(c) for c in cids]
+        if all(ck.codec == L.SHMC_CODEC_NONE for ck in infos) and _adjacent(infos):
+            for c in cids:
+                self.verify_chunk(c)
+            start = int(infos[0].offset)
+            stop = int(infos[-1].offset + infos[-1].stored_len)
+            if stop > self.size:  # the C index checks this; never trust it blindly here
+                raise errors.CorruptSegmentError(
+                    f"{self.src}: chunk {cids[-1]} ends at byte {stop} past the segment end "
+                    f"{self.size}")
+            return np.frombuffer(self.buffer, np.uint8, stop - start, start)
+        total = sum(int(ck.raw_len) for ck in infos)
+        out = np.empty(total, np.uint8)
+        pos = 0
+        for c, ck in zip(cids, infos):
+            n = int(ck.raw_len)
+            if ck.codec == L.SHMC_CODEC_NONE:
+                view = self.raw_view(c)
+                out[pos:pos + n] = np.frombuffer(view, np.uint8)
+            else:
+                self.decode_into(c, out[pos:pos + n])
+            pos += n
+        return out
+
+    def string_rowgroup(self, column: int, rowgroup: int):
+        """pyarrow large_string array of one row group of a string column, over the
+        mapping (zero-copy when raw). Validated in full once per process: Arrow
+        trusts offsets, and a hostile writer can make valid checksums."""
+        key = ("str", column, rowgroup)
+        arr = self._chunk_cache.get(key)
+        if arr is None:
+            import pyarrow as pa
+            offsets = self.role_bytes(column, L.SHMC_ROLE_OFFSETS, [rowgroup])
+            data = self.role_bytes(column, L.SHMC_ROLE_DATA, [rowgroup])
+            validity = self.role_bytes(column, L.SHMC_ROLE_VALIDITY, [rowgroup])
+            if offsets is None or data is None or len(offsets) % 8 or not len(offsets):
+                raise errors.CorruptSegmentError(
+                    f"{self.src}: column {column} row group {rowgroup}: string chunks missing "
+                    f"or offsets of {0 if offsets is None else len(offsets)} bytes")
+            n = len(offsets) // 8 - 1
+            bufs = [None if validity is None else pa.py_buffer(validity),
+                    pa.py_buffer(offsets), pa.py_buffer(data)]
+            arr = pa.Array.from_buffers(pa.large_string(), n, bufs)
+            try:
+                arr.validate(full=True)
+            except pa.ArrowInvalid as exc:
+                raise errors.CorruptSegmentError(
+                    f"{self.src}: column {column} row group {rowgroup}: invalid strings: {exc}"
+                ) from None
+            self._chunk_cache[key] = arr
+        return arr
+
+    def meta(self) -> bytes:
+        ptr, n = c_void_p(), c_size_t()
+        L.lib.shmc_segment_meta(self.handle, byref(ptr), byref(n))
+        return ctypes.string_at(ptr.value, n.value) if n.value else b""
+
+    def close(self) -> None:
+        """Forget this handle; the unmap happens when the last view dies."""
+        # Nothing to do explicitly: the finalizer runs when the refcount drops.
+
+
+def _adjacent(infos) -> bool:
+    for a, b in zip(infos, infos[1:]):
+        if a.offset + a.stored_len != b.offset:
+            return False
+    return True
+
+
+def current_uid() -> int:
+    return os.getuid()

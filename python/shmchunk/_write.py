@@ -1,0 +1,277 @@
+"""DataFrame -> libshmchunk frame description -> segment.
+
+Fixed-width, datetime, categorical and nullable columns go to C as pointers into
+their numpy buffers; pyarrow-backed strings hand their Arrow buffers over as they
+are; other string columns cross as one protocol-5 pickle of a list of str/None that
+C parses itself; anything else becomes opaque pickle blobs, one per row group.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import pickle
+from ctypes import POINTER, byref, c_size_t, c_uint64, c_void_p, pointer
+
+import numpy as np
+import pandas as pd
+
+from . import _lib as L
+from . import errors
+
+_NUMPY_KINDS = {
+    np.dtype(np.bool_): L.SHMC_KIND_BOOL,
+    np.dtype(np.int8): L.SHMC_KIND_INT8, np.dtype(np.int16): L.SHMC_KIND_INT16,
+    np.dtype(np.int32): L.SHMC_KIND_INT32, np.dtype(np.int64): L.SHMC_KIND_INT64,
+    np.dtype(np.uint8): L.SHMC_KIND_UINT8, np.dtype(np.uint16): L.SHMC_KIND_UINT16,
+    np.dtype(np.uint32): L.SHMC_KIND_UINT32, np.dtype(np.uint64): L.SHMC_KIND_UINT64,
+    np.dtype(np.float32): L.SHMC_KIND_FLOAT32, np.dtype(np.float64): L.SHMC_KIND_FLOAT64,
+}
+_CODE_KINDS = {np.dtype(np.int8): L.SHMC_KIND_INT8, np.dtype(np.int16): L.SHMC_KIND_INT16,
+               np.dtype(np.int32): L.SHMC_KIND_INT32, np.dtype(np.int64): L.SHMC_KIND_INT64}
+
+
+def dtype_name(dtype) -> str:
+    """The dtype vocabulary of lib/PICKLE.md: str(dtype), except that the pandas 3
+    string dtypes say their storage, which str() hides ("str" is pyarrow-backed
+    with NaN as missing; "str[python]" the same semantics in Python objects)."""
+    if isinstance(dtype, pd.StringDtype):
+        na_is_nan = isinstance(dtype.na_value, float)
+        if na_is_nan:
+            return "str" if dtype.storage == "pyarrow" else "str[python]"
+        return f"string[{dtype.storage}]"
+    return str(dtype)
+
+
+def _addr(arr: np.ndarray) -> int:
+    return arr.ctypes.data if arr.size else _EMPTY_ADDR
+
+
+_EMPTY = np.zeros(8, np.uint8)   # a valid non-NULL pointer for zero-length buffers
+_EMPTY_ADDR = _EMPTY.ctypes.data
+
+
+class FrameBuilder:
+    """Builds one shmc_frame; `keep` holds every Python buffer C borrows until write."""
+
+    def __init__(self, nrows: int, rows_per_chunk: int):
+        self.nrows = nrows
+        self.rows_per_chunk = rows_per_chunk
+        self.nrowgroups = -(-nrows // rows_per_chunk) if nrows else 0
+        self.keep: list = []
+        self.frame = L.frame_create()
+        L.lib.shmc_frame_set_nrows(self.frame, nrows)
+
+    def free(self):
+        if self.frame:
+            L.lib.shmc_frame_free(self.frame)
+            self.frame = None
+        self.keep.clear()
+
+    def label(self, value) -> L.shmc_label:
+        return L.make_label(value, self.keep)
+
+    # ---- one column ------------------------------------------------------
+    def add(self, values, label, flags: int = 0) -> None:
+        desc = self.describe(values, self.nrows, allow_object=True)
+        desc.label = self.label(label)
+        desc.flags |= flags
+        try:
+            L.lib.shmc_frame_add_column(self.frame, byref(desc))
+        except errors.ShmchunkError as exc:
+            raise type(exc)(f"column {label!r}: {exc}", status=exc.status, detail=exc.detail,
+                            function=exc.function) from None
+
+    def describe(self, values, nrows: int, allow_object: bool) -> L.shmc_column_desc:
+        """Descriptor of a Series/Index/array of nrows values (label left empty)."""
+        dtype = values.dtype
+        desc = L.shmc_column_desc()
+        dname = dtype_name(dtype).encode()
+        self.keep.append(dname)
+        desc.dtype = dname
+        arr = values.array if hasattr(values, "array") else values
+        done = (self._numeric(arr, dtype, desc) or self._datetime(arr, dtype, desc)
+                or self._masked(arr, dtype, desc) or self._categorical(arr, dtype, desc)
+                or self._string(arr, dtype, desc, nrows))
+        if not done:
+            if not allow_object:
+                return None
+            self._object(arr, dtype, desc, nrows)
+        return desc
+
+    def _numeric(self, arr, dtype, desc) -> bool:
+        kind = _NUMPY_KINDS.get(dtype) if isinstance(dtype, np.dtype) else None
+        if kind is None:
+            return False
+        vals = np.ascontiguousarray(np.asarray(arr), dtype=dtype.newbyteorder("<"))
+        self.keep.append(vals)
+        desc.kind, desc.values = kind, _addr(vals)
+        return True
+
+    def _datetime(self, arr, dtype, desc) -> bool:
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            tz = _tz_name(dtype)
+            if tz is None:
+                return False
+            unit, kind = dtype.unit, L.SHMC_KIND_DATETIME
+            ints = np.asarray(arr.asi8)
+            tzb = tz.encode()
+            self.keep.append(tzb)
+            desc.tz = tzb
+        elif isinstance(dtype, np.dtype) and dtype.kind in "mM":
+            unit = np.datetime_data(dtype)[0]
+            kind = L.SHMC_KIND_DATETIME if dtype.kind == "M" else L.SHMC_KIND_TIMEDELTA
+            ints = np.asarray(arr).view(np.int64)
+        else:
+            return False
+        if unit not in L.UNIT_CODES:
+            return False
+        ints = np.ascontiguousarray(ints, dtype="<i8")
+        self.keep.append(ints)
+        desc.kind, desc.unit, desc.values = kind, L.UNIT_CODES[unit], _addr(ints)
+        return True
+
+    def _masked(self, arr, dtype, desc) -> bool:
+        if not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+            return False
+        data, mask = getattr(arr, "_data", None), getattr(arr, "_mask", None)
+        if not (isinstance(data, np.ndarray) and isinstance(mask, np.ndarray)):
+            return False
+        kind = _NUMPY_KINDS.get(data.dtype)
+        if kind is None:
+            return False
+        vals = np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("<"))
+        m = np.ascontiguousarray(mask, dtype=np.uint8) if mask.dtype != np.bool_ \
+            else np.ascontiguousarray(mask).view(np.uint8)
+        self.keep += [vals, m]
+        desc.kind, desc.values, desc.mask = kind, _addr(vals), _addr(m)
+        return True
+
+    def _categorical(self, arr, dtype, desc) -> bool:
+        if not isinstance(dtype, pd.CategoricalDtype):
+            return False
+        codes = np.ascontiguousarray(arr.codes, dtype=arr.codes.dtype.newbyteorder("<"))
+        code_kind = _CODE_KINDS.get(codes.dtype)
+        cats = dtype.categories
+        cdesc = self.describe(cats, len(cats), allow_object=False)
+        if code_kind is None or cdesc is None or cdesc.kind == L.SHMC_KIND_CATEGORICAL:
+            return False
+        self.keep += [codes, cdesc]
+        desc.kind, desc.values, desc.code_kind = L.SHMC_KIND_CATEGORICAL, _addr(codes), code_kind
+        desc.categories, desc.ncategories = pointer(cdesc), len(cats)
+        if dtype.ordered:
+            desc.flags |= L.SHMC_COL_ORDERED
+        return True
+
+    def _string(self, arr, dtype, desc, nrows) -> bool:
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            return self._arrow_string(arr, desc)
+        if isinstance(dtype, pd.StringDtype) or (
+                dtype == np.dtype(object)
+                and pd.api.types.infer_dtype(arr, skipna=True) in ("string", "empty")):
+            return self._pickled_strings(arr, desc, nrows)
+        return False
+
+    def _arrow_string(self, arr, desc) -> bool:
+        import pyarrow as pa
+        chunked = pa.chunked_array(pa.array(arr))  # __arrow_array__: no copy
+        col = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+        if col.type != pa.large_string():
+            col = col.cast(pa.large_string())  # int32 offsets widen to int64
+        validity, offsets, data = col.buffers()
+        self.keep.append(col)
+        desc.kind = L.SHMC_KIND_STRING
+        desc.offsets = offsets.address + 8 * col.offset if offsets is not None else _EMPTY_ADDR
+        desc.data = data.address if data is not None and data.size else _EMPTY_ADDR
+        if col.null_count and validity is not None:
+            desc.validity, desc.validity_offset = validity.address, col.offset
+        if offsets is None:  # only a zero-length array may lack offsets
+            zero = np.zeros(1, np.int64)
+            self.keep.append(zero)
+            desc.offsets = zero.ctypes.data
+        return True
+
+    def _pickled_strings(self, arr, desc, nrows) -> bool:
+        obj = np.asarray(arr, dtype=object)
+        missing = pd.isna(obj)
+        if missing.any():
+            obj = obj.copy()
+            obj[missing] = None  # the C reader takes str/None; NaN/NA become None
+        blob = pickle.dumps(obj.tolist(), protocol=5)
+        self.keep.append(blob)
+        n = c_uint64()
+        L.lib.shmc_frame_strings_from_pickle(self.frame, blob, len(blob), byref(desc), byref(n))
+        if n.value != nrows:
+            raise errors.InvalidArgumentError(
+                f"string column: C read {n.value} values from the pickle, expected {nrows}")
+        return True
+
+    def _object(self, arr, dtype, desc, nrows) -> None:
+        """Opaque pickle, one blob per row group: each blob unpickles to the row
+        group's values (numpy array for numpy dtypes, else the ExtensionArray slice)."""
+        values = np.asarray(arr) if isinstance(dtype, np.dtype) else arr
+        rpc = self.rows_per_chunk
+        blobs = [pickle.dumps(values[i * rpc:(i + 1) * rpc], protocol=5)
+                 for i in range(self.nrowgroups)]
+        self.keep += blobs
+        n = len(blobs)
+        ptrs = (c_void_p * max(n, 1))(*[ctypes.cast(ctypes.c_char_p(b), c_void_p).value
+                                        for b in blobs])
+        lens = (c_size_t * max(n, 1))(*[len(b) for b in blobs])
+        self.keep += [ptrs, lens]
+        desc.kind = L.SHMC_KIND_OBJECT
+        desc.blobs = ctypes.cast(ptrs, POINTER(c_void_p))
+        desc.blob_lens = ctypes.cast(lens, POINTER(c_size_t))
+        desc.nblobs = n
+
+    # ---- frame-level -------------------------------------------------------
+    def set_index(self, index: pd.Index) -> None:
+        if isinstance(index, pd.RangeIndex):
+            name = self.label(index.name)
+            L.lib.shmc_frame_set_range_index(self.frame, index.start, index.step, byref(name))
+            return
+        if isinstance(index, pd.MultiIndex):
+            for i, name in enumerate(index.names):
+                self.add(index.get_level_values(i), name, L.SHMC_COL_INDEX)
+        else:
+            self.add(index, index.name, L.SHMC_COL_INDEX)
+
+    def set_columns_name(self, name) -> None:
+        if name is not None:
+            lab = self.label(name)
+            L.lib.shmc_frame_set_columns_name(self.frame, byref(lab))
+
+    def set_meta(self, attrs: dict) -> None:
+        if attrs:
+            blob = pickle.dumps(dict(attrs), protocol=5)
+            L.lib.shmc_frame_set_meta(self.frame, blob, len(blob))
+
+    def write(self, dest: str | None, opts: L.shmc_write_opts) -> str:
+        name = ctypes.create_string_buffer(L.NAME_CAP)
+        L.lib.shmc_frame_write(self.frame, dest.encode() if dest else None, byref(opts), name,
+                               L.NAME_CAP)
+        return name.value.decode()
+
+
+def _tz_name(dtype: pd.DatetimeTZDtype) -> str | None:
+    """A zone name that rebuilds the same dtype, or None (then the column is pickled)."""
+    name = str(dtype.tz)
+    try:
+        same = pd.DatetimeTZDtype(dtype.unit, name) == dtype
+    except Exception:  # noqa: BLE001 - any failure just means "not expressible"
+        return None
+    return name if same else None
+
+
+def build_frame(df: pd.DataFrame, rows_per_chunk: int) -> FrameBuilder:
+    fb = FrameBuilder(len(df), rows_per_chunk)
+    try:
+        fb.set_index(df.index)
+        for i, label in enumerate(df.columns):
+            fb.add(df.iloc[:, i], label)
+        if not isinstance(df.columns, pd.MultiIndex):
+            fb.set_columns_name(df.columns.name)
+        fb.set_meta(df.attrs)
+    except BaseException:
+        fb.free()
+        raise
+    return fb

@@ -1,0 +1,479 @@
+"""SharedFrame: a DataFrame shared read-only through one libshmchunk segment."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import weakref
+from collections import OrderedDict
+from ctypes import byref, c_uint32
+
+import numpy as np
+import pandas as pd
+
+from . import _lib as L
+from . import errors
+from ._read import FrameReader, Selection
+from ._segment import Segment
+from ._write import build_frame
+
+__all__ = ["SharedFrame", "share", "attach"]
+
+_ROLE_NAMES = {L.SHMC_ROLE_VALUES: "values", L.SHMC_ROLE_MASK: "mask",
+               L.SHMC_ROLE_OFFSETS: "offsets", L.SHMC_ROLE_DATA: "data",
+               L.SHMC_ROLE_VALIDITY: "validity", L.SHMC_ROLE_PICKLE: "pickle"}
+
+# A pool worker unpickles a SharedFrame per task: keep the last few mappings so
+# that the next task's attach costs a dict lookup, not shm_open + mmap + index parse.
+_ATTACH_CACHE_SIZE = 8
+_attached: "OrderedDict[tuple[str, int], Segment]" = OrderedDict()
+_attached_lock = threading.Lock()
+_attached_pid = os.getpid()
+
+
+def _cached_segment(src: str, identity: int | None) -> Segment:
+    global _attached_pid
+    with _attached_lock:
+        if _attached_pid != os.getpid():  # forked: the parent's cache is not ours to trust
+            _attached.clear()
+            _attached_pid = os.getpid()
+        if identity is not None:
+            seg = _attached.get((src, identity))
+            if seg is not None:
+                _attached.move_to_end((src, identity))
+                return seg
+    seg = Segment(src)
+    if identity is not None and int(seg.info.identity) != identity:
+        raise errors.IdentityMismatchError(
+            f"{src}: segment identity {int(seg.info.identity):#x} is not the shared frame's "
+            f"{identity:#x} (the name was reused by another segment)")
+    with _attached_lock:
+        _attached[(src, int(seg.info.identity))] = seg
+        while len(_attached) > _ATTACH_CACHE_SIZE:
+            _attached.popitem(last=False)
+    return seg
+
+
+def detach_all() -> None:
+    """Drop this process's cache of attached segments (views stay valid)."""
+    with _attached_lock:
+        _attached.clear()
+
+
+def _unlink_if_owner(src: str, owner_pid: int) -> None:
+    # Runs from close(), weakref.finalize (GC) and atexit; a forked child inherits
+    # the finalizer but must leave the parent's segment alone.
+    if os.getpid() != owner_pid:
+        return
+    try:
+        L.lib.shmc_segment_unlink(src.encode())
+    except errors.SegmentNotFoundError:
+        pass
+
+
+def _src_for(name: str) -> str:
+    if name.startswith("shm:") or "/" in name:
+        return name
+    return "shm:" + name
+
+
+class SharedFrame:
+    """Handle on a shared DataFrame. The owner (made by share()) unlinks the segment
+    on close, context exit, garbage collection and interpreter exit; attachers
+    (attach(), unpickling) never unlink and never touch resource_tracker."""
+
+    def __init__(self, seg: Segment, owner: bool = False, allow_pickle: bool = False):
+        self._seg: Segment | None = seg
+        self._src = seg.src
+        self._identity = int(seg.info.identity)
+        self.allow_pickle = allow_pickle
+        self.owner = owner
+        self._reader = FrameReader(seg, allow_pickle)
+        self._finalizer = None
+        if owner:
+            self._finalizer = weakref.finalize(self, _unlink_if_owner, self._src, os.getpid())
+
+    # ---- identity ----------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """Shared-memory name (without "shm:"), or the file path."""
+        return self._src[4:] if self._src.startswith("shm:") else self._src
+
+    @property
+    def closed(self) -> bool:
+        return self._seg is None
+
+    def _live(self) -> Segment:
+        if self._seg is None:
+            raise errors.ClosedError(f"SharedFrame {self.name!r} is closed")
+        return self._seg
+
+    @property
+    def nchunks(self) -> int:
+        return int(self._live().info.nchunks)
+
+    @property
+    def nrows(self) -> int:
+        return int(self._live().info.nrows)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the segment (what the frame costs in shared memory)."""
+        return int(self._live().info.total_size)
+
+    @property
+    def columns(self) -> pd.Index:
+        self._live()
+        return self._reader.columns_index(range(len(self._reader.data_cols)))
+
+    @property
+    def buffer(self) -> memoryview:
+        """Read-only memoryview of the whole mapping (zero-copy views point into it)."""
+        return self._live().buffer
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.nrows, len(self._reader.data_cols)
+
+    def __len__(self) -> int:
+        return self.nrows
+
+    def __repr__(self) -> str:
+        if self._seg is None:
+            return f"<SharedFrame {self.name!r} closed>"
+        return (f"<SharedFrame {self.name!r} {self.nrows} rows x {len(self._reader.data_cols)} "
+                f"columns, {self.nchunks} chunks, {self.nbytes} bytes"
+                f"{', owner' if self.owner else ''}>")
+
+    # ---- lifecycle ---------------------------------------------------------
+    def close(self) -> None:
+        """Owner: unlink the name now. Everyone: forget the mapping; it is unmapped
+        when the last array/Series read from it is gone."""
+        if self._finalizer is not None:
+            self._finalizer()  # idempotent; unlinks only in the owning pid
+        self._seg = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __reduce__(self):
+        # A few hundred bytes: the name and the identity. Unpickling attaches.
+        return (_attach_pickled, (self._src, self._identity, self.allow_pickle))
+
+    def unlink(self) -> None:
+        """Remove the name from shared memory (owner or not); mappings stay valid."""
+        _unlink_if_owner(self._src, os.getpid())
+
+    # ---- metadata ----------------------------------------------------------
+    def info(self) -> dict:
+        seg = self._live()
+        si = seg.refresh_info()
+        cols = []
+        for i, ci in enumerate(seg.columns):
+            cols.append({
+                "id": i, "label": self._reader.label(ci.label),
+                "kind": (L.lib.shmc_kind_name(ci.kind) or b"?").decode(),
+                "dtype": (ci.dtype or b"").decode(), "flags": int(ci.flags),
+                "index": bool(ci.flags & L.SHMC_COL_INDEX),
+                "dictionary": bool(ci.flags & L.SHMC_COL_DICTIONARY),
+                "tz": ci.tz.decode() if ci.tz else None, "nrows": int(ci.nrows),
+                "first_chunk": int(ci.first_chunk), "nchunks": int(ci.nchunks),
+                "raw_bytes": int(ci.raw_bytes), "stored_bytes": int(ci.stored_bytes),
+                "null_count": int(ci.null_count),
+            })
+        state = {L.SHMC_OWNER_PERSISTENT: "persistent", L.SHMC_OWNER_ALIVE: "alive",
+                 L.SHMC_OWNER_DEAD: "dead"}.get(si.owner_state, "?")
+        return {
+            "name": self.name, "format_version": int(si.format_version), "nrows": int(si.nrows),
+            "rows_per_chunk": int(si.rows_per_chunk), "nrowgroups": int(si.nrowgroups),
+            "nchunks": int(si.nchunks), "total_size": int(si.total_size),
+            "raw_bytes": int(si.raw_bytes), "stored_bytes": int(si.stored_bytes),
+            "owner_pid": int(si.owner_pid), "owner_state": state,
+            "creator_uid": int(si.creator_uid), "created_ns": int(si.created_ns),
+            "identity": int(si.identity), "columns": cols,
+        }
+
+    def chunk_info(self, chunk: int) -> dict:
+        ck = self._live().chunk(chunk)
+        return {"chunk": chunk, "column": int(ck.column), "rowgroup": int(ck.rowgroup),
+                "role": _ROLE_NAMES.get(ck.role, str(ck.role)),
+                "codec": "zstd" if ck.codec == L.SHMC_CODEC_ZSTD else "none",
+                "shuffle": bool(ck.shuffle), "offset": int(ck.offset),
+                "stored_len": int(ck.stored_len), "raw_len": int(ck.raw_len),
+                "row_start": int(ck.row_start), "nrows": int(ck.nrows)}
+
+    # ---- selections ----------------------------------------------------------
+    def _positions(self, columns) -> list[int]:
+        """Data-column positions of the given labels (all when None)."""
+        r = self._reader
+        if columns is None:
+            return list(range(len(r.data_cols)))
+        if not isinstance(columns, (list, pd.Index, np.ndarray)):
+            columns = [columns]  # one label (a tuple is one MultiIndex label)
+        out = []
+        for label in columns:
+            hits = [p for p, x in enumerate(r.labels) if _same_label(x, label)]
+            if not hits:
+                raise KeyError(label)
+            out += hits
+        return out
+
+    def _chunks_of_column(self, col: int, rowgroups) -> list[int]:
+        seg = self._live()
+        ci = seg.columns[col]
+        ids = []
+        for rg in rowgroups:
+            for role in range(L.SHMC_ROLE_COUNT):
+                cid = seg.find(col, rg, role)
+                if cid is not None:
+                    ids.append(cid)
+        if ci.kind == L.SHMC_KIND_CATEGORICAL and ci.dict_column != L.UINT32_MAX:
+            dci = seg.columns[ci.dict_column]
+            ids += range(int(dci.first_chunk), int(dci.first_chunk + dci.nchunks))
+        return ids
+
+    def chunk_ids(self, columns=None, rows=None) -> list[int]:
+        """Chunk ids covering the given columns (labels) over the given rows."""
+        sel = self._reader.rows_selection(rows)
+        ids = []
+        for p in self._positions(columns):
+            ids += self._chunks_of_column(self._reader.data_cols[p], sel.rowgroups)
+        return sorted(set(ids))
+
+    def _chunk_cost(self, col: int, rg: int) -> int:
+        seg = self._live()
+        return sum(int(seg.chunk(c).raw_len) for c in self._chunks_of_column(col, [rg])
+                   if seg.chunk(c).column == col)
+
+    def plan(self, n_workers: int, by: str = "column") -> list[list[int]]:
+        """Split the frame into n_workers lists of chunk ids with about equal bytes;
+        each list is a rectangle: some columns x some row groups."""
+        if n_workers < 1:
+            raise errors.InvalidArgumentError("plan: n_workers must be >= 1")
+        r = self._reader
+        nrg = int(self._live().info.nrowgroups)
+        cols = r.data_cols
+        parts: list[list[int]] = [[] for _ in range(n_workers)]
+        if by == "column":
+            loads = [0] * n_workers
+            costs = sorted(((sum(self._chunk_cost(c, rg) for rg in range(nrg)), c)
+                            for c in cols), reverse=True)
+            for cost, c in costs:  # longest-processing-time greedy
+                w = loads.index(min(loads))
+                loads[w] += cost
+                parts[w] += self._chunks_of_column(c, range(nrg))
+        elif by == "rows":
+            rg_cost = [sum(self._chunk_cost(c, rg) for c in cols) for rg in range(nrg)]
+            bounds = _balanced_cuts(rg_cost, n_workers)
+            for w, (a, b) in enumerate(bounds):
+                for c in cols:
+                    parts[w] += self._chunks_of_column(c, range(a, b))
+        else:
+            raise errors.InvalidArgumentError(f"plan: by must be 'column' or 'rows', not {by!r}")
+        return [sorted(set(p)) for p in parts]
+
+    def _chunks_selection(self, chunks) -> tuple[list[int], Selection]:
+        """Data-column positions and row groups named by a list of chunk ids."""
+        seg = self._live()
+        r = self._reader
+        pos_of = {c: p for p, c in enumerate(r.data_cols)}
+        dict_owner = {int(ci.dict_column): i for i, ci in enumerate(seg.columns)
+                      if ci.kind == L.SHMC_KIND_CATEGORICAL}
+        positions, rowgroups = set(), set()
+        for cid in chunks:
+            cid = int(cid)
+            if not 0 <= cid < seg.info.nchunks:
+                raise errors.OutOfRangeError(f"chunk id {cid} out of range 0..{seg.info.nchunks - 1}")
+            ck = seg.chunk(cid)
+            col = int(ck.column)
+            if col in pos_of:
+                positions.add(pos_of[col])
+                rowgroups.add(int(ck.rowgroup))
+            elif col in dict_owner and dict_owner[col] in pos_of:
+                positions.add(pos_of[dict_owner[col]])
+            # index chunks select nothing by themselves: the index comes with any row
+        return sorted(positions), Selection(sorted(rowgroups))
+
+    # ---- reading -------------------------------------------------------------
+    def read(self, chunks=None, columns=None, rows=None) -> pd.DataFrame:
+        """DataFrame of a selection: either chunk ids (their columns x their row
+        groups) or column labels and/or a row slice."""
+        self._live()
+        if chunks is not None:
+            if columns is not None or rows is not None:
+                raise errors.InvalidArgumentError("read: give chunks, or columns/rows, not both")
+            positions, sel = self._chunks_selection(chunks)
+        else:
+            positions, sel = self._positions(columns), self._reader.rows_selection(rows)
+        return self._reader.frame(positions, sel)
+
+    def column(self, label, rows=None) -> pd.Series:
+        """One column as a Series (zero-copy and read-only when stored raw)."""
+        self._live()
+        pos = self._positions([label])
+        if len(pos) != 1:
+            raise KeyError(f"{label!r} names {len(pos)} columns")
+        r = self._reader
+        sel = r.rows_selection(rows)
+        values = r.column_array(r.data_cols[pos[0]], sel)
+        return pd.Series(values, index=r.index(sel), name=r.labels[pos[0]], copy=False)
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self.read()
+
+    def pickle_bytes(self, chunks=None, columns=None, rows=None, oob: bool = False):
+        """The C pickle writer: a protocol-5 stream that pickle.loads turns into the
+        selected DataFrame. oob=True returns (stream, buffers) with the arrays as
+        zero-copy out-of-band buffers: pickle.loads(stream, buffers=buffers)."""
+        seg = self._live()
+        sel = L.shmc_selection()
+        keep = []
+        if chunks is not None:
+            arr = (c_uint32 * max(1, len(chunks)))(*[int(c) for c in chunks])
+            keep.append(arr)
+            sel.chunks, sel.nchunks = ctypes.cast(arr, ctypes.POINTER(c_uint32)), len(chunks)
+        else:
+            if columns is not None:
+                ids = [self._reader.data_cols[p] for p in self._positions(columns)]
+                arr = (c_uint32 * max(1, len(ids)))(*ids)
+                keep.append(arr)
+                sel.columns, sel.ncolumns = ctypes.cast(arr, ctypes.POINTER(c_uint32)), len(ids)
+            if rows is not None:
+                start, stop, _ = _row_bounds(rows, self.nrows)
+                sel.row_start, sel.row_stop = start, stop
+                if stop == 0:
+                    sel.row_start, sel.row_stop = 0, 0  # C: row_stop 0 means nrows
+                    if self.nrows:
+                        raise errors.InvalidArgumentError("pickle_bytes: empty row selection")
+        flags = L.SHMC_PICKLE_OOB if oob else 0
+        if self._reader.trusted:
+            flags |= L.SHMC_PICKLE_OBJECTS
+        out = L.shmc_pickle_out()
+        L.lib.shmc_pickle_write(seg.handle, byref(sel), flags, byref(out))
+        try:
+            stream = ctypes.string_at(out.bytes, out.len)
+            buffers = [self._oob_buffer(out.buffers[i]) for i in range(out.nbuffers)]
+        finally:
+            L.lib.shmc_pickle_out_free(byref(out))
+        return (stream, buffers) if oob else stream
+
+    def _oob_buffer(self, b: L.shmc_oob_buffer):
+        seg = self._live()
+        start, n = int(b.offset), int(b.len)
+        if b.kind == L.SHMC_OOB_SEGMENT:
+            if start + n > seg.size:
+                raise errors.CorruptSegmentError(f"out-of-band buffer past segment end: {start}+{n}")
+            for cid in _chunks_spanning(seg, int(b.chunk), start, n):
+                seg.verify_chunk(cid)
+            return seg.buffer[start:start + n]
+        ck = seg.chunk(int(b.chunk))
+        raw = np.empty(int(ck.raw_len), np.uint8)
+        seg.decode_into(int(b.chunk), raw)
+        if start + n > raw.size:
+            raise errors.CorruptSegmentError(f"out-of-band buffer past chunk {b.chunk} end")
+        return memoryview(raw[start:start + n]).toreadonly()
+
+    def verify(self) -> int:
+        """Check every checksum and that every chunk decodes; raise the first error
+        (its message lists every bad chunk). Returns the number of chunks checked."""
+        seg = self._live()
+        bad = []
+
+        @L.BAD_CHUNK_FN
+        def on_bad(_user, chunk, status, msg):
+            bad.append((int(chunk), int(status), (msg or b"").decode("utf-8", "replace")))
+
+        try:
+            L.lib.shmc_segment_verify(seg.handle, on_bad, None)
+        except errors.ShmchunkError as exc:
+            if not bad:
+                raise
+            lines = "; ".join(f"chunk {c}: {m}" for c, _s, m in bad)
+            raise type(exc)(f"{self.name}: {len(bad)} bad chunk(s): {lines}", status=exc.status,
+                            detail=exc.detail, function=exc.function) from None
+        return self.nchunks
+
+
+def _chunks_spanning(seg: Segment, first: int, start: int, n: int):
+    cid = first
+    while cid < seg.info.nchunks:
+        ck = seg.chunk(cid)
+        if ck.offset >= start + n:
+            break
+        yield cid
+        cid += 1
+
+
+def _same_label(a, b) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, bool) != isinstance(b, bool):  # True == 1, but not as a label
+        return False
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - incomparable labels are simply different
+        return False
+
+
+def _row_bounds(rows, nrows):
+    if isinstance(rows, range):
+        rows = slice(rows.start, rows.stop, rows.step)
+    if isinstance(rows, tuple):
+        rows = slice(*rows)
+    return rows.indices(nrows)
+
+
+def _balanced_cuts(costs: list[int], n: int) -> list[tuple[int, int]]:
+    """Cut 0..len(costs) into n contiguous ranges of about equal total cost."""
+    total = sum(costs) or 1
+    cuts, acc, k = [0], 0, 1
+    for i, c in enumerate(costs):
+        acc += c
+        while k < n and acc >= total * k / n and len(cuts) <= k:
+            cuts.append(i + 1)
+            k += 1
+    while len(cuts) < n:
+        cuts.append(len(costs))
+    cuts.append(len(costs))
+    return [(cuts[i], max(cuts[i], cuts[i + 1])) for i in range(n)]
+
+
+def _attach_pickled(src: str, identity: int, allow_pickle: bool) -> SharedFrame:
+    return SharedFrame(_cached_segment(src, identity), owner=False, allow_pickle=allow_pickle)
+
+
+def attach(name: str, allow_pickle: bool = False) -> SharedFrame:
+    """Attach to a segment by name ("NAME", "shm:NAME") or file path. Never unlinks."""
+    return SharedFrame(Segment(_src_for(name)), owner=False, allow_pickle=allow_pickle)
+
+
+def share(df: pd.DataFrame, compression: str | None = None, level: int = 1, shuffle: bool = True,
+          rows_per_chunk: int = 1 << 20, name: str | None = None, threads: int = 0,
+          allow_pickle: bool = True) -> SharedFrame:
+    """Write df once into a new segment owned by this process; returns the owner handle."""
+    if not isinstance(df, pd.DataFrame):
+        raise errors.InvalidArgumentError(f"share: need a DataFrame, got {type(df).__name__}")
+    if compression not in (None, "zstd"):
+        raise errors.InvalidArgumentError(f"compression must be None or 'zstd': {compression!r}")
+    if rows_per_chunk < 1:
+        raise errors.InvalidArgumentError("rows_per_chunk must be >= 1")
+    dest = _src_for(name) if name else None
+    opts = L.write_opts(rows_per_chunk=rows_per_chunk,
+                        codec=L.SHMC_CODEC_ZSTD if compression else L.SHMC_CODEC_NONE,
+                        level=level, shuffle=1 if shuffle else 0, threads=threads,
+                        flags=L.SHMC_WRITE_OWNED)
+    fb = build_frame(df, rows_per_chunk)
+    try:
+        src = fb.write(dest, opts)
+    finally:
+        fb.free()
+    try:
+        seg = Segment(src)
+    except BaseException:
+        _unlink_if_owner(src, os.getpid())
+        raise
+    return SharedFrame(seg, owner=True, allow_pickle=allow_pickle)
