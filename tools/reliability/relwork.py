@@ -197,3 +197,57 @@ def owner_worker(args) -> dict:
         alive_during = os.path.exists(shm_path(name))
         assert_same(sf.read(chunks=list(range(sf.nchunks))), df)
     return {"name": name, "alive_during": alive_during, "after": os.path.exists(shm_path(name))}
+
+
+# --------------------------------------------------------------------------
+# Forging headers (a header that lies but carries a valid checksum)
+# --------------------------------------------------------------------------
+HDR = {"version": (8, "<H"), "layout": (12, "<I"), "flags": (16, "<I"),
+       "owner_pid": (24, "<q"), "owner_start": (32, "<Q"), "creator_uid": (40, "<I"),
+       "total_size": (48, "<Q"), "index_offset": (56, "<Q"), "index_len": (64, "<Q"),
+       "index_xxh3": (72, "<Q"), "header_xxh3": (88, "<Q"), "sealed": (120, "<Q")}
+
+
+def xxh3_64(data: bytes) -> int:
+    import ctypes
+
+    lib = ctypes.CDLL("libxxhash.so.0")
+    lib.XXH3_64bits.restype = ctypes.c_uint64
+    lib.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    return lib.XXH3_64bits(data, len(data))
+
+
+def header_hash(hdr: bytes) -> int:
+    """lib/FORMAT.md: XXH3-64 of the 128 header bytes with checksum and sealed fields zero."""
+    tmp = bytearray(hdr[:HEADER_SIZE])
+    tmp[88:96] = bytes(8)
+    tmp[120:128] = bytes(8)
+    return xxh3_64(bytes(tmp))
+
+
+def forge_header(path: str, **fields) -> bytes:
+    """Set header fields, then recompute the header checksum so only the lie remains.
+    Returns the original header so the caller can restore it."""
+    import struct
+
+    fd = os.open(path, os.O_RDWR)
+    try:
+        orig = os.pread(fd, HEADER_SIZE, 0)
+        hdr = bytearray(orig)
+        for k, v in fields.items():
+            off, fmt = HDR[k]
+            struct.pack_into(fmt, hdr, off, v)
+        if "header_xxh3" not in fields:
+            struct.pack_into("<Q", hdr, 88, header_hash(bytes(hdr)))
+        os.pwrite(fd, bytes(hdr), 0)
+        return orig
+    finally:
+        os.close(fd)
+
+
+def restore_header(path: str, orig: bytes) -> None:
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.pwrite(fd, orig, 0)
+    finally:
+        os.close(fd)

@@ -1,0 +1,289 @@
+"""Trust: permissions, names, other users' segments, headers that lie, allow_pickle.
+
+Promises checked (docs/GUARANTEES.md, "Trust"):
+  - segments are created 0600 whatever the umask; another uid cannot open them;
+  - names with '/', '..', NUL, empty or over-long names are refused before any system call;
+  - object (pickle) chunks of a segment that is not ours -- by the file's owner, whatever
+    the header claims -- are decoded only with allow_pickle=True;
+  - a header whose fields lie (with a valid checksum) is refused with a typed error;
+  - an owner pid that is alive but belongs to another process (pid reuse) is not trusted.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+import relwork
+from relutil import assert_clean_stderr, child_env, record, run_cli, run_py
+
+NOBODY = 65534
+NROWS = 3000
+BAD_NAMES = ["", "a/b", "/abs", "..", ".", "../etc/passwd", "x" * 300, "bad\nname"]
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+# --------------------------------------------------------------------------
+# Permissions
+# --------------------------------------------------------------------------
+def test_share_creates_0600_even_with_umask_0(shmchunk):
+    p = run_py(f"""
+import os, stat, relwork, shmchunk
+os.umask(0)
+with shmchunk.share(relwork.make_frame({NROWS})) as sf:
+    st = os.stat(relwork.shm_path(sf.name))
+    print(oct(stat.S_IMODE(st.st_mode)), st.st_uid == os.getuid())
+""")
+    assert p.stdout.split() == ["0o600", "True"]
+    assert_clean_stderr(p.stderr)
+
+
+def test_cli_pack_creates_0600(cli, private_shm, pickle_file):
+    ns = private_shm("32m")
+    src = pickle_file(NROWS)
+    p = run_cli("pack", src, "shm:rel-mode", prefix=ns.prefix, preexec_fn=lambda: os.umask(0))
+    assert p.returncode == 0, p.stderr
+    assert _mode(ns.shm / "rel-mode") == 0o600
+
+
+def test_other_uid_cannot_open_0600_segment(shmchunk):
+    p = run_py(f"""
+import os, relwork, shmchunk
+sf = shmchunk.share(relwork.make_frame({NROWS}))
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.setgid({NOBODY}); os.setuid({NOBODY})
+    try:
+        shmchunk.attach(sf.name)
+        msg = "opened"
+    except shmchunk.SegmentPermissionError as e:
+        msg = "refused " + str(e)
+    except BaseException as e:
+        msg = "other " + type(e).__name__ + " " + str(e)
+    os.write(w, msg.encode()); os._exit(0)
+os.close(w)
+os.waitpid(pid, 0)
+print(os.read(r, 4096).decode())
+sf.close()
+""")
+    assert p.stdout.startswith("refused"), p.stdout
+    assert_clean_stderr(p.stderr)
+
+
+# --------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", BAD_NAMES, ids=repr)
+def test_bad_names_refused_by_attach_and_validate(shmchunk, name):
+    from shmchunk import _lib
+
+    with pytest.raises(shmchunk.InvalidNameError):
+        _lib.lib.shmc_name_validate(name.encode())
+    with pytest.raises(shmchunk.InvalidNameError):
+        shmchunk.attach(name)
+    with pytest.raises(shmchunk.InvalidNameError):
+        shmchunk.attach("shm:" + name)
+
+
+def test_bad_names_refused_by_share(shmchunk):
+    params = inspect.signature(shmchunk.share).parameters
+    if "name" not in params:
+        pytest.skip("shmchunk.share() takes no name= (only generated names): nothing to refuse")
+    df = relwork.make_frame(100)
+    before = set(os.listdir("/dev/shm"))
+    for name in BAD_NAMES:
+        with pytest.raises(shmchunk.InvalidNameError):
+            shmchunk.share(df, name=name)
+    assert set(os.listdir("/dev/shm")) <= before
+
+
+def test_share_with_taken_name_is_exists_error(shmchunk):
+    if "name" not in inspect.signature(shmchunk.share).parameters:
+        pytest.skip("shmchunk.share() takes no name=")
+    df = relwork.make_frame(100)
+    name = f"rel-taken-{os.getpid()}"
+    with shmchunk.share(df, name=name) as sf:
+        with pytest.raises(shmchunk.SegmentExistsError):
+            shmchunk.share(relwork.make_frame(100, seed=1), name=name)
+        relwork.assert_same(sf.read(chunks=list(range(sf.nchunks))), df)
+    assert not os.path.exists(f"/dev/shm/{name}")
+
+
+def test_cli_bad_names_refused(cli, private_shm, pickle_file):
+    ns = private_shm("32m")
+    src = pickle_file(100)
+    for name in ["a/b", "..", "x" * 300, ""]:
+        p = run_cli("pack", src, "shm:" + name, prefix=ns.prefix)
+        assert p.returncode in (1, 2), (name, p.returncode, p.stderr)
+        assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+        assert "name" in p.stderr.lower(), p.stderr
+    assert ns.listdir() == []
+
+
+# --------------------------------------------------------------------------
+# Other users' segments and allow_pickle
+# --------------------------------------------------------------------------
+OBJ_OWNER = f"""
+import os, sys, relwork, shmchunk
+df = relwork.make_frame({NROWS}, 0, with_object=True)
+if os.environ.get("REL_AS_UID"):
+    os.setgid(int(os.environ["REL_AS_UID"])); os.setuid(int(os.environ["REL_AS_UID"]))
+sf = shmchunk.share(df, rows_per_chunk=1024)
+print(relwork.bare_name(sf.name), flush=True)
+sys.stdin.read()
+"""
+
+READ_OBJ = f"""
+import json, sys, relwork, shmchunk
+df = relwork.make_frame({NROWS}, 0, with_object=True)
+name, allow = sys.argv[1], sys.argv[2] == "1"
+out = {{}}
+sf = shmchunk.attach(name, allow_pickle=True) if allow else shmchunk.attach(name)
+num = sf.read(chunks=sf.chunk_ids(columns=["i64", "s"]))
+relwork.assert_same(num, df[["i64", "s"]])
+out["numeric"] = "ok"
+try:
+    got = sf.read(chunks=sf.chunk_ids(columns=["obj"]))
+    out["obj"] = "ok" if got["obj"].tolist() == df["obj"].tolist() else "WRONG"
+except shmchunk.PickleNotAllowedError as e:
+    out["obj"] = "refused"
+    out["msg"] = str(e)
+try:
+    whole = sf.read()
+    out["whole"] = "ok" if whole["obj"].tolist() == df["obj"].tolist() else "WRONG"
+except shmchunk.PickleNotAllowedError:
+    out["whole"] = "refused"
+print(json.dumps(out))
+"""
+
+
+def _obj_owner(ns, uid=None):
+    env = {"REL_AS_UID": str(uid)} if uid is not None else {}
+    proc = ns.popen([sys.executable, "-c", OBJ_OWNER], env_extra=env, stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    name = proc.stdout.readline().strip()
+    assert name, proc.stderr.read()
+    return proc, name
+
+
+def _read_obj(ns, name, allow):
+    p = subprocess.run(ns.prefix + [sys.executable, "-c", READ_OBJ, name, "1" if allow else "0"],
+                       capture_output=True, text=True, timeout=60, env=child_env())
+    assert p.returncode == 0, p.stderr
+    assert_clean_stderr(p.stderr)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def test_own_segment_objects_decode_without_allow_pickle(shmchunk, private_shm):
+    ns = private_shm("32m")
+    owner, name = _obj_owner(ns)
+    try:
+        out = _read_obj(ns, name, allow=False)
+        assert out["numeric"] == "ok" and out["obj"] == "ok" and out["whole"] == "ok", out
+    finally:
+        owner.stdin.close()
+        owner.wait(timeout=30)
+
+
+def test_foreign_uid_segment_objects_need_allow_pickle(shmchunk, private_shm):
+    ns = private_shm("32m")
+    owner, name = _obj_owner(ns, uid=NOBODY)
+    try:
+        assert os.stat(ns.shm / name).st_uid == NOBODY
+        out = _read_obj(ns, name, allow=False)
+        assert out["numeric"] == "ok", out
+        assert out["obj"] == "refused" and out["whole"] == "refused", out
+        assert "allow_pickle" in out["msg"], out["msg"]
+        out = _read_obj(ns, name, allow=True)
+        assert out["obj"] == "ok" and out["whole"] == "ok", out
+    finally:
+        owner.stdin.close()
+        owner.wait(timeout=30)
+
+
+@pytest.mark.parametrize("lie", ["chown", "creator_uid"])
+def test_segment_whose_uid_story_disagrees_is_foreign(shmchunk, private_shm, lie):
+    """'chown': the file belongs to nobody while the header names us as creator.
+    'creator_uid': our file, but the header names nobody. Either way not ours."""
+    ns = private_shm("32m")
+    owner, name = _obj_owner(ns)
+    try:
+        path = str(ns.shm / name)
+        if lie == "chown":
+            os.chown(path, NOBODY, NOBODY)
+        else:
+            relwork.forge_header(path, creator_uid=NOBODY)
+        out = _read_obj(ns, name, allow=False)
+        assert out["obj"] == "refused" and out["whole"] == "refused", out
+        assert _read_obj(ns, name, allow=True)["obj"] == "ok"
+    finally:
+        owner.stdin.close()
+        owner.wait(timeout=30)
+
+
+# --------------------------------------------------------------------------
+# Headers that lie (valid header checksum, wrong content)
+# --------------------------------------------------------------------------
+def _lies(lay):
+    size = lay["total_size"]
+    return {
+        "total_size+4096": ({"total_size": size + 4096}, "TruncatedError"),
+        "total_size-64": ({"total_size": size - 64}, None),
+        "total_size=0": ({"total_size": 0}, None),
+        "index_offset_past_end": ({"index_offset": size + 8}, None),
+        "index_offset_into_header": ({"index_offset": 64}, None),
+        "index_len_huge": ({"index_len": 2**63}, None),
+        "index_len_0": ({"index_len": 0}, None),
+        "version_2": ({"version": 2}, "BadVersionError"),
+        "layout": ({"layout": 0xDEADBEEF}, "BadLayoutError"),
+        "unsealed": ({"sealed": 0}, "UnsealedError"),
+        "index_xxh3": ({"index_xxh3": 12345}, "IndexChecksumError"),
+    }
+
+
+def test_forged_headers_refused(shmchunk, cli):
+    df = relwork.make_frame(NROWS)
+    results = {}
+    with shmchunk.share(df, rows_per_chunk=1024) as sf:
+        name = relwork.bare_name(sf.name)
+        path = relwork.shm_path(name)
+        lay = relwork.layout("shm:" + name)
+        for what, (fields, want) in _lies(lay).items():
+            orig = relwork.forge_header(path, **fields)
+            try:
+                with pytest.raises(shmchunk.CorruptSegmentError) as ei:
+                    shmchunk.attach(name)
+                if want:
+                    assert type(ei.value).__name__ == want, (what, repr(ei.value))
+                p = run_cli("verify", "shm:" + name)
+                assert p.returncode == 1, (what, p.stdout, p.stderr)
+                assert p.stderr.strip(), what
+                results[what] = type(ei.value).__name__
+            finally:
+                relwork.restore_header(path, orig)
+        relwork.assert_same(shmchunk.attach(name).read(chunks=list(range(sf.nchunks))), df)
+    record("forged_headers", {"lies": len(results), "refused": len(results)})
+
+
+def test_owner_pid_reuse_is_not_alive(shmchunk, cli, private_shm):
+    """A header naming a live pid (1) with another start time is an orphan, not alive."""
+    ns = private_shm("32m")
+    owner, name = _obj_owner(ns)
+    try:
+        relwork.forge_header(str(ns.shm / name), owner_pid=1, owner_start=12345)
+        p = run_cli("ls", "--json", prefix=ns.prefix)
+        assert p.returncode == 0, p.stderr
+        state = {e["name"]: e["state"] for e in json.loads(p.stdout)}
+        assert state[name] == "orphaned", state
+    finally:
+        owner.stdin.close()
+        owner.wait(timeout=30)
