@@ -69,52 +69,93 @@ static void print_header_text(const shmc_segment_info *info)
                info->range_step);
 }
 
-static void print_column_text(uint32_t id, const shmc_column_info *ci)
+/* Column table: widths come from a first pass so labels of any length line up. */
+typedef struct col_widths {
+    int label, kind, dtype, tz;
+} col_widths;
+
+static void kind_text(const shmc_column_info *ci, char *buf, size_t cap)
 {
-    char buf[32], kind[48];
-    size_t len;
-    const char *label = cli_label_text(&ci->label, buf, sizeof buf, &len);
     if (ci->kind == SHMC_KIND_CATEGORICAL)
-        snprintf(kind, sizeof kind, "categorical[%s]%s", shmc_kind_name(ci->code_kind),
-                 (ci->flags & SHMC_COL_ORDERED) ? " ordered" : "");
-    else snprintf(kind, sizeof kind, "%s", shmc_kind_name(ci->kind));
-    printf("%4" PRIu32 "  %-10s  ", id, column_role(ci));
-    if (ci->label.type == SHMC_LABEL_STR) putchar('\'');
-    cli_put_safe(stdout, label, len);
-    if (ci->label.type == SHMC_LABEL_STR) putchar('\'');
-    printf("  kind=%s dtype=%s", kind, *ci->dtype ? cli_safe(ci->dtype, strlen(ci->dtype)) : "-");
-    if (ci->unit) printf(" unit=%s", cli_unit_name(ci->unit));
-    if (ci->tz) printf(" tz=%s", cli_safe(ci->tz, strlen(ci->tz)));
-    if (ci->dict_column != UINT32_MAX) printf(" categories=column %" PRIu32, ci->dict_column);
-    printf(" nulls=%" PRIu64 " raw=%" PRIu64 " stored=%" PRIu64 " ratio=%.2f chunks=%" PRIu32,
-           ci->null_count, ci->raw_bytes, ci->stored_bytes, ratio(ci->raw_bytes, ci->stored_bytes),
-           ci->first_chunk);
-    if (ci->nchunks > 1) printf("-%" PRIu32, ci->first_chunk + ci->nchunks - 1);
-    else if (ci->nchunks == 0) printf(" (none)");
-    putchar('\n');
+        snprintf(buf, cap, "categorical[%s]%s", shmc_kind_name(ci->code_kind),
+                 (ci->flags & SHMC_COL_ORDERED) ? ",ordered" : "");
+    else snprintf(buf, cap, "%s", shmc_kind_name(ci->kind));
+}
+
+static const char *label_cell(const shmc_column_info *ci, char *buf, size_t cap)
+{
+    char tmp[32];
+    size_t len;
+    const char *text = cli_label_text(&ci->label, tmp, sizeof tmp, &len);
+    const char *safe = cli_safe(text, len);
+    if (ci->label.type == SHMC_LABEL_STR) snprintf(buf, cap, "'%s'", safe);
+    else snprintf(buf, cap, "%s", safe);
+    return buf;
+}
+
+static int max_int(int a, size_t b) { return (size_t)a > b ? a : (int)(b > 60 ? 60 : b); }
+
+static void widen(col_widths *w, const shmc_column_info *ci)
+{
+    char buf[1100], kind[48];
+    kind_text(ci, kind, sizeof kind);
+    w->label = max_int(w->label, strlen(label_cell(ci, buf, sizeof buf)));
+    w->kind = max_int(w->kind, strlen(kind));
+    w->dtype = max_int(w->dtype, strlen(*ci->dtype ? cli_safe(ci->dtype, strlen(ci->dtype)) : "-"));
+    w->tz = max_int(w->tz, strlen(ci->tz ? cli_safe(ci->tz, strlen(ci->tz)) : "-"));
+}
+
+static void print_column_text(uint32_t id, const shmc_column_info *ci, const col_widths *w)
+{
+    char label[1100], kind[48], dtype[1100], raw[32], stored[32], chunks[48];
+    kind_text(ci, kind, sizeof kind);
+    label_cell(ci, label, sizeof label);
+    snprintf(dtype, sizeof dtype, "%s", *ci->dtype ? cli_safe(ci->dtype, strlen(ci->dtype)) : "-");
+    if (ci->nchunks == 0) snprintf(chunks, sizeof chunks, "-");
+    else if (ci->nchunks == 1) snprintf(chunks, sizeof chunks, "%" PRIu32, ci->first_chunk);
+    else snprintf(chunks, sizeof chunks, "%" PRIu32 "-%" PRIu32, ci->first_chunk, ci->first_chunk + ci->nchunks - 1);
+    printf("  %4" PRIu32 "  %-10s  %-*s  %-*s  %-*s  %-4s  %-*s  %10" PRIu64 "  %10s  %10s  %6.2f  %s\n", id,
+           column_role(ci), w->label, label, w->kind, kind, w->dtype, dtype,
+           ci->unit ? cli_unit_name(ci->unit) : "-", w->tz, ci->tz ? cli_safe(ci->tz, strlen(ci->tz)) : "-",
+           ci->null_count, cli_human_size(ci->raw_bytes, raw, sizeof raw),
+           cli_human_size(ci->stored_bytes, stored, sizeof stored), ratio(ci->raw_bytes, ci->stored_bytes), chunks);
+}
+
+static int print_columns_text(shmc_segment *seg, uint32_t ncolumns)
+{
+    col_widths w = {5, 4, 5, 2};
+    shmc_column_info ci;
+    for (uint32_t c = 0; c < ncolumns; c++) {
+        FORWARD_STATUS(shmc_segment_column_info(seg, c, &ci));
+        widen(&w, &ci);
+    }
+    printf("columns      %" PRIu32 "\n", ncolumns);
+    printf("  %4s  %-10s  %-*s  %-*s  %-*s  %-4s  %-*s  %10s  %10s  %10s  %6s  %s\n", "ID", "ROLE", w.label,
+           "LABEL", w.kind, "KIND", w.dtype, "DTYPE", "UNIT", w.tz, "TZ", "NULLS", "RAW", "STORED", "RATIO",
+           "CHUNKS");
+    for (uint32_t c = 0; c < ncolumns; c++) {
+        FORWARD_STATUS(shmc_segment_column_info(seg, c, &ci));
+        print_column_text(c, &ci, &w);
+    }
+    return SHMC_OK;
 }
 
 static void print_chunk_text(uint32_t id, const shmc_chunk_info *k)
 {
-    printf("%6" PRIu32 "  col %-4" PRIu32 " rg %-5" PRIu32 " %-8s  %-4s%s  raw %-10" PRIu64 " stored %-10" PRIu64
-           " ratio %-6.2f offset %-12" PRIu64 " xxh3 %016" PRIx64 "\n",
+    printf("  %6" PRIu32 "  %6" PRIu32 "  %6" PRIu32 "  %-8s  %-5s  %-7s  %10" PRIu64 "  %10" PRIu64
+           "  %6.2f  %12" PRIu64 "  %016" PRIx64 "\n",
            id, k->column, k->rowgroup, cli_role_name(k->role), cli_codec_name(k->codec),
-           k->shuffle ? "+shuf" : "     ", k->raw_len, k->stored_len, ratio(k->raw_len, k->stored_len),
+           k->shuffle ? "yes" : "no", k->raw_len, k->stored_len, ratio(k->raw_len, k->stored_len),
            k->offset, k->xxh3);
 }
 
 static int info_text(shmc_segment *seg, const shmc_segment_info *info)
 {
     print_header_text(info);
-    printf("columns      %" PRIu32 "\n", info->ncolumns);
-    for (uint32_t c = 0; c < info->ncolumns; c++) {
-        shmc_column_info ci;
-        int st = shmc_segment_column_info(seg, c, &ci);
-        if (st != SHMC_OK) return st;
-        print_column_text(c, &ci);
-    }
+    FORWARD_STATUS(print_columns_text(seg, info->ncolumns));
     if (cli_verbosity <= 0) return SHMC_OK;
-    printf("chunk list\n");
+    printf("chunk list\n  %6s  %6s  %6s  %-8s  %-5s  %-7s  %10s  %10s  %6s  %12s  %s\n", "ID", "COLUMN",
+           "GROUP", "ROLE", "CODEC", "SHUFFLE", "RAW", "STORED", "RATIO", "OFFSET", "XXH3");
     for (uint32_t k = 0; k < info->nchunks; k++) {
         shmc_chunk_info ki;
         int st = shmc_segment_chunk_info(seg, k, &ki);

@@ -13,7 +13,17 @@ typedef struct verify_ctx {
     uint32_t nbad;
 } verify_ctx;
 
-/* "SRC: chunk 12 (column 'price', row group 3, values): chunk checksum mismatch: detail" */
+static void put_label(const shmc_label *label)
+{
+    char buf[32];
+    size_t len;
+    const char *text = cli_label_text(label, buf, sizeof buf, &len);
+    if (label->type == SHMC_LABEL_STR) putchar('\'');
+    cli_put_safe(stdout, text, len);
+    if (label->type == SHMC_LABEL_STR) putchar('\'');
+}
+
+/* "SRC: chunk 12 (column 'price', row group 3, values): chunk checksum mismatch at byte ..." */
 static void on_bad_chunk(void *user, uint32_t chunk, int status, const char *msg)
 {
     verify_ctx *v = user;
@@ -22,19 +32,22 @@ static void on_bad_chunk(void *user, uint32_t chunk, int status, const char *msg
     printf(": chunk %" PRIu32, chunk);
     shmc_chunk_info k;
     shmc_column_info ci;
-    if (shmc_segment_chunk_info(v->seg, chunk, &k) == SHMC_OK &&
-        shmc_segment_column_info(v->seg, k.column, &ci) == SHMC_OK) {
-        char buf[32];
-        size_t len;
-        const char *label = cli_label_text(&ci.label, buf, sizeof buf, &len);
+    int have = shmc_segment_chunk_info(v->seg, chunk, &k) == SHMC_OK;
+    if (have && shmc_segment_column_info(v->seg, k.column, &ci) == SHMC_OK) {
         printf(" (column ");
-        if (ci.label.type == SHMC_LABEL_STR) putchar('\'');
-        cli_put_safe(stdout, label, len);
-        if (ci.label.type == SHMC_LABEL_STR) putchar('\'');
+        put_label(&ci.label);
         printf(", row group %" PRIu32 ", %s)", k.rowgroup, cli_role_name(k.role));
     }
     printf(": %s", shmc_strerror(status));
+    if (have && status == SHMC_ERR_CHUNK_CHECKSUM) {
+        /* The index knows exactly where the damage is; that beats re-wording msg. */
+        printf(" at byte %" PRIu64 " (%" PRIu64 " bytes, expected xxh3 %016" PRIx64 ")\n", k.offset,
+               k.stored_len, k.xxh3);
+        return;
+    }
     if (msg && *msg) {
+        size_t slen = strlen(v->src);
+        if (strncmp(msg, v->src, slen) == 0 && msg[slen] == ':' && msg[slen + 1] == ' ') msg += slen + 2;
         fputs(": ", stdout);
         cli_put_safe(stdout, msg, strlen(msg));
     }

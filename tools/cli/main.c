@@ -91,7 +91,11 @@ static int vreport(const char *verb, const char *file, const char *fmt, va_list 
         cli_put_safe(stderr, file, strlen(file));
         fputs(": ", stderr);
     }
-    cli_put_safe(stderr, detail, strlen(detail));
+    /* Library messages often start with the file name already: say it once. */
+    const char *d = detail;
+    size_t flen = file ? strlen(file) : 0;
+    if (file && strncmp(d, file, flen) == 0 && d[flen] == ':' && d[flen + 1] == ' ') d += flen + 2;
+    cli_put_safe(stderr, d, strlen(d));
     fputc('\n', stderr);
     return CLI_FAIL;
 }
