@@ -1,0 +1,545 @@
+/* The segment reader (shmc_segment_*): open checks, index validation, views,
+ * decode and verification. */
+#include "reader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "format.h"
+#include "index.h"
+#include "segment.h"
+
+struct shmc_segment {
+    shmc_err err;
+    shmc_store st;
+    uint32_t open_flags;
+    int is_open;
+    uint32_t hdr_flags, uid;
+    int64_t owner_pid;
+    uint64_t owner_start, total, index_off, index_len, created_ns, identity;
+    uint64_t nrowgroups, raw_bytes, stored_bytes;
+    shmc_index ix;
+};
+
+shmc_err *shmc_segment_err(shmc_segment *seg) { return seg ? &seg->err : NULL; }
+
+int shmc_segment_create(shmc_segment **out)
+{
+    if (!out) return SHMC_ERR_INVALID_ARG;
+    *out = calloc(1, sizeof **out);
+    return *out ? SHMC_OK : SHMC_ERR_NOMEM;
+}
+
+static void seg_close(shmc_segment *seg)
+{
+    shmc_store_close(&seg->st);
+    shmc_index_free(&seg->ix);
+    seg->is_open = 0;
+}
+
+void shmc_segment_free(shmc_segment *seg)
+{
+    if (!seg) return;
+    seg_close(seg);
+    free(seg);
+}
+
+const char *shmc_segment_errmsg(const shmc_segment *seg) { return seg ? seg->err.msg : "segment is NULL"; }
+
+/* ---- messages ------------------------------------------------------------ */
+
+static const char *const role_names[SHMC_ROLE_COUNT_] = {"values", "mask", "offsets", "data",
+                                                         "validity", "pickle"};
+
+/* "column 3 'price'" into buf. */
+static const char *col_name(const shmc_segment *seg, uint32_t c, char *buf, size_t cap)
+{
+    const shmc_column_info *ci = c < seg->ix.ncolumns ? &seg->ix.columns[c] : NULL;
+    if (ci && ci->label.type == SHMC_LABEL_STR)
+        snprintf(buf, cap, "column %u '%.*s'", c, (int)(ci->label.len > 80 ? 80 : ci->label.len),
+                 ci->label.str);
+    else if (ci && ci->label.type == SHMC_LABEL_INT)
+        snprintf(buf, cap, "column %u (label %lld)", c, (long long)ci->label.i);
+    else if (ci && (ci->flags & SHMC_COL_DICTIONARY))
+        snprintf(buf, cap, "column %u (categories)", c);
+    else snprintf(buf, cap, "column %u", c);
+    return buf;
+}
+
+/* Error naming the segment, chunk, column, role and byte offset. */
+static int chunk_err(shmc_segment *seg, int status, uint32_t id, const char *why)
+{
+    const shmc_chunk_info *k = &seg->ix.chunks[id];
+    char cn[128];
+    return shmc_err_set(&seg->err, status, "%s: chunk %u (%s, row group %u, %s) at byte %llu: %s",
+                        seg->st.name, id, col_name(seg, k->column, cn, sizeof cn), k->rowgroup,
+                        k->role >= 0 && k->role < SHMC_ROLE_COUNT_ ? role_names[k->role] : "?",
+                        (unsigned long long)k->offset, why);
+}
+
+/* ---- header -------------------------------------------------------------- */
+
+static int header_check(shmc_segment *seg)
+{
+    const uint8_t *h = seg->st.base;
+    size_t len = seg->st.len;
+    shmc_err *e = &seg->err;
+    const char *n = seg->st.name;
+    RETURN_ERROR_IF(len < SHMC_MAGIC_LEN, e, SHMC_ERR_TRUNCATED, "%s: %zu bytes, shorter than the magic", n, len);
+    RETURN_ERROR_IF(memcmp(h, SHMC_MAGIC, SHMC_MAGIC_LEN) != 0, e, SHMC_ERR_BAD_MAGIC,
+                    "%s: bytes 0-7 are not the shmchunk magic", n);
+    RETURN_ERROR_IF(len < SHMC_HEADER_SIZE, e, SHMC_ERR_TRUNCATED, "%s: %zu bytes, shorter than the %u-byte header",
+                    n, len, SHMC_HEADER_SIZE);
+    uint16_t v = shmc_ld16(h + SHMC_HDR_VERSION);
+    RETURN_ERROR_IF(v != SHMC_FORMAT_VERSION, e, SHMC_ERR_BAD_VERSION,
+                    "%s: format version %u at byte %d, this library reads %d", n, v, SHMC_HDR_VERSION,
+                    SHMC_FORMAT_VERSION);
+    RETURN_ERROR_IF(shmc_ld16(h + SHMC_HDR_HEADER_SIZE) != SHMC_HEADER_SIZE ||
+                        shmc_ld32(h + SHMC_HDR_LAYOUT) != SHMC_LAYOUT_SIGNATURE,
+                    e, SHMC_ERR_BAD_LAYOUT, "%s: header size %u / layout signature 0x%08x, expected %u / 0x%08x",
+                    n, shmc_ld16(h + SHMC_HDR_HEADER_SIZE), shmc_ld32(h + SHMC_HDR_LAYOUT),
+                    SHMC_HEADER_SIZE, SHMC_LAYOUT_SIGNATURE);
+    RETURN_ERROR_IF(shmc_ld64(h + SHMC_HDR_SEALED) != SHMC_SEALED_MAGIC, e, SHMC_ERR_UNSEALED,
+                    "%s: no sealed marker at byte %d (writer unfinished or dead)", n, SHMC_HDR_SEALED);
+    RETURN_ERROR_IF(shmc_ld64(h + SHMC_HDR_HEADER_XXH3) != shmc_header_hash(h), e,
+                    SHMC_ERR_HEADER_CHECKSUM, "%s: header checksum (byte %d) does not match bytes 0-127",
+                    n, SHMC_HDR_HEADER_XXH3);
+    return SHMC_OK;
+}
+
+static int header_load(shmc_segment *seg)
+{
+    const uint8_t *h = seg->st.base;
+    shmc_err *e = &seg->err;
+    const char *n = seg->st.name;
+    seg->hdr_flags = shmc_ld32(h + SHMC_HDR_FLAGS);
+    seg->owner_pid = (int64_t)shmc_ld64(h + SHMC_HDR_OWNER_PID);
+    seg->owner_start = shmc_ld64(h + SHMC_HDR_OWNER_START);
+    seg->uid = shmc_ld32(h + SHMC_HDR_CREATOR_UID);
+    seg->total = shmc_ld64(h + SHMC_HDR_TOTAL_SIZE);
+    seg->index_off = shmc_ld64(h + SHMC_HDR_INDEX_OFFSET);
+    seg->index_len = shmc_ld64(h + SHMC_HDR_INDEX_LEN);
+    seg->created_ns = shmc_ld64(h + SHMC_HDR_CREATED_NS);
+    seg->identity = shmc_ld64(h + SHMC_HDR_HEADER_XXH3);
+    RETURN_ERROR_IF(seg->total > seg->st.len, e, SHMC_ERR_TRUNCATED,
+                    "%s: header says %llu bytes, only %zu present", n, (unsigned long long)seg->total,
+                    seg->st.len);
+    RETURN_ERROR_IF(seg->index_off < SHMC_HEADER_SIZE || seg->index_off > seg->total ||
+                        seg->index_len > seg->total - seg->index_off,
+                    e, SHMC_ERR_CORRUPT, "%s: index [%llu, +%llu) outside the segment of %llu bytes", n,
+                    (unsigned long long)seg->index_off, (unsigned long long)seg->index_len,
+                    (unsigned long long)seg->total);
+    const uint8_t *ip = h + seg->index_off;
+    RETURN_ERROR_IF(shmc_hash(ip, (size_t)seg->index_len) != shmc_ld64(h + SHMC_HDR_INDEX_XXH3), e,
+                    SHMC_ERR_INDEX_CHECKSUM, "%s: index checksum mismatch (index at byte %llu, %llu bytes)",
+                    n, (unsigned long long)seg->index_off, (unsigned long long)seg->index_len);
+    return SHMC_OK;
+}
+
+/* ---- index validation ------------------------------------------------------ */
+
+static uint64_t ceil_div(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
+
+static int column_check(shmc_segment *seg, uint32_t c)
+{
+    shmc_column_info *ci = &seg->ix.columns[c];
+    char cn[128];
+    const char *what = col_name(seg, c, cn, sizeof cn);
+    shmc_err *e = &seg->err;
+    RETURN_ERROR_IF(ci->kind < SHMC_KIND_BOOL || ci->kind >= SHMC_KIND_COUNT_, e, SHMC_ERR_CORRUPT,
+                    "%s: %s: kind %d unknown", seg->st.name, what, ci->kind);
+    int is_dict = (ci->flags & SHMC_COL_DICTIONARY) != 0;
+    RETURN_ERROR_IF(!is_dict && ci->nrows != seg->ix.nrows, e, SHMC_ERR_CORRUPT,
+                    "%s: %s: %llu rows, frame has %llu", seg->st.name, what,
+                    (unsigned long long)ci->nrows, (unsigned long long)seg->ix.nrows);
+    RETURN_ERROR_IF(ci->null_count > ci->nrows, e, SHMC_ERR_CORRUPT, "%s: %s: more nulls than rows",
+                    seg->st.name, what);
+    ci->nrowgroups = ceil_div(ci->nrows, seg->ix.rows_per_chunk);
+    RETURN_ERROR_IF(ci->nrowgroups > UINT32_MAX, e, SHMC_ERR_CORRUPT, "%s: %s: too many row groups",
+                    seg->st.name, what);
+    if (ci->kind != SHMC_KIND_CATEGORICAL) {
+        ci->dict_column = UINT32_MAX;
+        return SHMC_OK;
+    }
+    RETURN_ERROR_IF(ci->code_kind < SHMC_KIND_INT8 || ci->code_kind > SHMC_KIND_INT64, e, SHMC_ERR_CORRUPT,
+                    "%s: %s: code_kind %d is not int8..int64", seg->st.name, what, ci->code_kind);
+    uint32_t d = ci->dict_column;
+    RETURN_ERROR_IF(d >= seg->ix.ncolumns || !(seg->ix.columns[d].flags & SHMC_COL_DICTIONARY) ||
+                        seg->ix.columns[d].kind == SHMC_KIND_CATEGORICAL ||
+                        seg->ix.columns[d].kind == SHMC_KIND_OBJECT,
+                    e, SHMC_ERR_CORRUPT, "%s: %s: dictionary column %u is not a dictionary",
+                    seg->st.name, what, d);
+    return SHMC_OK;
+}
+
+/* raw_len a role must have for n rows, or UINT64_MAX when free (data, pickle). */
+static uint64_t expected_raw(const shmc_column_info *ci, int role, uint64_t n)
+{
+    switch (role) {
+    case SHMC_ROLE_VALUES: return n * shmc_role_typesize(ci->kind, ci->code_kind, role);
+    case SHMC_ROLE_MASK: return n;
+    case SHMC_ROLE_OFFSETS: return (n + 1) * 8;
+    case SHMC_ROLE_VALIDITY: return (n + 7) / 8;
+    default: return UINT64_MAX;
+    }
+}
+
+static int chunk_check(shmc_segment *seg, uint32_t id, uint64_t *prev_end)
+{
+    shmc_chunk_info *k = &seg->ix.chunks[id];
+    const shmc_column_info *ci = &seg->ix.columns[k->column];
+    uint64_t rpc = seg->ix.rows_per_chunk;
+    if (k->rowgroup >= ci->nrowgroups) return chunk_err(seg, SHMC_ERR_CORRUPT, id, "row group out of range");
+    if (!(shmc_kind_roles_allowed(ci->kind) & (1u << k->role)))
+        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "role not allowed for the column's kind");
+    k->row_start = (uint64_t)k->rowgroup * rpc;
+    k->nrows = ci->nrows - k->row_start < rpc ? ci->nrows - k->row_start : rpc;
+    if (k->typesize != shmc_role_typesize(ci->kind, ci->code_kind, k->role))
+        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "typesize does not match the role");
+    if (k->codec == SHMC_CODEC_NONE && (k->shuffle || k->stored_len != k->raw_len))
+        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw chunk with stored_len != raw_len or shuffle");
+    if (k->codec != SHMC_CODEC_NONE && k->raw_len / SHMC_MAX_EXPANSION > k->stored_len)
+        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len implausibly large for stored_len");
+    uint64_t want = expected_raw(ci, k->role, k->nrows);
+    if (want != UINT64_MAX && k->raw_len != want)
+        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len does not match the row count");
+    if (k->offset % SHMC_CHUNK_ALIGN || k->offset < *prev_end || k->offset > seg->index_off ||
+        k->stored_len > seg->index_off - k->offset)
+        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "stored bytes outside the chunk area, misaligned or overlapping");
+    if (k->raw_len > SIZE_MAX / 2) return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len too large");
+    *prev_end = k->offset + k->stored_len;
+    seg->raw_bytes += k->raw_len;
+    seg->stored_bytes += k->stored_len;
+    return SHMC_OK;
+}
+
+/* The chunks of column c start at *next: strictly ordered by (role, row
+ * group), and every required role present in every row group. */
+static int column_chunks(shmc_segment *seg, uint32_t c, uint32_t *next, uint64_t *prev_end)
+{
+    shmc_column_info *ci = &seg->ix.columns[c];
+    uint64_t count[SHMC_ROLE_COUNT_] = {0};
+    int64_t last = -1;
+    ci->first_chunk = *next;
+    for (; *next < seg->ix.nchunks && seg->ix.chunks[*next].column == c; (*next)++) {
+        const shmc_chunk_info *k = &seg->ix.chunks[*next];
+        int64_t key = (int64_t)k->role * ((int64_t)UINT32_MAX + 1) + k->rowgroup;
+        if (key <= last) return chunk_err(seg, SHMC_ERR_CORRUPT, *next, "chunks out of order or duplicated");
+        last = key;
+        FORWARD_IF_ERROR(chunk_check(seg, *next, prev_end));
+        count[k->role]++;
+        ci->roles |= 1u << k->role;
+        ci->raw_bytes += k->raw_len;
+        ci->stored_bytes += k->stored_len;
+    }
+    ci->nchunks = *next - ci->first_chunk;
+    for (int r = 0; r < SHMC_ROLE_COUNT_; r++) {
+        char cn[128];
+        RETURN_ERROR_IF((shmc_kind_roles_required(ci->kind) & (1u << r)) && count[r] != ci->nrowgroups,
+                        &seg->err, SHMC_ERR_CORRUPT, "%s: %s: %llu %s chunks for %llu row groups",
+                        seg->st.name, col_name(seg, c, cn, sizeof cn), (unsigned long long)count[r],
+                        role_names[r], (unsigned long long)ci->nrowgroups);
+    }
+    return SHMC_OK;
+}
+
+static int index_check(shmc_segment *seg)
+{
+    shmc_index *ix = &seg->ix;
+    RETURN_ERROR_IF(ix->rows_per_chunk == 0, &seg->err, SHMC_ERR_CORRUPT, "%s: rows_per_chunk is 0", seg->st.name);
+    RETURN_ERROR_IF(ix->nrows > (uint64_t)INT64_MAX, &seg->err, SHMC_ERR_CORRUPT, "%s: nrows too large", seg->st.name);
+    RETURN_ERROR_IF(ix->has_range && ix->range_step == 0, &seg->err, SHMC_ERR_CORRUPT,
+                    "%s: range index step is 0", seg->st.name);
+    seg->nrowgroups = ceil_div(ix->nrows, ix->rows_per_chunk);
+    for (uint32_t c = 0; c < ix->ncolumns; c++) FORWARD_IF_ERROR(column_check(seg, c));
+    uint32_t next = 0;
+    uint64_t prev_end = SHMC_HEADER_SIZE;
+    for (uint32_t c = 0; c < ix->ncolumns; c++) FORWARD_IF_ERROR(column_chunks(seg, c, &next, &prev_end));
+    if (next < ix->nchunks)
+        return shmc_err_set(&seg->err, SHMC_ERR_CORRUPT, "%s: chunk %u: column %u out of order or out of range",
+                            seg->st.name, next, ix->chunks[next].column);
+    return SHMC_OK;
+}
+
+/* ---- open ------------------------------------------------------------------ */
+
+static int open_mapped(shmc_segment *seg, uint32_t flags)
+{
+    seg->open_flags = flags;
+    int rc = header_check(seg);
+    if (rc == SHMC_OK) rc = header_load(seg);
+    if (rc == SHMC_OK) {
+        rc = shmc_index_decode(seg->st.base + seg->index_off, (size_t)seg->index_len, &seg->ix, &seg->err);
+        if (rc != SHMC_OK) shmc_err_prefix(&seg->err, "%s: ", seg->st.name);
+    }
+    if (rc == SHMC_OK) rc = index_check(seg);
+    if (rc == SHMC_OK) seg->is_open = 1;
+    if (rc == SHMC_OK && (flags & SHMC_OPEN_VERIFY_ALL)) rc = shmc_segment_verify(seg, NULL, NULL);
+    if (rc != SHMC_OK) seg_close(seg);
+    return rc;
+}
+
+static int open_prepare(shmc_segment *seg, uint32_t flags)
+{
+    if (!seg) return SHMC_ERR_INVALID_ARG;
+    seg_close(seg);
+    memset(seg, 0, sizeof *seg);
+    RETURN_ERROR_IF(flags & ~(SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_ALL), &seg->err,
+                    SHMC_ERR_INVALID_ARG, "open flags 0x%x has unknown bits", flags);
+    return SHMC_OK;
+}
+
+int shmc_segment_open(shmc_segment *seg, const char *src, uint32_t flags)
+{
+    FORWARD_IF_ERROR(open_prepare(seg, flags));
+    FORWARD_IF_ERROR(shmc_store_open(&seg->st, src, &seg->err));
+    return open_mapped(seg, flags);
+}
+
+int shmc_segment_open_buffer(shmc_segment *seg, const void *buf, size_t len, uint32_t flags)
+{
+    FORWARD_IF_ERROR(open_prepare(seg, flags));
+    RETURN_ERROR_IF(!buf && len, &seg->err, SHMC_ERR_INVALID_ARG, "buffer is NULL");
+    seg->st.kind = SHMC_BACKEND_BUFFER;
+    snprintf(seg->st.name, sizeof seg->st.name, "<buffer>");
+    seg->st.base = (uint8_t *)(uintptr_t)buf;   /* never written through: see PROT_READ promise */
+    seg->st.len = len;
+    return open_mapped(seg, flags);
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+static int need_open(shmc_segment *seg)
+{
+    if (!seg) return SHMC_ERR_INVALID_ARG;
+    RETURN_ERROR_IF(!seg->is_open, &seg->err, SHMC_ERR_INVALID_ARG, "segment is not open");
+    return SHMC_OK;
+}
+
+int shmc_segment_info_get(shmc_segment *seg, shmc_segment_info *out)
+{
+    FORWARD_IF_ERROR(need_open(seg));
+    RETURN_ERROR_IF(!out, &seg->err, SHMC_ERR_INVALID_ARG, "out is NULL");
+    memset(out, 0, sizeof *out);
+    out->format_version = SHMC_FORMAT_VERSION;
+    out->flags = seg->hdr_flags;
+    out->nrows = seg->ix.nrows;
+    out->rows_per_chunk = seg->ix.rows_per_chunk;
+    out->nrowgroups = seg->nrowgroups;
+    out->ncolumns = seg->ix.ncolumns;
+    out->nchunks = seg->ix.nchunks;
+    out->total_size = seg->total;
+    out->index_offset = seg->index_off;
+    out->index_len = seg->index_len;
+    out->raw_bytes = seg->raw_bytes;
+    out->stored_bytes = seg->stored_bytes;
+    out->owner_pid = seg->owner_pid;
+    out->owner_start = seg->owner_start;
+    out->creator_uid = seg->uid;
+    out->created_ns = seg->created_ns;
+    out->identity = seg->identity;
+    out->owner_state = shmc_owner_state_of(seg->owner_pid, seg->owner_start);
+    out->has_range_index = seg->ix.has_range;
+    out->range_start = seg->ix.range_start;
+    out->range_step = seg->ix.range_step;
+    out->range_name = seg->ix.range_name;
+    out->columns_name = seg->ix.columns_name;
+    out->name = seg->st.name;
+    return SHMC_OK;
+}
+
+int shmc_segment_data(shmc_segment *seg, const void **ptr, size_t *len)
+{
+    FORWARD_IF_ERROR(need_open(seg));
+    RETURN_ERROR_IF(!ptr || !len, &seg->err, SHMC_ERR_INVALID_ARG, "ptr or len is NULL");
+    *ptr = seg->st.base;
+    *len = (size_t)seg->total;
+    return SHMC_OK;
+}
+
+int shmc_segment_meta(shmc_segment *seg, const void **ptr, size_t *len)
+{
+    FORWARD_IF_ERROR(need_open(seg));
+    RETURN_ERROR_IF(!ptr || !len, &seg->err, SHMC_ERR_INVALID_ARG, "ptr or len is NULL");
+    *ptr = seg->ix.meta;
+    *len = seg->ix.meta_len;
+    return SHMC_OK;
+}
+
+int shmc_segment_column_info(shmc_segment *seg, uint32_t column, shmc_column_info *out)
+{
+    FORWARD_IF_ERROR(need_open(seg));
+    RETURN_ERROR_IF(!out, &seg->err, SHMC_ERR_INVALID_ARG, "out is NULL");
+    RETURN_ERROR_IF(column >= seg->ix.ncolumns, &seg->err, SHMC_ERR_RANGE,
+                    "%s: column %u out of range (%u columns)", seg->st.name, column, seg->ix.ncolumns);
+    *out = seg->ix.columns[column];
+    return SHMC_OK;
+}
+
+static int chunk_range(shmc_segment *seg, uint32_t chunk)
+{
+    FORWARD_IF_ERROR(need_open(seg));
+    RETURN_ERROR_IF(chunk >= seg->ix.nchunks, &seg->err, SHMC_ERR_RANGE,
+                    "%s: chunk %u out of range (%u chunks)", seg->st.name, chunk, seg->ix.nchunks);
+    return SHMC_OK;
+}
+
+int shmc_segment_chunk_info(shmc_segment *seg, uint32_t chunk, shmc_chunk_info *out)
+{
+    FORWARD_IF_ERROR(chunk_range(seg, chunk));
+    RETURN_ERROR_IF(!out, &seg->err, SHMC_ERR_INVALID_ARG, "out is NULL");
+    *out = seg->ix.chunks[chunk];
+    return SHMC_OK;
+}
+
+int shmc_segment_chunk_find(shmc_segment *seg, uint32_t column, uint64_t rowgroup, int role, uint32_t *chunk)
+{
+    FORWARD_IF_ERROR(need_open(seg));
+    RETURN_ERROR_IF(!chunk, &seg->err, SHMC_ERR_INVALID_ARG, "chunk is NULL");
+    RETURN_ERROR_IF(column >= seg->ix.ncolumns, &seg->err, SHMC_ERR_RANGE, "%s: column %u out of range",
+                    seg->st.name, column);
+    const shmc_column_info *ci = &seg->ix.columns[column];
+    /* Chunks of a column are sorted by (role, row group): binary search. */
+    uint32_t lo = ci->first_chunk, hi = ci->first_chunk + ci->nchunks;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const shmc_chunk_info *k = &seg->ix.chunks[mid];
+        if (k->role < role || (k->role == role && k->rowgroup < rowgroup)) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < ci->first_chunk + ci->nchunks && seg->ix.chunks[lo].role == role &&
+        seg->ix.chunks[lo].rowgroup == rowgroup) {
+        *chunk = lo;
+        return SHMC_OK;
+    }
+    char cn[128];
+    return shmc_err_set(&seg->err, SHMC_ERR_RANGE, "%s: %s has no %s chunk in row group %llu", seg->st.name,
+                        col_name(seg, column, cn, sizeof cn),
+                        role >= 0 && role < SHMC_ROLE_COUNT_ ? role_names[role] : "(bad role)",
+                        (unsigned long long)rowgroup);
+}
+
+/* ---- chunk access -------------------------------------------------------- */
+
+static int chunk_hash_ok(shmc_segment *seg, uint32_t id)
+{
+    const shmc_chunk_info *k = &seg->ix.chunks[id];
+    if (shmc_hash(seg->st.base + k->offset, (size_t)k->stored_len) == k->xxh3) return SHMC_OK;
+    return chunk_err(seg, SHMC_ERR_CHUNK_CHECKSUM, id, "checksum mismatch");
+}
+
+int shmc_segment_chunk_verify(shmc_segment *seg, uint32_t chunk)
+{
+    FORWARD_IF_ERROR(chunk_range(seg, chunk));
+    return chunk_hash_ok(seg, chunk);
+}
+
+static int maybe_verify(shmc_segment *seg, uint32_t id)
+{
+    return (seg->open_flags & SHMC_OPEN_NO_VERIFY) ? SHMC_OK : chunk_hash_ok(seg, id);
+}
+
+int shmc_segment_chunk_view(shmc_segment *seg, uint32_t chunk, const void **ptr, size_t *len)
+{
+    FORWARD_IF_ERROR(chunk_range(seg, chunk));
+    RETURN_ERROR_IF(!ptr || !len, &seg->err, SHMC_ERR_INVALID_ARG, "ptr or len is NULL");
+    const shmc_chunk_info *k = &seg->ix.chunks[chunk];
+    if (k->codec != SHMC_CODEC_NONE) return chunk_err(seg, SHMC_ERR_COMPRESSED, chunk, "compressed: decode it");
+    FORWARD_IF_ERROR(maybe_verify(seg, chunk));
+    *ptr = seg->st.base + k->offset;
+    *len = (size_t)k->raw_len;
+    return SHMC_OK;
+}
+
+int shmc_segment_column_view(shmc_segment *seg, uint32_t column, int role, const void **ptr, size_t *len)
+{
+    FORWARD_IF_ERROR(need_open(seg));
+    RETURN_ERROR_IF(!ptr || !len, &seg->err, SHMC_ERR_INVALID_ARG, "ptr or len is NULL");
+    RETURN_ERROR_IF(column >= seg->ix.ncolumns, &seg->err, SHMC_ERR_RANGE, "%s: column %u out of range",
+                    seg->st.name, column);
+    const shmc_column_info *ci = &seg->ix.columns[column];
+    uint32_t first;
+    if (ci->nrowgroups == 0) { *ptr = seg->st.base; *len = 0; return SHMC_OK; }
+    FORWARD_IF_ERROR(shmc_segment_chunk_find(seg, column, 0, role, &first));
+    uint64_t total = 0;
+    for (uint32_t rg = 0; rg < ci->nrowgroups; rg++) {
+        uint32_t id = first + rg;
+        const shmc_chunk_info *k = &seg->ix.chunks[id];
+        if (id >= ci->first_chunk + ci->nchunks || k->role != role || k->rowgroup != rg)
+            return chunk_err(seg, SHMC_ERR_RANGE, first, "role missing in some row group");
+        if (k->codec != SHMC_CODEC_NONE) return chunk_err(seg, SHMC_ERR_COMPRESSED, id, "compressed: decode it");
+        if (k->offset != seg->ix.chunks[first].offset + total)
+            return chunk_err(seg, SHMC_ERR_COMPRESSED, id, "not adjacent to the previous row group");
+        FORWARD_IF_ERROR(maybe_verify(seg, id));
+        total += k->raw_len;
+    }
+    *ptr = seg->st.base + seg->ix.chunks[first].offset;
+    *len = (size_t)total;
+    return SHMC_OK;
+}
+
+static int decode_into(shmc_segment *seg, uint32_t id, void *dst)
+{
+    const shmc_chunk_info *k = &seg->ix.chunks[id];
+    const uint8_t *src = seg->st.base + k->offset;
+    if (k->codec == SHMC_CODEC_NONE) {
+        if (k->raw_len) memcpy(dst, src, (size_t)k->raw_len);
+        return SHMC_OK;
+    }
+    int rc = shmc_codec_decode(src, (size_t)k->stored_len, k->codec, k->shuffle, k->typesize, dst,
+                               (size_t)k->raw_len, &seg->err);
+    if (rc == SHMC_OK) return SHMC_OK;
+    char why[SHMC_ERRMSG_CAP];
+    snprintf(why, sizeof why, "does not decode to %llu bytes (%.400s)", (unsigned long long)k->raw_len, seg->err.msg);
+    return chunk_err(seg, rc, id, why);
+}
+
+int shmc_segment_chunk_decode(shmc_segment *seg, uint32_t chunk, void *dst, size_t dst_len)
+{
+    FORWARD_IF_ERROR(chunk_range(seg, chunk));
+    const shmc_chunk_info *k = &seg->ix.chunks[chunk];
+    if (dst_len != k->raw_len) {
+        char why[96];
+        snprintf(why, sizeof why, "dst_len %zu but raw_len is %llu", dst_len, (unsigned long long)k->raw_len);
+        return chunk_err(seg, SHMC_ERR_INVALID_ARG, chunk, why);
+    }
+    RETURN_ERROR_IF(!dst && dst_len, &seg->err, SHMC_ERR_INVALID_ARG, "dst is NULL");
+    FORWARD_IF_ERROR(maybe_verify(seg, chunk));
+    return decode_into(seg, chunk, dst);
+}
+
+/* Checksum, then for a compressed chunk a trial decode into scratch. */
+static int verify_one(shmc_segment *seg, uint32_t id, void **scratch, size_t *cap)
+{
+    FORWARD_IF_ERROR(chunk_hash_ok(seg, id));
+    const shmc_chunk_info *k = &seg->ix.chunks[id];
+    if (k->codec == SHMC_CODEC_NONE) return SHMC_OK;
+    if (*cap < k->raw_len) {
+        void *p = realloc(*scratch, (size_t)k->raw_len);
+        RETURN_ERROR_IF(!p, &seg->err, SHMC_ERR_NOMEM, "verify: no memory for %llu bytes",
+                        (unsigned long long)k->raw_len);
+        *scratch = p;
+        *cap = (size_t)k->raw_len;
+    }
+    return decode_into(seg, id, *scratch);
+}
+
+int shmc_segment_verify(shmc_segment *seg, shmc_bad_chunk_fn on_bad, void *user)
+{
+    FORWARD_IF_ERROR(need_open(seg));
+    void *scratch = NULL;
+    size_t cap = 0;
+    int first = SHMC_OK;
+    for (uint32_t i = 0; i < seg->ix.nchunks; i++) {
+        int rc = verify_one(seg, i, &scratch, &cap);
+        if (rc == SHMC_OK) continue;
+        if (first == SHMC_OK) first = rc;
+        if (on_bad) on_bad(user, i, rc, seg->err.msg);
+    }
+    free(scratch);
+    if (first != SHMC_OK) return first;
+    shmc_err_clear(&seg->err);
+    return SHMC_OK;
+}

@@ -1,0 +1,334 @@
+#include "segment.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "format.h"
+
+#define SHM_PREFIX "shm:"
+#define SHM_PREFIX_LEN 4
+#define SHM_DIR "/dev/shm"
+
+/* ---- names ------------------------------------------------------------- */
+
+static int name_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+}
+
+int shmc_name_check(const char *name, shmc_err *err)
+{
+    RETURN_ERROR_IF(!name || !*name, err, SHMC_ERR_BAD_NAME, "shared-memory name is empty");
+    size_t n = strnlen(name, SHMC_NAME_MAX + 1);
+    RETURN_ERROR_IF(n > SHMC_NAME_MAX, err, SHMC_ERR_BAD_NAME,
+                    "shared-memory name longer than %d bytes", SHMC_NAME_MAX);
+    /* A leading dot would allow "." and ".." and hide the entry from ls. */
+    RETURN_ERROR_IF(name[0] == '.', err, SHMC_ERR_BAD_NAME,
+                    "shared-memory name '%s' starts with '.'", name);
+    for (size_t i = 0; i < n; i++)
+        RETURN_ERROR_IF(!name_char_ok(name[i]), err, SHMC_ERR_BAD_NAME,
+                        "shared-memory name has a character other than [A-Za-z0-9._-] at byte %zu",
+                        i);
+    return SHMC_OK;
+}
+
+int shmc_name_validate(const char *name) { return shmc_name_check(name, NULL); }
+
+int shmc_name_generate(char *out, size_t cap, shmc_err *err)
+{
+    uint8_t rnd[16];
+    size_t got = 0;
+    while (got < sizeof rnd) {
+        ssize_t r = getrandom(rnd + got, sizeof rnd - got, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return shmc_err_errno(err, SHMC_ERR_IO, errno, "getrandom");
+        got += (size_t)r;
+    }
+    int n = snprintf(out, cap, "shmchunk-%u-", (unsigned)getuid());
+    RETURN_ERROR_IF(n < 0 || (size_t)n + 33 > cap, err, SHMC_ERR_INVALID_ARG, "name buffer too small");
+    for (size_t i = 0; i < sizeof rnd; i++)
+        snprintf(out + (size_t)n + 2 * i, 3, "%02x", rnd[i]);
+    return SHMC_OK;
+}
+
+/* ---- owner identity ---------------------------------------------------- */
+
+int shmc_proc_start_ticks(int64_t pid, uint64_t *ticks)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return SHMC_ERR_NOT_FOUND;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return SHMC_ERR_NOT_FOUND;
+    buf[n] = '\0';
+    /* comm (field 2) may hold spaces and ')': fields resume after the LAST ')'. */
+    char *p = strrchr(buf, ')');
+    if (!p) return SHMC_ERR_IO;
+    p++;
+    for (int field = 3; field < 22; field++) {   /* skip fields 3..21 */
+        p = strchr(p + 1, ' ');
+        if (!p) return SHMC_ERR_IO;
+    }
+    unsigned long long v = 0;
+    if (sscanf(p, " %llu", &v) != 1) return SHMC_ERR_IO;
+    *ticks = v;
+    return SHMC_OK;
+}
+
+int shmc_owner_state_of(int64_t pid, uint64_t start)
+{
+    if (pid == 0) return SHMC_OWNER_PERSISTENT;
+    if (pid < 0 || pid > INT32_MAX) return SHMC_OWNER_DEAD;
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return SHMC_OWNER_DEAD;
+    /* The pid may have been reused: the start time tells the owner apart. */
+    uint64_t now = 0;
+    if (shmc_proc_start_ticks(pid, &now) != SHMC_OK) return SHMC_OWNER_DEAD;
+    return now == start ? SHMC_OWNER_ALIVE : SHMC_OWNER_DEAD;
+}
+
+/* ---- backends ---------------------------------------------------------- */
+
+static const char *shm_name_of(const shmc_store *st) { return st->name + SHM_PREFIX_LEN; }
+
+int shmc_store_resolve(shmc_store *st, const char *dest, shmc_err *err)
+{
+    memset(st, 0, sizeof *st);
+    if (!dest || strcmp(dest, SHM_PREFIX) == 0) {
+        char name[96];
+        FORWARD_IF_ERROR(shmc_name_generate(name, sizeof name, err));
+        st->kind = SHMC_BACKEND_SHM;
+        snprintf(st->name, sizeof st->name, SHM_PREFIX "%s", name);
+        return SHMC_OK;
+    }
+    if (strncmp(dest, SHM_PREFIX, SHM_PREFIX_LEN) == 0) {
+        FORWARD_IF_ERROR(shmc_name_check(dest + SHM_PREFIX_LEN, err));
+        st->kind = SHMC_BACKEND_SHM;
+        snprintf(st->name, sizeof st->name, "%s", dest);
+        return SHMC_OK;
+    }
+    RETURN_ERROR_IF(!*dest, err, SHMC_ERR_BAD_NAME, "empty destination path");
+    RETURN_ERROR_IF(strlen(dest) >= sizeof st->name, err, SHMC_ERR_BAD_NAME, "path too long");
+    st->kind = SHMC_BACKEND_FILE;
+    snprintf(st->name, sizeof st->name, "%s", dest);
+    return SHMC_OK;
+}
+
+/* errno -> status, where EINVAL from a file call is not a naming problem. */
+static int io_status(int e)
+{
+    int s = shmc_status_from_errno(e);
+    return s == SHMC_ERR_BAD_NAME && e == EINVAL ? SHMC_ERR_IO : s;
+}
+
+static int open_fd(const shmc_store *st, int oflag, mode_t mode)
+{
+    if (st->kind == SHMC_BACKEND_SHM) return shm_open(shm_name_of(st), oflag, mode);
+    return open(st->name, oflag | O_CLOEXEC, mode);
+}
+
+static int reserve(int fd, uint64_t size, const char *name, shmc_err *err)
+{
+    RETURN_ERROR_IF(size > (uint64_t)INT64_MAX, err, SHMC_ERR_NOSPACE, "%s: size too large", name);
+    /* Reserve every page now: a later write to a page tmpfs cannot supply is SIGBUS. */
+    int rc = posix_fallocate(fd, 0, (off_t)size);
+    if (rc == EOPNOTSUPP || rc == EINVAL) rc = ftruncate(fd, (off_t)size) == 0 ? 0 : errno;
+    if (rc != 0)
+        return shmc_err_errno(err, io_status(rc), rc, "%s: cannot reserve %llu bytes", name,
+                              (unsigned long long)size);
+    return SHMC_OK;
+}
+
+int shmc_store_create(shmc_store *st, uint64_t size, shmc_err *err)
+{
+    RETURN_ERROR_IF(size == 0 || size > SIZE_MAX, err, SHMC_ERR_INVALID_ARG, "bad segment size");
+    int fd = open_fd(st, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: create", st->name);
+    /* umask can only narrow 0600, but an inherited ACL default could widen it. */
+    int rc = fchmod(fd, 0600) == 0 ? reserve(fd, size, st->name, err)
+                                   : shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: fchmod", st->name);
+    if (rc == SHMC_OK) {
+        void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED)
+            rc = shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: mmap", st->name);
+        else {
+            st->base = p;
+            st->len = (size_t)size;
+            st->mapped = 1;
+        }
+    }
+    close(fd);
+    if (rc != SHMC_OK) shmc_store_remove(st, NULL);
+    return rc;
+}
+
+int shmc_store_open(shmc_store *st, const char *src, shmc_err *err)
+{
+    RETURN_ERROR_IF(!src, err, SHMC_ERR_INVALID_ARG, "source is NULL");
+    RETURN_ERROR_IF(strcmp(src, SHM_PREFIX) == 0, err, SHMC_ERR_BAD_NAME, "'shm:' without a name");
+    FORWARD_IF_ERROR(shmc_store_resolve(st, src, err));
+    int fd = open_fd(st, O_RDONLY, 0);
+    if (fd < 0) return shmc_err_errno(err, io_status(errno), errno, "%s: open", st->name);
+    struct stat sb;
+    int rc = SHMC_OK;
+    if (fstat(fd, &sb) != 0) rc = shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: fstat", st->name);
+    else if (!S_ISREG(sb.st_mode))
+        rc = shmc_err_set(err, SHMC_ERR_INVALID_ARG, "%s: not a regular file", st->name);
+    else if (sb.st_size > 0) {
+        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) rc = shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: mmap", st->name);
+        else {
+            st->base = p;
+            st->len = (size_t)sb.st_size;
+            st->mapped = 1;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+void shmc_store_close(shmc_store *st)
+{
+    if (st->mapped && st->base) munmap(st->base, st->len);
+    st->base = NULL;
+    st->len = 0;
+    st->mapped = 0;
+}
+
+int shmc_store_remove(const shmc_store *st, shmc_err *err)
+{
+    int r;
+    if (st->kind == SHMC_BACKEND_SHM) r = shm_unlink(shm_name_of(st));
+    else if (st->kind == SHMC_BACKEND_FILE) r = unlink(st->name);
+    else return SHMC_OK;
+    if (r != 0) return shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: unlink", st->name);
+    return SHMC_OK;
+}
+
+/* ---- header peeking (list, gc, unlink) --------------------------------- */
+
+typedef struct peeked {
+    int is_segment, sealed;
+    uint64_t size;
+    uint32_t uid;
+    int64_t owner_pid;
+    uint64_t owner_start;
+} peeked;
+
+/* Read a header through a descriptor without mapping: another uid's or a
+ * half-written object must not be able to fault us. */
+static int peek_fd(int fd, peeked *pk)
+{
+    memset(pk, 0, sizeof *pk);
+    struct stat sb;
+    uint8_t h[SHMC_HEADER_SIZE];
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) return SHMC_ERR_IO;
+    if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h) return SHMC_OK;
+    if (memcmp(h, SHMC_MAGIC, SHMC_MAGIC_LEN) != 0) return SHMC_OK;
+    pk->is_segment = 1;
+    pk->size = (uint64_t)sb.st_size;
+    pk->uid = (uint32_t)sb.st_uid;
+    pk->owner_pid = (int64_t)shmc_ld64(h + SHMC_HDR_OWNER_PID);
+    pk->owner_start = shmc_ld64(h + SHMC_HDR_OWNER_START);
+    pk->sealed = shmc_ld64(h + SHMC_HDR_SEALED) == SHMC_SEALED_MAGIC &&
+                 shmc_ld64(h + SHMC_HDR_HEADER_XXH3) == shmc_header_hash(h);
+    return SHMC_OK;
+}
+
+static int peek_shm(const char *name, peeked *pk)
+{
+    int fd = shm_open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+    if (fd < 0) return shmc_status_from_errno(errno);
+    int rc = peek_fd(fd, pk);
+    close(fd);
+    return rc;
+}
+
+int shmc_segment_unlink(const char *name)
+{
+    RETURN_ERROR_IF(!name, NULL, SHMC_ERR_INVALID_ARG, "name is NULL");
+    int is_shm = strncmp(name, SHM_PREFIX, SHM_PREFIX_LEN) == 0;
+    const char *n = is_shm ? name + SHM_PREFIX_LEN : name;
+    if (!is_shm && !strchr(name, '/') && shmc_name_check(name, NULL) == SHMC_OK) {
+        peeked pk;
+        is_shm = peek_shm(n, &pk) != SHMC_ERR_NOT_FOUND;   /* else: maybe a file here */
+    }
+    if (is_shm) {
+        FORWARD_IF_ERROR(shmc_name_check(n, NULL));
+        peeked pk;
+        FORWARD_IF_ERROR(peek_shm(n, &pk));
+        if (pk.is_segment && pk.uid != (uint32_t)getuid()) return SHMC_ERR_PERMISSION;
+        return shm_unlink(n) == 0 ? SHMC_OK : shmc_status_from_errno(errno);
+    }
+    int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) return io_status(errno);
+    peeked pk;
+    int rc = peek_fd(fd, &pk);
+    close(fd);
+    FORWARD_IF_ERROR(rc);
+    /* Never delete a file that is not a segment: a typo must not cost data. */
+    if (!pk.is_segment) return SHMC_ERR_BAD_MAGIC;
+    return unlink(name) == 0 ? SHMC_OK : shmc_status_from_errno(errno);
+}
+
+/* ---- listing and gc ---------------------------------------------------- */
+
+typedef int (*entry_fn)(void *user, const shmc_shm_entry *e);
+
+static int walk_shm(entry_fn fn, void *user)
+{
+    DIR *d = opendir(SHM_DIR);
+    if (!d) return shmc_status_from_errno(errno) == SHMC_ERR_NOT_FOUND ? SHMC_OK : SHMC_ERR_IO;
+    struct dirent *de;
+    int rc = SHMC_OK;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' || shmc_name_check(de->d_name, NULL) != SHMC_OK) continue;
+        peeked pk;
+        if (peek_shm(de->d_name, &pk) != SHMC_OK || !pk.is_segment) continue;
+        shmc_shm_entry e = {de->d_name, pk.size, pk.uid, pk.owner_pid, pk.owner_start,
+                            shmc_owner_state_of(pk.owner_pid, pk.owner_start), pk.sealed};
+        if (fn(user, &e) != 0) break;
+    }
+    closedir(d);
+    return rc;
+}
+
+int shmc_shm_list(shmc_shm_list_fn fn, void *user)
+{
+    RETURN_ERROR_IF(!fn, NULL, SHMC_ERR_INVALID_ARG, "fn is NULL");
+    return walk_shm(fn, user);
+}
+
+typedef struct gc_ctx {
+    shmc_shm_list_fn fn;
+    void *user;
+    uint32_t removed;
+} gc_ctx;
+
+static int gc_one(void *user, const shmc_shm_entry *e)
+{
+    gc_ctx *g = user;
+    if (e->uid != (uint32_t)getuid() || e->owner_pid == 0 || e->owner_state != SHMC_OWNER_DEAD)
+        return 0;
+    if (shm_unlink(e->name) != 0) return 0;
+    g->removed++;
+    return g->fn ? g->fn(g->user, e) : 0;
+}
+
+int shmc_shm_gc(shmc_shm_list_fn fn, void *user, uint32_t *removed)
+{
+    gc_ctx g = {fn, user, 0};
+    int rc = walk_shm(gc_one, &g);
+    if (removed) *removed = g.removed;
+    return rc;
+}

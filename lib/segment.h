@@ -1,0 +1,48 @@
+/* Internal: segment storage backends (POSIX shm, regular file, caller buffer),
+ * names, owner identity and liveness. Knows bytes, not the index. */
+#ifndef SHMC_SEGMENT_H
+#define SHMC_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define SHMC_NAME_MAX 255      /* bytes of a shm name, without "shm:" */
+#define SHMC_DEST_MAX 4096     /* "shm:NAME" or a path */
+
+typedef enum shmc_backend_kind {
+    SHMC_BACKEND_NONE = 0, SHMC_BACKEND_SHM = 1, SHMC_BACKEND_FILE = 2, SHMC_BACKEND_BUFFER = 3
+} shmc_backend_kind;
+
+typedef struct shmc_store {
+    int kind;                  /* shmc_backend_kind */
+    char name[SHMC_DEST_MAX];  /* "shm:NAME", the path, or "<buffer>" */
+    uint8_t *base;             /* mapping (or caller buffer) */
+    size_t len;
+    int mapped;                /* base must be munmap'ed */
+} shmc_store;
+
+/* Resolve a destination: NULL or "shm:" -> fresh random shm name; "shm:NAME" ->
+ * validated shm name; else a file path. Fills st->kind and st->name. */
+int shmc_store_resolve(shmc_store *st, const char *dest, shmc_err *err);
+/* Create the resolved destination with O_EXCL, mode 0600, reserve `size` bytes
+ * up front and map it read-write. */
+int shmc_store_create(shmc_store *st, uint64_t size, shmc_err *err);
+/* Open "shm:NAME" or a path read-only and map it. */
+int shmc_store_open(shmc_store *st, const char *src, shmc_err *err);
+/* Unmap (if mapped). */
+void shmc_store_close(shmc_store *st);
+/* Remove what st->name names (shm object or file). */
+int shmc_store_remove(const shmc_store *st, shmc_err *err);
+
+/* A fresh unguessable name "shmchunk-<uid>-<32 hex>". cap >= 64. */
+int shmc_name_generate(char *out, size_t cap, shmc_err *err);
+int shmc_name_check(const char *name, shmc_err *err);
+
+/* Start time of a process in clock ticks after boot (/proc/<pid>/stat field 22). */
+int shmc_proc_start_ticks(int64_t pid, uint64_t *ticks);
+/* shmc_owner_state of (pid, start ticks). */
+int shmc_owner_state_of(int64_t pid, uint64_t start);
+
+#endif

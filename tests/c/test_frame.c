@@ -1,0 +1,238 @@
+/* Writer round trips: every column kind, every codec, every backend. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers_core.h"
+#include "shmchunk.h"
+
+#define RPC 64
+
+static const int fixed_kinds[] = {SHMC_KIND_BOOL, SHMC_KIND_INT8, SHMC_KIND_INT16, SHMC_KIND_INT32,
+                                  SHMC_KIND_INT64, SHMC_KIND_UINT8, SHMC_KIND_UINT16, SHMC_KIND_UINT32,
+                                  SHMC_KIND_UINT64, SHMC_KIND_FLOAT32, SHMC_KIND_FLOAT64,
+                                  SHMC_KIND_DATETIME, SHMC_KIND_TIMEDELTA};
+#define NFIXED (sizeof fixed_kinds / sizeof fixed_kinds[0])
+
+static void check_label(shmc_segment *seg, uint32_t c, const char *name)
+{
+    shmc_column_info ci;
+    assert_int_equal(shmc_segment_column_info(seg, c, &ci), SHMC_OK);
+    assert_int_equal(ci.label.type, SHMC_LABEL_STR);
+    assert_int_equal(ci.label.len, strlen(name));
+    assert_memory_equal(ci.label.str, name, strlen(name));
+}
+
+static void check_fixed(shmc_segment *seg, uint64_t n)
+{
+    for (unsigned i = 0; i < NFIXED; i++) {
+        check_label(seg, i, hc_mixed_names[i]);
+        shmc_column_info ci;
+        shmc_segment_column_info(seg, i, &ci);
+        assert_int_equal(ci.kind, fixed_kinds[i]);
+        size_t sz = shmc_kind_itemsize(fixed_kinds[i]), len = 0;
+        uint8_t *want = malloc(n * sz + 1);
+        hc_fill(want, n * sz, i + 1);
+        if (fixed_kinds[i] == SHMC_KIND_BOOL) for (uint64_t r = 0; r < n; r++) want[r] &= 1;
+        uint8_t *got = hc_decode_role(seg, i, SHMC_ROLE_VALUES, &len);
+        assert_non_null(got);
+        assert_int_equal(len, n * sz);
+        if (len) assert_memory_equal(got, want, len);
+        free(got);
+        free(want);
+        if (fixed_kinds[i] == SHMC_KIND_DATETIME) {
+            assert_string_equal(ci.tz, "Europe/Paris");
+            assert_int_equal(ci.unit, SHMC_UNIT_NS);
+        }
+        if (fixed_kinds[i] == SHMC_KIND_TIMEDELTA) assert_int_equal(ci.unit, SHMC_UNIT_US);
+    }
+}
+
+static void check_categorical(shmc_segment *seg, uint64_t n)
+{
+    uint32_t c = NFIXED;
+    shmc_column_info ci, di;
+    assert_int_equal(shmc_segment_column_info(seg, c, &ci), SHMC_OK);
+    assert_int_equal(ci.kind, SHMC_KIND_CATEGORICAL);
+    assert_int_equal(ci.code_kind, SHMC_KIND_INT16);
+    assert_true(ci.flags & SHMC_COL_ORDERED);
+    assert_int_equal(shmc_segment_column_info(seg, ci.dict_column, &di), SHMC_OK);
+    assert_true(di.flags & SHMC_COL_DICTIONARY);
+    assert_int_equal(di.kind, SHMC_KIND_STRING);
+    assert_int_equal(di.nrows, 3);
+    size_t len;
+    uint8_t *codes = hc_decode_role(seg, c, SHMC_ROLE_VALUES, &len);
+    assert_int_equal(len, n * 2);
+    uint64_t nulls = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        int16_t v;
+        memcpy(&v, codes + 2 * i, 2);
+        assert_int_equal(v, i % 4 == 3 ? -1 : (int)(i % 3));
+        nulls += v == -1;
+    }
+    assert_int_equal(ci.null_count, nulls);
+    free(codes);
+    uint8_t *data = hc_decode_role(seg, ci.dict_column, SHMC_ROLE_DATA, &len);
+    assert_int_equal(len, 12);
+    assert_memory_equal(data, "redgreenblue", 12);
+    free(data);
+}
+
+/* The expected string of row i (see helpers_core.c add_strings). */
+static uint64_t str_len(uint64_t i) { return i % 5 == 4 ? 0 : i % 4; }
+
+static void check_string_rg(shmc_segment *seg, uint32_t c, uint64_t rg, uint64_t n)
+{
+    uint64_t r0 = rg * RPC, m = n - r0 < RPC ? n - r0 : RPC;
+    uint32_t id;
+    shmc_chunk_info k;
+    assert_int_equal(shmc_segment_chunk_find(seg, c, rg, SHMC_ROLE_OFFSETS, &id), SHMC_OK);
+    shmc_segment_chunk_info(seg, id, &k);
+    assert_int_equal(k.raw_len, (m + 1) * 8);
+    int64_t *off = malloc((size_t)k.raw_len);
+    assert_int_equal(shmc_segment_chunk_decode(seg, id, off, (size_t)k.raw_len), SHMC_OK);
+    assert_int_equal(off[0], 0);
+    assert_int_equal(shmc_segment_chunk_find(seg, c, rg, SHMC_ROLE_DATA, &id), SHMC_OK);
+    shmc_segment_chunk_info(seg, id, &k);
+    assert_int_equal(k.raw_len, (uint64_t)off[m]);
+    uint8_t *data = malloc((size_t)k.raw_len + 1);
+    assert_int_equal(shmc_segment_chunk_decode(seg, id, data, (size_t)k.raw_len), SHMC_OK);
+    for (uint64_t i = 0; i < m; i++) {
+        uint64_t row = r0 + i;
+        assert_int_equal(off[i + 1] - off[i], (int64_t)str_len(row));
+        for (uint64_t j = 0; j < str_len(row); j++)
+            assert_int_equal(data[off[i] + (int64_t)j], 'a' + (row + j) % 26);
+    }
+    int has_null = 0;
+    for (uint64_t i = 0; i < m; i++) has_null |= (r0 + i) % 5 == 4;
+    int rc = shmc_segment_chunk_find(seg, c, rg, SHMC_ROLE_VALIDITY, &id);
+    assert_int_equal(rc, has_null ? SHMC_OK : SHMC_ERR_RANGE);
+    if (has_null) {
+        uint8_t bits[RPC / 8];
+        assert_int_equal(shmc_segment_chunk_decode(seg, id, bits, (m + 7) / 8), SHMC_OK);
+        for (uint64_t i = 0; i < m; i++)
+            assert_int_equal((bits[i >> 3] >> (i & 7)) & 1, (r0 + i) % 5 != 4);
+    }
+    free(off);
+    free(data);
+}
+
+static void check_strings(shmc_segment *seg, uint64_t n)
+{
+    uint32_t c = NFIXED + 1;
+    check_label(seg, c, "s");
+    shmc_column_info ci;
+    shmc_segment_column_info(seg, c, &ci);
+    assert_string_equal(ci.dtype, "str");
+    assert_int_equal(ci.null_count, (n + 0) / 5);
+    for (uint64_t rg = 0; rg < ci.nrowgroups; rg++) check_string_rg(seg, c, rg, n);
+}
+
+static void check_nullable_and_object(shmc_segment *seg, uint64_t n)
+{
+    uint32_t c = NFIXED + 2;
+    size_t len;
+    uint8_t *m = hc_decode_role(seg, c, SHMC_ROLE_MASK, &len);
+    assert_int_equal(len, n);
+    for (uint64_t i = 0; i < n; i++) assert_int_equal(m[i] != 0, i % 7 == 0);
+    free(m);
+    shmc_column_info ci;
+    shmc_segment_column_info(seg, c, &ci);
+    assert_string_equal(ci.dtype, "Int64");
+    assert_int_equal(ci.null_count, (n + 6) / 7);
+    c++;
+    shmc_segment_column_info(seg, c, &ci);
+    assert_int_equal(ci.kind, SHMC_KIND_OBJECT);
+    for (uint64_t rg = 0; rg < ci.nrowgroups; rg++) {
+        uint32_t id;
+        shmc_chunk_info k;
+        assert_int_equal(shmc_segment_chunk_find(seg, c, rg, SHMC_ROLE_PICKLE, &id), SHMC_OK);
+        shmc_segment_chunk_info(seg, id, &k);
+        assert_int_equal(k.raw_len, 10 + rg);
+        uint8_t got[64], want[64];
+        hc_fill(want, (size_t)k.raw_len, 77 + rg);
+        assert_int_equal(shmc_segment_chunk_decode(seg, id, got, (size_t)k.raw_len), SHMC_OK);
+        assert_memory_equal(got, want, (size_t)k.raw_len);
+    }
+}
+
+static void check_mixed(shmc_segment *seg, uint64_t n)
+{
+    shmc_segment_info info;
+    assert_int_equal(shmc_segment_info_get(seg, &info), SHMC_OK);
+    assert_int_equal(info.nrows, n);
+    assert_int_equal(info.rows_per_chunk, RPC);
+    assert_int_equal(info.ncolumns, NFIXED + 5);   /* + cat, s, nint, obj, dictionary */
+    assert_int_equal(info.nrowgroups, (n + RPC - 1) / RPC);
+    check_fixed(seg, n);
+    check_categorical(seg, n);
+    check_strings(seg, n);
+    check_nullable_and_object(seg, n);
+    assert_int_equal(shmc_segment_verify(seg, NULL, NULL), SHMC_OK);
+}
+
+static void roundtrip(const char *dest_kind, int codec, int shuffle, uint64_t n)
+{
+    shmc_frame *f = hc_mixed_frame(n);
+    assert_non_null(f);
+    shmc_write_opts o;
+    shmc_write_opts_init(&o);
+    o.rows_per_chunk = RPC;
+    o.codec = codec;
+    o.shuffle = shuffle;
+    o.threads = 2;
+    char dest[256], name[300];
+    shmc_segment *seg;
+    assert_int_equal(shmc_segment_create(&seg), SHMC_OK);
+    if (strcmp(dest_kind, "buffer") == 0) {
+        uint8_t *buf;
+        size_t len;
+        assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_OK);
+        assert_int_equal(shmc_segment_open_buffer(seg, buf, len, 0), SHMC_OK);
+        check_mixed(seg, n);
+        shmc_segment_free(seg);
+        free(buf);
+        shmc_frame_free(f);
+        return;
+    }
+    if (strcmp(dest_kind, "shm") == 0) hc_shm_name(dest, sizeof dest, "rt");
+    else hc_tmp_path(dest, sizeof dest, "rt");
+    int rc = shmc_frame_write(f, dest, &o, name, sizeof name);
+    assert_int_equal(rc, SHMC_OK);
+    assert_string_equal(name, dest);
+    assert_int_equal(shmc_segment_open(seg, name, 0), SHMC_OK);
+    check_mixed(seg, n);
+    shmc_segment_free(seg);
+    assert_int_equal(shmc_segment_unlink(name), SHMC_OK);
+    shmc_frame_free(f);
+}
+
+static void test_raw_shm(void **s) { (void)s; roundtrip("shm", SHMC_CODEC_NONE, 0, 1000); }
+static void test_raw_file(void **s) { (void)s; roundtrip("file", SHMC_CODEC_NONE, 0, 1000); }
+static void test_raw_buffer(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_NONE, 0, 1000); }
+static void test_zstd_shm(void **s) { (void)s; roundtrip("shm", SHMC_CODEC_ZSTD, 0, 1000); }
+static void test_zstd_shuffle_file(void **s) { (void)s; roundtrip("file", SHMC_CODEC_ZSTD, 1, 1000); }
+static void test_zstd_shuffle_buffer(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 1000); }
+static void test_one_row(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_NONE, 0, 1); }
+static void test_one_row_zstd(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 1); }
+static void test_exact_rowgroups(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_NONE, 0, 4 * RPC); }
+static void test_zero_rows(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 0); }
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_raw_shm),          cmocka_unit_test(test_raw_file),
+        cmocka_unit_test(test_raw_buffer),       cmocka_unit_test(test_zstd_shm),
+        cmocka_unit_test(test_zstd_shuffle_file), cmocka_unit_test(test_zstd_shuffle_buffer),
+        cmocka_unit_test(test_one_row),          cmocka_unit_test(test_one_row_zstd),
+        cmocka_unit_test(test_exact_rowgroups),  cmocka_unit_test(test_zero_rows),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
