@@ -236,7 +236,8 @@ class FrameReader:
 
     def frame(self, positions, sel: Selection) -> pd.DataFrame:
         index = self.index(sel)
-        arrays = {i: self.column_array(self.data_cols[p], sel) for i, p in enumerate(positions)}
+        arrays = {i: _no_inference(self.column_array(self.data_cols[p], sel), index)
+                  for i, p in enumerate(positions)}
         # dict + copy=False keeps one block per column on pandas 2.2 and 3.x, so
         # nothing is consolidated (= copied); checked by tests/py/test_share.py.
         df = pd.DataFrame(arrays, index=index, copy=False)
@@ -245,6 +246,14 @@ class FrameReader:
         if attrs:
             df.attrs = attrs
         return df
+
+
+def _no_inference(values, index):
+    """pandas 3 turns object arrays of str into `str` columns; an object Series on
+    the same index object is taken as it is (no copy, no reindexing)."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return pd.Series(values, index=index, dtype=object, copy=False)
+    return values
 
 
 def _masked_or_plain(values, mask, dtype: str):

@@ -30,6 +30,9 @@ _CODE_KINDS = {np.dtype(np.int8): L.SHMC_KIND_INT8, np.dtype(np.int16): L.SHMC_K
                np.dtype(np.int32): L.SHMC_KIND_INT32, np.dtype(np.int64): L.SHMC_KIND_INT64}
 
 
+_MASKED_ARRAYS = (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray)
+
+
 def dtype_name(dtype) -> str:
     """The dtype vocabulary of lib/PICKLE.md: str(dtype), except that the pandas 3
     string dtypes say their storage, which str() hides ("str" is pyarrow-backed
@@ -131,9 +134,9 @@ class FrameBuilder:
         return True
 
     def _masked(self, arr, dtype, desc) -> bool:
-        if not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        if not isinstance(arr, _MASKED_ARRAYS):
             return False
-        data, mask = getattr(arr, "_data", None), getattr(arr, "_mask", None)
+        data, mask = arr._data, arr._mask  # stable since pandas 1.0 (BaseMaskedArray)
         if not (isinstance(data, np.ndarray) and isinstance(mask, np.ndarray)):
             return False
         kind = _NUMPY_KINDS.get(data.dtype)
@@ -173,7 +176,8 @@ class FrameBuilder:
 
     def _arrow_string(self, arr, desc) -> bool:
         import pyarrow as pa
-        chunked = pa.chunked_array(pa.array(arr))  # __arrow_array__: no copy
+        chunked = arr if isinstance(arr, pa.Array) else pa.array(arr)  # __arrow_array__: no copy
+        chunked = pa.chunked_array([chunked]) if isinstance(chunked, pa.Array) else chunked
         col = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
         if col.type != pa.large_string():
             col = col.cast(pa.large_string())  # int32 offsets widen to int64
@@ -196,6 +200,10 @@ class FrameBuilder:
         if missing.any():
             obj = obj.copy()
             obj[missing] = None  # the C reader takes str/None; NaN/NA become None
+        if "shmc_frame_strings_from_pickle" in L.MISSING:
+            # Library without the pickle reader: let Arrow build the same buffers.
+            import pyarrow as pa
+            return self._arrow_string(pa.array(obj, type=pa.large_string()), desc)
         blob = pickle.dumps(obj.tolist(), protocol=5)
         self.keep.append(blob)
         n = c_uint64()

@@ -320,7 +320,9 @@ class SharedFrame:
         r = self._reader
         sel = r.rows_selection(rows)
         values = r.column_array(r.data_cols[pos[0]], sel)
-        return pd.Series(values, index=r.index(sel), name=r.labels[pos[0]], copy=False)
+        dtype = object if isinstance(values, np.ndarray) and values.dtype == object else None
+        return pd.Series(values, index=r.index(sel), name=r.labels[pos[0]], dtype=dtype,
+                         copy=False)
 
     def to_pandas(self) -> pd.DataFrame:
         return self.read()
