@@ -1,0 +1,317 @@
+/* Hostile and damaged segments: every error path of shmc_segment_open and of
+ * chunk access returns its specific status, never crashes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "format.h"
+#include "helpers_core.h"
+#include "shmchunk.h"
+
+typedef struct fixture {
+    uint8_t *buf;
+    size_t len;
+    uint8_t *work;
+} fixture;
+
+static int setup_codec(void **state, int codec)
+{
+    fixture *fx = calloc(1, sizeof *fx);
+    shmc_frame *f = hc_mixed_frame(300);
+    shmc_write_opts o;
+    shmc_write_opts_init(&o);
+    o.rows_per_chunk = 64;
+    o.codec = codec;
+    o.threads = 1;
+    if (hc_write_to_buffer(f, &o, &fx->buf, &fx->len) != SHMC_OK) return -1;
+    shmc_frame_free(f);
+    fx->work = malloc(fx->len);
+    *state = fx;
+    return 0;
+}
+static int setup_raw(void **state) { return setup_codec(state, SHMC_CODEC_NONE); }
+static int setup_zstd(void **state) { return setup_codec(state, SHMC_CODEC_ZSTD); }
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    free(fx->buf);
+    free(fx->work);
+    free(fx);
+    return 0;
+}
+
+static int open_bytes(const uint8_t *p, size_t len, uint32_t flags)
+{
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    int rc = shmc_segment_open_buffer(seg, p, len, flags);
+    if (rc != SHMC_OK) assert_true(strlen(shmc_segment_errmsg(seg)) > 0);
+    shmc_segment_free(seg);
+    return rc;
+}
+
+static void fresh(fixture *fx) { memcpy(fx->work, fx->buf, fx->len); }
+static uint64_t hdr64(const uint8_t *p, int off) { return shmc_ld64(p + off); }
+
+/* Recompute index and header checksums after an edit (a forger's segment). */
+static void reseal(uint8_t *p)
+{
+    uint64_t io = hdr64(p, SHMC_HDR_INDEX_OFFSET), il = hdr64(p, SHMC_HDR_INDEX_LEN);
+    shmc_st64(p + SHMC_HDR_INDEX_XXH3, shmc_hash(p + io, (size_t)il));
+    shmc_st64(p + SHMC_HDR_HEADER_XXH3, shmc_header_hash(p));
+}
+
+static void test_pristine_opens(void **state)
+{
+    fixture *fx = *state;
+    assert_int_equal(open_bytes(fx->buf, fx->len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
+}
+
+static void test_bad_magic(void **state)
+{
+    fixture *fx = *state;
+    fresh(fx);
+    memcpy(fx->work, "PK\x03\x04xxxx", 8);
+    assert_int_equal(open_bytes(fx->work, fx->len, 0), SHMC_ERR_BAD_MAGIC);
+}
+
+static void test_bad_version(void **state)
+{
+    fixture *fx = *state;
+    fresh(fx);
+    shmc_st16(fx->work + SHMC_HDR_VERSION, SHMC_FORMAT_VERSION + 1);
+    reseal(fx->work);
+    assert_int_equal(open_bytes(fx->work, fx->len, 0), SHMC_ERR_BAD_VERSION);
+}
+
+static void test_bad_layout(void **state)
+{
+    fixture *fx = *state;
+    fresh(fx);
+    shmc_st32(fx->work + SHMC_HDR_LAYOUT, SHMC_LAYOUT_SIGNATURE ^ 0x100u);
+    reseal(fx->work);
+    assert_int_equal(open_bytes(fx->work, fx->len, 0), SHMC_ERR_BAD_LAYOUT);
+    fresh(fx);
+    shmc_st16(fx->work + SHMC_HDR_HEADER_SIZE, 256);
+    reseal(fx->work);
+    assert_int_equal(open_bytes(fx->work, fx->len, 0), SHMC_ERR_BAD_LAYOUT);
+}
+
+static void test_unsealed(void **state)
+{
+    fixture *fx = *state;
+    fresh(fx);
+    memset(fx->work + SHMC_HDR_SEALED, 0, 8);
+    assert_int_equal(open_bytes(fx->work, fx->len, 0), SHMC_ERR_UNSEALED);
+}
+
+/* Cut the segment at the start, inside and at the end of every region. */
+static void test_truncated_everywhere(void **state)
+{
+    fixture *fx = *state;
+    uint64_t io = hdr64(fx->buf, SHMC_HDR_INDEX_OFFSET), il = hdr64(fx->buf, SHMC_HDR_INDEX_LEN);
+    size_t cuts[] = {0, 1, 7, 8, 64, 127, 128, 129, 200, (size_t)io / 2, (size_t)io - 1, (size_t)io,
+                     (size_t)(io + il / 2), (size_t)(io + il - 1), fx->len - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        uint8_t *p = malloc(cuts[i] + 1);
+        memcpy(p, fx->buf, cuts[i]);
+        assert_int_equal(open_bytes(p, cuts[i], 0), SHMC_ERR_TRUNCATED);
+        free(p);
+    }
+    assert_int_equal(io + il, fx->len);
+}
+
+/* Each header byte flipped gives the status of the field it belongs to. */
+static void test_header_every_byte(void **state)
+{
+    fixture *fx = *state;
+    for (int b = 0; b < (int)SHMC_HEADER_SIZE; b++) {
+        fresh(fx);
+        fx->work[b] ^= 0x20;
+        int want = b < 8 ? SHMC_ERR_BAD_MAGIC : b < 10 ? SHMC_ERR_BAD_VERSION
+                 : b < 16 ? SHMC_ERR_BAD_LAYOUT : b >= SHMC_HDR_SEALED ? SHMC_ERR_UNSEALED
+                 : SHMC_ERR_HEADER_CHECKSUM;
+        assert_int_equal(open_bytes(fx->work, fx->len, 0), want);
+    }
+}
+
+static void test_index_every_byte(void **state)
+{
+    fixture *fx = *state;
+    uint64_t io = hdr64(fx->buf, SHMC_HDR_INDEX_OFFSET), il = hdr64(fx->buf, SHMC_HDR_INDEX_LEN);
+    for (uint64_t b = io; b < io + il; b++) {
+        fresh(fx);
+        fx->work[b] ^= 0x01;
+        assert_int_equal(open_bytes(fx->work, fx->len, 0), SHMC_ERR_INDEX_CHECKSUM);
+    }
+}
+
+/* A forger who recomputes the checksums still cannot make the reader misbehave:
+ * every single-byte change of the index is either harmless or CORRUPT. */
+static void test_index_forged_every_byte(void **state)
+{
+    fixture *fx = *state;
+    uint64_t io = hdr64(fx->buf, SHMC_HDR_INDEX_OFFSET), il = hdr64(fx->buf, SHMC_HDR_INDEX_LEN);
+    static const uint8_t vals[] = {0x00, 0xff, 0xdd, 0xcf, 0x7f};
+    unsigned corrupt = 0;
+    for (uint64_t b = io; b < io + il; b++) {
+        for (size_t v = 0; v < sizeof vals; v++) {
+            fresh(fx);
+            if (fx->work[b] == vals[v]) continue;
+            fx->work[b] = vals[v];
+            reseal(fx->work);
+            int rc = open_bytes(fx->work, fx->len, SHMC_OPEN_VERIFY_ALL);
+            assert_true(rc == SHMC_OK || rc == SHMC_ERR_CORRUPT || rc == SHMC_ERR_CHUNK_CHECKSUM);
+            corrupt += rc != SHMC_OK;
+        }
+    }
+    assert_true(corrupt > il);   /* most edits must be caught */
+}
+
+/* A msgpack array claiming 2^32-1 entries in a tiny index: refused, no giant allocation. */
+static void test_index_hostile_count(void **state)
+{
+    fixture *fx = *state;
+    static const uint8_t idx[] = {0x85, 0xa1, 'v', 0x01, 0xa5, 'n', 'r', 'o', 'w', 's', 0x00,
+                                  0xa3, 'r', 'p', 'c', 0x01, 0xa7, 'c', 'o', 'l', 'u', 'm', 'n',
+                                  's', 0xdd, 0xff, 0xff, 0xff, 0xff};
+    size_t len = SHMC_HEADER_SIZE + sizeof idx;
+    uint8_t *p = calloc(1, len);
+    memcpy(p, fx->buf, SHMC_HEADER_SIZE);
+    memcpy(p + SHMC_HEADER_SIZE, idx, sizeof idx);
+    shmc_st64(p + SHMC_HDR_TOTAL_SIZE, len);
+    shmc_st64(p + SHMC_HDR_INDEX_OFFSET, SHMC_HEADER_SIZE);
+    shmc_st64(p + SHMC_HDR_INDEX_LEN, sizeof idx);
+    reseal(p);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+}
+
+static void test_index_outside_segment(void **state)
+{
+    fixture *fx = *state;
+    fresh(fx);
+    shmc_st64(fx->work + SHMC_HDR_INDEX_OFFSET, fx->len - 4);
+    shmc_st64(fx->work + SHMC_HDR_HEADER_XXH3, shmc_header_hash(fx->work));
+    assert_int_equal(open_bytes(fx->work, fx->len, 0), SHMC_ERR_CORRUPT);
+    fresh(fx);
+    shmc_st64(fx->work + SHMC_HDR_INDEX_LEN, UINT64_MAX - 8);
+    shmc_st64(fx->work + SHMC_HDR_HEADER_XXH3, shmc_header_hash(fx->work));
+    assert_int_equal(open_bytes(fx->work, fx->len, 0), SHMC_ERR_CORRUPT);
+}
+
+typedef struct bad_log {
+    uint32_t n, last;
+    int status;
+} bad_log;
+
+static void on_bad(void *user, uint32_t chunk, int status, const char *msg)
+{
+    bad_log *l = user;
+    l->n++;
+    l->last = chunk;
+    l->status = status;
+    assert_non_null(strstr(msg, "chunk"));
+}
+
+/* One flipped byte in chunk i: exactly chunk i is reported, with CHUNK_CHECKSUM. */
+static void test_each_chunk_flipped(void **state)
+{
+    fixture *fx = *state;
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->buf, fx->len, 0), SHMC_OK);
+    shmc_segment_info info;
+    shmc_segment_info_get(seg, &info);
+    shmc_chunk_info *ks = calloc(info.nchunks, sizeof *ks);
+    for (uint32_t i = 0; i < info.nchunks; i++) shmc_segment_chunk_info(seg, i, &ks[i]);
+    shmc_segment_free(seg);
+    for (uint32_t i = 0; i < info.nchunks; i++) {
+        if (ks[i].stored_len == 0) continue;
+        fresh(fx);
+        fx->work[ks[i].offset + ks[i].stored_len / 2] ^= 0x40;
+        shmc_segment_create(&seg);
+        assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, 0), SHMC_OK);
+        bad_log l = {0};
+        assert_int_equal(shmc_segment_verify(seg, on_bad, &l), SHMC_ERR_CHUNK_CHECKSUM);
+        assert_int_equal(l.n, 1);
+        assert_int_equal(l.last, i);
+        assert_int_equal(shmc_segment_chunk_verify(seg, i), SHMC_ERR_CHUNK_CHECKSUM);
+        assert_non_null(strstr(shmc_segment_errmsg(seg), "chunk"));
+        uint8_t *dst = malloc((size_t)ks[i].raw_len + 1);
+        assert_int_equal(shmc_segment_chunk_decode(seg, i, dst, (size_t)ks[i].raw_len), SHMC_ERR_CHUNK_CHECKSUM);
+        free(dst);
+        if (i + 1 < info.nchunks) assert_int_equal(shmc_segment_chunk_verify(seg, i + 1), SHMC_OK);
+        shmc_segment_free(seg);
+        assert_int_equal(open_bytes(fx->work, fx->len, SHMC_OPEN_VERIFY_ALL), SHMC_ERR_CHUNK_CHECKSUM);
+    }
+    free(ks);
+}
+
+/* Garbage in a compressed chunk whose checksum was forged: decode says CORRUPT
+ * (or succeeds when the damage happens to decode to raw_len bytes), never overflows. */
+static void test_compressed_payload_forged(void **state)
+{
+    fixture *fx = *state;
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->buf, fx->len, 0), SHMC_OK);
+    shmc_segment_info info;
+    shmc_segment_info_get(seg, &info);
+    unsigned compressed = 0, caught = 0;
+    for (uint32_t i = 0; i < info.nchunks; i++) {
+        shmc_chunk_info k;
+        shmc_segment_chunk_info(seg, i, &k);
+        if (k.codec == SHMC_CODEC_NONE) continue;
+        compressed++;
+        for (uint64_t b = 0; b < k.stored_len; b += 3) {
+            fresh(fx);
+            fx->work[k.offset + b] ^= 0x5a;
+            shmc_segment *s2;
+            shmc_segment_create(&s2);
+            assert_int_equal(shmc_segment_open_buffer(s2, fx->work, fx->len, SHMC_OPEN_NO_VERIFY), SHMC_OK);
+            uint8_t *dst = malloc((size_t)k.raw_len + 1);
+            int rc = shmc_segment_chunk_decode(s2, i, dst, (size_t)k.raw_len);
+            assert_true(rc == SHMC_OK || rc == SHMC_ERR_CORRUPT);
+            caught += rc == SHMC_ERR_CORRUPT;
+            free(dst);
+            shmc_segment_free(s2);
+        }
+    }
+    shmc_segment_free(seg);
+    assert_true(compressed > 0);
+    assert_true(caught > 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest raw[] = {
+        cmocka_unit_test(test_pristine_opens),
+        cmocka_unit_test(test_bad_magic),
+        cmocka_unit_test(test_bad_version),
+        cmocka_unit_test(test_bad_layout),
+        cmocka_unit_test(test_unsealed),
+        cmocka_unit_test(test_truncated_everywhere),
+        cmocka_unit_test(test_header_every_byte),
+        cmocka_unit_test(test_index_every_byte),
+        cmocka_unit_test(test_index_forged_every_byte),
+        cmocka_unit_test(test_index_hostile_count),
+        cmocka_unit_test(test_index_outside_segment),
+        cmocka_unit_test(test_each_chunk_flipped),
+    };
+    const struct CMUnitTest zstd[] = {
+        cmocka_unit_test(test_pristine_opens),
+        cmocka_unit_test(test_each_chunk_flipped),
+        cmocka_unit_test(test_compressed_payload_forged),
+    };
+    int fails = cmocka_run_group_tests_name("raw", raw, setup_raw, teardown);
+    fails += cmocka_run_group_tests_name("zstd", zstd, setup_zstd, teardown);
+    return fails;
+}
