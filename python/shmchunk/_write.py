@@ -170,7 +170,7 @@ class FrameBuilder:
             return self._arrow_string(arr, desc)
         if isinstance(dtype, pd.StringDtype) or (
                 dtype == np.dtype(object)
-                and pd.api.types.infer_dtype(arr, skipna=True) in ("string", "empty")):
+                and pd.api.types.infer_dtype(np.asarray(arr), skipna=True) in ("string", "empty")):
             return self._pickled_strings(arr, desc, nrows)
         return False
 

@@ -123,6 +123,11 @@ class SharedFrame:
         return int(self._live().info.total_size)
 
     @property
+    def buffer_address(self) -> int:
+        """Address of the mapping's first byte (for checks on Arrow buffers)."""
+        return self._live().base
+
+    @property
     def columns(self) -> pd.Index:
         self._live()
         return self._reader.columns_index(range(len(self._reader.data_cols)))
@@ -134,6 +139,7 @@ class SharedFrame:
 
     @property
     def shape(self) -> tuple[int, int]:
+        self._live()
         return self.nrows, len(self._reader.data_cols)
 
     def __len__(self) -> int:
@@ -153,6 +159,7 @@ class SharedFrame:
         if self._finalizer is not None:
             self._finalizer()  # idempotent; unlinks only in the owning pid
         self._seg = None
+        self._reader = _CLOSED_READER  # it holds the segment too
 
     def __enter__(self):
         return self
@@ -231,7 +238,7 @@ class SharedFrame:
                 cid = seg.find(col, rg, role)
                 if cid is not None:
                     ids.append(cid)
-        if ci.kind == L.SHMC_KIND_CATEGORICAL and ci.dict_column != L.UINT32_MAX:
+        if ids and ci.kind == L.SHMC_KIND_CATEGORICAL and ci.dict_column != L.UINT32_MAX:
             dci = seg.columns[ci.dict_column]
             ids += range(int(dci.first_chunk), int(dci.first_chunk + dci.nchunks))
         return ids
@@ -398,6 +405,14 @@ class SharedFrame:
             raise type(exc)(f"{self.name}: {len(bad)} bad chunk(s): {lines}", status=exc.status,
                             detail=exc.detail, function=exc.function) from None
         return self.nchunks
+
+
+class _ClosedReader:
+    def __getattr__(self, name):
+        raise errors.ClosedError("SharedFrame is closed")
+
+
+_CLOSED_READER = _ClosedReader()
 
 
 def _chunks_spanning(seg: Segment, first: int, start: int, n: int):
