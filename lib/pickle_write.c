@@ -1,0 +1,349 @@
+/* The protocol-5 pickle writer: a selection of a segment -> a stream that
+ * pickle.loads turns into a DataFrame through public pandas/numpy callables.
+ *
+ * Shape of the stream (every callable is called with positional arguments
+ * only, because REDUCE cannot pass keywords):
+ *   pandas.DataFrame({label: array, ...}, index, columns, None, False)
+ * copy=False keeps one block per column, so out-of-band arrays stay views.
+ * Arrays are numpy.frombuffer(buffer, numpy.dtype(...)) over a BYTEARRAY8
+ * (in-band: writable after loading) or over NEXT_BUFFER + READONLY_BUFFER
+ * (out-of-band: read-only views of the segment). Globals and dtypes are
+ * memoised so each appears once. The choices made for each kind, and why they
+ * load identically on pandas 2.2 and 3.x, are noted where they are emitted. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "pickle_emit.h"
+#include "pickle_write_int.h"
+#include "reader.h"
+#include "shmchunk.h"
+
+/* ------------------------------------------------------------------------ */
+/* Globals and dtypes, memoised on first use                                 */
+/* ------------------------------------------------------------------------ */
+static const char *const global_names[G_COUNT][2] = {
+    [G_FROMBUFFER] = {"numpy", "frombuffer"},
+    [G_DTYPE] = {"numpy", "dtype"},
+    [G_CONCATENATE] = {"numpy", "concatenate"},
+    [G_ZEROS] = {"numpy", "zeros"},
+    [G_DATAFRAME] = {"pandas", "DataFrame"},
+    [G_SERIES] = {"pandas", "Series"},
+    [G_CONCAT] = {"pandas", "concat"},
+    [G_INDEX] = {"pandas", "Index"},
+    [G_RANGEINDEX] = {"pandas", "RangeIndex"},
+    [G_FROM_ARRAYS] = {"pandas", "MultiIndex.from_arrays"},
+    [G_FROM_CODES] = {"pandas", "Categorical.from_codes"},
+    [G_TZDTYPE] = {"pandas", "DatetimeTZDtype"},
+    [G_PDARRAY] = {"pandas", "array"},
+    [G_STRINGDTYPE] = {"pandas", "StringDtype"},
+    [G_INTARRAY] = {"pandas.arrays", "IntegerArray"},
+    [G_FLOATARRAY] = {"pandas.arrays", "FloatingArray"},
+    [G_BOOLARRAY] = {"pandas.arrays", "BooleanArray"},
+    [G_LOADS] = {"pickle", "loads"},
+    [G_GETITEM] = {"operator", "getitem"},
+    [G_SLICE] = {"builtins", "slice"},
+};
+
+int pw_global(pw_writer *w, int g)
+{
+    if (w->global_memo[g]) return shmc_pk_get(&w->pk, w->global_memo[g] - 1);
+    shmc_pk_global(&w->pk, global_names[g][0], global_names[g][1]);
+    uint32_t idx = 0;
+    FORWARD_IF_ERROR(shmc_pk_memoize(&w->pk, &idx));
+    w->global_memo[g] = idx + 1;
+    return SHMC_OK;
+}
+
+int pw_dtype(pw_writer *w, const char *name)
+{
+    for (size_t i = 0; i < w->ndtypes; i++)
+        if (!strcmp(w->dtypes[i].name, name)) return shmc_pk_get(&w->pk, w->dtypes[i].memo);
+    pw_global(w, G_DTYPE);
+    shmc_pk_cstr(&w->pk, name);
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE1);
+    shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+    uint32_t idx = 0;
+    FORWARD_IF_ERROR(shmc_pk_memoize(&w->pk, &idx));
+    if (w->ndtypes < PW_MAX_DTYPES && strlen(name) < sizeof w->dtypes[0].name) {
+        strcpy(w->dtypes[w->ndtypes].name, name);
+        w->dtypes[w->ndtypes++].memo = idx;
+    }
+    return SHMC_OK;
+}
+
+int pw_call_begin(pw_writer *w, int g)
+{
+    pw_global(w, g);
+    return shmc_pk_op(&w->pk, SHMC_OP_MARK);
+}
+
+int pw_call_end(pw_writer *w)
+{
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE);
+    return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Labels                                                                    */
+/* ------------------------------------------------------------------------ */
+int pw_label(pw_writer *w, const shmc_label *lab, const char *what)
+{
+    switch (lab->type) {
+    case SHMC_LABEL_NONE: return shmc_pk_none(&w->pk);
+    case SHMC_LABEL_INT: return shmc_pk_int(&w->pk, lab->i);
+    case SHMC_LABEL_STR: {
+        size_t bad = lab->str || !lab->len ? shmc_utf8_check((const uint8_t *)lab->str, lab->len) : 1;
+        RETURN_ERROR_IF(bad, w->err, SHMC_ERR_CORRUPT, "%s: label is not valid UTF-8 (byte %zu)",
+                        what, bad ? bad - 1 : 0);
+        return shmc_pk_str(&w->pk, lab->str, lab->len);
+    }
+    case SHMC_LABEL_PICKLE:
+        /* Loading it runs code stored in the segment, like an object chunk. */
+        RETURN_ERROR_IF(!(w->flags & SHMC_PICKLE_OBJECTS), w->err, SHMC_ERR_PERMISSION,
+                        "%s: label is a pickle; pass SHMC_PICKLE_OBJECTS to emit it", what);
+        RETURN_ERROR_IF(!lab->str && lab->len, w->err, SHMC_ERR_CORRUPT, "%s: empty pickle label",
+                        what);
+        pw_global(w, G_LOADS);
+        shmc_pk_bytes(&w->pk, lab->str, lab->len);
+        shmc_pk_op(&w->pk, SHMC_OP_TUPLE1);
+        return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+    default:
+        return shmc_err_set(w->err, SHMC_ERR_CORRUPT, "%s: unknown label type %d", what, lab->type);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Index                                                                     */
+/* ------------------------------------------------------------------------ */
+/* RangeIndex sliced by one run; the labels of several runs as an int64 Index. */
+static int emit_range_index(pw_writer *w)
+{
+    const shmc_segment_info *in = &w->info;
+    if (w->nruns <= 1) {
+        uint64_t a = w->nruns ? w->runs[0].start : 0, b = w->nruns ? w->runs[0].stop : 0;
+        pw_call_begin(w, G_RANGEINDEX);
+        /* Unsigned arithmetic: wraps like int64 would, without UB. */
+        shmc_pk_int(&w->pk, (int64_t)((uint64_t)in->range_start + a * (uint64_t)in->range_step));
+        shmc_pk_int(&w->pk, (int64_t)((uint64_t)in->range_start + b * (uint64_t)in->range_step));
+        shmc_pk_int(&w->pk, in->range_step);
+        shmc_pk_none(&w->pk);
+        shmc_pk_bool(&w->pk, 0);
+        FORWARD_IF_ERROR(pw_label(w, &in->range_name, "range index name"));
+        return pw_call_end(w);
+    }
+    pw_call_begin(w, G_INDEX);
+    pw_global(w, G_FROMBUFFER);
+    uint8_t *dst;
+    FORWARD_IF_ERROR(shmc_pk_bytearray(&w->pk, w->nsel * 8, &dst));
+    for (size_t r = 0; r < w->nruns; r++)
+        for (uint64_t row = w->runs[r].start; row < w->runs[r].stop; row++, dst += 8) {
+            uint64_t v = (uint64_t)in->range_start + row * (uint64_t)in->range_step;
+            memcpy(dst, &v, 8);
+        }
+    pw_dtype(w, "<i8");
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
+    shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+    shmc_pk_none(&w->pk);
+    shmc_pk_bool(&w->pk, 0);
+    FORWARD_IF_ERROR(pw_label(w, &in->range_name, "range index name"));
+    return pw_call_end(w);
+}
+
+static int emit_index(pw_writer *w)
+{
+    if (w->nindex == 0) return emit_range_index(w);
+    if (w->nindex == 1) {
+        shmc_column_info ci;
+        FORWARD_IF_ERROR(pw_column_info(w, w->index_cols[0], &ci));
+        pw_call_begin(w, G_INDEX);
+        FORWARD_IF_ERROR(pw_column(w, w->index_cols[0], &ci, w->runs, w->nruns));
+        shmc_pk_none(&w->pk);
+        shmc_pk_bool(&w->pk, 0);
+        FORWARD_IF_ERROR(pw_label(w, &ci.label, "index name"));
+        shmc_pk_bool(&w->pk, 0); /* tupleize_cols: keep tuple values as they are */
+        return pw_call_end(w);
+    }
+    pw_global(w, G_FROM_ARRAYS);
+    shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
+    shmc_pk_op(&w->pk, SHMC_OP_MARK);
+    for (size_t i = 0; i < w->nindex; i++) {
+        shmc_column_info ci;
+        FORWARD_IF_ERROR(pw_column_info(w, w->index_cols[i], &ci));
+        FORWARD_IF_ERROR(pw_column(w, w->index_cols[i], &ci, w->runs, w->nruns));
+    }
+    shmc_pk_op(&w->pk, SHMC_OP_APPENDS);
+    shmc_pk_none(&w->pk);
+    shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
+    shmc_pk_op(&w->pk, SHMC_OP_MARK);
+    for (size_t i = 0; i < w->nindex; i++) {
+        shmc_column_info ci;
+        FORWARD_IF_ERROR(pw_column_info(w, w->index_cols[i], &ci));
+        FORWARD_IF_ERROR(pw_label(w, &ci.label, "index level name"));
+    }
+    shmc_pk_op(&w->pk, SHMC_OP_APPENDS);
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE3);
+    return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The frame                                                                 */
+/* ------------------------------------------------------------------------ */
+/* dict keys must be distinct, or pandas would give both columns one array. */
+static int label_cmp(const void *pa, const void *pb)
+{
+    const shmc_label *a = *(const shmc_label *const *)pa, *b = *(const shmc_label *const *)pb;
+    if (a->type != b->type) return a->type < b->type ? -1 : 1;
+    if (a->type == SHMC_LABEL_INT) return a->i < b->i ? -1 : a->i > b->i;
+    if (a->type == SHMC_LABEL_NONE) return 0;
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = n ? memcmp(a->str, b->str, n) : 0;
+    if (c) return c;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
+static int check_unique_labels(pw_writer *w, const shmc_label *labels)
+{
+    if (w->ncols < 2) return SHMC_OK;
+    const shmc_label **p = malloc(w->ncols * sizeof *p);
+    RETURN_ERROR_IF(!p, w->err, SHMC_ERR_NOMEM, "pickle writer: no memory for %zu labels", w->ncols);
+    for (size_t i = 0; i < w->ncols; i++) p[i] = &labels[i];
+    qsort(p, w->ncols, sizeof *p, label_cmp);
+    int dup = -1;
+    for (size_t i = 1; i < w->ncols && dup < 0; i++)
+        if (p[i]->type != SHMC_LABEL_PICKLE && !label_cmp(&p[i - 1], &p[i]))
+            dup = (int)(p[i] - labels);
+    free(p);
+    RETURN_ERROR_IF(dup >= 0, w->err, SHMC_ERR_UNSUPPORTED,
+                    "pickle writer: column %u: duplicate column label in the selection "
+                    "(a DataFrame built from a dict cannot hold it)", w->cols[dup]);
+    return SHMC_OK;
+}
+
+static int emit_columns_axis(pw_writer *w, const uint32_t *label_memo)
+{
+    const shmc_label *name = &w->info.columns_name;
+    if (w->ncols == 0 || name->type != SHMC_LABEL_NONE) {
+        /* An empty axis as Index(..., "str"): str on pandas 3, object on 2.x,
+         * which is what each version gives an empty selection of columns. */
+        pw_call_begin(w, G_INDEX);
+        shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
+        if (w->ncols) shmc_pk_op(&w->pk, SHMC_OP_MARK);
+        for (size_t i = 0; i < w->ncols; i++) shmc_pk_get(&w->pk, label_memo[i]);
+        if (w->ncols) shmc_pk_op(&w->pk, SHMC_OP_APPENDS);
+        if (w->ncols) shmc_pk_none(&w->pk);
+        else shmc_pk_cstr(&w->pk, "str");
+        shmc_pk_bool(&w->pk, 0);
+        FORWARD_IF_ERROR(pw_label(w, name, "columns name"));
+        return pw_call_end(w);
+    }
+    shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
+    for (size_t i = 0; i < w->ncols; i++) {
+        if (i % SHMC_PK_APPENDS_BATCH == 0) shmc_pk_op(&w->pk, SHMC_OP_MARK);
+        shmc_pk_get(&w->pk, label_memo[i]);
+        if (i % SHMC_PK_APPENDS_BATCH == SHMC_PK_APPENDS_BATCH - 1 || i + 1 == w->ncols)
+            shmc_pk_op(&w->pk, SHMC_OP_APPENDS);
+    }
+    return w->pk.status;
+}
+
+static int emit_frame(pw_writer *w)
+{
+    shmc_column_info *infos = calloc(w->ncols ? w->ncols : 1, sizeof *infos);
+    shmc_label *labels = calloc(w->ncols ? w->ncols : 1, sizeof *labels);
+    uint32_t *memo = calloc(w->ncols ? w->ncols : 1, sizeof *memo);
+    int st = (!infos || !labels || !memo)
+                 ? shmc_err_set(w->err, SHMC_ERR_NOMEM, "pickle writer: no memory for %zu columns",
+                                w->ncols)
+                 : SHMC_OK;
+    for (size_t i = 0; st == SHMC_OK && i < w->ncols; i++) {
+        st = pw_column_info(w, w->cols[i], &infos[i]);
+        if (st == SHMC_OK) labels[i] = infos[i].label;
+    }
+    if (st == SHMC_OK) st = check_unique_labels(w, labels);
+    if (st == SHMC_OK) {
+        pw_call_begin(w, G_DATAFRAME);
+        shmc_pk_op(&w->pk, SHMC_OP_EMPTY_DICT);
+    }
+    for (size_t i = 0; st == SHMC_OK && i < w->ncols; i++) {
+        if (i % SHMC_PK_APPENDS_BATCH == 0) shmc_pk_op(&w->pk, SHMC_OP_MARK);
+        char what[48];
+        snprintf(what, sizeof what, "column %u", w->cols[i]);
+        st = pw_label(w, &labels[i], what);
+        if (st == SHMC_OK) st = shmc_pk_memoize(&w->pk, &memo[i]);
+        if (st == SHMC_OK) st = pw_column(w, w->cols[i], &infos[i], w->runs, w->nruns);
+        if (st == SHMC_OK && (i % SHMC_PK_APPENDS_BATCH == SHMC_PK_APPENDS_BATCH - 1 ||
+                              i + 1 == w->ncols))
+            st = shmc_pk_op(&w->pk, SHMC_OP_SETITEMS);
+    }
+    if (st == SHMC_OK) st = emit_index(w);
+    if (st == SHMC_OK) st = emit_columns_axis(w, memo);
+    if (st == SHMC_OK) {
+        shmc_pk_none(&w->pk);
+        shmc_pk_bool(&w->pk, 0);
+        st = pw_call_end(w);
+    }
+    free(infos);
+    free(labels);
+    free(memo);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Entry points                                                              */
+/* ------------------------------------------------------------------------ */
+static void writer_free(pw_writer *w)
+{
+    shmc_pk_free(&w->pk);
+    free(w->cols);
+    free(w->index_cols);
+    free(w->runs);
+    free(w->oob);
+    for (int i = 0; i < SHMC_ROLE_COUNT_; i++) free(w->scratch[i]);
+}
+
+int shmc_pickle_write(shmc_segment *seg, const shmc_selection *sel, uint32_t flags,
+                      shmc_pickle_out *out)
+{
+    if (!seg) return SHMC_ERR_INVALID_ARG;
+    shmc_err *err = shmc_segment_err(seg);
+    shmc_err_clear(err);
+    RETURN_ERROR_IF(!out, err, SHMC_ERR_INVALID_ARG, "shmc_pickle_write: out is NULL");
+    memset(out, 0, sizeof *out);
+    RETURN_ERROR_IF(flags & ~(SHMC_PICKLE_OOB | SHMC_PICKLE_OBJECTS), err, SHMC_ERR_INVALID_ARG,
+                    "shmc_pickle_write: unknown flags 0x%x", flags);
+    pw_writer w;
+    memset(&w, 0, sizeof w);
+    w.seg = seg;
+    w.err = err;
+    w.flags = flags;
+    shmc_pk_init(&w.pk);
+    int st = pw_resolve(&w, sel);
+    if (st == SHMC_OK) {
+        shmc_pk_begin(&w.pk);
+        st = emit_frame(&w);
+    }
+    if (st == SHMC_OK) shmc_pk_end(&w.pk);
+    if (st == SHMC_OK && w.pk.status)
+        st = shmc_err_set(err, w.pk.status, "pickle writer: stream exceeds memory (%zu bytes so far)",
+                          w.pk.len);
+    if (st != SHMC_OK && err->status == SHMC_OK)
+        shmc_err_set(err, st, "pickle writer: %s", shmc_strerror(st));
+    if (st == SHMC_OK) {
+        out->bytes = shmc_pk_take(&w.pk, &out->len);
+        out->buffers = w.oob;
+        out->nbuffers = w.noob;
+        w.oob = NULL;
+    }
+    writer_free(&w);
+    return st;
+}
+
+void shmc_pickle_out_free(shmc_pickle_out *out)
+{
+    if (!out) return;
+    free(out->bytes);
+    free(out->buffers);
+    memset(out, 0, sizeof *out);
+}

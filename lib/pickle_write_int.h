@@ -1,0 +1,87 @@
+/* Internal to the pickle writer (pickle_write*.c): the writer state and the
+ * helpers its files share. */
+#ifndef SHMC_PICKLE_WRITE_INT_H
+#define SHMC_PICKLE_WRITE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "pickle_emit.h"
+#include "shmchunk.h"
+
+enum {
+    G_FROMBUFFER, G_DTYPE, G_CONCATENATE, G_ZEROS, G_DATAFRAME, G_SERIES, G_CONCAT, G_INDEX,
+    G_RANGEINDEX, G_FROM_ARRAYS, G_FROM_CODES, G_TZDTYPE, G_PDARRAY, G_STRINGDTYPE, G_INTARRAY,
+    G_FLOATARRAY, G_BOOLARRAY, G_LOADS, G_GETITEM, G_SLICE, G_COUNT
+};
+
+#define PW_MAX_DTYPES 32
+
+/* Selected rows: sorted, disjoint, non-empty [start, stop) runs. */
+typedef struct pw_run {
+    uint64_t start, stop;
+} pw_run;
+
+typedef struct pw_writer {
+    shmc_segment *seg;
+    shmc_err *err;
+    uint32_t flags;
+    shmc_pk pk;
+    shmc_segment_info info;
+    const uint8_t *base;          /* the mapping, for out-of-band offsets */
+    size_t base_len;
+
+    uint32_t *cols;               /* data columns, in output order */
+    size_t ncols;
+    uint32_t *index_cols;         /* SHMC_COL_INDEX columns, in id order */
+    size_t nindex;
+    pw_run *runs;
+    size_t nruns;
+    uint64_t nsel;                /* rows selected */
+
+    uint32_t global_memo[G_COUNT]; /* memo index + 1; 0 = not emitted yet */
+    struct { char name[24]; uint32_t memo; } dtypes[PW_MAX_DTYPES];
+    size_t ndtypes;
+
+    shmc_oob_buffer *oob;
+    size_t noob, oob_cap;
+    uint8_t *scratch[SHMC_ROLE_COUNT_]; /* decoded chunks, one slot per role */
+    size_t scratch_cap[SHMC_ROLE_COUNT_];
+} pw_writer;
+
+#define PW_ABSENT UINT32_MAX /* piece id of an optional role not stored for a row group */
+
+/* One row group's part of a run: rows [lo, hi) of chunk `id`. */
+typedef struct pw_piece {
+    uint32_t id;
+    shmc_chunk_info ci;
+    uint64_t lo, hi;
+} pw_piece;
+
+/* pickle_write.c */
+int pw_global(pw_writer *w, int g);
+int pw_dtype(pw_writer *w, const char *name);
+int pw_call_begin(pw_writer *w, int g);
+int pw_call_end(pw_writer *w);
+int pw_label(pw_writer *w, const shmc_label *lab, const char *what);
+
+/* pickle_write_sel.c */
+int pw_resolve(pw_writer *w, const shmc_selection *sel);
+int pw_column_info(pw_writer *w, uint32_t col, shmc_column_info *ci);
+int pw_find_piece(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role, uint64_t rg,
+                  pw_piece *p);
+/* Call fn for each row-group piece of `role` of column `col` over runs. */
+typedef int (*pw_piece_fn)(pw_writer *w, void *ctx, const pw_piece *p);
+int pw_for_each_piece(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role,
+                      const pw_run *runs, size_t nruns, pw_piece_fn fn, void *ctx);
+/* The raw bytes of a chunk: a checked view when stored raw, else decoded into
+ * the scratch slot of its role. */
+int pw_chunk_bytes(pw_writer *w, const pw_piece *p, const uint8_t **bytes);
+int pw_oob_add(pw_writer *w, int kind, uint32_t chunk, uint64_t offset, uint64_t len);
+
+/* pickle_write_cols.c: push the 1-D array-like of a column over runs. */
+int pw_column(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+              size_t nruns);
+
+#endif
