@@ -100,4 +100,22 @@ shmc_pk_value *shmc_pk_dict_get(const shmc_pk_value *v, const char *key);
 /* REDUCE/NEWOBJ node whose callable is the global module.name? */
 int shmc_pk_is_call_of(const shmc_pk_value *v, const char *module, const char *name);
 
+/* ---- the DataFrame recogniser (pickle_frame.c) --------------------------- */
+/* Where recognised columns go. shmc_frame_from_pickle uses the public frame
+ * calls; tests pass a recorder to inspect each descriptor. Descriptors (and
+ * their strings) are only valid during the call; buffers they point to live as
+ * long as the input and the frame. */
+typedef struct shmc_pf_sink {
+    void *user;
+    int (*set_nrows)(void *user, uint64_t nrows);
+    int (*add_column)(void *user, const shmc_column_desc *desc);
+    int (*set_range_index)(void *user, int64_t start, int64_t step, const shmc_label *name);
+    int (*set_columns_name)(void *user, const shmc_label *name);
+} shmc_pf_sink;
+
+/* Recognise a DataFrame pickle; owned buffers are handed to `frame` (shmc_frame_keep)
+ * and errors are reported on it. */
+int shmc_pf_read(shmc_frame *frame, const shmc_pf_sink *sink, const shmc_pk_input *in,
+                 const shmc_pickle_limits *limits);
+
 #endif

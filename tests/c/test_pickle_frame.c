@@ -1,0 +1,405 @@
+/* The DataFrame recogniser against real pickles from pandas 1.5.3, 2.2.3 and
+ * 3.1.1 at protocols 2-5 (tests/data/pickles, made by tools/make_pickle_fixtures.py).
+ * Values follow the generator's formulas of the row number i. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "frame.h"
+#include "pickle_read.h"
+#include "shmchunk.h"
+
+#define N 5
+#define MAXCOLS 16
+
+typedef struct rec_col {
+    shmc_column_desc d, cats;
+    char dtype[80], cat_dtype[80], tz[64], label[64];
+} rec_col;
+
+typedef struct rec {
+    uint64_t nrows;
+    int has_range;
+    int64_t start, step;
+    char range_name[64], columns_name[64];
+    int columns_name_type;
+    rec_col cols[MAXCOLS];
+    int ncols;
+} rec;
+
+static void copy_label(char *dst, size_t cap, const shmc_label *l) {
+    if (l->type == SHMC_LABEL_STR) snprintf(dst, cap, "%.*s", (int)l->len, l->str);
+    else if (l->type == SHMC_LABEL_INT) snprintf(dst, cap, "#%lld", (long long)l->i);
+    else dst[0] = '\0';
+}
+
+static int rec_nrows(void *u, uint64_t n) { ((rec *)u)->nrows = n; return SHMC_OK; }
+static int rec_range(void *u, int64_t a, int64_t s, const shmc_label *name) {
+    rec *r = u;
+    r->has_range = 1;
+    r->start = a;
+    r->step = s;
+    copy_label(r->range_name, sizeof r->range_name, name);
+    return SHMC_OK;
+}
+static int rec_colname(void *u, const shmc_label *name) {
+    rec *r = u;
+    r->columns_name_type = name->type;
+    copy_label(r->columns_name, sizeof r->columns_name, name);
+    return SHMC_OK;
+}
+static int rec_add(void *u, const shmc_column_desc *d) {
+    rec *r = u;
+    if (r->ncols >= MAXCOLS) return SHMC_ERR_LIMIT;
+    rec_col *c = &r->cols[r->ncols++];
+    c->d = *d;
+    snprintf(c->dtype, sizeof c->dtype, "%s", d->dtype ? d->dtype : "");
+    snprintf(c->tz, sizeof c->tz, "%s", d->tz ? d->tz : "");
+    copy_label(c->label, sizeof c->label, &d->label);
+    if (d->categories) {
+        c->cats = *d->categories;
+        snprintf(c->cat_dtype, sizeof c->cat_dtype, "%s", d->categories->dtype ? d->categories->dtype : "");
+    }
+    return SHMC_OK;
+}
+
+static uint8_t *load(const char *name, size_t *len) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/pickles/%s", SHMC_TEST_DATA, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+/* Read a fixture with the recorder; the frame keeps owned buffers alive. */
+typedef struct run {
+    uint8_t *buf;
+    size_t len;
+    shmc_frame *frame;
+    rec r;
+    int status;
+    char msg[512];
+} run;
+
+static int run_file(run *x, const char *name) {
+    memset(x, 0, sizeof *x);
+    x->buf = load(name, &x->len);
+    if (!x->buf) return 0;
+    assert_int_equal(shmc_frame_create(&x->frame), SHMC_OK);
+    shmc_pf_sink sink = {&x->r, rec_nrows, rec_add, rec_range, rec_colname};
+    shmc_pk_input in = {x->buf, x->len, NULL, NULL, 0};
+    x->status = shmc_pf_read(x->frame, &sink, &in, NULL);
+    snprintf(x->msg, sizeof x->msg, "%s", shmc_frame_errmsg(x->frame));
+    if (x->status) print_message("%s: %s\n", name, x->msg);
+    return 1;
+}
+
+static void run_free(run *x) {
+    shmc_frame_free(x->frame);
+    free(x->buf);
+}
+
+static rec_col *col(rec *r, const char *label) {
+    for (int i = 0; i < r->ncols; i++)
+        if (!strcmp(r->cols[i].label, label)) return &r->cols[i];
+    fail_msg("no column '%s'", label);
+    return NULL;
+}
+
+static int64_t i64_at(const void *p, size_t i) { int64_t v; memcpy(&v, (const uint8_t *)p + 8 * i, 8); return v; }
+static int32_t i32_at(const void *p, size_t i) { int32_t v; memcpy(&v, (const uint8_t *)p + 4 * i, 4); return v; }
+static double f64_at(const void *p, size_t i) { double v; memcpy(&v, (const uint8_t *)p + 8 * i, 8); return v; }
+static float f32_at(const void *p, size_t i) { float v; memcpy(&v, (const uint8_t *)p + 4 * i, 4); return v; }
+static int8_t i8_at(const void *p, size_t i) { return ((const int8_t *)p)[i]; }
+
+/* i seconds in a column's unit (pandas 3 infers s/us where 2.x said ns). */
+static int64_t secs(const rec_col *c, int64_t i) {
+    static const int64_t per[] = {0, 1, 1000, 1000000, 1000000000};
+    return i * per[c->d.unit];
+}
+
+static void check_kind(rec_col *c, int kind, const char *dtype) {
+    assert_int_equal(c->d.kind, kind);
+    assert_string_equal(c->dtype, dtype);
+}
+
+/* A string column: NULL in want[] means missing. */
+static void check_strings(const shmc_column_desc *d, const char *const *want, size_t n) {
+    assert_int_equal(d->kind, SHMC_KIND_STRING);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t b = i + d->validity_offset;
+        int valid = !d->validity || ((d->validity[b >> 3] >> (b & 7)) & 1);
+        if (!want[i]) {
+            assert_false(valid);
+            continue;
+        }
+        assert_true(valid);
+        int64_t a = i64_at(d->offsets, i), e = i64_at(d->offsets, i + 1);
+        assert_int_equal((size_t)(e - a), strlen(want[i]));
+        assert_memory_equal(d->data + a, want[i], strlen(want[i]));
+    }
+}
+
+static const char *const TAGS[] = {"pd15", "pd22", "pd31"};
+
+/* Call fn for every version x protocol fixture of a case that exists. */
+static void each(const char *cas, void (*fn)(run *x, const char *tag, int proto)) {
+    int seen = 0;
+    for (size_t t = 0; t < 3; t++)
+        for (int p = 2; p <= 5; p++) {
+            char name[128];
+            snprintf(name, sizeof name, "%s_%s_p%d.pkl", TAGS[t], cas, p);
+            run x;
+            if (!run_file(&x, name)) continue;
+            seen++;
+            fn(&x, TAGS[t], p);
+            run_free(&x);
+        }
+    assert_int_equal(seen, 12);
+}
+
+static void ok_range(run *x, int ncols) {
+    assert_int_equal(x->status, SHMC_OK);
+    assert_int_equal(x->r.nrows, N);
+    assert_int_equal(x->r.ncols, ncols);
+}
+
+static void numeric_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 7);
+    assert_true(x->r.has_range);
+    assert_int_equal(x->r.start, 0);
+    assert_int_equal(x->r.step, 1);
+    rec_col *c = col(&x->r, "i64"), *f = col(&x->r, "f64"), *i32 = col(&x->r, "i32"), *b = col(&x->r, "b");
+    rec_col *u8 = col(&x->r, "u8"), *f32 = col(&x->r, "f32"), *be = col(&x->r, "be");
+    check_kind(c, SHMC_KIND_INT64, "int64");
+    check_kind(f, SHMC_KIND_FLOAT64, "float64");
+    check_kind(i32, SHMC_KIND_INT32, "int32");
+    check_kind(b, SHMC_KIND_BOOL, "bool");
+    check_kind(u8, SHMC_KIND_UINT8, "uint8");
+    check_kind(f32, SHMC_KIND_FLOAT32, "float32");
+    check_kind(be, SHMC_KIND_INT32, "int32");
+    assert_string_equal(x->r.cols[0].label, "i64");   /* column order kept */
+    assert_string_equal(x->r.cols[6].label, "be");
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(i64_at(c->d.values, (size_t)i), i * 3 - 7);
+        assert_true(f64_at(f->d.values, (size_t)i) == i * 0.5);
+        assert_int_equal(i32_at(i32->d.values, (size_t)i), i - 2);
+        assert_int_equal(((const uint8_t *)b->d.values)[i], i % 2 == 0);
+        assert_int_equal(((const uint8_t *)u8->d.values)[i], i + 250);
+        assert_true(f32_at(f32->d.values, (size_t)i) == (float)(i * 0.25));
+        assert_int_equal(i32_at(be->d.values, (size_t)i), i * 1000);
+    }
+    /* protocol 3+ carries raw bytes: native columns are views of the input */
+    if (proto >= 3) {
+        const uint8_t *p = c->d.values;
+        assert_true(p >= x->buf && p < x->buf + x->len);
+    }
+}
+
+static void wide_f_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 3);
+    const char *names[] = {"x", "y", "z"};
+    for (int c = 0; c < 3; c++) {
+        rec_col *k = col(&x->r, names[c]);
+        check_kind(k, SHMC_KIND_FLOAT64, "float64");
+        for (int i = 0; i < N; i++) assert_true(f64_at(k->d.values, (size_t)i) == i * 3 + c);
+    }
+}
+
+static void wide_c_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 3);
+    const char *names[] = {"x", "y", "z"};
+    for (int c = 0; c < 3; c++) {
+        rec_col *k = col(&x->r, names[c]);
+        for (int i = 0; i < N; i++) assert_true(f64_at(k->d.values, (size_t)i) == i * (c + 1.0));
+    }
+}
+
+static void index_int_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 2);
+    assert_false(x->r.has_range);
+    rec_col *ix = &x->r.cols[0];
+    assert_true(ix->d.flags & SHMC_COL_INDEX);
+    assert_string_equal(ix->label, "key");
+    check_kind(ix, SHMC_KIND_INT64, "int64");
+    for (int i = 0; i < N; i++) assert_int_equal(i64_at(ix->d.values, (size_t)i), i * 10 + 1);
+    assert_false(col(&x->r, "v")->d.flags & SHMC_COL_INDEX);
+}
+
+static void index_range_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 1);
+    assert_true(x->r.has_range);
+    assert_int_equal(x->r.start, 10);
+    assert_int_equal(x->r.step, 2);
+    assert_string_equal(x->r.range_name, "r");
+}
+
+static void index_dt_fn(run *x, const char *tag, int proto) {
+    (void)proto;
+    ok_range(x, 2);
+    rec_col *ix = &x->r.cols[0];
+    assert_true(ix->d.flags & SHMC_COL_INDEX);
+    assert_string_equal(ix->label, "day");
+    assert_int_equal(ix->d.kind, SHMC_KIND_DATETIME);
+    assert_string_equal(ix->dtype, !strcmp(tag, "pd31") ? "datetime64[us]" : "datetime64[ns]");
+    for (int i = 0; i < N; i++) assert_int_equal(i64_at(ix->d.values, (size_t)i), secs(ix, i * 86400LL));
+}
+
+static void datetimes_fn(run *x, const char *tag, int proto) {
+    (void)proto;
+    ok_range(x, 5);
+    rec_col *nv = col(&x->r, "naive"), *utc = col(&x->r, "utc"), *par = col(&x->r, "paris");
+    rec_col *td = col(&x->r, "td"), *nat = col(&x->r, "nat");
+    check_kind(nv, SHMC_KIND_DATETIME, "datetime64[ns]");
+    check_kind(utc, SHMC_KIND_DATETIME, "datetime64[ns, UTC]");
+    assert_string_equal(utc->tz, "UTC");
+    check_kind(par, SHMC_KIND_DATETIME, "datetime64[ns, Europe/Paris]");
+    assert_string_equal(par->tz, "Europe/Paris");
+    check_kind(td, SHMC_KIND_TIMEDELTA, !strcmp(tag, "pd31") ? "timedelta64[us]" : "timedelta64[ns]");
+    assert_string_equal(nv->tz, "");
+    for (int i = 0; i < N; i++) {
+        int64_t want = i * 1000000000LL;
+        assert_int_equal(i64_at(nv->d.values, (size_t)i), want);
+        assert_int_equal(i64_at(utc->d.values, (size_t)i), want);
+        /* wall time in Paris (UTC+1 in January) stored as UTC */
+        assert_int_equal(i64_at(par->d.values, (size_t)i), want - 3600LL * 1000000000LL);
+        assert_int_equal(i64_at(td->d.values, (size_t)i), secs(td, i));
+        assert_int_equal(i64_at(nat->d.values, (size_t)i), i == 1 ? INT64_MIN : secs(nat, i));
+    }
+}
+
+static void categorical_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 2);
+    rec_col *cs = col(&x->r, "cs"), *ci = col(&x->r, "ci");
+    check_kind(cs, SHMC_KIND_CATEGORICAL, "category");
+    assert_true(cs->d.flags & SHMC_COL_ORDERED);
+    assert_int_equal(cs->d.code_kind, SHMC_KIND_INT8);
+    assert_int_equal(cs->d.ncategories, 3);
+    const char *const cats[] = {"c", "b", "a"};
+    check_strings(&cs->cats, cats, 3);
+    const int8_t codes[] = {1, 2, -1, 1, 0};
+    for (int i = 0; i < N; i++) assert_int_equal(i8_at(cs->d.values, (size_t)i), codes[i]);
+    check_kind(ci, SHMC_KIND_CATEGORICAL, "category");
+    assert_false(ci->d.flags & SHMC_COL_ORDERED);
+    assert_int_equal(ci->cats.kind, SHMC_KIND_INT64);
+    assert_string_equal(ci->cat_dtype, "int64");
+    for (int i = 0; i < 3; i++) assert_int_equal(i64_at(ci->cats.values, (size_t)i), 10 * (i + 1));
+    const int8_t icodes[] = {0, 1, 0, 2, 1};
+    for (int i = 0; i < N; i++) assert_int_equal(i8_at(ci->d.values, (size_t)i), icodes[i]);
+}
+
+static void nullable_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 4);
+    rec_col *a = col(&x->r, "Int64"), *u = col(&x->r, "UInt8"), *f = col(&x->r, "Float64");
+    rec_col *b = col(&x->r, "boolean");
+    check_kind(a, SHMC_KIND_INT64, "Int64");
+    check_kind(u, SHMC_KIND_UINT8, "UInt8");
+    check_kind(f, SHMC_KIND_FLOAT64, "Float64");
+    check_kind(b, SHMC_KIND_BOOL, "boolean");
+    const uint8_t ma[] = {0, 1, 0, 0, 1}, mu[] = {0, 0, 1, 0, 0}, mf[] = {0, 1, 0, 0, 0}, mb[] = {0, 0, 1, 0, 0};
+    assert_memory_equal(a->d.mask, ma, N);
+    assert_memory_equal(u->d.mask, mu, N);
+    assert_memory_equal(f->d.mask, mf, N);
+    assert_memory_equal(b->d.mask, mb, N);
+    assert_int_equal(i64_at(a->d.values, 3), 4);
+    assert_int_equal(((const uint8_t *)u->d.values)[4], 5);
+    assert_true(f64_at(f->d.values, 4) == 3.5);
+    assert_int_equal(((const uint8_t *)b->d.values)[0], 1);
+    assert_int_equal(((const uint8_t *)b->d.values)[1], 0);
+}
+
+static void strings_fn(run *x, const char *tag, int proto) {
+    (void)proto;
+    int v3 = !strcmp(tag, "pd31"), v15 = !strcmp(tag, "pd15");
+    ok_range(x, v3 ? 5 : v15 ? 2 : 3);
+    const char *const obj[] = {"a", NULL, "ccc", NULL, "\xc3\xa9t\xc3\xa9"};
+    const char *const ext[] = {"a", NULL, "ccc", "", "\xc3\xa9t\xc3\xa9"};
+    rec_col *o = col(&x->r, "obj");
+    check_kind(o, SHMC_KIND_STRING, "object");
+    check_strings(&o->d, obj, N);
+    rec_col *py = col(&x->r, "py");
+    check_kind(py, SHMC_KIND_STRING, "string[python]");
+    check_strings(&py->d, ext, N);
+    if (!v15) {
+        rec_col *pa = col(&x->r, "pa");
+        check_kind(pa, SHMC_KIND_STRING, "string[pyarrow]");
+        check_strings(&pa->d, ext, N);
+    }
+    if (v3) {
+        rec_col *s = col(&x->r, "str"), *sp = col(&x->r, "strpy");
+        check_kind(s, SHMC_KIND_STRING, "str");
+        check_strings(&s->d, ext, N);
+        check_kind(sp, SHMC_KIND_STRING, "str[python]");
+        check_strings(&sp->d, ext, N);
+    }
+}
+
+static void labels_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 2);
+    assert_int_equal(x->r.cols[0].d.label.type, SHMC_LABEL_INT);
+    assert_int_equal(x->r.cols[0].d.label.i, 7);
+    assert_int_equal(x->r.cols[1].d.label.i, -3);
+    assert_int_equal(x->r.columns_name_type, SHMC_LABEL_STR);
+    assert_string_equal(x->r.columns_name, "cols");
+}
+
+static void multi_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(x->msg, "MultiIndex"));
+    assert_non_null(strstr(x->msg, "pickle byte "));
+}
+
+static void pyobj_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(x->msg, "object column row 0 holds a int"));
+}
+
+static void test_numeric(void **s) { (void)s; each("numeric", numeric_fn); }
+static void test_wide_f(void **s) { (void)s; each("wide_f", wide_f_fn); }
+static void test_wide_c(void **s) { (void)s; each("wide_c", wide_c_fn); }
+static void test_index_int(void **s) { (void)s; each("index_int", index_int_fn); }
+static void test_index_range(void **s) { (void)s; each("index_range", index_range_fn); }
+static void test_index_dt(void **s) { (void)s; each("index_dt", index_dt_fn); }
+static void test_datetimes(void **s) { (void)s; each("datetimes", datetimes_fn); }
+static void test_categorical(void **s) { (void)s; each("categorical", categorical_fn); }
+static void test_nullable(void **s) { (void)s; each("nullable", nullable_fn); }
+static void test_strings(void **s) { (void)s; each("strings", strings_fn); }
+static void test_labels(void **s) { (void)s; each("labels", labels_fn); }
+static void test_refuse_multi(void **s) { (void)s; each("refuse_multi", multi_fn); }
+static void test_refuse_pyobj(void **s) { (void)s; each("refuse_pyobj", pyobj_fn); }
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_numeric),      cmocka_unit_test(test_wide_f),
+        cmocka_unit_test(test_wide_c),       cmocka_unit_test(test_index_int),
+        cmocka_unit_test(test_index_range),  cmocka_unit_test(test_index_dt),
+        cmocka_unit_test(test_datetimes),    cmocka_unit_test(test_categorical),
+        cmocka_unit_test(test_nullable),     cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_labels),       cmocka_unit_test(test_refuse_multi),
+        cmocka_unit_test(test_refuse_pyobj),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
