@@ -1,0 +1,158 @@
+"""Targets, Markdown table, JSON and chart from the benchmark's run records."""
+from __future__ import annotations
+
+import json
+
+MB = 1e6
+
+
+def _find(runs, peer, shape):
+    for r in runs:
+        if r["peer"] == peer and r["shape"] == shape and r.get("status") == "ok":
+            return r
+    return None
+
+
+def _ratio_target(name, desc, num, den, target, higher_is_better, fmt_unit):
+    """A target line: value = num / den compared with target."""
+    if num is None or den is None or den == 0:
+        return {"name": name, "desc": desc, "value": None, "target": target,
+                "verdict": "N/A", "line": f"{name} {desc}: not measured (peer missing or failed)"}
+    value = num / den
+    ok = value >= target if higher_is_better else value <= target
+    cmp = ">=" if higher_is_better else "<="
+    line = (f"{name} {desc}: {fmt_unit(num)} / {fmt_unit(den)} = {value:.3g}x "
+            f"(target {cmp} {target:g}x) {'PASS' if ok else 'MISS'}")
+    return {"name": name, "desc": desc, "value": value, "target": target,
+            "verdict": "PASS" if ok else "MISS", "line": line}
+
+
+def _ms(x):
+    return f"{x * 1e3:.3g} ms"
+
+
+def _s(x):
+    return f"{x:.3g} s"
+
+
+def _mb(x):
+    return f"{x / MB:.3g} MB"
+
+
+def _get(r, key):
+    return r.get(key) if r else None
+
+
+def targets(runs) -> list:
+    """The project's performance targets, each PASS / MISS / N/A."""
+    out = []
+    base_a, base_b = _find(runs, "shm-pickle", "A"), _find(runs, "shm-pickle", "B")
+    sc_a, sc_b = _find(runs, "shmchunk", "A"), _find(runs, "shmchunk", "B")
+    out.append(_ratio_target(
+        "T1", "per-task time, one numeric column, (3) shm-pickle vs shmchunk [p50]",
+        _get(base_a, "numeric_col_task_p50_s"), _get(sc_a, "numeric_col_task_p50_s"),
+        100, True, _ms))
+    for shape, base, sc in (("A", base_a, sc_a), ("B", base_b, sc_b)):
+        out.append(_ratio_target(
+            f"T2{shape}", f"per-task time, shape {shape}, (3) shm-pickle vs shmchunk [p50]",
+            _get(base, "task_p50_s"), _get(sc, "task_p50_s"), 20, True, _ms))
+    out.append(_ratio_target(
+        "T3", "total wall, column tasks (A), shmchunk vs (7) fork COW",
+        _get(sc_a, "wall_s"), _get(_find(runs, "fork-cow", "A"), "wall_s"), 1.25, False, _s))
+    for shape, base, sc in (("A", base_a, sc_a), ("B", base_b, sc_b)):
+        out.append(_ratio_target(
+            f"T4{shape}", f"worker memory growth, shape {shape}, shmchunk vs (3) shm-pickle",
+            _get(sc, "mem_growth_bytes"), _get(base, "mem_growth_bytes"), 0.25, False, _mb))
+    z, b = _find(runs, "shmchunk-zstd", "A"), _find(runs, "blosc2-zstd", "A")
+    ratio = lambda r: (r["frame_bytes"] / r["stored_bytes"]) if r and r.get("stored_bytes") else None
+    out.append(_ratio_target(
+        "T5a", "compression ratio, shmchunk-zstd vs (8a) blosc2-zstd (at least as good, -10%)",
+        ratio(z), ratio(b), 0.9, True, lambda x: f"{x:.3g}:1"))
+    out.append(_ratio_target(
+        "T5b", "decode time per column task (A), shmchunk-zstd vs (8a) blosc2-zstd [p50] (+10%)",
+        _get(z, "decode_p50_s"), _get(b, "decode_p50_s"), 1.1, False, _ms))
+    return out
+
+
+def _cell(x, scale=1.0, digits=3):
+    return "—" if x is None else f"{x * scale:.{digits}g}"
+
+
+def markdown(meta: dict, runs: list, tgts: list) -> str:
+    lines = [
+        "# shmchunk benchmark against the peers", "",
+        f"Frame: {meta['rows']:,} rows x {meta['columns']} columns, "
+        f"{meta['frame_bytes'] / MB:.1f} MB in memory; {meta['procs']} worker processes; "
+        f"rows_per_chunk {meta['rows_per_chunk']:,}; host: {meta['cpus']} CPUs; "
+        f"{meta['versions']}.", "",
+        "Shape A: one task per column (every column once). "
+        f"Shape B: {meta['ntasks_B']} tasks, each one row range of all columns.", "",
+    ]
+    head = ("| peer | shape | publish s | wall s | attach ms | decode ms | compute ms "
+            "| task p50 ms | num-col task ms | stored MB | ratio | worker mem MB | result |")
+    lines += [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in sorted(runs, key=lambda r: (r["shape"], _order(r))):
+        if r.get("status") not in ("ok", "mismatch"):
+            lines.append(f"| {r['label']} | {r['shape']} | " + "— | " * 11
+                         + f"{r.get('status')}: {r.get('error', '')[:80]} |")
+            continue
+        stored = r.get("stored_bytes")
+        ratio = r["frame_bytes"] / stored if stored else None
+        lines.append(
+            f"| {r['label']} | {r['shape']} | {_cell(r['publish_s'])} | {_cell(r['wall_s'])} "
+            f"| {_cell(r['attach_p50_s'], 1e3)} | {_cell(r['decode_p50_s'], 1e3)} "
+            f"| {_cell(r['compute_p50_s'], 1e3)} | {_cell(r['task_p50_s'], 1e3)} "
+            f"| {_cell(r.get('numeric_col_task_p50_s'), 1e3)} "
+            f"| {_cell(stored, 1 / MB, 4)} | {_cell(ratio)} "
+            f"| {_cell(r['mem_growth_bytes'], 1 / MB)} | {r['status']} |")
+    lines += ["", "## Targets", ""]
+    lines += [f"- {t['line']}" for t in tgts]
+    lines += ["", "Columns are explained in tools/bench/README.md.", ""]
+    return "\n".join(lines)
+
+
+def _order(r):
+    return r.get("order", 0)
+
+
+def write_json(path, meta, runs, tgts):
+    with open(path, "w") as f:
+        json.dump({"meta": meta, "runs": runs, "targets": tgts}, f, indent=1, sort_keys=True)
+
+
+def chart(path, meta, runs):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in runs if r.get("status") == "ok"]
+    labels = []
+    for r in sorted(ok, key=_order):
+        if r["label"] not in labels:
+            labels.append(r["label"])
+    fig, axes = plt.subplots(1, 2, figsize=(13, 0.45 * len(labels) + 1.8), sharey=True)
+    height = 0.38
+    for ax, key, scale, title in ((axes[0], "wall_s", 1.0, "total wall of the map (s, log)"),
+                                  (axes[1], "mem_growth_bytes", 1 / MB,
+                                   "worker private memory growth (MB, max over workers)")):
+        for k, (shape, color) in enumerate((("A", "tab:blue"), ("B", "tab:orange"))):
+            ys, xs = [], []
+            for i, label in enumerate(labels):
+                r = next((r for r in ok if r["label"] == label and r["shape"] == shape), None)
+                if r is not None and r.get(key) is not None:
+                    ys.append(i + (k - 0.5) * height)
+                    xs.append(max(r[key] * scale, 1e-3 if key == "wall_s" else 0.0))
+            name = "A: column tasks" if shape == "A" else "B: row-range tasks"
+            ax.barh(ys, xs, height=height, color=color, label=name)
+        ax.set_title(title, fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_xscale("log")
+    axes[0].set_yticks(range(len(labels)))
+    axes[0].set_yticklabels(labels, fontsize=8)
+    axes[0].invert_yaxis()
+    axes[0].legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"{meta['rows']:,} rows x {meta['columns']} columns, {meta['procs']} workers",
+                 fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -1,0 +1,157 @@
+"""Runs one peer on one task shape: publish, start a pool, warm up, time the map."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import secrets
+import statistics
+import time
+import traceback
+import warnings
+
+import frame
+import peers
+
+TASK_TIMEOUT_S = 600
+
+
+def run_peer(peer_cls, df, shapes: dict, procs: int, rows_per_chunk: int) -> list:
+    """One record per shape; `shapes` maps shape -> (tasks, reference results).
+
+    The data is published once and both shapes run against it, each in a
+    fresh pool so that one shape's leftovers cannot flatter the other.
+    """
+    peer = peer_cls()
+    recs = [{"peer": peer.key, "label": peer.label, "shape": shape, "ntasks": len(tasks),
+             "procs": procs, "pool": peer.pool} for shape, (tasks, _) in shapes.items()]
+    reason = peer.unavailable()
+    if reason:
+        for rec in recs:
+            rec.update(status="skipped", error=reason)
+        return recs
+    published = False
+    try:
+        t0 = time.perf_counter()
+        peer.publish(df, rows_per_chunk)
+        published = True
+        publish_s = time.perf_counter() - t0
+        for rec, (tasks, reference) in zip(recs, shapes.values()):
+            _run_shape(peer, df, rec, tasks, reference, procs, publish_s)
+    except Exception as e:
+        for rec in recs:
+            if "status" not in rec:
+                rec.update(status="error", error=f"{type(e).__name__}: {e}",
+                           traceback=traceback.format_exc(limit=6))
+    finally:
+        if published:
+            try:
+                peer.cleanup()
+            except Exception as e:   # report, but never hide the run's own outcome
+                recs[-1].setdefault("cleanup_error", f"{type(e).__name__}: {e}")
+    return recs
+
+
+def _run_shape(peer, df, rec, tasks, reference, procs, publish_s):
+    rec["publish_s"] = publish_s
+    try:
+        peer.account(df, tasks)
+        rec["stored_bytes"], rec["moved_bytes"] = peer.stored, peer.moved
+        outs, rec["pool_start_s"], rec["wall_s"] = _map(peer, df, tasks, procs)
+        rec.update(_summarise(peer, tasks, outs, reference))
+    except Exception as e:
+        rec.update(status="error", error=f"{type(e).__name__}: {e}",
+                   traceback=traceback.format_exc(limit=6))
+
+
+def _task_args(peer, df, tasks, run_id):
+    return [(peers.Stamp(), run_id, peer.key, peer.ctx, peer.payload(df, t), t, peers.Stamp())
+            for t in tasks]
+
+
+def _map(peer, df, tasks, procs):
+    """(outputs, pool start seconds, wall seconds of the map alone)."""
+    run_id = f"{peer.key}-{secrets.token_hex(4)}"
+    warm = [(run_id, peer.key)] * (2 * procs)
+    if peer.pool == "joblib":
+        return _map_joblib(peer, df, tasks, procs, run_id, warm)
+    method = "fork" if peer.pool == "fork" else "spawn"
+    with warnings.catch_warnings():
+        # fork() of a process that has threads (pyarrow, blosc2) is what this peer measures
+        warnings.simplefilter("ignore", DeprecationWarning)
+        t0 = time.perf_counter()
+        pool = mp.get_context(method).Pool(procs)
+    try:
+        pool.starmap_async(peers.warmup, warm, chunksize=1).get(TASK_TIMEOUT_S)
+        t1 = time.perf_counter()
+        args = _task_args(peer, df, tasks, run_id)
+        outs = pool.starmap_async(peers.run_task, args, chunksize=1).get(TASK_TIMEOUT_S)
+        t2 = time.perf_counter()
+    finally:
+        pool.terminate()
+        pool.join()
+    return outs, t1 - t0, t2 - t1
+
+
+def _map_joblib(peer, df, tasks, procs, run_id, warm):
+    from joblib import Parallel, delayed
+    t0 = time.perf_counter()
+    par = Parallel(n_jobs=procs, backend="loky", max_nbytes="1M", mmap_mode="r",
+                   batch_size=1)
+    with par:
+        par(delayed(peers.warmup)(*w) for w in warm)
+        t1 = time.perf_counter()
+        args = _task_args(peer, df, tasks, run_id)
+        outs = par(delayed(peers.run_task)(*a) for a in args)
+        t2 = time.perf_counter()
+    _stop_loky()
+    return outs, t1 - t0, t2 - t1
+
+
+def _stop_loky():
+    """Fresh workers for the next run, so one run's heap cannot flatter the next."""
+    try:
+        from joblib.externals.loky import reusable_executor
+        ex = reusable_executor._executor
+        if ex is not None:
+            ex.shutdown(wait=True, kill_workers=True)
+    except Exception:
+        pass
+
+
+def _p50(xs):
+    return statistics.median(xs) if xs else None
+
+
+def _summarise(peer, tasks, outs, reference) -> dict:
+    problems = frame.compare_results(reference, [o["result"] for o in outs])
+    totals = [o["attach"] + o["decode"] + o["compute"] for o in outs]
+    numeric = [tot for t, tot, ref in zip(tasks, totals, reference)
+               if t[0] == "col" and ref[t[1]][0] in ("int", "float")]
+    mem_key = "Private" if peer.pool == "fork" else "Anonymous"
+    growth = {}
+    for o in outs:
+        for k in ("Anonymous", "Private"):
+            g = o["mem"].get(k, 0) - o["baseline"].get(k, 0)
+            growth.setdefault(k, {}).setdefault(o["pid"], []).append(g)
+    max_growth = {k: max(max(v) for v in per_pid.values()) for k, per_pid in growth.items()}
+    files = {}
+    for o in outs:
+        files.update(o["info"].get("memmaps", {}))
+    out = {
+        "status": "ok" if not problems else "mismatch",
+        "mismatches": problems[:10],
+        "workers": len({o["pid"] for o in outs}),
+        "attach_p50_s": _p50([o["attach"] for o in outs]),
+        "decode_p50_s": _p50([o["decode"] for o in outs]),
+        "compute_p50_s": _p50([o["compute"] for o in outs]),
+        "task_p50_s": _p50(totals),
+        "task_max_s": max(totals),
+        "numeric_col_task_p50_s": _p50(numeric),
+        "mem_metric": mem_key,
+        "mem_growth_bytes": max_growth.get(mem_key),
+        "mem_growth_anonymous_bytes": max_growth.get("Anonymous"),
+        "mem_growth_private_bytes": max_growth.get("Private"),
+        "results": [o["result"] for o in outs],
+    }
+    if files:
+        out["stored_bytes"] = sum(files.values())
+    return out
