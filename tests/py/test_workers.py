@@ -1,0 +1,152 @@
+"""Pools of worker processes, and the owner's lifecycle across processes."""
+import multiprocessing as mp
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT, shm_exists, unique_name
+
+import shmchunk
+
+
+def column_sums(args):
+    """Worker: read only the planned chunks, return per-column sums and who did it."""
+    sf, ids = args
+    part = sf.read(chunks=ids)
+    sums = {c: float(part[c].sum()) for c in part.columns if part[c].dtype.kind in "biuf"}
+    return os.getpid(), sf.owner, sums, len(part)
+
+
+def numeric_frame(n=50_000):
+    rng = np.random.default_rng(1)
+    return pd.DataFrame({"a": rng.integers(0, 100, n), "b": rng.random(n),
+                         "c": rng.random(n).astype(np.float32), "d": rng.integers(0, 2, n) == 1,
+                         "e": pd.Categorical(rng.choice(["x", "y"], n))})
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver", "fork"])
+@pytest.mark.parametrize("by", ["column", "rows"])
+def test_pool_reads_plan(shared, method, by):
+    if method not in mp.get_all_start_methods():
+        pytest.skip(f"{method} not available")
+    df = numeric_frame()
+    sf = shared(df, rows_per_chunk=1 << 13)
+    plan = sf.plan(2, by=by)
+    with mp.get_context(method).Pool(2) as pool:
+        results = pool.map(column_sums, [(sf, ids) for ids in plan])
+    assert all(not owner for _, owner, _, _ in results)
+    got = {}
+    for _, _, sums, _ in results:
+        for c, v in sums.items():
+            got[c] = got.get(c, 0.0) + v
+    for c in ("a", "b", "c", "d"):
+        assert got[c] == pytest.approx(float(df[c].sum()), rel=1e-6)
+    assert shm_exists(sf.name)  # workers never unlink
+
+
+def _read_column_in_child(name):
+    sf = shmchunk.attach(name)
+    return float(sf.column("b").sum())
+
+
+def test_forked_child_does_not_unlink(shared):
+    df = numeric_frame(1000)
+    sf = shared(df)
+    pid = os.fork()
+    if pid == 0:  # child: the inherited owner handle's close() and GC must leave it
+        try:
+            sf.close()
+            import gc
+            gc.collect()
+        finally:
+            os._exit(0 if shm_exists(sf.name) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert shm_exists(sf.name)
+    # an attacher in another process that just exits leaves it too
+    run_python(f"import shmchunk\nsf = shmchunk.attach({sf.name!r})\nassert sf.nrows == 1000")
+    assert shm_exists(sf.name)
+
+
+def run_python(code, check=True, env_extra=None):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(env_extra or {})
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+OWNER_EXITS = {
+    "normal-exit": "sf = shmchunk.share(df, name=NAME)\nprint('made')",
+    "exception": "sf = shmchunk.share(df, name=NAME)\nprint('made')\nraise RuntimeError('boom')",
+    "gc": ("sf = shmchunk.share(df, name=NAME)\nprint('made')\ndel sf\nimport gc; gc.collect()\n"
+           "assert not os.path.exists('/dev/shm/' + NAME), 'GC did not unlink'\nprint('gc-ok')"),
+    "context": ("with shmchunk.share(df, name=NAME) as sf:\n    print('made')\n"
+                "assert not os.path.exists('/dev/shm/' + NAME)\nprint('ctx-ok')"),
+    "fork-then-exit": ("sf = shmchunk.share(df, name=NAME)\nprint('made', flush=True)\n"
+                       "pid = os.fork()\nif pid == 0:\n    sys.exit(0)\nos.waitpid(pid, 0)\n"
+                       "assert os.path.exists('/dev/shm/' + NAME), 'child unlinked'\n"
+                       "print('fork-ok')"),
+}
+
+
+@pytest.mark.parametrize("how", list(OWNER_EXITS))
+def test_owner_exit_leaves_nothing(how):
+    name = unique_name(how)
+    code = (f"import os, sys, numpy as np, pandas as pd, shmchunk\nNAME = {name!r}\n"
+            "df = pd.DataFrame({'a': np.arange(1000)})\n" + OWNER_EXITS[how])
+    proc = run_python(code, check=False)
+    assert "made" in proc.stdout, proc.stderr
+    assert proc.returncode == (1 if how == "exception" else 0), proc.stderr
+    if how in ("gc", "context", "fork-then-exit"):
+        assert proc.stdout.strip().endswith("-ok"), proc.stderr
+    assert not shm_exists(name)
+
+
+def test_attacher_never_uses_resource_tracker(shared):
+    sf = shared(numeric_frame(100))
+    code = f"""
+import multiprocessing.resource_tracker as rt, shmchunk
+calls = []
+rt.register = lambda *a: calls.append(a)
+sf = shmchunk.attach({sf.name!r})
+sf.read(); sf.close(); del sf
+import gc; gc.collect()
+assert not calls, calls
+assert rt._resource_tracker._fd is None, "resource tracker started"
+"""
+    run_python(code)
+    assert shm_exists(sf.name)
+
+
+def _task_time(args):
+    """One task as a pool worker sees it: unpickle the handle, get a column, sum it."""
+    blob, label, repeat = args
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        sf = pickle.loads(blob)
+        s = sf.column(label)
+        times.append(time.perf_counter() - t0)
+        float(s.sum())
+    return times
+
+
+def test_per_task_column_time_is_small(shared):
+    n = 2_000_000
+    df = pd.DataFrame({"x": np.arange(n, dtype=np.float64)})
+    sf = shared(df)
+    with mp.get_context("spawn").Pool(1) as pool:
+        times = pool.map(_task_time, [(pickle.dumps(sf), "x", 20)])[0]
+    warm = sorted(times[1:])[len(times) // 2]
+    print(f"\nfirst task {times[0] * 1e3:.2f} ms, median warm task {warm * 1e3:.3f} ms")
+    assert warm < 0.005  # target is < 1 ms; leave room for a loaded 2-core machine
