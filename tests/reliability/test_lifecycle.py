@@ -304,7 +304,7 @@ print("ok", flush=True)
     _kill(owner)
     p = run_py("import shmchunk; shmchunk.gc()" if hasattr(shmchunk, "gc") else
                "from shmchunk import _lib; import ctypes; n = ctypes.c_uint32(); "
-               "_lib.lib.shmc_shm_gc(None, None, ctypes.byref(n))",
+               "_lib.lib.shmc_shm_gc(_lib.SHM_LIST_FN(), None, ctypes.byref(n))",
                prefix=ns.prefix)
     assert ns.listdir() == []
     reader.stdin.write("go\n"); reader.stdin.flush()
