@@ -156,8 +156,13 @@ static const shmc_pk_value *pf_callee(const shmc_pk_value *v) {
     return v && (v->type == SHMC_PK_REDUCE || v->type == SHMC_PK_NEWOBJ) ? v->v.call.callable : NULL;
 }
 
+/* Argument i of a REDUCE/NEWOBJ (NULL for anything else: the union is not args). */
 static const shmc_pk_value *pf_arg(const shmc_pk_value *v, size_t i) {
-    return v ? shmc_pk_item(v->v.call.args, i) : NULL;
+    return pf_callee(v) ? shmc_pk_item(v->v.call.args, i) : NULL;
+}
+
+static size_t pf_nargs(const shmc_pk_value *v) {
+    return pf_callee(v) ? shmc_pk_len(v->v.call.args) : 0;
 }
 
 static int pf_int(const shmc_pk_value *v, int64_t *out) {
@@ -200,7 +205,7 @@ static int pf_bytes(pf_ctx *C, const shmc_pk_value *v, const uint8_t **ptr, size
         return SHMC_OK;
     }
     const shmc_pk_value *f = pf_callee(v);
-    size_t nargs = v ? shmc_pk_len(v->v.call.args) : 0;
+    size_t nargs = pf_nargs(v);
     if (f && v->type == SHMC_PK_REDUCE && nest < 3) {
         if (shmc_pk_is_global(f, "_codecs", "encode") && nargs == 2 &&
             pf_arg(v, 0)->type == SHMC_PK_STR && shmc_pk_str_eq(pf_arg(v, 1), "latin1"))
@@ -573,7 +578,7 @@ static int pf_tz_name(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) 
     else if (f && f->type == SHMC_PK_REDUCE && pf_builtin(pf_callee(f), "getattr") &&
              shmc_pk_is_global(pf_arg(f, 0), "zoneinfo", "ZoneInfo") && shmc_pk_str_eq(pf_arg(f, 1), "_unpickle"))
         key = pf_arg(v, 0);
-    else if (shmc_pk_is_global(f, "datetime", "timezone") && shmc_pk_len(v->v.call.args) == 1) {
+    else if (shmc_pk_is_global(f, "datetime", "timezone") && pf_nargs(v) == 1) {
         const shmc_pk_value *td = pf_arg(v, 0);
         int64_t d = 1, s = 1, us = 1;
         if (!shmc_pk_is_global(pf_callee(td), "datetime", "timedelta") || !pf_int(pf_arg(td, 0), &d) ||
@@ -926,7 +931,7 @@ static int pf_manager_parts(pf_ctx *C, const shmc_pk_value *mgr, const shmc_pk_v
                             const shmc_pk_value **blocks, int *legacy) {
     const shmc_pk_value *f = pf_callee(mgr);
     if (!pf_pd(f, "BlockManager")) return pf_unsupported(C, mgr, "a DataFrame manager");
-    if (mgr->type == SHMC_PK_REDUCE && shmc_pk_len(mgr->v.call.args) >= 2) {
+    if (mgr->type == SHMC_PK_REDUCE && pf_nargs(mgr) >= 2) {
         *blocks = pf_arg(mgr, 0);
         *axes = pf_arg(mgr, 1);
         *legacy = 0;

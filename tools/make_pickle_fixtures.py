@@ -121,8 +121,26 @@ CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range
                                  refuse_multi, refuse_pyobj)}
 
 
+def string_lists():
+    """Lists of str/None as the Python binding pickles a string column."""
+    shared = "shared-object"
+    small = ["a", None, "ccc", "", "\u00e9t\u00e9", "x" * 300, shared, shared]
+    for proto in range(2, 6):
+        with open(os.path.join(OUT, "strlist_p%d.pkl" % proto), "wb") as f:
+            pickle.dump(small, f, protocol=proto)
+    # > 1000 items: several APPENDS batches and FRAME boundaries. Row i is
+    # None when i % 7 == 3, else "s<i>".
+    big = [None if i % 7 == 3 else "s%d" % i for i in range(2500)]
+    with open(os.path.join(OUT, "strlist_big_p5.pkl"), "wb") as f:
+        pickle.dump(big, f, protocol=5)
+    with open(os.path.join(OUT, "strlist_bad_p5.pkl"), "wb") as f:
+        pickle.dump(["a", 7, None], f, protocol=5)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if MAJOR >= 3:
+        string_lists()
     for name, make in CASES.items():
         df = make()
         for proto in range(2, 6):
