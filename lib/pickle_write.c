@@ -122,7 +122,7 @@ static int emit_range_index(pw_writer *w)
 {
     const shmc_segment_info *in = &w->info;
     if (w->nruns <= 1) {
-        uint64_t a = w->nruns ? w->runs[0].start : 0, b = w->nruns ? w->runs[0].stop : 0;
+        uint64_t a = w->nruns ? w->runs[0].start : w->empty_at, b = w->nruns ? w->runs[0].stop : a;
         pw_call_begin(w, G_RANGEINDEX);
         /* Unsigned arithmetic: wraps like int64 would, without UB. */
         shmc_pk_int(&w->pk, (int64_t)((uint64_t)in->range_start + a * (uint64_t)in->range_step));

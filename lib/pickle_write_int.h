@@ -39,6 +39,7 @@ typedef struct pw_writer {
     pw_run *runs;
     size_t nruns;
     uint64_t nsel;                /* rows selected */
+    uint64_t empty_at;            /* no rows: where the empty range sits */
 
     uint32_t global_memo[G_COUNT]; /* memo index + 1; 0 = not emitted yet */
     struct { char name[24]; uint32_t memo; } dtypes[PW_MAX_DTYPES];

@@ -66,6 +66,7 @@ static int resolve_columns(pw_writer *w, const shmc_selection *sel)
         w->nruns = 1;
     }
     w->nsel = stop - start;
+    w->empty_at = start;
     return SHMC_OK;
 }
 
