@@ -1,0 +1,76 @@
+/* Fuzz target: the restricted pickle reader, through both public entry points
+ * (a DataFrame pickle, and a list of str/None), with and without out-of-band
+ * buffers and with tight limits. What it accepts must be a frame the writer's
+ * checks accept too. */
+#include "fuzz_common.h"
+
+static void check_frame(shmc_frame *frame)
+{
+    uint32_t nc = shmc_frame_ncolumns(frame);
+    (void)shmc_frame_nrows(frame);
+    FUZZ_CHECK(nc < (1u << 24), "implausible column count %u", nc);
+    fuzz_touch_cstr(shmc_frame_errmsg(frame));
+}
+
+static void read_frame(const uint8_t *data, size_t size, const void *const *oob,
+                       const size_t *oob_lens, size_t noob, const shmc_pickle_limits *lim)
+{
+    shmc_frame *frame = NULL;
+    if (shmc_frame_create(&frame) != SHMC_OK) return;
+    int rc = shmc_frame_from_pickle(frame, data, size, oob, oob_lens, noob, lim);
+    if (rc == SHMC_OK) check_frame(frame);
+    else FUZZ_CHECK(shmc_frame_errmsg(frame)[0] != '\0', "pickle error %d without message", rc);
+    shmc_frame_free(frame);
+}
+
+static void check_strings(const shmc_column_desc *d, uint64_t nrows)
+{
+    FUZZ_CHECK(d->kind == SHMC_KIND_STRING, "kind %d", d->kind);
+    FUZZ_CHECK(d->offsets != NULL, "no offsets for %llu rows", (unsigned long long)nrows);
+    for (uint64_t i = 0; i < nrows; i++)
+        FUZZ_CHECK(d->offsets[i] <= d->offsets[i + 1], "offsets decrease at row %llu",
+                   (unsigned long long)i);
+    int64_t len = d->offsets[nrows] - d->offsets[0];
+    if (len > 0) fuzz_touch(d->data + d->offsets[0], (size_t)len);
+    if (d->validity && nrows) fuzz_touch(d->validity, (size_t)((nrows + 7) / 8));
+}
+
+static void read_strings(const uint8_t *data, size_t size)
+{
+    shmc_frame *frame = NULL;
+    if (shmc_frame_create(&frame) != SHMC_OK) return;
+    shmc_column_desc d;
+    memset(&d, 0, sizeof d);
+    uint64_t nrows = 0;
+    if (shmc_frame_strings_from_pickle(frame, data, size, &d, &nrows) == SHMC_OK) {
+        check_strings(&d, nrows);
+        /* the column the reader made is one the frame accepts */
+        d.label.type = SHMC_LABEL_STR;
+        d.label.str = "s";
+        d.label.len = 1;
+        FUZZ_CHECK(shmc_frame_set_nrows(frame, nrows) == SHMC_OK, "set_nrows");
+        FUZZ_CHECK(shmc_frame_add_column(frame, &d) == SHMC_OK, "string column refused: %s",
+                   shmc_frame_errmsg(frame));
+    }
+    shmc_frame_free(frame);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    /* exact-size copy: the reader keeps pointers into its input */
+    uint8_t *buf = fuzz_aligned_copy(data, size);
+    if (!buf) return 0;
+    shmc_pickle_limits none;
+    memset(&none, 0, sizeof none);
+    read_frame(buf, size, NULL, NULL, 0, &none);
+    static const uint8_t b0[64], b1[3] = {1, 2, 3};
+    const void *oob[2] = {b0, b1};
+    const size_t oob_lens[2] = {sizeof b0, sizeof b1};
+    shmc_pickle_limits tight = {.max_depth = 8, .max_memo = 64, .max_items = 1000,
+                                .max_alloc = 1 << 20};
+    read_frame(buf, size, oob, oob_lens, 2, &tight);
+    read_strings(buf, size);
+    free(buf);
+    return 0;
+}
