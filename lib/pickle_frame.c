@@ -15,7 +15,7 @@
  *   extension   DatetimeArray / TimedeltaArray / Categorical / StringArray via
  *               __pyx_unpickle_NDArrayBacked + BUILD (dtype, ndarray, attrs);
  *               IntegerArray / FloatingArray / BooleanArray {_data, _mask};
- *               ArrowStringArray {_pa_array: pyarrow.lib._restore_array(...), _dtype}
+ *               ArrowStringArray[NumpySemantics] {_pa_array: pyarrow.lib._restore_array(...), _dtype}
  *   index       _new_Index(RangeIndex | Index | Int64Index | ..., {...}),
  *               _new_DatetimeIndex(DatetimeIndex, {...})
  *
@@ -741,7 +741,8 @@ static int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k
         if (pf_pd(f, "IntegerArray")) return pf_masked(C, v, cols, "IntegerArray");
         if (pf_pd(f, "FloatingArray")) return pf_masked(C, v, cols, "FloatingArray");
         if (pf_pd(f, "BooleanArray")) return pf_masked(C, v, cols, "BooleanArray");
-        if (pf_pd(f, "ArrowStringArray")) return pf_arrow_string_array(C, v, cols);
+        if (pf_pd(f, "ArrowStringArray") || pf_pd(f, "ArrowStringArrayNumpySemantics"))
+            return pf_arrow_string_array(C, v, cols);
     }
     return pf_unsupported(C, v, "column values");
 }
@@ -799,7 +800,8 @@ static int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col
     }
     if (pf_pd(cls, "MultiIndex")) return pf_unsupported(C, cls, "an index (MultiIndex is not read)");
     static const char *const plain[] = {"Index", "Int64Index", "UInt64Index", "Float64Index",
-                                        "NumericIndex", "DatetimeIndex", "TimedeltaIndex"};
+                                        "NumericIndex", "DatetimeIndex", "TimedeltaIndex",
+                                        "CategoricalIndex"};
     for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
         if (pf_pd(cls, plain[i])) return pf_values(C, shmc_pk_dict_get(d, "data"), col, 1, nest + 1);
     return pf_unsupported(C, cls, "an index class");

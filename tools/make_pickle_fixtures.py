@@ -96,10 +96,21 @@ def strings():
         cols["pa"] = pd.Series(vals, dtype="string[pyarrow]")
     except ImportError:
         pass
+    if (MAJOR, MINOR) >= (2, 1):
+        cols["pa_np"] = pd.Series(vals, dtype="string[pyarrow_numpy]") if MAJOR == 2 else \
+            pd.Series(vals, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
     if MAJOR >= 3:
         cols["str"] = pd.Series(vals, dtype="str")
         cols["strpy"] = pd.Series(vals, dtype=pd.StringDtype("python", na_value=np.nan))
     return pd.DataFrame(cols)
+
+
+def index_str():
+    return pd.DataFrame({"v": I * 1.5}, index=pd.Index(["r%d" % i for i in I], name="s"))
+
+
+def index_cat():
+    return pd.DataFrame({"v": I * 1.5}, index=pd.CategoricalIndex(["x", "y", "x", "y", "x"], name="c"))
 
 
 def labels():
@@ -116,7 +127,7 @@ def refuse_pyobj():
     return pd.DataFrame({"o": pd.Series([1, "x", 2.5, None, (1, 2)], dtype=object)})
 
 
-CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range, index_dt,
+CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range, index_dt, index_str, index_cat,
                                  datetimes, categorical, nullable, strings, labels,
                                  refuse_multi, refuse_pyobj)}
 
@@ -137,8 +148,50 @@ def string_lists():
         pickle.dump(["a", 7, None], f, protocol=5)
 
 
+def oob():
+    """Protocol 5 with out-of-band buffers: <tag>_oob_p5.pkl + .oob0, .oob1, ..."""
+    df = pd.DataFrame({"f": I * 0.5, "g": I * 2.5, "n": pd.array([1, None, 3, 4, 5], dtype="Int64")})
+    bufs = []
+    data = pickle.dumps(df, protocol=5, buffer_callback=bufs.append)
+    base = os.path.join(OUT, "%s_oob_p5" % TAG)
+    with open(base + ".pkl", "wb") as f:
+        f.write(data)
+    for i, b in enumerate(bufs):
+        with open("%s.oob%d" % (base, i), "wb") as f:
+            f.write(b.raw())
+
+
+def legacy():
+    """The BlockManager __getstate__ form (NEWOBJ + BUILD (axes, values, items,
+    {"0.14.1": ...})) older pandas wrote (its __getstate__, re-created here);
+    pandas 1.5 still loads it."""
+    import copyreg
+    from pandas.core.internals import managers
+    df = pd.DataFrame({"a": I * 2, "b": I * 0.5, "c": I * 3,
+                       "t": pd.to_datetime(I, unit="s").tz_localize("UTC")})
+    cls = managers.BlockManager
+    def state(self):
+        axes = list(self.axes)
+        blocks = [{"values": b.values, "mgr_locs": b.mgr_locs.indexer} for b in self.blocks]
+        return (axes, [b.values for b in self.blocks],
+                [self.items[b.mgr_locs.indexer] for b in self.blocks],
+                {"0.14.1": {"axes": axes, "blocks": blocks}})
+    cls.__reduce_ex__ = lambda self, proto: (copyreg.__newobj__, (type(self),), state(self))
+    try:
+        for proto in range(2, 6):
+            data = pickle.dumps(df, protocol=proto)
+            assert pickle.loads(data).equals(df)
+            with open(os.path.join(OUT, "%s_legacy_p%d.pkl" % (TAG, proto)), "wb") as f:
+                f.write(data)
+    finally:
+        del cls.__reduce_ex__
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    oob()
+    if MAJOR == 1:
+        legacy()
     if MAJOR >= 3:
         string_lists()
     for name, make in CASES.items():

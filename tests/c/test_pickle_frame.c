@@ -331,7 +331,7 @@ static void nullable_fn(run *x, const char *tag, int proto) {
 static void strings_fn(run *x, const char *tag, int proto) {
     (void)proto;
     int v3 = !strcmp(tag, "pd31"), v15 = !strcmp(tag, "pd15");
-    ok_range(x, v3 ? 5 : v15 ? 2 : 3);
+    ok_range(x, v3 ? 6 : v15 ? 2 : 4);
     const char *const obj[] = {"a", NULL, "ccc", NULL, "\xc3\xa9t\xc3\xa9"};
     const char *const ext[] = {"a", NULL, "ccc", "", "\xc3\xa9t\xc3\xa9"};
     rec_col *o = col(&x->r, "obj");
@@ -344,6 +344,9 @@ static void strings_fn(run *x, const char *tag, int proto) {
         rec_col *pa = col(&x->r, "pa");
         check_kind(pa, SHMC_KIND_STRING, "string[pyarrow]");
         check_strings(&pa->d, ext, N);
+        rec_col *np = col(&x->r, "pa_np");   /* pandas 2 "pyarrow_numpy", pandas 3 str */
+        check_kind(np, SHMC_KIND_STRING, "str");
+        check_strings(&np->d, ext, N);
     }
     if (v3) {
         rec_col *s = col(&x->r, "str"), *sp = col(&x->r, "strpy");
@@ -352,6 +355,29 @@ static void strings_fn(run *x, const char *tag, int proto) {
         check_kind(sp, SHMC_KIND_STRING, "str[python]");
         check_strings(&sp->d, ext, N);
     }
+}
+
+static void index_str_fn(run *x, const char *tag, int proto) {
+    (void)proto;
+    ok_range(x, 2);
+    rec_col *ix = &x->r.cols[0];
+    assert_true(ix->d.flags & SHMC_COL_INDEX);
+    assert_string_equal(ix->label, "s");
+    check_kind(ix, SHMC_KIND_STRING, !strcmp(tag, "pd31") ? "str" : "object");
+    const char *const want[] = {"r0", "r1", "r2", "r3", "r4"};
+    check_strings(&ix->d, want, N);
+}
+
+static void index_cat_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 2);
+    rec_col *ix = &x->r.cols[0];
+    assert_true(ix->d.flags & SHMC_COL_INDEX);
+    assert_string_equal(ix->label, "c");
+    check_kind(ix, SHMC_KIND_CATEGORICAL, "category");
+    const char *const cats[] = {"x", "y"};
+    check_strings(&ix->cats, cats, 2);
+    for (int i = 0; i < N; i++) assert_int_equal(i8_at(ix->d.values, (size_t)i), i % 2);
 }
 
 static void labels_fn(run *x, const char *tag, int proto) {
@@ -387,6 +413,79 @@ static void test_datetimes(void **s) { (void)s; each("datetimes", datetimes_fn);
 static void test_categorical(void **s) { (void)s; each("categorical", categorical_fn); }
 static void test_nullable(void **s) { (void)s; each("nullable", nullable_fn); }
 static void test_strings(void **s) { (void)s; each("strings", strings_fn); }
+static void test_index_str(void **s) { (void)s; each("index_str", index_str_fn); }
+static void test_index_cat(void **s) { (void)s; each("index_cat", index_cat_fn); }
+
+/* The old BlockManager __getstate__ form; "a" and "c" share one int64 block
+ * placed by an index array [0, 2]. */
+static void test_legacy_manager(void **s) {
+    (void)s;
+    for (int p = 2; p <= 5; p++) {
+        char name[64];
+        snprintf(name, sizeof name, "pd15_legacy_p%d.pkl", p);
+        run x;
+        assert_true(run_file(&x, name));
+        ok_range(&x, 4);
+        rec_col *a = col(&x.r, "a"), *b = col(&x.r, "b"), *c = col(&x.r, "c"), *t = col(&x.r, "t");
+        assert_string_equal(x.r.cols[2].label, "c");
+        check_kind(a, SHMC_KIND_INT64, "int64");
+        check_kind(t, SHMC_KIND_DATETIME, "datetime64[ns, UTC]");
+        for (int i = 0; i < N; i++) {
+            assert_int_equal(i64_at(a->d.values, (size_t)i), 2 * i);
+            assert_true(f64_at(b->d.values, (size_t)i) == 0.5 * i);
+            assert_int_equal(i64_at(c->d.values, (size_t)i), 3 * i);
+            assert_int_equal(i64_at(t->d.values, (size_t)i), i * 1000000000LL);
+        }
+        run_free(&x);
+    }
+}
+
+/* Protocol 5 with out-of-band buffers: columns are views of the caller's buffers. */
+static void test_oob(void **s) {
+    (void)s;
+    for (size_t t = 0; t < 3; t++) {
+        char name[64];
+        const void *bufs[8];
+        size_t lens[8], nb = 0;
+        uint8_t *owned[8];
+        for (; nb < 8; nb++) {
+            snprintf(name, sizeof name, "%s_oob_p5.oob%zu", TAGS[t], nb);
+            if (!(owned[nb] = load(name, &lens[nb]))) break;
+            bufs[nb] = owned[nb];
+        }
+        assert_true(nb >= 2);
+        snprintf(name, sizeof name, "%s_oob_p5.pkl", TAGS[t]);
+        size_t len;
+        uint8_t *buf = load(name, &len);
+        assert_non_null(buf);
+        shmc_frame *fr;
+        assert_int_equal(shmc_frame_create(&fr), SHMC_OK);
+        rec r;
+        memset(&r, 0, sizeof r);
+        shmc_pf_sink sink = {&r, rec_nrows, rec_add, rec_range, rec_colname};
+        shmc_pk_input in = {buf, len, bufs, lens, nb};
+        assert_int_equal(shmc_pf_read(fr, &sink, &in, NULL), SHMC_OK);
+        rec_col *f = col(&r, "f"), *g = col(&r, "g"), *n = col(&r, "n");
+        int inside = 0;
+        for (size_t i = 0; i < nb; i++)
+            inside |= (const uint8_t *)f->d.values >= owned[i] && (const uint8_t *)f->d.values < owned[i] + lens[i];
+        assert_true(inside);
+        check_kind(n, SHMC_KIND_INT64, "Int64");
+        for (int i = 0; i < N; i++) {
+            assert_true(f64_at(f->d.values, (size_t)i) == 0.5 * i);
+            assert_true(f64_at(g->d.values, (size_t)i) == 2.5 * i);
+            assert_int_equal(n->d.mask[i], i == 1);
+        }
+        /* one buffer short: refused, naming the opcode */
+        in.noob = nb - 1;
+        assert_int_equal(shmc_pf_read(fr, &sink, &in, NULL), SHMC_ERR_PICKLE);
+        assert_non_null(strstr(shmc_frame_errmsg(fr), "NEXT_BUFFER"));
+        shmc_frame_free(fr);
+        free(buf);
+        for (size_t i = 0; i < nb; i++) free(owned[i]);
+    }
+}
+
 static void test_labels(void **s) { (void)s; each("labels", labels_fn); }
 static void test_refuse_multi(void **s) { (void)s; each("refuse_multi", multi_fn); }
 static void test_refuse_pyobj(void **s) { (void)s; each("refuse_pyobj", pyobj_fn); }
@@ -398,7 +497,9 @@ int main(void) {
         cmocka_unit_test(test_index_range),  cmocka_unit_test(test_index_dt),
         cmocka_unit_test(test_datetimes),    cmocka_unit_test(test_categorical),
         cmocka_unit_test(test_nullable),     cmocka_unit_test(test_strings),
-        cmocka_unit_test(test_labels),       cmocka_unit_test(test_refuse_multi),
+        cmocka_unit_test(test_labels),       cmocka_unit_test(test_index_str),
+        cmocka_unit_test(test_index_cat),    cmocka_unit_test(test_legacy_manager),
+        cmocka_unit_test(test_oob),       cmocka_unit_test(test_refuse_multi),
         cmocka_unit_test(test_refuse_pyobj),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
