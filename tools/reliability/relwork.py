@@ -143,9 +143,14 @@ def sample_positions(lay: dict, per_chunk: int, index_samples: int, header_all: 
     return out
 
 
-def names_chunk(message: str, chunk_id: int) -> bool:
-    """Does an error message name this chunk (e.g. 'chunk 12', 'chunk #12', 'chunk=12')?"""
-    return re.search(rf"chunk\D{{0,3}}{chunk_id}\b", message) is not None
+def names_chunk(message: str, chunk_id: int, column: int | None = None,
+                rowgroup: int | None = None) -> bool:
+    """Does an error message name this chunk: 'chunk 12' (also '#12', '=12'), or its
+    column id and row group ('column 7 row group 0')?"""
+    if re.search(rf"chunk\D{{0,3}}{chunk_id}\b", message):
+        return True
+    return column is not None and re.search(
+        rf"column {column}\b.{{0,4}}row group {rowgroup}\b", message) is not None
 
 
 # --------------------------------------------------------------------------
