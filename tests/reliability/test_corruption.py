@@ -167,6 +167,64 @@ print(json.dumps(out))
 """
 
 
+NO_VERIFY_C = """
+import ctypes, json, sys, relwork, shmchunk
+from shmchunk import _lib
+L = _lib.lib
+df = relwork.make_frame(4096, 5)
+kw = {"compression": "zstd", "shuffle": True} if sys.argv[1] == "zstd" else {}
+
+def decode_all(src):
+    seg = _lib.segment_open(src, _lib.SHMC_OPEN_NO_VERIFY)
+    out = []
+    try:
+        for c in relwork.layout(src)["chunks"]:
+            buf = ctypes.create_string_buffer(c["raw_len"])
+            try:
+                L.shmc_segment_chunk_decode(seg, c["id"], buf, c["raw_len"])
+                out.append(buf.raw)
+            except shmchunk.ShmchunkError:
+                out.append(None)
+    finally:
+        L.shmc_segment_free(seg)
+    return out
+
+res = {"flips": 0, "errors": 0, "wrong": 0, "same": 0}
+with shmchunk.share(df, rows_per_chunk=1024, **kw) as sf:
+    name = relwork.bare_name(sf.name); path = relwork.shm_path(name); src = "shm:" + name
+    good = decode_all(src)
+    for c in relwork.layout(src)["chunks"]:
+        for off in range(c["offset"], c["offset"] + c["stored_len"], max(1, c["stored_len"] // int(sys.argv[2]))):
+            relwork.flip_bit(path, off, 3)
+            res["flips"] += 1
+            try:
+                got = decode_all(src)[c["id"]]
+                key = "errors" if got is None else ("same" if got == good[c["id"]] else "wrong")
+                res[key] += 1
+            finally:
+                relwork.flip_bit(path, off, 3)
+print(json.dumps(res))
+"""
+
+
+@pytest.mark.parametrize("codec", ["raw", "zstd"])
+def test_c_decode_with_verification_off_never_crashes(shmchunk, codec):
+    """SHMC_OPEN_NO_VERIFY: a flipped bit may decode to wrong bytes (documented), or be
+    refused by the codec, but never crashes, overflows or hangs."""
+    import json
+
+    p = subprocess.run([sys.executable, "-c", NO_VERIFY_C, codec, "16" if LONG else "5"],
+                       capture_output=True,
+                       text=True, timeout=300, env=child_env())
+    assert p.returncode == 0, f"exit {p.returncode} (negative = signal)\n{p.stderr[-3000:]}"
+    assert_clean_stderr(p.stderr)
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out["flips"] == out["errors"] + out["wrong"] + out["same"] > 0
+    if codec == "raw":
+        assert out["wrong"] == out["flips"], out  # raw bytes come back as they are
+    record(f"no_verify_c_{codec}", out)
+
+
 @pytest.mark.parametrize("codec", ["raw", "zstd"])
 def test_verification_off_never_crashes(shmchunk, codec):
     """With chunk verification off, a flipped bit may come back as wrong data (that is
