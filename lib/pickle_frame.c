@@ -92,17 +92,20 @@ static void pf_name(const shmc_pk_value *v, char *buf, size_t cap) {
     snprintf(buf, cap, "%s", v ? shmc_pk_type_name(v->type) : "nothing");
 }
 
-__attribute__((format(printf, 4, 5))) static int pf_fail(pf_ctx *C, int status,
-                                                         const shmc_pk_value *at,
-                                                         const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static void pf_fail_(pf_ctx *C, int status,
+                                                           const shmc_pk_value *at,
+                                                           const char *fmt, ...) {
     char detail[360];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    return shmc_err_set(C->err, status, "pickle byte %llu: %s",
-                        (unsigned long long)(at ? at->offset : 0), detail);
+    shmc_err_set(C->err, status, "pickle byte %llu: %s", (unsigned long long)(at ? at->offset : 0),
+                 detail);
 }
+
+/* Evaluates to the constant status (see pk_fail in pickle_read.c). */
+#define pf_fail(C, status, at, ...) (pf_fail_((C), (status), (at), __VA_ARGS__), (status))
 
 static int pf_unsupported(pf_ctx *C, const shmc_pk_value *v, const char *where) {
     char name[200];
@@ -112,7 +115,7 @@ static int pf_unsupported(pf_ctx *C, const shmc_pk_value *v, const char *where) 
 
 static int pf_own(pf_ctx *C, size_t size, void **out) {
     void *p = malloc(size ? size : 1);
-    if (!p) return shmc_err_set(C->err, SHMC_ERR_NOMEM, "pickle: out of memory (%zu bytes)", size);
+    if (!p) return pf_fail(C, SHMC_ERR_NOMEM, NULL, "out of memory (%zu bytes)", size);
     int st = shmc_frame_keep(C->frame, p, free);
     if (st != SHMC_OK) {
         free(p);
@@ -390,31 +393,46 @@ static void pf_swap(uint8_t *p, size_t count, uint32_t size) {
         }
 }
 
-/* Pointer to row j of a (k, n) array: into the input when the row is contiguous
- * and native; gathered (Fortran order) and/or swapped into an owned buffer otherwise. */
+/* Pointer to row j of a (k, n) C-ordered array (or of a one-row array): into
+ * the input when native, else swapped into an owned buffer. */
 static int pf_arr_row(pf_ctx *C, const pf_arr *a, uint64_t j, const void **out) {
     uint64_t k, n;
     pf_arr_rows(a, &k, &n);
     size_t s = a->dt.itemsize, bytes = (size_t)n * s;
-    if (k == 1 || !a->fortran) {
-        const uint8_t *row = a->data + (size_t)j * bytes;
-        if (!a->dt.swap) {
-            *out = row;
-            return SHMC_OK;
-        }
-        uint8_t *copy;
-        FORWARD_IF_ERROR(pf_own(C, bytes, (void **)&copy));
-        memcpy(copy, row, bytes);
-        pf_swap(copy, (size_t)n, (uint32_t)s);
-        *out = copy;
+    const uint8_t *row = a->data + (size_t)j * bytes;
+    if (!a->dt.swap) {
+        *out = row;
         return SHMC_OK;
     }
-    uint8_t *g;
-    FORWARD_IF_ERROR(pf_own(C, bytes, (void **)&g));
-    const uint8_t *src = a->data + (size_t)j * s;
-    for (uint64_t r = 0; r < n; r++) memcpy(g + r * s, src + r * k * s, s);
-    if (a->dt.swap) pf_swap(g, (size_t)n, (uint32_t)s);
-    *out = g;
+    uint8_t *copy;
+    FORWARD_IF_ERROR(pf_own(C, bytes, (void **)&copy));
+    memcpy(copy, row, bytes);
+    pf_swap(copy, (size_t)n, (uint32_t)s);
+    *out = copy;
+    return SHMC_OK;
+}
+
+#define PF_TILE_ROWS 512
+
+/* A Fortran-ordered (k, n) block holds frame row r as k adjacent values, so its
+ * columns are strided: gather them all in one pass over tiles of rows (the tile
+ * stays in cache while each column gets one contiguous run). */
+static int pf_arr_gather(pf_ctx *C, const pf_arr *a, uint64_t k, uint64_t n, uint8_t **outs) {
+    size_t s = a->dt.itemsize;
+    for (uint64_t j = 0; j < k; j++) FORWARD_IF_ERROR(pf_own(C, (size_t)(n * s), (void **)&outs[j]));
+    for (uint64_t r0 = 0; r0 < n; r0 += PF_TILE_ROWS) {
+        uint64_t r1 = r0 + PF_TILE_ROWS < n ? r0 + PF_TILE_ROWS : n;
+        for (uint64_t j = 0; j < k; j++) {
+            const uint8_t *src = a->data + (size_t)((r0 * k + j) * s);
+            uint8_t *dst = outs[j] + r0 * s;
+            if (s == 8)
+                for (uint64_t r = r0; r < r1; r++, src += k * 8, dst += 8) memcpy(dst, src, 8);
+            else
+                for (uint64_t r = r0; r < r1; r++, src += k * s, dst += s) memcpy(dst, src, s);
+        }
+    }
+    if (a->dt.swap)
+        for (uint64_t j = 0; j < k; j++) pf_swap(outs[j], (size_t)n, (uint32_t)s);
     return SHMC_OK;
 }
 
@@ -509,7 +527,7 @@ static int pf_arrow_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
     const shmc_pk_value *t = pf_arg(v, 0);
     if (!shmc_pk_is_global(pf_callee(v), "pyarrow.lib", "_restore_array") || shmc_pk_len(t) < 5)
         return pf_unsupported(C, v, "a pyarrow array");
-    int large;
+    int large = 0;
     int64_t n, nulls, off;
     FORWARD_IF_ERROR(pf_arrow_type(C, shmc_pk_item(t, 0), &large));
     const shmc_pk_value *bufs = shmc_pk_item(t, 4);
@@ -617,6 +635,11 @@ static int pf_fixed_cols(pf_ctx *C, const pf_arr *a, pf_col *cols, uint64_t k) {
     if (ak != k)
         return pf_fail(C, SHMC_ERR_PICKLE, a->node, "block array has %llu rows for %llu columns",
                        (unsigned long long)ak, (unsigned long long)k);
+    uint8_t **gathered = NULL;
+    if (a->fortran && k > 1 && a->dt.kind != 'O') {
+        FORWARD_IF_ERROR(pf_own(C, (size_t)k * sizeof *gathered, (void **)&gathered));
+        FORWARD_IF_ERROR(pf_arr_gather(C, a, k, n, gathered));
+    }
     for (uint64_t j = 0; j < k; j++) {
         pf_col *c = &cols[j];
         if (a->dt.kind == 'O') {
@@ -625,7 +648,8 @@ static int pf_fixed_cols(pf_ctx *C, const pf_arr *a, pf_col *cols, uint64_t k) {
             continue;
         }
         FORWARD_IF_ERROR(pf_fixed_kind(C, &a->dt, a->node, &c->d.kind, c->dtype, sizeof c->dtype));
-        FORWARD_IF_ERROR(pf_arr_row(C, a, j, &c->d.values));
+        if (!gathered) FORWARD_IF_ERROR(pf_arr_row(C, a, j, &c->d.values));
+        else c->d.values = gathered[j];
         c->d.unit = a->dt.unit;
         c->nrows = n;
     }
@@ -891,7 +915,7 @@ static int pf_placement(pf_ctx *C, const shmc_pk_value *p, uint64_t ncols, uint6
 /* Put a block's k columns at their places; each place is filled exactly once. */
 static int pf_block(pf_ctx *C, const shmc_pk_value *values, const shmc_pk_value *placement,
                     pf_col *cols, uint64_t ncols) {
-    uint64_t *pos, k;
+    uint64_t *pos, k = 0;
     pf_col *tmp;
     FORWARD_IF_ERROR(pf_own(C, (size_t)(ncols ? ncols : 1) * sizeof *pos, (void **)&pos));
     FORWARD_IF_ERROR(pf_placement(C, placement, ncols, pos, &k));
@@ -984,9 +1008,9 @@ static int pf_emit_columns(pf_ctx *C, pf_col *cols, const shmc_label *labels, ui
 static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root) {
     if (!root || root->type != SHMC_PK_NEWOBJ || !pf_pd(pf_callee(root), "DataFrame"))
         return pf_unsupported(C, root, "the pickled object (a pandas DataFrame is read)");
-    const shmc_pk_value *mgr = shmc_pk_dict_get(root->state, "_mgr"), *axes, *blocks;
+    const shmc_pk_value *mgr = shmc_pk_dict_get(root->state, "_mgr"), *axes = NULL, *blocks = NULL;
     if (!mgr) mgr = shmc_pk_dict_get(root->state, "_data");
-    int legacy;
+    int legacy = 0;
     FORWARD_IF_ERROR(pf_manager_parts(C, mgr, &axes, &blocks, &legacy));
     if (shmc_pk_len(axes) != 2) return pf_unsupported(C, axes, "DataFrame axes (2 are read)");
     shmc_label *labels, colname;

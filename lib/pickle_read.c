@@ -57,16 +57,20 @@ typedef struct pk_parser {
     uint8_t op;
 } pk_parser;
 
-__attribute__((format(printf, 3, 4))) static int pk_fail(pk_parser *P, int status,
-                                                         const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static void pk_fail_(pk_parser *P, int status,
+                                                           const char *fmt, ...) {
     char detail[320];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    return shmc_err_set(P->err, status, "pickle byte %llu (%s): %s",
-                        (unsigned long long)P->op_off, shmc_pk_opcode_name(P->op), detail);
+    shmc_err_set(P->err, status, "pickle byte %llu (%s): %s", (unsigned long long)P->op_off,
+                 shmc_pk_opcode_name(P->op), detail);
 }
+
+/* Evaluates to the (constant) status, so the compiler sees that error paths
+ * never return SHMC_OK and outputs are set on the success path. */
+#define pk_fail(P, status, ...) (pk_fail_((P), (status), __VA_ARGS__), (status))
 
 /* Charge `bytes` to the allocation budget before allocating them. */
 static int pk_charge(pk_parser *P, size_t bytes) {
