@@ -252,7 +252,7 @@ static int peek(cur *c, uint8_t *tag)
 
 static int rd_uint(cur *c, uint64_t *v)
 {
-    uint8_t t;
+    uint8_t t = 0;
     FORWARD_IF_ERROR(peek(c, &t));
     if (t < 0x80) { c->p++; *v = t; return SHMC_OK; }
     if (t >= 0xcc && t <= 0xcf) { c->p++; return take_be(c, 1 << (t - 0xcc), v); }
@@ -261,9 +261,9 @@ static int rd_uint(cur *c, uint64_t *v)
 
 static int rd_int(cur *c, int64_t *v)
 {
-    uint8_t t;
+    uint8_t t = 0;
     FORWARD_IF_ERROR(peek(c, &t));
-    uint64_t u;
+    uint64_t u = 0;
     if (t >= 0xe0) { c->p++; *v = (int8_t)t; return SHMC_OK; }
     if (t >= 0xd0 && t <= 0xd3) {
         int n = 1 << (t - 0xd0);
@@ -284,7 +284,7 @@ static int rd_int(cur *c, int64_t *v)
 
 static int rd_u32(cur *c, uint32_t *v, const char *what)
 {
-    uint64_t u;
+    uint64_t u = 0;
     FORWARD_IF_ERROR(rd_uint(c, &u));
     if (u > UINT32_MAX) return bad(c, what);
     *v = (uint32_t)u;
@@ -293,7 +293,7 @@ static int rd_u32(cur *c, uint32_t *v, const char *what)
 
 static int rd_small(cur *c, int *v, int max, const char *what)
 {
-    uint64_t u;
+    uint64_t u = 0;
     FORWARD_IF_ERROR(rd_uint(c, &u));
     if (u > (uint64_t)max) return bad(c, what);
     *v = (int)u;
@@ -304,7 +304,7 @@ static int rd_small(cur *c, int *v, int max, const char *what)
  * (each element takes at least min_elem bytes). */
 static int rd_container(cur *c, int is_map, uint64_t *n)
 {
-    uint8_t t;
+    uint8_t t = 0;
     FORWARD_IF_ERROR(peek(c, &t));
     uint8_t fix = is_map ? 0x80 : 0x90, t16 = is_map ? 0xde : 0xdc;
     c->p++;
@@ -319,9 +319,9 @@ static int rd_container(cur *c, int is_map, uint64_t *n)
 /* A str or bin: pointer into the index, length checked against what remains. */
 static int rd_raw(cur *c, int want_bin, const uint8_t **s, size_t *n)
 {
-    uint8_t t;
+    uint8_t t = 0;
     FORWARD_IF_ERROR(peek(c, &t));
-    uint64_t len;
+    uint64_t len = 0;
     c->p++;
     if (!want_bin && (t & 0xe0) == 0xa0) len = t & 0x1f;
     else if (t == (want_bin ? 0xc4 : 0xd9)) FORWARD_IF_ERROR(take_be(c, 1, &len));
@@ -347,8 +347,8 @@ static const char *arena_put(cur *c, const uint8_t *s, size_t n)
 
 static int rd_string(cur *c, const char **out)
 {
-    const uint8_t *s;
-    size_t n;
+    const uint8_t *s = NULL;
+    size_t n = 0;
     FORWARD_IF_ERROR(rd_raw(c, 0, &s, &n));
     if (memchr(s, 0, n)) return bad(c, "string holds a NUL byte");
     *out = arena_put(c, s, n);
@@ -357,10 +357,10 @@ static int rd_string(cur *c, const char **out)
 
 static int rd_label(cur *c, shmc_label *l)
 {
-    uint8_t t;
+    uint8_t t = 0;
     FORWARD_IF_ERROR(peek(c, &t));
     memset(l, 0, sizeof *l);
-    const uint8_t *s;
+    const uint8_t *s = NULL;
     if (t == 0xc0) { c->p++; l->type = SHMC_LABEL_NONE; return SHMC_OK; }
     if ((t & 0xe0) == 0xa0 || (t >= 0xd9 && t <= 0xdb)) {
         FORWARD_IF_ERROR(rd_raw(c, 0, &s, &l->len));
@@ -382,11 +382,11 @@ static int rd_label(cur *c, shmc_label *l)
 static int skip(cur *c, int depth)
 {
     if (depth > SHMC_INDEX_MAX_DEPTH) return bad(c, "nesting too deep");
-    uint8_t t;
+    uint8_t t = 0;
     FORWARD_IF_ERROR(peek(c, &t));
-    uint64_t n, v;
-    const uint8_t *s;
-    size_t sl;
+    uint64_t n = 0, v = 0;
+    const uint8_t *s = NULL;
+    size_t sl = 0;
     if (t < 0x80 || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) { c->p++; return SHMC_OK; }
     if ((t & 0xe0) == 0xa0 || (t >= 0xd9 && t <= 0xdb)) return rd_raw(c, 0, &s, &sl);
     if (t >= 0xc4 && t <= 0xc6) return rd_raw(c, 1, &s, &sl);
@@ -406,15 +406,15 @@ static int key_is(const uint8_t *k, size_t n, const char *s) { return strlen(s) 
 
 static int rd_column(cur *c, shmc_column_info *col)
 {
-    uint64_t n;
+    uint64_t n = 0;
     FORWARD_IF_ERROR(rd_container(c, 1, &n));
     memset(col, 0, sizeof *col);
     col->dtype = "";
     col->dict_column = UINT32_MAX;
     uint32_t seen = 0;
     for (uint64_t i = 0; i < n; i++) {
-        const uint8_t *k;
-        size_t kl;
+        const uint8_t *k = NULL;
+        size_t kl = 0;
         FORWARD_IF_ERROR(rd_raw(c, 0, &k, &kl));
         if (key_is(k, kl, "kind")) { FORWARD_IF_ERROR(rd_small(c, &col->kind, SHMC_KIND_COUNT_, "bad kind")); seen |= 1; }
         else if (key_is(k, kl, "flags")) { FORWARD_IF_ERROR(rd_u32(c, &col->flags, "bad flags")); seen |= 2; }
@@ -434,7 +434,7 @@ static int rd_column(cur *c, shmc_column_info *col)
 
 static int rd_chunk(cur *c, shmc_chunk_info *k)
 {
-    uint64_t n;
+    uint64_t n = 0;
     FORWARD_IF_ERROR(rd_container(c, 0, &n));
     if (n < 10) return bad(c, "chunk entry has fewer than 10 fields");
     memset(k, 0, sizeof *k);
@@ -454,7 +454,7 @@ static int rd_chunk(cur *c, shmc_chunk_info *k)
 
 static int rd_columns(cur *c, shmc_index *ix)
 {
-    uint64_t n;
+    uint64_t n = 0;
     FORWARD_IF_ERROR(rd_container(c, 0, &n));
     if (ix->columns) return bad(c, "duplicate 'columns' key");
     /* A column entry has four required keys: it cannot be shorter than 16 bytes. */
@@ -469,7 +469,7 @@ static int rd_columns(cur *c, shmc_index *ix)
 
 static int rd_chunks(cur *c, shmc_index *ix)
 {
-    uint64_t n;
+    uint64_t n = 0;
     FORWARD_IF_ERROR(rd_container(c, 0, &n));
     if (ix->chunks) return bad(c, "duplicate 'chunks' key");
     if (n > left(c) / 11) return bad(c, "chunk count exceeds the index size");
@@ -483,10 +483,10 @@ static int rd_chunks(cur *c, shmc_index *ix)
 
 static int rd_range(cur *c, shmc_index *ix)
 {
-    uint8_t t;
+    uint8_t t = 0;
     FORWARD_IF_ERROR(peek(c, &t));
     if (t == 0xc0) { c->p++; ix->has_range = 0; return SHMC_OK; }
-    uint64_t n;
+    uint64_t n = 0;
     FORWARD_IF_ERROR(rd_container(c, 0, &n));
     if (n != 2) return bad(c, "'range' is not [start, step]");
     ix->has_range = 1;
@@ -523,12 +523,12 @@ int shmc_index_decode(const uint8_t *p, size_t len, shmc_index *ix, shmc_err *er
     c.arena = malloc(c.arena_cap);
     RETURN_ERROR_IF(!c.arena, err, SHMC_ERR_NOMEM, "index: no memory for %zu bytes", len);
     ix->arena = c.arena;
-    uint64_t n;
+    uint64_t n = 0;
     uint32_t seen = 0;
     int rc = rd_container(&c, 1, &n);
     for (uint64_t i = 0; rc == SHMC_OK && i < n; i++) {
-        const uint8_t *k;
-        size_t kl;
+        const uint8_t *k = NULL;
+        size_t kl = 0;
         rc = rd_raw(&c, 0, &k, &kl);
         if (rc == SHMC_OK) rc = rd_top_key(&c, ix, k, kl, &seen);
     }

@@ -158,7 +158,8 @@ int shmc_store_create(shmc_store *st, uint64_t size, shmc_err *err)
     int rc = fchmod(fd, 0600) == 0 ? reserve(fd, size, st->name, err)
                                    : shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: fchmod", st->name);
     if (rc == SHMC_OK) {
-        void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        /* Populate: fault the pages in one kernel pass instead of one trap per page. */
+        void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
         if (p == MAP_FAILED)
             rc = shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: mmap", st->name);
         else {
