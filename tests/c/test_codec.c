@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <time.h>
 #include <xxhash.h>
 #include <zstd.h>
 
@@ -391,15 +392,34 @@ static void test_parallel_for_every_index_once(void **state)
     assert_int_equal(shmc_parallel_for(0, 4, count_task, NULL), 0);
 }
 
-/* Slow tasks in front make a later failure likely to be seen first in time. */
-static int ordered_task(void *user, size_t i)
+/* Index 3 fails only after index 5 has started, and 5 fails after 3 has: in
+ * time the later index fails last, yet the result must be the lower index's. */
+typedef struct race {
+    _Atomic int hits[500];
+    _Atomic int started5, failed3;
+    int threads;
+} race;
+
+static void sleep_ms(long ms)
 {
-    counts *c = user;
-    c->hits[i]++;
-    if (i == c->fail_b) return 200; /* later index, fails immediately */
-    if (i == c->fail_a) {
-        for (volatile int spin = 0; spin < 200000; spin++) {}
+    struct timespec ts = {0, ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int race_task(void *user, size_t i)
+{
+    race *r = user;
+    r->hits[i]++;
+    if (i == 3) {
+        for (int t = 0; r->threads > 1 && !r->started5 && t < 2000; t++) sleep_ms(1);
+        r->failed3 = 1;
         return 100;
+    }
+    if (i == 5) {
+        r->started5 = 1;
+        for (int t = 0; !r->failed3 && t < 2000; t++) sleep_ms(1);
+        sleep_ms(2);
+        return 200;
     }
     return 0;
 }
@@ -407,18 +427,19 @@ static int ordered_task(void *user, size_t i)
 static void test_parallel_for_error_order(void **state)
 {
     (void)state;
-    for (int rep = 0; rep < 20; rep++) {
+    for (int rep = 0; rep < 5; rep++) {
         for (int threads = 1; threads <= 4; threads++) {
-            size_t n = 500;
-            counts c = {n, calloc(n, sizeof(_Atomic int)), 3, 5};
-            assert_int_equal(shmc_parallel_for(n, threads, ordered_task, &c), 100);
+            race *r = calloc(1, sizeof *r);
+            r->threads = threads;
+            assert_int_equal(shmc_parallel_for(500, threads, race_task, r), 100);
             /* every index up to the first failure ran exactly once; none ran twice */
-            for (size_t i = 0; i <= 3; i++) assert_int_equal(c.hits[i], 1);
-            for (size_t i = 0; i < n; i++) assert_true(c.hits[i] <= 1);
-            free((void *)c.hits);
+            for (size_t i = 0; i <= 3; i++) assert_int_equal(r->hits[i], 1);
+            for (size_t i = 0; i < 500; i++) assert_true(r->hits[i] <= 1);
+            if (threads > 1) assert_int_equal(r->hits[5], 1); /* the race really happened */
+            free(r);
         }
     }
-    /* failure at the last index only */
+    /* failure at the last index only: everything runs */
     size_t n = 300;
     counts c = {n, calloc(n, sizeof(_Atomic int)), n - 1, n};
     assert_int_equal(shmc_parallel_for(n, 4, count_task, &c), 100 + (int)((n - 1) % 50));
