@@ -368,6 +368,9 @@ static int plan_column(writer *w, uint32_t idx, const shmc_column_desc *d, uint6
         RETURN_ERROR_IF(d->nblobs != c->nrowgroups, &w->f->err, SHMC_ERR_INVALID_ARG,
                         "%s: nblobs %zu but the frame has %llu row groups", what, d->nblobs,
                         (unsigned long long)c->nrowgroups);
+    for (size_t i = 0; d->kind == SHMC_KIND_OBJECT && i < d->nblobs; i++)
+        RETURN_ERROR_IF(d->blob_lens[i] && !d->blobs[i], &w->f->err, SHMC_ERR_INVALID_ARG,
+                        "%s: blobs[%zu] is NULL with blob_lens %zu", what, i, d->blob_lens[i]);
     return check_buffers(&w->f->err, d, nrows, what, &c->null_count);
 }
 

@@ -510,20 +510,48 @@ int shmc_segment_chunk_decode(shmc_segment *seg, uint32_t chunk, void *dst, size
     return decode_into(seg, chunk, dst);
 }
 
-/* Checksum, then for a compressed chunk a trial decode into scratch. */
+/* String offsets are data the consumer indexes with: check them here so that
+ * verify (and the CLI) can vouch for a segment, not just for its checksums. */
+static int offsets_ok(shmc_segment *seg, uint32_t id, const uint8_t *raw)
+{
+    const shmc_chunk_info *k = &seg->ix.chunks[id];
+    uint32_t data_id;
+    if (shmc_segment_chunk_find(seg, k->column, k->rowgroup, SHMC_ROLE_DATA, &data_id) != SHMC_OK)
+        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "no data chunk for these offsets");
+    uint64_t data_len = seg->ix.chunks[data_id].raw_len;
+    int64_t prev = 0, v;
+    for (uint64_t i = 0; i <= k->nrows; i++) {
+        memcpy(&v, raw + 8 * i, 8);
+        if ((i == 0 && v != 0) || v < prev || (uint64_t)v > data_len) {
+            char why[128];
+            snprintf(why, sizeof why, "offset %lld of row %llu is not in [previous, %llu]", (long long)v,
+                     (unsigned long long)(k->row_start + i), (unsigned long long)data_len);
+            return chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
+        }
+        prev = v;
+    }
+    if ((uint64_t)prev != data_len) return chunk_err(seg, SHMC_ERR_CORRUPT, id, "last offset != data length");
+    return SHMC_OK;
+}
+
+/* Checksum, then a trial decode of a compressed chunk, then content checks. */
 static int verify_one(shmc_segment *seg, uint32_t id, void **scratch, size_t *cap)
 {
     FORWARD_IF_ERROR(chunk_hash_ok(seg, id));
     const shmc_chunk_info *k = &seg->ix.chunks[id];
-    if (k->codec == SHMC_CODEC_NONE) return SHMC_OK;
-    if (*cap < k->raw_len) {
-        void *p = realloc(*scratch, (size_t)k->raw_len);
-        RETURN_ERROR_IF(!p, &seg->err, SHMC_ERR_NOMEM, "verify: no memory for %llu bytes",
-                        (unsigned long long)k->raw_len);
-        *scratch = p;
-        *cap = (size_t)k->raw_len;
+    const uint8_t *raw = seg->st.base + k->offset;
+    if (k->codec != SHMC_CODEC_NONE) {
+        if (*cap < k->raw_len) {
+            void *p = realloc(*scratch, (size_t)k->raw_len);
+            RETURN_ERROR_IF(!p, &seg->err, SHMC_ERR_NOMEM, "verify: no memory for %llu bytes",
+                            (unsigned long long)k->raw_len);
+            *scratch = p;
+            *cap = (size_t)k->raw_len;
+        }
+        FORWARD_IF_ERROR(decode_into(seg, id, *scratch));
+        raw = *scratch;
     }
-    return decode_into(seg, id, *scratch);
+    return k->role == SHMC_ROLE_OFFSETS ? offsets_ok(seg, id, raw) : SHMC_OK;
 }
 
 int shmc_segment_verify(shmc_segment *seg, shmc_bad_chunk_fn on_bad, void *user)
@@ -531,15 +559,14 @@ int shmc_segment_verify(shmc_segment *seg, shmc_bad_chunk_fn on_bad, void *user)
     FORWARD_IF_ERROR(need_open(seg));
     void *scratch = NULL;
     size_t cap = 0;
-    int first = SHMC_OK;
+    shmc_err first = {0};
     for (uint32_t i = 0; i < seg->ix.nchunks; i++) {
         int rc = verify_one(seg, i, &scratch, &cap);
         if (rc == SHMC_OK) continue;
-        if (first == SHMC_OK) first = rc;
+        if (first.status == SHMC_OK) first = seg->err;
         if (on_bad) on_bad(user, i, rc, seg->err.msg);
     }
     free(scratch);
-    if (first != SHMC_OK) return first;
-    shmc_err_clear(&seg->err);
-    return SHMC_OK;
+    seg->err = first;   /* the detail of the first bad chunk, like the status */
+    return first.status;
 }

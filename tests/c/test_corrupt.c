@@ -290,6 +290,50 @@ static void test_compressed_payload_forged(void **state)
     assert_true(caught > 0);
 }
 
+/* Replace a chunk's checksum in the index (encoded as 0xcf + 8 bytes big-endian). */
+static void patch_chunk_hash(uint8_t *p, uint64_t old, uint64_t new_hash)
+{
+    uint64_t io = hdr64(p, SHMC_HDR_INDEX_OFFSET), il = hdr64(p, SHMC_HDR_INDEX_LEN);
+    uint8_t pat[9], rep[9];
+    pat[0] = rep[0] = 0xcf;
+    for (int i = 0; i < 8; i++) {
+        pat[1 + i] = (uint8_t)(old >> (56 - 8 * i));
+        rep[1 + i] = (uint8_t)(new_hash >> (56 - 8 * i));
+    }
+    for (uint64_t b = io; b + 9 <= io + il; b++)
+        if (memcmp(p + b, pat, 9) == 0) { memcpy(p + b, rep, 9); reseal(p); return; }
+    fail_msg("chunk hash not found in the index");
+}
+
+/* String offsets that point past the data, with every checksum forged: the
+ * chunk opens and views, but verify names it CORRUPT. */
+static void test_forged_string_offsets(void **state)
+{
+    fixture *fx = *state;
+    fresh(fx);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, 0), SHMC_OK);
+    uint32_t id;
+    assert_int_equal(shmc_segment_chunk_find(seg, 14, 1, SHMC_ROLE_OFFSETS, &id), SHMC_OK);
+    shmc_chunk_info k;
+    shmc_segment_chunk_info(seg, id, &k);
+    shmc_segment_free(seg);
+    int64_t bad = 1 << 20;
+    memcpy(fx->work + k.offset + 16, &bad, 8);
+    patch_chunk_hash(fx->work, k.xxh3, shmc_hash(fx->work + k.offset, (size_t)k.stored_len));
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, 0), SHMC_OK);
+    assert_int_equal(shmc_segment_chunk_verify(seg, id), SHMC_OK);
+    bad_log l = {0};
+    assert_int_equal(shmc_segment_verify(seg, on_bad, &l), SHMC_ERR_CORRUPT);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.last, id);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "offset"));
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "'s'"));
+    shmc_segment_free(seg);
+}
+
 int main(void)
 {
     const struct CMUnitTest raw[] = {
@@ -305,11 +349,13 @@ int main(void)
         cmocka_unit_test(test_index_hostile_count),
         cmocka_unit_test(test_index_outside_segment),
         cmocka_unit_test(test_each_chunk_flipped),
+        cmocka_unit_test(test_forged_string_offsets),
     };
     const struct CMUnitTest zstd[] = {
         cmocka_unit_test(test_pristine_opens),
         cmocka_unit_test(test_each_chunk_flipped),
         cmocka_unit_test(test_compressed_payload_forged),
+        cmocka_unit_test(test_forged_string_offsets),
     };
     int fails = cmocka_run_group_tests_name("raw", raw, setup_raw, teardown);
     fails += cmocka_run_group_tests_name("zstd", zstd, setup_zstd, teardown);
