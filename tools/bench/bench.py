@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import sys
@@ -22,10 +21,7 @@ if HERE not in sys.path:
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (HERE, os.environ.get("PYTHONPATH", "")) if p)
 
-import frame  # noqa: E402
-import peers  # noqa: E402
-import report  # noqa: E402
-import runner  # noqa: E402
+from peerbench import frame, peers, report, runner  # noqa: E402
 
 
 def parse_args(argv):
@@ -37,6 +33,8 @@ def parse_args(argv):
     ap.add_argument("--peers", default=",".join(peers.PEERS),
                     help="comma-separated subset of: " + ",".join(peers.PEERS))
     ap.add_argument("--shapes", default="A,B", help="A (column tasks), B (row ranges)")
+    ap.add_argument("--repeat", type=int, default=2,
+                    help="timed maps per pool; wall = best, per-task figures pooled (2)")
     ap.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
     args = ap.parse_args(argv)
     args.peers = [p for p in args.peers.split(",") if p]
@@ -44,8 +42,9 @@ def parse_args(argv):
     if unknown:
         ap.error(f"unknown peers: {', '.join(unknown)}")
     args.shapes = [s for s in args.shapes.split(",") if s]
-    if not set(args.shapes) <= {"A", "B"} or args.rows < 1 or args.procs < 1:
-        ap.error("--shapes takes A and/or B; --rows and --procs must be positive")
+    if not set(args.shapes) <= {"A", "B"} or args.rows < 1 or args.procs < 1 \
+            or args.repeat < 1:
+        ap.error("--shapes takes A and/or B; --rows, --procs, --repeat must be positive")
     return args
 
 
@@ -77,7 +76,7 @@ def main(argv=None) -> int:
     runs = []
     for order, key in enumerate(args.peers):
         t = time.perf_counter()
-        recs = runner.run_peer(peers.PEERS[key], df, shapes, args.procs, rpc)
+        recs = runner.run_peer(peers.PEERS[key], df, shapes, args.procs, rpc, args.repeat)
         for rec in recs:
             rec.update(order=order, frame_bytes=nbytes)
             _progress(rec)
@@ -85,7 +84,7 @@ def main(argv=None) -> int:
         runs += recs
 
     meta = {"rows": args.rows, "columns": int(df.shape[1]), "procs": args.procs,
-            "rows_per_chunk": rpc, "frame_bytes": nbytes, "cpus": os.cpu_count(),
+            "rows_per_chunk": rpc, "repeat": args.repeat, "frame_bytes": nbytes, "cpus": os.cpu_count(),
             "versions": versions(), "ntasks_B": len(shapes.get("B", ([],))[0]),
             "shapes": {s: [list(t) for t in v[0]] for s, v in shapes.items()},
             "reference": {s: v[1] for s, v in shapes.items()},

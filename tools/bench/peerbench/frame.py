@@ -15,7 +15,7 @@ VOCAB_SIZE = 50_000
 NUMERIC_KINDS = "iuf"
 
 
-def make_frame(nrows: int, seed: int = SEED) -> pd.DataFrame:
+def make_frame(nrows: int, seed: int = SEED, vocab_size: int = VOCAB_SIZE) -> pd.DataFrame:
     """2M x 13 by default: a realistic mix of compressible and noisy columns."""
     rng = np.random.default_rng(seed)
     n = nrows
@@ -40,7 +40,7 @@ def make_frame(nrows: int, seed: int = SEED) -> pd.DataFrame:
     ts = start + np.arange(n, dtype=np.int64) * 1_000_000_000 + jitter
     cols["ts"] = ts.astype("datetime64[ns]")
     cols["cat"] = _skewed_categorical(rng, n)
-    cols["text"] = _vocabulary_strings(rng, n)
+    cols["text"] = _vocabulary_strings(rng, n, vocab_size)
     return pd.DataFrame(cols)
 
 
@@ -52,12 +52,12 @@ def _skewed_categorical(rng: np.random.Generator, n: int) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=levels)
 
 
-def _vocabulary_strings(rng: np.random.Generator, n: int) -> pd.Series:
-    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
-    lengths = rng.integers(8, 17, VOCAB_SIZE)
-    pool = letters[rng.integers(0, 26, (VOCAB_SIZE, 16))]
-    vocab = np.array(["".join(row[:k]) for row, k in zip(pool, lengths)], dtype=object)
-    words = vocab[rng.integers(0, VOCAB_SIZE, n)]
+def _vocabulary_strings(rng: np.random.Generator, n: int, vocab_size: int) -> pd.Series:
+    lengths = rng.integers(8, 17, vocab_size)
+    pool = rng.integers(ord("a"), ord("z") + 1, (vocab_size, 16), dtype=np.uint8)
+    vocab = np.array([row[:k].tobytes().decode("ascii") for row, k in zip(pool, lengths)],
+                     dtype=object)
+    words = vocab[rng.integers(0, vocab_size, n)]
     return pd.Series(words, dtype="str")
 
 
@@ -103,27 +103,34 @@ def task_label(task) -> str:
 # --- reduction ----------------------------------------------------------------
 
 def reduce_series(s: pd.Series) -> tuple:
-    """(non-null count, a dtype-appropriate sum) -- cheap, touches every value."""
+    """(kind, non-null count, a dtype-appropriate sum): touches every value, is cheap
+    (about memory speed) and makes no full-size temporary copies of the column."""
     dtype = s.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         codes = np.asarray(s.cat.codes)
-        return ("cat", int((codes >= 0).sum()), int(codes.astype(np.int64).sum()))
+        return ("cat", int(np.count_nonzero(codes >= 0)), int(codes.sum(dtype=np.int64)))
     if dtype.kind == "M":
         vals = s.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        nat = np.iinfo(np.int64).min
         # Wrapping int64 sum: an exact checksum, equal across peers.
-        return ("dt", int(s.notna().sum()), int(vals.sum(dtype=np.int64)))
+        return ("dt", int(np.count_nonzero(vals != nat)), int(vals.sum(dtype=np.int64)))
     if dtype.kind == "b":
         vals = np.asarray(s)
-        return ("bool", len(vals), int(vals.sum()))
+        return ("bool", len(vals), int(np.count_nonzero(vals)))
     if dtype.kind in "iu":
         vals = np.asarray(s)
         return ("int", len(vals), int(vals.sum(dtype=np.int64)))
     if dtype.kind == "f":
-        vals = np.asarray(s, dtype=np.float64)
-        return ("float", int((~np.isnan(vals)).sum()), float(np.nansum(vals)))
-    # strings: count and total length in characters
-    lengths = s.str.len()
-    return ("str", int(s.notna().sum()), int(lengths.sum()))
+        vals = np.asarray(s)
+        valid = vals == vals          # False exactly at NaN
+        return ("float", int(np.count_nonzero(valid)),
+                float(np.sum(vals, where=valid, dtype=np.float64)))
+    # strings: count and total length in bytes (ASCII data: bytes == characters)
+    if hasattr(s.array, "__arrow_array__"):
+        import pyarrow.compute as pc
+        arr = s.array.__arrow_array__()
+        return ("str", len(arr) - arr.null_count, int(pc.sum(pc.binary_length(arr)).as_py() or 0))
+    return ("str", int(s.notna().sum()), int(s.str.len().sum()))
 
 
 def reduce_part(part) -> dict:
