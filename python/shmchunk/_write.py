@@ -40,7 +40,7 @@ def dtype_name(dtype) -> str:
     if isinstance(dtype, pd.StringDtype):
         na_is_nan = isinstance(dtype.na_value, float)
         if na_is_nan:
-            return "str" if dtype.storage == "pyarrow" else "str[python]"
+            return "str[python]" if dtype.storage == "python" else "str"  # + 2.x pyarrow_numpy
         return f"string[{dtype.storage}]"
     return str(dtype)
 
@@ -166,7 +166,7 @@ class FrameBuilder:
         return True
 
     def _string(self, arr, dtype, desc, nrows) -> bool:
-        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        if isinstance(dtype, pd.StringDtype) and dtype.storage != "python":
             return self._arrow_string(arr, desc)
         if isinstance(dtype, pd.StringDtype) or (
                 dtype == np.dtype(object)
