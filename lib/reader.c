@@ -174,16 +174,20 @@ static int column_check(shmc_segment *seg, uint32_t c)
     return SHMC_OK;
 }
 
-/* raw_len a role must have for n rows, or UINT64_MAX when free (data, pickle). */
+/* raw_len a role must have for n rows, or UINT64_MAX when free (data, pickle).
+ * A product that overflows yields UINT64_MAX - 1, which no valid raw_len equals:
+ * a forged huge row count cannot pass for a small chunk. */
 static uint64_t expected_raw(const shmc_column_info *ci, int role, uint64_t n)
 {
+    uint64_t size = 0, elem = 1, count = n;
     switch (role) {
-    case SHMC_ROLE_VALUES: return n * shmc_role_typesize(ci->kind, ci->code_kind, role);
-    case SHMC_ROLE_MASK: return n;
-    case SHMC_ROLE_OFFSETS: return (n + 1) * 8;
-    case SHMC_ROLE_VALIDITY: return (n + 7) / 8;
+    case SHMC_ROLE_VALUES: elem = shmc_role_typesize(ci->kind, ci->code_kind, role); break;
+    case SHMC_ROLE_MASK: break;
+    case SHMC_ROLE_OFFSETS: elem = 8; count = n + 1; break;
+    case SHMC_ROLE_VALIDITY: return n / 8 + (n % 8 != 0);
     default: return UINT64_MAX;
     }
+    return __builtin_mul_overflow(count, elem, &size) ? UINT64_MAX - 1 : size;
 }
 
 static int chunk_check(shmc_segment *seg, uint32_t id, uint64_t *prev_end)

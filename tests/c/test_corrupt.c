@@ -12,6 +12,7 @@
 #include "codec.h"
 #include "format.h"
 #include "helpers_core.h"
+#include "index.h"
 #include "shmchunk.h"
 
 typedef struct fixture {
@@ -334,6 +335,82 @@ static void test_forged_string_offsets(void **state)
     shmc_segment_free(seg);
 }
 
+/* A sealed segment whose index is `ix` and whose chunk area is `area` zero bytes. */
+static uint8_t *forge(const shmc_index *ix, size_t area, size_t *len)
+{
+    shmc_buf b = {0};
+    assert_int_equal(shmc_index_encode(ix, &b, NULL), SHMC_OK);
+    size_t io = SHMC_HEADER_SIZE + area;
+    *len = io + b.len;
+    uint8_t *p = calloc(1, *len);
+    memcpy(p, SHMC_MAGIC, SHMC_MAGIC_LEN);
+    shmc_st16(p + SHMC_HDR_VERSION, SHMC_FORMAT_VERSION);
+    shmc_st16(p + SHMC_HDR_HEADER_SIZE, SHMC_HEADER_SIZE);
+    shmc_st32(p + SHMC_HDR_LAYOUT, SHMC_LAYOUT_SIGNATURE);
+    shmc_st64(p + SHMC_HDR_TOTAL_SIZE, *len);
+    shmc_st64(p + SHMC_HDR_INDEX_OFFSET, io);
+    shmc_st64(p + SHMC_HDR_INDEX_LEN, b.len);
+    memcpy(p + io, b.p, b.len);
+    shmc_st64(p + SHMC_HDR_SEALED, SHMC_SEALED_MAGIC);
+    reseal(p);
+    shmc_buf_free(&b);
+    return p;
+}
+
+/* Forged indexes that are well-formed msgpack but lie about sizes. */
+static void test_forged_sizes(void **state)
+{
+    (void)state;
+    shmc_column_info col = {.kind = SHMC_KIND_INT64, .label = {SHMC_LABEL_STR, "x", 1, 0}};
+    shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128};
+    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = &col, .ncolumns = 1,
+                     .chunks = &ch, .nchunks = 1};
+    col.nrows = 4;
+    ch.raw_len = ch.stored_len = 32;
+    ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
+    size_t len;
+    uint8_t *p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);   /* the honest one */
+    free(p);
+    /* 2^61 rows in one row group of "0 bytes": the size product overflows to 0. */
+    ix.nrows = col.nrows = ix.rows_per_chunk = 1ull << 61;
+    ch.raw_len = ch.stored_len = 0;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    /* A chunk running past the index. */
+    ix.nrows = col.nrows = ix.rows_per_chunk = 4;
+    ch.raw_len = ch.stored_len = 32;
+    ch.offset = 64 * 3;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    /* A misaligned chunk, a chunk inside the header, a compressed claim of 1 TB from 32 bytes. */
+    ch.offset = 130;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    ch.offset = 64;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    ch.offset = 128;
+    ch.codec = SHMC_CODEC_ZSTD;
+    col.kind = SHMC_KIND_OBJECT;
+    ch.role = SHMC_ROLE_PICKLE;
+    ch.typesize = 1;
+    ch.raw_len = 1ull << 40;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    /* A categorical whose dictionary is itself. */
+    col = (shmc_column_info){.kind = SHMC_KIND_CATEGORICAL, .code_kind = SHMC_KIND_INT8, .dict_column = 0, .nrows = 4};
+    ch = (shmc_chunk_info){.role = SHMC_ROLE_VALUES, .typesize = 1, .offset = 128, .raw_len = 4, .stored_len = 4};
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest raw[] = {
@@ -347,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_index_every_byte),
         cmocka_unit_test(test_index_forged_every_byte),
         cmocka_unit_test(test_index_hostile_count),
+        cmocka_unit_test(test_forged_sizes),
         cmocka_unit_test(test_index_outside_segment),
         cmocka_unit_test(test_each_chunk_flipped),
         cmocka_unit_test(test_forged_string_offsets),
