@@ -19,12 +19,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from relutil import CLI, FIGURES, child_env  # noqa: E402
+from relutil import CLI, FIGURES, TOOLS, child_env  # noqa: E402
 
 @pytest.fixture(scope="session")
 def shmchunk():
@@ -89,6 +90,67 @@ class PrivateShm:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+
+
+class OwnerFactory:
+    """Owner processes forked from one interpreter (relwork.factory_main), so each
+    owner costs a fork, not a pandas import. Optionally inside a PrivateShm."""
+
+    def __init__(self, ns: PrivateShm | None = None):
+        argv = [sys.executable, str(TOOLS / "relwork.py"), "factory"]
+        kw = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = ns.popen(argv, **kw) if ns else subprocess.Popen(
+            argv, env=child_env(), text=True, **kw)
+        self.pids: list[int] = []
+
+    def share(self, uid: int = -1, objects: bool = False, nrows: int = 5000, seed: int = 0,
+              codec: str = "raw") -> tuple[str, int]:
+        self.proc.stdin.write(f"share {uid} {int(objects)} {nrows} {seed} {codec}\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline().strip()
+        assert reply and not reply.startswith("ERROR"), reply or self.proc.stderr.read()
+        name, pid = reply.split()
+        self.pids.append(int(pid))
+        return name, int(pid)
+
+    def kill(self, pid: int) -> None:
+        """SIGKILL an owner and wait until it is gone (the factory reaps it)."""
+        os.kill(pid, signal.SIGKILL)
+        self._wait_gone(pid)
+
+    def close_owner(self, pid: int) -> None:
+        """Ask an owner to close its segment and exit normally."""
+        os.kill(pid, signal.SIGUSR1)
+        self._wait_gone(pid)
+
+    def _wait_gone(self, pid: int) -> None:
+        deadline = time.monotonic() + 30
+        while os.path.exists(f"/proc/{pid}"):
+            assert time.monotonic() < deadline, f"owner {pid} did not go away"
+            time.sleep(0.01)
+        self.pids.remove(pid)
+
+    def close(self) -> str:
+        for pid in list(self.pids):
+            self.kill(pid)
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+        return self.proc.stderr.read()
+
+
+@pytest.fixture
+def owners():
+    """Factory: owners(ns=None) -> OwnerFactory; every owner left is killed at teardown."""
+    made = []
+
+    def make(ns: PrivateShm | None = None) -> OwnerFactory:
+        f = OwnerFactory(ns)
+        made.append(f)
+        return f
+
+    yield make
+    for f in made:
+        f.close()
 
 
 @pytest.fixture

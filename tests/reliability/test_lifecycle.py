@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import relwork
-from relutil import assert_clean_stderr, record, run_cli, run_py
+from relutil import CLI, assert_clean_stderr, child_env, record, run_cli, run_py
 
 NROWS = 5000
 NOBODY = 65534
@@ -31,18 +29,6 @@ import gc, os, sys, relwork, shmchunk
 df = relwork.make_frame({NROWS}, 0)
 """
 
-# An owner that prints its segment's name and waits for stdin to close. With
-# REL_AS_UID set it drops to that uid after the imports (nobody cannot read the
-# interpreter under /root, so setpriv before exec is not an option).
-OWNER_WAIT = PRELUDE + """
-if os.environ.get("REL_AS_UID"):
-    os.setgid(int(os.environ["REL_AS_UID"])); os.setuid(int(os.environ["REL_AS_UID"]))
-sf = shmchunk.share(df, rows_per_chunk=1024)
-print(relwork.bare_name(sf.name), flush=True)
-sys.stdin.read()
-"""
-
-
 def _exists(name: str, root: str = "") -> bool:
     return os.path.exists(relwork.shm_path(name, root))
 
@@ -51,41 +37,33 @@ def _exists(name: str, root: str = "") -> bool:
 # The owner unlinks
 # --------------------------------------------------------------------------
 def test_owner_close_unlinks_and_is_idempotent(shmchunk):
-    p = run_py(PRELUDE + """
-sf = shmchunk.share(df, rows_per_chunk=1024)
-path = relwork.shm_path(sf.name)
-before = os.path.exists(path)
-sf.close(); sf.close()
-print(before, os.path.exists(path))
-""")
-    assert p.stdout.split() == ["True", "False"]
-    assert_clean_stderr(p.stderr)
+    sf = shmchunk.share(relwork.make_frame(NROWS), rows_per_chunk=1024)
+    path = relwork.shm_path(sf.name)
+    assert os.path.exists(path)
+    sf.close()
+    assert not os.path.exists(path)
+    sf.close()  # idempotent
+    with pytest.raises(shmchunk.ClosedError):
+        sf.read(chunks=[0])
 
 
 def test_owner_with_block_unlinks_on_exception(shmchunk):
-    p = run_py(PRELUDE + """
-try:
-    with shmchunk.share(df, rows_per_chunk=1024) as sf:
-        path = relwork.shm_path(sf.name)
-        print(os.path.exists(path))
-        raise KeyError("boom")
-except KeyError:
-    print("propagated")
-print(os.path.exists(path))
-""")
-    assert p.stdout.split() == ["True", "propagated", "False"]
-    assert_clean_stderr(p.stderr)
+    with pytest.raises(KeyError, match="boom"):
+        with shmchunk.share(relwork.make_frame(NROWS), rows_per_chunk=1024) as sf:
+            path = relwork.shm_path(sf.name)
+            assert os.path.exists(path)
+            raise KeyError("boom")
+    assert not os.path.exists(path)
 
 
 def test_owner_garbage_collected_unlinks(shmchunk):
-    p = run_py(PRELUDE + """
-sf = shmchunk.share(df, rows_per_chunk=1024)
-path = relwork.shm_path(sf.name)
-del sf; gc.collect()
-print(os.path.exists(path))
-""")
-    assert p.stdout.split() == ["False"]
-    assert_clean_stderr(p.stderr)
+    import gc
+
+    sf = shmchunk.share(relwork.make_frame(NROWS), rows_per_chunk=1024)
+    path = relwork.shm_path(sf.name)
+    del sf
+    gc.collect()
+    assert not os.path.exists(path)
 
 
 def test_owner_interpreter_exit_unlinks(shmchunk):
@@ -115,46 +93,34 @@ raise SystemError("owner crashes in Python")
 # --------------------------------------------------------------------------
 # Attachers
 # --------------------------------------------------------------------------
-def test_attacher_never_unlinks_and_outlives_owner(shmchunk):
-    owner = subprocess.Popen([sys.executable, "-c", OWNER_WAIT + "sf.close()\nprint('closed', flush=True)\nsys.stdin.read()\n"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=_env())
-    try:
-        name = owner.stdout.readline().strip()
-        assert _exists(name)
-        # A separate attacher process reads, closes and exits: the name must stay.
-        p = run_py(f"""
-import relwork, shmchunk
+def test_attacher_never_unlinks_and_outlives_owner(shmchunk, owners):
+    fac = owners()
+    name, pid = fac.share(nrows=NROWS)
+    assert _exists(name)
+    # A separate attacher process reads, closes and exits: the name must stay.
+    p = run_py(f"""
+import gc, relwork, shmchunk
 df = relwork.make_frame({NROWS}, 0)
 sf = shmchunk.attach({name!r})
 relwork.assert_same(sf.read(chunks=list(range(sf.nchunks))), df)
 sf.close()
-sf2 = shmchunk.attach({name!r}); del sf2
-import gc; gc.collect()
+sf2 = shmchunk.attach({name!r}); del sf2; gc.collect()
+sf3 = shmchunk.attach({name!r})  # still attached at interpreter exit
 """)
-        assert_clean_stderr(p.stderr)
-        assert _exists(name), "an attacher unlinked the segment"
+    assert_clean_stderr(p.stderr)
+    assert _exists(name), "an attacher unlinked the segment"
 
-        # This process attaches, then the owner unlinks; the mapping keeps working.
-        df = relwork.make_frame(NROWS, 0)
-        sf = shmchunk.attach(name)
-        col = sf.column("i64")
-        owner.stdin.write("\n"); owner.stdin.flush()
-        owner.stdin.close()
-        assert owner.stdout.readline().strip() == "closed"
-        assert not _exists(name), "owner.close() did not unlink"
-        relwork.assert_same(sf.read(chunks=list(range(sf.nchunks))), df)
-        assert (col.to_numpy() == df["i64"].to_numpy()).all()
-        with pytest.raises(shmchunk.SegmentNotFoundError):
-            shmchunk.attach(name)
-        sf.close()
-        owner.wait(timeout=30)
-        assert owner.returncode == 0
-        assert_clean_stderr(owner.stderr.read())
-    finally:
-        if owner.poll() is None:
-            owner.kill()
-            owner.wait()
+    # This process attaches, then the owner unlinks; the mapping keeps working.
+    df = relwork.make_frame(NROWS, 0)
+    sf = shmchunk.attach(name)
+    col = sf.column("i64")
+    fac.close_owner(pid)
+    assert not _exists(name), "owner did not unlink on close"
+    relwork.assert_same(sf.read(chunks=list(range(sf.nchunks))), df)
+    assert (col.to_numpy() == df["i64"].to_numpy()).all()
+    with pytest.raises(shmchunk.SegmentNotFoundError):
+        shmchunk.attach(name)
+    sf.close()
 
 
 POOL_SCRIPT = PRELUDE + """
@@ -181,7 +147,7 @@ def test_spawn_pool_workers_leave_segment_and_stderr_clean(shmchunk, tmp_path):
     script = tmp_path / "pool_owner.py"
     script.write_text(POOL_SCRIPT)
     p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                       timeout=120, env=_env())
+                       timeout=120, env=child_env())
     assert p.returncode == 0, p.stderr
     assert "alive-after-workers True" in p.stdout
     assert "after-owner False" in p.stdout
@@ -191,128 +157,83 @@ def test_spawn_pool_workers_leave_segment_and_stderr_clean(shmchunk, tmp_path):
 # --------------------------------------------------------------------------
 # Crashed owners and gc (in a private /dev/shm so nobody else's gc interferes)
 # --------------------------------------------------------------------------
-def _start_owner(ns, uid=None):
-    env = {"REL_AS_UID": str(uid)} if uid is not None else {}
-    proc = ns.popen([sys.executable, "-c", OWNER_WAIT], stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env_extra=env)
-    name = proc.stdout.readline().strip()
-    assert name, proc.stderr.read()
-    return proc, name
-
-
-def _kill(proc):
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-
-
 def _ls_states(ns) -> dict:
     p = run_cli("ls", "--json", prefix=ns.prefix)
     assert p.returncode == 0, p.stderr
-    data = json.loads(p.stdout)
-    entries = data if isinstance(data, list) else next(v for v in data.values()
-                                                      if isinstance(v, list))
-    states = {}
-    for e in entries:
-        state = next((e[k] for k in ("state", "owner_state", "status") if k in e), None)
-        states[relwork.bare_name(e["name"])] = state
-    return states
+    return {relwork.bare_name(e["name"]): e["state"] for e in json.loads(p.stdout)}
 
 
-def _gc_scenario(ns, pickle_path, cli_available):
-    """Make one segment of each kind inside ns; return their names and the alive owner."""
-    names = {}
-    if cli_available:
-        p = run_cli("pack", pickle_path, "shm:rel-persistent", prefix=ns.prefix)
-        assert p.returncode == 0, p.stderr
-        names["persistent"] = "rel-persistent"
-    alive, names["alive"] = _start_owner(ns)
-    dead, names["dead"] = _start_owner(ns)
-    _kill(dead)
-    dead2, names["dead2"] = _start_owner(ns)
-    _kill(dead2)
-    foreign, names["foreign_dead"] = _start_owner(ns, uid=NOBODY)
-    _kill(foreign)
+def test_sigkilled_owner_orphan_removed_by_cli_gc_only(shmchunk, cli, private_shm, owners,
+                                                       pickle_file):
+    ns = private_shm("64m")
+    fac = owners(ns)
+    p = run_cli("pack", pickle_file(NROWS), "shm:rel-persistent", prefix=ns.prefix)
+    assert p.returncode == 0, p.stderr
+    names = {"persistent": "rel-persistent"}
+    names["alive"], alive_pid = fac.share()
+    for kind in ("dead", "dead_zstd", "foreign_dead", "chowned_dead"):
+        name, pid = fac.share(uid=NOBODY if kind == "foreign_dead" else -1,
+                              codec="zstd" if kind == "dead_zstd" else "raw")
+        fac.kill(pid)
+        names[kind] = name
     # An orphan whose file was given to another uid: its header still names us as
     # creator, but the file system says it is not ours -- gc must leave it.
-    chowned, names["chowned_dead"] = _start_owner(ns)
-    _kill(chowned)
     os.chown(ns.shm / names["chowned_dead"], NOBODY, NOBODY)
-    return names, alive
 
+    present = set(ns.listdir())
+    assert present == set(names.values()), (names, present)
+    states = _ls_states(ns)
+    assert states[names["persistent"]] == "persistent", states
+    assert states[names["alive"]] == "alive", states
+    assert states[names["dead"]] == "orphaned", states
 
-def test_sigkilled_owner_orphan_removed_by_cli_gc_only(shmchunk, cli, private_shm, pickle_file):
-    ns = private_shm("64m")
-    names, alive = _gc_scenario(ns, pickle_file(NROWS), True)
-    try:
-        present = set(ns.listdir())
-        assert set(names.values()) <= present, (names, present)
-        states = _ls_states(ns)
-        assert states[names["persistent"]] == "persistent", states
-        assert states[names["alive"]] == "alive", states
-        assert states[names["dead"]] == "orphaned", states
+    p = run_cli("gc", prefix=ns.prefix)
+    assert p.returncode == 0, p.stderr
+    removed = {names["dead"], names["dead_zstd"]}
+    after = set(ns.listdir())
+    assert after == present - removed, (names, present, after)
+    assert all(n in p.stdout for n in removed), p.stdout
+    p = run_cli("gc", prefix=ns.prefix)  # idempotent
+    assert p.returncode == 0 and set(ns.listdir()) == after
 
-        p = run_cli("gc", prefix=ns.prefix)
-        assert p.returncode == 0, p.stderr
-        after = set(ns.listdir())
-        assert after == present - {names["dead"], names["dead2"]}, (names, present, after)
-        # Idempotent: nothing more to remove.
-        p = run_cli("gc", prefix=ns.prefix)
-        assert p.returncode == 0 and set(ns.listdir()) == after
-    finally:
-        alive.stdin.close()
-        alive.wait(timeout=30)
-    assert set(ns.listdir()) == {names["persistent"], names["foreign_dead"],
-                                 names["chowned_dead"]}, "alive owner did not unlink at exit"
-    record("gc_cli", {"segments": len(names), "orphans_removed": 2,
+    fac.close_owner(alive_pid)
+    assert set(ns.listdir()) == after - {names["alive"]}, "alive owner did not unlink"
+    record("gc_cli", {"segments": len(names), "orphans_removed": len(removed),
                       "kept": ["persistent", "alive", "foreign_dead", "chowned_dead"]})
 
 
-def test_sigkilled_owner_orphan_removed_by_python_gc(shmchunk, private_shm):
+def test_sigkilled_owner_orphan_removed_by_python_gc(shmchunk, private_shm, owners):
     if not hasattr(shmchunk, "gc"):
         pytest.fail("shmchunk.gc() is missing from the Python package (DESIGN.md section 7)")
     ns = private_shm("64m")
-    alive, alive_name = _start_owner(ns)
-    dead, dead_name = _start_owner(ns)
-    _kill(dead)
-    try:
-        p = run_py("import shmchunk; r = shmchunk.gc(); print(repr(r))", prefix=ns.prefix)
-        assert_clean_stderr(p.stderr)
-        assert set(ns.listdir()) == {alive_name}
-        assert dead_name in p.stdout or p.stdout.strip() == "1", \
-            f"gc() result does not say what it removed: {p.stdout!r}"
-    finally:
-        alive.stdin.close()
-        alive.wait(timeout=30)
+    fac = owners(ns)
+    alive_name, alive_pid = fac.share()
+    dead_name, dead_pid = fac.share()
+    fac.kill(dead_pid)
+    p = run_py("import shmchunk; print(repr(shmchunk.gc()))", prefix=ns.prefix)
+    assert_clean_stderr(p.stderr)
+    assert set(ns.listdir()) == {alive_name}
+    assert dead_name in p.stdout or p.stdout.strip() == "1", \
+        f"gc() result does not say what it removed: {p.stdout!r}"
+    fac.close_owner(alive_pid)
     assert ns.listdir() == []
 
 
-def test_attacher_of_killed_owner_keeps_reading(shmchunk, private_shm):
-    """The owner dies while a reader works; the reader's data stays valid and gc
-    removes only the name, not the reader's mapping."""
+def test_attacher_of_killed_owner_keeps_reading(shmchunk, private_shm, owners):
+    """The owner dies while a reader holds the segment; the reader's data stays valid
+    and gc removes only the name, not the reader's mapping."""
     ns = private_shm("64m")
-    owner, name = _start_owner(ns)
-    reader = ns.popen([sys.executable, "-c", f"""
-import sys, relwork, shmchunk
-df = relwork.make_frame({NROWS}, 0)
-sf = shmchunk.attach({name!r})
-print("attached", flush=True)
-sys.stdin.readline()
-relwork.assert_same(sf.read(chunks=list(range(sf.nchunks))), df)
-print("ok", flush=True)
-"""], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert reader.stdout.readline().strip() == "attached"
-    _kill(owner)
-    p = run_py("import shmchunk; shmchunk.gc()" if hasattr(shmchunk, "gc") else
-               "from shmchunk import _lib; import ctypes; n = ctypes.c_uint32(); "
+    fac = owners(ns)
+    name, pid = fac.share(nrows=NROWS, codec="zstd")
+    # Attach through the namespace's /dev/shm as a file: same bytes, same tmpfs.
+    sf = shmchunk.attach(str(ns.shm / name))
+    fac.kill(pid)
+    if CLI.is_file():
+        assert run_cli("gc", prefix=ns.prefix).returncode == 0
+    else:
+        run_py("from shmchunk import _lib; import ctypes; n = ctypes.c_uint32(); "
                "_lib.lib.shmc_shm_gc(_lib.SHM_LIST_FN(), None, ctypes.byref(n))",
                prefix=ns.prefix)
     assert ns.listdir() == []
-    reader.stdin.write("go\n"); reader.stdin.flush()
-    out, err = reader.communicate(timeout=60)
-    assert reader.returncode == 0 and out.strip() == "ok", err
-    assert_clean_stderr(err + p.stderr)
-
-
-def _env():
-    from relutil import child_env
-    return child_env()
+    relwork.assert_same(sf.read(chunks=list(range(sf.nchunks))), relwork.make_frame(NROWS, 0))
+    sf.close()

@@ -256,3 +256,66 @@ def restore_header(path: str, orig: bytes) -> None:
         os.pwrite(fd, orig, 0)
     finally:
         os.close(fd)
+
+
+# --------------------------------------------------------------------------
+# Owner factory: one interpreter (pandas imported once) forks owner processes
+# --------------------------------------------------------------------------
+def factory_main() -> None:
+    """Read 'share UID OBJ NROWS SEED CODEC' lines on stdin; for each, fork an owner
+    that shares the frame (as UID when >= 0), then reply 'NAME PID' (or 'ERROR ...').
+    An owner closes its segment and exits on SIGUSR1; SIGKILL makes an orphan.
+    Children are reaped at once (SIGCHLD ignored) so a killed owner is really gone,
+    not a zombie whose pid and start time still look alive."""
+    import signal
+    import sys
+
+    import shmchunk
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    make_frame(64, 0, with_object=True)  # warm pandas' lazy imports before any fork
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] != "share":
+            continue
+        uid, obj, nrows, seed, codec = int(words[1]), words[2] == "1", int(words[3]), \
+            int(words[4]), words[5]
+        df = make_frame(nrows, seed, with_object=obj)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            _factory_child(shmchunk, df, uid, codec, w)
+        os.close(w)
+        with os.fdopen(r) as f:
+            reply = f.read().strip()
+        print(reply, flush=True)
+
+
+def _factory_child(shmchunk, df, uid: int, codec: str, w: int) -> None:
+    import signal
+
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    try:
+        if uid >= 0:
+            os.setgid(uid)
+            os.setuid(uid)
+        kw = {"compression": "zstd"} if codec == "zstd" else {}
+        sf = shmchunk.share(df, rows_per_chunk=1024, **kw)
+        os.write(w, f"{bare_name(sf.name)} {os.getpid()}\n".encode())
+        os.close(w)
+        signal.sigwait({signal.SIGUSR1})
+        sf.close()
+        code = 0
+    except BaseException as e:  # report, never fall back into the factory's loop
+        os.write(w, f"ERROR {type(e).__name__}: {e}\n".encode())
+        code = 1
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["factory"]:
+        factory_main()
