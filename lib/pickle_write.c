@@ -221,19 +221,34 @@ static int check_unique_labels(pw_writer *w, const shmc_label *labels)
     return SHMC_OK;
 }
 
+/* The dtype pandas gives df[[]]: that of the frame's labels. "str" is str on
+ * pandas 3 and object on 2.x, as each version types an axis of strings. */
+static int empty_axis_dtype(pw_writer *w)
+{
+    int all_int = 1, all_str = 1;
+    for (uint32_t c = 0; c < w->info.ncolumns; c++) {
+        shmc_column_info ci;
+        FORWARD_IF_ERROR(pw_column_info(w, c, &ci));
+        if (ci.flags & (SHMC_COL_INDEX | SHMC_COL_DICTIONARY)) continue;
+        all_int &= ci.label.type == SHMC_LABEL_INT;
+        all_str &= ci.label.type == SHMC_LABEL_STR;
+    }
+    if (all_int) return shmc_pk_cstr(&w->pk, "int64"); /* also no columns at all: RangeIndex(0) */
+    if (all_str) return shmc_pk_cstr(&w->pk, "str");
+    return pw_dtype(w, "O");
+}
+
 static int emit_columns_axis(pw_writer *w, const uint32_t *label_memo)
 {
     const shmc_label *name = &w->info.columns_name;
     if (w->ncols == 0 || name->type != SHMC_LABEL_NONE) {
-        /* An empty axis as Index(..., "str"): str on pandas 3, object on 2.x,
-         * which is what each version gives an empty selection of columns. */
         pw_call_begin(w, G_INDEX);
         shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
         if (w->ncols) shmc_pk_op(&w->pk, SHMC_OP_MARK);
         for (size_t i = 0; i < w->ncols; i++) shmc_pk_get(&w->pk, label_memo[i]);
         if (w->ncols) shmc_pk_op(&w->pk, SHMC_OP_APPENDS);
         if (w->ncols) shmc_pk_none(&w->pk);
-        else shmc_pk_cstr(&w->pk, "str");
+        else FORWARD_IF_ERROR(empty_axis_dtype(w));
         shmc_pk_bool(&w->pk, 0);
         FORWARD_IF_ERROR(pw_label(w, name, "columns name"));
         return pw_call_end(w);

@@ -1,0 +1,481 @@
+"""The whole pickle bridge, both directions, in C:
+
+    DataFrame --pickle.dumps (pandas, protocol 2-5)--> shmc_frame_from_pickle (C reader)
+      --> segment --> shmc_pickle_write (C writer) --> pickle.loads --> equal DataFrame
+
+with hypothesis-generated frames of every supported dtype, selections by rows,
+columns and chunk ids, raw and zstd segments, in-band and out-of-band buffers.
+The writer is driven through ctypes directly (not SharedFrame.pickle_bytes) so
+that what is checked is exactly what C emits. Runs on pandas 3.1 (.venv) and
+pandas 2.2 (.venv-old); what pandas 2.2 cannot express is skipped there.
+"""
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import pickle
+import pickletools
+import tempfile
+import time
+from ctypes import byref, c_size_t, c_uint32, c_void_p
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import shmchunk
+from shmchunk import _lib as L
+
+PANDAS3 = int(pd.__version__.split(".")[0]) >= 3
+assert_frame_equal = pd.testing.assert_frame_equal
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                max_examples=int(os.environ.get("SHMC_HYPOTHESIS_EXAMPLES", "60")))
+if os.environ.get("SHMC_HYPOTHESIS_NO_SHRINK"):
+    SETTINGS["phases"] = [Phase.explicit, Phase.reuse, Phase.generate]
+
+
+# --------------------------------------------------------------------------
+# C plumbing: pickle -> frame -> segment file; segment -> pickle stream
+# --------------------------------------------------------------------------
+def segment_from_pickle(blob: bytes, path: str, rows_per_chunk: int, zstd: bool) -> None:
+    frame = L.frame_create()
+    try:
+        L.lib.shmc_frame_from_pickle(frame, blob, len(blob), None, None, 0, None)
+        opts = L.write_opts(rows_per_chunk=rows_per_chunk,
+                            codec=L.SHMC_CODEC_ZSTD if zstd else L.SHMC_CODEC_NONE,
+                            level=1, shuffle=1, threads=1, min_saving=0.0001)
+        L.lib.shmc_frame_write(frame, path.encode(), byref(opts), None, 0)
+    finally:
+        L.lib.shmc_frame_free(frame)
+
+
+class Seg:
+    """An open segment and the read-only memoryview of its mapping."""
+
+    def __init__(self, src: str):
+        self.h = L.segment_open(src)
+        base, size = c_void_p(), c_size_t()
+        L.lib.shmc_segment_data(self.h, byref(base), byref(size))
+        raw = (ctypes.c_char * size.value).from_address(base.value)
+        self.view = memoryview(raw).cast("B").toreadonly()
+        self.info = L.shmc_segment_info()
+        L.lib.shmc_segment_info_get(self.h, byref(self.info))
+
+    def column(self, i: int) -> L.shmc_column_info:
+        ci = L.shmc_column_info()
+        L.lib.shmc_segment_column_info(self.h, i, byref(ci))
+        return ci
+
+    def chunk(self, i: int) -> L.shmc_chunk_info:
+        ck = L.shmc_chunk_info()
+        L.lib.shmc_segment_chunk_info(self.h, i, byref(ck))
+        return ck
+
+    def write(self, columns=None, rows=None, chunks=None, oob=False, objects=False):
+        """shmc_pickle_write -> (stream bytes, [buffers as Python hands them over])."""
+        sel, keep = L.shmc_selection(), []
+        if chunks is not None:
+            arr = (c_uint32 * max(1, len(chunks)))(*chunks)
+            keep.append(arr)
+            sel.chunks, sel.nchunks = ctypes.cast(arr, ctypes.POINTER(c_uint32)), len(chunks)
+        if columns is not None:
+            arr = (c_uint32 * max(1, len(columns)))(*columns)
+            keep.append(arr)
+            sel.columns, sel.ncolumns = ctypes.cast(arr, ctypes.POINTER(c_uint32)), len(columns)
+        if rows is not None:
+            sel.row_start, sel.row_stop = rows
+        flags = (L.SHMC_PICKLE_OOB if oob else 0) | (L.SHMC_PICKLE_OBJECTS if objects else 0)
+        out = L.shmc_pickle_out()
+        L.lib.shmc_pickle_write(self.h, byref(sel), flags, byref(out))
+        try:
+            stream = ctypes.string_at(out.bytes, out.len)
+            bufs = [self.buffer(out.buffers[i]) for i in range(out.nbuffers)]
+        finally:
+            L.lib.shmc_pickle_out_free(byref(out))
+        return stream, bufs
+
+    def buffer(self, b):
+        if b.kind == L.SHMC_OOB_SEGMENT:
+            assert b.offset + b.len <= len(self.view)
+            return self.view[b.offset:b.offset + b.len]
+        ck = self.chunk(b.chunk)
+        raw = np.empty(ck.raw_len, np.uint8)
+        L.lib.shmc_segment_chunk_decode(self.h, b.chunk, raw.ctypes.data, raw.size)
+        assert b.offset + b.len <= raw.size
+        return memoryview(raw[b.offset:b.offset + b.len]).toreadonly()
+
+    def close(self):
+        self.view.release()
+        L.lib.shmc_segment_free(self.h)
+
+
+def label_of(ci) -> object:
+    lab = ci.label
+    if lab.type == L.SHMC_LABEL_STR:
+        return ctypes.string_at(lab.str, lab.len).decode()
+    if lab.type == L.SHMC_LABEL_INT:
+        return lab.i
+    if lab.type == L.SHMC_LABEL_NONE:
+        return None
+    return pickle.loads(ctypes.string_at(lab.str, lab.len))
+
+
+def data_columns(seg: Seg) -> list[int]:
+    return [i for i in range(seg.info.ncolumns)
+            if not seg.column(i).flags & (L.SHMC_COL_INDEX | L.SHMC_COL_DICTIONARY)]
+
+
+def load(stream: bytes, bufs) -> pd.DataFrame:
+    return pickle.loads(stream, buffers=bufs) if bufs else pickle.loads(stream)
+
+
+# --------------------------------------------------------------------------
+# What pandas 2.2 cannot express
+# --------------------------------------------------------------------------
+def natural_on_this_pandas(df: pd.DataFrame) -> pd.DataFrame:
+    """The writer rebuilds "str" (pyarrow, NaN) columns with Index(list, "str"),
+    which is str on pandas 3 and object on 2.x: on 2.x, pandas' own
+    "pyarrow_numpy" columns (future.infer_string) come back as object."""
+    if PANDAS3:
+        return df
+    out = df.copy()
+    for i, dt in enumerate(out.dtypes):
+        if isinstance(dt, pd.StringDtype) and dt.storage == "pyarrow_numpy":
+            out.isetitem(i, out.iloc[:, i].astype(object).where(out.iloc[:, i].notna(), None))
+    return out
+
+
+# --------------------------------------------------------------------------
+# Strategies: DataFrames of every dtype the C reader understands
+# --------------------------------------------------------------------------
+TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+INTS = {"int8": (-2**7, 2**7 - 1), "int16": (-2**15, 2**15 - 1), "int32": (-2**31, 2**31 - 1),
+        "int64": (-2**63, 2**63 - 1), "uint8": (0, 2**8 - 1), "uint16": (0, 2**16 - 1),
+        "uint32": (0, 2**32 - 1), "uint64": (0, 2**64 - 1)}
+NULLABLE = {"Int8": "int8", "Int16": "int16", "Int32": "int32", "Int64": "int64",
+            "UInt8": "uint8", "UInt16": "uint16", "UInt32": "uint32", "UInt64": "uint64"}
+TZS = ["UTC", "Europe/Paris", "US/Eastern", "Asia/Kolkata"]
+NS_RANGE = (-2**62, 2**62)  # inside what datetime64[ns] can print
+
+
+def string_dtypes() -> list[str]:
+    out = ["object", "string[python]", "string[pyarrow]"]
+    if PANDAS3:
+        out += ["str", "str[python]"]
+    return out
+
+
+def make_strings(values, dtype: str):
+    if dtype == "object":
+        return pd.Series(values, dtype=object).array
+    if dtype == "str[python]":
+        return pd.array(values, dtype=pd.StringDtype("python", na_value=np.nan))
+    return pd.array(values, dtype=dtype)
+
+
+@st.composite
+def column(draw, n: int):
+    kind = draw(st.sampled_from(
+        list(INTS) + ["float32", "float64", "bool", "datetime", "datetime_tz", "timedelta",
+                      "category", "nullable_int", "Float64", "boolean", "string"]))
+    maybe = lambda s: st.one_of(st.none(), s)  # noqa: E731
+    if kind in INTS:
+        lo, hi = INTS[kind]
+        vals = draw(st.lists(st.sampled_from([lo, hi, 0]) | st.integers(lo, hi), min_size=n, max_size=n))
+        return np.array(vals, dtype=kind)
+    if kind in ("float32", "float64"):
+        width = 32 if kind == "float32" else 64
+        return np.array(draw(st.lists(st.floats(width=width), min_size=n, max_size=n)), dtype=kind)
+    if kind == "bool":
+        return np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    if kind in ("datetime", "datetime_tz", "timedelta"):
+        unit = draw(st.sampled_from(["s", "ms", "us", "ns"]))
+        vals = draw(st.lists(st.integers(*NS_RANGE) | st.just(np.iinfo(np.int64).min),
+                             min_size=n, max_size=n))
+        scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
+        raw = np.array([v if v == np.iinfo(np.int64).min else v // scale for v in vals], "i8")
+        if kind == "timedelta":
+            return raw.view(f"m8[{unit}]")
+        naive = raw.view(f"M8[{unit}]")
+        if kind == "datetime":
+            return naive
+        tz = draw(st.sampled_from(TZS))
+        return pd.Series(naive).dt.tz_localize("UTC").dt.tz_convert(tz).array
+    if kind == "category":
+        cats = draw(st.sampled_from([["lo", "mid", "hi"], [30, 10, 20], ["é", "", "x" * 300]]))
+        codes = draw(st.lists(st.integers(-1, len(cats) - 1), min_size=n, max_size=n))
+        return pd.Categorical.from_codes(codes, categories=cats, ordered=draw(st.booleans()))
+    if kind == "nullable_int":
+        dt = draw(st.sampled_from(list(NULLABLE)))
+        lo, hi = INTS[NULLABLE[dt]]
+        return pd.array(draw(st.lists(maybe(st.integers(lo, hi)), min_size=n, max_size=n)), dtype=dt)
+    if kind == "Float64":
+        return pd.array(draw(st.lists(maybe(st.floats(allow_nan=False)), min_size=n, max_size=n)),
+                        dtype="Float64")
+    if kind == "boolean":
+        return pd.array(draw(st.lists(maybe(st.booleans()), min_size=n, max_size=n)), dtype="boolean")
+    dt = draw(st.sampled_from(string_dtypes()))
+    return make_strings(draw(st.lists(maybe(TEXT | st.just("x" * 70000)), min_size=n, max_size=n)), dt)
+
+
+@st.composite
+def index(draw, n: int):
+    name = draw(st.sampled_from([None, "idx", 7]))
+    # MultiIndex is not read by the C reader (pickle-read); share() covers it below.
+    kind = draw(st.sampled_from(["range", "range", "int", "str", "datetime_tz"]))
+    if kind == "range":
+        start, step = draw(st.integers(-1000, 1000)), draw(st.sampled_from([1, 2, -3, 7]))
+        return pd.RangeIndex(start, start + step * n, step, name=name)
+    if kind == "int":
+        return pd.Index(np.array(draw(st.lists(st.integers(-2**63, 2**63 - 1), min_size=n,
+                                               max_size=n)), dtype="i8"), name=name)
+    if kind == "str":
+        return pd.Index(draw(st.lists(TEXT, min_size=n, max_size=n)), name=name)
+    # freq=None: a frequency is metadata the segment does not keep
+    return pd.DatetimeIndex(pd.date_range("2021-03-27", periods=n, freq="37min", tz="Europe/Paris"),
+                            freq=None, name=name)
+
+
+@st.composite
+def frames(draw, max_rows: int = 24):
+    n = draw(st.integers(0, max_rows))
+    ncols = draw(st.integers(1, 5))
+    # all-str or all-int labels: the C reader does not read a mixed (object) axis
+    labels = draw(st.lists(draw(st.sampled_from([TEXT, st.integers(-5, 5)])), min_size=ncols,
+                           max_size=ncols, unique=True))
+    df = pd.DataFrame({lab: draw(column(n)) for lab in labels}, index=draw(index(n)))
+    if draw(st.booleans()):
+        df.columns.name = draw(st.sampled_from(["cols", 3]))
+    return df
+
+
+# --------------------------------------------------------------------------
+# The round trips
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tmpdir_mod():
+    with tempfile.TemporaryDirectory(prefix="shmc-bridge-") as d:
+        yield d
+
+
+_count = [0]
+
+
+def fresh_segment(df: pd.DataFrame, protocol: int, rpc: int, zstd: bool, where: str) -> Seg:
+    _count[0] += 1
+    path = os.path.join(where, f"s{os.getpid()}-{_count[0]}.seg")
+    segment_from_pickle(pickle.dumps(df, protocol=protocol), path, rpc, zstd)
+    seg = Seg(path)
+    os.unlink(path)  # the mapping stays valid
+    return seg
+
+
+@settings(**SETTINGS)
+@given(df=frames(), protocol=st.integers(2, 5), rpc=st.sampled_from([1, 2, 4, 8, 1 << 20]),
+       zstd=st.booleans(), oob=st.booleans(), data=st.data())
+def test_round_trip_rows_and_columns(tmpdir_mod, df, protocol, rpc, zstd, oob, data):
+    seg = fresh_segment(df, protocol, rpc, zstd, tmpdir_mod)
+    try:
+        n = len(df)
+        a = data.draw(st.integers(0, n), label="row_start")
+        b = data.draw(st.integers(a, n), label="row_stop")
+        cols = data_columns(seg)
+        assert [label_of(seg.column(c)) for c in cols] == list(df.columns)
+        pick = data.draw(st.lists(st.sampled_from(range(len(cols))), unique=True) if cols
+                         else st.just([]), label="columns")
+        # whole frame
+        got = load(*seg.write(oob=oob))
+        assert_frame_equal(got, natural_on_this_pandas(df))
+        # rows cut anywhere (row_stop 0 means "to the end", so say n explicitly)
+        if a < b or a == b == n:
+            got = load(*seg.write(rows=(a, b if b else 0), oob=oob))
+            assert_frame_equal(got, natural_on_this_pandas(df.iloc[a:b]))
+        # a subset of columns in any order, over the rows
+        if a < b:
+            got = load(*seg.write(columns=[cols[i] for i in pick], rows=(a, b), oob=oob))
+            assert_frame_equal(got, natural_on_this_pandas(df.iloc[a:b, pick]))
+        del got
+    finally:
+        gc.collect()
+        seg.close()
+
+
+@settings(**SETTINGS)
+@given(df=frames(max_rows=20), rpc=st.sampled_from([1, 2, 4, 8]), zstd=st.booleans(),
+       oob=st.booleans(), data=st.data())
+def test_round_trip_chunk_selection(tmpdir_mod, df, rpc, zstd, oob, data):
+    """Chunk ids select their columns x their row groups, scattered or not."""
+    seg = fresh_segment(df, 5, rpc, zstd, tmpdir_mod)
+    try:
+        ids = data.draw(st.lists(st.integers(0, max(0, seg.info.nchunks - 1)), max_size=8)
+                        if seg.info.nchunks else st.just([]), label="chunks")
+        cols, rgs = set(), set()
+        for cid in ids:
+            ck = seg.chunk(cid)
+            ci = seg.column(ck.column)
+            if ci.flags & L.SHMC_COL_DICTIONARY:
+                continue
+            rgs.add(ck.rowgroup)
+            if not ci.flags & L.SHMC_COL_INDEX:
+                cols.add(ck.column)
+        labels = [label_of(seg.column(c)) for c in sorted(cols)]
+        rows = [r for g in sorted(rgs) for r in range(g * rpc, min(len(df), (g + 1) * rpc))]
+        got = load(*seg.write(chunks=ids, oob=oob))
+        want = df.iloc[rows][labels] if labels else df.iloc[rows, []]
+        assert_frame_equal(got, natural_on_this_pandas(want), check_index_type="equiv")
+    finally:
+        gc.collect()
+        seg.close()
+
+
+# --------------------------------------------------------------------------
+# Zero-copy: out-of-band arrays are read-only views of the given buffers
+# --------------------------------------------------------------------------
+def test_oob_arrays_share_memory_and_are_read_only(tmpdir_mod):
+    n = 1000
+    df = pd.DataFrame({"i": np.arange(n, dtype="i8"), "f": np.linspace(0, 1, n),
+                       "t": pd.date_range("2020", periods=n, freq="s"),
+                       "m": pd.array(np.where(np.arange(n) % 3, np.arange(n), None), "Int32")})
+    seg = fresh_segment(df, 5, 256, False, tmpdir_mod)
+    try:
+        stream, bufs = seg.write(oob=True)
+        assert bufs, "raw columns must go out-of-band"
+        got = pickle.loads(stream, buffers=bufs)
+        assert_frame_equal(got, df)
+        for name in ("i", "f", "t"):
+            arr = np.asarray(got[name].array)
+            assert not arr.flags.writeable
+            assert any(np.shares_memory(arr, np.frombuffer(b, np.uint8)) for b in bufs), name
+            # and those buffers are the segment itself
+            assert np.shares_memory(arr, np.frombuffer(seg.view, np.uint8))
+        # in-band: private, writable arrays
+        got2 = pickle.loads(seg.write()[0])
+        arr = np.asarray(got2["i"].array)  # the array itself: pandas 3 hands out read-only views
+        assert arr.flags.writeable and not np.shares_memory(arr, np.frombuffer(seg.view, np.uint8))
+        del got, got2, arr
+    finally:
+        gc.collect()
+        seg.close()
+
+
+def test_raw_column_is_one_buffer(tmpdir_mod):
+    """A raw column over many adjacent row groups is ONE out-of-band range."""
+    df = pd.DataFrame({"i": np.arange(4096, dtype="i8"), "f": np.ones(4096, "f4")})
+    seg = fresh_segment(df, 5, 512, False, tmpdir_mod)
+    try:
+        stream, bufs = seg.write(oob=True, rows=(100, 4000))
+        assert len(bufs) == 2
+        assert [len(b) for b in bufs] == [3900 * 8, 3900 * 4]
+        assert_frame_equal(pickle.loads(stream, buffers=bufs), df.iloc[100:4000])
+    finally:
+        gc.collect()
+        seg.close()
+
+
+# --------------------------------------------------------------------------
+# Through share() (the Python writer): object columns, pickled labels
+# --------------------------------------------------------------------------
+def test_share_path_objects_and_pickled_labels():
+    n = 50
+    df = pd.DataFrame({
+        ("tuple", 1): [(i, "t") if i % 3 else {"k": i} for i in range(n)],
+        "complex": np.arange(n) + 1j,
+        2.5: np.arange(n, dtype="i2"),
+        "obj_str": pd.Series(["a", None] * (n // 2), dtype=object),
+    })
+    if PANDAS3:
+        df["per"] = pd.period_range("2020", periods=n, freq="D")
+    with shmchunk.share(df, rows_per_chunk=16) as sf:
+        seg = Seg(sf.name if sf.name.startswith(("shm:", "/")) else "shm:" + sf.name)
+        try:
+            for rows in (None, (5, 37), (16, 32)):
+                for oob in (False, True):
+                    got = load(*seg.write(rows=rows, oob=oob, objects=True))
+                    want = df if rows is None else df.iloc[rows[0]:rows[1]]
+                    assert_frame_equal(got, want)
+            with pytest.raises(shmchunk.errors.ShmchunkError, match="SHMC_PICKLE_OBJECTS"):
+                seg.write()
+        finally:
+            gc.collect()
+            seg.close()
+
+
+# --------------------------------------------------------------------------
+# Stream shape: public callables only, protocol 5, framed
+# --------------------------------------------------------------------------
+ALLOWED_GLOBALS = {
+    "numpy frombuffer", "numpy dtype", "numpy concatenate", "numpy zeros", "pandas DataFrame",
+    "pandas Series", "pandas concat", "pandas Index", "pandas RangeIndex",
+    "pandas MultiIndex.from_arrays", "pandas Categorical.from_codes", "pandas DatetimeTZDtype",
+    "pandas array", "pandas StringDtype", "pandas.arrays IntegerArray",
+    "pandas.arrays FloatingArray", "pandas.arrays BooleanArray", "pickle loads",
+    "operator getitem", "builtins slice"}
+
+
+def globals_of(stream: bytes) -> set[str]:
+    out, strs = set(), []
+    for op, arg, _pos in pickletools.genops(stream):
+        if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8"):
+            strs.append(arg)
+        elif op.name == "STACK_GLOBAL":
+            out.add(f"{strs[-2]} {strs[-1]}")
+        elif op.name in ("GLOBAL", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "BUILD"):
+            out.add(op.name)
+    return out
+
+
+def test_stream_uses_public_callables_only(tmpdir_mod):
+    from conftest import frame_all_dtypes
+    df = frame_all_dtypes(200)
+    with shmchunk.share(df, rows_per_chunk=64) as sf:
+        seg = Seg("shm:" + sf.name if not sf.name.startswith(("shm:", "/")) else sf.name)
+        try:
+            for oob in (False, True):
+                stream, bufs = seg.write(oob=oob, objects=True)
+                assert stream[:2] == b"\x80\x05" and stream[2:3] == b"\x95"  # PROTO 5, FRAME
+                used = globals_of(stream)
+                assert used <= ALLOWED_GLOBALS, used - ALLOWED_GLOBALS
+                pickletools.dis(stream, out=open(os.devnull, "w"))  # well-formed to the end
+                got = load(stream, bufs)
+                assert_frame_equal(got, df)
+            # pure-Python unpickler: frames never split an opcode
+            got = pickle._Unpickler(__import__("io").BytesIO(seg.write(objects=True)[0])).load()
+            assert_frame_equal(got, df)
+        finally:
+            gc.collect()
+            seg.close()
+
+
+# --------------------------------------------------------------------------
+# String path speed vs pickle.dumps(list_of_str)
+# --------------------------------------------------------------------------
+def test_string_path_speed(tmpdir_mod, capsys):
+    n = 300_000
+    rng = np.random.default_rng(1)
+    words = ["", "a", "héllo", "€uro", "x" * 40, "naïve café", "日本語"]
+    values = [words[i] + str(i) for i in rng.integers(0, len(words), n)]
+    values[::11] = [None] * len(values[::11])
+    df = pd.DataFrame({"s": pd.Series(values, dtype=object)})
+    seg = fresh_segment(df, 5, 1 << 20, False, tmpdir_mod)
+    try:
+        def best(f, k=5):
+            t = []
+            for _ in range(k):
+                t0 = time.perf_counter()
+                f()
+                t.append(time.perf_counter() - t0)
+            return min(t)
+        t_c = best(lambda: seg.write())
+        t_py = best(lambda: pickle.dumps(values, protocol=5))
+        with capsys.disabled():
+            print(f"\nstring path: C writer {t_c * 1e3:.1f} ms, pickle.dumps(list) "
+                  f"{t_py * 1e3:.1f} ms for {n} strings ({t_py / t_c:.2f}x)")
+        assert t_c <= t_py * 1.1, (t_c, t_py)
+        got = pickle.loads(seg.write()[0])
+        assert got["s"].tolist() == values
+    finally:
+        gc.collect()
+        seg.close()
