@@ -96,8 +96,9 @@ def every_dtype_frame(n: int = 11) -> pd.DataFrame:
     """One column of every dtype the pickle reader maps, with missing values where the
     dtype has them and a row count that is not a multiple of the chunk sizes used."""
     rng = np.random.default_rng(12345)
+    strs = [None if i % 4 == 3 else f"s{i}-é" * (i % 3) for i in range(n)]
     ints = np.arange(n) - n // 2
-    dt = pd.date_range("2024-03-30", periods=n, freq="7h")
+    dt = pd.date_range("2024-03-30", periods=n, freq="7h", unit="ns")
     df = pd.DataFrame({
         "bool": rng.random(n) > 0.5,
         "int8": ints.astype("int8"),
@@ -113,13 +114,16 @@ def every_dtype_frame(n: int = 11) -> pd.DataFrame:
         "dt_ns": dt.where(np.arange(n) % 5 != 2),
         "dt_tz": dt.tz_localize("Europe/Paris", ambiguous="NaT", nonexistent="NaT"),
         "dt_s": dt.values.astype("datetime64[s]"),
+        "dt_ms_utc": dt.tz_localize("UTC").as_unit("ms"),
         "td": pd.to_timedelta(ints, unit="s"),
         "cat": pd.Categorical([["lo", "mid", "hi"][i % 3] if i % 6 else None for i in range(n)]),
         "cat_ord": pd.Categorical([i % 4 for i in range(n)], categories=[3, 2, 1, 0], ordered=True),
         "Int64": pd.array([None if i % 3 == 0 else i for i in range(n)], dtype="Int64"),
         "boolean": pd.array([None if i % 4 == 0 else i % 2 == 0 for i in range(n)], dtype="boolean"),
         "Float64": pd.array([None if i % 5 == 0 else i / 3 for i in range(n)], dtype="Float64"),
-        "str": pd.array([None if i % 4 == 3 else f"s{i}-é" * (i % 3) for i in range(n)],
-                        dtype=pd.StringDtype("pyarrow")),
+        "str": pd.array(strs, dtype=pd.StringDtype("pyarrow")),
+        "str_py": pd.array(strs, dtype=pd.StringDtype("python")),
+        "str_obj": pd.Series(strs, dtype=object),
+        "str_default": strs,   # pandas 3: the "str" dtype; pandas 2: object
     })
     return df

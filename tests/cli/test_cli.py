@@ -189,7 +189,7 @@ def test_partial_chunks(cli, shm_name, tmp_path, frame, frame_pkl, pick):
 
 
 def test_int_labels_select_by_decimal_text(cli, shm_name, tmp_path):
-    df = pd.DataFrame({0: [1.5, 2.5], 17: [1, 2], "x": [True, False], -3: [7, 8]})
+    df = pd.DataFrame({0: [1.5, 2.5], 17: [1, 2], 5: [True, False], -3: [7, 8]})
     pkl = write_pickle(df, tmp_path / "ints.pkl")
     src = f"shm:{shm_name}"
     cli("pack", pkl, src, check=0)
@@ -440,12 +440,14 @@ def test_info_text(cli, shm_name, frame, frame_pkl):
     assert "owner        persistent\n" in out
     assert f"uid          {os.getuid()}\n" in out
     assert re.search(r"created      \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n", out)
-    assert "'dt_tz'  kind=datetime dtype=datetime64[ns, Europe/Paris] unit=ns tz=Europe/Paris" in out
+    row = next(line for line in out.splitlines() if "'dt_tz'" in line).split()
+    assert row[1:7] == ["data", "'dt_tz'", "datetime", "datetime64[ns,", "Europe/Paris]", "ns"]
+    assert row[7] == "Europe/Paris" and row[8] == str(frame["dt_tz"].isna().sum())
     assert "chunk list" not in out
     verbose = cli("info", src, "-v", check=0).out
     assert verbose.startswith(out)
     nchunks = info_json(cli, src)["nchunks"]
-    assert len(verbose[len(out):].strip().splitlines()) == nchunks + 1
+    assert len(verbose[len(out):].strip().splitlines()) == nchunks + 2   # title + header
 
 
 def test_info_json_describes_the_frame(cli, shm_name, frame, frame_pkl):
@@ -576,25 +578,64 @@ def test_gc_removes_orphans(cli, shm_name, tmp_path):
 
 # --------------------------------------------------------------------------- golden pickles
 
+# Frames the pickle reader must take from every pandas version that wrote fixtures.
+GOLDEN_KINDS = ["numeric", "datetimes", "categorical", "nullable", "strings", "labels",
+                "index_range", "index_int", "index_dt", "index_str", "wide_c", "wide_f"]
+# Gaps of the pickle reader at the time of writing, kept visible instead of skipped.
+KNOWN_GAPS = {"pd22_strings": "pickle reader: ArrowStringArrayNumpySemantics (pandas 2.2 future str)"}
+if int(pd.__version__.split(".")[0]) < 3:
+    KNOWN_GAPS["pd31_strings"] = ("pickle writer: a 'str[python]' column is rebuilt with "
+                                  "StringDtype(storage, na_value), which pandas 2 lacks")
+
+
 def golden_files():
-    return sorted(p for p in GOLDEN.glob("*.pkl") if "refuse" not in p.name)
+    return sorted(p for p in GOLDEN.glob("pd*_p*.pkl")
+                  if any(p.name.split("_", 1)[1].startswith(k + "_p") for k in GOLDEN_KINDS))
+
+
+def native_endian(df):
+    """shmchunk stores and returns native byte order; compare values, not the order."""
+    out = df.copy()
+    for col in out.columns:
+        dt = out[col].dtype
+        if isinstance(dt, np.dtype) and dt.byteorder not in ("=", "|"):
+            out[col] = out[col].astype(dt.newbyteorder("="))
+    return out
 
 
 @pytest.mark.parametrize("path", golden_files(), ids=lambda p: p.name)
-def test_golden_pickles_round_trip(cli, tmp_path, path):
-    try:
-        want = pd.read_pickle(path)
-    except Exception as exc:   # an old pickle this pandas cannot load: still must pack
-        want = None
-        reason = exc
+def test_golden_pickles_round_trip(cli, tmp_path, path, request):
+    gap = KNOWN_GAPS.get(path.name.rsplit("_p", 1)[0])
+    if gap:
+        request.applymarker(pytest.mark.xfail(reason=gap, strict=False))
     seg = tmp_path / "g.shmc"
     cli("pack", path, seg, "--zstd", "--rows-per-chunk", "2", check=0)
     cli("verify", seg, check=0)
     out = tmp_path / "g.pkl"
     cli("unpack", seg, out, check=0)
-    if want is None:
-        pytest.skip(f"this pandas cannot read {path.name}: {reason}")
-    assert_same(read_back(out), want)
+    got = read_back(out)
+    try:
+        want = native_endian(pd.read_pickle(path))
+    except Exception as exc:   # pytz zones without pytz; a pandas 3 pickle in pandas 2 ...
+        assert len(got) > 0
+        pytest.skip(f"this environment cannot load the original {path.name}: {exc}")
+    # A frame rebuilt by this pandas gets this pandas' default dtype for its column
+    # labels (str in pandas 3), where an old pickle keeps object: compare labels only.
+    pd.testing.assert_frame_equal(got, want, check_exact=True, check_column_type=False)
+    assert list(got.columns) == list(want.columns)
+
+
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("pd*_p*.pkl")), ids=lambda p: p.name)
+def test_golden_any_pickle_packs_or_fails_cleanly(cli, tmp_path, path):
+    """Whatever the reader thinks of a fixture, pack succeeds or says why in one line."""
+    seg = tmp_path / "g.shmc"
+    proc = cli("pack", path, seg)
+    if proc.returncode == 0:
+        cli("verify", seg, check=0)
+    else:
+        assert proc.returncode == 1
+        one_error_line(proc, "pack", path)
+        assert not seg.exists()
 
 
 @pytest.mark.parametrize("path", sorted(GOLDEN.glob("*refuse*.pkl")), ids=lambda p: p.name)
