@@ -126,6 +126,41 @@ def pickle_task(args):
     return os.getpid(), t1 - t0, t2 - t1, anon1 - anon0, anon2 - anon0, rss1 - rss0, result
 
 
+def latency_task(args):
+    """--latency: many small tasks, each unpickling the handle and getting one column."""
+    blob, labels, ntasks = args
+    anon0, _ = private_mb()
+    times = []
+    for i in range(ntasks):
+        t0 = time.perf_counter()
+        sf = pickle.loads(blob)
+        s = sf.column(labels[i % len(labels)])
+        times.append(time.perf_counter() - t0)
+        s.sum()
+    anon1, _ = private_mb()
+    return times, anon1 - anon0
+
+
+def run_latency(args, ctx) -> int:
+    df = make_frame(args.rows)
+    df["extra"] = df["price"] * 2  # 13 columns
+    numeric = [c for c in df.columns if df[c].dtype.kind in "iuf" and
+               not isinstance(df[c].dtype, pd.api.extensions.ExtensionDtype)]
+    with shmchunk.share(df, compression=args.compression) as sf:
+        blob = pickle.dumps(sf)
+        res = run_pool(ctx, args.workers, latency_task,
+                       [(blob, numeric, args.latency)] * args.workers)
+    print(f"{len(df):,} rows x {df.shape[1]} columns, {args.workers} {args.start} workers, "
+          f"{args.latency} tasks each; a task = unpickle the {len(blob)}-byte handle + "
+          f"column(one of {numeric})")
+    for w, (times, anon) in enumerate(res):
+        first, warm = times[0], sorted(times[1:])
+        print(f"worker {w}: first task {first * 1e3:.2f} ms (attach + checksum of the column), "
+              f"warm median {warm[len(warm) // 2] * 1e3:.3f} ms, best {warm[0] * 1e3:.3f} ms; "
+              f"anonymous memory growth {anon:.1f} MiB")
+    return 0
+
+
 def warm(_):
     """Run once per worker before timing, so imports are not billed to the task."""
     compute(pd.DataFrame({"a": pd.Series(["x"], dtype="string[pyarrow]"),
@@ -161,8 +196,12 @@ def main(argv=None) -> int:
     ap.add_argument("--compression", choices=["zstd"], default=None)
     ap.add_argument("--by", choices=["column", "rows"], default="column")
     ap.add_argument("--start", choices=mp.get_all_start_methods(), default="spawn")
+    ap.add_argument("--latency", type=int, metavar="TASKS", default=0,
+                    help="instead: time TASKS one-column tasks per worker")
     args = ap.parse_args(argv)
     ctx = mp.get_context(args.start)
+    if args.latency:
+        return run_latency(args, ctx)
     t_all = time.perf_counter()
 
     t = time.perf_counter()

@@ -147,6 +147,9 @@ def test_per_task_column_time_is_small(shared):
     sf = shared(df)
     with mp.get_context("spawn").Pool(1) as pool:
         times = pool.map(_task_time, [(pickle.dumps(sf), "x", 20)])[0]
-    warm = sorted(times[1:])[len(times) // 2]
-    print(f"\nfirst task {times[0] * 1e3:.2f} ms, median warm task {warm * 1e3:.3f} ms")
-    assert warm < 0.005  # target is < 1 ms; leave room for a loaded 2-core machine
+    warm = sorted(times[1:])
+    print(f"\nfirst task {times[0] * 1e3:.2f} ms, warm tasks: median {warm[len(warm) // 2] * 1e3:.3f}"
+          f" ms, best {warm[0] * 1e3:.3f} ms")
+    # Target < 1 ms. The best warm task is the cost without scheduler noise from
+    # other jobs on a shared 2-core machine; the first one also verifies checksums.
+    assert warm[0] < 0.002
