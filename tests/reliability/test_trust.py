@@ -142,102 +142,59 @@ def test_cli_bad_names_refused(cli, private_shm, pickle_file):
 # --------------------------------------------------------------------------
 # Other users' segments and allow_pickle
 # --------------------------------------------------------------------------
-OBJ_OWNER = f"""
-import os, sys, relwork, shmchunk
-df = relwork.make_frame({NROWS}, 0, with_object=True)
-if os.environ.get("REL_AS_UID"):
-    os.setgid(int(os.environ["REL_AS_UID"])); os.setuid(int(os.environ["REL_AS_UID"]))
-sf = shmchunk.share(df, rows_per_chunk=1024)
-print(relwork.bare_name(sf.name), flush=True)
-sys.stdin.read()
-"""
-
-READ_OBJ = f"""
-import json, sys, relwork, shmchunk
-df = relwork.make_frame({NROWS}, 0, with_object=True)
-name, allow = sys.argv[1], sys.argv[2] == "1"
-out = {{}}
-sf = shmchunk.attach(name, allow_pickle=True) if allow else shmchunk.attach(name)
-num = sf.read(chunks=sf.chunk_ids(columns=["i64", "s"]))
-relwork.assert_same(num, df[["i64", "s"]])
-out["numeric"] = "ok"
-try:
-    got = sf.read(chunks=sf.chunk_ids(columns=["obj"]))
-    out["obj"] = "ok" if got["obj"].tolist() == df["obj"].tolist() else "WRONG"
-except shmchunk.PickleNotAllowedError as e:
-    out["obj"] = "refused"
-    out["msg"] = str(e)
-try:
-    whole = sf.read()
-    out["whole"] = "ok" if whole["obj"].tolist() == df["obj"].tolist() else "WRONG"
-except shmchunk.PickleNotAllowedError:
-    out["whole"] = "refused"
-print(json.dumps(out))
-"""
-
-
-def _obj_owner(ns, uid=None):
-    env = {"REL_AS_UID": str(uid)} if uid is not None else {}
-    proc = ns.popen([sys.executable, "-c", OBJ_OWNER], env_extra=env, stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    name = proc.stdout.readline().strip()
-    assert name, proc.stderr.read()
-    return proc, name
-
-
-def _read_obj(ns, name, allow):
-    p = subprocess.run(ns.prefix + [sys.executable, "-c", READ_OBJ, name, "1" if allow else "0"],
-                       capture_output=True, text=True, timeout=60, env=child_env())
-    assert p.returncode == 0, p.stderr
-    assert_clean_stderr(p.stderr)
-    return json.loads(p.stdout.strip().splitlines()[-1])
-
-
-def test_own_segment_objects_decode_without_allow_pickle(shmchunk, private_shm):
-    ns = private_shm("32m")
-    owner, name = _obj_owner(ns)
+def _read_obj(shmchunk, src, allow):
+    """Read numeric, object and whole-frame selections; say what happened to objects."""
+    df = relwork.make_frame(NROWS, 0, with_object=True)
+    out = {}
+    sf = shmchunk.attach(src, allow_pickle=True) if allow else shmchunk.attach(src)
     try:
-        out = _read_obj(ns, name, allow=False)
-        assert out["numeric"] == "ok" and out["obj"] == "ok" and out["whole"] == "ok", out
+        relwork.assert_same(sf.read(chunks=sf.chunk_ids(columns=["i64", "s"])), df[["i64", "s"]])
+        out["numeric"] = "ok"
+        for what, ids in (("obj", sf.chunk_ids(columns=["obj"])), ("whole", None)):
+            try:
+                got = sf.read(chunks=ids) if ids is not None else sf.read()
+                out[what] = "ok" if got["obj"].tolist() == df["obj"].tolist() else "WRONG"
+            except shmchunk.PickleNotAllowedError as e:
+                out[what] = "refused"
+                out["msg"] = str(e)
     finally:
-        owner.stdin.close()
-        owner.wait(timeout=30)
+        sf.close()
+    return out
 
 
-def test_foreign_uid_segment_objects_need_allow_pickle(shmchunk, private_shm):
-    ns = private_shm("32m")
-    owner, name = _obj_owner(ns, uid=NOBODY)
-    try:
-        assert os.stat(ns.shm / name).st_uid == NOBODY
-        out = _read_obj(ns, name, allow=False)
-        assert out["numeric"] == "ok", out
-        assert out["obj"] == "refused" and out["whole"] == "refused", out
-        assert "allow_pickle" in out["msg"], out["msg"]
-        out = _read_obj(ns, name, allow=True)
-        assert out["obj"] == "ok" and out["whole"] == "ok", out
-    finally:
-        owner.stdin.close()
-        owner.wait(timeout=30)
+def test_own_segment_objects_decode_without_allow_pickle(shmchunk):
+    with shmchunk.share(relwork.make_frame(NROWS, 0, with_object=True), rows_per_chunk=1024) as sf:
+        out = _read_obj(shmchunk, sf.name, allow=False)
+    assert out == {"numeric": "ok", "obj": "ok", "whole": "ok"}, out
+
+
+def test_foreign_uid_segment_objects_need_allow_pickle(shmchunk, owners):
+    name, _ = owners().share(uid=NOBODY, objects=True, nrows=NROWS)
+    assert os.stat(relwork.shm_path(name)).st_uid == NOBODY
+    out = _read_obj(shmchunk, name, allow=False)
+    assert out["numeric"] == "ok", out
+    assert out["obj"] == "refused" and out["whole"] == "refused", out
+    assert "allow_pickle" in out["msg"], out["msg"]
+    out = _read_obj(shmchunk, name, allow=True)
+    assert out["obj"] == "ok" and out["whole"] == "ok", out
 
 
 @pytest.mark.parametrize("lie", ["chown", "creator_uid"])
-def test_segment_whose_uid_story_disagrees_is_foreign(shmchunk, private_shm, lie):
+def test_segment_whose_uid_story_disagrees_is_foreign(shmchunk, lie):
     """'chown': the file belongs to nobody while the header names us as creator.
     'creator_uid': our file, but the header names nobody. Either way not ours."""
-    ns = private_shm("32m")
-    owner, name = _obj_owner(ns)
-    try:
-        path = str(ns.shm / name)
+    with shmchunk.share(relwork.make_frame(NROWS, 0, with_object=True), rows_per_chunk=1024) as sf:
+        path = relwork.shm_path(sf.name)
         if lie == "chown":
             os.chown(path, NOBODY, NOBODY)
         else:
             relwork.forge_header(path, creator_uid=NOBODY)
-        out = _read_obj(ns, name, allow=False)
-        assert out["obj"] == "refused" and out["whole"] == "refused", out
-        assert _read_obj(ns, name, allow=True)["obj"] == "ok"
-    finally:
-        owner.stdin.close()
-        owner.wait(timeout=30)
+        try:
+            out = _read_obj(shmchunk, sf.name, allow=False)
+            assert out["obj"] == "refused" and out["whole"] == "refused", out
+            assert _read_obj(shmchunk, sf.name, allow=True)["obj"] == "ok"
+        finally:
+            os.chown(path, os.getuid(), os.getgid())  # else the owner may not unlink it
 
 
 # --------------------------------------------------------------------------
@@ -284,16 +241,12 @@ def test_forged_headers_refused(shmchunk, cli):
     record("forged_headers", {"lies": len(results), "refused": len(results)})
 
 
-def test_owner_pid_reuse_is_not_alive(shmchunk, cli, private_shm):
+def test_owner_pid_reuse_is_not_alive(shmchunk, cli, private_shm, owners):
     """A header naming a live pid (1) with another start time is an orphan, not alive."""
     ns = private_shm("32m")
-    owner, name = _obj_owner(ns)
-    try:
-        relwork.forge_header(str(ns.shm / name), owner_pid=1, owner_start=12345)
-        p = run_cli("ls", "--json", prefix=ns.prefix)
-        assert p.returncode == 0, p.stderr
-        state = {e["name"]: e["state"] for e in json.loads(p.stdout)}
-        assert state[name] == "orphaned", state
-    finally:
-        owner.stdin.close()
-        owner.wait(timeout=30)
+    name, _ = owners(ns).share(nrows=NROWS)
+    relwork.forge_header(str(ns.shm / name), owner_pid=1, owner_start=12345)
+    p = run_cli("ls", "--json", prefix=ns.prefix)
+    assert p.returncode == 0, p.stderr
+    state = {e["name"]: e["state"] for e in json.loads(p.stdout)}
+    assert state[name] == "orphaned", state
