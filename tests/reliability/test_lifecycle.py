@@ -134,8 +134,8 @@ def work(args):
 if __name__ == "__main__":
     with shmchunk.share(df, rows_per_chunk=1024) as sf:
         path = relwork.shm_path(sf.name)
-        plan = sf.plan(4, by="rows")
-        with mp.get_context("spawn").Pool(4) as pool:
+        plan = sf.plan(3, by="rows")
+        with mp.get_context("spawn").Pool(2) as pool:
             res = pool.map(work, [(sf, ids) for ids in plan])
         assert sum(r[0] for r in res) == len(df), res
         print("alive-after-workers", os.path.exists(path))
