@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 import weakref
 from ctypes import byref, c_size_t, c_uint32, c_void_p
 
@@ -39,12 +40,14 @@ class _Handle:
 
 class Segment:
     __slots__ = ("_h", "handle", "src", "info", "columns", "buffer", "base", "size",
-                 "_verified", "_chunk_cache", "__weakref__")
+                 "_verified", "_chunk_cache", "lock", "__weakref__")
 
     def __init__(self, src: str, verify_all: bool = False):
         self._h = _Handle(src, _OPEN_FLAGS | (L.SHMC_OPEN_VERIFY_ALL if verify_all else 0))
         self.handle = self._h.ptr
         self.src = src
+        # A C handle is not thread-safe; one SharedFrame may be used from threads.
+        self.lock = threading.RLock()
         self._verified: set[int] = set()
         self._chunk_cache: dict[int, L.shmc_chunk_info] = {}
         info = L.shmc_segment_info()
@@ -68,7 +71,8 @@ class Segment:
     def refresh_info(self) -> L.shmc_segment_info:
         """Owner state is computed at the call: re-read it."""
         info = L.shmc_segment_info()
-        L.lib.shmc_segment_info_get(self.handle, byref(info))
+        with self.lock:
+            L.lib.shmc_segment_info_get(self.handle, byref(info))
         return info
 
     # ---- chunks ----------------------------------------------------------
@@ -76,7 +80,8 @@ class Segment:
         ck = self._chunk_cache.get(cid)
         if ck is None:
             ck = L.shmc_chunk_info()
-            L.lib.shmc_segment_chunk_info(self.handle, cid, byref(ck))
+            with self.lock:
+                L.lib.shmc_segment_chunk_info(self.handle, cid, byref(ck))
             self._chunk_cache[cid] = ck
         return ck
 
@@ -87,14 +92,16 @@ class Segment:
             return None
         out = c_uint32()
         try:
-            L.lib.shmc_segment_chunk_find(self.handle, column, rowgroup, role, byref(out))
+            with self.lock:
+                L.lib.shmc_segment_chunk_find(self.handle, column, rowgroup, role, byref(out))
         except errors.OutOfRangeError:
             return None
         return int(out.value)
 
     def verify_chunk(self, cid: int) -> None:
         if cid not in self._verified:
-            L.lib.shmc_segment_chunk_verify(self.handle, cid)
+            with self.lock:
+                L.lib.shmc_segment_chunk_verify(self.handle, cid)
             self._verified.add(cid)
 
     def raw_view(self, cid: int) -> memoryview | None:
@@ -104,14 +111,16 @@ class Segment:
             return None
         self.verify_chunk(cid)
         ptr, n = c_void_p(), c_size_t()
-        L.lib.shmc_segment_chunk_view(self.handle, cid, byref(ptr), byref(n))
+        with self.lock:
+            L.lib.shmc_segment_chunk_view(self.handle, cid, byref(ptr), byref(n))
         start = int(ptr.value or 0) - self.base if n.value else int(ck.offset)
         return self.buffer[start:start + int(n.value)]
 
     def decode_into(self, cid: int, dst: np.ndarray) -> None:
         """Decode one chunk straight into dst (a C-contiguous uint8 array of raw_len)."""
-        L.lib.shmc_segment_chunk_decode(self.handle, cid, dst.ctypes.data_as(c_void_p),
-                                        dst.nbytes)
+        with self.lock:
+            L.lib.shmc_segment_chunk_decode(self.handle, cid, dst.ctypes.data_as(c_void_p),
+                                            dst.nbytes)
         self._verified.add(cid)  # decode checks the checksum itself
 
     def role_bytes(self, column: int, role: int, rowgroups: list[int]) -> np.ndarray | None:
@@ -182,7 +191,8 @@ class Segment:
 
     def meta(self) -> bytes:
         ptr, n = c_void_p(), c_size_t()
-        L.lib.shmc_segment_meta(self.handle, byref(ptr), byref(n))
+        with self.lock:
+            L.lib.shmc_segment_meta(self.handle, byref(ptr), byref(n))
         return ctypes.string_at(ptr.value, n.value) if n.value else b""
 
     def close(self) -> None:

@@ -27,31 +27,47 @@ _ROLE_NAMES = {L.SHMC_ROLE_VALUES: "values", L.SHMC_ROLE_MASK: "mask",
 # A pool worker unpickles a SharedFrame per task: keep the last few mappings so
 # that the next task's attach costs a dict lookup, not shm_open + mmap + index parse.
 _ATTACH_CACHE_SIZE = 8
-_attached: "OrderedDict[tuple[str, int], Segment]" = OrderedDict()
+_attached: "OrderedDict[tuple[str, int], tuple[Segment, int]]" = OrderedDict()
 _attached_lock = threading.Lock()
 _attached_pid = os.getpid()
 
 
+def _inode(src: str) -> int | None:
+    path = "/dev/shm/" + src[4:] if src.startswith("shm:") else src
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
 def _cached_segment(src: str, identity: int | None) -> Segment:
+    """Attach for an unpickled handle, reusing this process's mapping while the name
+    still refers to the same object (one stat: ~1 us). Once the owner has unlinked
+    it, the handle fails like any attach would, instead of reading a stale mapping."""
     global _attached_pid
+    key = (src, identity)
     with _attached_lock:
-        if _attached_pid != os.getpid():  # forked: the parent's cache is not ours to trust
+        if _attached_pid != os.getpid():  # forked: start afresh
             _attached.clear()
             _attached_pid = os.getpid()
-        if identity is not None:
-            seg = _attached.get((src, identity))
-            if seg is not None:
-                _attached.move_to_end((src, identity))
+        hit = _attached.get(key)
+        if hit is not None:
+            seg, ino = hit
+            if ino is not None and _inode(src) == ino:
+                _attached.move_to_end(key)
                 return seg
+            del _attached[key]
+    before = _inode(src)
     seg = Segment(src)
     if identity is not None and int(seg.info.identity) != identity:
         raise errors.IdentityMismatchError(
             f"{src}: segment identity {int(seg.info.identity):#x} is not the shared frame's "
             f"{identity:#x} (the name was reused by another segment)")
-    with _attached_lock:
-        _attached[(src, int(seg.info.identity))] = seg
-        while len(_attached) > _ATTACH_CACHE_SIZE:
-            _attached.popitem(last=False)
+    if before is not None and _inode(src) == before:  # no replacement raced the open
+        with _attached_lock:
+            _attached[(src, int(seg.info.identity))] = (seg, before)
+            while len(_attached) > _ATTACH_CACHE_SIZE:
+                _attached.popitem(last=False)
     return seg
 
 
@@ -362,7 +378,8 @@ class SharedFrame:
         if self._reader.trusted:
             flags |= L.SHMC_PICKLE_OBJECTS
         out = L.shmc_pickle_out()
-        L.lib.shmc_pickle_write(seg.handle, byref(sel), flags, byref(out))
+        with seg.lock:
+            L.lib.shmc_pickle_write(seg.handle, byref(sel), flags, byref(out))
         try:
             stream = ctypes.string_at(out.bytes, out.len)
             buffers = [self._oob_buffer(out.buffers[i]) for i in range(out.nbuffers)]
@@ -397,7 +414,8 @@ class SharedFrame:
             bad.append((int(chunk), int(status), (msg or b"").decode("utf-8", "replace")))
 
         try:
-            L.lib.shmc_segment_verify(seg.handle, on_bad, None)
+            with seg.lock:
+                L.lib.shmc_segment_verify(seg.handle, on_bad, None)
         except errors.ShmchunkError as exc:
             if not bad:
                 raise

@@ -303,3 +303,23 @@ def test_pickle_bytes(shared, oob):
         out = pickle.loads(sf.pickle_bytes(chunks=ids))
     assert_frame_equal(out, sf.read(chunks=ids), check_index_type=False)
     assert_frame_equal(pickle.loads(sf.pickle_bytes()), df, check_index_type=False)
+
+
+def test_unpickled_handle_after_owner_closed(shared):
+    sf = shared(pd.DataFrame({"a": np.arange(10)}))
+    blob = pickle.dumps(sf)
+    assert pickle.loads(blob).read()["a"].sum() == 45   # attaches (and caches the mapping)
+    sf.close()
+    with pytest.raises(shmchunk.SegmentNotFoundError):  # the cache does not outlive the name
+        pickle.loads(blob)
+
+
+def test_threads_share_one_handle(shared, all_dtypes):
+    from concurrent.futures import ThreadPoolExecutor
+    sf = shared(all_dtypes, compression="zstd", rows_per_chunk=64)
+    other = pickle.loads(pickle.dumps(sf))
+    cols = list(all_dtypes.columns)
+    with ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(lambda c: other.column(c), cols * 3))
+    for c, s in zip(cols * 3, outs):
+        pd.testing.assert_series_equal(s, all_dtypes[c])
