@@ -557,20 +557,19 @@ def test_gc_keeps_persistent_segments(cli, shm_name, frame_pkl):
     cli("verify", f"shm:{shm_name}", check=0)
 
 
-def test_gc_removes_orphans(cli, shm_name, tmp_path):
-    """An owned segment whose owner died is listed as orphaned and removed by gc."""
-    shmchunk = pytest.importorskip("shmchunk")
-    if not hasattr(shmchunk, "share"):
-        pytest.skip("python binding has no share() yet")
+def test_gc_removes_orphans(cli, cli_bin, shm_name):
+    """An owned segment whose owner died (made by the Python binding in a child that
+    exits without closing) is listed as orphaned and removed by gc."""
     import subprocess
     import sys
     code = ("import os, sys, pandas as pd, shmchunk\n"
             "sf = shmchunk.share(pd.DataFrame({'a': range(10)}), name=sys.argv[1])\n"
             "os._exit(0)\n")
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"), SHMCHUNK_BUILD=str(cli_bin.parents[1]))
     subprocess.run([sys.executable, "-c", code, shm_name], check=True, env=env, timeout=120)
     entry = next(e for e in json.loads(cli("ls", "--json", check=0).out) if e["name"] == shm_name)
     assert entry["state"] == "orphaned" and entry["owner_pid"]
+    assert info_json(cli, f"shm:{shm_name}")["owner"]["state"] == "orphaned"
     proc = cli("gc", check=0)
     assert f"removed shm:{shm_name} " in proc.out
     assert not _shm_exists(shm_name)
