@@ -129,8 +129,28 @@ class FrameReader:
     def role(self, col: int, role: int, rowgroups) -> np.ndarray | None:
         return self.seg.role_bytes(col, role, list(rowgroups))
 
-    def column_array(self, col: int, sel: Selection):
-        """pandas-ready array (numpy or ExtensionArray) of one column over sel."""
+    def column_array(self, col: int, sel: Selection, expected: int | None = None):
+        """pandas-ready array (numpy or ExtensionArray) of one column over sel.
+
+        Whatever the index claims, the result must have the selection's row count;
+        anything pandas refuses to rebuild is reported as corruption of that column."""
+        if expected is None:
+            expected = self.rowgroup_rows(sel)
+        try:
+            arr = self._column_array(col, sel)
+        except errors.ShmchunkError:
+            raise
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise errors.CorruptSegmentError(
+                f"{self.seg.src}: column {col} ({self.labels_of(col)!r}): cannot rebuild: {exc}"
+            ) from None
+        if len(arr) != expected:
+            raise errors.CorruptSegmentError(
+                f"{self.seg.src}: column {col} ({self.labels_of(col)!r}): {len(arr)} rows "
+                f"stored where {expected} are expected")
+        return arr
+
+    def _column_array(self, col: int, sel: Selection):
         ci = self.seg.columns[col]
         kind = ci.kind
         dtype = (ci.dtype or b"").decode()
@@ -144,9 +164,11 @@ class FrameReader:
             return self._object(col, dtype, sel)
         raise errors.UnsupportedError(f"column {col}: kind {kind} unknown to this version")
 
-    def _fixed(self, col, ci, dtype, sel, rowgroups=None):
-        rgs = sel.rowgroups if rowgroups is None else rowgroups
+    def _fixed(self, col, ci, dtype, sel):
+        rgs = sel.rowgroups
         raw = self.role(col, L.SHMC_ROLE_VALUES, rgs)
+        if raw is None:
+            raise errors.CorruptSegmentError(f"{self.seg.src}: column {col}: no values chunks")
         values = raw.view(L.KIND_NUMPY[ci.kind])
         unit = None
         if ci.kind in (L.SHMC_KIND_DATETIME, L.SHMC_KIND_TIMEDELTA):
@@ -154,14 +176,14 @@ class FrameReader:
             if unit is None:
                 raise errors.CorruptSegmentError(f"column {col}: bad time unit {ci.unit}")
             values = values.view(f"{'M' if ci.kind == L.SHMC_KIND_DATETIME else 'm'}8[{unit}]")
-        if rowgroups is None:
-            values = sel.trim(values)
+        values = sel.trim(values)
         mask = None
         if ci.roles & (1 << L.SHMC_ROLE_MASK):
             mraw = self.role(col, L.SHMC_ROLE_MASK, rgs)
-            mask = mraw.view(np.bool_)
-            if rowgroups is None:
-                mask = sel.trim(mask)
+            mask = sel.trim(mraw.view(np.bool_))
+            if len(mask) != len(values):
+                raise errors.CorruptSegmentError(
+                    f"{self.seg.src}: column {col}: mask of {len(mask)} rows for {len(values)} values")
         if ci.kind == L.SHMC_KIND_DATETIME and ci.tz:
             tzd = pd.DatetimeTZDtype(unit, ci.tz.decode())
             return pd.arrays.DatetimeArray._simple_new(values, dtype=tzd)
@@ -180,7 +202,8 @@ class FrameReader:
         if key not in self._cache:
             ci = self.seg.columns[col]
             sel = Selection(range(int(ci.nrowgroups)))
-            self._cache[key] = pd.Index(self.column_array(col, sel), copy=False)
+            arr = self.column_array(col, sel, expected=int(ci.nrows))
+            self._cache[key] = pd.Index(arr, copy=False, tupleize_cols=False)
         return self._cache[key]
 
     def _string(self, col, dtype, sel):
