@@ -479,3 +479,38 @@ def test_string_path_speed(tmpdir_mod, capsys):
     finally:
         gc.collect()
         seg.close()
+
+
+# --------------------------------------------------------------------------
+# pandas' future string option: pyarrow_numpy on 2.2, the default on 3.x
+# --------------------------------------------------------------------------
+def test_future_infer_string(tmpdir_mod):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 3 deprecates the option (it is the default)
+        with pd.option_context("future.infer_string", True):
+            df = pd.DataFrame({"s": ["a", None, "é", "", "x" * 300],
+                               "n": np.arange(5.0)}, index=pd.Index(list("vwxyz"), name="k"))
+            blob = pickle.dumps(df, protocol=5)
+    seg = fresh_segment_from_blob(blob, tmpdir_mod)
+    try:
+        for oob in (False, True):
+            got = load(*seg.write(oob=oob, rows=(1, 4)))
+            want = natural_on_this_pandas(df.iloc[1:4])
+            if not PANDAS3:  # index and column axis too come back as natural (object) strings
+                want.index = want.index.astype(object)
+                want.columns = want.columns.astype(object)
+            assert_frame_equal(got, want)
+            assert str(got["s"].dtype) == ("str" if PANDAS3 else "object")
+    finally:
+        gc.collect()
+        seg.close()
+
+
+def fresh_segment_from_blob(blob: bytes, where: str) -> Seg:
+    _count[0] += 1
+    path = os.path.join(where, f"b{os.getpid()}-{_count[0]}.seg")
+    segment_from_pickle(blob, path, 2, False)
+    seg = Seg(path)
+    os.unlink(path)
+    return seg
