@@ -178,7 +178,7 @@ int shmc_store_open(shmc_store *st, const char *src, shmc_err *err)
     RETURN_ERROR_IF(!src, err, SHMC_ERR_INVALID_ARG, "source is NULL");
     RETURN_ERROR_IF(strcmp(src, SHM_PREFIX) == 0, err, SHMC_ERR_BAD_NAME, "'shm:' without a name");
     FORWARD_IF_ERROR(shmc_store_resolve(st, src, err));
-    int fd = open_fd(st, O_RDONLY, 0);
+    int fd = open_fd(st, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);   /* a FIFO must not hang us */
     if (fd < 0) return shmc_err_errno(err, io_status(errno), errno, "%s: open", st->name);
     struct stat sb;
     int rc = SHMC_OK;

@@ -193,6 +193,22 @@ static void test_open_not_found_and_empty(void **s)
     shmc_segment_free(seg);
 }
 
+/* Opening something that is not a regular file never blocks and never maps it. */
+static void test_open_fifo_and_dir(void **s)
+{
+    (void)s;
+    char path[256];
+    hc_tmp_path(path, sizeof path, "fifo");
+    assert_int_equal(mkfifo(path, 0600), 0);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open(seg, path, 0), SHMC_ERR_INVALID_ARG);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "not a regular file"));
+    unlink(path);
+    assert_int_equal(shmc_segment_open(seg, "/tmp", 0), SHMC_ERR_INVALID_ARG);
+    shmc_segment_free(seg);
+}
+
 static void test_unlink_rules(void **s)
 {
     (void)s;
@@ -329,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_nospace_shm),
         cmocka_unit_test(test_nospace_rlimit_file),
         cmocka_unit_test(test_open_not_found_and_empty),
+        cmocka_unit_test(test_open_fifo_and_dir),
         cmocka_unit_test(test_unlink_rules),
         cmocka_unit_test(test_owner_alive_and_persistent),
         cmocka_unit_test(test_list_and_gc),
