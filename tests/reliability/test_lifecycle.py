@@ -237,3 +237,18 @@ def test_attacher_of_killed_owner_keeps_reading(shmchunk, private_shm, owners):
     assert ns.listdir() == []
     relwork.assert_same(sf.read(chunks=list(range(sf.nchunks))), relwork.make_frame(NROWS, 0))
     sf.close()
+
+
+def test_stale_handle_never_reads_a_reused_name(shmchunk):
+    """A handle pickled for one segment, unpickled after the name was reused by a new
+    segment, must refuse (identity check) instead of reading the new frame's data."""
+    import pickle
+
+    name = f"rel-reuse-{os.getpid()}"
+    old = shmchunk.share(relwork.make_frame(NROWS, 1), rows_per_chunk=1024, name=name)
+    blob = pickle.dumps(old)
+    old.close()
+    with shmchunk.share(relwork.make_frame(NROWS, 2), rows_per_chunk=1024, name=name):
+        with pytest.raises((shmchunk.IdentityMismatchError, shmchunk.SegmentNotFoundError)):
+            pickle.loads(blob).read(chunks=[0])
+    assert not _exists(name)
