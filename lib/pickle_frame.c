@@ -1227,7 +1227,11 @@ static int pf_strings_fast(shmc_frame *frame, const uint8_t *buf, size_t len, sh
     shmc_pickle_limits lim;
     shmc_pk_limits_resolve(&lim, NULL, len);
     S.budget = lim.max_alloc;
-    int st = pf_sgrow((void **)&S.off, &S.ncap, 2, sizeof *S.off, &S.budget);
+    /* Size for the common case up front (untouched pages cost nothing): string
+     * bytes never exceed the input unless memo references repeat them. */
+    int st = pf_sgrow((void **)&S.off, &S.ncap, len / 16 + 2, sizeof *S.off, &S.budget);
+    if (st == SHMC_OK) st = pf_sgrow((void **)&S.data, &S.dcap, len, 1, &S.budget);
+    if (st == SHMC_OK) st = pf_sgrow((void **)&S.memo, &S.mcap, len / 16 + 2, sizeof *S.memo, &S.budget);
     if (st == SHMC_OK) {
         S.off[0] = 0;
         st = pf_sbody(&S, buf, buf + len);
