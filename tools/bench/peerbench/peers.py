@@ -7,6 +7,7 @@ function every worker runs; it times the phases and probes memory.
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 import mmap
 import os
@@ -25,6 +26,13 @@ ALIGN = 64
 _FORK_FRAME = None
 # Worker-side memory baselines, keyed by run id (recorded by warmup()).
 _BASELINE: dict = {}
+# What a task had to materialise beyond its part (e.g. the whole unpickled frame),
+# kept alive until the task's memory probe so the probe sees the task's peak.
+_HELD: list = []
+
+
+def hold(obj) -> None:
+    _HELD.append(obj)
 
 
 # --- timing of argument unpickling ---------------------------------------------
@@ -193,6 +201,7 @@ class ShmPickleWhole(Peer):
     def decode(handle, payload, task):
         mm, n = handle
         df = pickle.loads(memoryview(mm)[:n])
+        hold(df)
         return frame.select(df, task)
 
     @staticmethod
@@ -218,7 +227,9 @@ class ShmPickleColumns(ShmPickleWhole):
 
         def load(col):
             off, n = spans[col]
-            return pickle.loads(view[off:off + n])
+            s = pickle.loads(view[off:off + n])
+            hold(s)
+            return s
 
         if task[0] == "col":
             return load(task[1])
@@ -244,6 +255,7 @@ class ShmPickleOOB(ShmPickleWhole):
         view = memoryview(mm)
         bufs = [view[o:o + n] for o, n in spans]
         df = pickle.loads(bufs[0], buffers=bufs[1:])   # numeric buffers: zero-copy views
+        hold(df)
         return frame.select(df, task)
 
 
@@ -359,7 +371,9 @@ class Blosc2Columns(Peer):
                 if raw_len:
                     blosc2.decompress2(blob(i), dst=dst)
                 outs.append(dst)
-            return pickle.loads(blob(entry[0]), buffers=outs)
+            s = pickle.loads(blob(entry[0]), buffers=outs)
+            hold(s)
+            return s
 
         if task[0] == "col":
             return load(task[1])
@@ -462,10 +476,27 @@ PEERS = {cls.key: cls for cls in (PickleWhole, PickleSlice, ShmPickleWhole, ShmP
 
 # --- what every worker runs -----------------------------------------------------
 
+def _return_freed_memory() -> None:
+    """Make allocators give freed memory back to the kernel at once.
+
+    Otherwise memory a previous task freed but the allocator kept (glibc's
+    dynamic mmap threshold, Arrow's jemalloc/mimalloc pools) shows up as growth
+    in later tasks, or hides their real growth when it is reused."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 128 * 1024)     # M_MMAP_THRESHOLD: fixed, no dynamic growth
+        libc.mallopt(-1, 128 * 1024)     # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+    import pyarrow as pa
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
 def warmup(run_id: str, key: str) -> int:
     """Import what the peer needs, then record this worker's memory baseline."""
     for mod in PEERS[key].worker_modules:
         __import__(mod)
+    _return_freed_memory()
     # Prime the lazy imports and caches of the reduction so that they do not
     # count as the first task's memory growth.
     frame.reduce_part(frame.make_frame(2048, vocab_size=100))
@@ -487,16 +518,22 @@ def run_task(t0, run_id, key, ctx, payload, task, t1) -> dict:
     a1 = time.perf_counter()
     part = cls.decode(handle, payload, task)
     d1 = time.perf_counter()
+    # Probe with the part (and whatever decode held) alive, before the reduction:
+    # the reduction's temporaries, retained by malloc/jemalloc afterwards, are the
+    # same for every peer and would only add noise to the data's own footprint.
+    mem = memory.probe()
+    c0 = time.perf_counter()
     result = frame.reduce_part(part)
     c1 = time.perf_counter()
-    mem = memory.probe()                 # while the part is alive: the task's footprint
     info = cls.info(part)
     del part, payload
+    _HELD.clear()
     cls.detach(handle)
     attach, decode = a1 - a0, d1 - a1
     if cls.arg_phase == "attach":
         attach += args_s
     else:
         decode += args_s
-    return {"pid": os.getpid(), "result": result, "attach": attach, "decode": decode,
-            "compute": c1 - d1, "mem": mem, "baseline": baseline, "info": info}
+    return {"pid": os.getpid(), "task": frame.task_label(task), "result": result,
+            "attach": attach, "decode": decode,
+            "compute": c1 - c0, "mem": mem, "baseline": baseline, "info": info}

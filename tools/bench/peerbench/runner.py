@@ -1,6 +1,7 @@
 """Runs one peer on one task shape: publish, start a pool, warm up, time the map."""
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import secrets
 import statistics
@@ -12,6 +13,9 @@ from . import frame
 from . import peers
 
 TASK_TIMEOUT_S = 600
+# Repeat a map only while it is fast: slow maps are dominated by real work, not
+# noise, and repeating them would blow the run's time budget.
+REPEAT_BELOW_S = 2.0
 
 
 def run_peer(peer_cls, df, shapes: dict, procs: int, rows_per_chunk: int,
@@ -79,6 +83,9 @@ def _map(peer, df, tasks, procs, repeat):
     if peer.pool == "joblib":
         return _map_joblib(peer, df, tasks, procs, run_id, warm, repeat)
     method = "fork" if peer.pool == "fork" else "spawn"
+    # Garbage freed by the parent after a fork would turn pages the child still
+    # maps into "private" ones and look like the child's growth.
+    gc.collect()
     with warnings.catch_warnings():
         # fork() of a process that has threads (pyarrow, blosc2) is what this peer measures
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -88,7 +95,7 @@ def _map(peer, df, tasks, procs, repeat):
         pool.starmap_async(peers.warmup, warm, chunksize=1).get(TASK_TIMEOUT_S)
         start_s = time.perf_counter() - t0
         reps, walls = [], []
-        for _ in range(repeat):
+        while len(reps) < repeat and (not walls or walls[-1] < REPEAT_BELOW_S):
             t1 = time.perf_counter()
             args = _task_args(peer, df, tasks, run_id)
             reps.append(pool.starmap_async(peers.run_task, args, chunksize=1).get(TASK_TIMEOUT_S))
@@ -109,7 +116,7 @@ def _map_joblib(peer, df, tasks, procs, run_id, warm, repeat):
         with par:
             par(delayed(peers.warmup)(*w) for w in warm)
             start_s = time.perf_counter() - t0
-            for _ in range(repeat):
+            while len(reps) < repeat and (not walls or walls[-1] < REPEAT_BELOW_S):
                 t1 = time.perf_counter()
                 args = _task_args(peer, df, tasks, run_id)
                 reps.append(par(delayed(peers.run_task)(*a) for a in args))
@@ -173,6 +180,10 @@ def _summarise(peer, tasks, reps, reference) -> dict:
         "mem_growth_anonymous_bytes": max_growth.get("Anonymous"),
         "mem_growth_private_bytes": max_growth.get("Private"),
         "results": [o["result"] for o in reps[0]],
+        "per_task": [{"task": o["task"], "pid": o["pid"], "attach_s": o["attach"],
+                      "decode_s": o["decode"], "compute_s": o["compute"],
+                      "mem_growth_bytes": o["mem"].get(mem_key, 0) - o["baseline"].get(mem_key, 0)}
+                     for o in outs],
     }
     if files:
         out["stored_bytes"] = sum(files.values())
