@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, every_dtype_frame, _shm_exists
+from conftest import PREFIX, ROOT, every_dtype_frame, _shm_exists
 
 GOLDEN = ROOT / "tests" / "data" / "pickles"
 
@@ -267,7 +267,8 @@ def test_bad_shm_names(cli, frame_pkl, bad):
 # --------------------------------------------------------------------------- bad input
 
 def segment_names():
-    return {p.name for p in Path("/dev/shm").iterdir()}
+    """Our segments only: other processes on the machine create theirs concurrently."""
+    return {p.name for p in Path("/dev/shm").glob(PREFIX + "*")}
 
 
 @pytest.mark.parametrize("content, needle", [
@@ -565,7 +566,8 @@ def test_gc_removes_orphans(cli, cli_bin, shm_name):
     code = ("import os, sys, pandas as pd, shmchunk\n"
             "sf = shmchunk.share(pd.DataFrame({'a': range(10)}), name=sys.argv[1])\n"
             "os._exit(0)\n")
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"), SHMCHUNK_BUILD=str(cli_bin.parents[1]))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env.setdefault("SHMCHUNK_BUILD", str(cli_bin.parents[1]))
     subprocess.run([sys.executable, "-c", code, shm_name], check=True, env=env, timeout=120)
     entry = next(e for e in json.loads(cli("ls", "--json", check=0).out) if e["name"] == shm_name)
     assert entry["state"] == "orphaned" and entry["owner_pid"]
