@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import frame_all_dtypes, shm_exists, unique_name
+from shmc_pyhelpers import frame_all_dtypes, shm_exists, unique_name
 
 import shmchunk
 from shmchunk import _lib, errors

@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PANDAS3, frame_all_dtypes, mapped, shm_exists
+from shmc_pyhelpers import PANDAS3, frame_all_dtypes, mapped, shm_exists
 
 import shmchunk
 from shmchunk import _lib

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, shm_exists, unique_name
+from shmc_pyhelpers import ROOT, shm_exists, unique_name
 
 import shmchunk
 
