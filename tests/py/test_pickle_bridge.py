@@ -240,6 +240,13 @@ def index(draw, n: int):
 
 
 @st.composite
+def multi_index(draw, n: int):
+    return pd.MultiIndex.from_arrays([np.arange(n, dtype="i8") * 3,
+                                      draw(st.lists(TEXT, min_size=n, max_size=n))],
+                                     names=["a", None])
+
+
+@st.composite
 def frames(draw, max_rows: int = 24):
     n = draw(st.integers(0, max_rows))
     ncols = draw(st.integers(1, 5))
@@ -326,6 +333,50 @@ def test_round_trip_chunk_selection(tmpdir_mod, df, rpc, zstd, oob, data):
         got = load(*seg.write(chunks=ids, oob=oob))
         want = df.iloc[rows][labels] if labels else df.iloc[rows, []]
         assert_frame_equal(got, natural_on_this_pandas(want), check_index_type="equiv")
+    finally:
+        gc.collect()
+        seg.close()
+
+
+@settings(**SETTINGS)
+@given(df=frames(max_rows=20), rpc=st.sampled_from([1, 4, 1 << 20]), zstd=st.booleans(),
+       oob=st.booleans(), multi=st.booleans(), objects=st.booleans(), data=st.data())
+def test_round_trip_through_share(df, rpc, zstd, oob, multi, objects, data):
+    """The same writer over segments made by share() (the Python writer), which
+    also stores what the C reader does not read: MultiIndex, object columns."""
+    n = len(df)
+    if multi:
+        df.index = data.draw(multi_index(n), label="multi_index")
+    if objects and len(df.columns) and isinstance(df.columns[0], str):
+        df["objects!"] = pd.Series([(i, "t") if i % 2 else None for i in range(n)],
+                                   dtype=object, index=df.index)
+    with shmchunk.share(df, rows_per_chunk=rpc, compression="zstd" if zstd else None) as sf:
+        seg = Seg(sf.name if sf.name.startswith(("shm:", "/")) else "shm:" + sf.name)
+        try:
+            a = data.draw(st.integers(0, n), label="row_start")
+            b = data.draw(st.integers(a, n), label="row_stop")
+            got = load(*seg.write(oob=oob, objects=True))
+            assert_frame_equal(got, df)
+            if a < b:
+                got = load(*seg.write(rows=(a, b), oob=oob, objects=True))
+                assert_frame_equal(got, df.iloc[a:b])
+            del got
+        finally:
+            gc.collect()
+            seg.close()
+
+
+def test_read_pickle_of_inband_stream(tmpdir_mod):
+    """An in-band stream is a file pandas.read_pickle reads, with writable arrays."""
+    df = pd.DataFrame({"i": np.arange(10, dtype="i4"), "s": list("abcdefghij")})
+    seg = fresh_segment(df, 5, 4, True, tmpdir_mod)
+    try:
+        path = os.path.join(tmpdir_mod, "inband.pkl")
+        with open(path, "wb") as f:
+            f.write(seg.write(rows=(2, 7))[0])
+        got = pd.read_pickle(path)
+        assert_frame_equal(got, df.iloc[2:7])
+        assert np.asarray(got["i"].array).flags.writeable
     finally:
         gc.collect()
         seg.close()
