@@ -652,3 +652,112 @@ def test_quiet_pack_prints_nothing(cli, shm_name, frame_pkl):
     proc = cli("-q", "pack", frame_pkl, f"shm:{shm_name}", check=0)
     assert proc.out == "" and proc.err == ""
     assert _shm_exists(shm_name)
+
+
+# --------------------------------------------------------------------------- more options
+
+@pytest.mark.parametrize("options, codec, shuffle", [
+    (["--zstd"], "zstd", True),
+    (["--zstd", "--no-shuffle"], "zstd", False),
+    (["--no-shuffle", "--zstd=2", "--shuffle"], "zstd", True),
+    (["--shuffle"], "none", False),
+    ([], "none", False),
+])
+def test_codec_and_shuffle_options(cli, shm_name, tmp_path, options, codec, shuffle):
+    df = pd.DataFrame({"x": np.repeat(np.arange(64, dtype="int64"), 64)})
+    src = f"shm:{shm_name}"
+    cli("pack", write_pickle(df, tmp_path / "s.pkl"), src, *options, check=0)
+    chunks = info_json(cli, src, verbose=True)["chunks"]
+    assert {c["codec"] for c in chunks} == {codec}
+    assert {c["shuffle"] for c in chunks} == {shuffle}
+    assert_same(read_back(cli("unpack", src, "-", check=0).stdout), df)
+
+
+def test_same_bytes_whatever_the_thread_count(cli, tmp_path, frame_pkl):
+    """Output is deterministic apart from the header's owner/uid/time fields."""
+    metas = []
+    for threads in ("1", "2"):
+        seg = tmp_path / f"t{threads}.shmc"
+        cli("pack", frame_pkl, seg, "--zstd", "--rows-per-chunk", "4", "--threads", threads, check=0)
+        metas.append(info_json(cli, seg, verbose=True))
+    assert metas[0]["chunks"] == metas[1]["chunks"]
+
+
+def test_unpack_to_a_terminal_is_refused(cli, shm_name, frame_pkl):
+    import subprocess
+    src = f"shm:{shm_name}"
+    cli("pack", frame_pkl, src, check=0)
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run([str(cli.binary), "unpack", src, "-"], stdout=slave,
+                              stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert proc.returncode == 1
+    assert b"terminal" in proc.stderr
+
+
+def test_progress_bar_only_on_a_terminal(cli, shm_names, tmp_path):
+    import subprocess
+    df = pd.DataFrame({"x": np.arange(300_000)})
+    pkl = write_pickle(df, tmp_path / "p.pkl")
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run([str(cli.binary), "pack", pkl, f"shm:{shm_names()}"],
+                              stdout=subprocess.PIPE, stderr=slave, timeout=60)
+        os.close(slave)
+        slave = -1
+        drawn = b""
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            drawn += data
+    finally:
+        if slave >= 0:
+            os.close(slave)
+        os.close(master)
+    assert proc.returncode == 0
+    assert b"\rpack [" in drawn and b"100%" in drawn
+    assert drawn.endswith(b"\r\x1b[K")          # the bar is cleared at the end
+    assert b"\r" not in proc.stdout
+    quiet = cli("-q", "pack", pkl, f"shm:{shm_names()}", check=0)
+    assert quiet.err == "" and quiet.out == ""
+
+
+def test_verbose_unpack_reports_bytes(cli, shm_name, tmp_path, frame_pkl):
+    src = f"shm:{shm_name}"
+    cli("pack", frame_pkl, src, check=0)
+    out = tmp_path / "v.pkl"
+    proc = cli("unpack", src, out, "-v", check=0)
+    assert proc.err == f"wrote {out.stat().st_size} bytes to {out}\n"
+
+
+def test_allow_pickle_for_object_columns(cli, cli_bin, tmp_path):
+    """Object columns (only the Python binding writes them) need --allow-pickle."""
+    import subprocess
+    import sys
+    seg = tmp_path / "obj.shmc"
+    code = ("import os, sys, pandas as pd, shmchunk\n"
+            "df = pd.DataFrame({'o': [{'k': 1}, [2], 3.5], 'i': [1, 2, 3]})\n"
+            "sf = shmchunk.share(df, name=sys.argv[1])\n"
+            "os._exit(0)\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env.setdefault("SHMCHUNK_BUILD", str(cli_bin.parents[1]))
+    subprocess.run([sys.executable, "-c", code, str(seg)], check=True, env=env, timeout=120)
+    try:
+        out = tmp_path / "o.pkl"
+        line = one_error_line(cli("unpack", seg, out, check=1), "unpack", seg)
+        assert "column 'o'" in line and "allow" in line
+        assert not out.exists()
+        cli("unpack", seg, out, "--columns", "i", check=0)
+        assert_same(read_back(out), pd.DataFrame({"i": [1, 2, 3]}))
+        cli("unpack", seg, out, "--allow-pickle", check=0)
+        got = read_back(out)
+        assert got["o"].tolist() == [{"k": 1}, [2], 3.5] and got["i"].tolist() == [1, 2, 3]
+    finally:
+        seg.unlink(missing_ok=True)

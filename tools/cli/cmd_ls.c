@@ -55,14 +55,19 @@ static void print_text(const ls_list *l)
         if (cli_verbosity >= 0) fprintf(stderr, "no shmchunk segments in shared memory\n");
         return;
     }
-    if (cli_verbosity >= 0) printf("%-40s %14s %6s %8s  %s\n", "NAME", "SIZE", "UID", "PID", "STATE");
+    int width = 4;   /* "NAME" */
+    for (size_t i = 0; i < l->n; i++) {
+        size_t w = 4 + strlen(cli_safe(l->v[i].name, strlen(l->v[i].name)));
+        if (w > (size_t)width) width = w > 300 ? 300 : (int)w;
+    }
+    if (cli_verbosity >= 0) printf("%-*s  %12s  %6s  %8s  %s\n", width, "NAME", "SIZE", "UID", "PID", "STATE");
     for (size_t i = 0; i < l->n; i++) {
         const shmc_shm_entry *e = &l->v[i].e;
-        char pid[24];
+        char pid[24], name[1100];
         if (e->owner_pid) snprintf(pid, sizeof pid, "%" PRId64, e->owner_pid);
         else snprintf(pid, sizeof pid, "-");
-        printf("shm:%-36s %14" PRIu64 " %6" PRIu32 " %8s  %s\n", cli_safe(e->name, strlen(e->name)), e->size,
-               e->uid, pid, state_text(e));
+        snprintf(name, sizeof name, "shm:%s", cli_safe(e->name, strlen(e->name)));
+        printf("%-*s  %12" PRIu64 "  %6" PRIu32 "  %8s  %s\n", width, name, e->size, e->uid, pid, state_text(e));
     }
 }
 
