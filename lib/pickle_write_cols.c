@@ -2,6 +2,7 @@
  * unpickler's stack. Why each construct: see the comment on each emitter; all
  * were checked to behave the same on pandas 2.2 / numpy 1.26 and pandas 3.1 /
  * numpy 2.5 unless a comment says otherwise. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,7 +405,7 @@ static int emit_strings(pw_writer *w, uint32_t col, const shmc_column_info *ci,
         } else { /* pandas 3 only: StringDtype("python", na_value=nan) */
             pw_global(w, G_STRINGDTYPE);
             shmc_pk_cstr(&w->pk, "python");
-            shmc_pk_float(&w->pk, __builtin_nan(""));
+            shmc_pk_float(&w->pk, (double)NAN);
             shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
             shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
         }
