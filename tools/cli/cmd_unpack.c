@@ -178,6 +178,31 @@ static int build_selection(shmc_segment *seg, const unpack_args *a, shmc_selecti
     return rc;
 }
 
+/* Refuse object columns up front with advice in CLI terms (the library's message
+ * speaks of its flag), naming the first such column in the selection. */
+static int check_objects(shmc_segment *seg, const unpack_args *a, const shmc_selection *sel)
+{
+    shmc_segment_info info;
+    if (a->flags & SHMC_PICKLE_OBJECTS || shmc_segment_info_get(seg, &info) != SHMC_OK) return CLI_OK;
+    size_t n = sel->chunks ? sel->nchunks : sel->columns ? sel->ncolumns : info.ncolumns;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t col = (uint32_t)i;
+        shmc_chunk_info k;
+        if (sel->chunks) {
+            if (shmc_segment_chunk_info(seg, sel->chunks[i], &k) != SHMC_OK) continue;
+            col = k.column;
+        } else if (sel->columns) col = sel->columns[i];
+        shmc_column_info ci;
+        if (shmc_segment_column_info(seg, col, &ci) != SHMC_OK || ci.kind != SHMC_KIND_OBJECT) continue;
+        char buf[32];
+        size_t len;
+        const char *label = cli_label_text(&ci.label, buf, sizeof buf, &len);
+        return cli_fail("unpack", a->src, "column '%.*s' holds Python objects (loading them runs code); "
+                        "pass --allow-pickle if you trust this segment", (int)len, label);
+    }
+    return CLI_OK;
+}
+
 static int write_pickle(shmc_segment *seg, const unpack_args *a, const shmc_selection *sel)
 {
     shmc_pickle_out out;
@@ -212,6 +237,7 @@ int cmd_unpack(int argc, char **argv)
     selection_buf buf = {0};
     shmc_selection sel;
     rc = build_selection(seg, &a, &sel, &buf);
+    if (rc == CLI_OK) rc = check_objects(seg, &a, &sel);
     if (rc == CLI_OK) rc = write_pickle(seg, &a, &sel);
     free(buf.ids);
     shmc_segment_free(seg);
