@@ -68,8 +68,12 @@ class FrameReader:
                           if not c.flags & (L.SHMC_COL_INDEX | L.SHMC_COL_DICTIONARY)]
         self.index_cols = [i for i, c in enumerate(cols)
                            if c.flags & L.SHMC_COL_INDEX and not c.flags & L.SHMC_COL_DICTIONARY]
-        self.labels = [self.label(cols[i].label) for i in self.data_cols]
-        self._cache: dict = {}
+        # Per segment, not per reader: a pool worker makes a reader per task.
+        self._cache = seg._chunk_cache
+        key = ("labels", self.trusted)
+        if key not in self._cache:
+            self._cache[key] = [self.label(cols[i].label) for i in self.data_cols]
+        self.labels = self._cache[key]
 
     # ---- labels and metadata ---------------------------------------------
     def label(self, lab: L.shmc_label):

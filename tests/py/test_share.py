@@ -323,3 +323,48 @@ def test_threads_share_one_handle(shared, all_dtypes):
         outs = list(ex.map(lambda c: other.column(c), cols * 3))
     for c, s in zip(cols * 3, outs):
         pd.testing.assert_series_equal(s, all_dtypes[c])
+
+
+# ---------------------------------------------------------------- properties
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_COLUMN_MAKERS = {
+    "i64": lambda rng, n: rng.integers(-2**62, 2**62, n),
+    "f32": lambda rng, n: rng.standard_normal(n).astype(np.float32),
+    "bool": lambda rng, n: rng.random(n) < 0.5,
+    "dt_tz": lambda rng, n: pd.Series(pd.to_datetime(rng.integers(0, 2**33, n), unit="s",
+                                                     utc=True)).dt.tz_convert("Asia/Kolkata"),
+    "cat": lambda rng, n: pd.Categorical(rng.choice(["a", "b", "c", None], n)),
+    "Int16": lambda rng, n: pd.array(np.where(rng.random(n) < .3, None,
+                                              rng.integers(-9, 9, n)), dtype="Int16"),
+    "str_pa": lambda rng, n: pd.array(np.where(rng.random(n) < .3, None,
+                                               rng.choice(["", "ü", "long" * 20], n)),
+                                      dtype="string[pyarrow]"),
+    "obj": lambda rng, n: pd.Series(np.where(rng.random(n) < .3, None,
+                                             rng.choice(["p", "qq"], n)), dtype=object),
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(n=st.integers(0, 300), rpc=st.integers(1, 64), seed=st.integers(0, 2**32 - 1),
+       kinds=st.lists(st.sampled_from(sorted(_COLUMN_MAKERS)), min_size=1, max_size=5),
+       compression=st.sampled_from([None, "zstd"]), data=st.data())
+def test_property_round_trip_and_selections(n, rpc, seed, kinds, compression, data):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({f"{k}_{i}": _COLUMN_MAKERS[k](rng, n) for i, k in enumerate(kinds)})
+    start = data.draw(st.integers(0, n))
+    stop = data.draw(st.integers(start, n))
+    with shmchunk.share(df, compression=compression, rows_per_chunk=rpc) as sf:
+        assert_frame_equal(sf.read(), df)
+        assert_frame_equal(sf.read(rows=slice(start, stop)), df.iloc[start:stop])
+        col = data.draw(st.sampled_from(list(df.columns)))
+        pd.testing.assert_series_equal(sf.column(col, rows=slice(start, stop)),
+                                       df[col].iloc[start:stop])
+        for part in sf.plan(data.draw(st.integers(1, 4)), by="rows"):
+            if not part:  # more workers than row groups: nothing selected
+                assert sf.read(chunks=part).shape == (0, 0)
+                continue
+            got = sf.read(chunks=part)
+            assert_frame_equal(got, df.loc[got.index], check_index_type=False)
