@@ -64,22 +64,28 @@ def shm_create(tag: str, size: int) -> shared_memory.SharedMemory:
     return shared_memory.SharedMemory(name=shm_name(tag), create=True, size=max(size, 1))
 
 
+# Attachments kept for the life of the worker, like shmchunk's own handle cache:
+# a worker maps each segment once, not once per task.
+_ATTACHED: dict = {}
+
+
+def cached(key, make):
+    if key not in _ATTACHED:
+        _ATTACHED[key] = make()
+    return _ATTACHED[key]
+
+
 def shm_map(name: str) -> mmap.mmap:
-    """Attach read-only without SharedMemory: it would register the segment with
-    the resource tracker, which may unlink it while others still use it
-    (CPython issue 82300), and it cannot close while views are alive."""
-    fd = os.open(f"/dev/shm/{name}", os.O_RDONLY)
-    try:
-        return mmap.mmap(fd, 0, prot=mmap.PROT_READ)
-    finally:
-        os.close(fd)
-
-
-def unmap(mm) -> None:
-    try:
-        mm.close()
-    except BufferError:
-        pass  # a zero-copy view is still alive somewhere; the GC unmaps later
+    """Attach read-only (once per worker) without SharedMemory: that would register
+    the segment with the resource tracker, which may unlink it while others still
+    use it (CPython issue 82300)."""
+    def make():
+        fd = os.open(f"/dev/shm/{name}", os.O_RDONLY)
+        try:
+            return mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+        finally:
+            os.close(fd)
+    return cached(("shm", name), make)
 
 
 def aligned(n: int) -> int:
@@ -203,11 +209,6 @@ class ShmPickleWhole(Peer):
         df = pickle.loads(memoryview(mm)[:n])
         hold(df)
         return frame.select(df, task)
-
-    @staticmethod
-    def detach(handle):
-        unmap(handle[0])
-
 
 # (4) ---------------------------------------------------------------------------
 class ShmPickleColumns(ShmPickleWhole):
@@ -379,11 +380,6 @@ class Blosc2Columns(Peer):
             return load(task[1])
         return {c: load(c).iloc[task[1]:task[2]] for c in layout}
 
-    @staticmethod
-    def detach(handle):
-        unmap(handle[0])
-
-
 class Blosc2ColumnsLZ4(Blosc2Columns):
     key = "blosc2-lz4"
     label = "(8b) blosc2 lz4+shuffle per column"
@@ -411,8 +407,11 @@ class ArrowIPC(Peer):
     @staticmethod
     def attach(ctx):
         import pyarrow as pa
-        source = pa.memory_map(ctx, "r")
-        return source, pa.ipc.open_file(source).read_all()
+
+        def make():
+            source = pa.memory_map(ctx, "r")
+            return source, pa.ipc.open_file(source).read_all()
+        return cached(("arrow", ctx), make)
 
     @staticmethod
     def decode(handle, payload, task):
@@ -420,11 +419,6 @@ class ArrowIPC(Peer):
         if task[0] == "col":
             return table.select([task[1]]).to_pandas(split_blocks=True)[task[1]]
         return table.slice(task[1], task[2] - task[1]).to_pandas(split_blocks=True)
-
-    @staticmethod
-    def detach(handle):
-        handle[0].close()
-
 
 # (10), (11) --------------------------------------------------------------------
 class Shmchunk(Peer):
