@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import relwork
@@ -252,3 +253,81 @@ def test_stale_handle_never_reads_a_reused_name(shmchunk):
         with pytest.raises((shmchunk.IdentityMismatchError, shmchunk.SegmentNotFoundError)):
             pickle.loads(blob).read(chunks=[0])
     assert not _exists(name)
+
+
+WRITER = """
+import sys, numpy as np, pandas as pd, shmchunk
+df = pd.DataFrame({f"c{i}": np.random.default_rng(i).random(1 << 20) for i in range(8)})
+print("ready", flush=True)
+sys.stdin.readline()
+sf = shmchunk.share(df, rows_per_chunk=1 << 16)
+print("done", flush=True)
+sys.stdin.read()
+"""
+
+
+def _provisional_header(ns) -> bool:
+    """Does the segment being written already name its writer (owner pid set)?"""
+    names = ns.listdir()
+    if not names:
+        return False
+    try:
+        with open(ns.shm / names[0], "rb") as f:
+            return any(f.read(32)[24:32])
+    except FileNotFoundError:
+        return False
+
+
+def _kill_when_file_appears(ns, proc, start):
+    """Let `start` begin the write; SIGKILL proc as soon as the provisional header is
+    there. (Before that -- between shm_open and the first header write -- the file
+    has no owner to check; see GUARANTEES.md "Not promised".)"""
+    start()
+    deadline = time.monotonic() + 60
+    while not _provisional_header(ns):
+        assert time.monotonic() < deadline and proc.poll() is None, "writer never created"
+    proc.kill()
+    proc.wait(timeout=30)
+    hdr = (ns.shm / ns.listdir()[0]).read_bytes()[:128]
+    return hdr[120:128] == b"SMSEALED"
+
+
+@pytest.mark.parametrize("writer", ["share", "pack"])
+def test_writer_killed_mid_write_is_removable_by_gc(shmchunk, cli, private_shm, tmp_path, writer):
+    """A writer killed while writing leaves an unsealed segment naming it as owner:
+    readers refuse it, `ls` shows it, `gc` removes it (a finished `pack` would be
+    persistent and stay; then the kill came too late and the test says so)."""
+    ns = private_shm("256m")
+    if writer == "share":
+        proc = ns.popen([sys.executable, "-c", WRITER], stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == "ready"
+
+        def start():
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+    else:
+        import numpy as np
+        import pandas as pd
+
+        src = tmp_path / "big.pkl"
+        pd.DataFrame({f"c{i}": np.random.default_rng(i).random(1 << 20)
+                      for i in range(8)}).to_pickle(src)
+        proc = ns.popen([str(cli), "pack", str(src), "shm:rel-killed"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+        def start():
+            pass
+    sealed = _kill_when_file_appears(ns, proc, start)
+    name = ns.listdir()[0]
+    if sealed and writer == "pack":
+        pytest.skip("the kill came after pack sealed its (persistent) segment")
+    if not sealed:
+        with pytest.raises(shmchunk.UnsealedError):
+            shmchunk.attach(str(ns.shm / name))
+    states = _ls_states(ns)
+    assert name in states, states
+    p = run_cli("gc", prefix=ns.prefix)
+    assert p.returncode == 0, p.stderr
+    assert ns.listdir() == [], f"gc left {ns.listdir()} (sealed={sealed})"
+    record(f"killed_mid_write_{writer}", {"unsealed_at_kill": not sealed, "gc_removed": True})
