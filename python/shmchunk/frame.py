@@ -488,8 +488,12 @@ def attach(name: str, allow_pickle: bool = False) -> SharedFrame:
 
 def share(df: pd.DataFrame, compression: str | None = None, level: int = 1, shuffle: bool = True,
           rows_per_chunk: int = 1 << 20, name: str | None = None, threads: int = 0,
-          allow_pickle: bool = True) -> SharedFrame:
-    """Write df once into a new segment owned by this process; returns the owner handle."""
+          allow_pickle: bool = False) -> SharedFrame:
+    """Write df once into a new segment owned by this process; returns the owner handle.
+
+    name: a shared-memory name ("NAME" or "shm:NAME"; default: an unguessable one) or
+    a file path (anything with a "/"). allow_pickle travels with pickled handles: set
+    it only if workers of other users should unpickle this frame's object columns."""
     if not isinstance(df, pd.DataFrame):
         raise errors.InvalidArgumentError(f"share: need a DataFrame, got {type(df).__name__}")
     if compression not in (None, "zstd"):
