@@ -482,9 +482,15 @@ static int emit_objects(pw_writer *w, uint32_t col, const shmc_column_info *ci,
                                        &count));
     int object = !ci->dtype || !ci->dtype[0] || !strcmp(ci->dtype, "object");
     if (object) pw_call_begin(w, G_INDEX);
-    else if (count.npieces != 1) pw_call_begin(w, G_PDARRAY);
-    if (count.npieces == 0) {
+    else if (count.npieces > 1) pw_call_begin(w, G_PDARRAY);
+    if (count.npieces == 0 && ci->nrowgroups == 0) {
         shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
+    } else if (count.npieces == 0) {
+        /* No rows: blob[0:0] of the first row group keeps the exact dtype. */
+        pw_piece p;
+        FORWARD_IF_ERROR(pw_find_piece(w, col, ci, SHMC_ROLE_PICKLE, 0, &p));
+        p.lo = p.hi = 0;
+        FORWARD_IF_ERROR(object_piece(w, &emit, &p));
     } else if (count.npieces == 1) {
         FORWARD_IF_ERROR(pw_for_each_piece(w, col, ci, SHMC_ROLE_PICKLE, runs, nruns,
                                            object_piece, &emit));
@@ -504,7 +510,7 @@ static int emit_objects(pw_writer *w, uint32_t col, const shmc_column_info *ci,
         shmc_pk_bool(&w->pk, 0);
         return pw_call_end(w);
     }
-    return count.npieces != 1 ? pw_call_end(w) : w->pk.status;
+    return count.npieces > 1 ? pw_call_end(w) : w->pk.status;
 }
 
 int pw_column(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,

@@ -1024,6 +1024,16 @@ static void test_write_empty_selections(void **state)
     check_index_range(&st, 100, 100);
     stream_free(&st);
     close_fixture(&fx);
+    /* no rows of an object column: blob[0:0] of its first row group keeps its dtype */
+    open_fixture(&fx, make_frame(1, NULL), SHMC_CODEC_NONE, 0);
+    write_ok(&fx, &norows, SHMC_PICKLE_OBJECTS, &st);
+    val *o = arg(dict_get(st.data, "obj"), 0);
+    assert_string_equal(call_name(o), "operator getitem");
+    assert_memory_equal(arg(arg(o, 0), 0)->p, g_blob0, sizeof g_blob0 - 1);
+    assert_int_equal(arg(arg(o, 1), 0)->i, 0);
+    assert_int_equal(arg(arg(o, 1), 1)->i, 0);
+    stream_free(&st);
+    close_fixture(&fx);
 }
 
 static void test_write_index_columns(void **state)

@@ -442,7 +442,7 @@ def test_share_path_objects_and_pickled_labels():
     with shmchunk.share(df, rows_per_chunk=16) as sf:
         seg = Seg(sf.name if sf.name.startswith(("shm:", "/")) else "shm:" + sf.name)
         try:
-            for rows in (None, (5, 37), (16, 32)):
+            for rows in (None, (5, 37), (16, 32), (7, 7)):
                 for oob in (False, True):
                     got = load(*seg.write(rows=rows, oob=oob, objects=True))
                     want = df if rows is None else df.iloc[rows[0]:rows[1]]
