@@ -60,6 +60,16 @@ def versions() -> str:
     return ", ".join(out)
 
 
+def shmchunk_origin() -> dict:
+    out = {k: os.environ.get(k) for k in ("SHMCHUNK_LIBRARY", "SHMCHUNK_BUILD")}
+    try:
+        import shmchunk
+        out["package"] = os.path.dirname(shmchunk.__file__)
+    except Exception as e:
+        out["package"] = f"not importable: {type(e).__name__}"
+    return out
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -91,7 +101,7 @@ def main(argv=None) -> int:
             "shapes": {s: [list(t) for t in v[0]] for s, v in shapes.items()},
             "reference": {s: v[1] for s, v in shapes.items()},
             "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "generate_s": gen_s}
+            "generate_s": gen_s, "shmchunk_from": shmchunk_origin()}
     tgts = report.targets(runs)
     meta["runtime_s"] = time.perf_counter() - started
     md = report.markdown(meta, runs, tgts)
