@@ -295,7 +295,12 @@ typedef struct writer {
     wjob *jobs;
     size_t njobs, jobs_cap;
     uint8_t *base;            /* the mapping being written */
+    uint64_t done, total;     /* progress: raw bytes handled, per phase */
 } writer;
+
+/* Jobs run in batches of about this many raw bytes, so that progress is
+ * reported while a large frame is written (from the calling thread). */
+#define SHMC_BATCH_BYTES (64u << 20)
 
 static uint64_t bit_get(const uint8_t *v, uint64_t i) { return (v[i >> 3] >> (i & 7)) & 1u; }
 
@@ -525,10 +530,39 @@ static int job_error(writer *w, int status, const char *verb)
     return shmc_err_set(&w->f->err, status, "%s failed: %s", verb, shmc_strerror(status));
 }
 
+typedef struct batch {
+    writer *w;
+    size_t first;
+    shmc_task_fn fn;
+} batch;
+
+static int batch_task(void *user, size_t i)
+{
+    batch *b = user;
+    return b->fn(b->w, b->first + i);
+}
+
+/* fn over every job, a batch at a time, telling the progress callback. */
+static int run_batches(writer *w, shmc_task_fn fn)
+{
+    for (size_t a = 0, end; a < w->njobs; a = end) {
+        uint64_t bytes = 0;
+        for (end = a; end < w->njobs && (end == a || bytes < SHMC_BATCH_BYTES); end++)
+            bytes += w->jobs[end].raw_len;
+        batch b = {w, a, fn};
+        FORWARD_IF_ERROR(shmc_parallel_for(end - a, w->o.threads, batch_task, &b));
+        w->done += bytes;
+        if (w->o.progress) w->o.progress(w->o.progress_user, w->done, w->total);
+    }
+    return SHMC_OK;
+}
+
 static int compress_all(writer *w)
 {
+    for (size_t i = 0; i < w->njobs; i++) w->total += w->jobs[i].raw_len;
+    if (w->o.codec != SHMC_CODEC_NONE) w->total *= 2;   /* compress, then place */
     if (w->o.codec == SHMC_CODEC_NONE) return SHMC_OK;
-    int rc = shmc_parallel_for(w->njobs, w->o.threads, encode_one, w);
+    int rc = run_batches(w, encode_one);
     return rc == SHMC_OK ? SHMC_OK : job_error(w, rc, "compress");
 }
 
@@ -652,17 +686,12 @@ static void header_seal(uint8_t *h, int owned, uint64_t index_off, uint64_t inde
     shmc_st64(h + SHMC_HDR_SEALED, SHMC_SEALED_MAGIC);
 }
 
-static void progress(const writer *w, uint64_t done, uint64_t total)
-{
-    if (w->o.progress) w->o.progress(w->o.progress_user, done, total);
-}
-
 /* Copy chunks and the index into the mapped segment, then seal it. */
 static int fill_segment(writer *w, shmc_index *ix, shmc_buf *enc, uint64_t index_off, uint64_t total)
 {
     header_begin(w->base, total);
     size_t measured = enc->len;
-    int rc = shmc_parallel_for(w->njobs, w->o.threads, place_one, w);
+    int rc = run_batches(w, place_one);
     if (rc != SHMC_OK) return job_error(w, rc, "copy");
     index_fill_chunks(w, ix);
     FORWARD_IF_ERROR(shmc_index_encode(ix, enc, &w->f->err));
@@ -671,7 +700,7 @@ static int fill_segment(writer *w, shmc_index *ix, shmc_buf *enc, uint64_t index
     memcpy(w->base + index_off, enc->p, enc->len);
     header_seal(w->base, (w->o.flags & SHMC_WRITE_OWNED) != 0, index_off, enc->len,
                 shmc_hash(enc->p, enc->len));
-    progress(w, total, total);
+    if (w->o.progress && w->done < w->total) w->o.progress(w->o.progress_user, w->total, w->total);
     return SHMC_OK;
 }
 
