@@ -10,7 +10,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+
 #include "frame.h"
+#include "helpers_core.h"
 #include "pickle_read.h"
 #include "shmchunk.h"
 
@@ -486,6 +489,62 @@ static void test_oob(void **s) {
     }
 }
 
+/* Every accepted fixture is a frame the writer accepts; what comes back out of
+ * the segment keeps kinds, dtype strings and values. */
+static void test_written_segment(void **s) {
+    (void)s;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/pickles", SHMC_TEST_DATA);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int written = 0;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "pd", 2) || !strstr(e->d_name, ".pkl") || strstr(e->d_name, "refuse") ||
+            strstr(e->d_name, "oob"))
+            continue;
+        size_t len;
+        uint8_t *buf = load(e->d_name, &len);
+        shmc_frame *fr;
+        assert_int_equal(shmc_frame_create(&fr), SHMC_OK);
+        int rc = shmc_frame_from_pickle(fr, buf, len, NULL, NULL, 0, NULL);
+        if (rc) fail_msg("%s: %s", e->d_name, shmc_frame_errmsg(fr));
+        uint8_t *seg_bytes;
+        size_t seg_len;
+        rc = hc_write_to_buffer(fr, NULL, &seg_bytes, &seg_len);
+        if (rc) fail_msg("%s: write: %s", e->d_name, shmc_frame_errmsg(fr));
+        shmc_segment *seg;
+        assert_int_equal(shmc_segment_create(&seg), SHMC_OK);
+        assert_int_equal(shmc_segment_open_buffer(seg, seg_bytes, seg_len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
+        shmc_segment_info info;
+        assert_int_equal(shmc_segment_info_get(seg, &info), SHMC_OK);
+        assert_int_equal(info.nrows, N);
+        if (strstr(e->d_name, "_numeric_")) {
+            shmc_column_info ci;
+            assert_int_equal(shmc_segment_column_info(seg, 0, &ci), SHMC_OK);
+            assert_string_equal(ci.dtype, "int64");
+            size_t vlen;
+            uint8_t *v = hc_decode_role(seg, 0, SHMC_ROLE_VALUES, &vlen);
+            assert_int_equal(vlen, N * 8);
+            for (int i = 0; i < N; i++) assert_int_equal(i64_at(v, (size_t)i), i * 3 - 7);
+            free(v);
+        }
+        if (strstr(e->d_name, "_nullable_")) {
+            shmc_column_info ci;
+            assert_int_equal(shmc_segment_column_info(seg, 0, &ci), SHMC_OK);
+            assert_string_equal(ci.dtype, "Int64");
+            assert_int_equal(ci.null_count, 2);
+        }
+        shmc_segment_free(seg);
+        free(seg_bytes);
+        shmc_frame_free(fr);
+        free(buf);
+        written++;
+    }
+    closedir(d);
+    assert_true(written >= 150);
+}
+
 static void test_labels(void **s) { (void)s; each("labels", labels_fn); }
 static void test_refuse_multi(void **s) { (void)s; each("refuse_multi", multi_fn); }
 static void test_refuse_pyobj(void **s) { (void)s; each("refuse_pyobj", pyobj_fn); }
@@ -499,7 +558,7 @@ int main(void) {
         cmocka_unit_test(test_nullable),     cmocka_unit_test(test_strings),
         cmocka_unit_test(test_labels),       cmocka_unit_test(test_index_str),
         cmocka_unit_test(test_index_cat),    cmocka_unit_test(test_legacy_manager),
-        cmocka_unit_test(test_oob),       cmocka_unit_test(test_refuse_multi),
+        cmocka_unit_test(test_oob),          cmocka_unit_test(test_written_segment),       cmocka_unit_test(test_refuse_multi),
         cmocka_unit_test(test_refuse_pyobj),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
