@@ -36,15 +36,28 @@ static void input_release(input_buf *in)
     memset(in, 0, sizeof *in);
 }
 
+/* A stream larger than physical memory cannot be a pickle we could pack (the
+ * frame must fit in memory twice over); stop there instead of at the allocator. */
+static size_t stream_limit(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return (size_t)1 << 34;
+    return (size_t)pages * (size_t)page;
+}
+
 /* Pipes and terminals cannot be mapped: read them to the end. */
 static int read_stream(int fd, input_buf *in, char *err, size_t cap)
 {
-    size_t len = 0, alloc = 1 << 16;
+    size_t len = 0, alloc = 1 << 16, limit = stream_limit();
     unsigned char *buf = malloc(alloc);
     for (;;) {
         if (!buf) return snprintf(err, cap, "out of memory reading the input"), -1;
         if (len == alloc) {
-            unsigned char *grown = alloc > SIZE_MAX / 2 ? NULL : realloc(buf, alloc * 2);
+            if (alloc >= limit) {
+                free(buf);
+                return snprintf(err, cap, "input is larger than this machine's memory (%zu bytes)", limit), -1;
+            }
+            unsigned char *grown = realloc(buf, alloc * 2);
             if (!grown) { free(buf); buf = NULL; continue; }
             buf = grown;
             alloc *= 2;

@@ -65,6 +65,7 @@ static int parse_args(int argc, char **argv, unpack_args *a)
                                    "it cannot be combined with --columns or --rows");
     a->src = argv[optind];
     a->output = argv[optind + 1];
+    if (!*a->output) return cli_usage("unpack", "OUTPUT.pkl is an empty string");
     return -1;
 }
 
