@@ -82,7 +82,7 @@ void *shmc_frame_dup(shmc_frame *f, const void *src, size_t len)
 {
     void *p = malloc(len ? len : 1);
     if (!p) { shmc_err_set(&f->err, SHMC_ERR_NOMEM, "frame: out of memory (%zu bytes)", len); return NULL; }
-    if (len) memcpy(p, src, len);
+    if (len && src) memcpy(p, src, len);
     if (shmc_frame_keep(f, p, free) != SHMC_OK) { free(p); return NULL; }
     return p;
 }
@@ -118,9 +118,10 @@ static int label_copy(shmc_frame *f, shmc_label *dst, const shmc_label *src, con
     FORWARD_IF_ERROR(label_check(&f->err, src, what));
     *dst = *src;
     if (src->type == SHMC_LABEL_STR || src->type == SHMC_LABEL_PICKLE) {
-        char *s = shmc_frame_dup(f, src->str, src->len + 1);
+        char *s = shmc_frame_dup(f, NULL, src->len + 1);   /* + NUL: usable as a C string */
         if (!s) return SHMC_ERR_NOMEM;
-        s[src->len] = '\0';   /* dup copied one byte too many; the NUL makes it a C string */
+        if (src->len) memcpy(s, src->str, src->len);
+        s[src->len] = '\0';
         dst->str = s;
     } else {
         dst->str = NULL;

@@ -9,7 +9,8 @@
  * from a function that works on a frame. */
 shmc_err *shmc_frame_err(shmc_frame *frame);
 
-/* Copy len bytes into memory owned by the frame (freed by shmc_frame_free).
+/* Copy len bytes into memory owned by the frame (freed by shmc_frame_free);
+ * src NULL gives uninitialised memory of len bytes.
  * NULL on allocation failure (the frame's error is set). */
 void *shmc_frame_dup(shmc_frame *frame, const void *src, size_t len);
 

@@ -318,6 +318,35 @@ static void test_labels_range_meta(void **s)
     shmc_frame_free(f);
 }
 
+/* Labels are copied exactly: no NUL needed after them, empty ones may be NULL. */
+static void test_label_exact_buffers(void **s)
+{
+    (void)s;
+    shmc_frame *f = float_frame(0, 4);
+    double v[4] = {1, 2, 3, 4};
+    char *name = malloc(3);   /* "abc" without a NUL: ASan catches any over-read */
+    memcpy(name, "abc", 3);
+    shmc_column_desc d = {.kind = SHMC_KIND_FLOAT64, .values = v, .label = {SHMC_LABEL_STR, name, 3, 0}};
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
+    free(name);               /* the frame copied it */
+    d.label = (shmc_label){SHMC_LABEL_STR, NULL, 0, 0};
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
+    d.label = (shmc_label){SHMC_LABEL_STR, NULL, 2, 0};
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);
+    uint8_t *buf;
+    shmc_segment *seg = open_frame(f, 0, SHMC_CODEC_NONE, &buf, 0);
+    shmc_column_info ci;
+    shmc_segment_column_info(seg, 0, &ci);
+    assert_int_equal(ci.label.len, 3);
+    assert_string_equal(ci.label.str, "abc");
+    shmc_segment_column_info(seg, 1, &ci);
+    assert_int_equal(ci.label.type, SHMC_LABEL_STR);
+    assert_int_equal(ci.label.len, 0);
+    shmc_segment_free(seg);
+    free(buf);
+    shmc_frame_free(f);
+}
+
 static void test_index_column_no_range(void **s)
 {
     (void)s;
@@ -562,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_incompressible_stored_raw),
         cmocka_unit_test(test_view_is_read_only),
         cmocka_unit_test(test_labels_range_meta),
+        cmocka_unit_test(test_label_exact_buffers),
         cmocka_unit_test(test_index_column_no_range),
         cmocka_unit_test(test_int_dictionary),
         cmocka_unit_test(test_deterministic),
