@@ -244,3 +244,31 @@ def test_verification_off_never_crashes(shmchunk, codec):
     out = json.loads(p.stdout.strip().splitlines()[-1])
     assert out["flips"] == out["errors"] + out["wrong"] + out["same"]
     record(f"no_verify_{codec}", out)
+
+
+def test_truncated_copies_refused(shmchunk, cli, tmp_path):
+    """A segment cut short anywhere (copied partially, a file on a full disk) is refused
+    at attach and by verify -- never read past its end."""
+    import shutil
+
+    df = relwork.make_frame(NROWS, 6)
+    with shmchunk.share(df, rows_per_chunk=RPC, compression="zstd") as sf:
+        name = relwork.bare_name(sf.name)
+        lay = relwork.layout("shm:" + name)
+        whole = tmp_path / "whole.seg"
+        shutil.copyfile(relwork.shm_path(name), whole)
+    assert run_cli("verify", whole).returncode == 0
+    relwork.assert_same(_read_all(shmchunk, str(whole)), df)
+    size = lay["total_size"]
+    cuts = sorted({0, 7, 64, 127, 128, size // 3, size // 2, lay["index_offset"],
+                   lay["index_offset"] + lay["index_len"] // 2, size - 1}
+                  | {c["offset"] + c["stored_len"] // 2 for c in lay["chunks"][:: 7]})
+    data = whole.read_bytes()
+    cut_file = tmp_path / "cut.seg"
+    for cut in cuts:
+        cut_file.write_bytes(data[:cut])
+        with pytest.raises(shmchunk.CorruptSegmentError):
+            _read_all(shmchunk, str(cut_file))
+        p = run_cli("verify", cut_file)
+        assert p.returncode == 1 and p.stderr.strip(), (cut, p.returncode, p.stderr)
+    record("truncations", {"cuts": len(cuts), "refused": len(cuts)})

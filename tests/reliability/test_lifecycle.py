@@ -331,3 +331,24 @@ def test_writer_killed_mid_write_is_removable_by_gc(shmchunk, cli, private_shm, 
     assert p.returncode == 0, p.stderr
     assert ns.listdir() == [], f"gc left {ns.listdir()} (sealed={sealed})"
     record(f"killed_mid_write_{writer}", {"unsealed_at_kill": not sealed, "gc_removed": True})
+
+
+def test_forked_child_of_owner_never_unlinks(shmchunk):
+    """A child forked from the owner inherits its handle and finalizers; when it exits
+    normally (atexit runs) or collects the handle, the parent's segment must stay."""
+    p = run_py(PRELUDE + """
+sf = shmchunk.share(df, rows_per_chunk=1024)
+path = relwork.shm_path(sf.name)
+pid = os.fork()
+if pid == 0:
+    relwork.assert_same(sf.read(chunks=list(range(sf.nchunks))), df)
+    sf.close()          # an inherited owner handle: closing it must not unlink
+    gc.collect()
+    sys.exit(0)         # normal exit: atexit handlers run in the child
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status), os.path.exists(path))
+sf.close()
+print(os.path.exists(path))
+""")
+    assert p.stdout.split() == ["0", "True", "False"], p.stdout + p.stderr
+    assert_clean_stderr(p.stderr)
