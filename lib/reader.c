@@ -150,6 +150,9 @@ static int column_check(shmc_segment *seg, uint32_t c)
     shmc_err *e = &seg->err;
     RETURN_ERROR_IF(ci->kind < SHMC_KIND_BOOL || ci->kind >= SHMC_KIND_COUNT_, e, SHMC_ERR_CORRUPT,
                     "%s: %s: kind %d unknown", seg->st.name, what, ci->kind);
+    int timed = ci->kind == SHMC_KIND_DATETIME || ci->kind == SHMC_KIND_TIMEDELTA;
+    RETURN_ERROR_IF(timed && (ci->unit < SHMC_UNIT_S || ci->unit > SHMC_UNIT_NS), e, SHMC_ERR_CORRUPT,
+                    "%s: %s: time unit %d is not s/ms/us/ns", seg->st.name, what, ci->unit);
     int is_dict = (ci->flags & SHMC_COL_DICTIONARY) != 0;
     RETURN_ERROR_IF(!is_dict && ci->nrows != seg->ix.nrows, e, SHMC_ERR_CORRUPT,
                     "%s: %s: %llu rows, frame has %llu", seg->st.name, what,

@@ -403,6 +403,17 @@ static void test_forged_sizes(void **state)
     p = forge(&ix, 64, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
+    /* A datetime without a unit. */
+    col = (shmc_column_info){.kind = SHMC_KIND_DATETIME, .nrows = 4};
+    ch = (shmc_chunk_info){.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32};
+    ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    col.unit = SHMC_UNIT_MS;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
+    free(p);
     /* A categorical whose dictionary is itself. */
     col = (shmc_column_info){.kind = SHMC_KIND_CATEGORICAL, .code_kind = SHMC_KIND_INT8, .dict_column = 0, .nrows = 4};
     ch = (shmc_chunk_info){.role = SHMC_ROLE_VALUES, .typesize = 1, .offset = 128, .raw_len = 4, .stored_len = 4};
