@@ -269,9 +269,9 @@ static int pf_dtype_parse(pf_ctx *C, const shmc_pk_value *v, pf_dtype *dt) {
     if (!strchr("biufMmO", dt->kind))
         return pf_fail(C, SHMC_ERR_UNSUPPORTED, v, "numpy dtype '%.*s'", (int)code->v.bytes.len,
                        (const char *)s);
-    const shmc_pk_value *order = shmc_pk_item(v->state, 1);
+    const shmc_pk_value *order = shmc_pk_item(shmc_pk_state(v), 1);
     dt->swap = shmc_pk_str_eq(order, ">") && dt->itemsize > 1;
-    if (dt->kind == 'M' || dt->kind == 'm') FORWARD_IF_ERROR(pf_dtype_unit(C, v->state, dt));
+    if (dt->kind == 'M' || dt->kind == 'm') FORWARD_IF_ERROR(pf_dtype_unit(C, shmc_pk_state(v), dt));
     return SHMC_OK;
 }
 
@@ -350,7 +350,7 @@ static int pf_frombuffer(pf_ctx *C, const shmc_pk_value *v, pf_arr *a) {
 }
 
 static int pf_reconstruct(pf_ctx *C, const shmc_pk_value *v, pf_arr *a) {
-    const shmc_pk_value *st = v->state;
+    const shmc_pk_value *st = shmc_pk_state(v);
     if (!st || st->type != SHMC_PK_TUPLE || shmc_pk_len(st) != 5)
         return pf_unsupported(C, v, "an ndarray without its (version, shape, dtype, fortran, data) state");
     FORWARD_IF_ERROR(pf_shape(C, shmc_pk_item(st, 1), a));
@@ -572,10 +572,10 @@ static int pf_arrow(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
  * REDUCE(StringDtype, (storage, na_value)) (pandas 3). */
 static int pf_string_dtype(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) {
     if (!pf_pd(pf_callee(v), "StringDtype")) return pf_unsupported(C, v, "a pandas StringDtype");
-    const shmc_pk_value *storage = shmc_pk_dict_get(v->state, "storage");
-    const shmc_pk_value *na = shmc_pk_dict_get(v->state, "_na_value");
+    const shmc_pk_value *storage = shmc_pk_dict_get(shmc_pk_state(v), "storage");
+    const shmc_pk_value *na = shmc_pk_dict_get(shmc_pk_state(v), "_na_value");
     if (!storage) storage = pf_arg(v, 0);
-    if (!na) na = shmc_pk_dict_get(v->state, "na_value");
+    if (!na) na = shmc_pk_dict_get(shmc_pk_state(v), "na_value");
     if (!na) na = pf_arg(v, 1);
     int nan = na && na->type == SHMC_PK_FLOAT && isnan(na->v.f);
     if (shmc_pk_str_eq(storage, "pyarrow_numpy") || (shmc_pk_str_eq(storage, "pyarrow") && nan))
@@ -616,9 +616,10 @@ static int pf_tz_name(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) 
 
 /* DatetimeTZDtype: state {"unit"|"_unit": str, "tz"|"_tz": tz object}. */
 static int pf_tz_dtype(pf_ctx *C, const shmc_pk_value *v, char *tz, size_t cap, int *unit) {
-    const shmc_pk_value *u = shmc_pk_dict_get(v->state, "unit"), *z = shmc_pk_dict_get(v->state, "tz");
-    if (!u) u = shmc_pk_dict_get(v->state, "_unit");
-    if (!z) z = shmc_pk_dict_get(v->state, "_tz");
+    const shmc_pk_value *st = shmc_pk_state(v);
+    const shmc_pk_value *u = shmc_pk_dict_get(st, "unit"), *z = shmc_pk_dict_get(st, "tz");
+    if (!u) u = shmc_pk_dict_get(st, "_unit");
+    if (!z) z = shmc_pk_dict_get(st, "_tz");
     if (!u || u->type != SHMC_PK_STR || !z) return pf_unsupported(C, v, "a DatetimeTZDtype");
     *unit = pf_unit(u->v.bytes.ptr, u->v.bytes.len);
     if (!*unit) return pf_unsupported(C, u, "a datetime unit");
@@ -684,7 +685,7 @@ static int pf_categorical(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_v
     pf_col cats;
     memset(&cats, 0, sizeof cats);
     shmc_label ignored;
-    FORWARD_IF_ERROR(pf_index_col(C, shmc_pk_dict_get(dtype->state, "categories"), &cats, &ignored, nest + 1));
+    FORWARD_IF_ERROR(pf_index_col(C, shmc_pk_dict_get(shmc_pk_state(dtype), "categories"), &cats, &ignored, nest + 1));
     if (cats.d.kind == SHMC_KIND_CATEGORICAL) return pf_unsupported(C, dtype, "categories of a categorical");
     FORWARD_IF_ERROR(pf_ndarray_cols(C, codes, col, 1));
     int ck = col->d.kind;
@@ -699,7 +700,7 @@ static int pf_categorical(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_v
     col->d.code_kind = ck;
     col->d.categories = &col->cats;
     col->d.ncategories = cats.nrows;
-    const shmc_pk_value *ordered = shmc_pk_dict_get(dtype->state, "ordered");
+    const shmc_pk_value *ordered = shmc_pk_dict_get(shmc_pk_state(dtype), "ordered");
     if (ordered && ordered->type == SHMC_PK_BOOL && ordered->v.i) col->d.flags |= SHMC_COL_ORDERED;
     snprintf(col->dtype, sizeof col->dtype, "category");
     return SHMC_OK;
@@ -707,7 +708,7 @@ static int pf_categorical(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_v
 
 /* __pyx_unpickle_NDArrayBacked(cls, checksum, None) + BUILD (dtype, ndarray, attrs). */
 static int pf_ndarray_backed(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest) {
-    const shmc_pk_value *cls = pf_arg(v, 0), *st = v->state;
+    const shmc_pk_value *cls = pf_arg(v, 0), *st = shmc_pk_state(v);
     const shmc_pk_value *dtype = shmc_pk_item(st, 0), *arr = shmc_pk_item(st, 1);
     if (!st || st->type != SHMC_PK_TUPLE || !arr) return pf_unsupported(C, v, "an NDArrayBacked state");
     if (pf_pd(cls, "DatetimeArray")) return pf_datetime_cols(C, dtype, arr, cols, k);
@@ -725,8 +726,8 @@ static int pf_ndarray_backed(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, ui
 /* IntegerArray / FloatingArray / BooleanArray: {_data, _mask}. */
 static int pf_masked(pf_ctx *C, const shmc_pk_value *v, pf_col *col, const char *what) {
     pf_arr mask;
-    FORWARD_IF_ERROR(pf_ndarray_cols(C, shmc_pk_dict_get(v->state, "_data"), col, 1));
-    FORWARD_IF_ERROR(pf_array(C, shmc_pk_dict_get(v->state, "_mask"), &mask));
+    FORWARD_IF_ERROR(pf_ndarray_cols(C, shmc_pk_dict_get(shmc_pk_state(v), "_data"), col, 1));
+    FORWARD_IF_ERROR(pf_array(C, shmc_pk_dict_get(shmc_pk_state(v), "_mask"), &mask));
     if (mask.dt.kind != 'b' || mask.ndim != 1 || mask.dims[0] != col->nrows)
         return pf_fail(C, SHMC_ERR_PICKLE, v, "%s mask is not a bool array of %llu rows", what,
                        (unsigned long long)col->nrows);
@@ -743,10 +744,10 @@ static int pf_masked(pf_ctx *C, const shmc_pk_value *v, pf_col *col, const char 
 }
 
 static int pf_arrow_string_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
-    const shmc_pk_value *pa = shmc_pk_dict_get(v->state, "_pa_array");
-    if (!pa) pa = shmc_pk_dict_get(v->state, "_data");
+    const shmc_pk_value *pa = shmc_pk_dict_get(shmc_pk_state(v), "_pa_array");
+    if (!pa) pa = shmc_pk_dict_get(shmc_pk_state(v), "_data");
     FORWARD_IF_ERROR(pf_arrow(C, pa, col));
-    const shmc_pk_value *dt = shmc_pk_dict_get(v->state, "_dtype");
+    const shmc_pk_value *dt = shmc_pk_dict_get(shmc_pk_state(v), "_dtype");
     if (!dt) {
         snprintf(col->dtype, sizeof col->dtype, "string[pyarrow]");
         return SHMC_OK;
@@ -963,7 +964,7 @@ static int pf_manager_parts(pf_ctx *C, const shmc_pk_value *mgr, const shmc_pk_v
         *legacy = 0;
         return SHMC_OK;
     }
-    const shmc_pk_value *extra = shmc_pk_dict_get(shmc_pk_item(mgr->state, 3), "0.14.1");
+    const shmc_pk_value *extra = shmc_pk_dict_get(shmc_pk_item(shmc_pk_state(mgr), 3), "0.14.1");
     if (!extra) return pf_unsupported(C, mgr, "a BlockManager state (no \"0.14.1\" form)");
     *axes = shmc_pk_dict_get(extra, "axes");
     *blocks = shmc_pk_dict_get(extra, "blocks");
@@ -1008,8 +1009,8 @@ static int pf_emit_columns(pf_ctx *C, pf_col *cols, const shmc_label *labels, ui
 static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root) {
     if (!root || root->type != SHMC_PK_NEWOBJ || !pf_pd(pf_callee(root), "DataFrame"))
         return pf_unsupported(C, root, "the pickled object (a pandas DataFrame is read)");
-    const shmc_pk_value *mgr = shmc_pk_dict_get(root->state, "_mgr"), *axes = NULL, *blocks = NULL;
-    if (!mgr) mgr = shmc_pk_dict_get(root->state, "_data");
+    const shmc_pk_value *mgr = shmc_pk_dict_get(shmc_pk_state(root), "_mgr"), *axes = NULL, *blocks = NULL;
+    if (!mgr) mgr = shmc_pk_dict_get(shmc_pk_state(root), "_data");
     int legacy = 0;
     FORWARD_IF_ERROR(pf_manager_parts(C, mgr, &axes, &blocks, &legacy));
     if (shmc_pk_len(axes) != 2) return pf_unsupported(C, axes, "DataFrame axes (2 are read)");

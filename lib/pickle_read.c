@@ -14,11 +14,13 @@
 typedef struct pk_block {
     struct pk_block *next;
     size_t used, cap;
-    _Alignas(16) unsigned char data[];
+    _Alignas(8) unsigned char data[];
 } pk_block;
 
 struct shmc_pk_doc {
     pk_block *head;
+    shmc_pk_value **heap;  /* list/dict/set nodes whose items are malloc'd */
+    size_t nheap, heapcap;
     uint64_t allocated;   /* arena + scratch (stack, marks, memo) bytes charged */
     uint64_t max_alloc;
 };
@@ -27,6 +29,8 @@ struct shmc_pk_doc {
 
 void shmc_pk_doc_free(shmc_pk_doc *doc) {
     if (!doc) return;
+    for (size_t i = 0; i < doc->nheap; i++) free(doc->heap[i]->v.seq.items);
+    free(doc->heap);
     pk_block *b = doc->head;
     while (b) {
         pk_block *next = b->next;
@@ -83,7 +87,7 @@ static int pk_charge(pk_parser *P, size_t bytes) {
 }
 
 static int pk_alloc(pk_parser *P, size_t size, void **out) {
-    size = (size + 15u) & ~(size_t)15u;
+    size = (size + 7u) & ~(size_t)7u;   /* nodes are 48 bytes: keep them dense */
     pk_block *b = P->doc->head;
     if (!b || b->cap - b->used < size) {
         size_t cap = size > PK_BLOCK_MIN ? size : PK_BLOCK_MIN;
@@ -114,11 +118,26 @@ static int pk_grow(pk_parser *P, void **arr, size_t *cap, size_t need, size_t el
     return SHMC_OK;
 }
 
+/* Bytes of a node of `type`: the header and its own union member only. */
+static size_t pk_node_size(int type) {
+    const shmc_pk_value *z = NULL;
+    size_t head = offsetof(shmc_pk_value, v);
+    switch (type) {
+    case SHMC_PK_STR: case SHMC_PK_BYTES: return head + sizeof z->v.bytes;
+    case SHMC_PK_GLOBAL: return head + sizeof z->v.global;
+    case SHMC_PK_REDUCE: case SHMC_PK_NEWOBJ: return head + sizeof z->v.call;
+    case SHMC_PK_TUPLE: case SHMC_PK_LIST: case SHMC_PK_DICT: case SHMC_PK_SET:
+    case SHMC_PK_FROZENSET: return head + sizeof z->v.seq;
+    default: return head + sizeof z->v.i;
+    }
+}
+
 static int pk_new(pk_parser *P, int type, shmc_pk_value **out) {
     void *mem;
-    FORWARD_IF_ERROR(pk_alloc(P, sizeof(shmc_pk_value), &mem));
+    size_t size = pk_node_size(type);
+    FORWARD_IF_ERROR(pk_alloc(P, size, &mem));
     shmc_pk_value *v = mem;
-    memset(v, 0, sizeof *v);
+    memset(v, 0, size);
     v->type = (uint8_t)type;
     v->offset = P->op_off;
     *out = v;
@@ -162,21 +181,43 @@ static int pk_note_child(pk_parser *P, shmc_pk_value *parent, const shmc_pk_valu
     return SHMC_OK;
 }
 
+/* Lists, dicts and sets grow by APPENDS batches: realloc (in place for big
+ * arrays) so abandoned copies do not pile up as they would in the arena. */
+static int pk_seq_grow_heap(pk_parser *P, shmc_pk_value *c, size_t need) {
+    size_t ncap = c->v.seq.cap ? c->v.seq.cap + c->v.seq.cap / 2 : 8;
+    if (ncap < need) ncap = need;
+    if (ncap > P->lim.max_items) ncap = (size_t)P->lim.max_items;
+    if (ncap > SIZE_MAX / sizeof(shmc_pk_value *)) ncap = need;
+    shmc_pk_doc *d = P->doc;
+    if (!(c->flags & SHMC_PK_F_HEAPITEMS))
+        FORWARD_IF_ERROR(pk_grow(P, (void **)&d->heap, &d->heapcap, d->nheap + 1, sizeof *d->heap));
+    FORWARD_IF_ERROR(pk_charge(P, (ncap - c->v.seq.cap) * sizeof(shmc_pk_value *)));
+    void *mem = realloc(c->v.seq.items, ncap * sizeof(shmc_pk_value *));
+    if (!mem) return pk_fail(P, SHMC_ERR_NOMEM, "out of memory (%zu items)", ncap);
+    if (!(c->flags & SHMC_PK_F_HEAPITEMS)) {
+        c->flags |= SHMC_PK_F_HEAPITEMS;
+        d->heap[d->nheap++] = c;
+    }
+    c->v.seq.items = mem;
+    c->v.seq.cap = ncap;
+    return SHMC_OK;
+}
+
 static int pk_seq_reserve(pk_parser *P, shmc_pk_value *c, size_t need) {
     if (need > P->lim.max_items)
         return pk_fail(P, SHMC_ERR_LIMIT, "container of %zu items exceeds max_items=%llu", need,
                        (unsigned long long)P->lim.max_items);
     if (need <= c->v.seq.cap) return SHMC_OK;
-    size_t ncap = c->v.seq.cap ? c->v.seq.cap * 2 : 8;
-    if (ncap < need) ncap = need;
-    if (ncap > P->lim.max_items) ncap = (size_t)P->lim.max_items;
-    if (ncap > SIZE_MAX / sizeof(shmc_pk_value *)) return pk_fail(P, SHMC_ERR_LIMIT, "too many items");
-    void *mem;
-    FORWARD_IF_ERROR(pk_alloc(P, ncap * sizeof(shmc_pk_value *), &mem));
-    if (c->v.seq.len) memcpy(mem, c->v.seq.items, c->v.seq.len * sizeof(shmc_pk_value *));
-    c->v.seq.items = mem;
-    c->v.seq.cap = ncap;
-    return SHMC_OK;
+    if (need > SIZE_MAX / sizeof(shmc_pk_value *)) return pk_fail(P, SHMC_ERR_LIMIT, "too many items");
+    if (c->type == SHMC_PK_TUPLE || c->type == SHMC_PK_FROZENSET) {
+        /* immutable: filled once, exactly, from the arena */
+        void *mem;
+        FORWARD_IF_ERROR(pk_alloc(P, need * sizeof(shmc_pk_value *), &mem));
+        c->v.seq.items = mem;
+        c->v.seq.cap = need;
+        return SHMC_OK;
+    }
+    return pk_seq_grow_heap(P, c, need);
 }
 
 static int pk_seq_extend(pk_parser *P, shmc_pk_value *c, shmc_pk_value *const *items, size_t n) {
@@ -379,11 +420,12 @@ static int pk_memo_text(pk_parser *P, int put) {
 /* ---- globals and calls --------------------------------------------------- */
 static int pk_push_global(pk_parser *P, const uint8_t *m, size_t ml, const uint8_t *n, size_t nl) {
     shmc_pk_value *v;
+    if (ml > 4096 || nl > 4096) return pk_fail(P, SHMC_ERR_UNSUPPORTED, "global name longer than 4096 bytes");
     FORWARD_IF_ERROR(pk_new(P, SHMC_PK_GLOBAL, &v));
     v->v.global.module = m;
-    v->v.global.module_len = ml;
+    v->v.global.module_len = (uint32_t)ml;
     v->v.global.name = n;
-    v->v.global.name_len = nl;
+    v->v.global.name_len = (uint32_t)nl;
     return pk_push(P, v);
 }
 
@@ -430,10 +472,13 @@ static int pk_build(pk_parser *P) {
     shmc_pk_value *state, *obj;
     FORWARD_IF_ERROR(pk_pop(P, &state));
     FORWARD_IF_ERROR(pk_top(P, &obj));
-    if (obj->state)
+    if (obj->type != SHMC_PK_REDUCE && obj->type != SHMC_PK_NEWOBJ)
+        return pk_fail(P, SHMC_ERR_UNSUPPORTED, "BUILD on a %s (only on objects made by REDUCE/NEWOBJ)",
+                       shmc_pk_type_name(obj->type));
+    if (obj->v.call.state)
         return pk_fail(P, SHMC_ERR_UNSUPPORTED, "second BUILD on the %s made at byte %llu",
                        shmc_pk_type_name(obj->type), (unsigned long long)obj->offset);
-    obj->state = state;
+    obj->v.call.state = state;
     return pk_note_child(P, obj, state);
 }
 
@@ -734,7 +779,14 @@ shmc_pk_value *shmc_pk_dict_get(const shmc_pk_value *v, const char *key) {
     return NULL;
 }
 
+shmc_pk_value *shmc_pk_state(const shmc_pk_value *v) {
+    return v && (v->type == SHMC_PK_REDUCE || v->type == SHMC_PK_NEWOBJ) ? v->v.call.state : NULL;
+}
+
 int shmc_pk_is_call_of(const shmc_pk_value *v, const char *module, const char *name) {
     return v && (v->type == SHMC_PK_REDUCE || v->type == SHMC_PK_NEWOBJ) &&
            shmc_pk_is_global(v->v.call.callable, module, name);
 }
+
+_Static_assert(offsetof(shmc_pk_value, v) + sizeof(((shmc_pk_value *)0)->v.bytes) == 32,
+               "str nodes are the reader's main memory cost");

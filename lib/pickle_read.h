@@ -35,6 +35,7 @@ typedef enum shmc_pk_type {
 #define SHMC_PK_F_OOB       0x2u
 #define SHMC_PK_F_READONLY  0x4u
 #define SHMC_PK_F_UNSIGNED  0x8u
+#define SHMC_PK_F_HEAPITEMS 0x10u  /* internal: list/dict/set items are malloc'd (grow in place) */
 
 typedef struct shmc_pk_value shmc_pk_value;
 struct shmc_pk_value {
@@ -42,16 +43,20 @@ struct shmc_pk_value {
     uint8_t flags;         /* SHMC_PK_F_* */
     uint32_t depth;        /* container nesting below this node when it was last extended */
     uint64_t offset;       /* byte offset of the opcode that made this value */
+    /* Only the member of the node's type is allocated (a str node is 32 bytes):
+     * never touch another one. */
     union {
         int64_t i;
         uint64_t u;
         double f;
         struct { const uint8_t *ptr; size_t len; } bytes;           /* STR, BYTES */
         struct { shmc_pk_value **items; size_t len, cap; } seq;     /* containers */
-        struct { const uint8_t *module, *name; size_t module_len, name_len; } global;
-        struct { shmc_pk_value *callable, *args, *kwargs; } call;   /* REDUCE, NEWOBJ */
+        struct { const uint8_t *module, *name; uint32_t module_len, name_len; } global;
+        struct {                                                    /* REDUCE, NEWOBJ */
+            shmc_pk_value *callable, *args, *kwargs;
+            shmc_pk_value *state;  /* set by BUILD (obj.__setstate__(state)), else NULL */
+        } call;
     } v;
-    shmc_pk_value *state;  /* set by BUILD (obj.__setstate__(state)), else NULL */
 };
 
 typedef struct shmc_pk_doc shmc_pk_doc;   /* the arena and the parse result */
@@ -87,6 +92,8 @@ const char *shmc_pk_opcode_name(uint8_t op);
 const char *shmc_pk_type_name(int type);
 
 /* ---- small accessors for recognisers (all NULL-tolerant) ---------------- */
+/* The BUILD state of a REDUCE/NEWOBJ node, else NULL. */
+shmc_pk_value *shmc_pk_state(const shmc_pk_value *v);
 /* Is v the global module.name? */
 int shmc_pk_is_global(const shmc_pk_value *v, const char *module, const char *name);
 /* Is v a STR equal to s? */

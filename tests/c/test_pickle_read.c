@@ -197,15 +197,16 @@ static void test_globals_calls(void **s) {
     assert_int_equal(shmc_pk_item(r->v.call.args, 0)->v.i, 1);
     shmc_pk_value *n = shmc_pk_item(p->root, 2);
     assert_int_equal(n->type, SHMC_PK_NEWOBJ);
-    assert_non_null(n->state);
-    assert_int_equal(n->state->type, SHMC_PK_DICT);
+    assert_non_null(shmc_pk_state(n));
+    assert_int_equal(shmc_pk_state(n)->type, SHMC_PK_DICT);
     shmc_pk_value *x = shmc_pk_item(p->root, 3);
     assert_true(shmc_pk_is_call_of(x, "m", "D"));
     assert_int_equal(x->v.call.kwargs->type, SHMC_PK_DICT);
     done(p);
     expect_error(PARSE("\x80\x04K\x01K\x02\x93."), SHMC_ERR_PICKLE, "STACK_GLOBAL needs two str");
     expect_error(PARSE("\x80\x04" "cmod\nfu"), SHMC_ERR_PICKLE, "not terminated");
-    expect_error(PARSE("\x80\x04)}b}b."), SHMC_ERR_UNSUPPORTED, "second BUILD");
+    expect_error(PARSE("\x80\x04" "cm\nC\n)\x81}b}b."), SHMC_ERR_UNSUPPORTED, "second BUILD");
+    expect_error(PARSE("\x80\x04)}b."), SHMC_ERR_UNSUPPORTED, "BUILD on a tuple");
 }
 
 static void test_buffers_frames(void **s) {
