@@ -225,6 +225,63 @@ static void test_one_row_zstd(void **s) { (void)s; roundtrip("buffer", SHMC_CODE
 static void test_exact_rowgroups(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_NONE, 0, 4 * RPC); }
 static void test_zero_rows(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 0); }
 
+/* Strings without nulls: no validity bitmap given, or one with every bit set.
+ * Either way no validity chunk is stored and offsets are re-based per row group. */
+static void test_strings_without_nulls(void **s)
+{
+    (void)s;
+    enum { N = 150 };
+    int64_t off[N + 1];
+    uint8_t data[5 + N * 2], allvalid[(N + 5 + 7) / 8];
+    memset(allvalid, 0xff, sizeof allvalid);
+    off[0] = 5;
+    for (int i = 0; i < N; i++) {
+        data[off[i]] = (uint8_t)('A' + i % 26);
+        data[off[i] + 1] = (uint8_t)('a' + i % 26);
+        off[i + 1] = off[i] + 1 + (i % 2);
+    }
+    shmc_frame *f;
+    shmc_frame_create(&f);
+    shmc_frame_set_nrows(f, N);
+    shmc_column_desc d = {.kind = SHMC_KIND_STRING, .offsets = off, .data = data};
+    shmc_frame_add_column(f, &d);
+    d.validity = allvalid;
+    d.validity_offset = 5;
+    shmc_frame_add_column(f, &d);
+    uint8_t *buf;
+    size_t len;
+    shmc_write_opts o;
+    shmc_write_opts_init(&o);
+    o.rows_per_chunk = 64;
+    assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_OK);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, buf, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
+    for (uint32_t c = 0; c < 2; c++) {
+        shmc_column_info ci;
+        shmc_segment_column_info(seg, c, &ci);
+        assert_int_equal(ci.null_count, 0);
+        assert_int_equal(ci.roles, (1u << SHMC_ROLE_OFFSETS) | (1u << SHMC_ROLE_DATA));
+        assert_int_equal(ci.nchunks, 6);
+        uint32_t id;
+        assert_int_equal(shmc_segment_chunk_find(seg, c, 2, SHMC_ROLE_OFFSETS, &id), SHMC_OK);
+        const void *p;
+        size_t plen;
+        assert_int_equal(shmc_segment_chunk_view(seg, id, &p, &plen), SHMC_OK);
+        assert_int_equal(plen, (N - 128 + 1) * 8);
+        const int64_t *o2 = p;
+        assert_int_equal(o2[0], 0);
+        assert_int_equal(o2[N - 128], off[N] - off[128]);
+        assert_int_equal(shmc_segment_chunk_find(seg, c, 2, SHMC_ROLE_DATA, &id), SHMC_OK);
+        assert_int_equal(shmc_segment_chunk_view(seg, id, &p, &plen), SHMC_OK);
+        assert_int_equal(plen, (size_t)(off[N] - off[128]));
+        assert_memory_equal(p, data + off[128], plen);
+    }
+    shmc_segment_free(seg);
+    free(buf);
+    shmc_frame_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_zstd_shuffle_file), cmocka_unit_test(test_zstd_shuffle_buffer),
         cmocka_unit_test(test_one_row),          cmocka_unit_test(test_one_row_zstd),
         cmocka_unit_test(test_exact_rowgroups),  cmocka_unit_test(test_zero_rows),
+        cmocka_unit_test(test_strings_without_nulls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
