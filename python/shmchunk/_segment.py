@@ -141,6 +141,8 @@ class Segment:
         if all(ck.codec == L.SHMC_CODEC_NONE for ck in infos) and _adjacent(infos):
             for c in cids:
                 self.verify_chunk(c)
+            if len(cids) > 1 and len(cids) == self.columns[column].nrowgroups:
+                return self._column_view(column, role)
             start = int(infos[0].offset)
             stop = int(infos[-1].offset + infos[-1].stored_len)
             if stop > self.size:  # the C index checks this; never trust it blindly here
@@ -160,6 +162,16 @@ class Segment:
                 self.decode_into(c, out[pos:pos + n])
             pos += n
         return out
+
+    def _column_view(self, column: int, role: int) -> np.ndarray:
+        """The library's one view over every row group of a raw column."""
+        ptr, n = c_void_p(), c_size_t()
+        with self.lock:
+            L.lib.shmc_segment_column_view(self.handle, column, role, byref(ptr), byref(n))
+        start = int(ptr.value or 0) - self.base
+        if not 0 <= start <= self.size - int(n.value):
+            raise errors.CorruptSegmentError(f"{self.src}: column {column} view outside the mapping")
+        return np.frombuffer(self.buffer, np.uint8, int(n.value), start)
 
     def string_rowgroup(self, column: int, rowgroup: int):
         """pyarrow large_string array of one row group of a string column, over the
