@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import sys
@@ -38,6 +39,9 @@ def parse_args(argv):
                          "chunks verified); wall = best, per-task figures pooled; maps "
                          "slower than 2 s are not repeated")
     ap.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    ap.add_argument("--from-json", metavar="PATH",
+                    help="measure nothing: re-render results.md/chart.png (and targets) "
+                         "from an earlier results.json into --out")
     args = ap.parse_args(argv)
     args.peers = [p for p in args.peers.split(",") if p]
     unknown = [p for p in args.peers if p not in peers.PEERS]
@@ -70,8 +74,26 @@ def shmchunk_origin() -> dict:
     return out
 
 
+def rerender(args) -> int:
+    with open(args.from_json) as f:
+        data = json.load(f)
+    meta, runs = data["meta"], data["runs"]
+    tgts = report.targets(runs)
+    md = report.markdown(meta, runs, tgts)
+    print(md)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(md)
+    report.write_json(os.path.join(args.out, "results.json"), meta, runs, tgts)
+    if not args.no_chart:
+        report.chart(os.path.join(args.out, "chart.png"), meta, runs)
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        return rerender(args)
     started = time.perf_counter()
     t = time.perf_counter()
     df = frame.make_frame(args.rows)

@@ -163,7 +163,7 @@ def chart(path, meta, runs):
     height = 0.38
     for ax, key, scale, title in ((axes[0], "wall_s", 1.0, "total wall of the map (s, log)"),
                                   (axes[1], "mem_growth_bytes", 1 / MB,
-                                   "worker memory growth (MB, max over workers; Anonymous, fork: Private)")):
+                                   "worker memory growth (MB, max over workers)")):
         for k, (shape, color) in enumerate((("A", "tab:blue"), ("B", "tab:orange"))):
             ys, xs = [], []
             for i, label in enumerate(labels):
