@@ -817,3 +817,27 @@ def test_mutated_pickles_and_segments_never_crash(cli, tmp_path, seed):
             assert_clean_exit(proc, args)
             if "--json" in args and proc.returncode == 0:
                 json.loads(proc.out)
+
+
+def test_interrupted_pack_leaves_nothing_half_written(cli, shm_names, tmp_path):
+    """Ctrl-C at any moment: either no segment, or a complete one that verifies."""
+    import signal
+    import subprocess
+    import time
+    df = pd.DataFrame({"x": np.arange(3_000_000), "y": np.arange(3_000_000) * 0.5})
+    pkl = write_pickle(df, tmp_path / "big.pkl")
+    outcomes = set()
+    for delay in (0.0, 0.05, 0.2, 0.4, 0.6, 0.8):
+        name = shm_names()
+        proc = subprocess.Popen([str(cli.binary), "pack", str(pkl), f"shm:{name}", "--zstd"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+        if _shm_exists(name):
+            outcomes.add("complete")
+            cli("verify", f"shm:{name}", check=0)
+        else:
+            outcomes.add("absent")
+            assert proc.returncode == -signal.SIGINT
+    assert "absent" in outcomes
