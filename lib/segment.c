@@ -91,9 +91,11 @@ int shmc_owner_state_of(int64_t pid, uint64_t start)
     if (pid == 0) return SHMC_OWNER_PERSISTENT;
     if (pid < 0 || pid > INT32_MAX) return SHMC_OWNER_DEAD;
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return SHMC_OWNER_DEAD;
-    /* The pid may have been reused: the start time tells the owner apart. */
+    /* The pid may have been reused: the start time tells the owner apart. When
+     * either start time is unknown (no /proc), err towards alive: gc must never
+     * remove a segment whose owner may still be running. */
     uint64_t now = 0;
-    if (shmc_proc_start_ticks(pid, &now) != SHMC_OK) return SHMC_OWNER_DEAD;
+    if (start == 0 || shmc_proc_start_ticks(pid, &now) != SHMC_OK) return SHMC_OWNER_ALIVE;
     return now == start ? SHMC_OWNER_ALIVE : SHMC_OWNER_DEAD;
 }
 

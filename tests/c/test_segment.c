@@ -250,6 +250,9 @@ static void test_owner_alive_and_persistent(void **s)
     shmc_segment_free(seg);
     /* A reused pid with another start time is not the owner. */
     assert_int_equal(shmc_owner_state_of(getpid(), start + 1), SHMC_OWNER_DEAD);
+    /* An unknown start time (no /proc at write) never makes a live owner dead. */
+    assert_int_equal(shmc_owner_state_of(getpid(), 0), SHMC_OWNER_ALIVE);
+    assert_int_equal(shmc_owner_state_of(-5, 1), SHMC_OWNER_DEAD);
     shmc_segment_unlink(owned);
     shmc_segment_unlink(pers);
 }
