@@ -80,7 +80,7 @@ def test_single_bit_flips_detected(shmchunk, cli, codec):
             assert any(c["codec"] == 1 for c in lay["chunks"]), "nothing was compressed"
         positions = relwork.sample_positions(lay, PER_CHUNK, INDEX_SAMPLES, header_all=LONG)
         stats = {"injected": 0, "py_detected": 0, "py_unnamed": 0, "py_silent_wrong": 0,
-                 "cli_checked": 0, "cli_detected": 0}
+                 "verify_detected": 0, "cli_checked": 0, "cli_detected": 0}
         missed = []
         for i, (region, chunk, off, bit) in enumerate(positions):
             relwork.flip_bit(path, off, bit)
@@ -93,6 +93,17 @@ def test_single_bit_flips_detected(shmchunk, cli, codec):
                     stats["py_silent_wrong"] += verdict == "WRONG"
                     stats["py_unnamed"] += verdict == "unnamed"
                     missed.append((f"python:{verdict}", region, chunk, off, bit))
+                # The owner's long-lived handle: SharedFrame.verify() re-checks chunks
+                # (header and index: test_verify_of_open_handle_rechecks_header_and_index).
+                if region == "chunk":
+                    try:
+                        sf.verify()
+                        missed.append(("verify", region, chunk, off, bit))
+                    except shmchunk.CorruptSegmentError as e:
+                        if relwork.names_chunk(str(e), chunk):
+                            stats["verify_detected"] += 1
+                        else:
+                            missed.append(("verify:unnamed", region, chunk, off, bit))
                 if i % CLI_EVERY == 0:
                     stats["cli_checked"] += 1
                     if _check_cli(name, region, chunk) == "detected":
@@ -108,6 +119,29 @@ def test_single_bit_flips_detected(shmchunk, cli, codec):
     stats["bytes"] = lay["total_size"]
     record(f"bitflips_{codec}", stats)
     assert not missed, f"{len(missed)} of {stats['injected']} flips not reported: {missed[:20]}"
+
+
+def test_verify_of_open_handle_rechecks_header_and_index(shmchunk):
+    """shmc_segment_verify() / SharedFrame.verify() promise to check "everything: header,
+    index, every chunk" -- also on a handle opened before the damage happened."""
+    df = relwork.make_frame(NROWS, 3)
+    missed = []
+    with shmchunk.share(df, rows_per_chunk=RPC) as sf:
+        path = relwork.shm_path(sf.name)
+        lay = relwork.layout(sf.name if sf.name.startswith("shm:") else "shm:" + sf.name)
+        offs = [("header", o) for o in (0, 8, 24, 48, 56, 64, 72, 88, 100)] + \
+               [("index", lay["index_offset"] + lay["index_len"] * k // 8) for k in range(8)]
+        for region, off in offs:
+            relwork.flip_bit(path, off, 1)
+            try:
+                sf.verify()
+                missed.append((region, off))
+            except shmchunk.CorruptSegmentError:
+                pass
+            finally:
+                relwork.flip_bit(path, off, 1)
+    record("verify_open_handle", {"injected": len(offs), "detected": len(offs) - len(missed)})
+    assert not missed, f"verify() on an open handle missed {len(missed)}/{len(offs)}: {missed}"
 
 
 def _padding_ranges(lay):
