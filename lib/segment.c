@@ -270,7 +270,9 @@ int shmc_segment_unlink(const char *name)
         FORWARD_IF_ERROR(shmc_name_check(n, NULL));
         peeked pk;
         FORWARD_IF_ERROR(peek_shm(n, &pk));
-        if (pk.is_segment && pk.uid != (uint32_t)getuid()) return SHMC_ERR_PERMISSION;
+        /* Another program's shared memory is not ours to remove, whatever its name. */
+        if (!pk.is_segment) return SHMC_ERR_BAD_MAGIC;
+        if (pk.uid != (uint32_t)getuid()) return SHMC_ERR_PERMISSION;
         return shm_unlink(n) == 0 ? SHMC_OK : shmc_status_from_errno(errno);
     }
     int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -220,6 +221,16 @@ static void test_unlink_rules(void **s)
     assert_int_equal(shmc_segment_unlink(path), SHMC_ERR_BAD_MAGIC);
     assert_int_equal(access(path, F_OK), 0);   /* a non-segment file is never deleted */
     unlink(path);
+    /* Nor another program's shared memory. */
+    char shm[256];
+    hc_shm_name(shm, sizeof shm, "foreign");
+    int fd = shm_open(shm + 4, O_RDWR | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "not a segment", 13), 13);
+    close(fd);
+    assert_int_equal(shmc_segment_unlink(shm), SHMC_ERR_BAD_MAGIC);
+    assert_true(shm_exists(shm));
+    shm_unlink(shm + 4);
 }
 
 static void test_owner_alive_and_persistent(void **s)
