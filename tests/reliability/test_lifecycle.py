@@ -352,3 +352,19 @@ print(os.path.exists(path))
 """)
     assert p.stdout.split() == ["0", "True", "False"], p.stdout + p.stderr
     assert_clean_stderr(p.stderr)
+
+
+def test_resource_tracker_never_started(shmchunk):
+    """Owners and attachers never register with multiprocessing's resource_tracker (it
+    would unlink segments still in use: CPython issue 82300), so it is never started."""
+    p = run_py(PRELUDE + """
+import pickle
+sf = shmchunk.share(df, rows_per_chunk=1024)
+a = shmchunk.attach(sf.name); a.read(chunks=[0]); a.close()
+b = pickle.loads(pickle.dumps(sf)); b.read(chunks=[1]); b.close()
+sf.close()
+from multiprocessing import resource_tracker
+print(resource_tracker._resource_tracker._fd is None)
+""")
+    assert p.stdout.split() == ["True"], p.stdout
+    assert_clean_stderr(p.stderr)
