@@ -7,7 +7,8 @@ pickled once into a multiprocessing.shared_memory block that every worker unpick
 in full. Per worker: time to get the data, time to compute, and private (anonymous)
 memory growth from /proc/self/smaps_rollup. Results are checked equal.
 
-    tools/dev.sh demo [--rows N] [--workers N] [--compression zstd] [--start spawn]
+    tools/dev.sh demo [--rows N] [--workers N] [--compression zstd] [--by column|rows]
+                      [--rows-per-chunk N] [--start spawn|forkserver|fork] [--latency TASKS]
 """
 
 from __future__ import annotations
@@ -59,22 +60,58 @@ def make_frame(nrows: int, seed: int = 42) -> pd.DataFrame:
 
 
 def compute(part: pd.DataFrame) -> dict:
-    """What a worker does with its columns: one aggregate per column."""
+    """What a worker does with its columns: one aggregate per column, as (how to
+    merge, value) so that parts of a row-split plan add up to the whole."""
     out = {}
     for label in part.columns:
         s = part[label]
         if isinstance(s.dtype, pd.CategoricalDtype):
-            out[label] = tuple(np.bincount(s.cat.codes.to_numpy() + 1,
-                                           minlength=len(s.cat.categories) + 1).tolist())
+            counts = np.bincount(s.cat.codes.to_numpy() + 1, minlength=len(s.cat.categories) + 1)
+            out[label] = ("add", tuple(counts.tolist()))
         elif s.dtype.kind in "biuf":
-            out[label] = float(s.sum())
+            out[label] = ("add", float(s.sum()))
         elif s.dtype.kind == "M" or isinstance(s.dtype, pd.DatetimeTZDtype):
-            out[label] = str(s.max())
+            out[label] = ("max", s.max().value if len(s) else None)
         elif s.dtype.kind == "m":
-            out[label] = str(s.sum())
-        else:  # strings
-            out[label] = int(s.str.len().sum())
+            out[label] = ("add", int(s.sum().value))
+        else:  # strings: total characters
+            out[label] = ("add", int(s.str.len().sum()))
     return out
+
+
+def merge(parts) -> dict:
+    total = {}
+    for part in parts:
+        for label, (how, value) in part.items():
+            if label not in total:
+                total[label] = (how, value)
+                continue
+            old = total[label][1]
+            if how == "max":
+                value = max(v for v in (old, value) if v is not None) if (old, value) != (None, None) else None
+            elif isinstance(value, tuple):
+                value = tuple(a + b for a, b in zip(old, value))
+            else:
+                value = old + value
+            total[label] = (how, value)
+    return total
+
+
+def part_selection(sf, ids) -> tuple[list, int, int]:
+    """Columns and row range a plan part covers, so the peer does the same work."""
+    info = sf.info()
+    data = {c["id"]: c["label"] for c in info["columns"] if not c["index"] and not c["dictionary"]}
+    cols, lo, hi = [], None, None
+    for cid in ids:
+        ck = sf.chunk_info(cid)
+        if ck["column"] in data:
+            if data[ck["column"]] not in cols:
+                cols.append(data[ck["column"]])
+            lo = ck["row_start"] if lo is None else min(lo, ck["row_start"])
+            end = ck["row_start"] + ck["nrows"]
+            hi = end if hi is None else max(hi, end)
+    order = list(data.values())
+    return sorted(cols, key=order.index), lo or 0, hi or 0
 
 
 # ---------------------------------------------------------------- memory
@@ -106,7 +143,7 @@ def shmchunk_task(args):
 
 
 def pickle_task(args):
-    shm_name, size, labels = args
+    shm_name, size, (labels, lo, hi) = args
     anon0, rss0 = private_mb()
     t0 = time.perf_counter()
     # Pool workers share the parent's resource_tracker, so their registration is a
@@ -115,7 +152,7 @@ def pickle_task(args):
     kw = {"track": False} if sys.version_info >= (3, 13) else {}
     shm = shared_memory.SharedMemory(shm_name, **kw)
     df = pickle.loads(shm.buf[:size])    # every worker unpickles the whole frame
-    part = df[labels]
+    part = df[labels].iloc[lo:hi]
     t1 = time.perf_counter()
     anon1, rss1 = private_mb()
     result = compute(part)
@@ -146,7 +183,8 @@ def run_latency(args, ctx) -> int:
     df["extra"] = df["price"] * 2  # 13 columns
     numeric = [c for c in df.columns if df[c].dtype.kind in "iuf" and
                not isinstance(df[c].dtype, pd.api.extensions.ExtensionDtype)]
-    with shmchunk.share(df, compression=args.compression) as sf:
+    with shmchunk.share(df, compression=args.compression,
+                        rows_per_chunk=args.rows_per_chunk) as sf:
         blob = pickle.dumps(sf)
         res = run_pool(ctx, args.workers, latency_task,
                        [(blob, numeric, args.latency)] * args.workers)
@@ -177,10 +215,11 @@ def run_pool(ctx, n, fn, tasks):
 
 # ---------------------------------------------------------------- main
 def close_enough(a: dict, b: dict) -> bool:
+    """Equal, but float sums only to 1e-9: a row-split plan adds in another order."""
     if a.keys() != b.keys():
         return False
     for k in a:
-        x, y = a[k], b[k]
+        x, y = a[k][1], b[k][1]
         if isinstance(x, float):
             if not math.isclose(x, y, rel_tol=1e-9):
                 return False
@@ -194,6 +233,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rows", type=int, default=4_000_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--compression", choices=["zstd"], default=None)
+    ap.add_argument("--rows-per-chunk", type=int, default=1 << 20)
     ap.add_argument("--by", choices=["column", "rows"], default="column")
     ap.add_argument("--start", choices=mp.get_all_start_methods(), default="spawn")
     ap.add_argument("--latency", type=int, metavar="TASKS", default=0,
@@ -213,9 +253,10 @@ def main(argv=None) -> int:
 
     # ---- shmchunk: share once, hand each worker a handle + its chunk ids
     t = time.perf_counter()
-    sf = shmchunk.share(df, compression=args.compression)
+    sf = shmchunk.share(df, compression=args.compression, rows_per_chunk=args.rows_per_chunk)
     t_share = time.perf_counter() - t
     plan = sf.plan(args.workers, by=args.by)
+    selections = [part_selection(sf, ids) for ids in plan]
     handle_len = len(pickle.dumps(sf))
     print(f"shmchunk.share: {t_share:.2f} s -> segment {sf.name} of {sf.nbytes / 2**20:,.0f} MiB, "
           f"{sf.nchunks} chunks; handle pickles to {handle_len} bytes")
@@ -225,7 +266,6 @@ def main(argv=None) -> int:
         sf.close()
 
     # ---- peer: pickle the whole frame once into one SharedMemory block
-    labels = [list(sf_part.columns) for sf_part in _parts_of(df, res_sc)]
     t = time.perf_counter()
     blob = pickle.dumps(df, protocol=5)
     shm = shared_memory.SharedMemory(create=True, size=len(blob))
@@ -236,17 +276,14 @@ def main(argv=None) -> int:
     print(f"pickle -> SharedMemory: {t_pickle:.2f} s -> {size / 2**20:,.0f} MiB")
     try:
         res_pk = run_pool(ctx, args.workers, pickle_task,
-                          [(shm.name, size, lab) for lab in labels])
+                          [(shm.name, size, sel) for sel in selections])
     finally:
         shm.close()
         shm.unlink()
 
     # ---- check and report
-    got_sc, got_pk = {}, {}
-    for r in res_sc:
-        got_sc.update(r[-1])
-    for r in res_pk:
-        got_pk.update(r[-1])
+    got_sc = merge(r[-1] for r in res_sc)
+    got_pk = merge(r[-1] for r in res_pk)
     ok = close_enough(got_sc, expected) and close_enough(got_pk, expected)
     print()
     print(f"{'approach':<23}{'worker':>6}{'cols':>5}{'get data s':>11}{'compute s':>10}"
@@ -263,12 +300,6 @@ def main(argv=None) -> int:
     print(f"results equal to the parent's: {'yes' if ok else 'NO'}   "
           f"(total {time.perf_counter() - t_all:.1f} s)")
     return 0 if ok else 1
-
-
-def _parts_of(df, results):
-    """The columns each shmchunk worker had, so the peer does the same work."""
-    for r in results:
-        yield df[list(r[-1].keys())].iloc[:0]
 
 
 if __name__ == "__main__":
