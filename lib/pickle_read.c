@@ -691,7 +691,9 @@ int shmc_pk_parse(const shmc_pk_input *in, const shmc_pickle_limits *limits, shm
     P.doc = calloc(1, sizeof *P.doc);
     RETURN_ERROR_IF(!P.doc, err, SHMC_ERR_NOMEM, "pickle: out of memory");
     P.doc->max_alloc = P.lim.max_alloc;
-    int st = pk_run(&P, root);
+    /* the stack always exists, so "the items above a mark" is never NULL + 0 */
+    int st = pk_grow(&P, (void **)&P.stack, &P.scap, 1, sizeof *P.stack);
+    if (st == SHMC_OK) st = pk_run(&P, root);
     free(P.stack);
     free(P.marks);
     free(P.memo);

@@ -128,6 +128,11 @@ static void test_containers(void **s) {
     assert_int_equal(shmc_pk_item(p->root, 4)->type, SHMC_PK_TUPLE);
     assert_int_equal(shmc_pk_item(shmc_pk_item(p->root, 5), 0)->v.i, 4);
     done(p);
+    /* a container from a mark on an otherwise empty stack */
+    parsed *e = PARSE("\x80\x04(t.");
+    assert_int_equal(e->status, SHMC_OK);
+    assert_int_equal(shmc_pk_len(e->root), 0);
+    done(e);
     static const char dict_mark[] = "\x80\x04(K\x01K\x02K\x03" "d.";
     expect_error(PARSE(dict_mark), SHMC_ERR_PICKLE, "odd number");
     /* APPEND to something that is not a list would call a method */
