@@ -59,3 +59,11 @@ def run_cli(*args, prefix: list[str] | None = None, timeout: float = 60,
 
 def record(key: str, value) -> None:
     FIGURES[key] = value
+
+
+# Acting as another uid (setuid in a forked owner, chown of a segment) needs root.
+def needs_root(fn):
+    import pytest
+
+    return pytest.mark.skipif(os.geteuid() != 0,
+                              reason="needs root to act as another uid (setuid/chown)")(fn)

@@ -20,7 +20,7 @@ import time
 
 import pytest
 import relwork
-from relutil import CLI, assert_clean_stderr, child_env, record, run_cli, run_py
+from relutil import CLI, assert_clean_stderr, child_env, needs_root, record, run_cli, run_py
 
 NROWS = 5000
 NOBODY = 65534
@@ -164,6 +164,7 @@ def _ls_states(ns) -> dict:
     return {relwork.bare_name(e["name"]): e["state"] for e in json.loads(p.stdout)}
 
 
+@needs_root
 def test_sigkilled_owner_orphan_removed_by_cli_gc_only(shmchunk, cli, private_shm, owners,
                                                        pickle_file):
     ns = private_shm("64m")

@@ -15,12 +15,10 @@ import inspect
 import json
 import os
 import stat
-import subprocess
-import sys
 
 import pytest
 import relwork
-from relutil import assert_clean_stderr, child_env, record, run_cli, run_py
+from relutil import assert_clean_stderr, needs_root, record, run_cli, run_py
 
 NOBODY = 65534
 NROWS = 3000
@@ -55,6 +53,7 @@ def test_cli_pack_creates_0600(cli, private_shm, pickle_file):
     assert _mode(ns.shm / "rel-mode") == 0o600
 
 
+@needs_root
 def test_other_uid_cannot_open_0600_segment(shmchunk):
     p = run_py(f"""
 import os, relwork, shmchunk
@@ -168,6 +167,7 @@ def test_own_segment_objects_decode_without_allow_pickle(shmchunk):
     assert out == {"numeric": "ok", "obj": "ok", "whole": "ok"}, out
 
 
+@needs_root
 def test_foreign_uid_segment_objects_need_allow_pickle(shmchunk, owners):
     name, _ = owners().share(uid=NOBODY, objects=True, nrows=NROWS)
     assert os.stat(relwork.shm_path(name)).st_uid == NOBODY
@@ -179,6 +179,7 @@ def test_foreign_uid_segment_objects_need_allow_pickle(shmchunk, owners):
     assert out["obj"] == "ok" and out["whole"] == "ok", out
 
 
+@needs_root
 @pytest.mark.parametrize("lie", ["chown", "creator_uid"])
 def test_segment_whose_uid_story_disagrees_is_foreign(shmchunk, lie):
     """'chown': the file belongs to nobody while the header names us as creator.
