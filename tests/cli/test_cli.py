@@ -477,6 +477,26 @@ def test_info_json_describes_the_frame(cli, shm_name, frame, frame_pkl):
     assert meta["stored_bytes"] == meta["raw_bytes"] and meta["ratio"] == 1
 
 
+def test_info_stored_index(cli, tmp_path):
+    seg = tmp_path / "idx.shmc"
+    cli("pack", GOLDEN / "pd31_index_dt_p5.pkl", seg, check=0)
+    meta = info_json(cli, seg)
+    assert meta["index"] == {"type": "columns"}
+    assert [(c["role"], c["label"], c["kind"]) for c in meta["columns"]] == [
+        ("index", "day", "datetime"), ("data", "v", "int64")]
+    text = cli("info", seg, check=0).out
+    assert "index        stored as columns (role 'index' below)\n" in text
+    assert re.search(r"^ +0  index +'day' +datetime ", text, re.M)
+    # --columns names data columns only
+    proc = cli("unpack", seg, tmp_path / "o.pkl", "--columns", "day", check=1)
+    assert one_error_line(proc, "unpack", seg).endswith("no column 'day'")
+    cli("unpack", seg, tmp_path / "all.pkl", check=0)
+    full = read_back(tmp_path / "all.pkl")
+    assert full.index.name == "day" and isinstance(full.index, pd.DatetimeIndex)
+    cli("unpack", seg, tmp_path / "o.pkl", "--columns", "v", "--rows", "1:3", check=0)
+    assert_same(read_back(tmp_path / "o.pkl"), full.iloc[1:3])
+
+
 def test_info_json_verbose_chunks_and_ratio(cli, shm_name, tmp_path):
     df = pd.DataFrame({"x": np.repeat(np.arange(100, dtype="int64"), 50), "y": np.zeros(5000)})
     pkl = write_pickle(df, tmp_path / "c.pkl")

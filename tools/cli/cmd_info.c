@@ -67,6 +67,8 @@ static void print_header_text(const shmc_segment_info *info)
     if (info->has_range_index)
         printf("index        RangeIndex(start=%" PRId64 ", step=%" PRId64 ")\n", info->range_start,
                info->range_step);
+    else
+        printf("index        stored as columns (role 'index' below)\n");
 }
 
 /* Column table: widths come from a first pass so labels of any length line up. */
