@@ -395,9 +395,14 @@ class ArrowIPC(Peer):
         import pyarrow as pa
         table = pa.Table.from_pandas(df, preserve_index=False)
         self.path = f"/dev/shm/{shm_name('arrow')}.arrow"
-        with pa.OSFile(self.path, "wb") as sink:
-            with pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table)
+        try:
+            with pa.OSFile(self.path, "wb") as sink:
+                with pa.ipc.new_file(sink, table.schema) as writer:
+                    writer.write_table(table)
+        except BaseException:
+            if os.path.exists(self.path):
+                os.unlink(self.path)
+            raise
         self.ctx = self.path
         self.stored = os.path.getsize(self.path)
 
