@@ -153,3 +153,35 @@ def test_per_task_column_time_is_small(shared):
     # Target < 1 ms. The best warm task is the cost without scheduler noise from
     # other jobs on a shared 2-core machine; the first one also verifies checksums.
     assert warm[0] < 0.002
+
+
+def _other_interpreter():
+    """The other pandas major's venv (.venv-old for pandas 2.2, .venv for 3.x)."""
+    import pandas
+    name = ".venv-old" if pandas.__version__.startswith("3") else ".venv"
+    path = ROOT / name / "bin" / "python"
+    return path if path.exists() else None
+
+
+def test_other_pandas_major_reads_the_segment(shared):
+    """A worker on pandas 2.2 reads what pandas 3 shared, and the other way round."""
+    other = _other_interpreter()
+    if other is None:
+        pytest.skip("no venv with the other pandas major")
+    from shmc_pyhelpers import frame_all_dtypes
+    df = frame_all_dtypes(300).drop(columns=["obj_mixed", "complex"])
+    sf = shared(df, rows_per_chunk=64)
+    code = f"""
+import json, pandas as pd, shmchunk
+df = shmchunk.attach({sf.name!r}).read()
+print(json.dumps({{str(c): [None if pd.isna(v) else str(v) for v in df[c]] for c in df.columns}}))
+"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    proc = subprocess.run([str(other), "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    import json
+    got = json.loads(proc.stdout)
+    for c in df.columns:
+        want = [None if pd.isna(v) else str(v) for v in df[c]]
+        assert got[str(c)] == want, c
