@@ -544,10 +544,10 @@ def test_ls_ignores_foreign_shm_objects(cli, shm_name):
     path.write_bytes(b"not a segment" * 100)
     listing = json.loads(cli("ls", "--json", check=0).out)
     assert shm_name not in [e["name"] for e in listing]
-    proc = cli("rm", f"shm:{shm_name}")
-    assert path.exists() == (proc.returncode != 0)
-    if path.exists():
-        path.unlink()
+    proc = cli("rm", f"shm:{shm_name}", check=1)   # rm never removes what is not a segment
+    assert "not a shmchunk segment" in one_error_line(proc, "rm", f"shm:{shm_name}")
+    assert path.read_bytes() == b"not a segment" * 100
+    path.unlink()
 
 
 def test_rm_forms_and_missing(cli, shm_names, frame_pkl, tmp_path):
