@@ -561,9 +561,26 @@ static int verify_one(shmc_segment *seg, uint32_t id, void **scratch, size_t *ca
     return k->role == SHMC_ROLE_OFFSETS ? offsets_ok(seg, id, raw) : SHMC_OK;
 }
 
+/* The bytes are shared: re-check the header and index a handle opened earlier,
+ * so that verify vouches for the segment as it is now. */
+static int recheck_header_index(shmc_segment *seg)
+{
+    FORWARD_IF_ERROR(header_check(seg));
+    const uint8_t *h = seg->st.base;
+    RETURN_ERROR_IF(shmc_ld64(h + SHMC_HDR_HEADER_XXH3) != seg->identity, &seg->err,
+                    SHMC_ERR_HEADER_CHECKSUM, "%s: header changed since the segment was opened",
+                    seg->st.name);
+    RETURN_ERROR_IF(shmc_hash(h + seg->index_off, (size_t)seg->index_len) != shmc_ld64(h + SHMC_HDR_INDEX_XXH3),
+                    &seg->err, SHMC_ERR_INDEX_CHECKSUM,
+                    "%s: index checksum mismatch (index at byte %llu, %llu bytes)", seg->st.name,
+                    (unsigned long long)seg->index_off, (unsigned long long)seg->index_len);
+    return SHMC_OK;
+}
+
 int shmc_segment_verify(shmc_segment *seg, shmc_bad_chunk_fn on_bad, void *user)
 {
     FORWARD_IF_ERROR(need_open(seg));
+    FORWARD_IF_ERROR(recheck_header_index(seg));
     void *scratch = NULL;
     size_t cap = 0;
     shmc_err first = {0};

@@ -422,6 +422,28 @@ static void test_forged_sizes(void **state)
     free(p);
 }
 
+/* verify() on a handle opened before the damage sees it in the header and index. */
+static void test_verify_rechecks_open_handle(void **state)
+{
+    fixture *fx = *state;
+    uint64_t io = hdr64(fx->buf, SHMC_HDR_INDEX_OFFSET);
+    int offs[] = {0, 9, 30, 50, 90, 121, -1, -2};
+    int want[] = {SHMC_ERR_BAD_MAGIC, SHMC_ERR_BAD_VERSION, SHMC_ERR_HEADER_CHECKSUM,
+                  SHMC_ERR_HEADER_CHECKSUM, SHMC_ERR_HEADER_CHECKSUM, SHMC_ERR_UNSEALED,
+                  SHMC_ERR_INDEX_CHECKSUM, SHMC_ERR_HEADER_CHECKSUM};
+    for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+        fresh(fx);
+        shmc_segment *seg;
+        shmc_segment_create(&seg);
+        assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, 0), SHMC_OK);
+        if (offs[i] >= 0) fx->work[offs[i]] ^= 0x04;
+        else fx->work[io + 3] ^= 0x04;
+        if (offs[i] == -2) reseal(fx->work);   /* a consistent but different segment */
+        assert_int_equal(shmc_segment_verify(seg, NULL, NULL), want[i]);
+        shmc_segment_free(seg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest raw[] = {
@@ -439,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_index_outside_segment),
         cmocka_unit_test(test_each_chunk_flipped),
         cmocka_unit_test(test_forged_string_offsets),
+        cmocka_unit_test(test_verify_rechecks_open_handle),
     };
     const struct CMUnitTest zstd[] = {
         cmocka_unit_test(test_pristine_opens),
