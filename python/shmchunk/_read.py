@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import warnings
 
@@ -62,7 +63,7 @@ class Selection:
 class FrameReader:
     def __init__(self, seg: Segment, allow_pickle: bool):
         self.seg = seg
-        self.trusted = allow_pickle or seg.info.creator_uid == L_getuid()
+        self.trusted = allow_pickle or seg.info.creator_uid == current_uid()
         cols = seg.columns
         self.data_cols = [i for i, c in enumerate(cols)
                           if not c.flags & (L.SHMC_COL_INDEX | L.SHMC_COL_DICTIONARY)]
@@ -345,6 +346,6 @@ def strings_to_pandas(ca, dtype: str):
     return obj  # "object" (missing values come back as None)
 
 
-def L_getuid() -> int:
+def current_uid() -> int:
     import os
     return os.getuid()

@@ -9,10 +9,9 @@ drop its reference at any time without pulling memory out from under a view.
 from __future__ import annotations
 
 import ctypes
-import os
 import threading
 import weakref
-from ctypes import byref, c_size_t, c_uint32, c_void_p
+from ctypes import byref, c_size_t, c_void_p
 
 import numpy as np
 
@@ -85,18 +84,29 @@ class Segment:
             self._chunk_cache[cid] = ck
         return ck
 
+    def rowgroup_chunks(self, column: int) -> dict[int, list[int]]:
+        """{row group: chunk ids} of a column, read once from the index: plans and
+        selections over many columns and row groups cost no C call per lookup."""
+        key = ("rg", column)
+        table = self._chunk_cache.get(key)
+        if table is None:
+            ci = self.columns[column]
+            table = {}
+            for cid in range(int(ci.first_chunk), int(ci.first_chunk + ci.nchunks)):
+                ck = self.chunk(cid)
+                if ck.column != column:
+                    raise errors.CorruptSegmentError(
+                        f"{self.src}: chunk {cid} belongs to column {ck.column}, not {column}")
+                table.setdefault(int(ck.rowgroup), []).append(cid)
+            self._chunk_cache[key] = table
+        return table
+
     def find(self, column: int, rowgroup: int, role: int) -> int | None:
         """Chunk id of (column, row group, role), or None when that role is absent."""
-        ci = self.columns[column]
-        if not ci.roles & (1 << role):
-            return None
-        out = c_uint32()
-        try:
-            with self.lock:
-                L.lib.shmc_segment_chunk_find(self.handle, column, rowgroup, role, byref(out))
-        except errors.OutOfRangeError:
-            return None
-        return int(out.value)
+        for cid in self.rowgroup_chunks(column).get(rowgroup, ()):
+            if self.chunk(cid).role == role:
+                return cid
+        return None
 
     def verify_chunk(self, cid: int) -> None:
         if cid not in self._verified:
@@ -207,10 +217,6 @@ class Segment:
             L.lib.shmc_segment_meta(self.handle, byref(ptr), byref(n))
         return ctypes.string_at(ptr.value, n.value) if n.value else b""
 
-    def close(self) -> None:
-        """Forget this handle; the unmap happens when the last view dies."""
-        # Nothing to do explicitly: the finalizer runs when the refcount drops.
-
 
 def _adjacent(infos) -> bool:
     for a, b in zip(infos, infos[1:]):
@@ -218,6 +224,3 @@ def _adjacent(infos) -> bool:
             return False
     return True
 
-
-def current_uid() -> int:
-    return os.getuid()

@@ -248,12 +248,8 @@ class SharedFrame:
     def _chunks_of_column(self, col: int, rowgroups) -> list[int]:
         seg = self._live()
         ci = seg.columns[col]
-        ids = []
-        for rg in rowgroups:
-            for role in range(L.SHMC_ROLE_COUNT):
-                cid = seg.find(col, rg, role)
-                if cid is not None:
-                    ids.append(cid)
+        table = seg.rowgroup_chunks(col)
+        ids = [cid for rg in rowgroups for cid in table.get(rg, ())]
         if ids and ci.kind == L.SHMC_KIND_CATEGORICAL and ci.dict_column != L.UINT32_MAX:
             dci = seg.columns[ci.dict_column]
             ids += range(int(dci.first_chunk), int(dci.first_chunk + dci.nchunks))
@@ -269,8 +265,7 @@ class SharedFrame:
 
     def _chunk_cost(self, col: int, rg: int) -> int:
         seg = self._live()
-        return sum(int(seg.chunk(c).raw_len) for c in self._chunks_of_column(col, [rg])
-                   if seg.chunk(c).column == col)
+        return sum(int(seg.chunk(c).raw_len) for c in seg.rowgroup_chunks(col).get(rg, ()))
 
     def plan(self, n_workers: int, by: str = "column") -> list[list[int]]:
         """Split the frame into n_workers lists of chunk ids with about equal bytes;

@@ -214,7 +214,7 @@ def test_allow_pickle_rules(shared, monkeypatch):
     # same uid: trusted, everything loads
     pd.testing.assert_frame_equal(pickle.loads(handle).read(), df)
     # another uid wrote it: numbers and safe labels load, object chunks need consent
-    monkeypatch.setattr(rd, "L_getuid", lambda: os.getuid() + 1)
+    monkeypatch.setattr(rd, "current_uid", lambda: os.getuid() + 1)
     foreign = shmchunk.attach(sf.name)
     pd.testing.assert_frame_equal(foreign.read(columns=["n", (1, "tuple label")]),
                                   df[["n", (1, "tuple label")]])
@@ -237,6 +237,6 @@ def test_hostile_pickled_label_not_run(tmp_path, monkeypatch):
     df = pd.DataFrame({Evil(): [1]})
     path = tmp_path / "evil.shmc"
     with shmchunk.share(df, name=str(path)):
-        monkeypatch.setattr(rd, "L_getuid", lambda: os.getuid() + 1)
+        monkeypatch.setattr(rd, "current_uid", lambda: os.getuid() + 1)
         with pytest.raises(errors.PickleNotAllowedError, match="posix.system|os.system"):
             shmchunk.attach(str(path))
