@@ -50,6 +50,12 @@ def frame_pkl(tmp_path, frame):
     return write_pickle(frame, tmp_path / "frame.pkl")
 
 
+@pytest.fixture(params=["shm", "file"])
+def dest(request, shm_name, tmp_path):
+    """Where a segment goes: shared memory or a file, same bytes."""
+    return f"shm:{shm_name}" if request.param == "shm" else str(tmp_path / "seg.shmc")
+
+
 # --------------------------------------------------------------------------- usage
 
 def test_help_lists_every_verb(cli):
@@ -130,8 +136,8 @@ def test_pack_reports_what_it_made(cli, shm_name, frame, frame_pkl):
     assert proc.err == ""   # no progress bar when stderr is not a terminal
 
 
-def test_partial_columns(cli, shm_name, tmp_path, frame, frame_pkl):
-    src = f"shm:{shm_name}"
+def test_partial_columns(cli, dest, tmp_path, frame, frame_pkl):
+    src = dest
     cli("pack", frame_pkl, src, "--rows-per-chunk", "4", check=0)
     out = tmp_path / "cols.pkl"
     cli("unpack", src, out, "--columns", "str,int32,cat,dt_tz", check=0)
@@ -139,8 +145,8 @@ def test_partial_columns(cli, shm_name, tmp_path, frame, frame_pkl):
 
 
 @pytest.mark.parametrize("rows", ["0:11", "3:9", "4:8", ":5", "7:", "5:5", "0:0", "10:11"])
-def test_partial_rows(cli, shm_name, tmp_path, frame, frame_pkl, rows):
-    src = f"shm:{shm_name}"
+def test_partial_rows(cli, dest, tmp_path, frame, frame_pkl, rows):
+    src = dest
     cli("pack", frame_pkl, src, "--rows-per-chunk", "4", "--zstd", check=0)
     out = tmp_path / "rows.pkl"
     cli("unpack", src, out, "--rows", rows, check=0)
@@ -148,8 +154,8 @@ def test_partial_rows(cli, shm_name, tmp_path, frame, frame_pkl, rows):
     assert_same(read_back(out), frame.iloc[start:stop])
 
 
-def test_partial_rows_and_columns(cli, shm_name, tmp_path, frame, frame_pkl):
-    src = f"shm:{shm_name}"
+def test_partial_rows_and_columns(cli, dest, tmp_path, frame, frame_pkl):
+    src = dest
     cli("pack", frame_pkl, src, "--rows-per-chunk", "2", check=0)
     out = tmp_path / "rc.pkl"
     cli("unpack", src, out, "--rows", "3:8", "--columns", "Float64,dt_ns", check=0)
@@ -177,8 +183,8 @@ def expected_for_chunks(frame, meta, chunk_ids):
     lambda meta: [c["id"] for c in meta["chunks"] if c["row_group"] in (0, 2)
                   and meta["columns"][c["column"]]["label"] in ("str", "cat", "Int64")],
 ], ids=["first", "rowgroup1", "rowgroups0and2"])
-def test_partial_chunks(cli, shm_name, tmp_path, frame, frame_pkl, pick):
-    src = f"shm:{shm_name}"
+def test_partial_chunks(cli, dest, tmp_path, frame, frame_pkl, pick):
+    src = dest
     cli("pack", frame_pkl, src, "--rows-per-chunk", "4", check=0)
     meta = info_json(cli, src, verbose=True)
     ids = pick(meta)
