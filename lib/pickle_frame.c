@@ -542,15 +542,17 @@ static int pf_arrow_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
     FORWARD_IF_ERROR(pf_bytes(C, shmc_pk_item(bufs, 2), &db, &dlen, 0));
     if (vb && ((uint64_t)off + (uint64_t)n + 7) / 8 > vlen)
         return pf_fail(C, SHMC_ERR_PICKLE, v, "arrow validity buffer of %zu bytes is too short", vlen);
-    if (!vb && nulls != 0)
+    /* null_count -1 means "not computed" (sliced arrays); no validity means none */
+    if (!vb && nulls > 0)
         return pf_fail(C, SHMC_ERR_PICKLE, v, "arrow array has %lld nulls and no validity", (long long)nulls);
+    if (!vb || nulls == 0) vb = NULL;
     const int64_t *o;
     FORWARD_IF_ERROR(pf_arrow_offsets(C, v, ob, olen, large, (uint64_t)off, (uint64_t)n, dlen, &o));
     col->d.kind = SHMC_KIND_STRING;
     col->d.offsets = o;
     col->d.data = dlen ? db : (const uint8_t *)"";
-    col->d.validity = nulls ? vb : NULL;
-    col->d.validity_offset = nulls ? (uint64_t)off : 0;
+    col->d.validity = vb;
+    col->d.validity_offset = vb ? (uint64_t)off : 0;
     col->nrows = (uint64_t)n;
     return SHMC_OK;
 }

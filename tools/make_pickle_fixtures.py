@@ -187,8 +187,31 @@ def legacy():
         del cls.__reduce_ex__
 
 
+def arrow_sliced():
+    """pyarrow's own pickling of a sliced array with int32 offsets ("string" type,
+    offset 2, null_count -1), as the _pa_array of a str column. pandas always
+    stores large_string, so its __getstate__ is patched for this one file."""
+    import pyarrow as pa
+    from pandas.core.arrays.arrow.array import ArrowExtensionArray
+    vals = ["a", None, "ccc", "", "\u00e9t\u00e9"]
+    sliced = pa.array(["zz", "y"] + vals, type=pa.string()).slice(2)
+    df = pd.DataFrame({"s": pd.Series(vals, dtype="str")})
+    orig = ArrowExtensionArray.__getstate__
+    target = df._mgr.blocks[0].values   # not the columns Index's array
+    ArrowExtensionArray.__getstate__ = \
+        lambda self: {**self.__dict__, "_pa_array": sliced} if self is target else orig(self)
+    try:
+        for proto in range(2, 6):
+            with open(os.path.join(OUT, "%s_arrow_sliced_p%d.pkl" % (TAG, proto)), "wb") as f:
+                pickle.dump(df, f, protocol=proto)
+    finally:
+        ArrowExtensionArray.__getstate__ = orig
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if MAJOR >= 3:
+        arrow_sliced()
     oob()
     if MAJOR == 1:
         legacy()

@@ -443,6 +443,26 @@ static void test_legacy_manager(void **s) {
     }
 }
 
+/* pyarrow's pickle of a sliced "string" array: int32 offsets widened, array
+ * offset 2 applied to offsets and validity. */
+static void test_arrow_sliced(void **s) {
+    (void)s;
+    const char *const want[] = {"a", NULL, "ccc", "", "\xc3\xa9t\xc3\xa9"};
+    for (int p = 2; p <= 5; p++) {
+        char name[64];
+        snprintf(name, sizeof name, "pd31_arrow_sliced_p%d.pkl", p);
+        run x;
+        assert_true(run_file(&x, name));
+        ok_range(&x, 1);
+        rec_col *c = col(&x.r, "s");
+        check_kind(c, SHMC_KIND_STRING, "str");
+        assert_int_equal(c->d.validity_offset, 2);
+        assert_int_equal(i64_at(c->d.offsets, 0), 3);   /* "zz" "y" before the slice */
+        check_strings(&c->d, want, N);
+        run_free(&x);
+    }
+}
+
 /* Protocol 5 with out-of-band buffers: columns are views of the caller's buffers. */
 static void test_oob(void **s) {
     (void)s;
@@ -558,7 +578,7 @@ int main(void) {
         cmocka_unit_test(test_nullable),     cmocka_unit_test(test_strings),
         cmocka_unit_test(test_labels),       cmocka_unit_test(test_index_str),
         cmocka_unit_test(test_index_cat),    cmocka_unit_test(test_legacy_manager),
-        cmocka_unit_test(test_oob),          cmocka_unit_test(test_written_segment),       cmocka_unit_test(test_refuse_multi),
+        cmocka_unit_test(test_oob),          cmocka_unit_test(test_arrow_sliced),          cmocka_unit_test(test_written_segment),       cmocka_unit_test(test_refuse_multi),
         cmocka_unit_test(test_refuse_pyobj),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
