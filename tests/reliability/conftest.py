@@ -123,16 +123,21 @@ class OwnerFactory:
         os.kill(pid, signal.SIGUSR1)
         self._wait_gone(pid)
 
-    def _wait_gone(self, pid: int) -> None:
-        deadline = time.monotonic() + 30
+    def _wait_gone(self, pid: int, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
         while os.path.exists(f"/proc/{pid}"):
             assert time.monotonic() < deadline, f"owner {pid} did not go away"
             time.sleep(0.01)
         self.pids.remove(pid)
 
     def close(self) -> str:
+        # Close owners cleanly: a killed owner of another uid would be an orphan that
+        # our gc (rightly) never removes, i.e. a leak in the real /dev/shm.
         for pid in list(self.pids):
-            self.kill(pid)
+            try:
+                self.close_owner(pid)
+            except AssertionError:
+                self.kill(pid)
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
         return self.proc.stderr.read()

@@ -169,7 +169,8 @@ def test_own_segment_objects_decode_without_allow_pickle(shmchunk):
 
 @needs_root
 def test_foreign_uid_segment_objects_need_allow_pickle(shmchunk, owners):
-    name, _ = owners().share(uid=NOBODY, objects=True, nrows=NROWS)
+    fac = owners()
+    name, pid = fac.share(uid=NOBODY, objects=True, nrows=NROWS)
     assert os.stat(relwork.shm_path(name)).st_uid == NOBODY
     out = _read_obj(shmchunk, name, allow=False)
     assert out["numeric"] == "ok", out
@@ -177,6 +178,8 @@ def test_foreign_uid_segment_objects_need_allow_pickle(shmchunk, owners):
     assert "allow_pickle" in out["msg"], out["msg"]
     out = _read_obj(shmchunk, name, allow=True)
     assert out["obj"] == "ok" and out["whole"] == "ok", out
+    fac.close_owner(pid)  # the foreign owner unlinks its own segment; nothing leaks
+    assert not os.path.exists(relwork.shm_path(name))
 
 
 @needs_root
