@@ -46,6 +46,10 @@ typedef struct pf_ctx {
     shmc_frame *frame;
     shmc_err *err;
     const shmc_pf_sink *sink;
+    shmc_pickle_limits lim;
+    uint64_t budget;   /* bytes of owned buffers still allowed (max_alloc, like the parser) */
+    uint64_t *pos;     /* per-block scratch, ncols entries each, allocated once per frame */
+    struct pf_col *tmp;
 } pf_ctx;
 
 /* One recognised column (or index, or categories). Stable in memory while the
@@ -113,7 +117,13 @@ static int pf_unsupported(pf_ctx *C, const shmc_pk_value *v, const char *where) 
     return pf_fail(C, SHMC_ERR_UNSUPPORTED, v, "unsupported construct %s as %s", name, where);
 }
 
+/* Owned buffers are charged to max_alloc before they are allocated: a few
+ * bytes of shape (a (10^12, 0) block, a huge RangeIndex) cannot buy memory. */
 static int pf_own(pf_ctx *C, size_t size, void **out) {
+    if (size > C->budget)
+        return pf_fail(C, SHMC_ERR_LIMIT, NULL, "recogniser would allocate more than max_alloc=%llu bytes",
+                       (unsigned long long)C->lim.max_alloc);
+    C->budget -= size;
     void *p = malloc(size ? size : 1);
     if (!p) return pf_fail(C, SHMC_ERR_NOMEM, NULL, "out of memory (%zu bytes)", size);
     int st = shmc_frame_keep(C->frame, p, free);
@@ -918,12 +928,10 @@ static int pf_placement(pf_ctx *C, const shmc_pk_value *p, uint64_t ncols, uint6
 /* Put a block's k columns at their places; each place is filled exactly once. */
 static int pf_block(pf_ctx *C, const shmc_pk_value *values, const shmc_pk_value *placement,
                     pf_col *cols, uint64_t ncols) {
-    uint64_t *pos, k = 0;
-    pf_col *tmp;
-    FORWARD_IF_ERROR(pf_own(C, (size_t)(ncols ? ncols : 1) * sizeof *pos, (void **)&pos));
+    uint64_t *pos = C->pos, k = 0;
+    pf_col *tmp = C->tmp;
     FORWARD_IF_ERROR(pf_placement(C, placement, ncols, pos, &k));
-    FORWARD_IF_ERROR(pf_own(C, (size_t)(k ? k : 1) * sizeof *tmp, (void **)&tmp));
-    memset(tmp, 0, (size_t)(k ? k : 1) * sizeof *tmp);
+    memset(tmp, 0, (size_t)k * sizeof *tmp);
     FORWARD_IF_ERROR(pf_values(C, values, tmp, k, 0));
     for (uint64_t j = 0; j < k; j++) {
         if (pos[j] >= ncols || cols[pos[j]].used)
@@ -1028,6 +1036,8 @@ static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root) {
     else nrows = icol->nrows;
     FORWARD_IF_ERROR(pf_own(C, (size_t)(ncols ? ncols : 1) * sizeof *cols, (void **)&cols));
     memset(cols, 0, (size_t)(ncols ? ncols : 1) * sizeof *cols);
+    FORWARD_IF_ERROR(pf_own(C, (size_t)(ncols ? ncols : 1) * sizeof *C->pos, (void **)&C->pos));
+    FORWARD_IF_ERROR(pf_own(C, (size_t)(ncols ? ncols : 1) * sizeof *C->tmp, (void **)&C->tmp));
     FORWARD_IF_ERROR(legacy ? pf_blocks_legacy(C, blocks, cols, ncols) : pf_blocks_reduce(C, blocks, cols, ncols));
     FORWARD_IF_ERROR(C->sink->set_nrows(C->sink->user, nrows));
     FORWARD_IF_ERROR(pf_emit_index(C, &ix, icol, nrows));
@@ -1038,6 +1048,8 @@ static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root) {
 int shmc_pf_read(shmc_frame *frame, const shmc_pf_sink *sink, const shmc_pk_input *in,
                  const shmc_pickle_limits *limits) {
     pf_ctx C = {.frame = frame, .err = shmc_frame_err(frame), .sink = sink};
+    shmc_pk_limits_resolve(&C.lim, limits, in ? in->len : 0);
+    C.budget = C.lim.max_alloc;
     shmc_pk_doc *doc;
     shmc_pk_value *root;
     FORWARD_IF_ERROR(shmc_pk_parse(in, limits, &doc, &root, C.err));
@@ -1269,6 +1281,8 @@ int shmc_frame_strings_from_pickle(shmc_frame *frame, const void *buf, size_t le
     RETURN_ERROR_IF(!buf || !desc || !nrows_out, err, SHMC_ERR_INVALID_ARG, "strings pickle: NULL argument");
     if (pf_strings_fast(frame, buf, len, desc, nrows_out) == SHMC_OK) return SHMC_OK;
     pf_ctx C = {.frame = frame, .err = err, .sink = NULL};
+    shmc_pk_limits_resolve(&C.lim, NULL, len);
+    C.budget = C.lim.max_alloc;
     shmc_pk_input in = {buf, len, NULL, NULL, 0};
     shmc_pk_doc *doc;
     shmc_pk_value *root;

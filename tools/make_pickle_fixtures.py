@@ -208,8 +208,21 @@ def arrow_sliced():
         ArrowExtensionArray.__getstate__ = orig
 
 
+def hostile():
+    """A few bytes that claim 10^12 column labels (RangeIndex stop patched):
+    the reader must refuse it by its limits, not try to allocate 8 TB."""
+    data = pickle.dumps(pd.DataFrame(np.zeros((0, 3))), protocol=5)
+    old = b"\x8c\x04stop\x94K\x03"
+    assert data.count(old) == 1
+    data = data.replace(old, b"\x8c\x04stop\x94\x8a\x06\x00\x10\xa5\xd4\xe8\x00")
+    with open(os.path.join(OUT, "hostile_range_columns_p5.pkl"), "wb") as f:
+        f.write(data)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if MAJOR >= 3:
+        hostile()
     if MAJOR >= 3:
         arrow_sliced()
     oob()

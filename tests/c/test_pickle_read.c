@@ -379,6 +379,20 @@ static void test_garbled_every_offset(void **s) {
     }
 }
 
+/* 10^12 column labels claimed by a few bytes: refused by max_alloc, no huge
+ * allocation attempted. */
+static void test_hostile_range_columns(void **s) {
+    (void)s;
+    size_t len;
+    uint8_t *buf = load("hostile_range_columns_p5.pkl", &len);
+    shmc_frame *fr;
+    assert_int_equal(shmc_frame_create(&fr), SHMC_OK);
+    assert_int_equal(shmc_frame_from_pickle(fr, buf, len, NULL, NULL, 0, NULL), SHMC_ERR_LIMIT);
+    assert_non_null(strstr(shmc_frame_errmsg(fr), "max_alloc"));
+    shmc_frame_free(fr);
+    free(buf);
+}
+
 /* ---- lists of str/None ---------------------------------------------------- */
 static void check_strlist(const shmc_column_desc *d, uint64_t n, const char *const *want, size_t nwant) {
     assert_int_equal(n, nwant);
@@ -511,6 +525,7 @@ int main(void) {
         cmocka_unit_test(test_limit_alloc),
         cmocka_unit_test(test_truncated_every_offset),
         cmocka_unit_test(test_garbled_every_offset),
+        cmocka_unit_test(test_hostile_range_columns),
         cmocka_unit_test(test_strings_from_pickle),
         cmocka_unit_test(test_strings_from_pickle_big),
         cmocka_unit_test(test_strings_from_pickle_refused),
