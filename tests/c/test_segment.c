@@ -210,6 +210,27 @@ static void test_open_fifo_and_dir(void **s)
     shmc_segment_free(seg);
 }
 
+/* A segment file cut short on disk (a partial copy) is TRUNCATED, naming the file. */
+static void test_truncated_file(void **s)
+{
+    (void)s;
+    char path[256];
+    hc_tmp_path(path, sizeof path, "trunc");
+    assert_int_equal(write_small(path, 0, NULL, 0), SHMC_OK);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    off_t cuts[] = {sb.st_size - 1, sb.st_size / 2, 200, 100, 4};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        assert_int_equal(truncate(path, cuts[i]), 0);
+        assert_int_equal(shmc_segment_open(seg, path, 0), SHMC_ERR_TRUNCATED);
+        assert_non_null(strstr(shmc_segment_errmsg(seg), path));
+    }
+    shmc_segment_free(seg);
+    unlink(path);
+}
+
 static void test_unlink_rules(void **s)
 {
     (void)s;
@@ -360,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_nospace_rlimit_file),
         cmocka_unit_test(test_open_not_found_and_empty),
         cmocka_unit_test(test_open_fifo_and_dir),
+        cmocka_unit_test(test_truncated_file),
         cmocka_unit_test(test_unlink_rules),
         cmocka_unit_test(test_owner_alive_and_persistent),
         cmocka_unit_test(test_list_and_gc),
