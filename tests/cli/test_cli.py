@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import PREFIX, ROOT, every_dtype_frame, _shm_exists
+from .conftest import PREFIX, ROOT, every_dtype_frame, _shm_exists
 
 GOLDEN = ROOT / "tests" / "data" / "pickles"
 
