@@ -468,6 +468,33 @@ static void test_strings_from_pickle_big(void **s) {
     free(buf);
 }
 
+/* Lists the fast path does not expect (LIST from a MARK, a NaN item) go through
+ * the generic parser and give the same layout. */
+static void test_strings_from_pickle_generic(void **s) {
+    (void)s;
+    shmc_frame *fr;
+    assert_int_equal(shmc_frame_create(&fr), SHMC_OK);
+    shmc_column_desc d;
+    memset(&d, 0, sizeof d);
+    uint64_t n = 0;
+    static const char marked[] = "\x80\x04(\x8c\x01" "aN\x8c\x02" "bcl.";
+    assert_int_equal(shmc_frame_strings_from_pickle(fr, marked, sizeof marked - 1, &d, &n), SHMC_OK);
+    const char *const w1[] = {"a", NULL, "bc"};
+    check_strlist(&d, n, w1, 3);
+    static const char nan[] = "\x80\x04](\x8c\x01" "aG\x7f\xf8\x00\x00\x00\x00\x00\x00\x8c\x01" "ze.";
+    memset(&d, 0, sizeof d);
+    assert_int_equal(shmc_frame_strings_from_pickle(fr, nan, sizeof nan - 1, &d, &n), SHMC_OK);
+    const char *const w2[] = {"a", NULL, "z"};
+    check_strlist(&d, n, w2, 3);
+    static const char no_missing[] = "\x80\x05]\x94(\x8c\x01" "a\x94\x8c\x01" "be.";
+    memset(&d, 0, sizeof d);
+    assert_int_equal(shmc_frame_strings_from_pickle(fr, no_missing, sizeof no_missing - 1, &d, &n), SHMC_OK);
+    assert_null(d.validity);   /* nothing missing */
+    const char *const w3[] = {"a", "b"};
+    check_strlist(&d, n, w3, 2);
+    shmc_frame_free(fr);
+}
+
 static void test_strings_from_pickle_refused(void **s) {
     (void)s;
     size_t len;
@@ -528,6 +555,7 @@ int main(void) {
         cmocka_unit_test(test_hostile_range_columns),
         cmocka_unit_test(test_strings_from_pickle),
         cmocka_unit_test(test_strings_from_pickle_big),
+        cmocka_unit_test(test_strings_from_pickle_generic),
         cmocka_unit_test(test_strings_from_pickle_refused),
         cmocka_unit_test(test_from_pickle_public),
     };
