@@ -113,6 +113,17 @@ def index_cat():
     return pd.DataFrame({"v": I * 1.5}, index=pd.CategoricalIndex(["x", "y", "x", "y", "x"], name="c"))
 
 
+def empty():
+    return pd.DataFrame()
+
+
+def zero_rows():
+    df = strings().iloc[:0].copy()
+    for name, col in list(categorical().items()) + list(nullable().items()) + list(datetimes().items()):
+        df[name] = col.iloc[:0]
+    return df
+
+
 def labels():
     df = pd.DataFrame({7: I * 1.0, -3: I.astype("int64")})
     df.columns.name = "cols"
@@ -128,7 +139,7 @@ def refuse_pyobj():
 
 
 CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range, index_dt, index_str, index_cat,
-                                 datetimes, categorical, nullable, strings, labels,
+                                 datetimes, categorical, nullable, strings, labels, empty, zero_rows,
                                  refuse_multi, refuse_pyobj)}
 
 
