@@ -785,6 +785,68 @@ static int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k
 }
 
 /* ---- labels and indexes -------------------------------------------------- */
+/* Labels other than str/int/None (float, bool, bytes, tuples of these) become
+ * SHMC_LABEL_PICKLE: a small self-contained protocol-3 pickle written here. */
+typedef struct pf_lbuf {
+    uint8_t b[1024];
+    size_t n;
+} pf_lbuf;
+
+static int pf_lput(pf_lbuf *B, const void *p, size_t n) {
+    if (n > sizeof B->b - B->n) return -1;
+    memcpy(B->b + B->n, p, n);
+    B->n += n;
+    return 0;
+}
+
+static int pf_lput_blob(pf_lbuf *B, uint8_t op, const shmc_pk_value *v) {
+    if (v->v.bytes.len > sizeof B->b) return -1;
+    uint8_t h[5] = {op, (uint8_t)v->v.bytes.len, (uint8_t)(v->v.bytes.len >> 8), 0, 0};
+    return pf_lput(B, h, 5) || pf_lput(B, v->v.bytes.ptr, v->v.bytes.len);
+}
+
+static int pf_lput_value(pf_lbuf *B, const shmc_pk_value *v, int depth) {
+    uint8_t t[10];
+    switch (v->type) {
+    case SHMC_PK_NONE: return pf_lput(B, "N", 1);
+    case SHMC_PK_BOOL: return pf_lput(B, v->v.i ? "\x88" : "\x89", 1);
+    case SHMC_PK_INT:   /* LONG1, 8 bytes (9 with a zero for unsigned values >= 2^63) */
+        t[0] = 0x8a;
+        t[1] = (v->flags & SHMC_PK_F_UNSIGNED) ? 9 : 8;
+        for (int i = 0; i < 8; i++) t[2 + i] = (uint8_t)(v->v.u >> (8 * i));
+        return pf_lput(B, t, 10) || (t[1] == 9 && pf_lput(B, "\0", 1));
+    case SHMC_PK_FLOAT: {
+        uint64_t u;
+        memcpy(&u, &v->v.f, 8);
+        t[0] = 'G';
+        for (int i = 0; i < 8; i++) t[1 + i] = (uint8_t)(u >> (56 - 8 * i));
+        return pf_lput(B, t, 9);
+    }
+    case SHMC_PK_STR: return pf_lput_blob(B, 'X', v);
+    case SHMC_PK_BYTES: return pf_lput_blob(B, 'B', v);
+    case SHMC_PK_TUPLE:
+        if (depth > 8 || pf_lput(B, "(", 1)) return -1;
+        for (size_t i = 0; i < v->v.seq.len; i++)
+            if (pf_lput_value(B, v->v.seq.items[i], depth + 1)) return -1;
+        return pf_lput(B, "t", 1);
+    default: return -1;
+    }
+}
+
+static int pf_label_pickle(pf_ctx *C, const shmc_pk_value *v, shmc_label *out) {
+    pf_lbuf B = {.n = 0};
+    if (pf_lput(&B, "\x80\x03", 2) || pf_lput_value(&B, v, 0) || pf_lput(&B, ".", 1))
+        return pf_unsupported(C, v, "a label (str, int, None, float, bool, bytes or tuples of these, "
+                                    "under 1 KiB)");
+    char *p;
+    FORWARD_IF_ERROR(pf_own(C, B.n, (void **)&p));
+    memcpy(p, B.b, B.n);
+    out->type = SHMC_LABEL_PICKLE;
+    out->str = p;
+    out->len = B.n;
+    return SHMC_OK;
+}
+
 static int pf_label(pf_ctx *C, const shmc_pk_value *v, shmc_label *out) {
     memset(out, 0, sizeof *out);
     if (!v || v->type == SHMC_PK_NONE) return SHMC_OK;
@@ -793,7 +855,7 @@ static int pf_label(pf_ctx *C, const shmc_pk_value *v, shmc_label *out) {
         out->i = v->v.i;
         return SHMC_OK;
     }
-    if (v->type != SHMC_PK_STR) return pf_unsupported(C, v, "a label (str, int or None)");
+    if (v->type != SHMC_PK_STR) return pf_label_pickle(C, v, out);
     char *s;
     FORWARD_IF_ERROR(pf_own(C, v->v.bytes.len + 1, (void **)&s));
     memcpy(s, v->v.bytes.ptr, v->v.bytes.len);
@@ -864,8 +926,24 @@ static int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_l
 }
 
 /* Column labels: the items of the columns Index (str or int). */
+/* Labels straight from an object Index: each item as it is (mixed str/int/other). */
+static int pf_object_labels(pf_ctx *C, const shmc_pk_value *axis, const pf_arr *a, shmc_label **labels,
+                            uint64_t *n, shmc_label *axis_name) {
+    FORWARD_IF_ERROR(pf_label(C, shmc_pk_dict_get(pf_arg(axis, 1), "name"), axis_name));
+    *n = a->dims[0];
+    FORWARD_IF_ERROR(pf_own(C, (size_t)(*n ? *n : 1) * sizeof **labels, (void **)labels));
+    for (uint64_t i = 0; i < *n; i++) FORWARD_IF_ERROR(pf_label(C, a->objs->v.seq.items[i], &(*labels)[i]));
+    return SHMC_OK;
+}
+
 static int pf_column_labels(pf_ctx *C, const shmc_pk_value *axis, shmc_label **labels, uint64_t *n,
                             shmc_label *axis_name) {
+    const shmc_pk_value *data = shmc_pk_dict_get(pf_arg(axis, 1), "data");
+    if (pf_pd(pf_callee(axis), "_new_Index") && pf_pd(pf_arg(axis, 0), "Index") && pf_is_ndarray(data)) {
+        pf_arr a;
+        FORWARD_IF_ERROR(pf_array(C, data, &a));
+        if (a.dt.kind == 'O' && a.ndim == 1) return pf_object_labels(C, axis, &a, labels, n, axis_name);
+    }
     pf_col lc;
     memset(&lc, 0, sizeof lc);
     FORWARD_IF_ERROR(pf_index_col(C, axis, &lc, axis_name, 0));

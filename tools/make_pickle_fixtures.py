@@ -130,6 +130,11 @@ def labels():
     return df
 
 
+def labels_mixed():
+    cols = pd.Index(["a", 1, 2.5, ("x", -1), None, True], dtype=object)
+    return pd.DataFrame(np.zeros((N, 6)), columns=cols)
+
+
 def refuse_multi():
     return pd.DataFrame(np.zeros((N, 2)), columns=pd.MultiIndex.from_tuples([("a", 1), ("a", 2)]))
 
@@ -139,7 +144,7 @@ def refuse_pyobj():
 
 
 CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range, index_dt, index_str, index_cat,
-                                 datetimes, categorical, nullable, strings, labels, empty, zero_rows,
+                                 datetimes, categorical, nullable, strings, labels, labels_mixed, empty, zero_rows,
                                  refuse_multi, refuse_pyobj)}
 
 

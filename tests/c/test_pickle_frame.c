@@ -424,6 +424,41 @@ static void zero_rows_fn(run *x, const char *tag, int proto) {
     if (v3) check_kind(col(&x->r, "str"), SHMC_KIND_STRING, "str");
 }
 
+/* Parse a SHMC_LABEL_PICKLE label with the reader itself. */
+static shmc_pk_value *label_value(const shmc_label *l, shmc_pk_doc **doc) {
+    assert_int_equal(l->type, SHMC_LABEL_PICKLE);
+    shmc_pk_input in = {(const uint8_t *)l->str, l->len, NULL, NULL, 0};
+    shmc_pk_value *root;
+    shmc_err err = {0};
+    assert_int_equal(shmc_pk_parse(&in, NULL, doc, &root, &err), SHMC_OK);
+    return root;
+}
+
+static void labels_mixed_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 6);
+    const shmc_label *l[6];
+    for (int i = 0; i < 6; i++) l[i] = &x->r.cols[i].d.label;
+    assert_int_equal(l[0]->type, SHMC_LABEL_STR);
+    assert_int_equal(l[1]->type, SHMC_LABEL_INT);
+    assert_int_equal(l[1]->i, 1);
+    assert_int_equal(l[4]->type, SHMC_LABEL_NONE);
+    shmc_pk_doc *doc;
+    shmc_pk_value *v = label_value(l[2], &doc);
+    assert_int_equal(v->type, SHMC_PK_FLOAT);
+    assert_true(v->v.f == 2.5);
+    shmc_pk_doc_free(doc);
+    v = label_value(l[3], &doc);
+    assert_int_equal(v->type, SHMC_PK_TUPLE);
+    assert_true(shmc_pk_str_eq(shmc_pk_item(v, 0), "x"));
+    assert_int_equal(shmc_pk_item(v, 1)->v.i, -1);
+    shmc_pk_doc_free(doc);
+    v = label_value(l[5], &doc);
+    assert_int_equal(v->type, SHMC_PK_BOOL);
+    assert_int_equal(v->v.i, 1);
+    shmc_pk_doc_free(doc);
+}
+
 static void multi_fn(run *x, const char *tag, int proto) {
     (void)tag, (void)proto;
     assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
@@ -447,6 +482,7 @@ static void test_datetimes(void **s) { (void)s; each("datetimes", datetimes_fn);
 static void test_categorical(void **s) { (void)s; each("categorical", categorical_fn); }
 static void test_nullable(void **s) { (void)s; each("nullable", nullable_fn); }
 static void test_strings(void **s) { (void)s; each("strings", strings_fn); }
+static void test_labels_mixed(void **s) { (void)s; each("labels_mixed", labels_mixed_fn); }
 static void test_empty(void **s) { (void)s; each("empty", empty_fn); }
 static void test_zero_rows(void **s) { (void)s; each("zero_rows", zero_rows_fn); }
 static void test_index_str(void **s) { (void)s; each("index_str", index_str_fn); }
@@ -612,7 +648,7 @@ int main(void) {
         cmocka_unit_test(test_nullable),     cmocka_unit_test(test_strings),
         cmocka_unit_test(test_labels),       cmocka_unit_test(test_index_str),
         cmocka_unit_test(test_index_cat),    cmocka_unit_test(test_legacy_manager),
-        cmocka_unit_test(test_empty),        cmocka_unit_test(test_zero_rows),
+        cmocka_unit_test(test_labels_mixed), cmocka_unit_test(test_empty),        cmocka_unit_test(test_zero_rows),
         cmocka_unit_test(test_oob),          cmocka_unit_test(test_arrow_sliced),          cmocka_unit_test(test_written_segment),       cmocka_unit_test(test_refuse_multi),
         cmocka_unit_test(test_refuse_pyobj),
     };
