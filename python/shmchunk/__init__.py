@@ -10,3 +10,7 @@ __all__ = list(_errors_all)
 from .frame import SharedFrame, attach, detach_all, share  # noqa: E402
 
 __all__ += ["SharedFrame", "attach", "detach_all", "share"]
+
+from ._shm import gc, list_segments, unlink  # noqa: E402
+
+__all__ += ["gc", "list_segments", "unlink"]

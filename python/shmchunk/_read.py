@@ -63,7 +63,10 @@ class Selection:
 class FrameReader:
     def __init__(self, seg: Segment, allow_pickle: bool):
         self.seg = seg
-        self.trusted = allow_pickle or seg.info.creator_uid == current_uid()
+        # Ours only if the header says we wrote it AND the object belongs to us: either
+        # alone can be forged by someone else (a header by any writer, a chown by root).
+        uid = current_uid()
+        self.trusted = allow_pickle or (seg.info.creator_uid == uid and seg.object_uid == uid)
         cols = seg.columns
         self.data_cols = [i for i, c in enumerate(cols)
                           if not c.flags & (L.SHMC_COL_INDEX | L.SHMC_COL_DICTIONARY)]

@@ -9,6 +9,7 @@ drop its reference at any time without pulling memory out from under a view.
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 import weakref
 from ctypes import byref, c_size_t, c_void_p
@@ -39,11 +40,12 @@ class _Handle:
 
 class Segment:
     __slots__ = ("_h", "handle", "src", "info", "columns", "buffer", "base", "size",
-                 "_verified", "_chunk_cache", "lock", "__weakref__")
+                 "_verified", "_chunk_cache", "lock", "object_uid", "__weakref__")
 
     def __init__(self, src: str, verify_all: bool = False):
         self._h = _Handle(src, _OPEN_FLAGS | (L.SHMC_OPEN_VERIFY_ALL if verify_all else 0))
         self.handle = self._h.ptr
+        self.object_uid = _owner_uid(src)
         self.src = src
         # A C handle is not thread-safe; one SharedFrame may be used from threads.
         self.lock = threading.RLock()
@@ -128,10 +130,12 @@ class Segment:
 
     def decode_into(self, cid: int, dst: np.ndarray) -> None:
         """Decode one chunk straight into dst (a C-contiguous uint8 array of raw_len)."""
+        # The handle is opened with NO_VERIFY (we verify once per process), so the
+        # decode does not check the stored bytes itself: check them first.
+        self.verify_chunk(cid)
         with self.lock:
             L.lib.shmc_segment_chunk_decode(self.handle, cid, dst.ctypes.data_as(c_void_p),
                                             dst.nbytes)
-        self._verified.add(cid)  # decode checks the checksum itself
 
     def role_bytes(self, column: int, role: int, rowgroups: list[int]) -> np.ndarray | None:
         """uint8 array of one role of a column over the given row groups, in order.
@@ -216,6 +220,16 @@ class Segment:
         with self.lock:
             L.lib.shmc_segment_meta(self.handle, byref(ptr), byref(n))
         return ctypes.string_at(ptr.value, n.value) if n.value else b""
+
+
+def _owner_uid(src: str) -> int | None:
+    """uid owning the shared-memory object or file right after the open (None if it
+    cannot be told). The header's creator uid is only what the writer claims."""
+    path = "/dev/shm/" + src[4:] if src.startswith("shm:") else src
+    try:
+        return os.stat(path).st_uid
+    except OSError:
+        return None
 
 
 def _adjacent(infos) -> bool:

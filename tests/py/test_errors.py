@@ -240,3 +240,41 @@ def test_hostile_pickled_label_not_run(tmp_path, monkeypatch):
         monkeypatch.setattr(rd, "current_uid", lambda: os.getuid() + 1)
         with pytest.raises(errors.PickleNotAllowedError, match="posix.system|os.system"):
             shmchunk.attach(str(path))
+
+
+def test_compressed_chunk_corruption_detected(tmp_path):
+    df = pd.DataFrame({"z": np.arange(1 << 14) % 7, "y": np.arange(1 << 14) / 3})
+    src, copy = tmp_path / "z.shmc", tmp_path / "zc.shmc"
+    with shmchunk.share(df, name=str(src), compression="zstd", rows_per_chunk=1 << 12) as sf:
+        shutil.copy(src, copy)
+        ck = next(sf.chunk_info(c) for c in range(sf.nchunks)
+                  if sf.chunk_info(c)["codec"] == "zstd")
+    patch(copy, ck["offset"] + ck["stored_len"] // 2, flip)
+    with pytest.raises(errors.ChunkChecksumError):
+        shmchunk.attach(str(copy)).read()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to chown")
+def test_object_owned_by_another_user_is_foreign(shared):
+    """The header says we wrote it, but the shm object belongs to someone else."""
+    df = pd.DataFrame({"o": pd.Series([{1: 2}, (3,)], dtype=object)})
+    sf = shared(df)
+    path = f"/dev/shm/{sf.name}"
+    os.chown(path, 65534, 65534)
+    try:
+        with pytest.raises(errors.PickleNotAllowedError):
+            shmchunk.attach(sf.name).read()
+        pd.testing.assert_frame_equal(shmchunk.attach(sf.name, allow_pickle=True).read(), df)
+    finally:
+        os.chown(path, 0, 0)
+
+
+def test_list_and_unlink(shared):
+    sf = shared(pd.DataFrame({"a": [1]}))
+    entry = next(e for e in shmchunk.list_segments() if e["name"] == sf.name)
+    assert entry["state"] == "alive" and entry["sealed"] and entry["uid"] == os.getuid()
+    assert entry["owner_pid"] == os.getpid() and entry["size"] == sf.nbytes
+    shmchunk.unlink(sf.name)
+    assert not shm_exists(sf.name)
+    with pytest.raises(errors.SegmentNotFoundError):
+        shmchunk.unlink(sf.name)

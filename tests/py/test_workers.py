@@ -185,3 +185,29 @@ print(json.dumps({{str(c): [None if pd.isna(v) else str(v) for v in df[c]] for c
     for c in df.columns:
         want = [None if pd.isna(v) else str(v) for v in df[c]]
         assert got[str(c)] == want, c
+
+
+def test_gc_removes_only_dead_owners_orphans(shared):
+    alive = shared(numeric_frame(100))
+    name = unique_name("orphan")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys, numpy as np, pandas as pd, shmchunk\n"
+         f"sf = shmchunk.share(pd.DataFrame({{'a': np.arange(10)}}), name={name!r})\n"
+         "print('up', flush=True)\nsys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT / "python")))
+    try:
+        assert proc.stdout.readline().strip() == "up"
+        states = {e["name"]: e["state"] for e in shmchunk.list_segments()}
+        assert states[name] == "alive" and states[alive.name] == "alive"
+        assert name not in shmchunk.gc()  # owner still running
+        proc.kill()                       # SIGKILL: no atexit, the segment is orphaned
+        proc.wait()
+        assert {e["name"]: e["state"] for e in shmchunk.list_segments()}[name] == "orphaned"
+        removed = shmchunk.gc()
+        assert name in removed and alive.name not in removed
+        assert not shm_exists(name) and shm_exists(alive.name)
+    finally:
+        proc.kill()
+        if shm_exists(name):
+            shmchunk.unlink(name)
