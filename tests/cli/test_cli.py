@@ -575,32 +575,77 @@ def test_rm_quiet(cli, shm_name, frame_pkl):
     assert not _shm_exists(shm_name)
 
 
-def test_gc_keeps_persistent_segments(cli, shm_name, frame_pkl):
-    cli("pack", frame_pkl, f"shm:{shm_name}", check=0)
-    proc = cli("gc", check=0)
-    assert re.search(r"^gc: removed \d+ orphaned segments?$", proc.out, re.M)
-    assert shm_name not in proc.out
-    assert _shm_exists(shm_name)
-    cli("verify", f"shm:{shm_name}", check=0)
+def private_shm_available():
+    """gc removes every orphan of this uid: run it in a private /dev/shm (a mount
+    namespace with its own tmpfs) so it cannot touch other test runs' orphans."""
+    import shutil
+    import subprocess
+    if shutil.which("unshare") is None:
+        return False
+    proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                           "mount -t tmpfs -o size=1m tmpfs /dev/shm"], capture_output=True)
+    return proc.returncode == 0
 
 
-def test_gc_removes_orphans(cli, cli_bin, shm_name):
-    """An owned segment whose owner died (made by the Python binding in a child that
-    exits without closing) is listed as orphaned and removed by gc."""
+def run_gc_scenario(cli_bin, tmp_path, pkl):
+    """In one /dev/shm: a persistent segment (pack) and an orphan (a child that shared a
+    frame through the Python binding and exited without closing); then ls, gc, ls."""
     import subprocess
     import sys
-    code = ("import os, sys, pandas as pd, shmchunk\n"
-            "sf = shmchunk.share(pd.DataFrame({'a': range(10)}), name=sys.argv[1])\n"
-            "os._exit(0)\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
     env.setdefault("SHMCHUNK_BUILD", str(cli_bin.parents[1]))
-    subprocess.run([sys.executable, "-c", code, shm_name], check=True, env=env, timeout=120)
-    entry = next(e for e in json.loads(cli("ls", "--json", check=0).out) if e["name"] == shm_name)
-    assert entry["state"] == "orphaned" and entry["owner_pid"]
-    assert info_json(cli, f"shm:{shm_name}")["owner"]["state"] == "orphaned"
-    proc = cli("gc", check=0)
-    assert f"removed shm:{shm_name} " in proc.out
-    assert not _shm_exists(shm_name)
+    child = ("import os, pandas as pd, shmchunk\n"
+             "sf = shmchunk.share(pd.DataFrame({'a': range(10)}), name='gc-orphan')\n"
+             "os._exit(0)\n")
+    (tmp_path / "child.py").write_text(child)
+    script = f"""
+set -e
+B='{cli_bin}'
+"$B" -q pack '{pkl}' shm:gc-persistent
+'{sys.executable}' '{tmp_path / "child.py"}'
+"$B" ls --json > '{tmp_path / "before.json"}'
+"$B" info shm:gc-orphan --json > '{tmp_path / "orphan.json"}'
+"$B" gc > '{tmp_path / "gc.out"}'
+"$B" ls --json > '{tmp_path / "after.json"}'
+"$B" verify shm:gc-persistent > '{tmp_path / "verify.out"}'
+"""
+    if private_shm_available():
+        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+               "mount -t tmpfs -o size=64m tmpfs /dev/shm && exec bash -c \"$0\"", script]
+        subprocess.run(cmd, check=True, env=env, timeout=180)
+        return "private"
+    # No namespaces here: the same steps in the real /dev/shm under unique names.
+    unique = f"{PREFIX}gc"
+    script = script.replace("gc-persistent", unique + "-persistent")
+    (tmp_path / "child.py").write_text(child.replace("gc-orphan", unique + "-orphan"))
+    script = script.replace("shm:gc-orphan", f"shm:{unique}-orphan")
+    try:
+        subprocess.run(["bash", "-c", script], check=True, env=env, timeout=180)
+    finally:
+        for name in (unique + "-persistent", unique + "-orphan"):
+            if _shm_exists(name):
+                os.unlink(Path("/dev/shm", name))
+    return unique
+
+
+def test_gc_removes_orphans_and_keeps_persistent_segments(cli_bin, tmp_path, frame_pkl):
+    where = run_gc_scenario(cli_bin, tmp_path, frame_pkl)
+    base = "gc" if where == "private" else where
+    orphan, persistent = f"{base}-orphan", f"{base}-persistent"
+    before = {e["name"]: e for e in json.loads((tmp_path / "before.json").read_text())}
+    after = {e["name"]: e for e in json.loads((tmp_path / "after.json").read_text())}
+    assert before[orphan]["state"] == "orphaned" and before[orphan]["owner_pid"] > 0
+    assert before[persistent]["state"] == "persistent" and before[persistent]["owner_pid"] is None
+    assert json.loads((tmp_path / "orphan.json").read_text())["owner"]["state"] == "orphaned"
+    gc_out = (tmp_path / "gc.out").read_text()
+    assert f"removed shm:{orphan} (" in gc_out
+    assert persistent not in gc_out
+    assert re.search(r"^gc: removed \d+ orphaned segments?$", gc_out, re.M)
+    if where == "private":
+        assert gc_out.endswith("gc: removed 1 orphaned segment\n")
+        assert set(after) == {persistent}
+    assert orphan not in after and persistent in after
+    assert (tmp_path / "verify.out").read_text().startswith("ok: ")
 
 
 # --------------------------------------------------------------------------- golden pickles
