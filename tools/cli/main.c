@@ -158,9 +158,15 @@ int cli_next_opt(const cli_parse *p, int argc, char **argv, const char **arg, in
             return -1;
         case 'q': cli_verbosity = -1; continue;
         case 'v': cli_verbosity++; continue;
-        case '?':
-            *done = cli_usage(p->verb, "unknown option '%s'", bad_option(argv, argc));
+        case '?': {
+            const char *a = bad_option(argv, argc);
+            /* getopt reports a known long option given "=value" by setting optopt. */
+            if (optopt && strncmp(a, "--", 2) == 0)
+                *done = cli_usage(p->verb, "option '%.*s' takes no argument", (int)strcspn(a, "="), a);
+            else
+                *done = cli_usage(p->verb, "unknown option '%s'", a);
             return -1;
+        }
         case ':':
             *done = cli_usage(p->verb, "option '%s' needs an argument", bad_option(argv, argc));
             return -1;
