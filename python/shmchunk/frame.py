@@ -369,6 +369,7 @@ class SharedFrame:
                     sel.row_start, sel.row_stop = 0, 0  # C: row_stop 0 means nrows
                     if self.nrows:
                         raise errors.InvalidArgumentError("pickle_bytes: empty row selection")
+        self._verify_for_writer(chunks, columns, rows)
         flags = L.SHMC_PICKLE_OOB if oob else 0
         if self._reader.trusted:
             flags |= L.SHMC_PICKLE_OBJECTS
@@ -381,6 +382,23 @@ class SharedFrame:
         finally:
             L.lib.shmc_pickle_out_free(byref(out))
         return (stream, buffers) if oob else stream
+
+    def _verify_for_writer(self, chunks, columns, rows) -> None:
+        """Our handle is opened with NO_VERIFY (chunks are checked once per process
+        by Python), so the C writer would copy unchecked bytes: check every chunk it
+        may read -- the selected columns, their dictionaries and the index -- first."""
+        seg = self._live()
+        r = self._reader
+        if chunks is not None:
+            positions, sel = self._chunks_selection(chunks)
+        else:
+            positions, sel = self._positions(columns), r.rows_selection(rows)
+        cols = [r.data_cols[p] for p in positions] + r.index_cols
+        ids = []
+        for col in cols:
+            ids += self._chunks_of_column(col, sel.rowgroups)
+        for cid in ids:
+            seg.verify_chunk(cid)
 
     def _oob_buffer(self, b: L.shmc_oob_buffer):
         seg = self._live()

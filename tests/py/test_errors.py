@@ -278,3 +278,21 @@ def test_list_and_unlink(shared):
     assert not shm_exists(sf.name)
     with pytest.raises(errors.SegmentNotFoundError):
         shmchunk.unlink(sf.name)
+
+
+@pytest.mark.skipif("shmc_pickle_write" in _lib.MISSING, reason="C pickle writer not built")
+@pytest.mark.parametrize("compression", [None, "zstd"])
+def test_pickle_bytes_refuses_corrupt_chunks(tmp_path, compression):
+    df = pd.DataFrame({"a": np.arange(1 << 12) % 5, "b": np.arange(1 << 12) / 7},
+                      index=pd.Index(np.arange(1 << 12) * 3, name="k"))
+    src, copy = tmp_path / "p.shmc", tmp_path / "pc.shmc"
+    with shmchunk.share(df, name=str(src), compression=compression, rows_per_chunk=1 << 10) as sf:
+        shutil.copy(src, copy)
+        ck = sf.chunk_info(sf.chunk_ids(columns=["b"], rows=slice(2048, 2049))[0])
+    patch(copy, ck["offset"] + ck["stored_len"] // 2, flip)
+    sf2 = shmchunk.attach(str(copy))
+    pickle.loads(sf2.pickle_bytes(columns=["a"]))  # the intact column still works
+    for call in (lambda: sf2.pickle_bytes(), lambda: sf2.pickle_bytes(columns=["b"]),
+                 lambda: sf2.pickle_bytes(oob=True)):
+        with pytest.raises(errors.ChunkChecksumError):
+            call()
