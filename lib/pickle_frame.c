@@ -656,7 +656,7 @@ static int pf_fixed_cols(pf_ctx *C, const pf_arr *a, pf_col *cols, uint64_t k) {
     for (uint64_t j = 0; j < k; j++) {
         pf_col *c = &cols[j];
         if (a->dt.kind == 'O') {
-            FORWARD_IF_ERROR(pf_strings(C, a->objs->v.seq.items + j * n, n, c));
+            FORWARD_IF_ERROR(pf_strings(C, n ? a->objs->v.seq.items + j * n : NULL, n, c));
             snprintf(c->dtype, sizeof c->dtype, "object");
             continue;
         }

@@ -490,6 +490,7 @@ static int pk_next_buffer(pk_parser *P) {
     const void *ptr = P->in->oob[P->next_oob];
     size_t len = P->in->oob_lens[P->next_oob];
     if (!ptr && len) return pk_fail(P, SHMC_ERR_INVALID_ARG, "out-of-band buffer is NULL");
+    if (!ptr) ptr = "";   /* empty: a real address, so views of it can be offset by 0 */
     P->next_oob++;
     shmc_pk_value *v;
     FORWARD_IF_ERROR(pk_new(P, SHMC_PK_BYTES, &v));
