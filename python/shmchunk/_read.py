@@ -23,6 +23,9 @@ _SAFE_GLOBALS = {
 } | {("datetime", n) for n in ("datetime", "date", "time", "timedelta", "timezone")} | {
     ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
     ("_codecs", "encode"), ("decimal", "Decimal"),
+    # naive Timestamp / Timedelta labels; tz-aware ones need builtins.getattr: refused
+    ("pandas._libs.tslibs.timestamps", "_unpickle_timestamp"),
+    ("pandas._libs.tslibs.timedeltas", "_timedelta_unpickle"),
 }
 
 

@@ -296,3 +296,16 @@ def test_pickle_bytes_refuses_corrupt_chunks(tmp_path, compression):
                  lambda: sf2.pickle_bytes(oob=True)):
         with pytest.raises(errors.ChunkChecksumError):
             call()
+
+
+def test_foreign_labels_restricted_but_common_ones_load(shared, monkeypatch):
+    import shmchunk._read as rd
+    labels = [pd.Timestamp("2021-05-01"), pd.Timedelta("1h"), (1, "a"), 2.5, frozenset({3})]
+    df = pd.DataFrame({lab: [i] for i, lab in enumerate(labels)})
+    sf = shared(df)
+    tz = shared(pd.DataFrame({pd.Timestamp("2021-05-01", tz="Europe/Paris"): [1]}))
+    monkeypatch.setattr(rd, "current_uid", lambda: os.getuid() + 1)
+    assert list(shmchunk.attach(sf.name).read().columns) == labels
+    with pytest.raises(errors.PickleNotAllowedError, match="getattr|pytz"):  # 3.x | 2.2
+        shmchunk.attach(tz.name)
+    assert shmchunk.attach(tz.name, allow_pickle=True).read().shape == (1, 1)
