@@ -215,10 +215,14 @@ def test_sigkilled_owner_orphan_removed_by_python_gc(shmchunk, private_shm, owne
     p = run_py("import shmchunk; print(repr(shmchunk.gc()))", prefix=ns.prefix)
     assert_clean_stderr(p.stderr)
     assert set(ns.listdir()) == {alive_name}
-    assert dead_name in p.stdout or p.stdout.strip() == "1", \
-        f"gc() result does not say what it removed: {p.stdout!r}"
+    import ast
+
+    removed = ast.literal_eval(p.stdout.strip())
+    assert [relwork.bare_name(n) for n in removed] == [dead_name], \
+        f"gc() should return exactly the removed name: {p.stdout!r}"
     fac.close_owner(alive_pid)
     assert ns.listdir() == []
+    record("gc_python", {"orphans_removed": len(removed), "alive_kept": 1})
 
 
 def test_attacher_of_killed_owner_keeps_reading(shmchunk, private_shm, owners):
