@@ -479,7 +479,7 @@ def globals_of(stream: bytes) -> set[str]:
 
 
 def test_stream_uses_public_callables_only(tmpdir_mod):
-    from conftest import frame_all_dtypes
+    from shmc_pyhelpers import frame_all_dtypes
     df = frame_all_dtypes(200)
     with shmchunk.share(df, rows_per_chunk=64) as sf:
         seg = Seg("shm:" + sf.name if not sf.name.startswith(("shm:", "/")) else sf.name)
