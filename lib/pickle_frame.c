@@ -288,13 +288,16 @@ static int pf_dtype_parse(pf_ctx *C, const shmc_pk_value *v, pf_dtype *dt) {
 /* Kind and dtype string of a fixed-width numpy dtype. */
 static int pf_fixed_kind(pf_ctx *C, const pf_dtype *dt, const shmc_pk_value *at, int *kind,
                          char *name, size_t cap) {
-    static const int ints[] = {0, SHMC_KIND_INT8, SHMC_KIND_INT16, 0, SHMC_KIND_INT32, 0, 0, 0, SHMC_KIND_INT64};
-    static const int uints[] = {0, SHMC_KIND_UINT8, SHMC_KIND_UINT16, 0, SHMC_KIND_UINT32, 0, 0, 0, SHMC_KIND_UINT64};
+    static const int ints[] = {0, SHMC_KIND_INT8, SHMC_KIND_INT16, 0, SHMC_KIND_INT32,
+                               0, 0, 0, SHMC_KIND_INT64};
+    static const int uints[] = {0, SHMC_KIND_UINT8, SHMC_KIND_UINT16, 0, SHMC_KIND_UINT32,
+                                0, 0, 0, SHMC_KIND_UINT64};
     uint32_t sz = dt->itemsize;
     *kind = 0;
     if (dt->kind == 'b' && sz == 1) *kind = SHMC_KIND_BOOL, snprintf(name, cap, "bool");
     else if (dt->kind == 'i' && sz <= 8 && ints[sz]) *kind = ints[sz], snprintf(name, cap, "int%u", sz * 8);
-    else if (dt->kind == 'u' && sz <= 8 && uints[sz]) *kind = uints[sz], snprintf(name, cap, "uint%u", sz * 8);
+    else if (dt->kind == 'u' && sz <= 8 && uints[sz])
+        *kind = uints[sz], snprintf(name, cap, "uint%u", sz * 8);
     else if (dt->kind == 'f' && sz == 4) *kind = SHMC_KIND_FLOAT32, snprintf(name, cap, "float32");
     else if (dt->kind == 'f' && sz == 8) *kind = SHMC_KIND_FLOAT64, snprintf(name, cap, "float64");
     else if (dt->kind == 'M' && sz == 8)
@@ -500,7 +503,8 @@ static int pf_arrow_type(pf_ctx *C, const shmc_pk_value *t, int *large) {
             *large = 1;
             return SHMC_OK;
         }
-        if (shmc_pk_str_eq(alias, "string") || shmc_pk_str_eq(alias, "utf8") || shmc_pk_str_eq(alias, "str")) {
+        if (shmc_pk_str_eq(alias, "string") || shmc_pk_str_eq(alias, "utf8") ||
+            shmc_pk_str_eq(alias, "str")) {
             *large = 0;
             return SHMC_OK;
         }
@@ -606,7 +610,8 @@ static int pf_tz_name(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) 
     else if (shmc_pk_is_global(f, "pytz", "_p")) key = pf_arg(v, 0);
     else if (shmc_pk_is_global(f, "zoneinfo", "ZoneInfo._unpickle")) key = pf_arg(v, 0);
     else if (f && f->type == SHMC_PK_REDUCE && pf_builtin(pf_callee(f), "getattr") &&
-             shmc_pk_is_global(pf_arg(f, 0), "zoneinfo", "ZoneInfo") && shmc_pk_str_eq(pf_arg(f, 1), "_unpickle"))
+             shmc_pk_is_global(pf_arg(f, 0), "zoneinfo", "ZoneInfo") &&
+             shmc_pk_str_eq(pf_arg(f, 1), "_unpickle"))
         key = pf_arg(v, 0);
     else if (shmc_pk_is_global(f, "datetime", "timezone") && pf_nargs(v) == 1) {
         const shmc_pk_value *td = pf_arg(v, 0);
@@ -679,7 +684,8 @@ static int pf_datetime_cols(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk
                             pf_col *cols, uint64_t k) {
     char tz[64] = "";
     int unit = 0;
-    if (pf_pd(pf_callee(dtype), "DatetimeTZDtype")) FORWARD_IF_ERROR(pf_tz_dtype(C, dtype, tz, sizeof tz, &unit));
+    if (pf_pd(pf_callee(dtype), "DatetimeTZDtype"))
+        FORWARD_IF_ERROR(pf_tz_dtype(C, dtype, tz, sizeof tz, &unit));
     FORWARD_IF_ERROR(pf_ndarray_cols(C, arr, cols, k));
     for (uint64_t j = 0; j < k && tz[0]; j++) {
         if (cols[j].d.kind != SHMC_KIND_DATETIME || cols[j].d.unit != unit)
@@ -697,7 +703,8 @@ static int pf_categorical(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_v
     pf_col cats;
     memset(&cats, 0, sizeof cats);
     shmc_label ignored;
-    FORWARD_IF_ERROR(pf_index_col(C, shmc_pk_dict_get(shmc_pk_state(dtype), "categories"), &cats, &ignored, nest + 1));
+    const shmc_pk_value *cat_index = shmc_pk_dict_get(shmc_pk_state(dtype), "categories");
+    FORWARD_IF_ERROR(pf_index_col(C, cat_index, &cats, &ignored, nest + 1));
     if (cats.d.kind == SHMC_KIND_CATEGORICAL) return pf_unsupported(C, dtype, "categories of a categorical");
     FORWARD_IF_ERROR(pf_ndarray_cols(C, codes, col, 1));
     int ck = col->d.kind;
@@ -725,7 +732,9 @@ static int pf_ndarray_backed(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, ui
     if (!st || st->type != SHMC_PK_TUPLE || !arr) return pf_unsupported(C, v, "an NDArrayBacked state");
     if (pf_pd(cls, "DatetimeArray")) return pf_datetime_cols(C, dtype, arr, cols, k);
     if (pf_pd(cls, "TimedeltaArray")) return pf_ndarray_cols(C, arr, cols, k);
-    if (k != 1) return pf_fail(C, SHMC_ERR_PICKLE, v, "1-D extension array placed in %llu columns", (unsigned long long)k);
+    if (k != 1)
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "1-D extension array placed in %llu columns",
+                       (unsigned long long)k);
     if (pf_pd(cls, "Categorical")) return pf_categorical(C, dtype, arr, cols, nest);
     if (pf_pd(cls, "StringArray")) {
         FORWARD_IF_ERROR(pf_ndarray_cols(C, arr, cols, 1));
@@ -892,7 +901,8 @@ static int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col
     FORWARD_IF_ERROR(pf_label(C, shmc_pk_dict_get(d, "name"), &ix->name));
     if (pf_pd(cls, "RangeIndex")) {
         ix->is_range = 1;
-        if (!pf_int(shmc_pk_dict_get(d, "start"), &ix->start) || !pf_int(shmc_pk_dict_get(d, "stop"), &ix->stop) ||
+        if (!pf_int(shmc_pk_dict_get(d, "start"), &ix->start) ||
+            !pf_int(shmc_pk_dict_get(d, "stop"), &ix->stop) ||
             !pf_int(shmc_pk_dict_get(d, "step"), &ix->step))
             return pf_fail(C, SHMC_ERR_PICKLE, v, "RangeIndex without int start/stop/step");
         return SHMC_OK;

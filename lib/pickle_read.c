@@ -648,7 +648,8 @@ static int pk_run(pk_parser *P, shmc_pk_value **root) {
     P->op_off = 0;
     P->op = 0x80;
     if (P->p == P->end || *P->p != 0x80)
-        return pk_fail(P, SHMC_ERR_UNSUPPORTED, "stream does not start with PROTO (protocol 0/1 or not a pickle)");
+        return pk_fail(P, SHMC_ERR_UNSUPPORTED,
+                       "stream does not start with PROTO (protocol 0/1 or not a pickle)");
     for (;;) {
         if (P->p >= P->end) return pk_fail(P, SHMC_ERR_PICKLE, "truncated: no STOP opcode");
         P->op_off = (uint64_t)(P->p - P->in->buf);
