@@ -993,7 +993,9 @@ static int pf_placement(pf_ctx *C, const shmc_pk_value *p, uint64_t ncols, uint6
             (sv && sv->type != SHMC_PK_NONE && !pf_int(sv, &s)) || s <= 0 || a < 0 || b < a)
             return pf_fail(C, SHMC_ERR_UNSUPPORTED, p, "block placement slice is not a forward range");
         uint64_t cnt = ((uint64_t)(b - a) + (uint64_t)s - 1) / (uint64_t)s;
-        if (cnt > ncols) return pf_fail(C, SHMC_ERR_PICKLE, p, "block placement beyond %llu columns", (unsigned long long)ncols);
+        if (cnt > ncols)
+            return pf_fail(C, SHMC_ERR_PICKLE, p, "block placement beyond %llu columns",
+                           (unsigned long long)ncols);
         for (uint64_t i = 0; i < cnt; i++) pos[i] = (uint64_t)a + i * (uint64_t)s;
         *k = cnt;
         return SHMC_OK;
@@ -1089,7 +1091,8 @@ static int pf_emit_columns(pf_ctx *C, pf_col *cols, const shmc_label *labels, ui
         if (!c->used)
             return pf_fail(C, SHMC_ERR_PICKLE, mgr, "no block holds column %llu", (unsigned long long)i);
         if (c->nrows != nrows)
-            return pf_fail(C, SHMC_ERR_PICKLE, mgr, "column %llu has %llu rows, frame %llu", (unsigned long long)i,
+            return pf_fail(C, SHMC_ERR_PICKLE, mgr, "column %llu has %llu rows, frame %llu",
+                           (unsigned long long)i,
                            (unsigned long long)c->nrows, (unsigned long long)nrows);
         c->d.label = labels[i];
         c->d.dtype = c->dtype;
@@ -1126,7 +1129,8 @@ static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root) {
     memset(cols, 0, (size_t)(ncols ? ncols : 1) * sizeof *cols);
     FORWARD_IF_ERROR(pf_own(C, (size_t)(ncols ? ncols : 1) * sizeof *C->pos, (void **)&C->pos));
     FORWARD_IF_ERROR(pf_own(C, (size_t)(ncols ? ncols : 1) * sizeof *C->tmp, (void **)&C->tmp));
-    FORWARD_IF_ERROR(legacy ? pf_blocks_legacy(C, blocks, cols, ncols) : pf_blocks_reduce(C, blocks, cols, ncols));
+    FORWARD_IF_ERROR(legacy ? pf_blocks_legacy(C, blocks, cols, ncols)
+                            : pf_blocks_reduce(C, blocks, cols, ncols));
     FORWARD_IF_ERROR(C->sink->set_nrows(C->sink->user, nrows));
     FORWARD_IF_ERROR(pf_emit_index(C, &ix, icol, nrows));
     FORWARD_IF_ERROR(C->sink->set_columns_name(C->sink->user, &colname));
@@ -1287,7 +1291,8 @@ static int pf_smemo_op(pf_sbuf *S, const uint8_t **pp, const uint8_t *end, int64
     }
     if (*p == 'r' && end - p >= 5) {
         *pp = p + 5;
-        return pf_smemo(S, (uint64_t)p[1] | (uint64_t)p[2] << 8 | (uint64_t)p[3] << 16 | (uint64_t)p[4] << 24, row);
+        uint64_t idx = (uint64_t)p[1] | (uint64_t)p[2] << 8 | (uint64_t)p[3] << 16 | (uint64_t)p[4] << 24;
+        return pf_smemo(S, idx, row);
     }
     return SHMC_OK;
 }
