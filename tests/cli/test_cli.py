@@ -916,3 +916,17 @@ def test_interrupted_pack_leaves_nothing_half_written(cli, shm_names, tmp_path):
             outcomes.add("absent")
             assert proc.returncode == -signal.SIGINT
     assert "absent" in outcomes
+
+
+def test_ls_of_an_empty_shared_memory(cli_bin):
+    import subprocess
+    if not private_shm_available():
+        pytest.skip("needs a private /dev/shm (unshare -m, root)")
+    proc = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         f"mount -t tmpfs -o size=1m tmpfs /dev/shm && echo x > /dev/shm/not-a-segment && "
+         f"'{cli_bin}' ls --json && '{cli_bin}' ls && '{cli_bin}' -q ls && '{cli_bin}' gc"],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "[]\ngc: removed 0 orphaned segments\n"
+    assert proc.stderr == "no shmchunk segments in shared memory\n"

@@ -111,7 +111,7 @@ int cmd_ls(int argc, char **argv)
     if (l.oom) rc = cli_fail("ls", NULL, "out of memory");
     else if (st != SHMC_OK) rc = cli_fail("ls", "/dev/shm", "%s", shmc_strerror(st));
     else {
-        qsort(l.v, l.n, sizeof *l.v, by_name);
+        if (l.n > 1) qsort(l.v, l.n, sizeof *l.v, by_name);   /* qsort(NULL, 0) is UB */
         if (json) print_json(&l);
         else print_text(&l);
     }
