@@ -365,6 +365,13 @@ SHMC_API int shmc_segment_chunk_decode(shmc_segment *seg, uint32_t chunk, void *
                                        size_t dst_len);
 /* Check one chunk's checksum. */
 SHMC_API int shmc_segment_chunk_verify(shmc_segment *seg, uint32_t chunk);
+/* Check an Arrow large_string layout (e.g. over a segment's offsets and data chunks):
+ * noffsets int64 offsets (any alignment), non-decreasing, within [0, data_len], and the
+ * bytes they cover valid UTF-8 with no string starting inside a multi-byte sequence.
+ * Stricter than Arrow: bytes of null slots are checked too. @return SHMC_OK,
+ * SHMC_ERR_CORRUPT (*bad = index of the offending string) or SHMC_ERR_INVALID_ARG. */
+SHMC_API int shmc_strings_check(const void *offsets, size_t noffsets, const void *data,
+                                size_t data_len, size_t *bad);
 
 /* Check everything: header, index, every chunk's checksum and that it decodes.
  * on_bad (may be NULL) is called once per bad chunk with its status and a message;

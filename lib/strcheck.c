@@ -1,0 +1,96 @@
+/* Fast check of an Arrow large_string layout over mapped segment bytes.
+ *
+ * Arrow trusts offsets and assumes valid UTF-8, and a hostile writer can produce
+ * valid checksums, so a reader must check both before handing the buffers to Arrow.
+ * Arrow's own full validation decodes string by string; this checks the offsets in
+ * one pass and the whole data range as one UTF-8 text (8 ASCII bytes per step), then
+ * that no string starts inside a multi-byte sequence: together that is equivalent to
+ * every string being valid UTF-8. Null slots' bytes are checked too, so this is
+ * stricter than Arrow: callers fall back to Arrow's validation when it fails. */
+#include <stdint.h>
+#include <string.h>
+
+#include "shmchunk.h"
+
+static int64_t load_i64(const uint8_t *p)
+{
+    int64_t v; /* offsets may sit at any byte offset of the mapping */
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint64_t load_u64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static int is_cont(uint8_t b) { return (b & 0xC0u) == 0x80u; }
+
+/* Length of the valid UTF-8 sequence starting at p (p < end), 0 if invalid.
+ * Rejects overlong forms, surrogates and code points above U+10FFFF. */
+static size_t utf8_seq_len(const uint8_t *p, const uint8_t *end)
+{
+    uint8_t b = p[0];
+    size_t avail = (size_t)(end - p);
+    if (b < 0x80u) return 1;
+    if (b >= 0xC2u && b <= 0xDFu) return (avail >= 2 && is_cont(p[1])) ? 2 : 0;
+    if (b >= 0xE0u && b <= 0xEFu) {
+        if (avail < 3 || !is_cont(p[1]) || !is_cont(p[2])) return 0;
+        if (b == 0xE0u && p[1] < 0xA0u) return 0; /* overlong */
+        if (b == 0xEDu && p[1] > 0x9Fu) return 0; /* surrogate */
+        return 3;
+    }
+    if (b >= 0xF0u && b <= 0xF4u) {
+        if (avail < 4 || !is_cont(p[1]) || !is_cont(p[2]) || !is_cont(p[3])) return 0;
+        if (b == 0xF0u && p[1] < 0x90u) return 0; /* overlong */
+        if (b == 0xF4u && p[1] > 0x8Fu) return 0; /* above U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+static int utf8_valid(const uint8_t *p, const uint8_t *end)
+{
+    while (p < end) {
+        if ((size_t)(end - p) >= 8 && !(load_u64(p) & 0x8080808080808080ull)) {
+            p += 8;
+            continue;
+        }
+        size_t n = utf8_seq_len(p, end);
+        if (!n) return 0;
+        p += n;
+    }
+    return 1;
+}
+
+int shmc_strings_check(const void *offsets, size_t noffsets, const void *data, size_t data_len,
+                       size_t *bad)
+{
+    const uint8_t *off = offsets, *d = data;
+    size_t dummy;
+    if (!bad) bad = &dummy;
+    *bad = 0;
+    if (!offsets || noffsets == 0 || (!data && data_len)) return SHMC_ERR_INVALID_ARG;
+    int64_t first = load_i64(off), prev = first;
+    if (first < 0 || (uint64_t)first > data_len) return SHMC_ERR_CORRUPT;
+    for (size_t i = 1; i < noffsets; i++) {
+        int64_t o = load_i64(off + i * 8);
+        if (o < prev || (uint64_t)o > data_len) {
+            *bad = i - 1;
+            return SHMC_ERR_CORRUPT;
+        }
+        /* a string may not start in the middle of a multi-byte sequence */
+        if (o > prev && (uint64_t)prev < data_len && is_cont(d[prev])) {
+            *bad = i - 1;
+            return SHMC_ERR_CORRUPT;
+        }
+        prev = o;
+    }
+    if (prev > first && !utf8_valid(d + first, d + prev)) {
+        *bad = noffsets - 1;
+        return SHMC_ERR_CORRUPT;
+    }
+    return SHMC_OK;
+}
