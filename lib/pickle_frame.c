@@ -26,7 +26,9 @@
  *          to native, so their dtype is the native one)
  *   "datetime64[<unit>, <tz>]" for DatetimeTZDtype, "category",
  *   "Int8".."Int64" "UInt8".."UInt64" "Float32" "Float64" "boolean",
- *   "object" (object column of str/None/NaN, read as a string column),
+ *   "object" (object column of str, missing values (if any) spelt None),
+ *   "object[nan]" (the same with missing values spelt NaN; a column mixing both,
+ *   or holding pd.NA, is refused: no dtype string brings it back exactly),
  *   "string[python]" (StringDtype python, na_value NA), "string[pyarrow]"
  *   (pyarrow, NA), "str" (pyarrow, na_value NaN: pandas 3 default, and pandas 2's
  *   "pyarrow_numpy"), "str[python]" (python storage, na_value NaN).
@@ -63,7 +65,12 @@ typedef struct pf_col {
     char cat_tz[64];
     uint64_t nrows;
     int used;
+    unsigned miss;   /* PF_MISS_* spellings seen in an object column of strings */
 } pf_col;
+
+/* How missing values of an object column of strings are spelt: pandas keeps
+ * None and NaN apart, so the dtype string records which one the column uses. */
+enum { PF_MISS_NONE = 1, PF_MISS_NAN = 2, PF_MISS_NA = 4 };
 
 typedef struct pf_dtype {
     char kind;            /* numpy kind: b i u f M m O */
@@ -456,13 +463,21 @@ static int pf_missing(const shmc_pk_value *v) {
 
 /* Object items (str / None / NaN / pd.NA) -> Arrow offsets + data + validity, two
  * passes (measure, fill), three allocations. */
+static unsigned pf_miss_kind(const shmc_pk_value *v) {
+    if (v->type == SHMC_PK_NONE) return PF_MISS_NONE;
+    return v->type == SHMC_PK_FLOAT ? PF_MISS_NAN : PF_MISS_NA;
+}
+
 static int pf_strings(pf_ctx *C, shmc_pk_value *const *items, uint64_t n, pf_col *col) {
     uint64_t total = 0, nulls = 0;
+    col->miss = 0;
     for (uint64_t i = 0; i < n; i++) {
         const shmc_pk_value *it = items[i];
         if (it->type == SHMC_PK_STR) total += it->v.bytes.len;
-        else if (pf_missing(it)) nulls++;
-        else
+        else if (pf_missing(it)) {
+            nulls++;
+            col->miss |= pf_miss_kind(it);
+        } else
             return pf_fail(C, SHMC_ERR_UNSUPPORTED, it,
                            "object column row %llu holds a %s (only str/None/NaN are read; "
                            "other Python objects are not)", (unsigned long long)i,
@@ -662,7 +677,7 @@ static int pf_fixed_cols(pf_ctx *C, const pf_arr *a, pf_col *cols, uint64_t k) {
         pf_col *c = &cols[j];
         if (a->dt.kind == 'O') {
             FORWARD_IF_ERROR(pf_strings(C, n ? a->objs->v.seq.items + j * n : NULL, n, c));
-            snprintf(c->dtype, sizeof c->dtype, "object");
+            snprintf(c->dtype, sizeof c->dtype, c->miss == PF_MISS_NAN ? "object[nan]" : "object");
             continue;
         }
         FORWARD_IF_ERROR(pf_fixed_kind(C, &a->dt, a->node, &c->d.kind, c->dtype, sizeof c->dtype));
@@ -1073,6 +1088,36 @@ static int pf_manager_parts(pf_ctx *C, const shmc_pk_value *mgr, const shmc_pk_v
 }
 
 /* ---- emitting ------------------------------------------------------------ */
+static void pf_label_text(const shmc_label *l, char *buf, size_t cap) {
+    if (l->type == SHMC_LABEL_STR) snprintf(buf, cap, "'%.*s'", (int)(l->len > 60 ? 60 : l->len), l->str);
+    else if (l->type == SHMC_LABEL_INT) snprintf(buf, cap, "%lld", (long long)l->i);
+    else snprintf(buf, cap, "%s", l->type == SHMC_LABEL_NONE ? "None" : "(a pickled label)");
+}
+
+/* An object column of strings whose missing values are spelt more than one way
+ * (None and NaN) or as pd.NA has no dtype string that brings it back exactly. */
+static int pf_check_miss(pf_ctx *C, const pf_col *c, const shmc_label *label, const char *what,
+                         uint64_t i, const shmc_pk_value *at) {
+    unsigned m = c->miss;
+    if (strcmp(c->dtype, "object") || (!(m & PF_MISS_NA) && m != (PF_MISS_NONE | PF_MISS_NAN)))
+        return SHMC_OK;
+    char name[80];
+    pf_label_text(label, name, sizeof name);
+    return pf_fail(C, SHMC_ERR_UNSUPPORTED, at,
+                   "%s %llu (%s): object column of strings with missing values spelt %s; only "
+                   "one of None or NaN is kept exactly (convert the column to one spelling, or "
+                   "to a string dtype)", what, (unsigned long long)i, name,
+                   (m & PF_MISS_NA) ? "pd.NA" : "both None and NaN");
+}
+
+static int pf_check_columns(pf_ctx *C, const pf_index *ix, const pf_col *icol, const pf_col *cols,
+                            const shmc_label *labels, uint64_t ncols, const shmc_pk_value *mgr) {
+    if (!ix->is_range) FORWARD_IF_ERROR(pf_check_miss(C, icol, &ix->name, "index", 0, ix->node));
+    for (uint64_t i = 0; i < ncols; i++)
+        FORWARD_IF_ERROR(pf_check_miss(C, &cols[i], &labels[i], "column", i, mgr));
+    return SHMC_OK;
+}
+
 static int pf_emit_index(pf_ctx *C, const pf_index *ix, pf_col *icol, uint64_t nrows) {
     if (ix->is_range) return C->sink->set_range_index(C->sink->user, ix->start, ix->step, &ix->name);
     if (icol->nrows != nrows)
@@ -1131,6 +1176,7 @@ static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root) {
     FORWARD_IF_ERROR(pf_own(C, (size_t)(ncols ? ncols : 1) * sizeof *C->tmp, (void **)&C->tmp));
     FORWARD_IF_ERROR(legacy ? pf_blocks_legacy(C, blocks, cols, ncols)
                             : pf_blocks_reduce(C, blocks, cols, ncols));
+    FORWARD_IF_ERROR(pf_check_columns(C, &ix, icol, cols, labels, ncols, mgr));
     FORWARD_IF_ERROR(C->sink->set_nrows(C->sink->user, nrows));
     FORWARD_IF_ERROR(pf_emit_index(C, &ix, icol, nrows));
     FORWARD_IF_ERROR(C->sink->set_columns_name(C->sink->user, &colname));

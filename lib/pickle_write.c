@@ -44,6 +44,7 @@ static const char *const global_names[G_COUNT][2] = {
     [G_LOADS] = {"pickle", "loads"},
     [G_GETITEM] = {"operator", "getitem"},
     [G_SLICE] = {"builtins", "slice"},
+    [G_NAN] = {"numpy", "nan"},
 };
 
 int pw_global(pw_writer *w, int g)

@@ -320,6 +320,7 @@ typedef struct str_ctx {
     const shmc_column_info *ci;
     uint32_t col;
     uint32_t batch; /* items since the last MARK */
+    int nan_missing; /* "object[nan]": a missing row is NaN, not None */
 } str_ctx;
 
 static int string_rows(pw_writer *w, str_ctx *s, const pw_piece *p, const uint8_t *offb,
@@ -329,7 +330,8 @@ static int string_rows(pw_writer *w, str_ctx *s, const pw_piece *p, const uint8_
     for (uint64_t r = p->lo; r < p->hi; r++) {
         if (s->batch == 0) shmc_pk_op(pk, SHMC_OP_MARK);
         if (valid && !((valid[r >> 3] >> (r & 7)) & 1)) {
-            shmc_pk_none(pk);
+            if (s->nan_missing) shmc_pk_float(pk, (double)NAN);
+            else shmc_pk_none(pk);
         } else {
             int64_t o0, o1;
             memcpy(&o0, offb + 8 * r, 8);
@@ -377,20 +379,42 @@ static int string_piece(pw_writer *w, void *vctx, const pw_piece *p)
 }
 
 static int emit_string_list(pw_writer *w, uint32_t col, const shmc_column_info *ci,
-                            const pw_run *runs, size_t nruns)
+                            const pw_run *runs, size_t nruns, int nan_missing)
 {
-    str_ctx s = {ci, col, 0};
+    str_ctx s = {ci, col, 0, nan_missing};
     shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
     FORWARD_IF_ERROR(pw_for_each_piece(w, col, ci, SHMC_ROLE_OFFSETS, runs, nruns, string_piece, &s));
     if (s.batch) shmc_pk_op(&w->pk, SHMC_OP_APPENDS);
     return w->pk.status;
 }
 
-/* pandas.array(list, dtype) for the NA-semantics "string" dtypes; the NaN
- * "str" family goes through Index(list, "str"), which is str on pandas 3 and
- * object on 2.x -- the natural string column of each (pandas.array(list, "str")
- * would make numpy '<U' strings of 'None' on 2.x). An object dtype must be
- * spelled out, or pandas 3 infers str from the strings. */
+/* StringDtype("python", na_value=nan) spelt so that pandas 2.x can load it too:
+ * StringDtype("python") + BUILD {"_na_value": numpy.nan}. pandas >= 2.3 takes the
+ * state through StringDtype.__setstate__ (its own pickle back-compat path) and
+ * gets the exact dtype (numpy.nan itself, since the dtype compares na_value with
+ * `is`); pandas 2.2 has no such dtype and no __setstate__, keeps the attribute
+ * unused and loads string[python] (missing = pd.NA): a documented degradation
+ * instead of "StringDtype.__init__() takes 1 to 2 positional arguments". */
+static int emit_str_python_dtype(pw_writer *w)
+{
+    shmc_pk *pk = &w->pk;
+    pw_global(w, G_STRINGDTYPE);
+    shmc_pk_cstr(pk, "python");
+    shmc_pk_op(pk, SHMC_OP_TUPLE1);
+    shmc_pk_op(pk, SHMC_OP_REDUCE);
+    shmc_pk_op(pk, SHMC_OP_EMPTY_DICT);
+    shmc_pk_cstr(pk, "_na_value");
+    pw_global(w, G_NAN);
+    shmc_pk_op(pk, SHMC_OP_SETITEM);
+    return shmc_pk_op(pk, SHMC_OP_BUILD);
+}
+
+/* pandas.array(list, dtype) for the StringDtype("python", ...) dtypes and
+ * "string[pyarrow]"; the NaN "str" family goes through Index(list, "str"), which
+ * is str on pandas 3 and object on 2.x -- the natural string column of each
+ * (pandas.array(list, "str") would make numpy '<U' strings of 'None' on 2.x).
+ * An object dtype must be spelled out, or pandas 3 infers str from the strings;
+ * "object[nan]" is an object column whose missing values are NaN. */
 static int emit_strings(pw_writer *w, uint32_t col, const shmc_column_info *ci,
                         const pw_run *runs, size_t nruns)
 {
@@ -399,22 +423,16 @@ static int emit_strings(pw_writer *w, uint32_t col, const shmc_column_info *ci,
                     !strcmp(d, "string[pyarrow]");
     if (na_string || !strcmp(d, "str[python]")) {
         pw_global(w, G_PDARRAY);
-        FORWARD_IF_ERROR(emit_string_list(w, col, ci, runs, nruns));
-        if (na_string) {
-            shmc_pk_cstr(&w->pk, d);
-        } else { /* pandas 3 only: StringDtype("python", na_value=nan) */
-            pw_global(w, G_STRINGDTYPE);
-            shmc_pk_cstr(&w->pk, "python");
-            shmc_pk_float(&w->pk, (double)NAN);
-            shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
-            shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
-        }
+        FORWARD_IF_ERROR(emit_string_list(w, col, ci, runs, nruns, 0));
+        if (na_string) shmc_pk_cstr(&w->pk, d);
+        else emit_str_python_dtype(w);
         shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
         return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
     }
+    int nan_object = !strcmp(d, "object[nan]");
     pw_call_begin(w, G_INDEX);
-    FORWARD_IF_ERROR(emit_string_list(w, col, ci, runs, nruns));
-    if (!strcmp(d, "object") || !strcmp(d, "O")) pw_dtype(w, "O");
+    FORWARD_IF_ERROR(emit_string_list(w, col, ci, runs, nruns, nan_object));
+    if (nan_object || !strcmp(d, "object") || !strcmp(d, "O")) pw_dtype(w, "O");
     else shmc_pk_cstr(&w->pk, "str");
     shmc_pk_bool(&w->pk, 0);
     shmc_pk_none(&w->pk);

@@ -89,7 +89,9 @@ def nullable():
 
 def strings():
     vals = ["a", None, "ccc", "", "\u00e9t\u00e9"]
-    cols = {"obj": pd.Series(["a", None, "ccc", np.nan, "\u00e9t\u00e9"], dtype=object),
+    # Object columns keep how missing values are spelt: None ("object") or NaN ("object[nan]").
+    cols = {"obj": pd.Series(["a", None, "ccc", None, "\u00e9t\u00e9"], dtype=object),
+            "obj_nan": pd.Series(["a", np.nan, "ccc", np.nan, "\u00e9t\u00e9"], dtype=object),
             "py": pd.Series(vals, dtype="string[python]")}
     try:
         import pyarrow  # noqa: F401
@@ -118,7 +120,7 @@ def empty():
 
 
 def zero_rows():
-    df = strings().iloc[:0].copy()
+    df = strings().drop(columns="obj_nan").iloc[:0].copy()
     for name, col in list(categorical().items()) + list(nullable().items()) + list(datetimes().items()):
         df[name] = col.iloc[:0]
     return df
@@ -139,13 +141,25 @@ def refuse_multi():
     return pd.DataFrame(np.zeros((N, 2)), columns=pd.MultiIndex.from_tuples([("a", 1), ("a", 2)]))
 
 
+def refuse_mixnull():
+    # Missing values spelt None and NaN in one object column: no dtype string keeps both.
+    return pd.DataFrame({"ok": ["a", None, "b", "c", None],
+                         "mix": pd.Series(["a", None, "b", np.nan, "c"], dtype=object)})
+
+
+def refuse_na():
+    df = pd.DataFrame({"na": pd.Series(["a", pd.NA, "b", "c", "d"], dtype=object)})
+    df.index = pd.Index(["r0", "r1", "r2", "r3", "r4"], name="rows")  # set, not reindexed
+    return df
+
+
 def refuse_pyobj():
     return pd.DataFrame({"o": pd.Series([1, "x", 2.5, None, (1, 2)], dtype=object)})
 
 
 CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range, index_dt, index_str, index_cat,
                                  datetimes, categorical, nullable, strings, labels, labels_mixed, empty, zero_rows,
-                                 refuse_multi, refuse_pyobj)}
+                                 refuse_multi, refuse_pyobj, refuse_mixnull, refuse_na)}
 
 
 def string_lists():

@@ -265,7 +265,9 @@ class FrameReader:
         arrays = [self.column_array(c, sel) for c in self.index_cols]
         names = [self.label(self.seg.columns[c].label) for c in self.index_cols]
         if len(arrays) == 1:
-            return pd.Index(arrays[0], name=names[0], copy=False, tupleize_cols=False)
+            obj = isinstance(arrays[0], np.ndarray) and arrays[0].dtype == object
+            return pd.Index(arrays[0], name=names[0], copy=False, tupleize_cols=False,
+                            dtype=object if obj else None)  # pandas 3 would infer str
         return pd.MultiIndex.from_arrays(arrays, names=names)
 
     def frame(self, positions, sel: Selection) -> pd.DataFrame:
@@ -349,7 +351,9 @@ def strings_to_pandas(ca, dtype: str):
         return pd.array(obj, dtype=_str_dtype())
     if not obj.flags.writeable:
         obj = obj.copy()
-    return obj  # "object" (missing values come back as None)
+    if dtype == "object[nan]" and ca.null_count:
+        obj[pd.isna(obj)] = np.nan  # the column spelt its missing values NaN
+    return obj  # "object": missing values spelt None
 
 
 def current_uid() -> int:

@@ -198,8 +198,14 @@ class FrameBuilder:
         obj = np.asarray(arr, dtype=object)
         missing = pd.isna(obj)
         if missing.any():
+            if not isinstance(arr.dtype, pd.StringDtype):  # an object column
+                spelling = _missing_spelling(obj[missing])
+                if spelling is None:
+                    return False  # mixed None/NaN, pd.NA, NaT...: kept exactly as objects
+                if spelling == "nan":
+                    desc.dtype = self._keep_bytes(b"object[nan]")
             obj = obj.copy()
-            obj[missing] = None  # the C reader takes str/None; NaN/NA become None
+            obj[missing] = None  # the C reader takes str/None
         if "shmc_frame_strings_from_pickle" in L.MISSING:
             # Library without the pickle reader: let Arrow build the same buffers.
             import pyarrow as pa
@@ -212,6 +218,10 @@ class FrameBuilder:
             raise errors.InvalidArgumentError(
                 f"string column: C read {n.value} values from the pickle, expected {nrows}")
         return True
+
+    def _keep_bytes(self, b: bytes) -> bytes:
+        self.keep.append(b)
+        return b
 
     def _object(self, arr, dtype, desc, nrows) -> None:
         """Opaque pickle, one blob per row group: each blob unpickles to the row
@@ -258,6 +268,17 @@ class FrameBuilder:
         L.lib.shmc_frame_write(self.frame, dest.encode() if dest else None, byref(opts), name,
                                L.NAME_CAP)
         return name.value.decode()
+
+
+def _missing_spelling(items: np.ndarray) -> str | None:
+    """How an object column of strings spells its missing values: "none" (all None),
+    "nan" (all float NaN), or None when no dtype string says it exactly (a mix, pd.NA,
+    NaT...). The dtype strings "object" and "object[nan]" record the first two."""
+    if all(x is None for x in items):
+        return "none"
+    if all(isinstance(x, float) for x in items):  # pd.isna already said NaN
+        return "nan"
+    return None
 
 
 def _tz_name(dtype: pd.DatetimeTZDtype) -> str | None:

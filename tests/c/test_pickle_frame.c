@@ -334,12 +334,14 @@ static void nullable_fn(run *x, const char *tag, int proto) {
 static void strings_fn(run *x, const char *tag, int proto) {
     (void)proto;
     int v3 = !strcmp(tag, "pd31"), v15 = !strcmp(tag, "pd15");
-    ok_range(x, v3 ? 6 : v15 ? 2 : 4);
+    ok_range(x, v3 ? 7 : v15 ? 3 : 5);
     const char *const obj[] = {"a", NULL, "ccc", NULL, "\xc3\xa9t\xc3\xa9"};
     const char *const ext[] = {"a", NULL, "ccc", "", "\xc3\xa9t\xc3\xa9"};
-    rec_col *o = col(&x->r, "obj");
-    check_kind(o, SHMC_KIND_STRING, "object");
+    rec_col *o = col(&x->r, "obj"), *on = col(&x->r, "obj_nan");
+    check_kind(o, SHMC_KIND_STRING, "object");       /* missing spelt None */
     check_strings(&o->d, obj, N);
+    check_kind(on, SHMC_KIND_STRING, "object[nan]"); /* missing spelt NaN */
+    check_strings(&on->d, obj, N);
     rec_col *py = col(&x->r, "py");
     check_kind(py, SHMC_KIND_STRING, "string[python]");
     check_strings(&py->d, ext, N);
@@ -470,6 +472,29 @@ static void pyobj_fn(run *x, const char *tag, int proto) {
     (void)tag, (void)proto;
     assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
     assert_non_null(strstr(x->msg, "object column row 0 holds a int"));
+}
+
+/* Refused before the first frame call: nothing reached the recorder. */
+static void untouched(const run *x) {
+    assert_int_equal(x->r.ncols, 0);
+    assert_int_equal(x->r.nrows, 0);
+    assert_false(x->r.has_range);
+}
+
+static void mixnull_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(x->msg, "column 1 ('mix')"));
+    assert_non_null(strstr(x->msg, "both None and NaN"));
+    untouched(x);
+}
+
+static void na_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(x->msg, "column 0 ('na')"));
+    assert_non_null(strstr(x->msg, "spelt pd.NA"));
+    untouched(x);
 }
 
 static void test_numeric(void **s) { (void)s; each("numeric", numeric_fn); }
@@ -638,6 +663,8 @@ static void test_written_segment(void **s) {
 static void test_labels(void **s) { (void)s; each("labels", labels_fn); }
 static void test_refuse_multi(void **s) { (void)s; each("refuse_multi", multi_fn); }
 static void test_refuse_pyobj(void **s) { (void)s; each("refuse_pyobj", pyobj_fn); }
+static void test_refuse_mixnull(void **s) { (void)s; each("refuse_mixnull", mixnull_fn); }
+static void test_refuse_na(void **s) { (void)s; each("refuse_na", na_fn); }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -650,7 +677,8 @@ int main(void) {
         cmocka_unit_test(test_index_cat),    cmocka_unit_test(test_legacy_manager),
         cmocka_unit_test(test_labels_mixed), cmocka_unit_test(test_empty),        cmocka_unit_test(test_zero_rows),
         cmocka_unit_test(test_oob),          cmocka_unit_test(test_arrow_sliced),          cmocka_unit_test(test_written_segment),       cmocka_unit_test(test_refuse_multi),
-        cmocka_unit_test(test_refuse_pyobj),
+        cmocka_unit_test(test_refuse_pyobj), cmocka_unit_test(test_refuse_mixnull),
+        cmocka_unit_test(test_refuse_na),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
