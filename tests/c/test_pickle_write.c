@@ -3,6 +3,7 @@
  * by a small test-side unpickler that builds a tree of values (calls are
  * recorded, never made) so that each test can check what would be called
  * with which bytes. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,6 +35,7 @@ typedef struct val {
     struct val **items;      /* LIST / TUPLE / DICT (k, v, k, v...) / CALL (callable, args) */
     size_t n, cap;
     int readonly;
+    struct val *state;       /* BUILD state, if any */
 } val;
 
 typedef struct pv {
@@ -211,6 +213,21 @@ static val *pv_load(pv *u, const uint8_t *s, size_t len)
             if (op == SHMC_OP_SETITEMS) assert_int_equal(tmp.n % 2, 0);
             for (size_t k = 0; k < tmp.n; k++) v_add(c, tmp.items[k]);
             free(tmp.items);
+            break;
+        }
+        case SHMC_OP_SETITEM: {
+            val *value = pop(u), *key = pop(u);
+            assert_true(u->sp > 0);
+            assert_int_equal(u->stack[u->sp - 1]->k, V_DICT);
+            v_add(u->stack[u->sp - 1], key);
+            v_add(u->stack[u->sp - 1], value);
+            break;
+        }
+        case SHMC_OP_BUILD: {
+            val *st = pop(u);
+            assert_true(u->sp > 0);
+            assert_null(u->stack[u->sp - 1]->state); /* one BUILD per object */
+            u->stack[u->sp - 1]->state = st;
             break;
         }
         case SHMC_OP_TUPLE: v = pv_new(u, V_TUPLE); pop_mark(u, v); push(u, v); break;
@@ -1292,6 +1309,52 @@ static void test_write_large(void **state)
     free(v); free(off); free(data); free(names);
 }
 
+/* How each string dtype is rebuilt: "object[nan]" spells missing rows NaN,
+ * "object" None; "str[python]" is StringDtype("python") + BUILD {"_na_value":
+ * numpy.nan}, which pandas 2.2 can load too. */
+static void test_write_string_dtypes(void **state)
+{
+    (void)state;
+    fill_data();
+    shmc_frame *f = NULL;
+    assert_int_equal(shmc_frame_create(&f), SHMC_OK);
+    shmc_frame_set_nrows(f, NROWS);
+    static const char *const dtypes[] = {"object[nan]", "object", "str[python]"};
+    for (int k = 0; k < 3; k++)
+        add(f, (shmc_column_desc){.kind = SHMC_KIND_STRING, .label = slab(dtypes[k]),
+                                  .dtype = dtypes[k], .offsets = g_soff,
+                                  .data = (const uint8_t *)g_sdata, .validity = g_svalid});
+    fixture fx;
+    open_fixture(&fx, f, SHMC_CODEC_ZSTD, 0);
+    stream st;
+    write_ok(&fx, NULL, 0, &st);
+    val *nan = dict_get(st.data, "object[nan]"), *none = dict_get(st.data, "object");
+    assert_string_equal(call_name(nan), "pandas Index");
+    assert_string_equal(call_name(arg(nan, 1)), "numpy dtype");
+    assert_true(str_is(arg(arg(nan, 1), 0), "O"));
+    const val *items = arg(nan, 0);
+    assert_int_equal(items->n, NROWS);
+    for (int r = 0; r < NROWS; r++) {
+        if (g_strs[r]) assert_true(str_is(items->items[r], g_strs[r]));
+        else assert_true(items->items[r]->k == V_FLOAT && isnan(items->items[r]->f));
+    }
+    assert_string_equal(call_name(none), "pandas Index");
+    check_string_list(arg(none, 0), 0, NROWS);
+    val *py = dict_get(st.data, "str[python]");
+    assert_string_equal(call_name(py), "pandas array");
+    check_string_list(arg(py, 0), 0, NROWS);
+    val *dt = arg(py, 1);
+    assert_string_equal(call_name(dt), "pandas StringDtype");
+    assert_int_equal(nargs(dt), 1);
+    assert_true(str_is(arg(dt, 0), "python"));
+    assert_non_null(dt->state);
+    assert_int_equal(dt->state->n, 2);
+    assert_true(str_is(dt->state->items[0], "_na_value"));
+    assert_string_equal(dt->state->items[1]->name, "numpy nan");
+    stream_free(&st);
+    close_fixture(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1315,6 +1378,7 @@ int main(void)
         cmocka_unit_test(test_write_mask_normalised),
         cmocka_unit_test(test_write_flipped_bytes),
         cmocka_unit_test(test_write_large),
+        cmocka_unit_test(test_write_string_dtypes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
