@@ -446,6 +446,7 @@ static int emit_strings(pw_writer *w, uint32_t col, const shmc_column_info *ci,
 typedef struct obj_ctx {
     size_t npieces;
     int count_only;
+    int object; /* object dtype: said to pandas.Series, or pandas 3 infers str (None -> NaN) */
 } obj_ctx;
 
 /* part = pickle.loads(blob)[lo:hi] (operator.getitem + slice when partial). */
@@ -479,7 +480,8 @@ static int series_piece(pw_writer *w, void *vctx, const pw_piece *p)
     pw_call_begin(w, G_SERIES);
     FORWARD_IF_ERROR(object_piece(w, vctx, p));
     shmc_pk_none(&w->pk);
-    shmc_pk_none(&w->pk);
+    if (((const obj_ctx *)vctx)->object) pw_dtype(w, "O");
+    else shmc_pk_none(&w->pk);
     shmc_pk_none(&w->pk);
     shmc_pk_bool(&w->pk, 0);
     return pw_call_end(w);
@@ -495,10 +497,10 @@ static int emit_objects(pw_writer *w, uint32_t col, const shmc_column_info *ci,
     RETURN_ERROR_IF(!(w->flags & SHMC_PICKLE_OBJECTS), w->err, SHMC_ERR_PERMISSION,
                     "column %u: holds opaque pickles (loading them runs code); pass "
                     "SHMC_PICKLE_OBJECTS to emit them", col);
-    obj_ctx count = {0, 1}, emit = {0, 0};
+    int object = !ci->dtype || !ci->dtype[0] || !strcmp(ci->dtype, "object");
+    obj_ctx count = {0, 1, object}, emit = {0, 0, object};
     FORWARD_IF_ERROR(pw_for_each_piece(w, col, ci, SHMC_ROLE_PICKLE, runs, nruns, object_piece,
                                        &count));
-    int object = !ci->dtype || !ci->dtype[0] || !strcmp(ci->dtype, "object");
     if (object) pw_call_begin(w, G_INDEX);
     else if (count.npieces > 1) pw_call_begin(w, G_PDARRAY);
     if (count.npieces == 0 && ci->nrowgroups == 0) {

@@ -162,7 +162,7 @@ NS_RANGE = (-2**62, 2**62)  # inside what datetime64[ns] can print
 
 
 def string_dtypes() -> list[str]:
-    out = ["object", "string[python]", "string[pyarrow]"]
+    out = ["object", "object[nan]", "string[python]", "string[pyarrow]"]
     if PANDAS3:
         out += ["str", "str[python]"]
     return out
@@ -171,6 +171,8 @@ def string_dtypes() -> list[str]:
 def make_strings(values, dtype: str):
     if dtype == "object":
         return pd.Series(values, dtype=object).array
+    if dtype == "object[nan]":  # an object column whose missing values are NaN
+        return pd.Series([np.nan if v is None else v for v in values], dtype=object).array
     if dtype == "str[python]":
         return pd.array(values, dtype=pd.StringDtype("python", na_value=np.nan))
     return pd.array(values, dtype=dtype)
@@ -463,7 +465,9 @@ ALLOWED_GLOBALS = {
     "pandas MultiIndex.from_arrays", "pandas Categorical.from_codes", "pandas DatetimeTZDtype",
     "pandas array", "pandas StringDtype", "pandas.arrays IntegerArray",
     "pandas.arrays FloatingArray", "pandas.arrays BooleanArray", "pickle loads",
-    "operator getitem", "builtins slice"}
+    "operator getitem", "builtins slice",
+    # str[python]: StringDtype("python") + BUILD {"_na_value": numpy.nan} (loads on pandas 2.2)
+    "numpy nan", "BUILD"}
 
 
 def globals_of(stream: bytes) -> set[str]:
@@ -565,3 +569,52 @@ def fresh_segment_from_blob(blob: bytes, where: str) -> Seg:
     seg = Seg(path)
     os.unlink(path)
     return seg
+
+
+# --------------------------------------------------------------------------
+# A stream written on pandas 3 loads on pandas 2.2 (segment shared across versions)
+# --------------------------------------------------------------------------
+OLD_PYTHON = os.path.join(os.path.dirname(__file__), "..", "..", ".venv-old", "bin", "python")
+
+_LOAD_ON_OLD = """
+import pickle, sys
+import pandas as pd
+df = pickle.load(open(sys.argv[1], "rb"))
+print(pd.__version__)
+for c in df.columns:
+    print(c, df[c].dtype, [None if v is None else "NA" if v is pd.NA
+                           else "NaN" if isinstance(v, float) else v for v in df[c].tolist()])
+"""
+
+
+@pytest.mark.skipif(not PANDAS3, reason="writes pandas-3-only dtypes")
+@pytest.mark.skipif(not os.path.exists(OLD_PYTHON), reason="no .venv-old (pandas 2.2)")
+def test_pandas3_stream_loads_on_pandas22(tmpdir_mod):
+    import subprocess
+    vals = ["a", None, "é"]
+    df = pd.DataFrame({
+        "strpy": pd.array(vals, dtype=pd.StringDtype("python", na_value=np.nan)),
+        "str": pd.array(vals, dtype="str"),
+        "obj": pd.Series(vals, dtype=object),
+        "objnan": pd.Series(["a", np.nan, "é"], dtype=object)})
+    seg = fresh_segment(df, 5, 2, True, tmpdir_mod)
+    try:
+        stream, _ = seg.write()
+    finally:
+        gc.collect()
+        seg.close()
+    # exact on this pandas
+    got = pickle.loads(stream)
+    assert_frame_equal(got, df)
+    assert got["strpy"].dtype == pd.StringDtype("python", na_value=np.nan)
+    path = os.path.join(tmpdir_mod, "cross.pkl")
+    with open(path, "wb") as f:
+        f.write(stream)
+    out = subprocess.run([OLD_PYTHON, "-c", _LOAD_ON_OLD, path], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("2.")
+    # documented degradations on 2.x: str[python] -> string[python] (pd.NA), str -> object
+    assert lines[1:] == ["strpy string ['a', 'NA', 'é']", "str object ['a', None, 'é']",
+                         "obj object ['a', None, 'é']", "objnan object ['a', 'NaN', 'é']"]

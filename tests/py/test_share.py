@@ -368,3 +368,49 @@ def test_property_round_trip_and_selections(n, rpc, seed, kinds, compression, da
                 continue
             got = sf.read(chunks=part)
             assert_frame_equal(got, df.loc[got.index], check_index_type=False)
+
+
+# ------------------------------------------- missing values of object string columns
+MISSING_SPELLINGS = {
+    # name: (values, segment kind, segment dtype)
+    "none": (["a", None, "é", None, ""], "string", "object"),
+    "nan": (["a", np.nan, "é", np.nan, ""], "string", "object[nan]"),
+    "no_missing": (["a", "b", "é", "c", ""], "string", "object"),
+    "mixed": (["a", None, "é", np.nan, ""], "object", "object"),   # no dtype says both
+    "pd_na": (["a", pd.NA, "é", None, ""], "object", "object"),
+}
+
+
+def _same_missing(got, want):
+    """Element by element: None stays None, NaN stays a float NaN, pd.NA stays pd.NA
+    (assert_frame_equal on pandas 2.2 lets None and NaN pass for each other)."""
+    for g, w in zip(got, want):
+        if w is None or w is pd.NA:
+            assert g is w, (g, w)
+        elif isinstance(w, float):
+            assert isinstance(g, float) and np.isnan(g), (g, w)
+        else:
+            assert g == w
+
+
+@pytest.mark.parametrize("spelling", list(MISSING_SPELLINGS))
+@pytest.mark.parametrize("rows_per_chunk", [1 << 20, 2])
+def test_object_strings_keep_missing_spelling(shared, spelling, rows_per_chunk):
+    values, kind, dtype = MISSING_SPELLINGS[spelling]
+    df = pd.DataFrame({"o": pd.Series(values, dtype=object), "i": np.arange(5)})
+    df.index = pd.Index(values[::-1], dtype=object, name="ix")
+    assert df["o"].tolist()[1] is values[1] or spelling == "nan"  # set, not reindexed
+    sf = shared(df, rows_per_chunk=rows_per_chunk, compression="zstd")
+    cols = {c["label"]: c for c in sf.info()["columns"] if not c["dictionary"]}
+    assert (cols["o"]["kind"], cols["o"]["dtype"]) == (kind, dtype)
+    first = min(len(df), rows_per_chunk)  # rows of the chunks holding rows 0 and 1
+    outs = [(sf.read(), df), (sf.read(rows=slice(1, 4)), df.iloc[1:4])]
+    if "shmc_pickle_write" not in _lib.MISSING:
+        outs += [(pickle.loads(sf.pickle_bytes()), df),
+                 (pickle.loads(sf.pickle_bytes(chunks=sf.chunk_ids(rows=slice(0, 2)))),
+                  df.iloc[:first])]
+    for out, want in outs:
+        assert_frame_equal(out, want)
+        assert out["o"].dtype == object and out.index.dtype == object
+        _same_missing(out["o"].tolist(), want["o"].tolist())
+        _same_missing(out.index.tolist(), want.index.tolist())
