@@ -618,3 +618,48 @@ def test_pandas3_stream_loads_on_pandas22(tmpdir_mod):
     # documented degradations on 2.x: str[python] -> string[python] (pd.NA), str -> object
     assert lines[1:] == ["strpy string ['a', 'NA', 'é']", "str object ['a', None, 'é']",
                          "obj object ['a', None, 'é']", "objnan object ['a', 'NaN', 'é']"]
+
+
+# --------------------------------------------------------------------------
+# Fixtures of every pandas version: C reader -> segment -> C writer -> this pandas
+# --------------------------------------------------------------------------
+PICKLES = os.path.join(os.path.dirname(__file__), "..", "data", "pickles")
+
+
+def _fixtures(*cases):
+    return sorted(f for f in os.listdir(PICKLES) for c in cases
+                  if f.startswith("pd") and f.split("_", 1)[1].rsplit("_p", 1)[0] == c)
+
+
+@pytest.mark.parametrize("name", _fixtures("strings", "index_cat", "labels_mixed"))
+def test_fixture_round_trip(tmpdir_mod, name):
+    """Object columns keep None vs NaN, CategoricalIndex stays categorical, mixed
+    str/int/other column labels stay what they were."""
+    with open(os.path.join(PICKLES, name), "rb") as f:
+        blob = f.read()
+    try:
+        want = pickle.loads(blob)
+    except Exception as exc:  # noqa: BLE001 - a newer pandas' pickle on an older one
+        pytest.skip(f"this pandas cannot load {name}: {exc}")
+    seg = fresh_segment_from_blob(blob, tmpdir_mod)
+    try:
+        got = load(*seg.write(objects=True))
+    finally:
+        gc.collect()
+        seg.close()
+    assert_frame_equal(got, natural_on_this_pandas(want), check_column_type=False)
+    if "strings" in name:
+        assert got["obj"].tolist()[1] is None
+        nan = got["obj_nan"].tolist()[1]
+        assert isinstance(nan, float) and np.isnan(nan)
+    if "index_cat" in name:
+        assert isinstance(got.index, pd.CategoricalIndex) and got.index.name == "c"
+
+
+@pytest.mark.parametrize("name", _fixtures("refuse_mixnull", "refuse_na"))
+def test_fixture_missing_spelt_two_ways_is_refused(tmpdir_mod, name):
+    with open(os.path.join(PICKLES, name), "rb") as f:
+        blob = f.read()
+    with pytest.raises(shmchunk.errors.UnsupportedError, match=r"column \d \('(mix|na)'\)"):
+        segment_from_pickle(blob, os.path.join(tmpdir_mod, "refused.seg"), 2, False)
+    assert not os.path.exists(os.path.join(tmpdir_mod, "refused.seg"))
