@@ -660,8 +660,6 @@ KNOWN_GAPS = {}
 if int(pd.__version__.split(".")[0]) < 3:
     KNOWN_GAPS["pd22_strings"] = ("pickle writer: a 'string[pyarrow_numpy]' column comes back "
                                   "as object on pandas 2.2")
-    KNOWN_GAPS["pd31_strings"] = ("pickle writer: a 'str[python]' column is rebuilt with "
-                                  "StringDtype(storage, na_value), which pandas 2 lacks")
 
 
 def golden_files():
