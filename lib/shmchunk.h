@@ -365,6 +365,9 @@ SHMC_API int shmc_segment_chunk_decode(shmc_segment *seg, uint32_t chunk, void *
                                        size_t dst_len);
 /* Check one chunk's checksum. */
 SHMC_API int shmc_segment_chunk_verify(shmc_segment *seg, uint32_t chunk);
+/* Check the checksums of n chunks, on several threads when they are large.
+ * @return SHMC_ERR_CHUNK_CHECKSUM naming the first bad chunk in array order, SHMC_ERR_RANGE. */
+SHMC_API int shmc_segment_chunks_verify(shmc_segment *seg, const uint32_t *chunks, size_t n);
 /* Check an Arrow large_string layout (e.g. over a segment's offsets and data chunks):
  * noffsets int64 offsets (any alignment), non-decreasing, within [0, data_len], and the
  * bytes they cover valid UTF-8 with no string starting inside a multi-byte sequence.

@@ -270,7 +270,18 @@ class FrameReader:
                             dtype=object if obj else None)  # pandas 3 would infer str
         return pd.MultiIndex.from_arrays(arrays, names=names)
 
+    def verify_columns(self, cols, sel: Selection) -> None:
+        """Checksum every chunk the selection will touch in one batch (threads for
+        large ones) before any view is made; the per-chunk checks then find them done."""
+        seg, ids = self.seg, []
+        for col in list(cols) + list(self.index_cols):
+            table = seg.rowgroup_chunks(col)
+            for rg in sel.rowgroups:
+                ids.extend(table.get(rg, ()))
+        seg.verify_chunks(ids)
+
     def frame(self, positions, sel: Selection) -> pd.DataFrame:
+        self.verify_columns([self.data_cols[p] for p in positions], sel)
         index = self.index(sel)
         arrays = {i: _no_inference(self.column_array(self.data_cols[p], sel), index)
                   for i, p in enumerate(positions)}

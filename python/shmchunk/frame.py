@@ -337,6 +337,7 @@ class SharedFrame:
             raise KeyError(f"{label!r} names {len(pos)} columns")
         r = self._reader
         sel = r.rows_selection(rows)
+        r.verify_columns([r.data_cols[pos[0]]], sel)
         values = r.column_array(r.data_cols[pos[0]], sel)
         dtype = object if isinstance(values, np.ndarray) and values.dtype == object else None
         return pd.Series(values, index=r.index(sel), name=r.labels[pos[0]], dtype=dtype,
