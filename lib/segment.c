@@ -160,8 +160,11 @@ int shmc_store_create(shmc_store *st, uint64_t size, shmc_err *err)
     int rc = fchmod(fd, 0600) == 0 ? reserve(fd, size, st->name, err)
                                    : shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: fchmod", st->name);
     if (rc == SHMC_OK) {
-        /* Populate: fault the pages in one kernel pass instead of one trap per page. */
-        void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+        /* Not MAP_POPULATE: that makes the kernel zero every page before we overwrite
+         * it. Raw chunks go in with pwrite (shmc_store_write_fd), which fills reserved
+         * pages without zeroing or mapping them; the writer populates the ranges it
+         * does write through this mapping (MADV_POPULATE_WRITE). */
+        void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (p == MAP_FAILED)
             rc = shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: mmap", st->name);
         else {
@@ -173,6 +176,16 @@ int shmc_store_create(shmc_store *st, uint64_t size, shmc_err *err)
     close(fd);
     if (rc != SHMC_OK) shmc_store_remove(st, NULL);
     return rc;
+}
+
+/* A second read-write descriptor of a store made by shmc_store_create, for pwrite;
+ * -1 when there is none (buffers) or it cannot be opened: callers then write through
+ * the mapping. Declared by its one user, lib/frame.c. */
+int shmc_store_write_fd(const shmc_store *st);
+int shmc_store_write_fd(const shmc_store *st)
+{
+    if (st->kind != SHMC_BACKEND_SHM && st->kind != SHMC_BACKEND_FILE) return -1;
+    return open_fd(st, O_RDWR, 0);
 }
 
 int shmc_store_open(shmc_store *st, const char *src, shmc_err *err)
