@@ -13,6 +13,9 @@
 #define SHMC_HAVE_AVX2_BUILD 1
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+/* clang's target attribute does not define __AVX2__, so xxhash.h would not pull in
+ * the AVX2 intrinsics by itself. */
+#include <immintrin.h>
 #else
 #pragma GCC target("avx2")
 #endif
