@@ -51,8 +51,10 @@ static size_t utf8_seq_len(const uint8_t *p, const uint8_t *end)
     return 0;
 }
 
-static int utf8_valid(const uint8_t *p, const uint8_t *end)
+/* 1 if valid UTF-8; *ascii tells whether every byte was below 0x80. */
+static int utf8_valid(const uint8_t *p, const uint8_t *end, int *ascii)
 {
+    *ascii = 1;
     while (p < end) {
         if ((size_t)(end - p) >= 32 && !((load_u64(p) | load_u64(p + 8) | load_u64(p + 16) |
                                           load_u64(p + 24)) & 0x8080808080808080ull)) {
@@ -65,6 +67,7 @@ static int utf8_valid(const uint8_t *p, const uint8_t *end)
         }
         size_t n = utf8_seq_len(p, end);
         if (!n) return 0;
+        if (n > 1) *ascii = 0;
         p += n;
     }
     return 1;
@@ -85,6 +88,20 @@ static size_t first_bad_offset(const uint8_t *off, size_t noffsets, const uint8_
     return noffsets - 1;
 }
 
+/* Pure ASCII data has no multi-byte sequence to start inside: only order and range
+ * remain to check, in a loop the compiler can vectorise. */
+static int offsets_ordered(const uint8_t *off, size_t noffsets, size_t data_len)
+{
+    uint64_t bad = 0;
+    int64_t prev = load_i64(off);
+    for (size_t i = 1; i < noffsets; i++) {
+        int64_t o = load_i64(off + i * 8);
+        bad |= (uint64_t)(o < prev) | (uint64_t)((uint64_t)o > data_len);
+        prev = o;
+    }
+    return bad == 0;
+}
+
 /* Same verdict as first_bad_offset without a branch per string (hot path: ~4x faster). */
 static int offsets_ok(const uint8_t *off, size_t noffsets, const uint8_t *d, size_t data_len)
 {
@@ -102,6 +119,13 @@ static int offsets_ok(const uint8_t *off, size_t noffsets, const uint8_t *d, siz
     return bad == 0;
 }
 
+static int first_bad(const uint8_t *off, size_t noffsets, const uint8_t *d, size_t data_len,
+                     size_t *bad)
+{
+    *bad = first_bad_offset(off, noffsets, d, data_len);
+    return SHMC_ERR_CORRUPT;
+}
+
 int shmc_strings_check(const void *offsets, size_t noffsets, const void *data, size_t data_len,
                        size_t *bad)
 {
@@ -112,13 +136,14 @@ int shmc_strings_check(const void *offsets, size_t noffsets, const void *data, s
     if (!offsets || noffsets == 0 || (!data && data_len)) return SHMC_ERR_INVALID_ARG;
     int64_t first = load_i64(off), last = load_i64(off + (noffsets - 1) * 8);
     if (first < 0 || (uint64_t)first > data_len) return SHMC_ERR_CORRUPT;
-    if (!offsets_ok(off, noffsets, d, data_len)) {
-        *bad = first_bad_offset(off, noffsets, d, data_len);
-        return SHMC_ERR_CORRUPT;
-    }
-    if (last > first && !utf8_valid(d + first, d + last)) {
+    if ((uint64_t)last > data_len) return first_bad(off, noffsets, d, data_len, bad);
+    int ascii = 1;
+    /* Bytes outside [first, last] belong to no string; when last < first the order
+     * check below fails anyway. */
+    if (last > first && !utf8_valid(d + first, d + last, &ascii)) {
         *bad = noffsets - 1;
         return SHMC_ERR_CORRUPT;
     }
-    return SHMC_OK;
+    int ok = ascii ? offsets_ordered(off, noffsets, data_len) : offsets_ok(off, noffsets, d, data_len);
+    return ok ? SHMC_OK : first_bad(off, noffsets, d, data_len, bad);
 }

@@ -48,6 +48,15 @@ static void test_offsets_rejected(void **state)
     assert_int_equal(check(past, 3, data, &bad), SHMC_ERR_CORRUPT);
     assert_int_equal(bad, 1);
     assert_int_equal(check(neg, 2, data, &bad), SHMC_ERR_CORRUPT);
+    int64_t mid_past[] = {0, 9, 6}; /* last offset fine, one in the middle past the end */
+    assert_int_equal(check(mid_past, 3, data, &bad), SHMC_ERR_CORRUPT);
+    assert_int_equal(bad, 0);
+    const char *accented = "ab\xc3\xa9" "cd"; /* not ASCII: the other offsets path */
+    int64_t down_u[] = {0, 4, 2, 6}, past_u[] = {0, 9, 6};
+    assert_int_equal(check(down_u, 4, accented, &bad), SHMC_ERR_CORRUPT);
+    assert_int_equal(bad, 1);
+    assert_int_equal(check(past_u, 3, accented, &bad), SHMC_ERR_CORRUPT);
+    assert_int_equal(bad, 0);
     assert_int_equal(shmc_strings_check(NULL, 2, data, 6, &bad), SHMC_ERR_INVALID_ARG);
 }
 
