@@ -308,7 +308,7 @@ typedef struct writer {
  * reported while a large frame is written (from the calling thread). */
 #define SHMC_BATCH_BYTES (64u << 20)
 
-static uint64_t bit_get(const uint8_t *v, uint64_t i) { return (v[i >> 3] >> (i & 7)) & 1u; }
+static uint64_t bit_get(const uint8_t *v, uint64_t i) { return (uint64_t)(v[i >> 3] >> (i & 7)) & 1u; }
 
 /* Zero bits in [off, off + n) of an Arrow bitmap: the rows that are null. */
 static uint64_t count_nulls_bits(const uint8_t *v, uint64_t off, uint64_t n)
@@ -571,9 +571,6 @@ static int compress_all(writer *w)
     int rc = run_batches(w, encode_one);
     return rc == SHMC_OK ? SHMC_OK : job_error(w, rc, "compress");
 }
-
-/* In lib/segment.c (segment.h belongs to the core engineer). */
-int shmc_store_write_fd(const shmc_store *st);
 
 /* Blocks small enough that the source block is still in L2 when XXH3 reads it
  * after the kernel copied it, large enough to amortise the system call. */

@@ -178,10 +178,6 @@ int shmc_store_create(shmc_store *st, uint64_t size, shmc_err *err)
     return rc;
 }
 
-/* A second read-write descriptor of a store made by shmc_store_create, for pwrite;
- * -1 when there is none (buffers) or it cannot be opened: callers then write through
- * the mapping. Declared by its one user, lib/frame.c. */
-int shmc_store_write_fd(const shmc_store *st);
 int shmc_store_write_fd(const shmc_store *st)
 {
     if (st->kind != SHMC_BACKEND_SHM && st->kind != SHMC_BACKEND_FILE) return -1;

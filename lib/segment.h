@@ -29,6 +29,10 @@ int shmc_store_resolve(shmc_store *st, const char *dest, shmc_err *err);
 /* Create the resolved destination with O_EXCL, mode 0600, reserve `size` bytes
  * up front and map it read-write. */
 int shmc_store_create(shmc_store *st, uint64_t size, shmc_err *err);
+/* A second read-write descriptor of a store made by shmc_store_create, for pwrite
+ * (fills the reserved pages without a zeroing fault per page); -1 for buffers or when
+ * it cannot be opened: callers then write through the mapping. The caller closes it. */
+int shmc_store_write_fd(const shmc_store *st);
 /* Open "shm:NAME" or a path read-only and map it. */
 int shmc_store_open(shmc_store *st, const char *src, shmc_err *err);
 /* Unmap (if mapped). */
