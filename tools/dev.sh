@@ -77,7 +77,7 @@ setup() {
 cmake_build() { # DIR [cmake args...]
     local dir=$1; shift
     cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-    cmake --build "$dir" -j "$JOBS" 2>&1 | grep -E "warning|error|Error" || true
+    cmake --build "$dir" -j "$JOBS" 2>&1 | grep -E "warning:|error:|Error [0-9]" || true
     [ "${PIPESTATUS[0]}" -eq 0 ] || die "build of $dir failed"
 }
 

@@ -1,6 +1,6 @@
 """Lifecycle: who unlinks a segment, when, and what survives.
 
-Promises checked (docs/GUARANTEES.md, "Lifecycle"):
+Promises checked (README.md, Guarantees, "Lifecycle"):
   - the owner unlinks on close(), on leaving `with` (also by an exception), on garbage
     collection and at interpreter exit;
   - attachers never unlink, never talk to resource_tracker, and keep reading valid
@@ -286,7 +286,7 @@ def _provisional_header(ns) -> bool:
 def _kill_when_file_appears(ns, proc, start):
     """Let `start` begin the write; SIGKILL proc as soon as the provisional header is
     there. (Before that -- between shm_open and the first header write -- the file
-    has no owner to check; see GUARANTEES.md "Not promised".)"""
+    has no owner to check; see README.md, Guarantees, "Not promised".)"""
     start()
     deadline = time.monotonic() + 60
     while not _provisional_header(ns):

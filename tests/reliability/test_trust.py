@@ -1,6 +1,6 @@
 """Trust: permissions, names, other users' segments, headers that lie, allow_pickle.
 
-Promises checked (docs/GUARANTEES.md, "Trust"):
+Promises checked (README.md, Guarantees, "Trust"):
   - segments are created 0600 whatever the umask; another uid cannot open them;
   - names with '/', '..', NUL, empty or over-long names are refused before any system call;
   - object (pickle) chunks of a segment that is not ours -- by the file's owner, whatever
