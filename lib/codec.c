@@ -12,6 +12,7 @@
 #include <xxhash.h>
 #include <zstd.h>
 
+#include "copy_hash_blocks.h"
 #include "hash_simd.h"
 
 /* ------------------------------------------------------------------------ */
@@ -345,17 +346,7 @@ uint64_t shmc_copy_hash(void *dst, const void *src, size_t len)
         return shmc_hash(dst, len);
     }
     if (use_avx2()) return shmc_copy_hash_avx2(dst, src, len, COPY_HASH_BLOCK);
-    XXH3_state_t st;
-    XXH3_INITSTATE(&st);
-    XXH3_64bits_reset(&st);
-    uint8_t *d = dst;
-    const uint8_t *s = src;
-    for (size_t off = 0; off < len; off += COPY_HASH_BLOCK) {
-        size_t n = len - off < COPY_HASH_BLOCK ? len - off : COPY_HASH_BLOCK;
-        memcpy(d + off, s + off, n);
-        XXH3_64bits_update(&st, d + off, n);
-    }
-    return XXH3_64bits_digest(&st);
+    return copy_hash_blocks(dst, src, len, COPY_HASH_BLOCK);
 }
 
 /* ------------------------------------------------------------------------ */

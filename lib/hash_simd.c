@@ -22,6 +22,7 @@
 #define XXH_INLINE_ALL
 #define XXH_VECTOR 2 /* XXH_AVX2 */
 #include <xxhash.h>
+#include "copy_hash_blocks.h"
 #endif
 
 #ifdef SHMC_HAVE_AVX2_BUILD
@@ -34,17 +35,7 @@ uint64_t shmc_hash_avx2(const void *p, size_t len)
 
 uint64_t shmc_copy_hash_avx2(void *dst, const void *src, size_t len, size_t block)
 {
-    XXH3_state_t st;
-    XXH3_INITSTATE(&st);
-    XXH3_64bits_reset(&st);
-    uint8_t *d = dst;
-    const uint8_t *s = src;
-    for (size_t off = 0; off < len; off += block) {
-        size_t n = len - off < block ? len - off : block;
-        memcpy(d + off, s + off, n);
-        XXH3_64bits_update(&st, d + off, n);
-    }
-    return XXH3_64bits_digest(&st);
+    return copy_hash_blocks(dst, src, len, block);
 }
 #endif
 

@@ -25,6 +25,18 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 from peerbench import frame, peers, report, runner  # noqa: E402
 
 
+def write_outputs(args, meta, runs, tgts):
+    """The Markdown table (stdout and results.md), results.json and chart.png in args.out."""
+    md = report.markdown(meta, runs, tgts)
+    print(md)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "results.md"), "w") as f:
+        f.write(md)
+    report.write_json(os.path.join(args.out, "results.json"), meta, runs, tgts)
+    if not args.no_chart:
+        report.chart(os.path.join(args.out, "chart.png"), meta, runs)
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=2_000_000, help="rows of the frame (2,000,000)")
@@ -79,14 +91,7 @@ def rerender(args) -> int:
         data = json.load(f)
     meta, runs = data["meta"], data["runs"]
     tgts = report.targets(runs)
-    md = report.markdown(meta, runs, tgts)
-    print(md)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(md)
-    report.write_json(os.path.join(args.out, "results.json"), meta, runs, tgts)
-    if not args.no_chart:
-        report.chart(os.path.join(args.out, "chart.png"), meta, runs)
+    write_outputs(args, meta, runs, tgts)
     return 0
 
 
@@ -126,14 +131,7 @@ def main(argv=None) -> int:
             "generate_s": gen_s, "shmchunk_from": shmchunk_origin()}
     tgts = report.targets(runs)
     meta["runtime_s"] = time.perf_counter() - started
-    md = report.markdown(meta, runs, tgts)
-    print(md)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(md)
-    report.write_json(os.path.join(args.out, "results.json"), meta, runs, tgts)
-    if not args.no_chart:
-        report.chart(os.path.join(args.out, "chart.png"), meta, runs)
+    write_outputs(args, meta, runs, tgts)
     print(f"wrote {args.out}/results.md, results.json{'' if args.no_chart else ', chart.png'} "
           f"in {meta['runtime_s']:.0f} s total", file=sys.stderr)
     failed = [r for r in runs if r.get("status") not in ("ok", "skipped")]

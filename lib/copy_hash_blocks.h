@@ -1,0 +1,23 @@
+/* Internal: the copy-while-hashing loop, as source included by codec.c (built for
+ * baseline x86-64, libxxhash) and by hash_simd.c (built for AVX2 with XXH3 inlined).
+ * Each includes it after its own <xxhash.h>, so one loop serves both builds.
+ * Copying a block and hashing it right away hashes it while it is still in cache. */
+#ifndef SHMC_COPY_HASH_BLOCKS_H
+#define SHMC_COPY_HASH_BLOCKS_H
+
+static uint64_t copy_hash_blocks(void *dst, const void *src, size_t len, size_t block)
+{
+    XXH3_state_t st;
+    XXH3_INITSTATE(&st);
+    XXH3_64bits_reset(&st);
+    uint8_t *d = dst;
+    const uint8_t *s = src;
+    for (size_t off = 0; off < len; off += block) {
+        size_t n = len - off < block ? len - off : block;
+        memcpy(d + off, s + off, n);
+        XXH3_64bits_update(&st, d + off, n);
+    }
+    return XXH3_64bits_digest(&st);
+}
+
+#endif
