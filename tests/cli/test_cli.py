@@ -902,8 +902,11 @@ def test_interrupted_pack_leaves_nothing_half_written(cli, shm_names, tmp_path):
     outcomes = set()
     for delay in (0.0, 0.05, 0.2, 0.4, 0.6, 0.8):
         name = shm_names()
+        # A runner that started us in the background (`cmd &` in a script) left SIGINT
+        # ignored, and exec keeps that: give the CLI the disposition a terminal gives it.
         proc = subprocess.Popen([str(cli.binary), "pack", str(pkl), f"shm:{name}", "--zstd"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=120)
