@@ -13,18 +13,7 @@
 #include <zstd.h>
 
 #include "codec.h"
-
-/* Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
-static void fill_random(uint8_t *p, size_t len, uint64_t seed)
-{
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; i < len; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        p[i] = (uint8_t)(x >> 24);
-    }
-}
+#include "helpers_core.h"
 
 /* Slowly varying int64 values: compressible, and much more so once shuffled. */
 static void fill_ramp(uint8_t *p, size_t len)
@@ -46,7 +35,7 @@ static void test_shuffle_roundtrip_all_typesizes(void **state)
         for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
             size_t len = lens[k];
             uint8_t *src = malloc(len + 1), *mid = malloc(len + 1), *back = malloc(len + 1);
-            fill_random(src, len, ts * 1000 + len);
+            hc_fill(src, len, ts * 1000 + len);
             memset(mid, 0xAA, len + 1);
             memset(back, 0x55, len + 1);
             shmc_shuffle(src, mid, len, ts);
@@ -70,7 +59,7 @@ static void test_shuffle_layout_and_tail(void **state)
     assert_memory_equal(out, want, sizeof want);
     /* generic path (typesize 3), checked against the definition */
     uint8_t s3[20], o3[20];
-    fill_random(s3, sizeof s3, 7);
+    hc_fill(s3, sizeof s3, 7);
     shmc_shuffle(s3, o3, sizeof s3, 3);
     size_t n = sizeof s3 / 3;
     for (size_t i = 0; i < n; i++)
@@ -162,7 +151,7 @@ static void test_raw_fallback_incompressible(void **state)
     (void)state;
     size_t len = 100000;
     uint8_t *src = malloc(len);
-    fill_random(src, len, 42);
+    hc_fill(src, len, 42);
     encoded e = encode_ok(src, len, 1, 8, 0.1);
     assert_int_equal(e.codec, SHMC_CODEC_NONE);
     assert_int_equal(e.shuffled, 0);
@@ -178,7 +167,7 @@ static void test_min_saving_threshold(void **state)
     /* half random, half zeros: compresses to a bit over 50% */
     size_t len = 100000;
     uint8_t *src = calloc(1, len);
-    fill_random(src, len / 2, 9);
+    hc_fill(src, len / 2, 9);
     encoded lax = encode_ok(src, len, 0, 1, 0.3);
     assert_int_equal(lax.codec, SHMC_CODEC_ZSTD);
     assert_true(lax.len <= len - (size_t)(0.3 * (double)len));
@@ -192,7 +181,7 @@ static void test_codec_none_copies(void **state)
 {
     (void)state;
     uint8_t src[100], dst[100];
-    fill_random(src, sizeof src, 3);
+    hc_fill(src, sizeof src, 3);
     size_t dlen = 0;
     int used = -1, shuf = -1;
     shmc_err err = {0};
@@ -288,7 +277,7 @@ static void test_decode_rejects_bad_frames(void **state)
     expect_corrupt(frame, 3, len, NULL);
     expect_corrupt(frame, z / 2, len, NULL);
     /* garbage */
-    fill_random(buf, 500, 11);
+    hc_fill(buf, 500, 11);
     expect_corrupt(buf, 500, len, NULL);
     /* garbage after a valid magic */
     memcpy(buf, frame, 4);
@@ -327,7 +316,7 @@ static void test_hash_is_xxh3(void **state)
 {
     (void)state;
     uint8_t buf[1000];
-    fill_random(buf, sizeof buf, 5);
+    hc_fill(buf, sizeof buf, 5);
     for (size_t n = 0; n <= sizeof buf; n += 37)
         assert_int_equal(shmc_hash(buf, n), XXH3_64bits(buf, n));
     assert_int_not_equal(shmc_hash(buf, 100), shmc_hash(buf + 1, 100));
@@ -338,7 +327,7 @@ static void test_copy_hash_matches_hash(void **state)
     (void)state;
     size_t max = (1 << 18) + 100;
     uint8_t *src = malloc(max + 16), *dst = malloc(max + 16);
-    fill_random(src, max + 16, 77);
+    hc_fill(src, max + 16, 77);
     const size_t lens[] = {1,     2,         3,         15,        16,        17,       63,
                            64,    65,        240,       241,       1000,      32767,    32768,
                            32769, 65536 - 1, 65536 + 1, 100000,    (1 << 18), max};

@@ -10,18 +10,8 @@
 #include <xxhash.h>
 
 #include "codec.h"
+#include "helpers_core.h"
 #include "hash_simd.h"
-
-static void fill(uint8_t *p, size_t len, uint64_t seed)
-{
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; i < len; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        p[i] = (uint8_t)(x >> 24);
-    }
-}
 
 /* Lengths around XXH3's internal boundaries (stripes 64, blocks 1024, buffers 256). */
 static const size_t lens[] = {0, 1, 3, 16, 17, 128, 129, 240, 241, 1023, 1024, 1025, 4095,
@@ -33,7 +23,7 @@ static void test_hash_matches_libxxhash(void **state)
     size_t max = 3u << 20;
     uint8_t *buf = malloc(max + 1);
     assert_non_null(buf);
-    fill(buf, max + 1, 7);
+    hc_fill(buf, max + 1, 7);
     for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
         uint64_t want = XXH3_64bits(buf + 1, lens[i]); /* unaligned start */
         assert_true(shmc_hash(buf + 1, lens[i]) == want);
@@ -49,7 +39,7 @@ static void test_copy_hash_matches_and_copies(void **state)
     uint8_t *src = malloc(max), *dst = malloc(max);
     assert_non_null(src);
     assert_non_null(dst);
-    fill(src, max, 11);
+    hc_fill(src, max, 11);
     for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
         memset(dst, 0, max);
         assert_true(shmc_copy_hash(dst, src, lens[i]) == XXH3_64bits(src, lens[i]));
