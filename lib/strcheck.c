@@ -51,24 +51,38 @@ static size_t utf8_seq_len(const uint8_t *p, const uint8_t *end)
     return 0;
 }
 
-/* 1 if valid UTF-8; *ascii tells whether every byte was below 0x80. */
+#define ASCII_BLOCK 256 /* bytes OR-ed together before one branch: vectorises */
+
+/* 1 if no byte of p[0, ASCII_BLOCK) has its high bit set. */
+static int block_ascii(const uint8_t *p)
+{
+    uint64_t acc = 0;
+    for (size_t i = 0; i < ASCII_BLOCK; i += 8) acc |= load_u64(p + i);
+    return !(acc & 0x8080808080808080ull);
+}
+
+/* 1 if valid UTF-8; *ascii tells whether every byte was below 0x80. Text is
+ * mostly ASCII: whole blocks are cleared at once, and only a block holding a
+ * high bit is walked sequence by sequence (a sequence may run past its end). */
 static int utf8_valid(const uint8_t *p, const uint8_t *end, int *ascii)
 {
     *ascii = 1;
     while (p < end) {
-        if ((size_t)(end - p) >= 32 && !((load_u64(p) | load_u64(p + 8) | load_u64(p + 16) |
-                                          load_u64(p + 24)) & 0x8080808080808080ull)) {
-            p += 32;
+        if ((size_t)(end - p) >= ASCII_BLOCK && block_ascii(p)) {
+            p += ASCII_BLOCK;
             continue;
         }
-        if ((size_t)(end - p) >= 8 && !(load_u64(p) & 0x8080808080808080ull)) {
-            p += 8;
-            continue;
+        const uint8_t *stop = (size_t)(end - p) >= ASCII_BLOCK ? p + ASCII_BLOCK : end;
+        while (p < stop) {
+            if ((size_t)(end - p) >= 8 && !(load_u64(p) & 0x8080808080808080ull)) {
+                p += 8;
+                continue;
+            }
+            size_t n = utf8_seq_len(p, end);
+            if (!n) return 0;
+            if (n > 1) *ascii = 0;
+            p += n;
         }
-        size_t n = utf8_seq_len(p, end);
-        if (!n) return 0;
-        if (n > 1) *ascii = 0;
-        p += n;
     }
     return 1;
 }
@@ -88,18 +102,19 @@ static size_t first_bad_offset(const uint8_t *off, size_t noffsets, const uint8_
     return noffsets - 1;
 }
 
-/* Pure ASCII data has no multi-byte sequence to start inside: only order and range
- * remain to check, in a loop the compiler can vectorise. */
-static int offsets_ordered(const uint8_t *off, size_t noffsets, size_t data_len)
+/* Pure ASCII data has no multi-byte sequence to start inside: only order remains.
+ * The caller has checked 0 <= first and last <= data_len, so offsets that never
+ * decrease (as unsigned numbers: a negative one would exceed last) are all in
+ * range. The borrow of a - b is computed with plain 64-bit operations so that the
+ * loop vectorises without a 64-bit compare instruction and has no carried load. */
+static int offsets_ordered(const uint8_t *off, size_t noffsets)
 {
-    uint64_t bad = 0;
-    int64_t prev = load_i64(off);
+    uint64_t borrow = 0;
     for (size_t i = 1; i < noffsets; i++) {
-        int64_t o = load_i64(off + i * 8);
-        bad |= (uint64_t)(o < prev) | (uint64_t)((uint64_t)o > data_len);
-        prev = o;
+        uint64_t a = (uint64_t)load_i64(off + i * 8), b = (uint64_t)load_i64(off + (i - 1) * 8);
+        borrow |= (~a & b) | (~(a ^ b) & (a - b)); /* high bit set iff a < b */
     }
-    return bad == 0;
+    return !(borrow >> 63);
 }
 
 /* Same verdict as first_bad_offset without a branch per string (hot path: ~4x faster). */
@@ -144,6 +159,6 @@ int shmc_strings_check(const void *offsets, size_t noffsets, const void *data, s
         *bad = noffsets - 1;
         return SHMC_ERR_CORRUPT;
     }
-    int ok = ascii ? offsets_ordered(off, noffsets, data_len) : offsets_ok(off, noffsets, d, data_len);
+    int ok = ascii ? offsets_ordered(off, noffsets) : offsets_ok(off, noffsets, d, data_len);
     return ok ? SHMC_OK : first_bad(off, noffsets, d, data_len, bad);
 }

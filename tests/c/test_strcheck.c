@@ -105,6 +105,39 @@ static void test_unaligned_offsets_and_gaps(void **state)
     assert_int_equal(shmc_strings_check(raw + 1, n + 1, data, strlen(data), NULL), SHMC_ERR_CORRUPT);
 }
 
+/* Long texts go through the 256-byte block path: a character straddling a block
+ * boundary is fine, a bad byte deep in a later block is found, and negative or
+ * huge offsets in the middle of an ASCII run are refused. */
+static void test_long_text_blocks(void **state)
+{
+    (void)state;
+    enum { LEN = 4096 };
+    static char text[LEN + 1];
+    memset(text, 'a', LEN);
+    text[LEN] = '\0';
+    int64_t off[] = {0, 100, 255, 257, 1000, LEN};
+    text[255] = '\xc3'; /* e-acute across the boundary at byte 256 */
+    text[256] = '\xa9';
+    assert_int_equal(check(off, 6, text, NULL), SHMC_OK);
+    text[3000] = '\xff';
+    assert_int_equal(check(off, 6, text, NULL), SHMC_ERR_CORRUPT);
+    text[3000] = 'a';
+    text[255] = text[256] = 'b'; /* pure ASCII: the order-only path */
+    int64_t neg_mid[] = {0, -1, LEN}, huge_mid[] = {0, INT64_MAX, LEN}, min_mid[] = {0, INT64_MIN, LEN};
+    size_t bad = 99;
+    assert_int_equal(check(off, 6, text, &bad), SHMC_OK);
+    assert_int_equal(check(neg_mid, 3, text, &bad), SHMC_ERR_CORRUPT);
+    assert_int_equal(bad, 0);
+    assert_int_equal(check(huge_mid, 3, text, &bad), SHMC_ERR_CORRUPT);
+    assert_int_equal(check(min_mid, 3, text, &bad), SHMC_ERR_CORRUPT);
+    int64_t many[LEN / 8 + 1];
+    for (size_t i = 0; i <= LEN / 8; i++) many[i] = (int64_t)i * 8;
+    assert_int_equal(check(many, LEN / 8 + 1, text, NULL), SHMC_OK);
+    many[300] = many[299] - 1; /* one step back deep in a long vectorised run */
+    assert_int_equal(check(many, LEN / 8 + 1, text, &bad), SHMC_ERR_CORRUPT);
+    assert_int_equal(bad, 299);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +146,7 @@ int main(void)
         cmocka_unit_test(test_bad_utf8_rejected),
         cmocka_unit_test(test_split_inside_a_character_rejected),
         cmocka_unit_test(test_unaligned_offsets_and_gaps),
+        cmocka_unit_test(test_long_text_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
