@@ -40,15 +40,18 @@ class _Handle:
 
 class Segment:
     __slots__ = ("_h", "handle", "src", "info", "columns", "buffer", "base", "size",
-                 "_verified", "_chunk_cache", "lock", "object_uid", "__weakref__")
+                 "_verified", "_chunk_cache", "lock", "object_uid", "verify", "__weakref__")
 
-    def __init__(self, src: str, verify_all: bool = False):
+    def __init__(self, src: str, verify_all: bool = False, verify: bool = True):
         self._h = _Handle(src, _OPEN_FLAGS | (L.SHMC_OPEN_VERIFY_ALL if verify_all else 0))
         self.handle = self._h.ptr
         self.object_uid = _owner_uid(src)
         self.src = src
         # A C handle is not thread-safe; one SharedFrame may be used from threads.
         self.lock = threading.RLock()
+        # verify=False trusts the stored bytes: no XXH3 pass before views/decodes.
+        # Structural checks (index bounds, string offsets, exact decode sizes) stay.
+        self.verify = bool(verify)
         self._verified: set[int] = set()
         self._chunk_cache: dict[int, L.shmc_chunk_info] = {}
         info = L.shmc_segment_info()
@@ -111,7 +114,7 @@ class Segment:
         return None
 
     def verify_chunk(self, cid: int) -> None:
-        if cid not in self._verified:
+        if self.verify and cid not in self._verified:
             with self.lock:
                 L.lib.shmc_segment_chunk_verify(self.handle, cid)
             self._verified.add(cid)
@@ -119,6 +122,8 @@ class Segment:
     def verify_chunks(self, cids) -> None:
         """Verify every not yet verified chunk of cids in one C call: large sets are
         hashed on several threads, and one call costs less than one per chunk."""
+        if not self.verify:
+            return
         todo = sorted({int(c) for c in cids} - self._verified)
         if not todo:
             return

@@ -23,7 +23,7 @@ sys.path.insert(0, BENCH)
 from peerbench import frame, peers  # noqa: E402
 
 ROWS, PROCS = 20_000, 2
-SHMCHUNK_PEERS = {"shmchunk", "shmchunk-zstd"}
+SHMCHUNK_PEERS = {"shmchunk", "shmchunk-noverify", "shmchunk-zstd"}
 
 
 def _shmchunk_usable():

@@ -186,6 +186,40 @@ def test_chunk_checksum_on_read_and_verify(seg_file):
     assert "chunk 0" in str(exc.value)
 
 
+def test_verify_false_trusts_chunk_bytes_but_not_structure(seg_file):
+    """verify=False skips the per-chunk XXH3 pass (the flipped byte reaches the
+    reader unnoticed) yet verify() still finds it and decoding stays bounded."""
+    path, info, first, df = seg_file
+    bad_label = next(c["label"] for c in info["columns"] if c["id"] == first["column"])
+    patch(path, first["offset"] + 1, flip)
+    trusting = shmchunk.attach(str(path), verify=False)
+    assert trusting.verify_checksums is False
+    got = trusting.read(columns=[bad_label])  # no ChecksumError
+    assert len(got) == len(df)
+    with pytest.raises(errors.ChunkChecksumError):
+        shmchunk.attach(str(path)).read(columns=[bad_label])
+    with pytest.raises(errors.ChecksumError, match="chunk 0"):
+        trusting.verify()
+    # the setting travels with the pickled handle
+    assert pickle.loads(pickle.dumps(trusting)).verify_checksums is False
+    assert pickle.loads(pickle.dumps(shmchunk.attach(str(path)))).verify_checksums is True
+
+
+def test_verify_false_still_refuses_bad_string_offsets(tmp_path):
+    df = pd.DataFrame({"s": pd.array(["ab", "cde", "f"] * 50, dtype=object)})
+    src = tmp_path / "s.shmc"
+    with shmchunk.share(df, name=str(src)) as sf:
+        offs = next(sf.chunk_info(c) for c in range(sf.nchunks)
+                    if sf.chunk_info(c)["role"] == "offsets")
+        data = bytearray(src.read_bytes())  # the owner removes src on exit
+    # the last offset far past the data: a reader trusting it would read out of bounds
+    end = offs["offset"] + offs["stored_len"] - 8
+    data[end:end + 8] = (1 << 40).to_bytes(8, "little")
+    src.write_bytes(bytes(data))
+    with pytest.raises(errors.CorruptSegmentError):
+        shmchunk.attach(str(src), verify=False).read()
+
+
 def test_not_a_segment(tmp_path):
     junk = tmp_path / "junk"
     junk.write_bytes(b"\x00" * 4096)

@@ -211,3 +211,27 @@ def test_gc_removes_only_dead_owners_orphans(shared):
         proc.kill()
         if shm_exists(name):
             shmchunk.unlink(name)
+
+
+def _read_b(sf):
+    try:
+        return "ok", float(sf.column("b").sum())
+    except shmchunk.ChecksumError as exc:
+        return "checksum", str(exc)
+
+
+def test_verify_setting_reaches_spawned_workers(tmp_path):
+    """A worker follows the handle's verify setting: the default handle refuses a
+    changed chunk in the worker, a verify=False handle reads it as stored."""
+    df = numeric_frame(4096)
+    path = tmp_path / "v.shmc"
+    with shmchunk.share(df, name=str(path)) as sf:
+        ck = sf.chunk_info(sf.chunk_ids(columns=["b"])[0])
+        data = bytearray(path.read_bytes())
+    data[ck["offset"]:ck["offset"] + 8] = np.float64(1e9).tobytes()
+    path.write_bytes(bytes(data))
+    handles = [shmchunk.attach(str(path)), shmchunk.attach(str(path), verify=False)]
+    with mp.get_context("spawn").Pool(1) as pool:
+        checked, trusted = pool.map(_read_b, handles)
+    assert checked[0] == "checksum" and "chunk" in checked[1]
+    assert trusted == ("ok", pytest.approx(float(df["b"].sum()) - df["b"].iloc[0] + 1e9))

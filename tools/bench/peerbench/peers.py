@@ -462,6 +462,14 @@ class Shmchunk(Peer):
         return handle.read(chunks=payload)
 
 
+class ShmchunkNoVerify(Shmchunk):
+    """The same segment layout, read with verify=False: no XXH3 pass over a chunk
+    before its first view in a worker (structure is still checked)."""
+    key = "shmchunk-noverify"
+    label = "(10v) shmchunk raw, verify=False"
+    share_kwargs = {"verify": False}
+
+
 class ShmchunkZstd(Shmchunk):
     key = "shmchunk-zstd"
     label = "(11) shmchunk zstd+shuffle"
@@ -470,7 +478,8 @@ class ShmchunkZstd(Shmchunk):
 
 PEERS = {cls.key: cls for cls in (PickleWhole, PickleSlice, ShmPickleWhole, ShmPickleColumns,
                                    ShmPickleOOB, Joblib, ForkCOW, Blosc2Columns,
-                                   Blosc2ColumnsLZ4, ArrowIPC, Shmchunk, ShmchunkZstd)}
+                                   Blosc2ColumnsLZ4, ArrowIPC, Shmchunk, ShmchunkNoVerify,
+                                   ShmchunkZstd)}
 
 
 # --- what every worker runs -----------------------------------------------------

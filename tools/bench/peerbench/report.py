@@ -53,7 +53,8 @@ def targets(runs) -> list:
     """
     out = []
     base_a, base_b = _find(runs, "shm-pickle", "A"), _find(runs, "shm-pickle", "B")
-    for sc_key, tag in (("shmchunk", ""), ("shmchunk-zstd", "info-zstd ")):
+    for sc_key, tag in (("shmchunk", ""), ("shmchunk-noverify", "noverify "),
+                        ("shmchunk-zstd", "info-zstd ")):
         sc_a, sc_b = _find(runs, sc_key, "A"), _find(runs, sc_key, "B")
         t1 = _ratio_target(
             f"{tag}T1", f"access time per task, one numeric column, (3) shm-pickle / {sc_key} [p50]",
@@ -75,18 +76,18 @@ def targets(runs) -> list:
             info["verdict"] = "info"
             info["line"] = info["line"].replace(" PASS", "").replace(" MISS", "") + " (info)"
             out.append(info)
-        if tag:
+        if tag == "info-zstd ":
             for t in out[-6:]:
                 if t["verdict"] in ("PASS", "MISS"):
                     t["line"] += " (info: targets are for raw shmchunk)"
                     t["verdict"] = "info"
             continue
         out.append(_ratio_target(
-            "T3", "total wall, column tasks (A), shmchunk / (7) fork COW [best of repeats]",
+            f"{tag}T3", f"total wall, column tasks (A), {sc_key} / (7) fork COW [best of repeats]",
             _get(sc_a, "wall_s"), _get(_find(runs, "fork-cow", "A"), "wall_s"), 1.25, False, _s))
         for shape, base, sc in (("A", base_a, sc_a), ("B", base_b, sc_b)):
             out.append(_ratio_target(
-                f"T4{shape}", f"worker memory growth, shape {shape}, shmchunk / (3) shm-pickle",
+                f"{tag}T4{shape}", f"worker memory growth, shape {shape}, {sc_key} / (3) shm-pickle",
                 _get(sc, "mem_growth_bytes"), _get(base, "mem_growth_bytes"), 0.25, False, _mb))
     z, b = _find(runs, "shmchunk-zstd", "A"), _find(runs, "blosc2-zstd", "A")
     ratio = lambda r: (r["frame_bytes"] / r["stored_bytes"]) if r and r.get("stored_bytes") else None
