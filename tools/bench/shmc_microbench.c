@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "codec.h"
@@ -192,6 +193,16 @@ int main(int argc, char **argv)
            (double)bytes / (double)stored, (double)stored / 1e9);
     printf("zstd-1+shuffle dec  %7.2f GB/s  (one thread, checksum verified)\n", gbps(bytes, t_dec));
     if (memcmp(dst, all, bytes) != 0) { fprintf(stderr, "decode mismatch\n"); return 1; }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads == 0 && ncpu > 1) {
+        double t_raw1, t_zstd1; /* the same packs on one thread: how pack scales with cores */
+        if (pack(f, SHMC_CODEC_NONE, 1, name, sizeof name, &t_raw1) != SHMC_OK) return 1;
+        shmc_segment_unlink(name);
+        if (pack(f, SHMC_CODEC_ZSTD, 1, name, sizeof name, &t_zstd1) != SHMC_OK) return 1;
+        shmc_segment_unlink(name);
+        printf("pack on 1 thread    raw %.2f GB/s, zstd %.2f GB/s: %ld threads are %.2fx, %.2fx faster\n",
+               gbps(bytes, t_raw1), gbps(bytes, t_zstd1), ncpu, t_raw1 / t_raw, t_zstd1 / t_zstd);
+    }
     shmc_frame_free(f);
 
     double ms;
