@@ -38,7 +38,7 @@ def run(tmp_path_factory):
         p for p in (os.path.join(ROOT, "python"), env.get("PYTHONPATH", "")) if p)
     proc = subprocess.run(
         [sys.executable, os.path.join(BENCH, "bench.py"), "--rows", str(ROWS),
-         "--procs", str(PROCS), "--repeat", "1", "--out", str(out)],
+         "--procs", str(PROCS), "--repeat", "1", "--micro-bytes", "16M", "--out", str(out)],
         env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     with open(out / "results.json") as f:
@@ -135,3 +135,22 @@ def test_outputs_written(run):
     assert {"T1", "T2A", "T2B", "T3", "T4A", "T4B", "T5a", "T5b"} <= names
     for t in data["targets"]:
         assert t["verdict"] in ("PASS", "MISS", "N/A", "info")
+
+
+def test_microbenchmark_feeds_the_pack_targets(run):
+    """The C microbenchmark runs in the same benchmark and its figures become T6/T7."""
+    _, data, stdout = run
+    mic = data["micro"]
+    if mic["status"] == "skipped":
+        pytest.skip(mic["error"])
+    assert mic["status"] == "ok", mic
+    keys = ["memcpy_gbps", "memcpy_fresh_gbps", "raw_pack_gbps", "zstd_pack_gbps"]
+    if (os.cpu_count() or 1) > 1:  # the one-thread comparison needs a second core
+        keys += ["zstd_pack_1t_gbps", "threads"]
+    for key in keys:
+        assert mic[key] > 0, key
+    t6 = next(t for t in data["targets"] if t["name"] == "T6")
+    assert t6["verdict"] in ("PASS", "MISS")
+    assert t6["value"] == pytest.approx(mic["raw_pack_gbps"] / mic["memcpy_gbps"])
+    assert "T7" in {t["name"] for t in data["targets"]}
+    assert "C microbenchmark" in stdout and "raw pack to shm" in stdout

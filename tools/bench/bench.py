@@ -22,17 +22,17 @@ if HERE not in sys.path:
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (HERE, os.environ.get("PYTHONPATH", "")) if p)
 
-from peerbench import frame, peers, report, runner  # noqa: E402
+from peerbench import frame, micro, peers, report, runner  # noqa: E402
 
 
-def write_outputs(args, meta, runs, tgts):
+def write_outputs(args, meta, runs, tgts, mic=None):
     """The Markdown table (stdout and results.md), results.json and chart.png in args.out."""
-    md = report.markdown(meta, runs, tgts)
+    md = report.markdown(meta, runs, tgts, mic)
     print(md)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(md)
-    report.write_json(os.path.join(args.out, "results.json"), meta, runs, tgts)
+    report.write_json(os.path.join(args.out, "results.json"), meta, runs, tgts, mic)
     if not args.no_chart:
         report.chart(os.path.join(args.out, "chart.png"), meta, runs)
 
@@ -51,6 +51,9 @@ def parse_args(argv):
                          "chunks verified); wall = best, per-task figures pooled; maps "
                          "slower than 2 s are not repeated")
     ap.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    ap.add_argument("--micro-bytes", default="512M",
+                    help="frame size for the C microbenchmark run after the peers (512M; "
+                         "suffix K/M/G); 0 skips it")
     ap.add_argument("--from-json", metavar="PATH",
                     help="measure nothing: re-render results.md/chart.png (and targets) "
                          "from an earlier results.json into --out")
@@ -89,9 +92,9 @@ def shmchunk_origin() -> dict:
 def rerender(args) -> int:
     with open(args.from_json) as f:
         data = json.load(f)
-    meta, runs = data["meta"], data["runs"]
-    tgts = report.targets(runs)
-    write_outputs(args, meta, runs, tgts)
+    meta, runs, mic = data["meta"], data["runs"], data.get("micro")
+    tgts = report.targets(runs, mic)
+    write_outputs(args, meta, runs, tgts, mic)
     return 0
 
 
@@ -129,12 +132,19 @@ def main(argv=None) -> int:
             "reference": {s: v[1] for s, v in shapes.items()},
             "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "generate_s": gen_s, "shmchunk_from": shmchunk_origin()}
-    tgts = report.targets(runs)
+    mic = None
+    if args.micro_bytes not in ("0", ""):
+        print("C microbenchmark ...", file=sys.stderr)
+        mic = micro.run(ROOT, args.micro_bytes)
+        print(f"  {mic['status']}", file=sys.stderr)
+    tgts = report.targets(runs, mic)
     meta["runtime_s"] = time.perf_counter() - started
-    write_outputs(args, meta, runs, tgts)
+    write_outputs(args, meta, runs, tgts, mic)
     print(f"wrote {args.out}/results.md, results.json{'' if args.no_chart else ', chart.png'} "
           f"in {meta['runtime_s']:.0f} s total", file=sys.stderr)
     failed = [r for r in runs if r.get("status") not in ("ok", "skipped")]
+    if mic is not None and mic["status"] == "failed":
+        failed.append({"peer": "shmc_microbench", "shape": "-", "error": mic["error"]})
     for r in failed:
         print(f"FAILED {r['peer']} {r['shape']}: {r.get('error') or r.get('mismatches')}",
               file=sys.stderr)

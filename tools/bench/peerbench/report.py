@@ -43,7 +43,33 @@ def _get(r, key):
     return r.get(key) if r else None
 
 
-def targets(runs) -> list:
+def _gbps(x):
+    return f"{x:.3g} GB/s"
+
+
+def micro_targets(micro) -> list:
+    """T6/T7 from the C microbenchmark of the same run (pack speed and scaling)."""
+    m = micro if micro and micro.get("status") == "ok" else {}
+    g = m.get
+    out = [_ratio_target("T6", "raw pack to shm / memcpy into touched memory (shmc_microbench)",
+                         g("raw_pack_gbps"), g("memcpy_gbps"), 0.5, True, _gbps)]
+    info = _ratio_target("info T6", "raw pack to shm / memcpy into fresh pages (what any new "
+                         "segment costs the kernel)", g("raw_pack_gbps"), g("memcpy_fresh_gbps"),
+                         1.0, True, _gbps)
+    threads = int(g("threads") or 0)
+    want = 0.75 * threads
+    out.append(_ratio_target("T7", f"zstd pack, {threads} threads / 1 thread (scales with cores: "
+                             f">= 0.75 x cores)", g("zstd_pack_gbps"), g("zstd_pack_1t_gbps"),
+                             want, True, _gbps))
+    raw = _ratio_target("info T7", f"raw pack, {threads} threads / 1 thread", g("raw_pack_gbps"),
+                        g("raw_pack_1t_gbps"), want, True, _gbps)
+    for t in (info, raw):
+        t["verdict"] = "info"
+        t["line"] = t["line"].replace(" PASS", "").replace(" MISS", "") + " (info)"
+    return out + [info, raw]
+
+
+def targets(runs, micro=None) -> list:
     """The project's performance targets, each PASS / MISS / N/A.
 
     Per-task targets compare *access* time (attach + decode: what it costs a
@@ -97,6 +123,8 @@ def targets(runs) -> list:
     out.append(_ratio_target(
         "T5b", "decode time per column task (A), shmchunk-zstd / (8a) blosc2-zstd [p50] (+10%)",
         _get(z, "decode_p50_s"), _get(b, "decode_p50_s"), 1.1, False, _ms))
+    if micro is not None:
+        out += micro_targets(micro)
     return out
 
 
@@ -104,7 +132,7 @@ def _cell(x, scale=1.0, digits=3):
     return "—" if x is None else f"{x * scale:.{digits}g}"
 
 
-def markdown(meta: dict, runs: list, tgts: list) -> str:
+def markdown(meta: dict, runs: list, tgts: list, micro: dict | None = None) -> str:
     lines = [
         "# shmchunk benchmark against the peers", "",
         f"Frame: {meta['rows']:,} rows x {meta['columns']} columns, "
@@ -137,6 +165,13 @@ def markdown(meta: dict, runs: list, tgts: list) -> str:
     lines += [f"- {t['line']}" for t in tgts if t["verdict"] != "info"]
     lines += ["", "Context (no target):", ""]
     lines += [f"- {t['line']}" for t in tgts if t["verdict"] == "info"]
+    if micro is not None:
+        lines += ["", f"C microbenchmark (`{micro.get('command', 'shmc_microbench')}`): "
+                  f"{micro['status']}", ""]
+        if micro.get("output"):
+            lines += ["```", micro["output"].rstrip(), "```"]
+        elif micro.get("error"):
+            lines += [f"    {micro['error']}"]
     lines += ["", "Columns are explained in tools/bench/README.md.", ""]
     return "\n".join(lines)
 
@@ -145,9 +180,10 @@ def _order(r):
     return r.get("order", 0)
 
 
-def write_json(path, meta, runs, tgts):
+def write_json(path, meta, runs, tgts, micro=None):
     with open(path, "w") as f:
-        json.dump({"meta": meta, "runs": runs, "targets": tgts}, f, indent=1, sort_keys=True)
+        json.dump({"meta": meta, "runs": runs, "targets": tgts, "micro": micro}, f, indent=1,
+                  sort_keys=True)
 
 
 def chart(path, meta, runs):
