@@ -519,7 +519,7 @@ def share(df: pd.DataFrame, compression: str | None = None, level: int = 1, shuf
 
     verify (travels with pickled handles too): True checks each chunk's XXH3 in each
     process before its first view or decode, so bytes changed after sealing raise
-    ChecksumError; that pass reads every byte once (about 1.5 ms per 16 MB column
+    ChecksumError; that pass reads every byte once (about 2 ms per 16 MB column
     here). False trusts the segment and makes a raw column's first read cost about
     what a repeat read costs; malformed structure (offsets, sizes, string buffers)
     is still refused. sf.verify() checks the whole segment on demand either way."""
