@@ -315,15 +315,44 @@ def make_roundtrip() -> int:
     return count + 1
 
 
+# ---------------------------------------------------------------- strings_check
+
+def make_strings_check() -> int:
+    """Layout of fuzz_strings_check.c: (noffsets-1) % 64, the first offset, one signed
+    step per further offset (0x7F/0x80/0x81: INT64_MAX/INT64_MIN/-1), then the data."""
+    reset("strings_check")
+
+    def seed(name, words, tweak=None):
+        data = "".join(words).encode()
+        steps = [len(w.encode()) for w in words]
+        head = [len(words) % 64, 0] + [s & 0xFF for s in steps]
+        if tweak:
+            tweak(head)
+        save("strings_check", name, bytes(head) + data)
+
+    seed("ascii", ["alpha", "beta", "", "gamma", "x" * 40])
+    seed("accents", ["\u00e9t\u00e9", "\u20ac5", "\U0001F600", "na\u00efve"])
+    seed("long_ascii", ["w%03d" % i for i in range(63)])  # several 256-byte blocks
+    seed("split_char", ["a\u00e9b", "c"], lambda h: h.__setitem__(2, 2))  # starts inside
+    seed("backwards", ["abc", "de", "f"], lambda h: h.__setitem__(3, 0xFE))
+    seed("huge_mid", ["abc", "de"], lambda h: h.__setitem__(2, 0x7F))
+    seed("negative_mid", ["abc", "de"], lambda h: h.__setitem__(2, 0x81))
+    save("strings_check", "bad_utf8", bytes([1, 0, 6]) + b"ab\xed\xa0\x80z")
+    save("strings_check", "empty", bytes([0, 0]))
+    return 9
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lib", help="libshmchunk.so to write segments with")
-    ap.add_argument("--only", choices=["segments", "pickles", "roundtrip"])
+    ap.add_argument("--only", choices=["segments", "pickles", "roundtrip", "strings_check"])
     a = ap.parse_args()
     if a.only in (None, "pickles"):
         print(f"pickle_read: {make_pickles()} files", file=sys.stderr)
     if a.only in (None, "roundtrip"):
         print(f"roundtrip: {make_roundtrip()} files", file=sys.stderr)
+    if a.only in (None, "strings_check"):
+        print(f"strings_check: {make_strings_check()} files", file=sys.stderr)
     if a.only in (None, "segments"):
         print(f"segments: {make_segments(load_binding(a.lib))} files", file=sys.stderr)
     for d in sorted(CORPUS.iterdir()):
