@@ -17,7 +17,9 @@
  *               IntegerArray / FloatingArray / BooleanArray {_data, _mask};
  *               ArrowStringArray[NumpySemantics] {_pa_array: pyarrow.lib._restore_array(...), _dtype}
  *   index       _new_Index(RangeIndex | Index | Int64Index | ..., {...}),
- *               _new_DatetimeIndex(DatetimeIndex, {...})
+ *               _new_DatetimeIndex(DatetimeIndex, {...}),
+ *               _new_Index(MultiIndex, {levels, codes, names}): each level becomes one
+ *               index column holding the level's values taken by its codes
  *
  * dtype strings written to desc.dtype (what str(series.dtype) prints, so the
  * writer can rebuild the same pandas dtype):
@@ -890,11 +892,16 @@ static int pf_label(pf_ctx *C, const shmc_pk_value *v, shmc_label *out) {
     return SHMC_OK;
 }
 
+#define PF_MAX_LEVELS 64
+
 typedef struct pf_index {
     int is_range;
     int64_t start, stop, step;
     shmc_label name;
     const shmc_pk_value *node;
+    uint64_t nlevels;      /* MultiIndex: levels[] and names[]; 0 otherwise */
+    pf_col *levels;
+    shmc_label *names;
 } pf_index;
 
 static int pf_range_len(pf_ctx *C, const pf_index *ix, uint64_t *n) {
@@ -904,6 +911,8 @@ static int pf_range_len(pf_ctx *C, const pf_index *ix, uint64_t *n) {
     *n = cnt > 0 ? (uint64_t)cnt : 0;
     return SHMC_OK;
 }
+
+static int pf_multi_read(pf_ctx *C, const shmc_pk_value *d, pf_index *ix, int nest);
 
 /* _new_Index(cls, {...}) / _new_DatetimeIndex(cls, {...}): a RangeIndex, or values. */
 static int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col *col, int nest) {
@@ -922,7 +931,7 @@ static int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col
             return pf_fail(C, SHMC_ERR_PICKLE, v, "RangeIndex without int start/stop/step");
         return SHMC_OK;
     }
-    if (pf_pd(cls, "MultiIndex")) return pf_unsupported(C, cls, "an index (MultiIndex is not read)");
+    if (pf_pd(cls, "MultiIndex")) return pf_multi_read(C, d, ix, nest);
     static const char *const plain[] = {"Index", "Int64Index", "UInt64Index", "Float64Index",
                                         "NumericIndex", "DatetimeIndex", "TimedeltaIndex",
                                         "CategoricalIndex"};
@@ -933,6 +942,9 @@ static int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col
 
 /* An index as one column (categories): RangeIndex materialised as int64. */
 static int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_label *name, int nest) {
+    if (pf_pd(pf_arg(idx, 0), "MultiIndex"))  /* read only as the row index */
+        return pf_unsupported(C, pf_arg(idx, 0), "column labels or categories (a MultiIndex is read "
+                              "only as the row index)");
     pf_index ix;
     FORWARD_IF_ERROR(pf_index_read(C, idx, &ix, col, nest));
     *name = ix.name;
@@ -947,6 +959,170 @@ static int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_l
     col->d.values = vals;
     col->nrows = n;
     snprintf(col->dtype, sizeof col->dtype, "int64");
+    return SHMC_OK;
+}
+
+/* ---- MultiIndex levels ---------------------------------------------------- */
+/* Code j of a 1-D integer codes array (any width, either byte order). */
+static int64_t pf_code_at(const pf_arr *a, uint64_t j) {
+    uint8_t b[8];
+    uint32_t s = a->dt.itemsize;
+    memcpy(b, a->data + (size_t)j * s, s);
+    if (a->dt.swap) pf_swap(b, 1, s);
+    if (s == 1) return (int8_t)b[0];
+    if (s == 2) { int16_t v; memcpy(&v, b, 2); return v; }
+    if (s == 4) { int32_t v; memcpy(&v, b, 4); return v; }
+    int64_t v;
+    memcpy(&v, b, 8);
+    return v;
+}
+
+static int pf_codes(pf_ctx *C, const shmc_pk_value *v, uint64_t level, uint64_t nvals, pf_arr *a) {
+    FORWARD_IF_ERROR(pf_array(C, v, a));
+    if (a->ndim != 1 || a->dt.kind != 'i')
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "MultiIndex level %llu: codes are not a 1-D integer array",
+                       (unsigned long long)level);
+    for (uint64_t j = 0; j < a->dims[0]; j++) {
+        int64_t c = pf_code_at(a, j);
+        if (c < -1 || (c >= 0 && (uint64_t)c >= nvals))
+            return pf_fail(C, SHMC_ERR_PICKLE, v, "MultiIndex level %llu: code %lld at row %llu is "
+                           "outside its %llu values", (unsigned long long)level, (long long)c,
+                           (unsigned long long)j, (unsigned long long)nvals);
+    }
+    return SHMC_OK;
+}
+
+static int pf_valid_bit(const shmc_column_desc *d, uint64_t i) {
+    if (!d->validity) return 1;
+    uint64_t b = d->validity_offset + i;
+    return (d->validity[b >> 3] >> (b & 7)) & 1;
+}
+
+/* Strings of the level taken by codes; code -1 (a missing label) becomes a null,
+ * which get_level_values() spells NaN in an object level. */
+static int pf_take_strings(pf_ctx *C, const pf_col *lev, const pf_arr *a, pf_col *out) {
+    const shmc_column_desc *d = &lev->d;
+    uint64_t n = a->dims[0], total = 0, nulls = 0;
+    for (uint64_t j = 0; j < n; j++) {
+        int64_t c = pf_code_at(a, j);
+        if (c < 0 || !pf_valid_bit(d, (uint64_t)c)) nulls++;
+        else total += (uint64_t)(d->offsets[c + 1] - d->offsets[c]);
+    }
+    int64_t *off;
+    uint8_t *data, *valid = NULL;
+    FORWARD_IF_ERROR(pf_own(C, (size_t)(n + 1) * sizeof *off, (void **)&off));
+    FORWARD_IF_ERROR(pf_own(C, (size_t)total, (void **)&data));
+    if (nulls) {
+        FORWARD_IF_ERROR(pf_own(C, (size_t)(n + 7) / 8, (void **)&valid));
+        memset(valid, 0, (size_t)(n + 7) / 8);
+    }
+    uint64_t pos = 0;
+    off[0] = 0;
+    for (uint64_t j = 0; j < n; j++) {
+        int64_t c = pf_code_at(a, j);
+        if (c >= 0 && pf_valid_bit(d, (uint64_t)c)) {
+            size_t len = (size_t)(d->offsets[c + 1] - d->offsets[c]);
+            if (len) memcpy(data + pos, d->data + d->offsets[c], len);
+            pos += len;
+            if (valid) valid[j >> 3] |= (uint8_t)(1u << (j & 7));
+        }
+        off[j + 1] = (int64_t)pos;
+    }
+    out->d.offsets = off;
+    out->d.data = data;
+    out->d.validity = valid;
+    out->d.validity_offset = 0;
+    if (nulls && !strcmp(out->dtype, "object")) {
+        out->miss |= PF_MISS_NAN;
+        if (out->miss == PF_MISS_NAN) snprintf(out->dtype, sizeof out->dtype, "object[nan]");
+    }
+    return SHMC_OK;
+}
+
+/* What a missing label (code -1) becomes in a fixed-width level: NaN, NaT, or a
+ * masked slot; 0 for int and bool levels, where get_level_values() changes the
+ * dtype (float, object), so no column type brings the index back exactly. */
+static int pf_missing_fill(const shmc_column_desc *d, uint8_t *slot, size_t s) {
+    if (d->mask) return 1;
+    if (d->kind == SHMC_KIND_FLOAT64) { double v = NAN; memcpy(slot, &v, 8); return 1; }
+    if (d->kind == SHMC_KIND_FLOAT32) { float v = NAN; memcpy(slot, &v, 4); return 1; }
+    if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA) {
+        int64_t nat = INT64_MIN;
+        memcpy(slot, &nat, s);
+        return 1;
+    }
+    return 0;
+}
+
+static int pf_take_fixed(pf_ctx *C, const pf_col *lev, const pf_arr *a, uint64_t level, pf_col *out) {
+    const shmc_column_desc *d = &lev->d;
+    size_t s = shmc_kind_itemsize(d->kind);
+    uint64_t n = a->dims[0];
+    if (!s || n > SIZE_MAX / s) return pf_unsupported(C, a->node, "a MultiIndex level");
+    uint8_t *vals, *mask = NULL;
+    FORWARD_IF_ERROR(pf_own(C, (size_t)n * s, (void **)&vals));
+    if (d->mask) FORWARD_IF_ERROR(pf_own(C, (size_t)n, (void **)&mask));
+    for (uint64_t j = 0; j < n; j++) {
+        int64_t c = pf_code_at(a, j);
+        if (c >= 0) {
+            memcpy(vals + j * s, (const uint8_t *)d->values + (size_t)c * s, s);
+            if (mask) mask[j] = d->mask[c];
+            continue;
+        }
+        memset(vals + j * s, 0, s);
+        if (mask) mask[j] = 1;
+        if (!pf_missing_fill(d, vals + j * s, s))
+            return pf_fail(C, SHMC_ERR_UNSUPPORTED, a->node, "MultiIndex level %llu (%s) has a missing "
+                           "label at row %llu, which pandas shows as NaN in another dtype; not read",
+                           (unsigned long long)level, lev->dtype, (unsigned long long)j);
+    }
+    out->d.values = vals;
+    out->d.mask = mask;
+    return SHMC_OK;
+}
+
+/* One level: its values (an index pickle) taken by its codes, as get_level_values(). */
+static int pf_level(pf_ctx *C, const shmc_pk_value *lv, const shmc_pk_value *cv, uint64_t level,
+                    int nest, pf_col *out) {
+    if (pf_pd(pf_arg(lv, 0), "CategoricalIndex"))
+        return pf_unsupported(C, pf_arg(lv, 0), "a MultiIndex level (categorical levels are not read)");
+    pf_col lev;
+    shmc_label ignored;
+    memset(&lev, 0, sizeof lev);
+    FORWARD_IF_ERROR(pf_index_col(C, lv, &lev, &ignored, nest + 1));
+    pf_arr a;
+    FORWARD_IF_ERROR(pf_codes(C, cv, level, lev.nrows, &a));
+    *out = lev;
+    out->nrows = a.dims[0];
+    if (lev.d.tz) out->d.tz = out->tz;
+    if (lev.d.kind == SHMC_KIND_STRING) return pf_take_strings(C, &lev, &a, out);
+    if (lev.d.kind == SHMC_KIND_CATEGORICAL || lev.d.kind == SHMC_KIND_OBJECT)
+        return pf_unsupported(C, lv, "a MultiIndex level (categorical levels are not read)");
+    return pf_take_fixed(C, &lev, &a, level, out);
+}
+
+static int pf_multi_read(pf_ctx *C, const shmc_pk_value *d, pf_index *ix, int nest) {
+    const shmc_pk_value *levels = shmc_pk_dict_get(d, "levels"), *codes = shmc_pk_dict_get(d, "codes"),
+                        *names = shmc_pk_dict_get(d, "names");
+    uint64_t n = shmc_pk_len(levels);
+    if (n == 0 || n > PF_MAX_LEVELS || shmc_pk_len(codes) != n || (names && shmc_pk_len(names) != n))
+        return pf_fail(C, SHMC_ERR_PICKLE, ix->node, "MultiIndex with %llu levels, %llu codes and "
+                       "%llu names (1..%d levels with one codes array and name each are read)",
+                       (unsigned long long)n, (unsigned long long)shmc_pk_len(codes),
+                       (unsigned long long)shmc_pk_len(names), PF_MAX_LEVELS);
+    FORWARD_IF_ERROR(pf_own(C, (size_t)n * sizeof *ix->levels, (void **)&ix->levels));
+    FORWARD_IF_ERROR(pf_own(C, (size_t)n * sizeof *ix->names, (void **)&ix->names));
+    memset(ix->levels, 0, (size_t)n * sizeof *ix->levels);
+    for (uint64_t i = 0; i < n; i++) {
+        FORWARD_IF_ERROR(pf_label(C, names ? shmc_pk_item(names, i) : NULL, &ix->names[i]));
+        FORWARD_IF_ERROR(pf_level(C, shmc_pk_item(levels, i), shmc_pk_item(codes, i), i, nest,
+                                  &ix->levels[i]));
+        if (ix->levels[i].nrows != ix->levels[0].nrows)
+            return pf_fail(C, SHMC_ERR_PICKLE, ix->node, "MultiIndex level %llu has %llu rows, level 0 %llu",
+                           (unsigned long long)i, (unsigned long long)ix->levels[i].nrows,
+                           (unsigned long long)ix->levels[0].nrows);
+    }
+    ix->nlevels = n;
     return SHMC_OK;
 }
 
@@ -1112,7 +1288,10 @@ static int pf_check_miss(pf_ctx *C, const pf_col *c, const shmc_label *label, co
 
 static int pf_check_columns(pf_ctx *C, const pf_index *ix, const pf_col *icol, const pf_col *cols,
                             const shmc_label *labels, uint64_t ncols, const shmc_pk_value *mgr) {
-    if (!ix->is_range) FORWARD_IF_ERROR(pf_check_miss(C, icol, &ix->name, "index", 0, ix->node));
+    for (uint64_t i = 0; i < ix->nlevels; i++)
+        FORWARD_IF_ERROR(pf_check_miss(C, &ix->levels[i], &ix->names[i], "index level", i, ix->node));
+    if (!ix->is_range && !ix->nlevels)
+        FORWARD_IF_ERROR(pf_check_miss(C, icol, &ix->name, "index", 0, ix->node));
     for (uint64_t i = 0; i < ncols; i++)
         FORWARD_IF_ERROR(pf_check_miss(C, &cols[i], &labels[i], "column", i, mgr));
     return SHMC_OK;
@@ -1120,6 +1299,14 @@ static int pf_check_columns(pf_ctx *C, const pf_index *ix, const pf_col *icol, c
 
 static int pf_emit_index(pf_ctx *C, const pf_index *ix, pf_col *icol, uint64_t nrows) {
     if (ix->is_range) return C->sink->set_range_index(C->sink->user, ix->start, ix->step, &ix->name);
+    for (uint64_t i = 0; i < ix->nlevels; i++) {
+        pf_col *l = &ix->levels[i];
+        l->d.flags |= SHMC_COL_INDEX;
+        l->d.label = ix->names[i];
+        l->d.dtype = l->dtype;
+        FORWARD_IF_ERROR(C->sink->add_column(C->sink->user, &l->d));
+    }
+    if (ix->nlevels) return SHMC_OK;
     if (icol->nrows != nrows)
         return pf_fail(C, SHMC_ERR_PICKLE, ix->node, "index has %llu rows, frame %llu",
                        (unsigned long long)icol->nrows, (unsigned long long)nrows);
@@ -1169,7 +1356,7 @@ static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root) {
     memset(icol, 0, sizeof *icol);
     FORWARD_IF_ERROR(pf_index_read(C, shmc_pk_item(axes, 1), &ix, icol, 0));
     if (ix.is_range) FORWARD_IF_ERROR(pf_range_len(C, &ix, &nrows));
-    else nrows = icol->nrows;
+    else nrows = ix.nlevels ? ix.levels[0].nrows : icol->nrows;
     FORWARD_IF_ERROR(pf_own(C, (size_t)(ncols ? ncols : 1) * sizeof *cols, (void **)&cols));
     memset(cols, 0, (size_t)(ncols ? ncols : 1) * sizeof *cols);
     FORWARD_IF_ERROR(pf_own(C, (size_t)(ncols ? ncols : 1) * sizeof *C->pos, (void **)&C->pos));

@@ -137,6 +137,16 @@ def labels_mixed():
     return pd.DataFrame(np.zeros((N, 6)), columns=cols)
 
 
+def index_multi():
+    # Levels: object strings with a missing label (code -1 -> NaN), datetimes with a
+    # time zone, floats with a missing label; one level unnamed. Levels are unsorted.
+    keys = ["k1", "k0", "k1", "k0", None]
+    ts = pd.to_datetime(1600000000 + I, unit="s").tz_localize("UTC")
+    half = [0.5 * i if i != 2 else np.nan for i in I]
+    idx = pd.MultiIndex.from_arrays([pd.Index(keys, dtype=object), ts, half], names=["k", "t", None])
+    return pd.DataFrame({"v": (I * 3).astype("int64")}, index=idx)
+
+
 def refuse_multi():
     return pd.DataFrame(np.zeros((N, 2)), columns=pd.MultiIndex.from_tuples([("a", 1), ("a", 2)]))
 
@@ -158,6 +168,7 @@ def refuse_pyobj():
 
 
 CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range, index_dt, index_str, index_cat,
+                                 index_multi,
                                  datetimes, categorical, nullable, strings, labels, labels_mixed, empty, zero_rows,
                                  refuse_multi, refuse_pyobj, refuse_mixnull, refuse_na)}
 

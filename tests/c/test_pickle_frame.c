@@ -1,6 +1,7 @@
 /* The DataFrame recogniser against real pickles from pandas 1.5.3, 2.2.3 and
  * 3.1.1 at protocols 2-5 (tests/data/pickles, made by tools/make_pickle_fixtures.py).
  * Values follow the generator's formulas of the row number i. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -373,6 +374,32 @@ static void index_str_fn(run *x, const char *tag, int proto) {
     check_strings(&ix->d, want, N);
 }
 
+/* MultiIndex rows: one index column per level, each the level's values taken by
+ * its codes; a missing label (code -1) is a null string / NaN. */
+static void index_multi_fn(run *x, const char *tag, int proto) {
+    (void)proto;
+    ok_range(x, 4);
+    assert_false(x->r.has_range);
+    rec_col *k = &x->r.cols[0], *t = &x->r.cols[1], *h = &x->r.cols[2], *v = &x->r.cols[3];
+    for (int i = 0; i < 3; i++) assert_true(x->r.cols[i].d.flags & SHMC_COL_INDEX);
+    assert_false(v->d.flags & SHMC_COL_INDEX);
+    assert_string_equal(k->label, "k");
+    assert_string_equal(t->label, "t");
+    assert_int_equal(h->d.label.type, SHMC_LABEL_NONE);
+    check_kind(k, SHMC_KIND_STRING, "object[nan]");
+    const char *const keys[] = {"k1", "k0", "k1", "k0", NULL};
+    check_strings(&k->d, keys, N);
+    check_kind(t, SHMC_KIND_DATETIME, !strcmp(tag, "pd31") ? "datetime64[us, UTC]" : "datetime64[ns, UTC]");
+    assert_string_equal(t->tz, "UTC");
+    check_kind(h, SHMC_KIND_FLOAT64, "float64");
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(i64_at(t->d.values, (size_t)i), secs(t, 1600000000LL + i));
+        if (i == 2) assert_true(isnan(f64_at(h->d.values, 2)));
+        else assert_true(f64_at(h->d.values, (size_t)i) == 0.5 * i);
+        assert_int_equal(i64_at(v->d.values, (size_t)i), 3 * i);
+    }
+}
+
 static void index_cat_fn(run *x, const char *tag, int proto) {
     (void)tag, (void)proto;
     ok_range(x, 2);
@@ -511,6 +538,7 @@ static void test_labels_mixed(void **s) { (void)s; each("labels_mixed", labels_m
 static void test_empty(void **s) { (void)s; each("empty", empty_fn); }
 static void test_zero_rows(void **s) { (void)s; each("zero_rows", zero_rows_fn); }
 static void test_index_str(void **s) { (void)s; each("index_str", index_str_fn); }
+static void test_index_multi(void **s) { (void)s; each("index_multi", index_multi_fn); }
 static void test_index_cat(void **s) { (void)s; each("index_cat", index_cat_fn); }
 
 /* The old BlockManager __getstate__ form; "a" and "c" share one int64 block
@@ -674,6 +702,7 @@ int main(void) {
         cmocka_unit_test(test_datetimes),    cmocka_unit_test(test_categorical),
         cmocka_unit_test(test_nullable),     cmocka_unit_test(test_strings),
         cmocka_unit_test(test_labels),       cmocka_unit_test(test_index_str),
+        cmocka_unit_test(test_index_multi),
         cmocka_unit_test(test_index_cat),    cmocka_unit_test(test_legacy_manager),
         cmocka_unit_test(test_labels_mixed), cmocka_unit_test(test_empty),        cmocka_unit_test(test_zero_rows),
         cmocka_unit_test(test_oob),          cmocka_unit_test(test_arrow_sliced),          cmocka_unit_test(test_written_segment),       cmocka_unit_test(test_refuse_multi),

@@ -226,8 +226,9 @@ def column(draw, n: int):
 @st.composite
 def index(draw, n: int):
     name = draw(st.sampled_from([None, "idx", 7]))
-    # MultiIndex is not read by the C reader (pickle-read); share() covers it below.
-    kind = draw(st.sampled_from(["range", "range", "int", "str", "datetime_tz"]))
+    kind = draw(st.sampled_from(["range", "range", "int", "str", "datetime_tz", "multi"]))
+    if kind == "multi":
+        return draw(multi_index(n))
     if kind == "range":
         start, step = draw(st.integers(-1000, 1000)), draw(st.sampled_from([1, 2, -3, 7]))
         return pd.RangeIndex(start, start + step * n, step, name=name)
@@ -243,9 +244,12 @@ def index(draw, n: int):
 
 @st.composite
 def multi_index(draw, n: int):
-    return pd.MultiIndex.from_arrays([np.arange(n, dtype="i8") * 3,
-                                      draw(st.lists(TEXT, min_size=n, max_size=n))],
-                                     names=["a", None])
+    arrays = [np.arange(n, dtype="i8") * 3, draw(st.lists(TEXT, min_size=n, max_size=n))]
+    names = ["a", None]
+    if draw(st.booleans()):  # a float level with missing labels (codes -1)
+        arrays.append(draw(st.lists(st.sampled_from([0.5, -2.0, np.nan]), min_size=n, max_size=n)))
+        names.append(7)
+    return pd.MultiIndex.from_arrays(arrays, names=names)
 
 
 @st.composite
@@ -631,7 +635,7 @@ def _fixtures(*cases):
                   if f.startswith("pd") and f.split("_", 1)[1].rsplit("_p", 1)[0] == c)
 
 
-@pytest.mark.parametrize("name", _fixtures("strings", "index_cat", "labels_mixed"))
+@pytest.mark.parametrize("name", _fixtures("strings", "index_cat", "labels_mixed", "index_multi"))
 def test_fixture_round_trip(tmpdir_mod, name):
     """Object columns keep None vs NaN, CategoricalIndex stays categorical, mixed
     str/int/other column labels stay what they were."""
