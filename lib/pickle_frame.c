@@ -470,6 +470,20 @@ static unsigned pf_miss_kind(const shmc_pk_value *v) {
     return v->type == SHMC_PK_FLOAT ? PF_MISS_NAN : PF_MISS_NA;
 }
 
+/* The three buffers of n strings of `total` bytes: offsets (the first one 0), data,
+ * and a zeroed validity bitmap when some are null (NULL otherwise). */
+static int pf_string_bufs(pf_ctx *C, uint64_t n, uint64_t total, uint64_t nulls, int64_t **off,
+                          uint8_t **data, uint8_t **valid) {
+    *valid = NULL;
+    FORWARD_IF_ERROR(pf_own(C, (size_t)(n + 1) * sizeof **off, (void **)off));
+    FORWARD_IF_ERROR(pf_own(C, (size_t)total, (void **)data));
+    (*off)[0] = 0;
+    if (!nulls) return SHMC_OK;
+    FORWARD_IF_ERROR(pf_own(C, (size_t)(n + 7) / 8, (void **)valid));
+    memset(*valid, 0, (size_t)(n + 7) / 8);
+    return SHMC_OK;
+}
+
 static int pf_strings(pf_ctx *C, shmc_pk_value *const *items, uint64_t n, pf_col *col) {
     uint64_t total = 0, nulls = 0;
     col->miss = 0;
@@ -486,15 +500,9 @@ static int pf_strings(pf_ctx *C, shmc_pk_value *const *items, uint64_t n, pf_col
                            shmc_pk_type_name(it->type));
     }
     int64_t *off;
-    uint8_t *data, *valid = NULL;
-    FORWARD_IF_ERROR(pf_own(C, (size_t)(n + 1) * sizeof *off, (void **)&off));
-    FORWARD_IF_ERROR(pf_own(C, (size_t)total, (void **)&data));
-    if (nulls) {
-        FORWARD_IF_ERROR(pf_own(C, (size_t)(n + 7) / 8, (void **)&valid));
-        memset(valid, 0, (size_t)(n + 7) / 8);
-    }
+    uint8_t *data, *valid;
+    FORWARD_IF_ERROR(pf_string_bufs(C, n, total, nulls, &off, &data, &valid));
     uint64_t pos = 0;
-    off[0] = 0;
     for (uint64_t i = 0; i < n; i++) {
         const shmc_pk_value *it = items[i];
         if (it->type == SHMC_PK_STR) {
@@ -1009,15 +1017,9 @@ static int pf_take_strings(pf_ctx *C, const pf_col *lev, const pf_arr *a, pf_col
         else total += (uint64_t)(d->offsets[c + 1] - d->offsets[c]);
     }
     int64_t *off;
-    uint8_t *data, *valid = NULL;
-    FORWARD_IF_ERROR(pf_own(C, (size_t)(n + 1) * sizeof *off, (void **)&off));
-    FORWARD_IF_ERROR(pf_own(C, (size_t)total, (void **)&data));
-    if (nulls) {
-        FORWARD_IF_ERROR(pf_own(C, (size_t)(n + 7) / 8, (void **)&valid));
-        memset(valid, 0, (size_t)(n + 7) / 8);
-    }
+    uint8_t *data, *valid;
+    FORWARD_IF_ERROR(pf_string_bufs(C, n, total, nulls, &off, &data, &valid));
     uint64_t pos = 0;
-    off[0] = 0;
     for (uint64_t j = 0; j < n; j++) {
         int64_t c = pf_code_at(a, j);
         if (c >= 0 && pf_valid_bit(d, (uint64_t)c)) {
