@@ -74,6 +74,8 @@ static shmc_frame *numeric_frame(uint64_t nrows, int ncols, void **cols)
     return f;
 }
 
+#define FORWARD_PACK(call) do { int rc_ = (call); if (rc_ != SHMC_OK) return rc_; } while (0)
+
 static int pack(shmc_frame *f, int codec, int threads, char *name, size_t cap, double *secs)
 {
     shmc_write_opts o;
@@ -88,6 +90,40 @@ static int pack(shmc_frame *f, int codec, int threads, char *name, size_t cap, d
     *secs = now_s() - t0;
     if (rc != SHMC_OK) fprintf(stderr, "pack: %s: %s\n", shmc_strerror(rc), shmc_frame_errmsg(f));
     return rc;
+}
+
+/* Packs are timed best of REPS: on a virtual machine the first touch of guest
+ * memory the host has not backed yet costs more than the kernel's own page work
+ * (here 1.6 vs 4.4 GB/s for the same pwrite), and that is not the writer's speed. */
+#define REPS 2
+
+static int pack_best(shmc_frame *f, int codec, int threads, char *name, size_t cap, double *best)
+{
+    *best = 1e300;
+    for (int r = 0; r < REPS; r++) {
+        double secs;
+        FORWARD_PACK(pack(f, codec, threads, name, cap, &secs));
+        if (secs < *best) *best = secs;
+        if (r + 1 < REPS) shmc_segment_unlink(name);
+    }
+    return SHMC_OK;
+}
+
+/* memcpy into freshly allocated pages, best of REPS (see pack_best). */
+static double fresh_copy_secs(const uint8_t *src, uint64_t bytes)
+{
+    double best = 1e300;
+    for (int r = 0; r < REPS; r++) {
+        uint8_t *cold = malloc(bytes);
+        if (!cold) return 0;
+        double t0 = now_s();
+        memcpy(cold, src, bytes);
+        double t = now_s() - t0;
+        __asm__ volatile("" ::"r"(cold) : "memory"); /* the copy is used */
+        free(cold);
+        if (t < best) best = t;
+    }
+    return best;
 }
 
 static int decode_all(const char *name, uint8_t *dst, uint64_t cap, double *secs, uint64_t *stored)
@@ -156,17 +192,13 @@ int main(int argc, char **argv)
         cols[c] = all + (uint64_t)c * nrows * 8;
         fill_column(cols[c], nrows, c);
     }
-    uint8_t *cold = malloc(bytes);   /* fresh pages: what a new segment costs the kernel too */
-    if (!cold) return 1;
-    double t0 = now_s();
-    memcpy(cold, all, bytes);
-    double t_cold = now_s() - t0;
-    free(cold);
+    double t_cold = fresh_copy_secs(all, bytes); /* fresh pages: what a new segment costs too */
+    if (t_cold == 0) return 1;
     memset(dst, 1, bytes);   /* fault the pages in: measure copying, not the kernel */
     printf("frame: %d columns x %llu rows = %.3f GB, rows_per_chunk %u, threads %d (0 = all)\n", NCOLS,
            (unsigned long long)nrows, (double)bytes / 1e9, RPC, threads);
 
-    t0 = now_s();
+    double t0 = now_s();
     memcpy(dst, all, bytes);
     double t_memcpy = now_s() - t0;
     t0 = now_s();
@@ -181,12 +213,13 @@ int main(int argc, char **argv)
     char name[300];
     double t_raw, t_zstd, t_dec;
     uint64_t stored = 0;
-    if (!f || pack(f, SHMC_CODEC_NONE, threads, name, sizeof name, &t_raw) != SHMC_OK) return 1;
+    if (!f || pack_best(f, SHMC_CODEC_NONE, threads, name, sizeof name, &t_raw) != SHMC_OK) return 1;
     shmc_segment_unlink(name);
     printf("raw pack to shm     %7.2f GB/s  (%.2f x memcpy, %.2f x memcpy to fresh pages; includes\n"
-           "                                reservation, page population and hashing)\n",
-           gbps(bytes, t_raw), t_memcpy / t_raw, t_cold / t_raw);
-    if (pack(f, SHMC_CODEC_ZSTD, threads, name, sizeof name, &t_zstd) != SHMC_OK) return 1;
+           "                                reservation, page population and hashing; packs and\n"
+           "                                fresh-page copies: best of %d)\n",
+           gbps(bytes, t_raw), t_memcpy / t_raw, t_cold / t_raw, REPS);
+    if (pack_best(f, SHMC_CODEC_ZSTD, threads, name, sizeof name, &t_zstd) != SHMC_OK) return 1;
     if (decode_all(name, dst, bytes, &t_dec, &stored) != SHMC_OK) return 1;
     shmc_segment_unlink(name);
     printf("zstd-1+shuffle pack %7.2f GB/s  ratio %.2f (%.3f GB stored)\n", gbps(bytes, t_zstd),
@@ -196,9 +229,9 @@ int main(int argc, char **argv)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads == 0 && ncpu > 1) {
         double t_raw1, t_zstd1; /* the same packs on one thread: how pack scales with cores */
-        if (pack(f, SHMC_CODEC_NONE, 1, name, sizeof name, &t_raw1) != SHMC_OK) return 1;
+        if (pack_best(f, SHMC_CODEC_NONE, 1, name, sizeof name, &t_raw1) != SHMC_OK) return 1;
         shmc_segment_unlink(name);
-        if (pack(f, SHMC_CODEC_ZSTD, 1, name, sizeof name, &t_zstd1) != SHMC_OK) return 1;
+        if (pack_best(f, SHMC_CODEC_ZSTD, 1, name, sizeof name, &t_zstd1) != SHMC_OK) return 1;
         shmc_segment_unlink(name);
         printf("pack on 1 thread    raw %.2f GB/s, zstd %.2f GB/s: %ld threads are %.2fx, %.2fx faster\n",
                gbps(bytes, t_raw1), gbps(bytes, t_zstd1), ncpu, t_raw1 / t_raw, t_zstd1 / t_zstd);
