@@ -206,6 +206,22 @@ def test_int_labels_select_by_decimal_text(cli, shm_name, tmp_path):
     assert_same(read_back(out), df[[17, -3]])
 
 
+def test_columns_with_commas_and_backslashes_are_escaped(cli, shm_name, tmp_path):
+    df = pd.DataFrame({"a,b": [1, 2], "c\\d": [3.5, 4.5], "e": ["x", "y"], "f\\": [0, 1]})
+    pkl = write_pickle(df, tmp_path / "commas.pkl")
+    src = f"shm:{shm_name}"
+    cli("pack", pkl, src, check=0)
+    out = tmp_path / "o.pkl"
+    for arg, want in ((r"a\,b,e", ["a,b", "e"]), (r"c\\d", ["c\\d"]), (r"c\d", ["c\\d"]),
+                      ("f\\", ["f\\"]), (r"e,a\,b", ["e", "a,b"])):
+        cli("unpack", src, out, "--columns", arg, check=0)
+        assert_same(read_back(out), df[want])
+        out.unlink()
+    proc = cli("unpack", src, out, "--columns", "a,b", check=1)  # unescaped: two labels
+    assert "no column 'a'" in one_error_line(proc, "unpack", src)
+    assert not out.exists()
+
+
 # --------------------------------------------------------------------------- stdin / stdout
 
 def test_pack_from_stdin_and_unpack_to_stdout(cli, shm_name, frame, frame_pkl):

@@ -93,21 +93,39 @@ static int match_column(shmc_segment *seg, uint32_t ncols, const char *name, siz
     return found ? 0 : 1;
 }
 
+/* Next label of a --columns list into out (NUL-terminated, at most strlen(s) bytes):
+ * labels are separated by commas; a backslash before a comma or a backslash makes it
+ * part of the label (a\,b is the label "a,b"). Returns where the following label
+ * starts, or NULL after the last one. */
+static const char *next_label(const char *s, char *out, size_t *len)
+{
+    size_t n = 0;
+    for (; *s && *s != ','; s++) {
+        if (*s == '\\' && (s[1] == ',' || s[1] == '\\')) s++;
+        out[n++] = *s;
+    }
+    out[n] = '\0';
+    *len = n;
+    return *s == ',' ? s + 1 : NULL;
+}
+
 static int resolve_columns(shmc_segment *seg, const unpack_args *a, selection_buf *out)
 {
     shmc_segment_info info;
     int st = shmc_segment_info_get(seg, &info);
     if (st != SHMC_OK) return cli_fail("unpack", a->src, "%s", cli_detail(shmc_segment_errmsg(seg), st));
-    for (const char *s = a->columns;;) {
-        const char *comma = strchr(s, ',');
-        size_t len = comma ? (size_t)(comma - s) : strlen(s);
-        int rc = match_column(seg, info.ncolumns, s, len, out);
-        if (rc < 0) return cli_fail("unpack", a->src, "out of memory");
-        if (rc > 0) return cli_fail("unpack", a->src, "no column '%.*s'", (int)len, s);
-        if (!comma) break;
-        s = comma + 1;
+    char *label = malloc(strlen(a->columns) + 1);
+    if (!label) return cli_fail("unpack", a->src, "out of memory");
+    int rc = CLI_OK;
+    for (const char *s = a->columns; s && rc == CLI_OK;) {
+        size_t len;
+        s = next_label(s, label, &len);
+        int found = match_column(seg, info.ncolumns, label, len, out);
+        if (found < 0) rc = cli_fail("unpack", a->src, "out of memory");
+        else if (found > 0) rc = cli_fail("unpack", a->src, "no column '%s'", label);
     }
-    return CLI_OK;
+    free(label);
+    return rc;
 }
 
 static int parse_chunks(shmc_segment *seg, const unpack_args *a, selection_buf *out)

@@ -35,7 +35,8 @@ static const cli_verb verbs[] = {
      "              [--allow-pickle]",
      "Write the segment SRC (or a part of it) as a pickle that pandas.read_pickle() loads.\n"
      "OUTPUT '-' = stdout. The file is written under a temporary name, then renamed.\n"
-     "  --columns A,B        only these columns (labels; int labels by their decimal text)\n"
+     "  --columns A,B        only these columns (labels; int labels by their decimal text;\n"
+     "                       '\\,' is a comma inside a label, '\\\\' a backslash)\n"
      "  --chunks 0,3,7       only these chunks: their columns x their row groups\n"
      "  --rows START:STOP    only rows [START, STOP) (either bound may be omitted)\n"
      "  --allow-pickle       include opaque object columns (loading them runs code)\n"},
