@@ -148,6 +148,15 @@ def natural_on_this_pandas(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def index_check(want: pd.DataFrame):
+    """check_index_type for want: the levels of an empty MultiIndex selection are
+    pandas' choice (slicing keeps the unused levels, from_arrays makes empty ones,
+    and pandas 2.2 tells those apart by inferred_type), so only rows are compared."""
+    if isinstance(want.index, pd.MultiIndex) and len(want) == 0:
+        return False
+    return "equiv"
+
+
 # --------------------------------------------------------------------------
 # Strategies: DataFrames of every dtype the C reader understands
 # --------------------------------------------------------------------------
@@ -301,15 +310,17 @@ def test_round_trip_rows_and_columns(tmpdir_mod, df, protocol, rpc, zstd, oob, d
                          else st.just([]), label="columns")
         # whole frame
         got = load(*seg.write(oob=oob))
-        assert_frame_equal(got, natural_on_this_pandas(df))
+        assert_frame_equal(got, natural_on_this_pandas(df), check_index_type=index_check(df))
         # rows cut anywhere (row_stop 0 means "to the end", so say n explicitly)
         if a < b or a == b == n:
             got = load(*seg.write(rows=(a, b if b else 0), oob=oob))
-            assert_frame_equal(got, natural_on_this_pandas(df.iloc[a:b]))
+            assert_frame_equal(got, natural_on_this_pandas(df.iloc[a:b]),
+                               check_index_type=index_check(df.iloc[a:b]))
         # a subset of columns in any order, over the rows
         if a < b:
             got = load(*seg.write(columns=[cols[i] for i in pick], rows=(a, b), oob=oob))
-            assert_frame_equal(got, natural_on_this_pandas(df.iloc[a:b, pick]))
+            assert_frame_equal(got, natural_on_this_pandas(df.iloc[a:b, pick]),
+                               check_index_type=index_check(df.iloc[a:b]))
         del got
     finally:
         gc.collect()
@@ -338,7 +349,7 @@ def test_round_trip_chunk_selection(tmpdir_mod, df, rpc, zstd, oob, data):
         rows = [r for g in sorted(rgs) for r in range(g * rpc, min(len(df), (g + 1) * rpc))]
         got = load(*seg.write(chunks=ids, oob=oob))
         want = df.iloc[rows][labels] if labels else df.iloc[rows, []]
-        assert_frame_equal(got, natural_on_this_pandas(want), check_index_type="equiv")
+        assert_frame_equal(got, natural_on_this_pandas(want), check_index_type=index_check(want))
     finally:
         gc.collect()
         seg.close()
@@ -362,10 +373,10 @@ def test_round_trip_through_share(df, rpc, zstd, oob, multi, objects, data):
             a = data.draw(st.integers(0, n), label="row_start")
             b = data.draw(st.integers(a, n), label="row_stop")
             got = load(*seg.write(oob=oob, objects=True))
-            assert_frame_equal(got, df)
+            assert_frame_equal(got, df, check_index_type=index_check(df))
             if a < b:
                 got = load(*seg.write(rows=(a, b), oob=oob, objects=True))
-                assert_frame_equal(got, df.iloc[a:b])
+                assert_frame_equal(got, df.iloc[a:b], check_index_type=index_check(df.iloc[a:b]))
             del got
         finally:
             gc.collect()
