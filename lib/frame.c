@@ -698,8 +698,9 @@ static uint64_t now_ns(void)
 }
 
 /* The provisional header names the writing process as owner even for a
- * persistent segment, so a writer killed mid-write leaves an orphan gc can
- * remove; the final header replaces it. */
+ * persistent segment, so a writer killed mid-write (or while the space is still
+ * being reserved: it is written first) leaves an orphan gc can remove; the final
+ * header replaces it. */
 static void header_begin(uint8_t *h, uint64_t total)
 {
     uint64_t start = 0;
@@ -732,10 +733,10 @@ static void header_seal(uint8_t *h, int owned, uint64_t index_off, uint64_t inde
     shmc_st64(h + SHMC_HDR_SEALED, SHMC_SEALED_MAGIC);
 }
 
-/* Copy chunks and the index into the mapped segment, then seal it. */
-static int fill_segment(writer *w, shmc_index *ix, shmc_buf *enc, uint64_t index_off, uint64_t total)
+/* Copy chunks and the index into the mapped segment (its provisional header is
+ * already there: see write_to_store), then seal it. */
+static int fill_segment(writer *w, shmc_index *ix, shmc_buf *enc, uint64_t index_off)
 {
-    header_begin(w->base, total);
     size_t measured = enc->len;
     int rc = run_batches(w, place_one);
     if (rc != SHMC_OK) return job_error(w, rc, "copy");
@@ -777,11 +778,13 @@ static int write_to_store(writer *w, shmc_index *ix, const char *dest, char *nam
     shmc_store st;
     if (rc == SHMC_OK) rc = shmc_store_resolve(&st, dest, &w->f->err);
     uint64_t total = index_off + enc.len;
-    if (rc == SHMC_OK) rc = shmc_store_create(&st, total, &w->f->err);
+    uint8_t head[SHMC_HEADER_SIZE];
+    header_begin(head, total);
+    if (rc == SHMC_OK) rc = shmc_store_create(&st, total, head, sizeof head, &w->f->err);
     if (rc == SHMC_OK) {
         w->base = st.base;
         w->fd = shmc_store_write_fd(&st);
-        rc = fill_segment(w, ix, &enc, index_off, total);
+        rc = fill_segment(w, ix, &enc, index_off);
         if (w->fd >= 0) close(w->fd);
         w->fd = -1;
         shmc_store_close(&st);

@@ -151,14 +151,26 @@ static int reserve(int fd, uint64_t size, const char *name, shmc_err *err)
     return SHMC_OK;
 }
 
-int shmc_store_create(shmc_store *st, uint64_t size, shmc_err *err)
+static int write_head(int fd, const void *head, size_t len, const char *name, shmc_err *err)
 {
-    RETURN_ERROR_IF(size == 0 || size > SIZE_MAX, err, SHMC_ERR_INVALID_ARG, "bad segment size");
+    if (len == 0) return SHMC_OK;
+    ssize_t k = pwrite(fd, head, len, 0);
+    if (k == (ssize_t)len) return SHMC_OK;
+    int e = k < 0 ? errno : ENOSPC;
+    return shmc_err_errno(err, io_status(e), e, "%s: cannot write the first %zu bytes", name, len);
+}
+
+int shmc_store_create(shmc_store *st, uint64_t size, const void *head, size_t head_len,
+                      shmc_err *err)
+{
+    RETURN_ERROR_IF(size == 0 || size > SIZE_MAX || head_len > size || (head_len && !head), err,
+                    SHMC_ERR_INVALID_ARG, "bad segment size or head");
     int fd = open_fd(st, O_RDWR | O_CREAT | O_EXCL, 0600);
     if (fd < 0) return shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: create", st->name);
     /* umask can only narrow 0600, but an inherited ACL default could widen it. */
-    int rc = fchmod(fd, 0600) == 0 ? reserve(fd, size, st->name, err)
+    int rc = fchmod(fd, 0600) == 0 ? write_head(fd, head, head_len, st->name, err)
                                    : shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: fchmod", st->name);
+    if (rc == SHMC_OK) rc = reserve(fd, size, st->name, err);
     if (rc == SHMC_OK) {
         /* Not MAP_POPULATE: that makes the kernel zero every page before we overwrite
          * it. Raw chunks go in with pwrite (shmc_store_write_fd), which fills reserved

@@ -26,9 +26,12 @@ typedef struct shmc_store {
 /* Resolve a destination: NULL or "shm:" -> fresh random shm name; "shm:NAME" ->
  * validated shm name; else a file path. Fills st->kind and st->name. */
 int shmc_store_resolve(shmc_store *st, const char *dest, shmc_err *err);
-/* Create the resolved destination with O_EXCL, mode 0600, reserve `size` bytes
- * up front and map it read-write. */
-int shmc_store_create(shmc_store *st, uint64_t size, shmc_err *err);
+/* Create the resolved destination with O_EXCL, mode 0600, write `head` (head_len
+ * bytes, may be 0) at offset 0, then reserve `size` bytes and map it read-write.
+ * The head goes first so that an object whose writer is killed while reserving
+ * (which takes a while for a large segment) already names its owner for gc. */
+int shmc_store_create(shmc_store *st, uint64_t size, const void *head, size_t head_len,
+                      shmc_err *err);
 /* A second read-write descriptor of a store made by shmc_store_create, for pwrite
  * (fills the reserved pages without a zeroing fault per page); -1 for buffers or when
  * it cannot be opened: callers then write through the mapping. The caller closes it. */

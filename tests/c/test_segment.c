@@ -153,7 +153,7 @@ static void test_nospace_shm(void **s)
     char dest[256];
     hc_shm_name(dest, sizeof dest, "nospace");
     assert_int_equal(shmc_store_resolve(&st, dest, &err), SHMC_OK);
-    assert_int_equal(shmc_store_create(&st, too_big, &err), SHMC_ERR_NOSPACE);
+    assert_int_equal(shmc_store_create(&st, too_big, NULL, 0, &err), SHMC_ERR_NOSPACE);
     assert_non_null(strstr(err.msg, "reserve"));
     assert_false(shm_exists(dest));
 }
@@ -319,11 +319,14 @@ static void child_segments(const char *dead, const char *unsealed)
         shmc_store s2;
         shmc_err e = {0};
         uint64_t ticks = 0;
-        if (shmc_store_resolve(&s2, unsealed, &e) || shmc_store_create(&s2, 4096, &e)) _exit(1);
+        uint8_t head[SHMC_HEADER_SIZE] = {0};
         shmc_proc_start_ticks(getpid(), &ticks);
-        memcpy(s2.base, SHMC_MAGIC, SHMC_MAGIC_LEN);
-        shmc_st64(s2.base + SHMC_HDR_OWNER_PID, (uint64_t)getpid());
-        shmc_st64(s2.base + SHMC_HDR_OWNER_START, ticks);
+        memcpy(head, SHMC_MAGIC, SHMC_MAGIC_LEN);
+        shmc_st64(head + SHMC_HDR_OWNER_PID, (uint64_t)getpid());
+        shmc_st64(head + SHMC_HDR_OWNER_START, ticks);
+        /* the head is all a writer killed while reserving has written */
+        if (shmc_store_resolve(&s2, unsealed, &e) || shmc_store_create(&s2, 4096, head, sizeof head, &e))
+            _exit(1);
         _exit(0);   /* "crash" before sealing */
     }
     waitpid(pid, &st, 0);

@@ -338,6 +338,56 @@ def test_writer_killed_mid_write_is_removable_by_gc(shmchunk, cli, private_shm, 
     record(f"killed_mid_write_{writer}", {"unsealed_at_kill": not sealed, "gc_removed": True})
 
 
+BIG_WRITER = """
+import sys, numpy as np, pandas as pd, shmchunk
+df = pd.DataFrame({f"c{i}": np.zeros(1 << 20) for i in range(96)})  # 805 MB, calloc'd
+print("ready", flush=True)
+sys.stdin.readline()
+shmchunk.share(df, rows_per_chunk=1 << 20)
+"""
+
+
+def _kill_on_appearance(ns):
+    """Start BIG_WRITER, SIGKILL it the moment its object appears; (path, head, size)."""
+    proc = ns.popen([sys.executable, "-c", BIG_WRITER], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == "ready"
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not ns.listdir():
+        assert time.monotonic() < deadline and proc.poll() is None, "writer never created"
+    proc.kill()
+    proc.wait(timeout=30)
+    path = ns.shm / ns.listdir()[0]
+    return path, path.read_bytes()[:128], path.stat().st_size
+
+
+def test_writer_killed_while_reserving_is_removable_by_gc(shmchunk, private_shm):
+    """Reserving a large segment takes a while (fallocate of 805 MB); the provisional
+    header is written before it, so a writer killed while reserving has already named
+    itself as owner and `gc` removes the object. A kill can still land in the few
+    microseconds between creating the object and writing the header: then try again
+    (a writer that reserved before writing its header would never pass)."""
+    ns = private_shm("1g")
+    for attempt in range(5):
+        path, head, size = _kill_on_appearance(ns)
+        if any(head) and size < 805 << 20:
+            break
+        path.unlink()
+    else:
+        pytest.fail(f"in 5 kills the object never had its header while reserving "
+                    f"(last: {size} bytes, header {'set' if any(head) else 'empty'})")
+    assert head[120:128] != b"SMSEALED"
+    states = _ls_states(ns)
+    assert states.get(path.name) == "orphaned", states
+    p = run_cli("gc", prefix=ns.prefix)
+    assert p.returncode == 0, p.stderr
+    assert ns.listdir() == [], f"gc left {ns.listdir()}"
+    record("killed_while_reserving", {"size_at_kill": size, "attempts": attempt + 1,
+                                      "gc_removed": True})
+
+
 def test_forked_child_of_owner_never_unlinks(shmchunk):
     """A child forked from the owner inherits its handle and finalizers; when it exits
     normally (atexit runs) or collects the handle, the parent's segment must stay."""
