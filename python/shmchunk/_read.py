@@ -93,7 +93,9 @@ class FrameReader:
         labels = [self.labels[p] for p in positions]
         name = self.label(self.seg.info.columns_name)
         if labels and all(isinstance(x, tuple) for x in labels):
-            return pd.MultiIndex.from_tuples(labels)
+            # a tuple name as long as the labels: the level names (see _write.py)
+            same = isinstance(name, tuple) and all(len(x) == len(name) for x in labels)
+            return pd.MultiIndex.from_tuples(labels, names=list(name) if same else None)
         if not labels:
             return pd.RangeIndex(0, name=name)
         return pd.Index(labels, name=name, tupleize_cols=False)

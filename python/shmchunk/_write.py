@@ -299,6 +299,9 @@ def build_frame(df: pd.DataFrame, rows_per_chunk: int) -> FrameBuilder:
             fb.add(df.iloc[:, i], label)
         if not isinstance(df.columns, pd.MultiIndex):
             fb.set_columns_name(df.columns.name)
+        elif any(n is not None for n in df.columns.names):
+            # the level names, as one tuple: readers give them back to the MultiIndex
+            fb.set_columns_name(tuple(df.columns.names))
         fb.set_meta(df.attrs)
     except BaseException:
         fb.free()

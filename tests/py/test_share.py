@@ -89,7 +89,14 @@ def test_multiindex_columns_and_columns_name(shared):
     df = pd.DataFrame(np.arange(12.0).reshape(3, 4),
                       columns=pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1), ("b", 2)]))
     out = shared(df).read()
-    assert_frame_equal(out, df, check_names=False)
+    assert_frame_equal(out, df)
+    assert list(out.columns.names) == [None, None]
+    # level names, as a pivot table has them, come back from Python and from the C writer
+    named = df.rename_axis(columns=["letter", 7])
+    sf = shared(named)
+    assert_frame_equal(sf.read(), named)
+    assert list(sf.read(columns=[("b", 2)]).columns.names) == ["letter", 7]
+    assert_frame_equal(pickle.loads(sf.pickle_bytes()), named)
     df2 = pd.DataFrame({"x": [1]}).rename_axis(columns="cols")
     assert shared(df2).read().columns.name == "cols"
 
