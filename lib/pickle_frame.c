@@ -19,7 +19,8 @@
  *   index       _new_Index(RangeIndex | Index | Int64Index | ..., {...}),
  *               _new_DatetimeIndex(DatetimeIndex, {...}),
  *               _new_Index(MultiIndex, {levels, codes, names}): each level becomes one
- *               index column holding the level's values taken by its codes
+ *               index column holding the level's values taken by its codes; as the
+ *               columns axis, one tuple label per column and the names as one tuple
  *
  * dtype strings written to desc.dtype (what str(series.dtype) prints, so the
  * writer can rebuild the same pandas dtype):
@@ -833,29 +834,37 @@ static int pf_lput(pf_lbuf *B, const void *p, size_t n) {
     return 0;
 }
 
+static int pf_lput_bytes(pf_lbuf *B, uint8_t op, const void *p, size_t len) {
+    if (len > sizeof B->b) return -1;
+    uint8_t h[5] = {op, (uint8_t)len, (uint8_t)(len >> 8), 0, 0};
+    return pf_lput(B, h, 5) || pf_lput(B, p, len);
+}
+
 static int pf_lput_blob(pf_lbuf *B, uint8_t op, const shmc_pk_value *v) {
-    if (v->v.bytes.len > sizeof B->b) return -1;
-    uint8_t h[5] = {op, (uint8_t)v->v.bytes.len, (uint8_t)(v->v.bytes.len >> 8), 0, 0};
-    return pf_lput(B, h, 5) || pf_lput(B, v->v.bytes.ptr, v->v.bytes.len);
+    return pf_lput_bytes(B, op, v->v.bytes.ptr, v->v.bytes.len);
+}
+
+/* LONG1 of 8 bytes (9 with a zero for unsigned values >= 2^63). */
+static int pf_lput_int(pf_lbuf *B, uint64_t u, int is_unsigned) {
+    uint8_t t[10] = {0x8a, is_unsigned ? 9 : 8};
+    for (int i = 0; i < 8; i++) t[2 + i] = (uint8_t)(u >> (8 * i));
+    return pf_lput(B, t, 10) || (is_unsigned && pf_lput(B, "\0", 1));
+}
+
+static int pf_lput_float(pf_lbuf *B, double f) {
+    uint8_t t[9] = {'G'};
+    uint64_t u;
+    memcpy(&u, &f, 8);
+    for (int i = 0; i < 8; i++) t[1 + i] = (uint8_t)(u >> (56 - 8 * i));
+    return pf_lput(B, t, 9);
 }
 
 static int pf_lput_value(pf_lbuf *B, const shmc_pk_value *v, int depth) {
-    uint8_t t[10];
     switch (v->type) {
     case SHMC_PK_NONE: return pf_lput(B, "N", 1);
     case SHMC_PK_BOOL: return pf_lput(B, v->v.i ? "\x88" : "\x89", 1);
-    case SHMC_PK_INT:   /* LONG1, 8 bytes (9 with a zero for unsigned values >= 2^63) */
-        t[0] = 0x8a;
-        t[1] = (v->flags & SHMC_PK_F_UNSIGNED) ? 9 : 8;
-        for (int i = 0; i < 8; i++) t[2 + i] = (uint8_t)(v->v.u >> (8 * i));
-        return pf_lput(B, t, 10) || (t[1] == 9 && pf_lput(B, "\0", 1));
-    case SHMC_PK_FLOAT: {
-        uint64_t u;
-        memcpy(&u, &v->v.f, 8);
-        t[0] = 'G';
-        for (int i = 0; i < 8; i++) t[1 + i] = (uint8_t)(u >> (56 - 8 * i));
-        return pf_lput(B, t, 9);
-    }
+    case SHMC_PK_INT: return pf_lput_int(B, v->v.u, (v->flags & SHMC_PK_F_UNSIGNED) != 0);
+    case SHMC_PK_FLOAT: return pf_lput_float(B, v->v.f);
     case SHMC_PK_STR: return pf_lput_blob(B, 'X', v);
     case SHMC_PK_BYTES: return pf_lput_blob(B, 'B', v);
     case SHMC_PK_TUPLE:
@@ -867,18 +876,22 @@ static int pf_lput_value(pf_lbuf *B, const shmc_pk_value *v, int depth) {
     }
 }
 
+static int pf_lbuf_label(pf_ctx *C, const pf_lbuf *B, shmc_label *out) {
+    char *p;
+    FORWARD_IF_ERROR(pf_own(C, B->n, (void **)&p));
+    memcpy(p, B->b, B->n);
+    out->type = SHMC_LABEL_PICKLE;
+    out->str = p;
+    out->len = B->n;
+    return SHMC_OK;
+}
+
 static int pf_label_pickle(pf_ctx *C, const shmc_pk_value *v, shmc_label *out) {
     pf_lbuf B = {.n = 0};
     if (pf_lput(&B, "\x80\x03", 2) || pf_lput_value(&B, v, 0) || pf_lput(&B, ".", 1))
         return pf_unsupported(C, v, "a label (str, int, None, float, bool, bytes or tuples of these, "
                                     "under 1 KiB)");
-    char *p;
-    FORWARD_IF_ERROR(pf_own(C, B.n, (void **)&p));
-    memcpy(p, B.b, B.n);
-    out->type = SHMC_LABEL_PICKLE;
-    out->str = p;
-    out->len = B.n;
-    return SHMC_OK;
+    return pf_lbuf_label(C, &B, out);
 }
 
 static int pf_label(pf_ctx *C, const shmc_pk_value *v, shmc_label *out) {
@@ -951,8 +964,8 @@ static int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col
 /* An index as one column (categories): RangeIndex materialised as int64. */
 static int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_label *name, int nest) {
     if (pf_pd(pf_arg(idx, 0), "MultiIndex"))  /* read only as the row index */
-        return pf_unsupported(C, pf_arg(idx, 0), "column labels or categories (a MultiIndex is read "
-                              "only as the row index)");
+        return pf_unsupported(C, pf_arg(idx, 0), "categories (a MultiIndex is read as the row index "
+                              "or as column labels)");
     pf_index ix;
     FORWARD_IF_ERROR(pf_index_read(C, idx, &ix, col, nest));
     *name = ix.name;
@@ -1128,6 +1141,74 @@ static int pf_multi_read(pf_ctx *C, const shmc_pk_value *d, pf_index *ix, int ne
     return SHMC_OK;
 }
 
+/* Row i of a materialised level as a pickled tuple item; -1 for what a column
+ * label cannot be (a missing value, a datetime, ...). */
+static int pf_lput_level_item(pf_lbuf *B, const pf_col *c, uint64_t i) {
+    const shmc_column_desc *d = &c->d;
+    if (d->kind == SHMC_KIND_STRING)
+        return pf_valid_bit(d, i) ? pf_lput_bytes(B, 'X', d->data + d->offsets[i],
+                                                  (size_t)(d->offsets[i + 1] - d->offsets[i]))
+                                  : -1;
+    if (d->mask && d->mask[i]) return -1;
+    size_t s = shmc_kind_itemsize(d->kind);
+    const uint8_t *p = (const uint8_t *)d->values + i * s;
+    uint64_t u = 0;
+    switch (d->kind) {
+    case SHMC_KIND_BOOL: return pf_lput(B, p[0] ? "\x88" : "\x89", 1);
+    case SHMC_KIND_INT8: return pf_lput_int(B, (uint64_t)(int64_t)(int8_t)p[0], 0);
+    case SHMC_KIND_INT16: { int16_t v; memcpy(&v, p, 2); return pf_lput_int(B, (uint64_t)(int64_t)v, 0); }
+    case SHMC_KIND_INT32: { int32_t v; memcpy(&v, p, 4); return pf_lput_int(B, (uint64_t)(int64_t)v, 0); }
+    case SHMC_KIND_INT64: memcpy(&u, p, 8); return pf_lput_int(B, u, 0);
+    case SHMC_KIND_UINT8: case SHMC_KIND_UINT16: case SHMC_KIND_UINT32: case SHMC_KIND_UINT64:
+        memcpy(&u, p, s); /* little-endian: the low bytes */
+        return pf_lput_int(B, u, u >> 63 != 0);
+    case SHMC_KIND_FLOAT64: { double v; memcpy(&v, p, 8); return pf_lput_float(B, v); }
+    case SHMC_KIND_FLOAT32: { float v; memcpy(&v, p, 4); return pf_lput_float(B, (double)v); }
+    default: return -1;
+    }
+}
+
+/* The level names as one tuple label (the columns name of a MultiIndex axis, as the
+ * Python binding stores it); no name at all when every level is unnamed. */
+static int pf_level_names(pf_ctx *C, const shmc_pk_value *names, shmc_label *out) {
+    memset(out, 0, sizeof *out);
+    size_t n = shmc_pk_len(names), named = 0;
+    for (size_t l = 0; l < n; l++) named += shmc_pk_item(names, l)->type != SHMC_PK_NONE;
+    if (!named) return SHMC_OK;
+    pf_lbuf B = {.n = 0};
+    int bad = pf_lput(&B, "\x80\x03(", 3);
+    for (size_t l = 0; !bad && l < n; l++) bad = pf_lput_value(&B, shmc_pk_item(names, l), 1);
+    if (bad || pf_lput(&B, "t.", 2))
+        return pf_unsupported(C, names, "MultiIndex level names (str, int, None, float, bool)");
+    return pf_lbuf_label(C, &B, out);
+}
+
+/* MultiIndex column labels: one tuple per column, from the levels taken by their
+ * codes, as the Python binding stores such labels. */
+static int pf_multi_labels(pf_ctx *C, const shmc_pk_value *axis, shmc_label **labels, uint64_t *n,
+                           shmc_label *axis_name) {
+    *n = 0;
+    pf_index ix;
+    memset(&ix, 0, sizeof ix);
+    ix.node = axis;
+    const shmc_pk_value *d = pf_arg(axis, 1);
+    if (!pf_pd(pf_callee(axis), "_new_Index") || !d || d->type != SHMC_PK_DICT)
+        return pf_unsupported(C, axis, "column labels");
+    FORWARD_IF_ERROR(pf_multi_read(C, d, &ix, 0));
+    *n = ix.levels[0].nrows;
+    FORWARD_IF_ERROR(pf_own(C, (size_t)(*n ? *n : 1) * sizeof **labels, (void **)labels));
+    for (uint64_t i = 0; i < *n; i++) {
+        pf_lbuf B = {.n = 0};
+        int bad = pf_lput(&B, "\x80\x03(", 3);
+        for (uint64_t l = 0; !bad && l < ix.nlevels; l++) bad = pf_lput_level_item(&B, &ix.levels[l], i);
+        if (bad || pf_lput(&B, "t.", 2))
+            return pf_fail(C, SHMC_ERR_UNSUPPORTED, axis, "column %llu: a MultiIndex label that is not "
+                           "a tuple of str, int, float or bool (or over 1 KiB)", (unsigned long long)i);
+        FORWARD_IF_ERROR(pf_lbuf_label(C, &B, &(*labels)[i]));
+    }
+    return pf_level_names(C, shmc_pk_dict_get(d, "names"), axis_name);
+}
+
 /* Column labels: the items of the columns Index (str or int). */
 /* Labels straight from an object Index: each item as it is (mixed str/int/other). */
 static int pf_object_labels(pf_ctx *C, const shmc_pk_value *axis, const pf_arr *a, shmc_label **labels,
@@ -1141,6 +1222,7 @@ static int pf_object_labels(pf_ctx *C, const shmc_pk_value *axis, const pf_arr *
 
 static int pf_column_labels(pf_ctx *C, const shmc_pk_value *axis, shmc_label **labels, uint64_t *n,
                             shmc_label *axis_name) {
+    if (pf_pd(pf_arg(axis, 0), "MultiIndex")) return pf_multi_labels(C, axis, labels, n, axis_name);
     const shmc_pk_value *data = shmc_pk_dict_get(pf_arg(axis, 1), "data");
     if (pf_pd(pf_callee(axis), "_new_Index") && pf_pd(pf_arg(axis, 0), "Index") && pf_is_ndarray(data)) {
         pf_arr a;

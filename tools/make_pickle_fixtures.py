@@ -147,8 +147,10 @@ def index_multi():
     return pd.DataFrame({"v": (I * 3).astype("int64")}, index=idx)
 
 
-def refuse_multi():
-    return pd.DataFrame(np.zeros((N, 2)), columns=pd.MultiIndex.from_tuples([("a", 1), ("a", 2)]))
+def columns_multi():
+    # MultiIndex column labels (a pivot table's): tuples of str and int, named levels
+    cols = pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", -3)], names=["letter", None])
+    return pd.DataFrame(np.arange(N * 3, dtype="float64").reshape(N, 3), columns=cols)
 
 
 def refuse_mixnull():
@@ -170,7 +172,7 @@ def refuse_pyobj():
 CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range, index_dt, index_str, index_cat,
                                  index_multi,
                                  datetimes, categorical, nullable, strings, labels, labels_mixed, empty, zero_rows,
-                                 refuse_multi, refuse_pyobj, refuse_mixnull, refuse_na)}
+                                 columns_multi, refuse_pyobj, refuse_mixnull, refuse_na)}
 
 
 def string_lists():

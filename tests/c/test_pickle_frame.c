@@ -32,6 +32,7 @@ typedef struct rec {
     int64_t start, step;
     char range_name[64], columns_name[64];
     int columns_name_type;
+    shmc_label columns_name_label;   /* points into the frame's owned memory */
     rec_col cols[MAXCOLS];
     int ncols;
 } rec;
@@ -54,6 +55,7 @@ static int rec_range(void *u, int64_t a, int64_t s, const shmc_label *name) {
 static int rec_colname(void *u, const shmc_label *name) {
     rec *r = u;
     r->columns_name_type = name->type;
+    r->columns_name_label = *name;
     copy_label(r->columns_name, sizeof r->columns_name, name);
     return SHMC_OK;
 }
@@ -488,11 +490,32 @@ static void labels_mixed_fn(run *x, const char *tag, int proto) {
     shmc_pk_doc_free(doc);
 }
 
-static void multi_fn(run *x, const char *tag, int proto) {
+/* A pickled tuple label equal to (s, i). */
+static void check_tuple_label(const shmc_label *l, const char *s, int64_t i) {
+    shmc_pk_doc *doc;
+    shmc_pk_value *v = label_value(l, &doc);
+    assert_int_equal(v->type, SHMC_PK_TUPLE);
+    assert_int_equal(shmc_pk_len(v), 2);
+    assert_true(shmc_pk_str_eq(shmc_pk_item(v, 0), s));
+    assert_int_equal(shmc_pk_item(v, 1)->type, SHMC_PK_INT);
+    assert_int_equal(shmc_pk_item(v, 1)->v.i, i);
+    shmc_pk_doc_free(doc);
+}
+
+/* MultiIndex column labels become tuple labels, the level names one tuple name. */
+static void columns_multi_fn(run *x, const char *tag, int proto) {
     (void)tag, (void)proto;
-    assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
-    assert_non_null(strstr(x->msg, "MultiIndex"));
-    assert_non_null(strstr(x->msg, "pickle byte "));
+    ok_range(x, 3);
+    check_tuple_label(&x->r.cols[0].d.label, "a", 1);
+    check_tuple_label(&x->r.cols[1].d.label, "a", 2);
+    check_tuple_label(&x->r.cols[2].d.label, "b", -3);
+    for (int i = 0; i < N; i++) assert_true(f64_at(x->r.cols[2].d.values, (size_t)i) == 3.0 * i + 2);
+    shmc_pk_doc *doc;
+    shmc_pk_value *names = label_value(&x->r.columns_name_label, &doc);
+    assert_int_equal(names->type, SHMC_PK_TUPLE);
+    assert_true(shmc_pk_str_eq(shmc_pk_item(names, 0), "letter"));
+    assert_int_equal(shmc_pk_item(names, 1)->type, SHMC_PK_NONE);
+    shmc_pk_doc_free(doc);
 }
 
 static void pyobj_fn(run *x, const char *tag, int proto) {
@@ -689,7 +712,7 @@ static void test_written_segment(void **s) {
 }
 
 static void test_labels(void **s) { (void)s; each("labels", labels_fn); }
-static void test_refuse_multi(void **s) { (void)s; each("refuse_multi", multi_fn); }
+static void test_columns_multi(void **s) { (void)s; each("columns_multi", columns_multi_fn); }
 static void test_refuse_pyobj(void **s) { (void)s; each("refuse_pyobj", pyobj_fn); }
 static void test_refuse_mixnull(void **s) { (void)s; each("refuse_mixnull", mixnull_fn); }
 static void test_refuse_na(void **s) { (void)s; each("refuse_na", na_fn); }
@@ -705,7 +728,7 @@ int main(void) {
         cmocka_unit_test(test_index_multi),
         cmocka_unit_test(test_index_cat),    cmocka_unit_test(test_legacy_manager),
         cmocka_unit_test(test_labels_mixed), cmocka_unit_test(test_empty),        cmocka_unit_test(test_zero_rows),
-        cmocka_unit_test(test_oob),          cmocka_unit_test(test_arrow_sliced),          cmocka_unit_test(test_written_segment),       cmocka_unit_test(test_refuse_multi),
+        cmocka_unit_test(test_oob),          cmocka_unit_test(test_arrow_sliced),          cmocka_unit_test(test_written_segment),       cmocka_unit_test(test_columns_multi),
         cmocka_unit_test(test_refuse_pyobj), cmocka_unit_test(test_refuse_mixnull),
         cmocka_unit_test(test_refuse_na),
     };

@@ -344,7 +344,20 @@ def test_pack_multiindex_rows_round_trip(cli, shm_name, tmp_path):
     assert got.index.names == df.index.names
 
 
-@pytest.mark.parametrize("case", ["int_level_missing", "code_past_level", "multi_columns"])
+def test_pack_pivot_table_columns_round_trip(cli, shm_name, tmp_path):
+    """MultiIndex column labels with a named level (a pivot table) survive pack/unpack."""
+    raw = pd.DataFrame({"a": [1, 1, 2, 2], "b": ["x", "y", "x", "y"], "v": [1.0, 2, 3, 4],
+                        "w": [5, 6, 7, 8]})
+    df = raw.pivot_table(index="a", columns="b", values=["v", "w"])
+    assert list(df.columns.names) == [None, "b"]
+    src = write_pickle(df, tmp_path / "pt.pkl")
+    cli("pack", src, f"shm:{shm_name}")
+    out = tmp_path / "out.pkl"
+    cli("unpack", f"shm:{shm_name}", out)
+    pd.testing.assert_frame_equal(pd.read_pickle(out), df)
+
+
+@pytest.mark.parametrize("case", ["int_level_missing", "code_past_level", "datetime_column_level"])
 def test_pack_multiindex_refusals(cli, shm_name, tmp_path, case):
     """What no column type brings back exactly, or what cannot be a level, is refused
     with the level, row or construct named; nothing is left behind."""
@@ -359,8 +372,9 @@ def test_pack_multiindex_refusals(cli, shm_name, tmp_path, case):
         assert blob.count(codes) >= 1
         blob, needle = blob.replace(codes, bytes(range(6)) + b"\x09", 1), "code 9 at row 6 is outside its 7 values"
     else:
-        df = pd.DataFrame(np.zeros((2, 2)), columns=pd.MultiIndex.from_tuples([("a", 1), ("a", 2)]))
-        blob, needle = pickle.dumps(df, protocol=5), "MultiIndex as column labels"
+        cols = pd.MultiIndex.from_arrays([["a", "b"], pd.to_datetime(["2024-01-01", "2024-01-02"])])
+        df = pd.DataFrame(np.zeros((2, 2)), columns=cols)
+        blob, needle = pickle.dumps(df, protocol=5), "column 0: a MultiIndex label that is not a tuple"
     src = tmp_path / "bad.pkl"
     src.write_bytes(blob)
     proc = cli("pack", src, f"shm:{shm_name}", check=1)
@@ -866,6 +880,35 @@ def test_verbose_unpack_reports_bytes(cli, shm_name, tmp_path, frame_pkl):
     out = tmp_path / "v.pkl"
     proc = cli("unpack", src, out, "-v", check=0)
     assert proc.err == f"wrote {out.stat().st_size} bytes to {out}\n"
+
+
+def test_plain_tuple_labels_need_no_allow_pickle(cli, cli_bin, tmp_path):
+    """Labels stored as pickles that hold only plain values (tuples of str/int/float/...)
+    are written out as those values; any other pickled label still needs --allow-pickle."""
+    import subprocess
+    import sys
+    code = ("import os, sys, pandas as pd, shmchunk\n"
+            "cols = [('t', 1), ('u', 2.5)] if sys.argv[2] == 'plain' else [('t', 1), frozenset({3})]\n"
+            "df = pd.DataFrame([[1, 2], [3, 4]], columns=pd.Index(cols, tupleize_cols=False))\n"
+            "sf = shmchunk.share(df, name=sys.argv[1])\n"
+            "os._exit(0)\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env.setdefault("SHMCHUNK_BUILD", str(cli_bin.parents[1]))
+    for kind in ("plain", "frozenset"):
+        seg = tmp_path / f"{kind}.shmc"
+        subprocess.run([sys.executable, "-c", code, str(seg), kind], check=True, env=env, timeout=120)
+        out = tmp_path / f"{kind}.pkl"
+        if kind == "plain":
+            cli("unpack", seg, out, check=0)
+            assert list(read_back(out).columns) == [("t", 1), ("u", 2.5)]
+            assert b"loads" not in out.read_bytes()  # nothing in it runs code
+        else:
+            line = one_error_line(cli("unpack", seg, out, check=1), "unpack", seg)
+            assert "label" in line and "pickle" in line
+            assert not out.exists()
+            cli("unpack", seg, out, "--allow-pickle", check=0)
+            assert list(read_back(out).columns) == [("t", 1), frozenset({3})]
+        seg.unlink()
 
 
 def test_allow_pickle_for_object_columns(cli, cli_bin, tmp_path):
