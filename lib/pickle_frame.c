@@ -1183,24 +1183,66 @@ static int pf_level_names(pf_ctx *C, const shmc_pk_value *names, shmc_label *out
     return pf_lbuf_label(C, &B, out);
 }
 
-/* MultiIndex column labels: one tuple per column, from the levels taken by their
- * codes, as the Python binding stores such labels. */
+/* One level of a MultiIndex columns axis: the items of an object level as they are
+ * (labels may mix types), or the materialised values of a typed level. */
+typedef struct pf_label_level {
+    shmc_pk_value *const *items;
+    pf_col col;
+    pf_arr codes;
+} pf_label_level;
+
+static int pf_label_level_read(pf_ctx *C, const shmc_pk_value *lv, const shmc_pk_value *cv,
+                               uint64_t l, pf_label_level *out) {
+    const shmc_pk_value *data = shmc_pk_dict_get(pf_arg(lv, 1), "data");
+    uint64_t nvals = 0;
+    if (pf_pd(pf_callee(lv), "_new_Index") && pf_pd(pf_arg(lv, 0), "Index") && pf_is_ndarray(data)) {
+        pf_arr a;
+        FORWARD_IF_ERROR(pf_array(C, data, &a));
+        if (a.dt.kind == 'O' && a.ndim == 1) {
+            out->items = a.dims[0] ? a.objs->v.seq.items : NULL;
+            nvals = a.dims[0];
+        }
+    }
+    if (!out->items && !nvals) {
+        shmc_label ignored;
+        FORWARD_IF_ERROR(pf_index_col(C, lv, &out->col, &ignored, 1));
+        nvals = out->col.nrows;
+    }
+    return pf_codes(C, cv, l, nvals, &out->codes);
+}
+
+/* MultiIndex column labels: one pickled tuple per column, each level's label taken
+ * by its code, as the Python binding stores such labels. */
 static int pf_multi_labels(pf_ctx *C, const shmc_pk_value *axis, shmc_label **labels, uint64_t *n,
                            shmc_label *axis_name) {
     *n = 0;
-    pf_index ix;
-    memset(&ix, 0, sizeof ix);
-    ix.node = axis;
     const shmc_pk_value *d = pf_arg(axis, 1);
-    if (!pf_pd(pf_callee(axis), "_new_Index") || !d || d->type != SHMC_PK_DICT)
-        return pf_unsupported(C, axis, "column labels");
-    FORWARD_IF_ERROR(pf_multi_read(C, d, &ix, 0));
-    *n = ix.levels[0].nrows;
+    const shmc_pk_value *levels = shmc_pk_dict_get(d, "levels"), *codes = shmc_pk_dict_get(d, "codes");
+    uint64_t nl = shmc_pk_len(levels);
+    if (!pf_pd(pf_callee(axis), "_new_Index") || nl == 0 || nl > PF_MAX_LEVELS || shmc_pk_len(codes) != nl)
+        return pf_fail(C, SHMC_ERR_PICKLE, axis, "MultiIndex columns with %llu levels and %llu codes",
+                       (unsigned long long)nl, (unsigned long long)shmc_pk_len(codes));
+    pf_label_level *lv;
+    FORWARD_IF_ERROR(pf_own(C, (size_t)nl * sizeof *lv, (void **)&lv));
+    memset(lv, 0, (size_t)nl * sizeof *lv);
+    for (uint64_t l = 0; l < nl; l++) {
+        FORWARD_IF_ERROR(pf_label_level_read(C, shmc_pk_item(levels, l), shmc_pk_item(codes, l), l, &lv[l]));
+        if (lv[l].codes.dims[0] != lv[0].codes.dims[0])
+            return pf_fail(C, SHMC_ERR_PICKLE, axis, "MultiIndex columns: level %llu has %llu codes, "
+                           "level 0 %llu", (unsigned long long)l, (unsigned long long)lv[l].codes.dims[0],
+                           (unsigned long long)lv[0].codes.dims[0]);
+    }
+    *n = lv[0].codes.dims[0];
     FORWARD_IF_ERROR(pf_own(C, (size_t)(*n ? *n : 1) * sizeof **labels, (void **)labels));
     for (uint64_t i = 0; i < *n; i++) {
         pf_lbuf B = {.n = 0};
         int bad = pf_lput(&B, "\x80\x03(", 3);
-        for (uint64_t l = 0; !bad && l < ix.nlevels; l++) bad = pf_lput_level_item(&B, &ix.levels[l], i);
+        for (uint64_t l = 0; !bad && l < nl; l++) {
+            int64_t c = pf_code_at(&lv[l].codes, i);
+            bad = c < 0 ? -1
+                : lv[l].items ? pf_lput_value(&B, lv[l].items[c], 1)
+                              : pf_lput_level_item(&B, &lv[l].col, (uint64_t)c);
+        }
         if (bad || pf_lput(&B, "t.", 2))
             return pf_fail(C, SHMC_ERR_UNSUPPORTED, axis, "column %llu: a MultiIndex label that is not "
                            "a tuple of str, int, float or bool (or over 1 KiB)", (unsigned long long)i);

@@ -290,10 +290,14 @@ static int empty_axis_dtype(pw_writer *w)
     return pw_dtype(w, "O");
 }
 
-static int emit_columns_axis(pw_writer *w, const uint32_t *label_memo)
+/* The columns axis: a plain list of labels, or pandas.Index(labels, ..., name) when
+ * there is a name, no column, or a pickled label (tuples among them): a DataFrame
+ * given a list of tuples keeps them as an object Index, Index() makes the
+ * MultiIndex they were. */
+static int emit_columns_axis(pw_writer *w, const uint32_t *label_memo, int pickled_labels)
 {
     const shmc_label *name = &w->info.columns_name;
-    if (w->ncols == 0 || name->type != SHMC_LABEL_NONE) {
+    if (w->ncols == 0 || name->type != SHMC_LABEL_NONE || pickled_labels) {
         pw_call_begin(w, G_INDEX);
         shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
         if (w->ncols) shmc_pk_op(&w->pk, SHMC_OP_MARK);
@@ -345,7 +349,9 @@ static int emit_frame(pw_writer *w)
             st = shmc_pk_op(&w->pk, SHMC_OP_SETITEMS);
     }
     if (st == SHMC_OK) st = emit_index(w);
-    if (st == SHMC_OK) st = emit_columns_axis(w, memo);
+    int pickled = 0;
+    for (size_t i = 0; i < w->ncols; i++) pickled |= labels[i].type == SHMC_LABEL_PICKLE;
+    if (st == SHMC_OK) st = emit_columns_axis(w, memo, pickled);
     if (st == SHMC_OK) {
         shmc_pk_none(&w->pk);
         shmc_pk_bool(&w->pk, 0);
