@@ -1116,26 +1116,46 @@ static int pf_level(pf_ctx *C, const shmc_pk_value *lv, const shmc_pk_value *cv,
     return pf_take_fixed(C, &lev, &a, level, out);
 }
 
-static int pf_multi_read(pf_ctx *C, const shmc_pk_value *d, pf_index *ix, int nest) {
-    const shmc_pk_value *levels = shmc_pk_dict_get(d, "levels"), *codes = shmc_pk_dict_get(d, "codes"),
-                        *names = shmc_pk_dict_get(d, "names");
-    uint64_t n = shmc_pk_len(levels);
-    if (n == 0 || n > PF_MAX_LEVELS || shmc_pk_len(codes) != n || (names && shmc_pk_len(names) != n))
-        return pf_fail(C, SHMC_ERR_PICKLE, ix->node, "MultiIndex with %llu levels, %llu codes and "
+/* The state of _new_Index(MultiIndex, d): its levels, codes and names lists, one
+ * entry each per level, 1..PF_MAX_LEVELS levels. */
+typedef struct pf_multi {
+    const shmc_pk_value *levels, *codes, *names;
+    uint64_t n;
+} pf_multi;
+
+static int pf_multi_parts(pf_ctx *C, const shmc_pk_value *d, const shmc_pk_value *at, pf_multi *m) {
+    m->levels = shmc_pk_dict_get(d, "levels");
+    m->codes = shmc_pk_dict_get(d, "codes");
+    m->names = shmc_pk_dict_get(d, "names");
+    m->n = shmc_pk_len(m->levels);
+    if (m->n == 0 || m->n > PF_MAX_LEVELS || shmc_pk_len(m->codes) != m->n ||
+        (m->names && shmc_pk_len(m->names) != m->n))
+        return pf_fail(C, SHMC_ERR_PICKLE, at, "MultiIndex with %llu levels, %llu codes and "
                        "%llu names (1..%d levels with one codes array and name each are read)",
-                       (unsigned long long)n, (unsigned long long)shmc_pk_len(codes),
-                       (unsigned long long)shmc_pk_len(names), PF_MAX_LEVELS);
+                       (unsigned long long)m->n, (unsigned long long)shmc_pk_len(m->codes),
+                       (unsigned long long)shmc_pk_len(m->names), PF_MAX_LEVELS);
+    return SHMC_OK;
+}
+
+/* Every level must cover as many rows (or columns) as level 0. */
+static int pf_level_rows(pf_ctx *C, const shmc_pk_value *at, uint64_t l, uint64_t rows, uint64_t rows0) {
+    if (rows == rows0) return SHMC_OK;
+    return pf_fail(C, SHMC_ERR_PICKLE, at, "MultiIndex level %llu has %llu labels, level 0 %llu",
+                   (unsigned long long)l, (unsigned long long)rows, (unsigned long long)rows0);
+}
+
+static int pf_multi_read(pf_ctx *C, const shmc_pk_value *d, pf_index *ix, int nest) {
+    pf_multi m;
+    FORWARD_IF_ERROR(pf_multi_parts(C, d, ix->node, &m));
+    uint64_t n = m.n;
     FORWARD_IF_ERROR(pf_own(C, (size_t)n * sizeof *ix->levels, (void **)&ix->levels));
     FORWARD_IF_ERROR(pf_own(C, (size_t)n * sizeof *ix->names, (void **)&ix->names));
     memset(ix->levels, 0, (size_t)n * sizeof *ix->levels);
     for (uint64_t i = 0; i < n; i++) {
-        FORWARD_IF_ERROR(pf_label(C, names ? shmc_pk_item(names, i) : NULL, &ix->names[i]));
-        FORWARD_IF_ERROR(pf_level(C, shmc_pk_item(levels, i), shmc_pk_item(codes, i), i, nest,
+        FORWARD_IF_ERROR(pf_label(C, m.names ? shmc_pk_item(m.names, i) : NULL, &ix->names[i]));
+        FORWARD_IF_ERROR(pf_level(C, shmc_pk_item(m.levels, i), shmc_pk_item(m.codes, i), i, nest,
                                   &ix->levels[i]));
-        if (ix->levels[i].nrows != ix->levels[0].nrows)
-            return pf_fail(C, SHMC_ERR_PICKLE, ix->node, "MultiIndex level %llu has %llu rows, level 0 %llu",
-                           (unsigned long long)i, (unsigned long long)ix->levels[i].nrows,
-                           (unsigned long long)ix->levels[0].nrows);
+        FORWARD_IF_ERROR(pf_level_rows(C, ix->node, i, ix->levels[i].nrows, ix->levels[0].nrows));
     }
     ix->nlevels = n;
     return SHMC_OK;
@@ -1195,15 +1215,17 @@ static int pf_label_level_read(pf_ctx *C, const shmc_pk_value *lv, const shmc_pk
                                uint64_t l, pf_label_level *out) {
     const shmc_pk_value *data = shmc_pk_dict_get(pf_arg(lv, 1), "data");
     uint64_t nvals = 0;
+    int object_level = 0;
     if (pf_pd(pf_callee(lv), "_new_Index") && pf_pd(pf_arg(lv, 0), "Index") && pf_is_ndarray(data)) {
         pf_arr a;
         FORWARD_IF_ERROR(pf_array(C, data, &a));
-        if (a.dt.kind == 'O' && a.ndim == 1) {
+        object_level = a.dt.kind == 'O' && a.ndim == 1;
+        if (object_level) {
             out->items = a.dims[0] ? a.objs->v.seq.items : NULL;
             nvals = a.dims[0];
         }
     }
-    if (!out->items && !nvals) {
+    if (!object_level) {
         shmc_label ignored;
         FORWARD_IF_ERROR(pf_index_col(C, lv, &out->col, &ignored, 1));
         nvals = out->col.nrows;
@@ -1217,20 +1239,18 @@ static int pf_multi_labels(pf_ctx *C, const shmc_pk_value *axis, shmc_label **la
                            shmc_label *axis_name) {
     *n = 0;
     const shmc_pk_value *d = pf_arg(axis, 1);
-    const shmc_pk_value *levels = shmc_pk_dict_get(d, "levels"), *codes = shmc_pk_dict_get(d, "codes");
-    uint64_t nl = shmc_pk_len(levels);
-    if (!pf_pd(pf_callee(axis), "_new_Index") || nl == 0 || nl > PF_MAX_LEVELS || shmc_pk_len(codes) != nl)
-        return pf_fail(C, SHMC_ERR_PICKLE, axis, "MultiIndex columns with %llu levels and %llu codes",
-                       (unsigned long long)nl, (unsigned long long)shmc_pk_len(codes));
+    if (!pf_pd(pf_callee(axis), "_new_Index") || !d || d->type != SHMC_PK_DICT)
+        return pf_unsupported(C, axis, "column labels");
+    pf_multi m;
+    FORWARD_IF_ERROR(pf_multi_parts(C, d, axis, &m));
+    uint64_t nl = m.n;
     pf_label_level *lv;
     FORWARD_IF_ERROR(pf_own(C, (size_t)nl * sizeof *lv, (void **)&lv));
     memset(lv, 0, (size_t)nl * sizeof *lv);
     for (uint64_t l = 0; l < nl; l++) {
-        FORWARD_IF_ERROR(pf_label_level_read(C, shmc_pk_item(levels, l), shmc_pk_item(codes, l), l, &lv[l]));
-        if (lv[l].codes.dims[0] != lv[0].codes.dims[0])
-            return pf_fail(C, SHMC_ERR_PICKLE, axis, "MultiIndex columns: level %llu has %llu codes, "
-                           "level 0 %llu", (unsigned long long)l, (unsigned long long)lv[l].codes.dims[0],
-                           (unsigned long long)lv[0].codes.dims[0]);
+        FORWARD_IF_ERROR(pf_label_level_read(C, shmc_pk_item(m.levels, l), shmc_pk_item(m.codes, l), l,
+                                             &lv[l]));
+        FORWARD_IF_ERROR(pf_level_rows(C, axis, l, lv[l].codes.dims[0], lv[0].codes.dims[0]));
     }
     *n = lv[0].codes.dims[0];
     FORWARD_IF_ERROR(pf_own(C, (size_t)(*n ? *n : 1) * sizeof **labels, (void **)labels));
@@ -1248,7 +1268,7 @@ static int pf_multi_labels(pf_ctx *C, const shmc_pk_value *axis, shmc_label **la
                            "a tuple of str, int, float or bool (or over 1 KiB)", (unsigned long long)i);
         FORWARD_IF_ERROR(pf_lbuf_label(C, &B, &(*labels)[i]));
     }
-    return pf_level_names(C, shmc_pk_dict_get(d, "names"), axis_name);
+    return pf_level_names(C, m.names, axis_name);
 }
 
 /* Column labels: the items of the columns Index (str or int). */
@@ -1280,8 +1300,7 @@ static int pf_column_labels(pf_ctx *C, const shmc_pk_value *axis, shmc_label **l
         shmc_label *l = &(*labels)[i];
         memset(l, 0, sizeof *l);
         if (lc.d.kind == SHMC_KIND_STRING) {
-            uint64_t b = i + lc.d.validity_offset;
-            if (lc.d.validity && !((lc.d.validity[b >> 3] >> (b & 7)) & 1)) continue;
+            if (!pf_valid_bit(&lc.d, i)) continue;
             size_t len = (size_t)(lc.d.offsets[i + 1] - lc.d.offsets[i]);
             char *s;
             FORWARD_IF_ERROR(pf_own(C, len + 1, (void **)&s));
