@@ -74,8 +74,6 @@ static shmc_frame *numeric_frame(uint64_t nrows, int ncols, void **cols)
     return f;
 }
 
-#define FORWARD_PACK(call) do { int rc_ = (call); if (rc_ != SHMC_OK) return rc_; } while (0)
-
 static int pack(shmc_frame *f, int codec, int threads, char *name, size_t cap, double *secs)
 {
     shmc_write_opts o;
@@ -102,7 +100,7 @@ static int pack_best(shmc_frame *f, int codec, int threads, char *name, size_t c
     *best = 1e300;
     for (int r = 0; r < REPS; r++) {
         double secs;
-        FORWARD_PACK(pack(f, codec, threads, name, cap, &secs));
+        FORWARD_IF_ERROR(pack(f, codec, threads, name, cap, &secs));
         if (secs < *best) *best = secs;
         if (r + 1 < REPS) shmc_segment_unlink(name);
     }
