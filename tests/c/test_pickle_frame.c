@@ -531,20 +531,23 @@ static void untouched(const run *x) {
     assert_false(x->r.has_range);
 }
 
+/* An object column of strings refused for how it spells missing values: the
+ * message names the column and the spelling, and nothing was recorded. */
+static void refused_spelling(const run *x, const char *column, const char *spelling) {
+    assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(x->msg, column));
+    assert_non_null(strstr(x->msg, spelling));
+    untouched(x);
+}
+
 static void mixnull_fn(run *x, const char *tag, int proto) {
     (void)tag, (void)proto;
-    assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
-    assert_non_null(strstr(x->msg, "column 1 ('mix')"));
-    assert_non_null(strstr(x->msg, "both None and NaN"));
-    untouched(x);
+    refused_spelling(x, "column 1 ('mix')", "both None and NaN");
 }
 
 static void na_fn(run *x, const char *tag, int proto) {
     (void)tag, (void)proto;
-    assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
-    assert_non_null(strstr(x->msg, "column 0 ('na')"));
-    assert_non_null(strstr(x->msg, "spelt pd.NA"));
-    untouched(x);
+    refused_spelling(x, "column 0 ('na')", "spelt pd.NA");
 }
 
 static void test_numeric(void **s) { (void)s; each("numeric", numeric_fn); }
