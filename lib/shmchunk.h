@@ -61,7 +61,11 @@ extern "C" {
 #define SHMC_VERSION_MAJOR 0
 #define SHMC_VERSION_MINOR 1
 #define SHMC_VERSION_PATCH 0
-#define SHMC_VERSION_STRING "0.1.0"
+/* The one place the version is written: CMakeLists.txt and Python read these. */
+#define SHMC_VERSION_STR_(x) #x
+#define SHMC_VERSION_XSTR_(x) SHMC_VERSION_STR_(x)
+#define SHMC_VERSION_STRING \
+    SHMC_VERSION_XSTR_(SHMC_VERSION_MAJOR) "." SHMC_VERSION_XSTR_(SHMC_VERSION_MINOR) "." SHMC_VERSION_XSTR_(SHMC_VERSION_PATCH)
 /* Segment format version written by this library. */
 #define SHMC_FORMAT_VERSION 1
 

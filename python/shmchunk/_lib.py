@@ -26,8 +26,6 @@ from . import errors
 
 __all__ = ["lib", "LIBRARY_PATH", "library_version", "find_library"]
 
-# The C API this module was written against (lib/shmchunk.h SHMC_VERSION_*).
-API_VERSION = (0, 1)
 FORMAT_VERSION = 1
 
 _PKG_DIR = Path(__file__).resolve().parent
@@ -390,8 +388,25 @@ def library_version() -> tuple[int, int, int]:
     return major, minor, patch
 
 
+def _api_version() -> tuple[int, int] | None:
+    """(major, minor) of the lib/shmchunk.h this package was built or checked out
+    with: _built_version.py written by setup.py, else the checkout's header."""
+    try:
+        from ._built_version import VERSION
+    except ImportError:
+        header = _CHECKOUT / "lib" / "shmchunk.h"
+        if not header.is_file():
+            return None
+        from ._header import header_version
+        VERSION = header_version(header)
+    return VERSION[0], VERSION[1]
+
+
 def _check_version():
     major, minor, _ = library_version()
+    API_VERSION = _api_version()
+    if API_VERSION is None:
+        return
     # 0.x: any minor change may change the ABI; from 1.0 on a newer minor only adds.
     ok = (major == API_VERSION[0] and
           (minor == API_VERSION[1] if major == 0 else minor >= API_VERSION[1]))

@@ -20,3 +20,13 @@ def test_out_of_range_codes_are_unknown():
                      (L.lib.shmc_codec_name, 2), (L.lib.shmc_owner_state_name, 3),
                      (L.lib.shmc_kind_name, L.SHMC_KIND_COUNT)):
         assert fn(past) == b"unknown" and fn(-1) == b"unknown"
+
+
+def test_version_is_the_headers():
+    from pathlib import Path
+
+    import shmchunk
+    from shmchunk._header import header_version
+    header = Path(__file__).resolve().parents[2] / "lib" / "shmchunk.h"
+    assert L.lib.shmc_version().decode() == shmchunk.__version__
+    assert tuple(map(int, shmchunk.__version__.split("."))) == header_version(header)
