@@ -1,5 +1,5 @@
 """shmchunk: share one pandas DataFrame read-only between processes through one
-shared-memory segment (see DESIGN.md)."""
+shared-memory segment (see README.md; the format is lib/FORMAT.md)."""
 
 from .errors import *  # noqa: F401,F403  (the typed exceptions are part of the API)
 from .errors import __all__ as _errors_all

@@ -1,4 +1,4 @@
-"""Shared-memory housekeeping: list shmchunk segments, remove orphans (DESIGN.md §7)."""
+"""Shared-memory housekeeping: list shmchunk segments, remove orphans (README.md, Guarantees: Lifecycle)."""
 
 from __future__ import annotations
 
