@@ -366,10 +366,16 @@ static int obj_label(dec *d, const msgpack_object *o, shmc_label *l)
 {
     memset(l, 0, sizeof *l);
     if (o->type == MSGPACK_OBJECT_NIL) return 0;
-    if (o->type == MSGPACK_OBJECT_STR || o->type == MSGPACK_OBJECT_BIN) {
-        l->type = o->type == MSGPACK_OBJECT_STR ? SHMC_LABEL_STR : SHMC_LABEL_PICKLE;
-        l->len = o->via.str.size;   /* bin and str share the layout */
+    if (o->type == MSGPACK_OBJECT_STR) {
+        l->type = SHMC_LABEL_STR;
+        l->len = o->via.str.size;
         l->str = arena_put(d, o->via.str.ptr, l->len);
+        return 0;
+    }
+    if (o->type == MSGPACK_OBJECT_BIN) {
+        l->type = SHMC_LABEL_PICKLE;
+        l->len = o->via.bin.size;
+        l->str = arena_put(d, o->via.bin.ptr, l->len);
         return 0;
     }
     l->type = SHMC_LABEL_INT;
