@@ -5,39 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const status_names[SHMC_STATUS_COUNT_] = {
-    [SHMC_OK] = "no error",
-    [SHMC_ERR_INVALID_ARG] = "invalid argument",
-    [SHMC_ERR_NOMEM] = "out of memory",
-    [SHMC_ERR_IO] = "input/output error",
-    [SHMC_ERR_NOT_FOUND] = "segment or file not found",
-    [SHMC_ERR_EXISTS] = "destination already exists",
-    [SHMC_ERR_NOSPACE] = "no space left for the segment",
-    [SHMC_ERR_PERMISSION] = "permission denied",
-    [SHMC_ERR_BAD_NAME] = "invalid segment name",
-    [SHMC_ERR_BAD_MAGIC] = "not a shmchunk segment (bad magic)",
-    [SHMC_ERR_BAD_VERSION] = "unsupported segment format version",
-    [SHMC_ERR_BAD_LAYOUT] = "segment layout signature mismatch",
-    [SHMC_ERR_UNSEALED] = "segment is not sealed",
-    [SHMC_ERR_TRUNCATED] = "segment is truncated",
-    [SHMC_ERR_HEADER_CHECKSUM] = "header checksum mismatch",
-    [SHMC_ERR_INDEX_CHECKSUM] = "index checksum mismatch",
-    [SHMC_ERR_CHUNK_CHECKSUM] = "chunk checksum mismatch",
-    [SHMC_ERR_CORRUPT] = "corrupt segment data",
-    [SHMC_ERR_COMPRESSED] = "chunk is compressed (no zero-copy view)",
-    [SHMC_ERR_RANGE] = "out of range",
-    [SHMC_ERR_LIMIT] = "limit exceeded",
-    [SHMC_ERR_UNSUPPORTED] = "unsupported construct",
-    [SHMC_ERR_PICKLE] = "malformed pickle",
-    [SHMC_ERR_CODEC] = "compression codec error",
-};
+#define STATUS_MESSAGE_(name, value, message) [name] = message,
+#define STATUS_NAME_(name, value, message) [name] = #name,
+static const char *const status_messages[SHMC_STATUS_COUNT_] = {SHMC_STATUS_LIST(STATUS_MESSAGE_)};
+static const char *const status_names[SHMC_STATUS_COUNT_] = {SHMC_STATUS_LIST(STATUS_NAME_)};
+#undef STATUS_MESSAGE_
+#undef STATUS_NAME_
 
-const char *shmc_strerror(int status)
-{
-    if (status < 0 || status >= SHMC_STATUS_COUNT_ || !status_names[status])
-        return "unknown status";
-    return status_names[status];
-}
+static int status_known(int status) { return status >= 0 && status < SHMC_STATUS_COUNT_; }
+
+const char *shmc_strerror(int status) { return status_known(status) ? status_messages[status] : "unknown status"; }
+
+const char *shmc_status_name(int status) { return status_known(status) ? status_names[status] : NULL; }
+
+int shmc_status_count(void) { return SHMC_STATUS_COUNT_; }
 
 const char *shmc_version(void) { return SHMC_VERSION_STRING; }
 

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <msgpack.h>
+
 #include "codec.h"
 #include "format.h"
 
@@ -69,7 +71,7 @@ uint64_t shmc_header_hash(const uint8_t *hdr)
 }
 
 /* ======================================================================== */
-/* Encoder                                                                   */
+/* Encoder: msgpack-c's packer writing into a shmc_buf                       */
 /* ======================================================================== */
 
 void shmc_buf_free(shmc_buf *b)
@@ -94,446 +96,461 @@ static uint8_t *buf_grow(shmc_buf *b, size_t n)
     return w;
 }
 
-static void put_bytes(shmc_buf *b, const void *src, size_t n)
+/* msgpack_packer_write: append to the shmc_buf in `data`. */
+static int buf_write(void *data, const char *src, size_t n)
 {
-    uint8_t *w = buf_grow(b, n);
-    if (w && n) memcpy(w, src, n);
+    uint8_t *w = buf_grow(data, n);
+    if (!w) return -1;
+    if (n) memcpy(w, src, n);
+    return 0;
 }
 
-static void put_be(shmc_buf *b, uint8_t tag, uint64_t v, int nbytes)
+static void pack_str(msgpack_packer *pk, const void *s, size_t n)
 {
-    uint8_t t[9];
-    t[0] = tag;
-    for (int i = 0; i < nbytes; i++) t[1 + i] = (uint8_t)(v >> (8 * (nbytes - 1 - i)));
-    put_bytes(b, t, (size_t)nbytes + 1);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
 }
-
-static void put_uint(shmc_buf *b, uint64_t v)
+static void pack_cstr(msgpack_packer *pk, const char *s) { pack_str(pk, s, strlen(s)); }
+static void pack_bin(msgpack_packer *pk, const void *s, size_t n)
 {
-    if (v < 128) { uint8_t c = (uint8_t)v; put_bytes(b, &c, 1); }
-    else if (v <= UINT8_MAX) put_be(b, 0xcc, v, 1);
-    else if (v <= UINT16_MAX) put_be(b, 0xcd, v, 2);
-    else if (v <= UINT32_MAX) put_be(b, 0xce, v, 4);
-    else put_be(b, 0xcf, v, 8);
+    msgpack_pack_bin(pk, n);
+    msgpack_pack_bin_body(pk, s, n);
 }
-
-static void put_int(shmc_buf *b, int64_t v)
+static void pack_key_uint(msgpack_packer *pk, const char *key, uint64_t v)
 {
-    if (v >= 0) { put_uint(b, (uint64_t)v); return; }
-    if (v >= -32) { uint8_t c = (uint8_t)(0xe0 | (uint8_t)(v + 32)); put_bytes(b, &c, 1); }
-    else if (v >= INT8_MIN) put_be(b, 0xd0, (uint64_t)v & 0xff, 1);
-    else if (v >= INT16_MIN) put_be(b, 0xd1, (uint64_t)v & 0xffff, 2);
-    else if (v >= INT32_MIN) put_be(b, 0xd2, (uint64_t)v & 0xffffffff, 4);
-    else put_be(b, 0xd3, (uint64_t)v, 8);
+    pack_cstr(pk, key);
+    msgpack_pack_uint64(pk, v);
 }
-
-static void put_hdr(shmc_buf *b, uint8_t fix, uint8_t fixmax, uint8_t t8, uint8_t t16,
-                    uint8_t t32, uint64_t n)
-{
-    if (fix && n <= fixmax) { uint8_t c = (uint8_t)(fix | n); put_bytes(b, &c, 1); }
-    else if (t8 && n <= UINT8_MAX) put_be(b, t8, n, 1);
-    else if (n <= UINT16_MAX) put_be(b, t16, n, 2);
-    else put_be(b, t32, n, 4);
-}
-
-static void put_str(shmc_buf *b, const char *s, size_t n)
-{
-    put_hdr(b, 0xa0, 31, 0xd9, 0xda, 0xdb, n);
-    put_bytes(b, s, n);
-}
-static void put_cstr(shmc_buf *b, const char *s) { put_str(b, s, strlen(s)); }
-static void put_bin(shmc_buf *b, const void *s, size_t n)
-{
-    put_hdr(b, 0, 0, 0xc4, 0xc5, 0xc6, n);
-    put_bytes(b, s, n);
-}
-static void put_array(shmc_buf *b, uint32_t n) { put_hdr(b, 0x90, 15, 0, 0xdc, 0xdd, n); }
-static void put_map(shmc_buf *b, uint32_t n) { put_hdr(b, 0x80, 15, 0, 0xde, 0xdf, n); }
-static void put_nil(shmc_buf *b) { uint8_t c = 0xc0; put_bytes(b, &c, 1); }
 
 /* Labels map onto msgpack types: none=nil, str=str, int=int, pickle=bin. */
-static void put_label(shmc_buf *b, const shmc_label *l)
+static void pack_label(msgpack_packer *pk, const shmc_label *l)
 {
-    if (l->type == SHMC_LABEL_STR) put_str(b, l->str ? l->str : "", l->len);
-    else if (l->type == SHMC_LABEL_INT) put_int(b, l->i);
-    else if (l->type == SHMC_LABEL_PICKLE) put_bin(b, l->str, l->len);
-    else put_nil(b);
+    if (l->type == SHMC_LABEL_STR) pack_str(pk, l->str ? l->str : "", l->len);
+    else if (l->type == SHMC_LABEL_INT) msgpack_pack_int64(pk, l->i);
+    else if (l->type == SHMC_LABEL_PICKLE) pack_bin(pk, l->str, l->len);
+    else msgpack_pack_nil(pk);
 }
 
-static void put_column(shmc_buf *b, const shmc_column_info *c)
+static void pack_column(msgpack_packer *pk, const shmc_column_info *c)
 {
     int has_dtype = c->dtype && *c->dtype, has_tz = c->tz != NULL;
     int is_cat = c->kind == SHMC_KIND_CATEGORICAL;
-    put_map(b, (uint32_t)(6 + has_dtype + has_tz + 2 * is_cat));
-    put_cstr(b, "kind"); put_uint(b, (uint64_t)c->kind);
-    put_cstr(b, "flags"); put_uint(b, c->flags);
-    put_cstr(b, "label"); put_label(b, &c->label);
-    put_cstr(b, "unit"); put_uint(b, (uint64_t)c->unit);
-    put_cstr(b, "nrows"); put_uint(b, c->nrows);
-    put_cstr(b, "nulls"); put_uint(b, c->null_count);
-    if (has_dtype) { put_cstr(b, "dtype"); put_cstr(b, c->dtype); }
-    if (has_tz) { put_cstr(b, "tz"); put_cstr(b, c->tz); }
+    msgpack_pack_map(pk, (size_t)(6 + has_dtype + has_tz + 2 * is_cat));
+    pack_key_uint(pk, "kind", (uint64_t)c->kind);
+    pack_key_uint(pk, "flags", c->flags);
+    pack_cstr(pk, "label"); pack_label(pk, &c->label);
+    pack_key_uint(pk, "unit", (uint64_t)c->unit);
+    pack_key_uint(pk, "nrows", c->nrows);
+    pack_key_uint(pk, "nulls", c->null_count);
+    if (has_dtype) { pack_cstr(pk, "dtype"); pack_cstr(pk, c->dtype); }
+    if (has_tz) { pack_cstr(pk, "tz"); pack_cstr(pk, c->tz); }
     if (is_cat) {
-        put_cstr(b, "code_kind"); put_uint(b, (uint64_t)c->code_kind);
-        put_cstr(b, "dict"); put_uint(b, c->dict_column);
+        pack_key_uint(pk, "code_kind", (uint64_t)c->code_kind);
+        pack_key_uint(pk, "dict", c->dict_column);
     }
 }
 
-static void put_chunk(shmc_buf *b, const shmc_chunk_info *k)
+static void pack_chunk(msgpack_packer *pk, const shmc_chunk_info *k)
 {
-    put_array(b, 10);
-    put_uint(b, k->column);
-    put_uint(b, k->rowgroup);
-    put_uint(b, (uint64_t)k->role);
-    put_uint(b, (uint64_t)k->codec);
-    put_uint(b, (uint64_t)k->shuffle);
-    put_uint(b, k->typesize);
-    put_uint(b, k->offset);
-    put_uint(b, k->stored_len);
-    put_uint(b, k->raw_len);
-    put_be(b, 0xcf, k->xxh3, 8);
+    msgpack_pack_array(pk, 10);
+    msgpack_pack_uint64(pk, k->column);
+    msgpack_pack_uint64(pk, k->rowgroup);
+    msgpack_pack_uint64(pk, (uint64_t)k->role);
+    msgpack_pack_uint64(pk, (uint64_t)k->codec);
+    msgpack_pack_uint64(pk, (uint64_t)k->shuffle);
+    msgpack_pack_uint64(pk, k->typesize);
+    msgpack_pack_uint64(pk, k->offset);
+    msgpack_pack_uint64(pk, k->stored_len);
+    msgpack_pack_uint64(pk, k->raw_len);
+    msgpack_pack_fix_uint64(pk, k->xxh3);   /* always 9 bytes: see index.h */
+}
+
+static void pack_range(msgpack_packer *pk, const shmc_index *ix)
+{
+    pack_cstr(pk, "range");
+    if (!ix->has_range) { msgpack_pack_nil(pk); return; }
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_int64(pk, ix->range_start);
+    msgpack_pack_int64(pk, ix->range_step);
 }
 
 int shmc_index_encode(const shmc_index *ix, shmc_buf *b, shmc_err *err)
 {
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, b, buf_write);
     b->len = 0;
-    put_map(b, 8 + (ix->meta_len > 0));
-    put_cstr(b, "v"); put_uint(b, SHMC_FORMAT_VERSION);
-    put_cstr(b, "nrows"); put_uint(b, ix->nrows);
-    put_cstr(b, "rpc"); put_uint(b, ix->rows_per_chunk);
-    put_cstr(b, "range");
-    if (ix->has_range) { put_array(b, 2); put_int(b, ix->range_start); put_int(b, ix->range_step); }
-    else put_nil(b);
-    put_cstr(b, "range_name"); put_label(b, &ix->range_name);
-    put_cstr(b, "columns_name"); put_label(b, &ix->columns_name);
-    if (ix->meta_len) { put_cstr(b, "meta"); put_bin(b, ix->meta, ix->meta_len); }
-    put_cstr(b, "columns"); put_array(b, ix->ncolumns);
-    for (uint32_t i = 0; i < ix->ncolumns; i++) put_column(b, &ix->columns[i]);
-    put_cstr(b, "chunks"); put_array(b, ix->nchunks);
-    for (uint32_t i = 0; i < ix->nchunks; i++) put_chunk(b, &ix->chunks[i]);
+    msgpack_pack_map(&pk, (size_t)(8 + (ix->meta_len > 0)));
+    pack_key_uint(&pk, "v", SHMC_FORMAT_VERSION);
+    pack_key_uint(&pk, "nrows", ix->nrows);
+    pack_key_uint(&pk, "rpc", ix->rows_per_chunk);
+    pack_range(&pk, ix);
+    pack_cstr(&pk, "range_name"); pack_label(&pk, &ix->range_name);
+    pack_cstr(&pk, "columns_name"); pack_label(&pk, &ix->columns_name);
+    if (ix->meta_len) { pack_cstr(&pk, "meta"); pack_bin(&pk, ix->meta, ix->meta_len); }
+    pack_cstr(&pk, "columns"); msgpack_pack_array(&pk, ix->ncolumns);
+    for (uint32_t i = 0; i < ix->ncolumns; i++) pack_column(&pk, &ix->columns[i]);
+    pack_cstr(&pk, "chunks"); msgpack_pack_array(&pk, ix->nchunks);
+    for (uint32_t i = 0; i < ix->nchunks; i++) pack_chunk(&pk, &ix->chunks[i]);
     RETURN_ERROR_IF(b->oom, err, SHMC_ERR_NOMEM, "index encoder: out of memory");
     return SHMC_OK;
 }
 
 /* ======================================================================== */
-/* Bounded decoder                                                           */
+/* Bounded pre-scan: what msgpack-c would trust, checked first               */
 /* ======================================================================== */
 
-typedef struct cur {
+/* msgpack-c allocates count * sizeof(object) for a container before reading its
+ * elements (msgpack-c issue 1013). The scan walks the bytes once, refuses any
+ * length or count the remaining bytes cannot pay for and any nesting deeper than
+ * SHMC_INDEX_SCAN_DEPTH, and adds up what msgpack-c will allocate. As every
+ * element takes at least one byte (a pair two), that is at most
+ * sizeof(msgpack_object) == 24 bytes per index byte on LP64. */
+typedef struct scan {
     const uint8_t *base, *p, *end;
     shmc_err *err;
-    char *arena;      /* NUL-terminated string copies */
-    size_t arena_len, arena_cap;
-} cur;
+    size_t objects;   /* bytes msgpack-c's zone will be asked for */
+} scan;
 
-static int bad(cur *c, const char *what)
+static int scan_bad(scan *s, const char *what)
 {
-    return shmc_err_set(c->err, SHMC_ERR_CORRUPT, "index byte %zu: %s", (size_t)(c->p - c->base), what);
+    return shmc_err_set(s->err, SHMC_ERR_CORRUPT, "index byte %zu: %s", (size_t)(s->p - s->base), what);
 }
 
-static size_t left(const cur *c) { return (size_t)(c->end - c->p); }
+static size_t scan_left(const scan *s) { return (size_t)(s->end - s->p); }
 
-static int take_be(cur *c, int n, uint64_t *v)
+/* Big-endian length of n bytes after the tag. */
+static int scan_len(scan *s, int n, uint64_t *v)
 {
-    if (left(c) < (size_t)n) return bad(c, "truncated value");
+    if (scan_left(s) < (size_t)n) return scan_bad(s, "truncated value");
     uint64_t x = 0;
-    for (int i = 0; i < n; i++) x = (x << 8) | c->p[i];
-    c->p += n;
+    for (int i = 0; i < n; i++) x = (x << 8) | s->p[i];
+    s->p += n;
     *v = x;
     return SHMC_OK;
 }
 
-static int peek(cur *c, uint8_t *tag)
+static int scan_skip(scan *s, uint64_t n, const char *what)
 {
-    if (left(c) < 1) return bad(c, "unexpected end of index");
-    *tag = *c->p;
+    if (n > scan_left(s)) return scan_bad(s, what);
+    s->p += n;
     return SHMC_OK;
 }
 
-static int rd_uint(cur *c, uint64_t *v)
+static int scan_value(scan *s, int depth);
+
+static int scan_container(scan *s, uint64_t n, int is_map, int depth)
 {
-    uint8_t t = 0;
-    FORWARD_IF_ERROR(peek(c, &t));
-    if (t < 0x80) { c->p++; *v = t; return SHMC_OK; }
-    if (t >= 0xcc && t <= 0xcf) { c->p++; return take_be(c, 1 << (t - 0xcc), v); }
-    return bad(c, "expected an unsigned integer");
+    if (depth >= SHMC_INDEX_SCAN_DEPTH) return scan_bad(s, "nesting too deep");
+    if (n > scan_left(s) / (is_map ? 2 : 1)) return scan_bad(s, "container count exceeds the index size");
+    s->objects += (size_t)n * (is_map ? sizeof(msgpack_object_kv) : sizeof(msgpack_object));
+    for (uint64_t i = 0; i < n * (is_map ? 2u : 1u); i++) FORWARD_IF_ERROR(scan_value(s, depth + 1));
+    return SHMC_OK;
 }
 
-static int rd_int(cur *c, int64_t *v)
+/* Tags with a length or count in the next 1, 2 or 4 bytes. */
+static int scan_sized(scan *s, uint8_t t, int depth)
 {
-    uint8_t t = 0;
-    FORWARD_IF_ERROR(peek(c, &t));
-    uint64_t u = 0;
-    if (t >= 0xe0) { c->p++; *v = (int8_t)t; return SHMC_OK; }
-    if (t >= 0xd0 && t <= 0xd3) {
-        int n = 1 << (t - 0xd0);
-        c->p++;
-        FORWARD_IF_ERROR(take_be(c, n, &u));
-        if (n < 8) {   /* sign-extend */
-            uint64_t sign = 1ull << (8 * n - 1);
-            u = (u ^ sign) - sign;
-        }
-        *v = (int64_t)u;
-        return SHMC_OK;
+    static const struct { uint8_t tag, lenbytes; char what; } sized[] = {
+        {0xc4, 1, 'b'}, {0xc5, 2, 'b'}, {0xc6, 4, 'b'}, {0xd9, 1, 'b'}, {0xda, 2, 'b'},
+        {0xdb, 4, 'b'}, {0xdc, 2, 'a'}, {0xdd, 4, 'a'}, {0xde, 2, 'm'}, {0xdf, 4, 'm'},
+    };
+    for (size_t i = 0; i < sizeof sized / sizeof sized[0]; i++) {
+        if (sized[i].tag != t) continue;
+        uint64_t n = 0;
+        FORWARD_IF_ERROR(scan_len(s, sized[i].lenbytes, &n));
+        if (sized[i].what == 'b') return scan_skip(s, n, "string length exceeds the index size");
+        return scan_container(s, n, sized[i].what == 'm', depth);
     }
-    FORWARD_IF_ERROR(rd_uint(c, &u));
-    if (u > INT64_MAX) return bad(c, "integer out of int64 range");
+    return scan_bad(s, "unsupported msgpack type");
+}
+
+/* Bytes after the tag of a fixed-size scalar, or -1. */
+static int scalar_size(uint8_t t)
+{
+    if (t < 0x80 || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) return 0;
+    if (t >= 0xcc && t <= 0xcf) return 1 << (t - 0xcc);
+    if (t >= 0xd0 && t <= 0xd3) return 1 << (t - 0xd0);
+    if (t == 0xca) return 4;
+    if (t == 0xcb) return 8;
+    return -1;
+}
+
+/* Ext types (0xc7-0xc9, 0xd4-0xd8) and 0xc1 are refused: the index has none. */
+static int scan_value(scan *s, int depth)
+{
+    if (scan_left(s) < 1) return scan_bad(s, "unexpected end of index");
+    uint8_t t = *s->p++;
+    int sz = scalar_size(t);
+    if (sz >= 0) return scan_skip(s, (uint64_t)sz, "truncated value");
+    if ((t & 0xe0) == 0xa0) return scan_skip(s, t & 0x1fu, "string length exceeds the index size");
+    if ((t & 0xf0) == 0x80) return scan_container(s, t & 0x0fu, 1, depth);
+    if ((t & 0xf0) == 0x90) return scan_container(s, t & 0x0fu, 0, depth);
+    return scan_sized(s, t, depth);
+}
+
+int shmc_index_prescan(const uint8_t *p, size_t len, size_t *zone_bytes, shmc_err *err)
+{
+    scan s = {p, p, p + len, err, 0};
+    FORWARD_IF_ERROR(scan_value(&s, 0));
+    if (s.p != s.end) return scan_bad(&s, "trailing bytes after the index map");
+    *zone_bytes = s.objects;
+    return SHMC_OK;
+}
+
+/* ======================================================================== */
+/* Decoder: msgpack-c's tree into shmc_index                                 */
+/* ======================================================================== */
+
+typedef struct dec {
+    shmc_err *err;
+    char *arena;      /* NUL-terminated string copies */
+    size_t arena_len;
+} dec;
+
+static int dec_bad(dec *d, const char *where, uint64_t i, const char *what)
+{
+    return shmc_err_set(d->err, SHMC_ERR_CORRUPT, "index %s %llu: %s", where, (unsigned long long)i, what);
+}
+
+static int obj_uint(const msgpack_object *o, uint64_t max, uint64_t *v)
+{
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.u64 > max) return -1;
+    *v = o->via.u64;
+    return 0;
+}
+
+static int obj_int(const msgpack_object *o, int64_t *v)
+{
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) { *v = o->via.i64; return 0; }
+    uint64_t u = 0;
+    if (obj_uint(o, INT64_MAX, &u)) return -1;
     *v = (int64_t)u;
-    return SHMC_OK;
+    return 0;
 }
 
-static int rd_u32(cur *c, uint32_t *v, const char *what)
+static int obj_small(const msgpack_object *o, int max, int *v)
 {
     uint64_t u = 0;
-    FORWARD_IF_ERROR(rd_uint(c, &u));
-    if (u > UINT32_MAX) return bad(c, what);
-    *v = (uint32_t)u;
-    return SHMC_OK;
-}
-
-static int rd_small(cur *c, int *v, int max, const char *what)
-{
-    uint64_t u = 0;
-    FORWARD_IF_ERROR(rd_uint(c, &u));
-    if (u > (uint64_t)max) return bad(c, what);
+    if (obj_uint(o, (uint64_t)max, &u)) return -1;
     *v = (int)u;
-    return SHMC_OK;
+    return 0;
 }
 
-/* Container header: the count must be payable by the bytes that remain
- * (each element takes at least min_elem bytes). */
-static int rd_container(cur *c, int is_map, uint64_t *n)
+static int obj_u32(const msgpack_object *o, uint32_t *v)
 {
-    uint8_t t = 0;
-    FORWARD_IF_ERROR(peek(c, &t));
-    uint8_t fix = is_map ? 0x80 : 0x90, t16 = is_map ? 0xde : 0xdc;
-    c->p++;
-    if ((t & 0xf0) == fix) *n = t & 0x0f;
-    else if (t == t16) FORWARD_IF_ERROR(take_be(c, 2, n));
-    else if (t == t16 + 1) FORWARD_IF_ERROR(take_be(c, 4, n));
-    else { c->p--; return bad(c, is_map ? "expected a map" : "expected an array"); }
-    if (*n > left(c) / (is_map ? 2 : 1)) return bad(c, "container count exceeds the index size");
-    return SHMC_OK;
+    uint64_t u = 0;
+    if (obj_uint(o, UINT32_MAX, &u)) return -1;
+    *v = (uint32_t)u;
+    return 0;
 }
 
-/* A str or bin: pointer into the index, length checked against what remains. */
-static int rd_raw(cur *c, int want_bin, const uint8_t **s, size_t *n)
+/* Copy into the arena with a NUL; the arena is sized so this cannot overflow:
+ * every copied string is a distinct part of the index bytes. */
+static const char *arena_put(dec *d, const char *s, size_t n)
 {
-    uint8_t t = 0;
-    FORWARD_IF_ERROR(peek(c, &t));
-    uint64_t len = 0;
-    c->p++;
-    if (!want_bin && (t & 0xe0) == 0xa0) len = t & 0x1f;
-    else if (t == (want_bin ? 0xc4 : 0xd9)) FORWARD_IF_ERROR(take_be(c, 1, &len));
-    else if (t == (want_bin ? 0xc5 : 0xda)) FORWARD_IF_ERROR(take_be(c, 2, &len));
-    else if (t == (want_bin ? 0xc6 : 0xdb)) FORWARD_IF_ERROR(take_be(c, 4, &len));
-    else { c->p--; return bad(c, want_bin ? "expected bin" : "expected a string"); }
-    if (len > left(c)) return bad(c, "string length exceeds the index size");
-    *s = c->p;
-    *n = (size_t)len;
-    c->p += len;
-    return SHMC_OK;
+    char *w = d->arena + d->arena_len;
+    if (n) memcpy(w, s, n);
+    w[n] = '\0';
+    d->arena_len += n + 1;
+    return w;
 }
 
-/* Copy into the arena with a NUL; the arena is sized so this cannot overflow. */
-static const char *arena_put(cur *c, const uint8_t *s, size_t n)
+static int obj_string(dec *d, const msgpack_object *o, const char **out)
 {
-    char *d = c->arena + c->arena_len;
-    memcpy(d, s, n);
-    d[n] = '\0';
-    c->arena_len += n + 1;
-    return d;
+    if (o->type != MSGPACK_OBJECT_STR || memchr(o->via.str.ptr, 0, o->via.str.size)) return -1;
+    *out = arena_put(d, o->via.str.ptr, o->via.str.size);
+    return 0;
 }
 
-static int rd_string(cur *c, const char **out)
+static int obj_label(dec *d, const msgpack_object *o, shmc_label *l)
 {
-    const uint8_t *s = NULL;
-    size_t n = 0;
-    FORWARD_IF_ERROR(rd_raw(c, 0, &s, &n));
-    if (memchr(s, 0, n)) return bad(c, "string holds a NUL byte");
-    *out = arena_put(c, s, n);
-    return SHMC_OK;
-}
-
-static int rd_label(cur *c, shmc_label *l)
-{
-    uint8_t t = 0;
-    FORWARD_IF_ERROR(peek(c, &t));
     memset(l, 0, sizeof *l);
-    const uint8_t *s = NULL;
-    if (t == 0xc0) { c->p++; l->type = SHMC_LABEL_NONE; return SHMC_OK; }
-    if ((t & 0xe0) == 0xa0 || (t >= 0xd9 && t <= 0xdb)) {
-        FORWARD_IF_ERROR(rd_raw(c, 0, &s, &l->len));
+    if (o->type == MSGPACK_OBJECT_NIL) return 0;
+    if (o->type == MSGPACK_OBJECT_STR) {
         l->type = SHMC_LABEL_STR;
-        l->str = arena_put(c, s, l->len);
-        return SHMC_OK;
+        l->len = o->via.str.size;
+        l->str = arena_put(d, o->via.str.ptr, l->len);
+        return 0;
     }
-    if (t >= 0xc4 && t <= 0xc6) {
-        FORWARD_IF_ERROR(rd_raw(c, 1, &s, &l->len));
+    if (o->type == MSGPACK_OBJECT_BIN) {
         l->type = SHMC_LABEL_PICKLE;
-        l->str = arena_put(c, s, l->len);
-        return SHMC_OK;
+        l->len = o->via.bin.size;
+        l->str = arena_put(d, o->via.bin.ptr, l->len);
+        return 0;
     }
     l->type = SHMC_LABEL_INT;
-    return rd_int(c, &l->i);
+    return obj_int(o, &l->i);
 }
 
-/* Skip one value of any type (forward compatibility: unknown keys). */
-static int skip(cur *c, int depth)
+static int key_is(const msgpack_object *k, const char *s)
 {
-    if (depth > SHMC_INDEX_MAX_DEPTH) return bad(c, "nesting too deep");
-    uint8_t t = 0;
-    FORWARD_IF_ERROR(peek(c, &t));
-    uint64_t n = 0, v = 0;
-    const uint8_t *s = NULL;
-    size_t sl = 0;
-    if (t < 0x80 || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) { c->p++; return SHMC_OK; }
-    if ((t & 0xe0) == 0xa0 || (t >= 0xd9 && t <= 0xdb)) return rd_raw(c, 0, &s, &sl);
-    if (t >= 0xc4 && t <= 0xc6) return rd_raw(c, 1, &s, &sl);
-    if ((t >= 0xcc && t <= 0xcf) || (t >= 0xd0 && t <= 0xd3) || t == 0xca || t == 0xcb) {
-        c->p++;
-        int sz = t == 0xca ? 4 : t == 0xcb ? 8 : 1 << ((t - (t >= 0xd0 ? 0xd0 : 0xcc)));
-        return take_be(c, sz, &v);
-    }
-    int is_map = (t & 0xf0) == 0x80 || t == 0xde || t == 0xdf;
-    if (!is_map && !((t & 0xf0) == 0x90 || t == 0xdc || t == 0xdd)) return bad(c, "unsupported msgpack type");
-    FORWARD_IF_ERROR(rd_container(c, is_map, &n));
-    for (uint64_t i = 0; i < n * (is_map ? 2u : 1u); i++) FORWARD_IF_ERROR(skip(c, depth + 1));
-    return SHMC_OK;
+    return k->type == MSGPACK_OBJECT_STR && strlen(s) == k->via.str.size &&
+           memcmp(k->via.str.ptr, s, k->via.str.size) == 0;
 }
 
-static int key_is(const uint8_t *k, size_t n, const char *s) { return strlen(s) == n && memcmp(k, s, n) == 0; }
-
-static int rd_column(cur *c, shmc_column_info *col)
+/* One key of a column map; unknown keys are ignored. *seen collects the required ones. */
+static int dec_column_key(dec *d, const msgpack_object_kv *kv, shmc_column_info *col, uint32_t *seen)
 {
-    uint64_t n = 0;
-    FORWARD_IF_ERROR(rd_container(c, 1, &n));
+    const msgpack_object *k = &kv->key, *v = &kv->val;
+    if (key_is(k, "kind")) { *seen |= 1; return obj_small(v, SHMC_KIND_COUNT_, &col->kind); }
+    if (key_is(k, "flags")) { *seen |= 2; return obj_u32(v, &col->flags); }
+    if (key_is(k, "label")) { *seen |= 4; return obj_label(d, v, &col->label); }
+    if (key_is(k, "nrows")) { *seen |= 8; return obj_uint(v, UINT64_MAX, &col->nrows); }
+    if (key_is(k, "unit")) return obj_small(v, SHMC_UNIT_NS, &col->unit);
+    if (key_is(k, "nulls")) return obj_uint(v, UINT64_MAX, &col->null_count);
+    if (key_is(k, "dtype")) return obj_string(d, v, &col->dtype);
+    if (key_is(k, "tz")) return obj_string(d, v, &col->tz);
+    if (key_is(k, "code_kind")) return obj_small(v, SHMC_KIND_COUNT_, &col->code_kind);
+    if (key_is(k, "dict")) return obj_u32(v, &col->dict_column);
+    return k->type == MSGPACK_OBJECT_STR ? 0 : -1;
+}
+
+static int dec_column(dec *d, const msgpack_object *o, uint32_t i, shmc_column_info *col)
+{
+    if (o->type != MSGPACK_OBJECT_MAP) return dec_bad(d, "column", i, "expected a map");
     memset(col, 0, sizeof *col);
     col->dtype = "";
     col->dict_column = UINT32_MAX;
     uint32_t seen = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        const uint8_t *k = NULL;
-        size_t kl = 0;
-        FORWARD_IF_ERROR(rd_raw(c, 0, &k, &kl));
-        if (key_is(k, kl, "kind")) { FORWARD_IF_ERROR(rd_small(c, &col->kind, SHMC_KIND_COUNT_, "bad kind")); seen |= 1; }
-        else if (key_is(k, kl, "flags")) { FORWARD_IF_ERROR(rd_u32(c, &col->flags, "bad flags")); seen |= 2; }
-        else if (key_is(k, kl, "label")) { FORWARD_IF_ERROR(rd_label(c, &col->label)); seen |= 4; }
-        else if (key_is(k, kl, "unit")) FORWARD_IF_ERROR(rd_small(c, &col->unit, SHMC_UNIT_NS, "bad unit"));
-        else if (key_is(k, kl, "nrows")) { FORWARD_IF_ERROR(rd_uint(c, &col->nrows)); seen |= 8; }
-        else if (key_is(k, kl, "nulls")) FORWARD_IF_ERROR(rd_uint(c, &col->null_count));
-        else if (key_is(k, kl, "dtype")) FORWARD_IF_ERROR(rd_string(c, &col->dtype));
-        else if (key_is(k, kl, "tz")) FORWARD_IF_ERROR(rd_string(c, &col->tz));
-        else if (key_is(k, kl, "code_kind")) FORWARD_IF_ERROR(rd_small(c, &col->code_kind, SHMC_KIND_COUNT_, "bad code_kind"));
-        else if (key_is(k, kl, "dict")) FORWARD_IF_ERROR(rd_u32(c, &col->dict_column, "bad dict column"));
-        else FORWARD_IF_ERROR(skip(c, 1));
+    for (uint32_t j = 0; j < o->via.map.size; j++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[j];
+        if (dec_column_key(d, kv, col, &seen))
+            return dec_bad(d, "column", i, "a key is not a string or a value has the wrong type or range");
     }
-    if (seen != 15) return bad(c, "column entry lacks kind, flags, label or nrows");
+    if (seen != 15) return dec_bad(d, "column", i, "entry lacks kind, flags, label or nrows");
     return SHMC_OK;
 }
 
-static int rd_chunk(cur *c, shmc_chunk_info *k)
+static int dec_chunk_fields(const msgpack_object *f, shmc_chunk_info *k)
 {
-    uint64_t n = 0;
-    FORWARD_IF_ERROR(rd_container(c, 0, &n));
-    if (n < 10) return bad(c, "chunk entry has fewer than 10 fields");
+    return obj_u32(&f[0], &k->column) || obj_u32(&f[1], &k->rowgroup) ||
+           obj_small(&f[2], SHMC_ROLE_COUNT_ - 1, &k->role) || obj_small(&f[3], SHMC_CODEC_ZSTD, &k->codec) ||
+           obj_small(&f[4], 1, &k->shuffle) || obj_u32(&f[5], &k->typesize) ||
+           obj_uint(&f[6], UINT64_MAX, &k->offset) || obj_uint(&f[7], UINT64_MAX, &k->stored_len) ||
+           obj_uint(&f[8], UINT64_MAX, &k->raw_len) || obj_uint(&f[9], UINT64_MAX, &k->xxh3);
+}
+
+/* Fields past the tenth are ignored (FORMAT.md section 4). */
+static int dec_chunk(dec *d, const msgpack_object *o, uint32_t i, shmc_chunk_info *k)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY) return dec_bad(d, "chunk", i, "expected an array");
+    if (o->via.array.size < 10) return dec_bad(d, "chunk", i, "entry has fewer than 10 fields");
     memset(k, 0, sizeof *k);
-    FORWARD_IF_ERROR(rd_u32(c, &k->column, "bad chunk column"));
-    FORWARD_IF_ERROR(rd_u32(c, &k->rowgroup, "bad chunk row group"));
-    FORWARD_IF_ERROR(rd_small(c, &k->role, SHMC_ROLE_COUNT_ - 1, "bad chunk role"));
-    FORWARD_IF_ERROR(rd_small(c, &k->codec, SHMC_CODEC_ZSTD, "bad chunk codec"));
-    FORWARD_IF_ERROR(rd_small(c, &k->shuffle, 1, "bad chunk shuffle flag"));
-    FORWARD_IF_ERROR(rd_u32(c, &k->typesize, "bad chunk typesize"));
-    FORWARD_IF_ERROR(rd_uint(c, &k->offset));
-    FORWARD_IF_ERROR(rd_uint(c, &k->stored_len));
-    FORWARD_IF_ERROR(rd_uint(c, &k->raw_len));
-    FORWARD_IF_ERROR(rd_uint(c, &k->xxh3));
-    for (uint64_t i = 10; i < n; i++) FORWARD_IF_ERROR(skip(c, 1));
+    if (dec_chunk_fields(o->via.array.ptr, k))
+        return dec_bad(d, "chunk", i, "a field has the wrong type or is out of range");
     return SHMC_OK;
 }
 
-static int rd_columns(cur *c, shmc_index *ix)
+/* A column entry has four required keys, a chunk ten fields: min_bytes bounds
+ * the count by the index size before the array of entries is allocated. */
+static int dec_array(dec *d, const msgpack_object *o, size_t len, size_t min_bytes, size_t elem,
+                     const char *what, void **out, uint32_t *n)
 {
-    uint64_t n = 0;
-    FORWARD_IF_ERROR(rd_container(c, 0, &n));
-    if (ix->columns) return bad(c, "duplicate 'columns' key");
-    /* A column entry has four required keys: it cannot be shorter than 16 bytes. */
-    if (n > left(c) / 16) return bad(c, "column count exceeds the index size");
-    ix->columns = calloc(n ? n : 1, sizeof *ix->columns);
-    RETURN_ERROR_IF(!ix->columns, c->err, SHMC_ERR_NOMEM, "index: no memory for %llu columns",
-                    (unsigned long long)n);
-    ix->ncolumns = (uint32_t)n;
-    for (uint64_t i = 0; i < n; i++) FORWARD_IF_ERROR(rd_column(c, &ix->columns[i]));
+    if (*out) return dec_bad(d, what, 0, "duplicate key");
+    if (o->type != MSGPACK_OBJECT_ARRAY) return dec_bad(d, what, 0, "expected an array");
+    uint32_t cnt = o->via.array.size;
+    if (cnt > len / min_bytes) return dec_bad(d, what, cnt, "count exceeds the index size");
+    *out = calloc(cnt ? cnt : 1, elem);
+    RETURN_ERROR_IF(!*out, d->err, SHMC_ERR_NOMEM, "index: no memory for %u %s entries", cnt, what);
+    *n = cnt;
     return SHMC_OK;
 }
 
-static int rd_chunks(cur *c, shmc_index *ix)
+static int dec_columns(dec *d, const msgpack_object *o, size_t len, shmc_index *ix)
 {
-    uint64_t n = 0;
-    FORWARD_IF_ERROR(rd_container(c, 0, &n));
-    if (ix->chunks) return bad(c, "duplicate 'chunks' key");
-    if (n > left(c) / 11) return bad(c, "chunk count exceeds the index size");
-    ix->chunks = calloc(n ? n : 1, sizeof *ix->chunks);
-    RETURN_ERROR_IF(!ix->chunks, c->err, SHMC_ERR_NOMEM, "index: no memory for %llu chunks",
-                    (unsigned long long)n);
-    ix->nchunks = (uint32_t)n;
-    for (uint64_t i = 0; i < n; i++) FORWARD_IF_ERROR(rd_chunk(c, &ix->chunks[i]));
+    FORWARD_IF_ERROR(dec_array(d, o, len, 16, sizeof *ix->columns, "columns", (void **)&ix->columns,
+                               &ix->ncolumns));
+    for (uint32_t i = 0; i < ix->ncolumns; i++)
+        FORWARD_IF_ERROR(dec_column(d, &o->via.array.ptr[i], i, &ix->columns[i]));
     return SHMC_OK;
 }
 
-static int rd_range(cur *c, shmc_index *ix)
+static int dec_chunks(dec *d, const msgpack_object *o, size_t len, shmc_index *ix)
 {
-    uint8_t t = 0;
-    FORWARD_IF_ERROR(peek(c, &t));
-    if (t == 0xc0) { c->p++; ix->has_range = 0; return SHMC_OK; }
-    uint64_t n = 0;
-    FORWARD_IF_ERROR(rd_container(c, 0, &n));
-    if (n != 2) return bad(c, "'range' is not [start, step]");
+    FORWARD_IF_ERROR(dec_array(d, o, len, 11, sizeof *ix->chunks, "chunks", (void **)&ix->chunks,
+                               &ix->nchunks));
+    for (uint32_t i = 0; i < ix->nchunks; i++)
+        FORWARD_IF_ERROR(dec_chunk(d, &o->via.array.ptr[i], i, &ix->chunks[i]));
+    return SHMC_OK;
+}
+
+static int dec_range(const msgpack_object *o, shmc_index *ix)
+{
+    if (o->type == MSGPACK_OBJECT_NIL) { ix->has_range = 0; return 0; }
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2) return -1;
     ix->has_range = 1;
-    FORWARD_IF_ERROR(rd_int(c, &ix->range_start));
-    return rd_int(c, &ix->range_step);
+    return obj_int(&o->via.array.ptr[0], &ix->range_start) || obj_int(&o->via.array.ptr[1], &ix->range_step);
 }
 
-static int rd_top_key(cur *c, shmc_index *ix, const uint8_t *k, size_t kl, uint32_t *seen)
+static int dec_meta(const msgpack_object *o, shmc_index *ix)
 {
-    uint64_t v;
-    if (key_is(k, kl, "v")) {
-        FORWARD_IF_ERROR(rd_uint(c, &v));
-        if (v != SHMC_FORMAT_VERSION) return bad(c, "index version differs from header version");
-        *seen |= 1;
-    } else if (key_is(k, kl, "nrows")) { FORWARD_IF_ERROR(rd_uint(c, &ix->nrows)); *seen |= 2; }
-    else if (key_is(k, kl, "rpc")) { FORWARD_IF_ERROR(rd_uint(c, &ix->rows_per_chunk)); *seen |= 4; }
-    else if (key_is(k, kl, "columns")) { FORWARD_IF_ERROR(rd_columns(c, ix)); *seen |= 8; }
-    else if (key_is(k, kl, "chunks")) { FORWARD_IF_ERROR(rd_chunks(c, ix)); *seen |= 16; }
-    else if (key_is(k, kl, "range")) FORWARD_IF_ERROR(rd_range(c, ix));
-    else if (key_is(k, kl, "range_name")) FORWARD_IF_ERROR(rd_label(c, &ix->range_name));
-    else if (key_is(k, kl, "columns_name")) FORWARD_IF_ERROR(rd_label(c, &ix->columns_name));
-    else if (key_is(k, kl, "meta")) FORWARD_IF_ERROR(rd_raw(c, 1, &ix->meta, &ix->meta_len));
-    else FORWARD_IF_ERROR(skip(c, 1));
+    if (o->type != MSGPACK_OBJECT_BIN) return -1;
+    ix->meta = (const uint8_t *)o->via.bin.ptr;   /* msgpack_unpack refers into the index */
+    ix->meta_len = o->via.bin.size;
+    return 0;
+}
+
+/* Scalar top-level keys: 0, -1 (wrong type or range), or 1 when `k` is not one of them. */
+static int dec_top_scalar(dec *d, const msgpack_object *k, const msgpack_object *v, shmc_index *ix,
+                          uint32_t *seen)
+{
+    uint64_t ver = 0;
+    if (key_is(k, "v")) { *seen |= 1; return obj_uint(v, SHMC_FORMAT_VERSION, &ver) || ver != SHMC_FORMAT_VERSION ? -1 : 0; }
+    if (key_is(k, "nrows")) { *seen |= 2; return obj_uint(v, UINT64_MAX, &ix->nrows); }
+    if (key_is(k, "rpc")) { *seen |= 4; return obj_uint(v, UINT64_MAX, &ix->rows_per_chunk); }
+    if (key_is(k, "range")) return dec_range(v, ix);
+    if (key_is(k, "range_name")) return obj_label(d, v, &ix->range_name);
+    if (key_is(k, "columns_name")) return obj_label(d, v, &ix->columns_name);
+    if (key_is(k, "meta")) return dec_meta(v, ix);
+    return k->type == MSGPACK_OBJECT_STR ? 1 : -1;
+}
+
+static int dec_top(dec *d, const msgpack_object *root, size_t len, shmc_index *ix)
+{
+    if (root->type != MSGPACK_OBJECT_MAP) return shmc_err_set(d->err, SHMC_ERR_CORRUPT, "index: not a map");
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < root->via.map.size; i++) {
+        const msgpack_object *k = &root->via.map.ptr[i].key, *v = &root->via.map.ptr[i].val;
+        if (key_is(k, "columns")) { seen |= 8; FORWARD_IF_ERROR(dec_columns(d, v, len, ix)); continue; }
+        if (key_is(k, "chunks")) { seen |= 16; FORWARD_IF_ERROR(dec_chunks(d, v, len, ix)); continue; }
+        int r = dec_top_scalar(d, k, v, ix, &seen);
+        if (r < 0) return dec_bad(d, "top-level entry", i, "a key is not a string or a value has the wrong type or range");
+    }
+    RETURN_ERROR_IF(seen != 31, d->err, SHMC_ERR_CORRUPT, "index lacks v, nrows, rpc, columns or chunks");
     return SHMC_OK;
+}
+
+/* Parse with msgpack-c into a zone sized by the pre-scan, so it never grows. */
+static int dec_parse(const uint8_t *p, size_t len, size_t zone_bytes, msgpack_zone *zone,
+                     msgpack_object *root, shmc_err *err)
+{
+    RETURN_ERROR_IF(!msgpack_zone_init(zone, zone_bytes + 64), err, SHMC_ERR_NOMEM,
+                    "index: no memory for %zu bytes of msgpack objects", zone_bytes);
+    size_t off = 0;
+    msgpack_unpack_return r = msgpack_unpack((const char *)p, len, &off, zone, root);
+    if (r == MSGPACK_UNPACK_SUCCESS && off == len) return SHMC_OK;
+    msgpack_zone_destroy(zone);
+    return shmc_err_set(err, r == MSGPACK_UNPACK_NOMEM_ERROR ? SHMC_ERR_NOMEM : SHMC_ERR_CORRUPT,
+                        "index: msgpack-c refused the index (status %d at byte %zu)", (int)r, off);
 }
 
 int shmc_index_decode(const uint8_t *p, size_t len, shmc_index *ix, shmc_err *err)
 {
     memset(ix, 0, sizeof *ix);
-    cur c = {p, p, p + len, err, NULL, 0, 0};
-    /* Every string copied is a substring of the index plus a NUL; each needs at
-     * least one tag byte, so len * 2 + 1 always suffices. */
-    c.arena_cap = len * 2 + 1;
-    c.arena = malloc(c.arena_cap);
-    RETURN_ERROR_IF(!c.arena, err, SHMC_ERR_NOMEM, "index: no memory for %zu bytes", len);
-    ix->arena = c.arena;
-    uint64_t n = 0;
-    uint32_t seen = 0;
-    int rc = rd_container(&c, 1, &n);
-    for (uint64_t i = 0; rc == SHMC_OK && i < n; i++) {
-        const uint8_t *k = NULL;
-        size_t kl = 0;
-        rc = rd_raw(&c, 0, &k, &kl);
-        if (rc == SHMC_OK) rc = rd_top_key(&c, ix, k, kl, &seen);
+    size_t zone_bytes = 0;
+    FORWARD_IF_ERROR(shmc_index_prescan(p, len, &zone_bytes, err));
+    /* Every string copied is a distinct part of the index plus a NUL; each needs
+     * at least one tag byte, so len * 2 + 1 always suffices. */
+    dec d = {err, malloc(len * 2 + 1), 0};
+    RETURN_ERROR_IF(!d.arena, err, SHMC_ERR_NOMEM, "index: no memory for %zu bytes", len);
+    ix->arena = d.arena;
+    msgpack_zone zone;
+    msgpack_object root;
+    int rc = dec_parse(p, len, zone_bytes, &zone, &root, err);
+    if (rc == SHMC_OK) {
+        rc = dec_top(&d, &root, len, ix);
+        msgpack_zone_destroy(&zone);
     }
-    if (rc == SHMC_OK && seen != 31) rc = bad(&c, "index lacks v, nrows, rpc, columns or chunks");
-    if (rc == SHMC_OK && c.p != c.end) rc = bad(&c, "trailing bytes after the index map");
     if (rc != SHMC_OK) shmc_index_free(ix);
     return rc;
 }

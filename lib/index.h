@@ -1,6 +1,8 @@
-/* Internal: the msgpack index of a segment -- encoder and a bounded decoder.
- * The decoder walks the bytes itself: every length is checked against the bytes
- * that remain before anything is allocated (msgpack-c would trust it). */
+/* Internal: the msgpack index of a segment -- encoder and a bounded decoder,
+ * both on msgpack-c. msgpack-c trusts the counts it reads (it allocates
+ * count * sizeof(msgpack_object) up front), so the decoder first walks the bytes
+ * once itself: every length and count is checked against the bytes that remain
+ * and the nesting depth is bounded before msgpack-c sees them. */
 #ifndef SHMC_INDEX_H
 #define SHMC_INDEX_H
 
@@ -10,6 +12,10 @@
 #include "error.h"
 
 #define SHMC_INDEX_MAX_DEPTH 16
+/* Containers nest at most this deep, the top-level map being depth 0: a value
+ * of an unknown key inside a column map or chunk array may itself nest
+ * SHMC_INDEX_MAX_DEPTH deep. */
+#define SHMC_INDEX_SCAN_DEPTH (SHMC_INDEX_MAX_DEPTH + 3)
 
 typedef struct shmc_index {
     uint64_t nrows;
@@ -42,9 +48,21 @@ void shmc_buf_free(shmc_buf *b);
  * not depend on chunk checksums (the writer sizes the segment before hashing). */
 int shmc_index_encode(const shmc_index *ix, shmc_buf *out, shmc_err *err);
 
+/* Walk one msgpack value over exactly `len` bytes without allocating: every
+ * str/bin length and array/map count fits the bytes that remain, nesting stays
+ * below SHMC_INDEX_SCAN_DEPTH, no ext type, no trailing bytes. *zone_bytes is
+ * what msgpack-c will allocate for it: at most 24 * len on LP64 (each element
+ * takes at least one byte, sizeof(msgpack_object) == 24). Errors are
+ * SHMC_ERR_CORRUPT naming the index byte offset. */
+int shmc_index_prescan(const uint8_t *p, size_t len, size_t *zone_bytes, shmc_err *err);
+
 /* Decode `len` bytes into ix (allocates columns, chunks, arena; free with
- * shmc_index_free). Structural checks only; semantic checks are the reader's.
- * Errors are SHMC_ERR_CORRUPT naming the index byte offset. */
+ * shmc_index_free): shmc_index_prescan, then msgpack_unpack into a zone of the
+ * size it found, then the msgpack objects into ix. Structural checks only;
+ * semantic checks are the reader's. Allocation: the zone (<= 24 * len), the
+ * arena (2 * len + 1), and columns/chunks arrays whose counts are bounded by
+ * len / 16 and len / 11. Errors are SHMC_ERR_CORRUPT naming the index byte
+ * offset (scan) or the column/chunk entry (decode). */
 int shmc_index_decode(const uint8_t *p, size_t len, shmc_index *ix, shmc_err *err);
 void shmc_index_free(shmc_index *ix);
 

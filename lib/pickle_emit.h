@@ -14,23 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pickle_ops.h"
+
 #define SHMC_PK_FRAME_TARGET ((size_t)64 * 1024)
 #define SHMC_PK_APPENDS_BATCH 1000u
 
-/* Opcodes we emit (pickletools names). */
-enum {
-    SHMC_OP_MARK = '(', SHMC_OP_STOP = '.', SHMC_OP_NONE = 'N', SHMC_OP_NEWTRUE = 0x88,
-    SHMC_OP_NEWFALSE = 0x89, SHMC_OP_BININT = 'J', SHMC_OP_BININT1 = 'K', SHMC_OP_BININT2 = 'M',
-    SHMC_OP_LONG1 = 0x8a, SHMC_OP_BINFLOAT = 'G', SHMC_OP_SHORT_BINUNICODE = 0x8c,
-    SHMC_OP_BINUNICODE = 'X', SHMC_OP_BINUNICODE8 = 0x8d, SHMC_OP_SHORT_BINBYTES = 'C',
-    SHMC_OP_BINBYTES = 'B', SHMC_OP_BINBYTES8 = 0x8e, SHMC_OP_BYTEARRAY8 = 0x96,
-    SHMC_OP_NEXT_BUFFER = 0x97, SHMC_OP_READONLY_BUFFER = 0x98, SHMC_OP_EMPTY_LIST = ']',
-    SHMC_OP_APPENDS = 'e', SHMC_OP_EMPTY_DICT = '}', SHMC_OP_SETITEMS = 'u', SHMC_OP_TUPLE = 't',
-    SHMC_OP_TUPLE1 = 0x85, SHMC_OP_TUPLE2 = 0x86, SHMC_OP_TUPLE3 = 0x87,
-    SHMC_OP_EMPTY_TUPLE = ')', SHMC_OP_STACK_GLOBAL = 0x93, SHMC_OP_REDUCE = 'R',
-    SHMC_OP_MEMOIZE = 0x94, SHMC_OP_BINGET = 'h', SHMC_OP_LONG_BINGET = 'j', SHMC_OP_PROTO = 0x80,
-    SHMC_OP_FRAME = 0x95, SHMC_OP_SETITEM = 's', SHMC_OP_BUILD = 'b'
-};
+/* Opcodes: SHMC_OP_* of pickle_ops.h. */
 
 typedef struct shmc_pk {
     uint8_t *buf;

@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "pickle_ops.h"
 #include "pickle_read.h"
 
 #define PF_MAX_NEST 3   /* values -> categories -> values: deeper is not pandas */
@@ -846,13 +847,13 @@ static int pf_lput_blob(pf_lbuf *B, uint8_t op, const shmc_pk_value *v) {
 
 /* LONG1 of 8 bytes (9 with a zero for unsigned values >= 2^63). */
 static int pf_lput_int(pf_lbuf *B, uint64_t u, int is_unsigned) {
-    uint8_t t[10] = {0x8a, is_unsigned ? 9 : 8};
+    uint8_t t[10] = {SHMC_OP_LONG1, is_unsigned ? 9 : 8};
     for (int i = 0; i < 8; i++) t[2 + i] = (uint8_t)(u >> (8 * i));
     return pf_lput(B, t, 10) || (is_unsigned && pf_lput(B, "\0", 1));
 }
 
 static int pf_lput_float(pf_lbuf *B, double f) {
-    uint8_t t[9] = {'G'};
+    uint8_t t[9] = {SHMC_OP_BINFLOAT};
     uint64_t u;
     memcpy(&u, &f, 8);
     for (int i = 0; i < 8; i++) t[1 + i] = (uint8_t)(u >> (56 - 8 * i));
@@ -861,12 +862,12 @@ static int pf_lput_float(pf_lbuf *B, double f) {
 
 static int pf_lput_value(pf_lbuf *B, const shmc_pk_value *v, int depth) {
     switch (v->type) {
-    case SHMC_PK_NONE: return pf_lput(B, "N", 1);
-    case SHMC_PK_BOOL: return pf_lput(B, v->v.i ? "\x88" : "\x89", 1);
+    case SHMC_PK_NONE: return pf_lput(B, (const uint8_t[]){SHMC_OP_NONE}, 1);
+    case SHMC_PK_BOOL: return pf_lput(B, (const uint8_t[]){v->v.i ? SHMC_OP_NEWTRUE : SHMC_OP_NEWFALSE}, 1);
     case SHMC_PK_INT: return pf_lput_int(B, v->v.u, (v->flags & SHMC_PK_F_UNSIGNED) != 0);
     case SHMC_PK_FLOAT: return pf_lput_float(B, v->v.f);
-    case SHMC_PK_STR: return pf_lput_blob(B, 'X', v);
-    case SHMC_PK_BYTES: return pf_lput_blob(B, 'B', v);
+    case SHMC_PK_STR: return pf_lput_blob(B, SHMC_OP_BINUNICODE, v);
+    case SHMC_PK_BYTES: return pf_lput_blob(B, SHMC_OP_BINBYTES, v);
     case SHMC_PK_TUPLE:
         if (depth > 8 || pf_lput(B, "(", 1)) return -1;
         for (size_t i = 0; i < v->v.seq.len; i++)
@@ -1166,7 +1167,7 @@ static int pf_multi_read(pf_ctx *C, const shmc_pk_value *d, pf_index *ix, int ne
 static int pf_lput_level_item(pf_lbuf *B, const pf_col *c, uint64_t i) {
     const shmc_column_desc *d = &c->d;
     if (d->kind == SHMC_KIND_STRING)
-        return pf_valid_bit(d, i) ? pf_lput_bytes(B, 'X', d->data + d->offsets[i],
+        return pf_valid_bit(d, i) ? pf_lput_bytes(B, SHMC_OP_BINUNICODE, d->data + d->offsets[i],
                                                   (size_t)(d->offsets[i + 1] - d->offsets[i]))
                                   : -1;
     if (d->mask && d->mask[i]) return -1;
@@ -1629,7 +1630,7 @@ static int pf_sitem(pf_sbuf *S, const uint8_t **pp, const uint8_t *end, int *las
     const uint8_t *p = *pp;
     uint8_t op = *p++;
     uint64_t n = 0;
-    unsigned w = op == 0x8c ? 1 : op == 'X' ? 4 : op == 0x8d ? 8 : 0;
+    unsigned w = op == SHMC_OP_SHORT_BINUNICODE ? 1 : op == SHMC_OP_BINUNICODE ? 4 : op == SHMC_OP_BINUNICODE8 ? 8 : 0;
     *last_row_memoizable = 0;
     if (w) {
         if ((size_t)(end - p) < w) return PF_BAIL;
@@ -1641,12 +1642,12 @@ static int pf_sitem(pf_sbuf *S, const uint8_t **pp, const uint8_t *end, int *las
         *last_row_memoizable = 1;
         return SHMC_OK;
     }
-    if (op == 'N') {
+    if (op == SHMC_OP_NONE) {
         *pp = p;
         return pf_spush(S, NULL, 0, 0);
     }
-    if (op == 'h' || op == 'j') {
-        unsigned gw = op == 'h' ? 1 : 4;
+    if (op == SHMC_OP_BINGET || op == SHMC_OP_LONG_BINGET) {
+        unsigned gw = op == SHMC_OP_BINGET ? 1 : 4;
         if ((size_t)(end - p) < gw) return PF_BAIL;
         for (unsigned i = 0; i < gw; i++) n |= (uint64_t)p[i] << (8 * i);
         *pp = p + gw;
@@ -1659,15 +1660,15 @@ static int pf_sitem(pf_sbuf *S, const uint8_t **pp, const uint8_t *end, int *las
 static int pf_smemo_op(pf_sbuf *S, const uint8_t **pp, const uint8_t *end, int64_t row) {
     const uint8_t *p = *pp;
     if (p >= end) return PF_BAIL;
-    if (*p == 0x94) {
+    if (*p == SHMC_OP_MEMOIZE) {
         *pp = p + 1;
         return pf_smemo(S, S->nmemo, row);
     }
-    if (*p == 'q' && end - p >= 2) {
+    if (*p == SHMC_OP_BINPUT && end - p >= 2) {
         *pp = p + 2;
         return pf_smemo(S, p[1], row);
     }
-    if (*p == 'r' && end - p >= 5) {
+    if (*p == SHMC_OP_LONG_BINPUT && end - p >= 5) {
         *pp = p + 5;
         uint64_t idx = (uint64_t)p[1] | (uint64_t)p[2] << 8 | (uint64_t)p[3] << 16 | (uint64_t)p[4] << 24;
         return pf_smemo(S, idx, row);
@@ -1676,7 +1677,7 @@ static int pf_smemo_op(pf_sbuf *S, const uint8_t **pp, const uint8_t *end, int64
 }
 
 static int pf_sframe(const uint8_t **pp, const uint8_t *end) {
-    while (end - *pp >= 9 && **pp == 0x95) {
+    while (end - *pp >= 9 && **pp == SHMC_OP_FRAME) {
         uint64_t n = 0;
         for (int i = 0; i < 8; i++) n |= (uint64_t)(*pp)[1 + i] << (8 * i);
         if (n > (uint64_t)(end - *pp - 9)) return PF_BAIL;
@@ -1686,23 +1687,23 @@ static int pf_sframe(const uint8_t **pp, const uint8_t *end) {
 }
 
 static int pf_sbody(pf_sbuf *S, const uint8_t *p, const uint8_t *end) {
-    if (end - p < 3 || p[0] != 0x80 || p[1] < 2 || p[1] > 5) return PF_BAIL;
+    if (end - p < 3 || p[0] != SHMC_OP_PROTO || p[1] < 2 || p[1] > 5) return PF_BAIL;
     p += 2;
     FORWARD_IF_ERROR(pf_sframe(&p, end));
-    if (p >= end || *p++ != ']') return PF_BAIL;
+    if (p >= end || *p++ != SHMC_OP_EMPTY_LIST) return PF_BAIL;
     FORWARD_IF_ERROR(pf_smemo_op(S, &p, end, -1));
     int in_mark = 0, memoizable;
     for (;;) {
         FORWARD_IF_ERROR(pf_sframe(&p, end));
         if (p >= end) return PF_BAIL;
         uint8_t op = *p;
-        if (op == '.' && !in_mark) return p + 1 == end ? SHMC_OK : PF_BAIL;
-        if (op == '(' && !in_mark) { in_mark = 1; p++; continue; }
-        if (op == 'e' && in_mark) { in_mark = 0; p++; continue; }
-        if (op == 'a' && !in_mark) { p++; continue; }   /* single item was pushed just before */
+        if (op == SHMC_OP_STOP && !in_mark) return p + 1 == end ? SHMC_OK : PF_BAIL;
+        if (op == SHMC_OP_MARK && !in_mark) { in_mark = 1; p++; continue; }
+        if (op == SHMC_OP_APPENDS && in_mark) { in_mark = 0; p++; continue; }
+        if (op == SHMC_OP_APPEND && !in_mark) { p++; continue; }   /* single item was pushed just before */
         FORWARD_IF_ERROR(pf_sitem(S, &p, end, &memoizable));
         if (memoizable) FORWARD_IF_ERROR(pf_smemo_op(S, &p, end, (int64_t)S->n - 1));
-        if (!in_mark && (p >= end || *p != 'a')) return PF_BAIL;
+        if (!in_mark && (p >= end || *p != SHMC_OP_APPEND)) return PF_BAIL;
     }
 }
 

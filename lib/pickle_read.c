@@ -5,6 +5,8 @@
  * is made, so a hostile stream costs at most max_alloc bytes and one pass. */
 #include "pickle_read.h"
 
+#include "pickle_ops.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -560,77 +562,77 @@ static int pk_refuse(pk_parser *P, const char *why) {
 
 static int pk_step_data(pk_parser *P, uint8_t op) {
     switch (op) {
-    case 'N': return pk_push_simple(P, SHMC_PK_NONE, 0);
-    case 0x88: return pk_push_simple(P, SHMC_PK_BOOL, 1);
-    case 0x89: return pk_push_simple(P, SHMC_PK_BOOL, 0);
-    case 'J': return pk_binint(P, 4);
-    case 'K': return pk_binint(P, 1);
-    case 'M': return pk_binint(P, 2);
-    case 0x8a: return pk_long(P, 1);
-    case 0x8b: return pk_long(P, 4);
-    case 'G': return pk_binfloat(P);
-    case 0x8c: return pk_push_blob(P, SHMC_PK_STR, 1, 0);
-    case 'X': return pk_push_blob(P, SHMC_PK_STR, 4, 0);
-    case 0x8d: return pk_push_blob(P, SHMC_PK_STR, 8, 0);
-    case 'U': return pk_push_blob(P, SHMC_PK_STR, 1, 0);  /* Python 2 str, read as ASCII str */
-    case 'T': return pk_push_blob(P, SHMC_PK_STR, 4, 0);
-    case 'C': return pk_push_blob(P, SHMC_PK_BYTES, 1, 0);
-    case 'B': return pk_push_blob(P, SHMC_PK_BYTES, 4, 0);
-    case 0x8e: return pk_push_blob(P, SHMC_PK_BYTES, 8, 0);
-    case 0x96: return pk_push_blob(P, SHMC_PK_BYTES, 8, SHMC_PK_F_BYTEARRAY);
-    case 0x97: return pk_next_buffer(P);
-    case 0x98: return pk_readonly_buffer(P);
+    case SHMC_OP_NONE: return pk_push_simple(P, SHMC_PK_NONE, 0);
+    case SHMC_OP_NEWTRUE: return pk_push_simple(P, SHMC_PK_BOOL, 1);
+    case SHMC_OP_NEWFALSE: return pk_push_simple(P, SHMC_PK_BOOL, 0);
+    case SHMC_OP_BININT: return pk_binint(P, 4);
+    case SHMC_OP_BININT1: return pk_binint(P, 1);
+    case SHMC_OP_BININT2: return pk_binint(P, 2);
+    case SHMC_OP_LONG1: return pk_long(P, 1);
+    case SHMC_OP_LONG4: return pk_long(P, 4);
+    case SHMC_OP_BINFLOAT: return pk_binfloat(P);
+    case SHMC_OP_SHORT_BINUNICODE: return pk_push_blob(P, SHMC_PK_STR, 1, 0);
+    case SHMC_OP_BINUNICODE: return pk_push_blob(P, SHMC_PK_STR, 4, 0);
+    case SHMC_OP_BINUNICODE8: return pk_push_blob(P, SHMC_PK_STR, 8, 0);
+    case SHMC_OP_SHORT_BINSTRING: return pk_push_blob(P, SHMC_PK_STR, 1, 0);  /* Python 2 str, read as ASCII str */
+    case SHMC_OP_BINSTRING: return pk_push_blob(P, SHMC_PK_STR, 4, 0);
+    case SHMC_OP_SHORT_BINBYTES: return pk_push_blob(P, SHMC_PK_BYTES, 1, 0);
+    case SHMC_OP_BINBYTES: return pk_push_blob(P, SHMC_PK_BYTES, 4, 0);
+    case SHMC_OP_BINBYTES8: return pk_push_blob(P, SHMC_PK_BYTES, 8, 0);
+    case SHMC_OP_BYTEARRAY8: return pk_push_blob(P, SHMC_PK_BYTES, 8, SHMC_PK_F_BYTEARRAY);
+    case SHMC_OP_NEXT_BUFFER: return pk_next_buffer(P);
+    case SHMC_OP_READONLY_BUFFER: return pk_readonly_buffer(P);
     default: return -1;
     }
 }
 
 static int pk_step_struct(pk_parser *P, uint8_t op) {
     switch (op) {
-    case '(': return pk_mark(P);
-    case '0': return pk_pop_op(P);
-    case '1': { size_t f; FORWARD_IF_ERROR(pk_pop_mark(P, &f)); P->sp = f; return SHMC_OK; }
-    case '2': return pk_dup(P);
-    case ')': return pk_new_empty(P, SHMC_PK_TUPLE);
-    case ']': return pk_new_empty(P, SHMC_PK_LIST);
-    case '}': return pk_new_empty(P, SHMC_PK_DICT);
-    case 0x8f: return pk_new_empty(P, SHMC_PK_SET);
-    case 't': return pk_from_mark(P, SHMC_PK_TUPLE);
-    case 'l': return pk_from_mark(P, SHMC_PK_LIST);
-    case 'd': return pk_from_mark(P, SHMC_PK_DICT);
-    case 0x91: return pk_from_mark(P, SHMC_PK_FROZENSET);
-    case 0x85: return pk_tuple_n(P, 1);
-    case 0x86: return pk_tuple_n(P, 2);
-    case 0x87: return pk_tuple_n(P, 3);
-    case 'a': return pk_extend_below(P, SHMC_PK_LIST, 0, 1);
-    case 'e': return pk_extend_below(P, SHMC_PK_LIST, 1, 0);
-    case 's': return pk_extend_below(P, SHMC_PK_DICT, 0, 2);
-    case 'u': return pk_extend_below(P, SHMC_PK_DICT, 1, 0);
-    case 0x90: return pk_extend_below(P, SHMC_PK_SET, 1, 0);
+    case SHMC_OP_MARK: return pk_mark(P);
+    case SHMC_OP_POP: return pk_pop_op(P);
+    case SHMC_OP_POP_MARK: { size_t f; FORWARD_IF_ERROR(pk_pop_mark(P, &f)); P->sp = f; return SHMC_OK; }
+    case SHMC_OP_DUP: return pk_dup(P);
+    case SHMC_OP_EMPTY_TUPLE: return pk_new_empty(P, SHMC_PK_TUPLE);
+    case SHMC_OP_EMPTY_LIST: return pk_new_empty(P, SHMC_PK_LIST);
+    case SHMC_OP_EMPTY_DICT: return pk_new_empty(P, SHMC_PK_DICT);
+    case SHMC_OP_EMPTY_SET: return pk_new_empty(P, SHMC_PK_SET);
+    case SHMC_OP_TUPLE: return pk_from_mark(P, SHMC_PK_TUPLE);
+    case SHMC_OP_LIST: return pk_from_mark(P, SHMC_PK_LIST);
+    case SHMC_OP_DICT: return pk_from_mark(P, SHMC_PK_DICT);
+    case SHMC_OP_FROZENSET: return pk_from_mark(P, SHMC_PK_FROZENSET);
+    case SHMC_OP_TUPLE1: return pk_tuple_n(P, 1);
+    case SHMC_OP_TUPLE2: return pk_tuple_n(P, 2);
+    case SHMC_OP_TUPLE3: return pk_tuple_n(P, 3);
+    case SHMC_OP_APPEND: return pk_extend_below(P, SHMC_PK_LIST, 0, 1);
+    case SHMC_OP_APPENDS: return pk_extend_below(P, SHMC_PK_LIST, 1, 0);
+    case SHMC_OP_SETITEM: return pk_extend_below(P, SHMC_PK_DICT, 0, 2);
+    case SHMC_OP_SETITEMS: return pk_extend_below(P, SHMC_PK_DICT, 1, 0);
+    case SHMC_OP_ADDITEMS: return pk_extend_below(P, SHMC_PK_SET, 1, 0);
     default: return -1;
     }
 }
 
 static int pk_step_other(pk_parser *P, uint8_t op) {
     switch (op) {
-    case 0x94: return pk_memo_put(P, P->memo_len);
-    case 'q': return pk_memo_op(P, 1, 1);
-    case 'r': return pk_memo_op(P, 4, 1);
-    case 'h': return pk_memo_op(P, 1, 0);
-    case 'j': return pk_memo_op(P, 4, 0);
-    case 'p': return pk_memo_text(P, 1);
-    case 'g': return pk_memo_text(P, 0);
-    case 'c': return pk_global_text(P);
-    case 0x93: return pk_stack_global(P);
-    case 'R': return pk_call(P, SHMC_PK_REDUCE, 2);
-    case 0x81: return pk_call(P, SHMC_PK_NEWOBJ, 2);
-    case 0x92: return pk_call(P, SHMC_PK_NEWOBJ, 3);
-    case 'b': return pk_build(P);
-    case 0x95: return pk_frame(P);
-    case 0x80: return pk_proto(P);
-    case 'P': case 'Q': return pk_refuse(P, "persistent ids are not supported");
-    case 0x82: case 0x83: case 0x84: return pk_refuse(P, "extension registry codes are not supported");
-    case 'i': case 'o': return pk_refuse(P, "INST/OBJ (protocol 0/1 instance creation) are not supported");
-    case 'I': case 'L': case 'F': case 'S': case 'V':
+    case SHMC_OP_MEMOIZE: return pk_memo_put(P, P->memo_len);
+    case SHMC_OP_BINPUT: return pk_memo_op(P, 1, 1);
+    case SHMC_OP_LONG_BINPUT: return pk_memo_op(P, 4, 1);
+    case SHMC_OP_BINGET: return pk_memo_op(P, 1, 0);
+    case SHMC_OP_LONG_BINGET: return pk_memo_op(P, 4, 0);
+    case SHMC_OP_PUT: return pk_memo_text(P, 1);
+    case SHMC_OP_GET: return pk_memo_text(P, 0);
+    case SHMC_OP_GLOBAL: return pk_global_text(P);
+    case SHMC_OP_STACK_GLOBAL: return pk_stack_global(P);
+    case SHMC_OP_REDUCE: return pk_call(P, SHMC_PK_REDUCE, 2);
+    case SHMC_OP_NEWOBJ: return pk_call(P, SHMC_PK_NEWOBJ, 2);
+    case SHMC_OP_NEWOBJ_EX: return pk_call(P, SHMC_PK_NEWOBJ, 3);
+    case SHMC_OP_BUILD: return pk_build(P);
+    case SHMC_OP_FRAME: return pk_frame(P);
+    case SHMC_OP_PROTO: return pk_proto(P);
+    case SHMC_OP_PERSID: case SHMC_OP_BINPERSID: return pk_refuse(P, "persistent ids are not supported");
+    case SHMC_OP_EXT1: case SHMC_OP_EXT2: case SHMC_OP_EXT4: return pk_refuse(P, "extension registry codes are not supported");
+    case SHMC_OP_INST: case SHMC_OP_OBJ: return pk_refuse(P, "INST/OBJ (protocol 0/1 instance creation) are not supported");
+    case SHMC_OP_INT: case SHMC_OP_LONG: case SHMC_OP_FLOAT: case SHMC_OP_STRING: case SHMC_OP_UNICODE:
         return pk_refuse(P, "protocol-0 text values are not supported");
     default: return pk_fail(P, SHMC_ERR_PICKLE, "unknown opcode 0x%02x", op);
     }
@@ -646,15 +648,15 @@ static int pk_step(pk_parser *P, uint8_t op) {
 
 static int pk_run(pk_parser *P, shmc_pk_value **root) {
     P->op_off = 0;
-    P->op = 0x80;
-    if (P->p == P->end || *P->p != 0x80)
+    P->op = SHMC_OP_PROTO;
+    if (P->p == P->end || *P->p != SHMC_OP_PROTO)
         return pk_fail(P, SHMC_ERR_UNSUPPORTED,
                        "stream does not start with PROTO (protocol 0/1 or not a pickle)");
     for (;;) {
         if (P->p >= P->end) return pk_fail(P, SHMC_ERR_PICKLE, "truncated: no STOP opcode");
         P->op_off = (uint64_t)(P->p - P->in->buf);
         P->op = *P->p++;
-        if (P->op == '.') break;
+        if (P->op == SHMC_OP_STOP) break;
         FORWARD_IF_ERROR(pk_step(P, P->op));
     }
     if (P->nmarks || P->sp != 1)
@@ -710,33 +712,10 @@ int shmc_pk_parse(const shmc_pk_input *in, const shmc_pickle_limits *limits, shm
 
 /* ---- names --------------------------------------------------------------- */
 const char *shmc_pk_opcode_name(uint8_t op) {
-    switch (op) {
-    case '(': return "MARK"; case '.': return "STOP"; case '0': return "POP";
-    case '1': return "POP_MARK"; case '2': return "DUP"; case 'F': return "FLOAT";
-    case 'I': return "INT"; case 'J': return "BININT"; case 'K': return "BININT1";
-    case 'L': return "LONG"; case 'M': return "BININT2"; case 'N': return "NONE";
-    case 'P': return "PERSID"; case 'Q': return "BINPERSID"; case 'R': return "REDUCE";
-    case 'S': return "STRING"; case 'T': return "BINSTRING"; case 'U': return "SHORT_BINSTRING";
-    case 'V': return "UNICODE"; case 'X': return "BINUNICODE"; case 'a': return "APPEND";
-    case 'b': return "BUILD"; case 'c': return "GLOBAL"; case 'd': return "DICT";
-    case '}': return "EMPTY_DICT"; case 'e': return "APPENDS"; case 'g': return "GET";
-    case 'h': return "BINGET"; case 'i': return "INST"; case 'j': return "LONG_BINGET";
-    case 'l': return "LIST"; case ']': return "EMPTY_LIST"; case 'o': return "OBJ";
-    case 'p': return "PUT"; case 'q': return "BINPUT"; case 'r': return "LONG_BINPUT";
-    case 's': return "SETITEM"; case 't': return "TUPLE"; case ')': return "EMPTY_TUPLE";
-    case 'u': return "SETITEMS"; case 'G': return "BINFLOAT"; case 0x80: return "PROTO";
-    case 0x81: return "NEWOBJ"; case 0x82: return "EXT1"; case 0x83: return "EXT2";
-    case 0x84: return "EXT4"; case 0x85: return "TUPLE1"; case 0x86: return "TUPLE2";
-    case 0x87: return "TUPLE3"; case 0x88: return "NEWTRUE"; case 0x89: return "NEWFALSE";
-    case 0x8a: return "LONG1"; case 0x8b: return "LONG4"; case 'B': return "BINBYTES";
-    case 'C': return "SHORT_BINBYTES"; case 0x8c: return "SHORT_BINUNICODE";
-    case 0x8d: return "BINUNICODE8"; case 0x8e: return "BINBYTES8"; case 0x8f: return "EMPTY_SET";
-    case 0x90: return "ADDITEMS"; case 0x91: return "FROZENSET"; case 0x92: return "NEWOBJ_EX";
-    case 0x93: return "STACK_GLOBAL"; case 0x94: return "MEMOIZE"; case 0x95: return "FRAME";
-    case 0x96: return "BYTEARRAY8"; case 0x97: return "NEXT_BUFFER";
-    case 0x98: return "READONLY_BUFFER";
-    default: return "unknown";
-    }
+#define OP_NAME_(name, byte) [byte] = #name,
+    static const char *const names[256] = {SHMC_PICKLE_OPS(OP_NAME_)};
+#undef OP_NAME_
+    return names[op] ? names[op] : "unknown";
 }
 
 const char *shmc_pk_type_name(int type) {

@@ -51,9 +51,6 @@ const char *shmc_segment_errmsg(const shmc_segment *seg) { return seg ? seg->err
 
 /* ---- messages ------------------------------------------------------------ */
 
-static const char *const role_names[SHMC_ROLE_COUNT_] = {"values", "mask", "offsets", "data",
-                                                         "validity", "pickle"};
-
 /* "column 3 'price'" into buf. */
 static const char *col_name(const shmc_segment *seg, uint32_t c, char *buf, size_t cap)
 {
@@ -76,7 +73,7 @@ static int chunk_err(shmc_segment *seg, int status, uint32_t id, const char *why
     char cn[128];
     return shmc_err_set(&seg->err, status, "%s: chunk %u (%s, row group %u, %s) at byte %llu: %s",
                         seg->st.name, id, col_name(seg, k->column, cn, sizeof cn), k->rowgroup,
-                        k->role >= 0 && k->role < SHMC_ROLE_COUNT_ ? role_names[k->role] : "?",
+                        shmc_role_name(k->role),
                         (unsigned long long)k->offset, why);
 }
 
@@ -248,7 +245,7 @@ static int column_chunks(shmc_segment *seg, uint32_t c, uint32_t *next, uint64_t
         RETURN_ERROR_IF((shmc_kind_roles_required(ci->kind) & (1u << r)) && count[r] != ci->nrowgroups,
                         &seg->err, SHMC_ERR_CORRUPT, "%s: %s: %llu %s chunks for %llu row groups",
                         seg->st.name, col_name(seg, c, cn, sizeof cn), (unsigned long long)count[r],
-                        role_names[r], (unsigned long long)ci->nrowgroups);
+                        shmc_role_name(r), (unsigned long long)ci->nrowgroups);
     }
     return SHMC_OK;
 }
@@ -425,7 +422,7 @@ int shmc_segment_chunk_find(shmc_segment *seg, uint32_t column, uint64_t rowgrou
     char cn[128];
     return shmc_err_set(&seg->err, SHMC_ERR_RANGE, "%s: %s has no %s chunk in row group %llu", seg->st.name,
                         col_name(seg, column, cn, sizeof cn),
-                        role >= 0 && role < SHMC_ROLE_COUNT_ ? role_names[role] : "(bad role)",
+                        shmc_role_name(role),
                         (unsigned long long)rowgroup);
 }
 

@@ -61,7 +61,11 @@ extern "C" {
 #define SHMC_VERSION_MAJOR 0
 #define SHMC_VERSION_MINOR 1
 #define SHMC_VERSION_PATCH 0
-#define SHMC_VERSION_STRING "0.1.0"
+/* The one place the version is written: CMakeLists.txt and Python read these. */
+#define SHMC_VERSION_STR_(x) #x
+#define SHMC_VERSION_XSTR_(x) SHMC_VERSION_STR_(x)
+#define SHMC_VERSION_STRING \
+    SHMC_VERSION_XSTR_(SHMC_VERSION_MAJOR) "." SHMC_VERSION_XSTR_(SHMC_VERSION_MINOR) "." SHMC_VERSION_XSTR_(SHMC_VERSION_PATCH)
 /* Segment format version written by this library. */
 #define SHMC_FORMAT_VERSION 1
 
@@ -74,36 +78,48 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 /* Status codes                                                              */
 /* ------------------------------------------------------------------------ */
+/* The one list of status codes: X(NAME, value, message). It makes the enum
+ * below, shmc_strerror()'s messages and shmc_status_name(); Python reads the
+ * names from the library. Add a code at the end, never renumber. */
+#define SHMC_STATUS_LIST(X)                                                                   \
+    X(SHMC_OK, 0, "no error")                                                                 \
+    X(SHMC_ERR_INVALID_ARG, 1, "invalid argument")      /* caller passed something unusable */ \
+    X(SHMC_ERR_NOMEM, 2, "out of memory")  /* allocation failed or a limit on memory was hit */ \
+    X(SHMC_ERR_IO, 3, "input/output error")        /* a system call failed (detail: errno) */ \
+    X(SHMC_ERR_NOT_FOUND, 4, "segment or file not found")                                     \
+    X(SHMC_ERR_EXISTS, 5, "destination already exists")                          /* O_EXCL */ \
+    X(SHMC_ERR_NOSPACE, 6, "no space left for the segment")     /* /dev/shm or disk full */ \
+    X(SHMC_ERR_PERMISSION, 7, "permission denied")   /* access denied, or another uid's */ \
+    X(SHMC_ERR_BAD_NAME, 8, "invalid segment name")         /* invalid shared-memory name */ \
+    X(SHMC_ERR_BAD_MAGIC, 9, "not a shmchunk segment (bad magic)")                            \
+    X(SHMC_ERR_BAD_VERSION, 10, "unsupported segment format version")                         \
+    X(SHMC_ERR_BAD_LAYOUT, 11, "segment layout signature mismatch")                           \
+    X(SHMC_ERR_UNSEALED, 12, "segment is not sealed") /* writer not finished (or died) */  \
+    X(SHMC_ERR_TRUNCATED, 13, "segment is truncated")   /* shorter than its header says */ \
+    X(SHMC_ERR_HEADER_CHECKSUM, 14, "header checksum mismatch")                               \
+    X(SHMC_ERR_INDEX_CHECKSUM, 15, "index checksum mismatch")                                 \
+    X(SHMC_ERR_CHUNK_CHECKSUM, 16, "chunk checksum mismatch")                                 \
+    X(SHMC_ERR_CORRUPT, 17, "corrupt segment data")  /* structurally invalid index or chunk */ \
+    X(SHMC_ERR_COMPRESSED, 18, "chunk is compressed (no zero-copy view)")                     \
+    X(SHMC_ERR_RANGE, 19, "out of range")   /* chunk id, column, row or buffer out of range */ \
+    X(SHMC_ERR_LIMIT, 20, "limit exceeded")           /* input exceeds a configured limit */ \
+    X(SHMC_ERR_UNSUPPORTED, 21, "unsupported construct") /* not handled by this version */ \
+    X(SHMC_ERR_PICKLE, 22, "malformed pickle")                                                \
+    X(SHMC_ERR_CODEC, 23, "compression codec error")       /* (de)compression failure */
+
+#define SHMC_STATUS_ENUM_(name, value, message) name = value,
 typedef enum shmc_status {
-    SHMC_OK = 0,
-    SHMC_ERR_INVALID_ARG = 1,   /* caller passed something unusable */
-    SHMC_ERR_NOMEM = 2,         /* allocation failed or a limit on memory was hit */
-    SHMC_ERR_IO = 3,            /* a system call failed (detail has errno text) */
-    SHMC_ERR_NOT_FOUND = 4,     /* no such segment / file */
-    SHMC_ERR_EXISTS = 5,        /* destination already exists (O_EXCL) */
-    SHMC_ERR_NOSPACE = 6,       /* not enough space in /dev/shm or on disk */
-    SHMC_ERR_PERMISSION = 7,    /* access denied, or segment of another uid */
-    SHMC_ERR_BAD_NAME = 8,      /* invalid shared-memory name */
-    SHMC_ERR_BAD_MAGIC = 9,     /* not a shmchunk segment */
-    SHMC_ERR_BAD_VERSION = 10,  /* a format version this library does not read */
-    SHMC_ERR_BAD_LAYOUT = 11,   /* layout signature mismatch */
-    SHMC_ERR_UNSEALED = 12,     /* writer has not finished (or died writing) */
-    SHMC_ERR_TRUNCATED = 13,    /* segment shorter than its header says */
-    SHMC_ERR_HEADER_CHECKSUM = 14,
-    SHMC_ERR_INDEX_CHECKSUM = 15,
-    SHMC_ERR_CHUNK_CHECKSUM = 16,
-    SHMC_ERR_CORRUPT = 17,      /* structurally invalid index or chunk */
-    SHMC_ERR_COMPRESSED = 18,   /* a zero-copy view was asked of a compressed chunk */
-    SHMC_ERR_RANGE = 19,        /* chunk id, column, row or buffer out of range */
-    SHMC_ERR_LIMIT = 20,        /* input exceeds a configured limit */
-    SHMC_ERR_UNSUPPORTED = 21,  /* a construct this version does not handle */
-    SHMC_ERR_PICKLE = 22,       /* malformed pickle stream */
-    SHMC_ERR_CODEC = 23,        /* compression / decompression failure */
+    SHMC_STATUS_LIST(SHMC_STATUS_ENUM_)
     SHMC_STATUS_COUNT_
 } shmc_status;
+#undef SHMC_STATUS_ENUM_
 
 /* Name of a status code ("checksum mismatch in chunk", ...). Never NULL. */
 SHMC_API const char *shmc_strerror(int status);
+/* Enumerator name of a status code ("SHMC_ERR_CHUNK_CHECKSUM"), NULL when it is
+ * not one; codes run from 0 to shmc_status_count() - 1. */
+SHMC_API const char *shmc_status_name(int status);
+SHMC_API int shmc_status_count(void);
 /* Library version string, e.g. "0.1.0". */
 SHMC_API const char *shmc_version(void);
 
@@ -131,6 +147,8 @@ SHMC_API const char *shmc_kind_name(int kind);
 typedef enum shmc_time_unit {
     SHMC_UNIT_NONE = 0, SHMC_UNIT_S = 1, SHMC_UNIT_MS = 2, SHMC_UNIT_US = 3, SHMC_UNIT_NS = 4
 } shmc_time_unit;
+/* "none", "s", "ms", "us", "ns"; "unknown" for anything else. Never NULL. */
+SHMC_API const char *shmc_unit_name(int unit);
 
 /* Physical buffer roles. A chunk is one role of one column over one row group. */
 typedef enum shmc_role {
@@ -142,6 +160,8 @@ typedef enum shmc_role {
     SHMC_ROLE_PICKLE = 5,    /* object: opaque pickle bytes of the row group */
     SHMC_ROLE_COUNT_
 } shmc_role;
+/* "values", "mask", "offsets", "data", "validity", "pickle"; "unknown" otherwise. */
+SHMC_API const char *shmc_role_name(int role);
 
 /* Column flags. */
 #define SHMC_COL_INDEX      0x1u  /* part of the frame's index, not a data column */
@@ -221,6 +241,8 @@ SHMC_API int shmc_frame_set_meta(shmc_frame *frame, const void *bytes, size_t le
 SHMC_API int shmc_frame_keep(shmc_frame *frame, void *ptr, void (*free_fn)(void *));
 
 typedef enum shmc_codec { SHMC_CODEC_NONE = 0, SHMC_CODEC_ZSTD = 1 } shmc_codec;
+/* "none", "zstd"; "unknown" otherwise. */
+SHMC_API const char *shmc_codec_name(int codec);
 
 /* Write flags. */
 #define SHMC_WRITE_OWNED    0x1u  /* record this process as owner (else persistent) */
@@ -279,6 +301,8 @@ typedef enum shmc_owner_state {
     SHMC_OWNER_ALIVE = 1,       /* owner process (pid + start time) is running */
     SHMC_OWNER_DEAD = 2         /* owner died: orphaned */
 } shmc_owner_state;
+/* "persistent", "alive", "orphaned"; "unknown" otherwise. */
+SHMC_API const char *shmc_owner_state_name(int state);
 
 typedef struct shmc_segment_info {
     uint32_t format_version;

@@ -6,6 +6,7 @@ points elsewhere if needed. Build needs cmake, a C compiler, pkg-config and the
 msgpack-c, zstd and xxhash development packages (tools/dev.sh setup installs them).
 """
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -19,10 +20,22 @@ from setuptools.dist import Distribution
 HERE = Path(__file__).resolve().parent
 
 
+def _source_dir() -> Path:
+    return Path(os.environ.get("SHMCHUNK_SOURCE_DIR", HERE.parent)).resolve()
+
+
+def _version() -> tuple[int, int, int]:
+    """lib/shmchunk.h's SHMC_VERSION_*, read by shmchunk/_header.py (no library needed)."""
+    spec = importlib.util.spec_from_file_location("_header", HERE / "shmchunk" / "_header.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.header_version(_source_dir() / "lib" / "shmchunk.h")
+
+
 class BuildWithLibrary(build_py):
     def run(self):
         super().run()
-        src = Path(os.environ.get("SHMCHUNK_SOURCE_DIR", HERE.parent)).resolve()
+        src = _source_dir()
         if not (src / "CMakeLists.txt").is_file() or not (src / "lib" / "shmchunk.h").is_file():
             raise RuntimeError(f"libshmchunk sources not found at {src}; set SHMCHUNK_SOURCE_DIR")
         with tempfile.TemporaryDirectory(prefix="shmchunk-build-") as build:
@@ -35,6 +48,7 @@ class BuildWithLibrary(build_py):
             dest = Path(self.build_lib, "shmchunk", "libshmchunk.so")
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(lib, dest)
+            (dest.parent / "_built_version.py").write_text(f"VERSION = {_version()!r}\n")
 
 
 class BinaryDistribution(Distribution):
@@ -42,4 +56,5 @@ class BinaryDistribution(Distribution):
         return True
 
 
-setup(cmdclass={"build_py": BuildWithLibrary}, distclass=BinaryDistribution)
+setup(version=".".join(map(str, _version())), cmdclass={"build_py": BuildWithLibrary},
+      distclass=BinaryDistribution)

@@ -1,13 +1,15 @@
 """shmchunk: share one pandas DataFrame read-only between processes through one
-shared-memory segment (see DESIGN.md)."""
+shared-memory segment (see README.md; the format is lib/FORMAT.md)."""
 
 from .errors import *  # noqa: F401,F403  (the typed exceptions are part of the API)
 from .errors import __all__ as _errors_all
 
-__version__ = "0.1.0"
 __all__ = list(_errors_all)
 
+from ._lib import library_version  # noqa: E402
 from .frame import SharedFrame, attach, detach_all, share  # noqa: E402
+
+__version__ = ".".join(map(str, library_version()))  # lib/shmchunk.h is the one place
 
 __all__ += ["SharedFrame", "attach", "detach_all", "share"]
 

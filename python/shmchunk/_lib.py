@@ -26,8 +26,6 @@ from . import errors
 
 __all__ = ["lib", "LIBRARY_PATH", "library_version", "find_library"]
 
-# The C API this module was written against (lib/shmchunk.h SHMC_VERSION_*).
-API_VERSION = (0, 1)
 FORMAT_VERSION = 1
 
 _PKG_DIR = Path(__file__).resolve().parent
@@ -67,14 +65,8 @@ def find_library() -> str:
 # --------------------------------------------------------------------------
 # Enums and constants (lib/shmchunk.h)
 # --------------------------------------------------------------------------
-SHMC_OK = 0
-(SHMC_ERR_INVALID_ARG, SHMC_ERR_NOMEM, SHMC_ERR_IO, SHMC_ERR_NOT_FOUND, SHMC_ERR_EXISTS,
- SHMC_ERR_NOSPACE, SHMC_ERR_PERMISSION, SHMC_ERR_BAD_NAME, SHMC_ERR_BAD_MAGIC,
- SHMC_ERR_BAD_VERSION, SHMC_ERR_BAD_LAYOUT, SHMC_ERR_UNSEALED, SHMC_ERR_TRUNCATED,
- SHMC_ERR_HEADER_CHECKSUM, SHMC_ERR_INDEX_CHECKSUM, SHMC_ERR_CHUNK_CHECKSUM, SHMC_ERR_CORRUPT,
- SHMC_ERR_COMPRESSED, SHMC_ERR_RANGE, SHMC_ERR_LIMIT, SHMC_ERR_UNSUPPORTED, SHMC_ERR_PICKLE,
- SHMC_ERR_CODEC) = range(1, 24)
-SHMC_STATUS_COUNT = 24
+# Status codes (SHMC_OK, SHMC_ERR_*, SHMC_STATUS_COUNT) come from the library
+# itself once it is loaded: see _bind_statuses() below.
 
 (SHMC_KIND_BOOL, SHMC_KIND_INT8, SHMC_KIND_INT16, SHMC_KIND_INT32, SHMC_KIND_INT64,
  SHMC_KIND_UINT8, SHMC_KIND_UINT16, SHMC_KIND_UINT32, SHMC_KIND_UINT64, SHMC_KIND_FLOAT32,
@@ -117,8 +109,8 @@ KIND_NUMPY = {
     SHMC_KIND_FLOAT32: "<f4", SHMC_KIND_FLOAT64: "<f8", SHMC_KIND_DATETIME: "<i8",
     SHMC_KIND_TIMEDELTA: "<i8",
 }
-UNIT_NAMES = {SHMC_UNIT_S: "s", SHMC_UNIT_MS: "ms", SHMC_UNIT_US: "us", SHMC_UNIT_NS: "ns"}
-UNIT_CODES = {v: k for k, v in UNIT_NAMES.items()}
+# Role, unit, codec and owner-state names: read from the library below
+# (ROLE_NAMES, UNIT_NAMES, UNIT_CODES, CODEC_NAMES, OWNER_STATE_NAMES).
 
 
 # --------------------------------------------------------------------------
@@ -244,9 +236,15 @@ _SEGMENT = "segment"
 # restype "status" = int status checked by errcheck.
 _DECLS = {
     "shmc_strerror": (c_char_p, [c_int], None),
+    "shmc_status_name": (c_char_p, [c_int], None),
+    "shmc_status_count": (c_int, [], None),
     "shmc_version": (c_char_p, [], None),
     "shmc_kind_itemsize": (c_size_t, [c_int], None),
     "shmc_kind_name": (c_char_p, [c_int], None),
+    "shmc_role_name": (c_char_p, [c_int], None),
+    "shmc_unit_name": (c_char_p, [c_int], None),
+    "shmc_codec_name": (c_char_p, [c_int], None),
+    "shmc_owner_state_name": (c_char_p, [c_int], None),
     # frame
     "shmc_frame_create": ("status", [_p(c_void_p)], None),
     "shmc_frame_free": (None, [c_void_p], None),
@@ -350,6 +348,31 @@ def _declare():
 _declare()
 
 
+def _bind_statuses():
+    """SHMC_OK, SHMC_ERR_* and SHMC_STATUS_COUNT of this module, and every exception
+    class's .status, from the library's one list (lib/shmchunk.h SHMC_STATUS_LIST)."""
+    names = {code: lib.shmc_status_name(code).decode() for code in range(lib.shmc_status_count())}
+    globals().update({name: code for code, name in names.items()})
+    globals()["SHMC_STATUS_COUNT"] = len(names)
+    errors.bind_statuses(names)
+
+
+_bind_statuses()
+
+
+def _names(fn, codes) -> dict[int, str]:
+    return {code: fn(code).decode() for code in codes}
+
+
+# The library's words for its enums (lib/names.c), so that Python says what the CLI says.
+ROLE_NAMES = _names(lib.shmc_role_name, range(SHMC_ROLE_COUNT))
+UNIT_NAMES = _names(lib.shmc_unit_name, range(SHMC_UNIT_S, SHMC_UNIT_NS + 1))  # no SHMC_UNIT_NONE
+UNIT_CODES = {v: k for k, v in UNIT_NAMES.items()}
+CODEC_NAMES = _names(lib.shmc_codec_name, (SHMC_CODEC_NONE, SHMC_CODEC_ZSTD))
+OWNER_STATE_NAMES = _names(lib.shmc_owner_state_name,
+                           (SHMC_OWNER_PERSISTENT, SHMC_OWNER_ALIVE, SHMC_OWNER_DEAD))
+
+
 def strerror(status: int) -> str:
     if "shmc_strerror" in MISSING:
         return errors.STATUS_NAMES.get(status, f"status {status}")
@@ -365,8 +388,25 @@ def library_version() -> tuple[int, int, int]:
     return major, minor, patch
 
 
+def _api_version() -> tuple[int, int] | None:
+    """(major, minor) of the lib/shmchunk.h this package was built or checked out
+    with: _built_version.py written by setup.py, else the checkout's header."""
+    try:
+        from ._built_version import VERSION
+    except ImportError:
+        header = _CHECKOUT / "lib" / "shmchunk.h"
+        if not header.is_file():
+            return None
+        from ._header import header_version
+        VERSION = header_version(header)
+    return VERSION[0], VERSION[1]
+
+
 def _check_version():
     major, minor, _ = library_version()
+    API_VERSION = _api_version()
+    if API_VERSION is None:
+        return
     # 0.x: any minor change may change the ABI; from 1.0 on a newer minor only adds.
     ok = (major == API_VERSION[0] and
           (minor == API_VERSION[1] if major == 0 else minor >= API_VERSION[1]))

@@ -1,4 +1,4 @@
-"""Shared-memory housekeeping: list shmchunk segments, remove orphans (DESIGN.md §7)."""
+"""Shared-memory housekeeping: list shmchunk segments, remove orphans (README.md, Guarantees: Lifecycle)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,11 @@ from . import _lib as L
 
 __all__ = ["list_segments", "gc", "unlink"]
 
-_STATES = {L.SHMC_OWNER_PERSISTENT: "persistent", L.SHMC_OWNER_ALIVE: "alive",
-           L.SHMC_OWNER_DEAD: "orphaned"}
-
 
 def _entry(e: L.shmc_shm_entry) -> dict:
     return {"name": (e.name or b"").decode("utf-8", "replace"), "size": int(e.size),
             "uid": int(e.uid), "owner_pid": int(e.owner_pid),
-            "state": _STATES.get(e.owner_state, "?"), "sealed": bool(e.sealed)}
+            "state": L.OWNER_STATE_NAMES.get(e.owner_state, "?"), "sealed": bool(e.sealed)}
 
 
 def _collect(call, *extra) -> list[dict]:

@@ -21,23 +21,17 @@ __all__ = [
     "ClosedError", "error_for_status", "STATUS_NAMES",
 ]
 
-# Mirrors enum shmc_status in lib/shmchunk.h (checked against the library at import).
-STATUS_NAMES = {
-    0: "SHMC_OK", 1: "SHMC_ERR_INVALID_ARG", 2: "SHMC_ERR_NOMEM", 3: "SHMC_ERR_IO",
-    4: "SHMC_ERR_NOT_FOUND", 5: "SHMC_ERR_EXISTS", 6: "SHMC_ERR_NOSPACE",
-    7: "SHMC_ERR_PERMISSION", 8: "SHMC_ERR_BAD_NAME", 9: "SHMC_ERR_BAD_MAGIC",
-    10: "SHMC_ERR_BAD_VERSION", 11: "SHMC_ERR_BAD_LAYOUT", 12: "SHMC_ERR_UNSEALED",
-    13: "SHMC_ERR_TRUNCATED", 14: "SHMC_ERR_HEADER_CHECKSUM", 15: "SHMC_ERR_INDEX_CHECKSUM",
-    16: "SHMC_ERR_CHUNK_CHECKSUM", 17: "SHMC_ERR_CORRUPT", 18: "SHMC_ERR_COMPRESSED",
-    19: "SHMC_ERR_RANGE", 20: "SHMC_ERR_LIMIT", 21: "SHMC_ERR_UNSUPPORTED",
-    22: "SHMC_ERR_PICKLE", 23: "SHMC_ERR_CODEC",
-}
+# {code: "SHMC_ERR_..."}, filled from the library by bind_statuses() when
+# shmchunk._lib loads it (lib/shmchunk.h SHMC_STATUS_LIST is the one list).
+STATUS_NAMES: dict[int, str] = {}
 
 
 class ShmchunkError(Exception):
     """Base class of every error raised by shmchunk."""
 
     status: int | None = None
+    # Enumerator of lib/shmchunk.h this class stands for; bind_statuses() sets .status.
+    status_name: str | None = None
 
     def __init__(self, message: str = "", *, status: int | None = None,
                  detail: str = "", function: str = ""):
@@ -54,61 +48,61 @@ class ShmchunkError(Exception):
 
 
 class InvalidArgumentError(ShmchunkError, ValueError):
-    status = 1
+    status_name = "SHMC_ERR_INVALID_ARG"
 
 
 class OutOfMemoryError(ShmchunkError, MemoryError):
-    status = 2
+    status_name = "SHMC_ERR_NOMEM"
 
 
 class ShmchunkIOError(ShmchunkError, OSError):
-    status = 3
+    status_name = "SHMC_ERR_IO"
 
 
 class SegmentNotFoundError(ShmchunkError, FileNotFoundError):
-    status = 4
+    status_name = "SHMC_ERR_NOT_FOUND"
 
 
 class SegmentExistsError(ShmchunkError, FileExistsError):
-    status = 5
+    status_name = "SHMC_ERR_EXISTS"
 
 
 class NoSpaceError(ShmchunkError, OSError):
-    status = 6
+    status_name = "SHMC_ERR_NOSPACE"
 
 
 class SegmentPermissionError(ShmchunkError, PermissionError):
-    status = 7
+    status_name = "SHMC_ERR_PERMISSION"
 
 
 class InvalidNameError(ShmchunkError, ValueError):
-    status = 8
+    status_name = "SHMC_ERR_BAD_NAME"
 
 
 class CorruptSegmentError(ShmchunkError):
     """The segment's bytes are not a valid, complete, sealed segment."""
 
-    status = 17
+    status_name = "SHMC_ERR_CORRUPT"
 
 
 class BadMagicError(CorruptSegmentError):
-    status = 9
+    status_name = "SHMC_ERR_BAD_MAGIC"
 
 
 class BadVersionError(CorruptSegmentError):
-    status = 10
+    status_name = "SHMC_ERR_BAD_VERSION"
 
 
 class BadLayoutError(CorruptSegmentError):
-    status = 11
+    status_name = "SHMC_ERR_BAD_LAYOUT"
 
 
 class UnsealedError(CorruptSegmentError):
-    status = 12
+    status_name = "SHMC_ERR_UNSEALED"
 
 
 class TruncatedError(CorruptSegmentError):
-    status = 13
+    status_name = "SHMC_ERR_TRUNCATED"
 
 
 class ChecksumError(CorruptSegmentError):
@@ -116,41 +110,41 @@ class ChecksumError(CorruptSegmentError):
 
 
 class HeaderChecksumError(ChecksumError):
-    status = 14
+    status_name = "SHMC_ERR_HEADER_CHECKSUM"
 
 
 class IndexChecksumError(ChecksumError):
-    status = 15
+    status_name = "SHMC_ERR_INDEX_CHECKSUM"
 
 
 class ChunkChecksumError(ChecksumError):
-    status = 16
+    status_name = "SHMC_ERR_CHUNK_CHECKSUM"
 
 
 class CompressedChunkError(ShmchunkError):
     """A zero-copy view was asked of a compressed chunk."""
 
-    status = 18
+    status_name = "SHMC_ERR_COMPRESSED"
 
 
 class OutOfRangeError(ShmchunkError, IndexError):
-    status = 19
+    status_name = "SHMC_ERR_RANGE"
 
 
 class LimitError(ShmchunkError):
-    status = 20
+    status_name = "SHMC_ERR_LIMIT"
 
 
 class UnsupportedError(ShmchunkError, NotImplementedError):
-    status = 21
+    status_name = "SHMC_ERR_UNSUPPORTED"
 
 
 class PickleFormatError(ShmchunkError, ValueError):
-    status = 22
+    status_name = "SHMC_ERR_PICKLE"
 
 
 class CodecError(ShmchunkError):
-    status = 23
+    status_name = "SHMC_ERR_CODEC"
 
 
 class PickleNotAllowedError(ShmchunkError, PermissionError):
@@ -165,15 +159,34 @@ class ClosedError(ShmchunkError, ValueError):
     """Operation on a closed SharedFrame."""
 
 
-_BY_STATUS = {
-    cls.status: cls
-    for cls in (InvalidArgumentError, OutOfMemoryError, ShmchunkIOError, SegmentNotFoundError,
-                SegmentExistsError, NoSpaceError, SegmentPermissionError, InvalidNameError,
-                BadMagicError, BadVersionError, BadLayoutError, UnsealedError, TruncatedError,
-                HeaderChecksumError, IndexChecksumError, ChunkChecksumError, CorruptSegmentError,
-                CompressedChunkError, OutOfRangeError, LimitError, UnsupportedError,
-                PickleFormatError, CodecError)
-}
+_BY_STATUS: dict[int, type[ShmchunkError]] = {}
+
+
+def _status_classes(cls=ShmchunkError):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _status_classes(sub)
+
+
+def bind_statuses(names: dict[int, str]) -> None:
+    """Give every class its .status from the library's {code: enumerator name};
+    a class whose enumerator the library lacks, or a code without a class, is an
+    ImportError (the package and the library disagree)."""
+    STATUS_NAMES.clear()
+    STATUS_NAMES.update(names)
+    codes = {name: code for code, name in names.items()}
+    _BY_STATUS.clear()
+    for cls in _status_classes():
+        name = cls.__dict__.get("status_name")   # its own, not a base class's
+        if name is None:
+            continue
+        if name not in codes:
+            raise ImportError(f"libshmchunk has no status {name} ({cls.__name__})")
+        cls.status = codes[name]
+        _BY_STATUS[cls.status] = cls
+    unmapped = sorted(set(names) - set(_BY_STATUS) - {0})
+    if unmapped:
+        raise ImportError(f"no exception class for status {[names[c] for c in unmapped]}")
 
 
 def error_for_status(status: int, detail: str = "", function: str = "",

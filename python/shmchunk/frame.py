@@ -20,9 +20,6 @@ from ._write import build_frame
 
 __all__ = ["SharedFrame", "share", "attach"]
 
-_ROLE_NAMES = {L.SHMC_ROLE_VALUES: "values", L.SHMC_ROLE_MASK: "mask",
-               L.SHMC_ROLE_OFFSETS: "offsets", L.SHMC_ROLE_DATA: "data",
-               L.SHMC_ROLE_VALIDITY: "validity", L.SHMC_ROLE_PICKLE: "pickle"}
 
 # A pool worker unpickles a SharedFrame per task: keep the last few mappings so
 # that the next task's attach costs a dict lookup, not shm_open + mmap + index parse.
@@ -210,8 +207,7 @@ class SharedFrame:
                 "raw_bytes": int(ci.raw_bytes), "stored_bytes": int(ci.stored_bytes),
                 "null_count": int(ci.null_count),
             })
-        state = {L.SHMC_OWNER_PERSISTENT: "persistent", L.SHMC_OWNER_ALIVE: "alive",
-                 L.SHMC_OWNER_DEAD: "dead"}.get(si.owner_state, "?")
+        state = L.OWNER_STATE_NAMES.get(si.owner_state, "?")
         return {
             "name": self.name, "format_version": int(si.format_version), "nrows": int(si.nrows),
             "rows_per_chunk": int(si.rows_per_chunk), "nrowgroups": int(si.nrowgroups),
@@ -225,8 +221,8 @@ class SharedFrame:
     def chunk_info(self, chunk: int) -> dict:
         ck = self._live().chunk(chunk)
         return {"chunk": chunk, "column": int(ck.column), "rowgroup": int(ck.rowgroup),
-                "role": _ROLE_NAMES.get(ck.role, str(ck.role)),
-                "codec": "zstd" if ck.codec == L.SHMC_CODEC_ZSTD else "none",
+                "role": L.ROLE_NAMES.get(ck.role, str(ck.role)),
+                "codec": L.CODEC_NAMES.get(ck.codec, str(ck.codec)),
                 "shuffle": bool(ck.shuffle), "offset": int(ck.offset),
                 "stored_len": int(ck.stored_len), "raw_len": int(ck.raw_len),
                 "row_start": int(ck.row_start), "nrows": int(ck.nrows)}

@@ -41,6 +41,24 @@ def test_status_table_matches_library():
     assert _lib.strerror(_lib.SHMC_STATUS_COUNT) == "unknown status"
 
 
+
+def test_status_names_come_from_the_library():
+    """_lib's constants, errors.STATUS_NAMES and every class's .status are the
+    library's one list (SHMC_STATUS_LIST in lib/shmchunk.h), with nothing missing."""
+    import re
+    from pathlib import Path
+    header = Path(__file__).resolve().parents[2] / "lib" / "shmchunk.h"
+    listed = {int(v): n for n, v in re.findall(r"X\((SHMC_(?:OK|ERR_\w+)), (\d+),", header.read_text())}
+    lib_names = {s: _lib.lib.shmc_status_name(s).decode() for s in range(_lib.lib.shmc_status_count())}
+    assert listed == lib_names == errors.STATUS_NAMES
+    assert _lib.lib.shmc_status_name(len(lib_names)) is None
+    assert _lib.lib.shmc_status_name(-1) is None
+    for code, name in lib_names.items():
+        assert getattr(_lib, name) == code
+        if code:
+            cls = type(errors.error_for_status(code))
+            assert cls.status == code and cls.status_name == name
+
 def test_builtin_bases_and_families():
     assert issubclass(errors.SegmentNotFoundError, FileNotFoundError)
     assert issubclass(errors.SegmentExistsError, FileExistsError)

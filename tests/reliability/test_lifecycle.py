@@ -206,7 +206,7 @@ def test_sigkilled_owner_orphan_removed_by_cli_gc_only(shmchunk, cli, private_sh
 
 def test_sigkilled_owner_orphan_removed_by_python_gc(shmchunk, private_shm, owners):
     if not hasattr(shmchunk, "gc"):
-        pytest.fail("shmchunk.gc() is missing from the Python package (DESIGN.md section 7)")
+        pytest.fail("shmchunk.gc() is missing from the Python package (README.md, Guarantees: Lifecycle)")
     ns = private_shm("64m")
     fac = owners(ns)
     alive_name, alive_pid = fac.share()

@@ -57,11 +57,6 @@ int cli_parse_int(const char *s, long lo, long hi, long *out);
 /* Usage text of a verb (for --help and errors). */
 void cli_print_usage(FILE *f, const char *verb);
 
-/* Names for enums that appear in output. */
-const char *cli_role_name(int role);
-const char *cli_codec_name(int codec);
-const char *cli_unit_name(int unit);
-const char *cli_owner_state_name(int state);
 /* "1.5 MiB" style size into buf. */
 const char *cli_human_size(uint64_t bytes, char *buf, size_t cap);
 /* Text of a label for output and for matching --columns: str as is, int as decimal,

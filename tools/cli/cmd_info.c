@@ -43,7 +43,7 @@ static const char *iso_time(uint64_t ns, char *buf, size_t cap)
 static void owner_text(const shmc_segment_info *info, char *buf, size_t cap)
 {
     if (info->owner_state == SHMC_OWNER_PERSISTENT) snprintf(buf, cap, "persistent");
-    else snprintf(buf, cap, "pid %" PRId64 " (%s)", info->owner_pid, cli_owner_state_name(info->owner_state));
+    else snprintf(buf, cap, "pid %" PRId64 " (%s)", info->owner_pid, shmc_owner_state_name(info->owner_state));
 }
 
 /* ---------------------------------------------------------------- text ---- */
@@ -118,7 +118,7 @@ static void print_column_text(uint32_t id, const shmc_column_info *ci, const col
     else snprintf(chunks, sizeof chunks, "%" PRIu32 "-%" PRIu32, ci->first_chunk, ci->first_chunk + ci->nchunks - 1);
     printf("  %4" PRIu32 "  %-10s  %-*s  %-*s  %-*s  %-4s  %-*s  %10" PRIu64 "  %10s  %10s  %6.2f  %s\n", id,
            column_role(ci), w->label, label, w->kind, kind, w->dtype, dtype,
-           ci->unit ? cli_unit_name(ci->unit) : "-", w->tz, ci->tz ? cli_safe(ci->tz, strlen(ci->tz)) : "-",
+           ci->unit ? shmc_unit_name(ci->unit) : "-", w->tz, ci->tz ? cli_safe(ci->tz, strlen(ci->tz)) : "-",
            ci->null_count, cli_human_size(ci->raw_bytes, raw, sizeof raw),
            cli_human_size(ci->stored_bytes, stored, sizeof stored), ratio(ci->raw_bytes, ci->stored_bytes), chunks);
 }
@@ -146,7 +146,7 @@ static void print_chunk_text(uint32_t id, const shmc_chunk_info *k)
 {
     printf("  %6" PRIu32 "  %6" PRIu32 "  %6" PRIu32 "  %-8s  %-5s  %-7s  %10" PRIu64 "  %10" PRIu64
            "  %6.2f  %12" PRIu64 "  %016" PRIx64 "\n",
-           id, k->column, k->rowgroup, cli_role_name(k->role), cli_codec_name(k->codec),
+           id, k->column, k->rowgroup, shmc_role_name(k->role), shmc_codec_name(k->codec),
            k->shuffle ? "yes" : "no", k->raw_len, k->stored_len, ratio(k->raw_len, k->stored_len),
            k->offset, k->xxh3);
 }
@@ -194,7 +194,7 @@ static void json_header(cli_json *j, const shmc_segment_info *info)
     cli_json_key(j, "pid");
     if (info->owner_state == SHMC_OWNER_PERSISTENT) cli_json_null(j);
     else cli_json_i64(j, info->owner_pid);
-    cli_json_key(j, "state"); cli_json_cstr(j, cli_owner_state_name(info->owner_state));
+    cli_json_key(j, "state"); cli_json_cstr(j, shmc_owner_state_name(info->owner_state));
     cli_json_end_object(j);
     cli_json_key(j, "uid"); cli_json_u64(j, info->creator_uid);
     cli_json_key(j, "created_ns"); cli_json_u64(j, info->created_ns);
@@ -222,7 +222,7 @@ static void json_column(cli_json *j, uint32_t id, const shmc_column_info *ci)
     cli_json_key(j, "role"); cli_json_cstr(j, column_role(ci));
     cli_json_key(j, "kind"); cli_json_cstr(j, shmc_kind_name(ci->kind));
     cli_json_key(j, "dtype"); cli_json_cstr(j, *ci->dtype ? ci->dtype : NULL);
-    cli_json_key(j, "unit"); cli_json_cstr(j, ci->unit ? cli_unit_name(ci->unit) : NULL);
+    cli_json_key(j, "unit"); cli_json_cstr(j, ci->unit ? shmc_unit_name(ci->unit) : NULL);
     cli_json_key(j, "tz"); cli_json_cstr(j, ci->tz);
     if (ci->kind == SHMC_KIND_CATEGORICAL) {
         cli_json_key(j, "code_kind"); cli_json_cstr(j, shmc_kind_name(ci->code_kind));
@@ -247,8 +247,8 @@ static void json_chunk(cli_json *j, uint32_t id, const shmc_chunk_info *k)
     cli_json_key(j, "id"); cli_json_u64(j, id);
     cli_json_key(j, "column"); cli_json_u64(j, k->column);
     cli_json_key(j, "row_group"); cli_json_u64(j, k->rowgroup);
-    cli_json_key(j, "role"); cli_json_cstr(j, cli_role_name(k->role));
-    cli_json_key(j, "codec"); cli_json_cstr(j, cli_codec_name(k->codec));
+    cli_json_key(j, "role"); cli_json_cstr(j, shmc_role_name(k->role));
+    cli_json_key(j, "codec"); cli_json_cstr(j, shmc_codec_name(k->codec));
     cli_json_key(j, "shuffle"); cli_json_bool(j, k->shuffle);
     cli_json_key(j, "offset"); cli_json_u64(j, k->offset);
     cli_json_key(j, "raw_bytes"); cli_json_u64(j, k->raw_len);

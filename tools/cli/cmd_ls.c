@@ -46,7 +46,7 @@ static int by_name(const void *a, const void *b)
 
 static const char *state_text(const shmc_shm_entry *e)
 {
-    return e->sealed ? cli_owner_state_name(e->owner_state) : "unsealed";
+    return e->sealed ? shmc_owner_state_name(e->owner_state) : "unsealed";
 }
 
 static void print_text(const ls_list *l)
@@ -85,7 +85,7 @@ static void print_json(const ls_list *l)
         cli_json_key(&j, "owner_pid");
         if (e->owner_pid) cli_json_i64(&j, e->owner_pid);
         else cli_json_null(&j);
-        cli_json_key(&j, "state"); cli_json_cstr(&j, cli_owner_state_name(e->owner_state));
+        cli_json_key(&j, "state"); cli_json_cstr(&j, shmc_owner_state_name(e->owner_state));
         cli_json_key(&j, "sealed"); cli_json_bool(&j, e->sealed);
         cli_json_end_object(&j);
     }

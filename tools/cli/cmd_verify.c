@@ -36,7 +36,7 @@ static void on_bad_chunk(void *user, uint32_t chunk, int status, const char *msg
     if (have && shmc_segment_column_info(v->seg, k.column, &ci) == SHMC_OK) {
         printf(" (column ");
         put_label(&ci.label);
-        printf(", row group %" PRIu32 ", %s)", k.rowgroup, cli_role_name(k.role));
+        printf(", row group %" PRIu32 ", %s)", k.rowgroup, shmc_role_name(k.role));
     }
     printf(": %s", shmc_strerror(status));
     if (have && status == SHMC_ERR_CHUNK_CHECKSUM) {

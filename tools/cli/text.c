@@ -28,39 +28,6 @@ const char *cli_safe(const char *s, size_t len)
     return buf;
 }
 
-const char *cli_role_name(int role)
-{
-    static const char *const names[] = {"values", "mask", "offsets", "data", "validity", "pickle"};
-    if (role < 0 || role >= (int)(sizeof names / sizeof names[0])) return "?";
-    return names[role];
-}
-
-const char *cli_codec_name(int codec)
-{
-    switch (codec) {
-    case SHMC_CODEC_NONE: return "none";
-    case SHMC_CODEC_ZSTD: return "zstd";
-    default: return "?";
-    }
-}
-
-const char *cli_unit_name(int unit)
-{
-    static const char *const names[] = {"", "s", "ms", "us", "ns"};
-    if (unit < 0 || unit >= (int)(sizeof names / sizeof names[0])) return "?";
-    return names[unit];
-}
-
-const char *cli_owner_state_name(int state)
-{
-    switch (state) {
-    case SHMC_OWNER_PERSISTENT: return "persistent";
-    case SHMC_OWNER_ALIVE: return "alive";
-    case SHMC_OWNER_DEAD: return "orphaned";
-    default: return "?";
-    }
-}
-
 const char *cli_human_size(uint64_t bytes, char *buf, size_t cap)
 {
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};

@@ -1,0 +1,18 @@
+"""The version of lib/shmchunk.h (SHMC_VERSION_MAJOR/MINOR/PATCH), the one place
+the version is written. Imports nothing of the package, so that setup.py can read
+it at build time without loading the library."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+
+def header_version(header: Path) -> tuple[int, int, int]:
+    text = header.read_text()
+    parts = [re.search(rf"^#define SHMC_VERSION_{p}\s+(\d+)\s*$", text, re.M) for p in
+             ("MAJOR", "MINOR", "PATCH")]
+    if not all(parts):
+        raise RuntimeError(f"{header}: no SHMC_VERSION_MAJOR/MINOR/PATCH")
+    major, minor, patch = (int(m.group(1)) for m in parts)
+    return major, minor, patch

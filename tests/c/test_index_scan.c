@@ -1,0 +1,137 @@
+/* The bounded pre-scan in front of msgpack-c (lib/index.c): hostile lengths,
+ * counts and nesting are refused before msgpack-c allocates anything, and what
+ * it will allocate is bounded by 24 bytes per index byte. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "index.h"
+#include "shmchunk.h"
+
+static int scan(const uint8_t *p, size_t len, size_t *zone, shmc_err *err)
+{
+    memset(err, 0, sizeof *err);
+    *zone = 0;
+    return shmc_index_prescan(p, len, zone, err);
+}
+
+static void expect_refused(const uint8_t *p, size_t len, const char *what)
+{
+    shmc_err err;
+    size_t zone;
+    assert_int_equal(scan(p, len, &zone, &err), SHMC_ERR_CORRUPT);
+    if (!strstr(err.msg, what)) fail_msg("'%s' lacks '%s'", err.msg, what);
+    assert_non_null(strstr(err.msg, "index byte"));
+}
+
+static void test_counts_beyond_the_bytes(void **state)
+{
+    (void)state;
+    const uint8_t arr32[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0, 0xc0};
+    expect_refused(arr32, sizeof arr32, "container count exceeds");
+    const uint8_t map16[] = {0xde, 0x80, 0x00, 0xa1, 'k', 0xc0};
+    expect_refused(map16, sizeof map16, "container count exceeds");
+    const uint8_t map_odd[] = {0x81, 0xc0};   /* one pair needs two bytes */
+    expect_refused(map_odd, sizeof map_odd, "container count exceeds");
+    const uint8_t str32[] = {0xdb, 0x00, 0x00, 0x10, 0x00, 'a', 'b'};
+    expect_refused(str32, sizeof str32, "string length exceeds");
+    const uint8_t bin8[] = {0xc4, 0x05, 1, 2};
+    expect_refused(bin8, sizeof bin8, "string length exceeds");
+    const uint8_t u64[] = {0xcf, 1, 2, 3};
+    expect_refused(u64, sizeof u64, "truncated");
+    const uint8_t hdr[] = {0xdc, 0x00};
+    expect_refused(hdr, sizeof hdr, "truncated");
+}
+
+static void test_types_and_trailing_bytes(void **state)
+{
+    (void)state;
+    const uint8_t ext8[] = {0x91, 0xc7, 0x01, 0x05, 0x00};
+    expect_refused(ext8, sizeof ext8, "unsupported msgpack type");
+    const uint8_t fixext[] = {0xd4, 0x01, 0x00};
+    expect_refused(fixext, sizeof fixext, "unsupported msgpack type");
+    const uint8_t never[] = {0xc1};
+    expect_refused(never, sizeof never, "unsupported msgpack type");
+    const uint8_t trailing[] = {0x80, 0x00};
+    expect_refused(trailing, sizeof trailing, "trailing bytes");
+    expect_refused(trailing, 0, "unexpected end");
+}
+
+static void test_nesting_depth(void **state)
+{
+    (void)state;
+    uint8_t nest[SHMC_INDEX_SCAN_DEPTH + 2];
+    shmc_err err;
+    size_t zone;
+    /* containers at depths 0 .. SCAN_DEPTH - 1, the last one empty: accepted */
+    memset(nest, 0x91, SHMC_INDEX_SCAN_DEPTH - 1);
+    nest[SHMC_INDEX_SCAN_DEPTH - 1] = 0x90;
+    assert_int_equal(scan(nest, SHMC_INDEX_SCAN_DEPTH, &zone, &err), SHMC_OK);
+    /* one more level: refused, whatever msgpack-c's own stack would allow */
+    memset(nest, 0x91, SHMC_INDEX_SCAN_DEPTH);
+    nest[SHMC_INDEX_SCAN_DEPTH] = 0x90;
+    expect_refused(nest, SHMC_INDEX_SCAN_DEPTH + 1, "nesting too deep");
+}
+
+/* The zone msgpack-c gets is what its objects need: at most 24 bytes per index byte. */
+static void test_zone_bound(void **state)
+{
+    (void)state;
+    uint8_t nils[3 + 1000];
+    nils[0] = 0xdc, nils[1] = 0x03, nils[2] = 0xe8;   /* array16 of 1000 */
+    memset(nils + 3, 0xc0, 1000);
+    shmc_err err;
+    size_t zone;
+    assert_int_equal(scan(nils, sizeof nils, &zone, &err), SHMC_OK);
+    assert_int_equal(zone, 1000 * sizeof(msgpack_object));
+    assert_true(zone <= 24 * sizeof nils);
+    uint8_t pairs[3 + 1000];
+    pairs[0] = 0xde, pairs[1] = 0x01, pairs[2] = 0xf4;   /* map16 of 500 nil: nil */
+    memset(pairs + 3, 0xc0, 1000);
+    assert_int_equal(scan(pairs, sizeof pairs, &zone, &err), SHMC_OK);
+    assert_int_equal(zone, 500 * sizeof(msgpack_object_kv));
+    assert_true(zone <= 24 * sizeof pairs);
+}
+
+/* A well-formed index still decodes through msgpack-c after the scan. */
+static void test_decode_after_scan(void **state)
+{
+    (void)state;
+    shmc_column_info col = {.kind = SHMC_KIND_INT64, .label = {SHMC_LABEL_INT, NULL, 0, -7},
+                            .nrows = 4, .dtype = "int64"};
+    shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128,
+                          .stored_len = 32, .raw_len = 32, .xxh3 = 0x0123456789abcdefull};
+    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .has_range = 1, .range_start = -5,
+                     .range_step = 2, .columns = &col, .ncolumns = 1, .chunks = &ch, .nchunks = 1};
+    shmc_buf b = {0};
+    shmc_err err = {0};
+    assert_int_equal(shmc_index_encode(&ix, &b, &err), SHMC_OK);
+    shmc_index out;
+    assert_int_equal(shmc_index_decode(b.p, b.len, &out, &err), SHMC_OK);
+    assert_int_equal(out.ncolumns, 1);
+    assert_int_equal(out.columns[0].label.type, SHMC_LABEL_INT);
+    assert_int_equal(out.columns[0].label.i, -7);
+    assert_string_equal(out.columns[0].dtype, "int64");
+    assert_int_equal(out.chunks[0].xxh3, 0x0123456789abcdefull);
+    assert_int_equal(out.range_start, -5);
+    shmc_index_free(&out);
+    shmc_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counts_beyond_the_bytes),
+        cmocka_unit_test(test_types_and_trailing_bytes),
+        cmocka_unit_test(test_nesting_depth),
+        cmocka_unit_test(test_zone_bound),
+        cmocka_unit_test(test_decode_after_scan),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
