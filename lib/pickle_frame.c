@@ -212,6 +212,11 @@ static size_t pf_nargs(const shmc_pk_value *v) {
     return pf_callee(v) ? shmc_pk_len(v->v.call.args) : 0;
 }
 
+/* A list or tuple: what shmc_pk_len/shmc_pk_item index (not a set or dict). */
+static int pf_is_list(const shmc_pk_value *v) {
+    return v && (v->type == SHMC_PK_LIST || v->type == SHMC_PK_TUPLE);
+}
+
 static int pf_int(const shmc_pk_value *v, int64_t *out) {
     if (!v || (v->type != SHMC_PK_INT && v->type != SHMC_PK_BOOL) || (v->flags & SHMC_PK_F_UNSIGNED))
         return 0;
@@ -598,6 +603,7 @@ static int pf_arrow_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
     int64_t n, nulls, off;
     FORWARD_IF_ERROR(pf_arrow_type(C, shmc_pk_item(t, 0), &large));
     const shmc_pk_value *bufs = shmc_pk_item(t, 4);
+    if (!pf_is_list(bufs)) return pf_unsupported(C, bufs, "pyarrow array buffers (a list is read)");
     if (!pf_int(shmc_pk_item(t, 1), &n) || !pf_int(shmc_pk_item(t, 2), &nulls) ||
         !pf_int(shmc_pk_item(t, 3), &off) || n < 0 || off < 0 || shmc_pk_len(bufs) != 3)
         return pf_fail(C, SHMC_ERR_PICKLE, v, "pyarrow array header is malformed");
@@ -1189,6 +1195,11 @@ static int pf_multi_parts(pf_ctx *C, const shmc_pk_value *d, const shmc_pk_value
     m->levels = shmc_pk_dict_get(d, "levels");
     m->codes = shmc_pk_dict_get(d, "codes");
     m->names = shmc_pk_dict_get(d, "names");
+    const shmc_pk_value *parts[3] = {m->levels, m->codes, m->names};
+    static const char *const what[3] = {"MultiIndex levels (a list is read)", "MultiIndex codes (a list is read)",
+                                        "MultiIndex names (a list is read)"};
+    for (int i = 0; i < 3; i++)
+        if (parts[i] && !pf_is_list(parts[i])) return pf_unsupported(C, parts[i], what[i]);
     m->n = shmc_pk_len(m->levels);
     if (m->n == 0 || m->n > PF_MAX_LEVELS || shmc_pk_len(m->codes) != m->n ||
         (m->names && shmc_pk_len(m->names) != m->n))

@@ -170,7 +170,18 @@ def range_overflow():
     return dumps(df, {id(lev): rng, id(codes): frombuffer(bytes([3, 2]), "i1", (2,))})
 
 
+def bools_not_0_1():
+    """A bool column holding 2 and 255 and an Int64 mask holding 2: e645094 handed
+    them on as stored, so pandas' value_counts()/nunique() came out wrong."""
+    df = pd.DataFrame({"b": [True, False, True], "m": pd.array([1, None, 3], dtype="Int64")})
+    bvals = df._mgr.blocks[[blk.dtype == bool for blk in df._mgr.blocks].index(True)].values
+    mask = df["m"].array._mask
+    return dumps(df, {id(bvals): frombuffer(b"\x02\x00\xff", "b1", (1, 3)),
+                      id(mask): frombuffer(b"\x00\x02\x00", "b1", (3,))})
+
+
 INPUTS = {
+    "bool-values-and-mask-bytes-not-0-1": bools_not_0_1,
     "multiindex-codes-dtype-i999-stack-overflow": codes_i999,
     "masked-mask-dtype-b0-reads-past-empty-bytes": mask_b0,
     "fortran-block-dtype-i0-gather-hang": fortran_i0,
