@@ -503,6 +503,17 @@ static unsigned pf_miss_kind(const shmc_pk_value *v) {
     return v->type == SHMC_PK_FLOAT ? PF_MISS_NAN : PF_MISS_NA;
 }
 
+/* total += len for string bytes about to be allocated: memo references let a few
+ * input bytes repeat one long string, so the sum is bounded by the budget before
+ * it could wrap (and before any allocation). */
+static int pf_add_len(pf_ctx *C, uint64_t *total, uint64_t len, const shmc_pk_value *at) {
+    if (len > C->budget || *total > C->budget - len)
+        return pf_fail(C, SHMC_ERR_LIMIT, at, "strings would take more than max_alloc=%llu bytes",
+                       (unsigned long long)C->lim.max_alloc);
+    *total += len;
+    return SHMC_OK;
+}
+
 /* The three buffers of n strings of `total` bytes: offsets (the first one 0), data,
  * and a zeroed validity bitmap when some are null (NULL otherwise). */
 static int pf_string_bufs(pf_ctx *C, uint64_t n, uint64_t total, uint64_t nulls, int64_t **off,
@@ -522,7 +533,7 @@ static int pf_strings(pf_ctx *C, shmc_pk_value *const *items, uint64_t n, pf_col
     col->miss = 0;
     for (uint64_t i = 0; i < n; i++) {
         const shmc_pk_value *it = items[i];
-        if (it->type == SHMC_PK_STR) total += it->v.bytes.len;
+        if (it->type == SHMC_PK_STR) FORWARD_IF_ERROR(pf_add_len(C, &total, it->v.bytes.len, it));
         else if (pf_missing(it)) {
             nulls++;
             col->miss |= pf_miss_kind(it);
@@ -1095,7 +1106,7 @@ static int pf_take_strings(pf_ctx *C, const pf_col *lev, const pf_arr *a, pf_col
     for (uint64_t j = 0; j < n; j++) {
         int64_t c = pf_code_at(a, j);
         if (c < 0 || !pf_valid_bit(d, (uint64_t)c)) nulls++;
-        else total += (uint64_t)(d->offsets[c + 1] - d->offsets[c]);
+        else FORWARD_IF_ERROR(pf_add_len(C, &total, (uint64_t)(d->offsets[c + 1] - d->offsets[c]), a->node));
     }
     int64_t *off;
     uint8_t *data, *valid;
