@@ -777,6 +777,17 @@ static void test_hostile_bools(void **s) {
     run_free(&x);
 }
 
+/* Sparse[int64]: refused by the construct's name and byte offset, not misread. */
+static void test_refuse_sparse(void **s) {
+    (void)s;
+    run x;
+    assert_true(run_file(&x, "pd31_refuse_sparse_p5.pkl"));
+    assert_int_equal(x.status, SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(x.msg, "pickle byte 175: unsupported construct pandas.arrays.SparseArray "
+                                  "as column values"));
+    run_free(&x);
+}
+
 static void test_labels(void **s) { (void)s; each("labels", labels_fn); }
 static void test_columns_multi(void **s) { (void)s; each("columns_multi", columns_multi_fn); }
 static void test_refuse_pyobj(void **s) { (void)s; each("refuse_pyobj", pyobj_fn); }
@@ -798,7 +809,7 @@ int main(void) {
         cmocka_unit_test(test_refuse_pyobj), cmocka_unit_test(test_refuse_mixnull),
         cmocka_unit_test(test_refuse_na),
         cmocka_unit_test(test_hostile_refused), cmocka_unit_test(test_hostile_range_level),
-        cmocka_unit_test(test_hostile_bools),
+        cmocka_unit_test(test_hostile_bools),  cmocka_unit_test(test_refuse_sparse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
