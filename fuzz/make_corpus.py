@@ -262,6 +262,27 @@ def pandas_frames():
     yield "index_range", pd.DataFrame({"v": np.arange(n)}, index=pd.RangeIndex(5, 5 + 2 * n, 2))
     yield "empty", pd.DataFrame({"a": np.array([], dtype="int64")})
     yield "int_labels", pd.DataFrame({0: np.arange(n), 1: np.zeros(n)})
+    # MultiIndex rows and columns, masked and Arrow arrays, odd labels and attrs:
+    # the constructs whose item sizes, codes and containers issue 12 attacked
+    mi = pd.MultiIndex.from_arrays([["a", "b", None, "a"], [1.5, np.nan, 2.5, 1.5],
+                                    pd.array([1, None, 3, 4], dtype="Int64")],
+                                   names=["k", None, "n"])
+    yield "index_multi", pd.DataFrame({"v": np.arange(4, dtype="int16"),
+                                       "m": pd.array([True, None, False, True], dtype="boolean")},
+                                      index=mi)
+    cols = pd.MultiIndex.from_tuples([("x", 1), ("x", 2), ("y", 1)], names=["top", "sub"])
+    yield "columns_multi", pd.DataFrame(np.arange(6.0).reshape(2, 3), columns=cols)
+    arrow = pd.Series(["p", None, "qq", "rrr", ""], dtype="string[pyarrow]")
+    yield "arrow_strings", pd.DataFrame({"a": arrow, "s": arrow.astype("str"),
+                                         "sliced": arrow.iloc[1:].reset_index(drop=True)
+                                         .reindex(range(5))})
+    lab = pd.DataFrame({1.5: [1, 2], True: [3, 4], ("t", 2): ["u", "v"], b"by": [0.5, 1.0]})
+    lab.columns.name = "cols"
+    lab.attrs = {"source": "fuzz", "n": 2}
+    yield "labels_attrs", lab
+    yield "masked", pd.DataFrame({"i8": pd.array([1, None, -3], dtype="Int8"),
+                                  "u64": pd.array([None, 2**64 - 1, 0], dtype="UInt64"),
+                                  "f32": pd.array([0.5, None, 1.5], dtype="Float32")})
 
 
 def make_pickles() -> int:

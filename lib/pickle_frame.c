@@ -76,9 +76,33 @@ typedef struct pf_col {
  * None and NaN apart, so the dtype string records which one the column uses. */
 enum { PF_MISS_NONE = 1, PF_MISS_NAN = 2, PF_MISS_NA = 4 };
 
-typedef struct pf_dtype {
+/* The numpy dtypes this reader accepts, one row per (kind, item size): the only
+ * vocabulary of dtype codes. A dtype is looked up here when it is parsed, before
+ * any data, shape or gather is touched, so every pf_dtype has an item size of 1,
+ * 2, 4 or 8 (never 0, never wider than the 8-byte scratch that codes are read
+ * into). Documented in lib/PICKLE.md ("Accepted numpy dtypes"). */
+typedef struct pf_dtype_row {
     char kind;            /* numpy kind: b i u f M m O */
-    uint32_t itemsize;
+    uint8_t size;         /* item size in bytes */
+    int shmc_kind;        /* SHMC_KIND_*, 0 for object arrays (items are a list) */
+    const char *name;     /* str(numpy dtype); M/m add "[<unit>]" */
+} pf_dtype_row;
+
+static const pf_dtype_row pf_dtypes[] = {
+    {'b', 1, SHMC_KIND_BOOL, "bool"},
+    {'i', 1, SHMC_KIND_INT8, "int8"},       {'i', 2, SHMC_KIND_INT16, "int16"},
+    {'i', 4, SHMC_KIND_INT32, "int32"},     {'i', 8, SHMC_KIND_INT64, "int64"},
+    {'u', 1, SHMC_KIND_UINT8, "uint8"},     {'u', 2, SHMC_KIND_UINT16, "uint16"},
+    {'u', 4, SHMC_KIND_UINT32, "uint32"},   {'u', 8, SHMC_KIND_UINT64, "uint64"},
+    {'f', 4, SHMC_KIND_FLOAT32, "float32"}, {'f', 8, SHMC_KIND_FLOAT64, "float64"},
+    {'M', 8, SHMC_KIND_DATETIME, "datetime64"}, {'m', 8, SHMC_KIND_TIMEDELTA, "timedelta64"},
+    {'O', 8, 0, "object"},                  {'O', 4, 0, "object"},  /* 64- / 32-bit pickler */
+};
+
+typedef struct pf_dtype {
+    char kind;            /* numpy kind: b i u f M m O (row->kind) */
+    uint32_t itemsize;    /* row->size */
+    const pf_dtype_row *row;
     int swap;             /* big-endian data on this little-endian reader */
     int unit;             /* M/m */
 } pf_dtype;
@@ -189,6 +213,11 @@ static size_t pf_nargs(const shmc_pk_value *v) {
     return pf_callee(v) ? shmc_pk_len(v->v.call.args) : 0;
 }
 
+/* A list or tuple: what shmc_pk_len/shmc_pk_item index (not a set or dict). */
+static int pf_is_list(const shmc_pk_value *v) {
+    return v && (v->type == SHMC_PK_LIST || v->type == SHMC_PK_TUPLE);
+}
+
 static int pf_int(const shmc_pk_value *v, int64_t *out) {
     if (!v || (v->type != SHMC_PK_INT && v->type != SHMC_PK_BOOL) || (v->flags & SHMC_PK_F_UNSIGNED))
         return 0;
@@ -275,48 +304,51 @@ static int pf_dtype_unit(pf_ctx *C, const shmc_pk_value *state, pf_dtype *dt) {
     return SHMC_OK;
 }
 
+static const pf_dtype_row *pf_dtype_lookup(char kind, uint32_t size) {
+    for (size_t i = 0; i < sizeof pf_dtypes / sizeof *pf_dtypes; i++)
+        if (pf_dtypes[i].kind == kind && pf_dtypes[i].size == size) return &pf_dtypes[i];
+    return NULL;
+}
+
+/* "<kind><digits>" (numpy's dtype code, 2-4 characters) -> a row of pf_dtypes. */
+static const pf_dtype_row *pf_dtype_code(const uint8_t *s, size_t len) {
+    uint32_t size = 0;
+    if (len < 2 || len > 4) return NULL;
+    for (size_t i = 1; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return NULL;
+        size = size * 10 + (uint32_t)(s[i] - '0');
+    }
+    return pf_dtype_lookup((char)s[0], size);
+}
+
 static int pf_dtype_parse(pf_ctx *C, const shmc_pk_value *v, pf_dtype *dt) {
     memset(dt, 0, sizeof *dt);
     const shmc_pk_value *code = pf_arg(v, 0);
-    if (!shmc_pk_is_global(pf_callee(v), "numpy", "dtype") || !code || code->type != SHMC_PK_STR ||
-        code->v.bytes.len < 2 || code->v.bytes.len > 4)
+    if (!shmc_pk_is_global(pf_callee(v), "numpy", "dtype") || !code || code->type != SHMC_PK_STR)
         return pf_unsupported(C, v, "a numpy dtype");
-    const uint8_t *s = code->v.bytes.ptr;
-    dt->kind = (char)s[0];
-    for (size_t i = 1; i < code->v.bytes.len; i++) {
-        if (s[i] < '0' || s[i] > '9') return pf_unsupported(C, v, "a numpy dtype code");
-        dt->itemsize = dt->itemsize * 10 + (uint32_t)(s[i] - '0');
-    }
-    if (!strchr("biufMmO", dt->kind))
-        return pf_fail(C, SHMC_ERR_UNSUPPORTED, v, "numpy dtype '%.*s'", (int)code->v.bytes.len,
-                       (const char *)s);
+    dt->row = pf_dtype_code(code->v.bytes.ptr, code->v.bytes.len);
+    if (!dt->row)
+        return pf_fail(C, SHMC_ERR_UNSUPPORTED, v, "numpy dtype '%.*s' (read: b1, i1/2/4/8, u1/2/4/8, "
+                       "f4/8, M8, m8, O8)", (int)(code->v.bytes.len > 16 ? 16 : code->v.bytes.len),
+                       (const char *)code->v.bytes.ptr);
+    dt->kind = dt->row->kind;
+    dt->itemsize = dt->row->size;
     const shmc_pk_value *order = shmc_pk_item(shmc_pk_state(v), 1);
     dt->swap = shmc_pk_str_eq(order, ">") && dt->itemsize > 1;
     if (dt->kind == 'M' || dt->kind == 'm') FORWARD_IF_ERROR(pf_dtype_unit(C, shmc_pk_state(v), dt));
     return SHMC_OK;
 }
 
-/* Kind and dtype string of a fixed-width numpy dtype. */
+/* Kind and dtype string of a fixed-width numpy dtype (its pf_dtypes row). */
 static int pf_fixed_kind(pf_ctx *C, const pf_dtype *dt, const shmc_pk_value *at, int *kind,
                          char *name, size_t cap) {
-    static const int ints[] = {0, SHMC_KIND_INT8, SHMC_KIND_INT16, 0, SHMC_KIND_INT32,
-                               0, 0, 0, SHMC_KIND_INT64};
-    static const int uints[] = {0, SHMC_KIND_UINT8, SHMC_KIND_UINT16, 0, SHMC_KIND_UINT32,
-                                0, 0, 0, SHMC_KIND_UINT64};
-    uint32_t sz = dt->itemsize;
-    *kind = 0;
-    if (dt->kind == 'b' && sz == 1) *kind = SHMC_KIND_BOOL, snprintf(name, cap, "bool");
-    else if (dt->kind == 'i' && sz <= 8 && ints[sz]) *kind = ints[sz], snprintf(name, cap, "int%u", sz * 8);
-    else if (dt->kind == 'u' && sz <= 8 && uints[sz])
-        *kind = uints[sz], snprintf(name, cap, "uint%u", sz * 8);
-    else if (dt->kind == 'f' && sz == 4) *kind = SHMC_KIND_FLOAT32, snprintf(name, cap, "float32");
-    else if (dt->kind == 'f' && sz == 8) *kind = SHMC_KIND_FLOAT64, snprintf(name, cap, "float64");
-    else if (dt->kind == 'M' && sz == 8)
-        *kind = SHMC_KIND_DATETIME, snprintf(name, cap, "datetime64[%s]", pf_unit_name(dt->unit));
-    else if (dt->kind == 'm' && sz == 8)
-        *kind = SHMC_KIND_TIMEDELTA, snprintf(name, cap, "timedelta64[%s]", pf_unit_name(dt->unit));
-    if (!*kind)
-        return pf_fail(C, SHMC_ERR_UNSUPPORTED, at, "numpy dtype kind '%c' of %u bytes", dt->kind, sz);
+    *kind = dt->row ? dt->row->shmc_kind : 0;
+    if (!*kind) return pf_fail(C, SHMC_ERR_UNSUPPORTED, at, "numpy dtype kind '%c' as fixed-width values",
+                               dt->kind);
+    if (dt->kind == 'M' || dt->kind == 'm')
+        snprintf(name, cap, "%s[%s]", dt->row->name, pf_unit_name(dt->unit));
+    else
+        snprintf(name, cap, "%s", dt->row->name);
     return SHMC_OK;
 }
 
@@ -472,6 +504,17 @@ static unsigned pf_miss_kind(const shmc_pk_value *v) {
     return v->type == SHMC_PK_FLOAT ? PF_MISS_NAN : PF_MISS_NA;
 }
 
+/* total += len for string bytes about to be allocated: memo references let a few
+ * input bytes repeat one long string, so the sum is bounded by the budget before
+ * it could wrap (and before any allocation). */
+static int pf_add_len(pf_ctx *C, uint64_t *total, uint64_t len, const shmc_pk_value *at) {
+    if (len > C->budget || *total > C->budget - len)
+        return pf_fail(C, SHMC_ERR_LIMIT, at, "strings would take more than max_alloc=%llu bytes",
+                       (unsigned long long)C->lim.max_alloc);
+    *total += len;
+    return SHMC_OK;
+}
+
 /* The three buffers of n strings of `total` bytes: offsets (the first one 0), data,
  * and a zeroed validity bitmap when some are null (NULL otherwise). */
 static int pf_string_bufs(pf_ctx *C, uint64_t n, uint64_t total, uint64_t nulls, int64_t **off,
@@ -491,7 +534,7 @@ static int pf_strings(pf_ctx *C, shmc_pk_value *const *items, uint64_t n, pf_col
     col->miss = 0;
     for (uint64_t i = 0; i < n; i++) {
         const shmc_pk_value *it = items[i];
-        if (it->type == SHMC_PK_STR) total += it->v.bytes.len;
+        if (it->type == SHMC_PK_STR) FORWARD_IF_ERROR(pf_add_len(C, &total, it->v.bytes.len, it));
         else if (pf_missing(it)) {
             nulls++;
             col->miss |= pf_miss_kind(it);
@@ -572,6 +615,7 @@ static int pf_arrow_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
     int64_t n, nulls, off;
     FORWARD_IF_ERROR(pf_arrow_type(C, shmc_pk_item(t, 0), &large));
     const shmc_pk_value *bufs = shmc_pk_item(t, 4);
+    if (!pf_is_list(bufs)) return pf_unsupported(C, bufs, "pyarrow array buffers (a list is read)");
     if (!pf_int(shmc_pk_item(t, 1), &n) || !pf_int(shmc_pk_item(t, 2), &nulls) ||
         !pf_int(shmc_pk_item(t, 3), &off) || n < 0 || off < 0 || shmc_pk_len(bufs) != 3)
         return pf_fail(C, SHMC_ERR_PICKLE, v, "pyarrow array header is malformed");
@@ -674,27 +718,56 @@ static int pf_tz_dtype(pf_ctx *C, const shmc_pk_value *v, char *tz, size_t cap, 
 static int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest);
 static int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_label *name, int nest);
 
+/* numpy bools are one byte, but only 0 and 1 behave: a stored 2 prints True yet
+ * breaks value_counts()/nunique(). Bool data from a pickle is checked, and when a
+ * byte is neither 0 nor 1 the column is normalised (nonzero -> 1, as numpy's
+ * truth value) into an owned copy; the common case stays a view. */
+static int pf_bool_bytes(pf_ctx *C, const uint8_t **data, uint64_t n) {
+    const uint8_t *p = *data;
+    uint64_t i = 0;
+    while (i < n && p[i] <= 1) i++;
+    if (i == n) return SHMC_OK;
+    uint8_t *copy;
+    FORWARD_IF_ERROR(pf_own(C, (size_t)n, (void **)&copy));
+    for (uint64_t j = 0; j < n; j++) copy[j] = p[j] != 0;
+    *data = copy;
+    return SHMC_OK;
+}
+
 static int pf_fixed_cols(pf_ctx *C, const pf_arr *a, pf_col *cols, uint64_t k) {
     uint64_t ak, n;
     pf_arr_rows(a, &ak, &n);
     if (ak != k)
         return pf_fail(C, SHMC_ERR_PICKLE, a->node, "block array has %llu rows for %llu columns",
                        (unsigned long long)ak, (unsigned long long)k);
+    if (a->dt.kind == 'O') {
+        for (uint64_t j = 0; j < k; j++) {
+            pf_col *c = &cols[j];
+            FORWARD_IF_ERROR(pf_strings(C, n ? a->objs->v.seq.items + j * n : NULL, n, c));
+            snprintf(c->dtype, sizeof c->dtype, c->miss == PF_MISS_NAN ? "object[nan]" : "object");
+        }
+        return SHMC_OK;
+    }
+    /* the dtype is checked before anything is gathered or copied */
+    int kind;
+    char name[80];
+    FORWARD_IF_ERROR(pf_fixed_kind(C, &a->dt, a->node, &kind, name, sizeof name));
     uint8_t **gathered = NULL;
-    if (a->fortran && k > 1 && a->dt.kind != 'O') {
+    if (a->fortran && k > 1) {
         FORWARD_IF_ERROR(pf_own(C, (size_t)k * sizeof *gathered, (void **)&gathered));
         FORWARD_IF_ERROR(pf_arr_gather(C, a, k, n, gathered));
     }
     for (uint64_t j = 0; j < k; j++) {
         pf_col *c = &cols[j];
-        if (a->dt.kind == 'O') {
-            FORWARD_IF_ERROR(pf_strings(C, n ? a->objs->v.seq.items + j * n : NULL, n, c));
-            snprintf(c->dtype, sizeof c->dtype, c->miss == PF_MISS_NAN ? "object[nan]" : "object");
-            continue;
-        }
-        FORWARD_IF_ERROR(pf_fixed_kind(C, &a->dt, a->node, &c->d.kind, c->dtype, sizeof c->dtype));
+        c->d.kind = kind;
+        memcpy(c->dtype, name, sizeof name);
         if (!gathered) FORWARD_IF_ERROR(pf_arr_row(C, a, j, &c->d.values));
         else c->d.values = gathered[j];
+        if (kind == SHMC_KIND_BOOL) {
+            const uint8_t *b = c->d.values;
+            FORWARD_IF_ERROR(pf_bool_bytes(C, &b, n));
+            c->d.values = b;
+        }
         c->d.unit = a->dt.unit;
         c->nrows = n;
     }
@@ -776,10 +849,12 @@ static int pf_masked(pf_ctx *C, const shmc_pk_value *v, pf_col *col, const char 
     pf_arr mask;
     FORWARD_IF_ERROR(pf_ndarray_cols(C, shmc_pk_dict_get(shmc_pk_state(v), "_data"), col, 1));
     FORWARD_IF_ERROR(pf_array(C, shmc_pk_dict_get(shmc_pk_state(v), "_mask"), &mask));
-    if (mask.dt.kind != 'b' || mask.ndim != 1 || mask.dims[0] != col->nrows)
+    if (mask.dt.kind != 'b' || mask.dt.itemsize != 1 || mask.ndim != 1 || mask.dims[0] != col->nrows ||
+        mask.nbytes != col->nrows)
         return pf_fail(C, SHMC_ERR_PICKLE, v, "%s mask is not a bool array of %llu rows", what,
                        (unsigned long long)col->nrows);
     col->d.mask = mask.data;
+    FORWARD_IF_ERROR(pf_bool_bytes(C, &col->d.mask, col->nrows));
     const char *d = col->dtype;   /* numpy name of _data: int64, uint8, float32, bool */
     char nd[80];
     if (!strcmp(what, "BooleanArray") && col->d.kind == SHMC_KIND_BOOL) snprintf(nd, sizeof nd, "boolean");
@@ -976,7 +1051,9 @@ static int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_l
     FORWARD_IF_ERROR(pf_range_len(C, &ix, &n));
     if (n > SIZE_MAX / 8) return pf_fail(C, SHMC_ERR_LIMIT, idx, "RangeIndex too long");
     FORWARD_IF_ERROR(pf_own(C, (size_t)n * 8, (void **)&vals));
-    for (uint64_t i = 0; i < n; i++) vals[i] = ix.start + (int64_t)i * ix.step;
+    /* i < n keeps every value inside [start, stop): computed modulo 2^64 so the
+     * intermediate product (3 * 2^62 from -2^63) cannot overflow */
+    for (uint64_t i = 0; i < n; i++) vals[i] = (int64_t)((uint64_t)ix.start + i * (uint64_t)ix.step);
     col->d.kind = SHMC_KIND_INT64;
     col->d.values = vals;
     col->nrows = n;
@@ -985,10 +1062,12 @@ static int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_l
 }
 
 /* ---- MultiIndex levels ---------------------------------------------------- */
-/* Code j of a 1-D integer codes array (any width, either byte order). */
+/* Code j of a 1-D integer codes array (any width, either byte order). The item
+ * size comes from pf_dtypes (1, 2, 4 or 8), so it always fits b. */
 static int64_t pf_code_at(const pf_arr *a, uint64_t j) {
-    uint8_t b[8];
+    uint8_t b[8] = {0};
     uint32_t s = a->dt.itemsize;
+    if (s > sizeof b) return INT64_MIN;   /* unreachable: refused by pf_dtype_parse */
     memcpy(b, a->data + (size_t)j * s, s);
     if (a->dt.swap) pf_swap(b, 1, s);
     if (s == 1) return (int8_t)b[0];
@@ -1028,7 +1107,7 @@ static int pf_take_strings(pf_ctx *C, const pf_col *lev, const pf_arr *a, pf_col
     for (uint64_t j = 0; j < n; j++) {
         int64_t c = pf_code_at(a, j);
         if (c < 0 || !pf_valid_bit(d, (uint64_t)c)) nulls++;
-        else total += (uint64_t)(d->offsets[c + 1] - d->offsets[c]);
+        else FORWARD_IF_ERROR(pf_add_len(C, &total, (uint64_t)(d->offsets[c + 1] - d->offsets[c]), a->node));
     }
     int64_t *off;
     uint8_t *data, *valid;
@@ -1128,6 +1207,11 @@ static int pf_multi_parts(pf_ctx *C, const shmc_pk_value *d, const shmc_pk_value
     m->levels = shmc_pk_dict_get(d, "levels");
     m->codes = shmc_pk_dict_get(d, "codes");
     m->names = shmc_pk_dict_get(d, "names");
+    const shmc_pk_value *parts[3] = {m->levels, m->codes, m->names};
+    static const char *const what[3] = {"MultiIndex levels (a list is read)", "MultiIndex codes (a list is read)",
+                                        "MultiIndex names (a list is read)"};
+    for (int i = 0; i < 3; i++)
+        if (parts[i] && !pf_is_list(parts[i])) return pf_unsupported(C, parts[i], what[i]);
     m->n = shmc_pk_len(m->levels);
     if (m->n == 0 || m->n > PF_MAX_LEVELS || shmc_pk_len(m->codes) != m->n ||
         (m->names && shmc_pk_len(m->names) != m->n))

@@ -741,17 +741,22 @@ int shmc_pk_str_eq(const shmc_pk_value *v, const char *s) {
     return v && v->type == SHMC_PK_STR && pk_bytes_eq(v->v.bytes.ptr, v->v.bytes.len, s);
 }
 
-static int pk_is_seq(const shmc_pk_value *v) {
-    return v && v->type >= SHMC_PK_TUPLE && v->type <= SHMC_PK_FROZENSET;
+/* The one place that decides what is indexable: shmc_pk_len and shmc_pk_item
+ * both go through it, so i < shmc_pk_len(v) always gives a non-NULL item. */
+static int pk_is_indexable(const shmc_pk_value *v) {
+    return v && (v->type == SHMC_PK_TUPLE || v->type == SHMC_PK_LIST);
 }
 
 shmc_pk_value *shmc_pk_item(const shmc_pk_value *v, size_t i) {
-    if (!v || (v->type != SHMC_PK_TUPLE && v->type != SHMC_PK_LIST)) return NULL;
-    return i < v->v.seq.len ? v->v.seq.items[i] : NULL;
+    return pk_is_indexable(v) && i < v->v.seq.len ? v->v.seq.items[i] : NULL;
 }
 
 size_t shmc_pk_len(const shmc_pk_value *v) {
-    if (!pk_is_seq(v)) return 0;
+    return pk_is_indexable(v) ? v->v.seq.len : 0;
+}
+
+size_t shmc_pk_count(const shmc_pk_value *v) {
+    if (!v || v->type < SHMC_PK_TUPLE || v->type > SHMC_PK_FROZENSET) return 0;
     return v->type == SHMC_PK_DICT ? v->v.seq.len / 2 : v->v.seq.len;
 }
 

@@ -100,8 +100,13 @@ int shmc_pk_is_global(const shmc_pk_value *v, const char *module, const char *na
 int shmc_pk_str_eq(const shmc_pk_value *v, const char *s);
 /* Item i of a tuple/list, or NULL. */
 shmc_pk_value *shmc_pk_item(const shmc_pk_value *v, size_t i);
-/* Number of items of a tuple/list/set (pairs for a dict), 0 otherwise. */
+/* Number of items shmc_pk_item can return: the length of a tuple/list, 0 for
+ * anything else (a set, frozenset or dict too). The contract recognisers rely on:
+ * i < shmc_pk_len(v) implies shmc_pk_item(v, i) != NULL. */
 size_t shmc_pk_len(const shmc_pk_value *v);
+/* Items of any container (pairs for a dict; sets and frozensets counted), 0 for
+ * scalars. Not an index bound: use shmc_pk_len with shmc_pk_item. */
+size_t shmc_pk_count(const shmc_pk_value *v);
 /* Value for the str key `key` in a dict (last one wins, like Python), or NULL. */
 shmc_pk_value *shmc_pk_dict_get(const shmc_pk_value *v, const char *key);
 /* REDUCE/NEWOBJ node whose callable is the global module.name? */

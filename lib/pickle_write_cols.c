@@ -113,6 +113,13 @@ static int collect_piece(pw_writer *w, void *vctx, const pw_piece *p)
     FORWARD_IF_ERROR(check_piece_len(w, p, c->itemsize));
     uint64_t off = p->lo * c->itemsize, len = (p->hi - p->lo) * c->itemsize;
     int kind = SHMC_OOB_DECODED;
+    if (p->ci.codec != SHMC_CODEC_NONE && c->check == CHECK_BOOL) {
+        /* A compressed bool/mask chunk would reach the reader as decoded bytes
+         * nobody checked (a stored 2 breaks value_counts): copy it in-band, where
+         * fill_piece decodes and normalises it. */
+        c->need_inband = 1;
+        return SHMC_OK;
+    }
     if (p->ci.codec == SHMC_CODEC_NONE) {
         const uint8_t *b;
         FORWARD_IF_ERROR(pw_chunk_bytes(w, p, &b)); /* verifies the checksum */

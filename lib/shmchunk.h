@@ -478,7 +478,8 @@ typedef struct shmc_selection {
 
 typedef enum shmc_oob_kind {
     SHMC_OOB_SEGMENT = 0,     /* bytes [offset, offset+len) of the segment mapping */
-    SHMC_OOB_DECODED = 1      /* decode `chunk`, then take [offset, offset+len) of its raw bytes */
+    SHMC_OOB_DECODED = 1      /* decode `chunk`, then take [offset, offset+len) of its raw bytes
+                                 (never a bool or mask chunk: those are written in-band as 0/1) */
 } shmc_oob_kind;
 
 typedef struct shmc_oob_buffer {

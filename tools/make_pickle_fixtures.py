@@ -262,10 +262,18 @@ def hostile():
         f.write(data)
 
 
+def refuse_sparse():
+    """A Sparse[int64] column: refused naming pandas.arrays.SparseArray (issue 12)."""
+    df = pd.DataFrame({"a": pd.arrays.SparseArray([0, 0, 1, 0], dtype="Sparse[int64]")})
+    with open(os.path.join(OUT, "%s_refuse_sparse_p5.pkl" % TAG), "wb") as f:
+        pickle.dump(df, f, protocol=5)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     if MAJOR >= 3:
         hostile()
+        refuse_sparse()
     if MAJOR >= 3:
         arrow_sliced()
     oob()

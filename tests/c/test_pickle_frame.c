@@ -714,6 +714,80 @@ static void test_written_segment(void **s) {
     assert_true(written >= 150);
 }
 
+/* ---- hostile inputs (issue 12; tests/regressions/pickle_read, made by
+ * tools/make_hostile_pickles.py): each is refused with a message naming the
+ * construct and its byte offset, or read with the values pandas would show. */
+static int run_regression(run *x, const char *name) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "../../regressions/pickle_read/%s", name);
+    return run_file(x, rel);
+}
+
+static void test_hostile_refused(void **s) {
+    (void)s;
+    static const struct { const char *file; int status; const char *msg; } cases[] = {
+        {"multiindex-codes-dtype-i999-stack-overflow", SHMC_ERR_UNSUPPORTED,
+         "pickle byte 3013: numpy dtype 'i999'"},
+        {"masked-mask-dtype-b0-reads-past-empty-bytes", SHMC_ERR_UNSUPPORTED,
+         "pickle byte 2407: numpy dtype 'b0'"},
+        {"fortran-block-dtype-i0-gather-hang", SHMC_ERR_UNSUPPORTED, "pickle byte 206: numpy dtype 'i0'"},
+        {"frozenset-as-reduce-args-null-item", SHMC_ERR_UNSUPPORTED,
+         "pickle byte 207: unsupported construct _codecs.encode as a byte buffer"},
+        {"frozenset-as-arrow-buffers-null-item", SHMC_ERR_UNSUPPORTED,
+         "pickle byte 299: unsupported construct frozenset as pyarrow array buffers"},
+        {"frozenset-as-multiindex-names-null-item", SHMC_ERR_UNSUPPORTED,
+         "pickle byte 969: unsupported construct frozenset as MultiIndex names"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        run x;
+        assert_true(run_regression(&x, cases[i].file));
+        if (x.status != cases[i].status || !strstr(x.msg, cases[i].msg))
+            fail_msg("%s: status %d, message '%s'; want %d, '%s'", cases[i].file, x.status, x.msg,
+                     cases[i].status, cases[i].msg);
+        assert_int_equal(x.r.ncols, 0);   /* refused before the first column */
+        run_free(&x);
+    }
+}
+
+/* Level 1 is RangeIndex(-2**63, 2**63 - 1, 2**62) taken by codes [3, 2]. */
+static void test_hostile_range_level(void **s) {
+    (void)s;
+    run x;
+    assert_true(run_regression(&x, "rangeindex-level-int64-min-step-2e62-overflow"));
+    assert_int_equal(x.status, SHMC_OK);
+    rec_col *n = col(&x.r, "n");
+    check_kind(n, SHMC_KIND_INT64, "int64");
+    assert_int_equal(i64_at(n->d.values, 0), (int64_t)1 << 62);
+    assert_int_equal(i64_at(n->d.values, 1), 0);
+    run_free(&x);
+}
+
+/* Bool bytes 2 and 255 and a mask byte 2 come out as 1 (numpy's truth value). */
+static void test_hostile_bools(void **s) {
+    (void)s;
+    run x;
+    assert_true(run_regression(&x, "bool-values-and-mask-bytes-not-0-1"));
+    assert_int_equal(x.status, SHMC_OK);
+    rec_col *b = col(&x.r, "b"), *m = col(&x.r, "m");
+    check_kind(b, SHMC_KIND_BOOL, "bool");
+    static const uint8_t want_b[3] = {1, 0, 1}, want_m[3] = {0, 1, 0};
+    assert_memory_equal(b->d.values, want_b, 3);
+    check_kind(m, SHMC_KIND_INT64, "Int64");
+    assert_memory_equal(m->d.mask, want_m, 3);
+    run_free(&x);
+}
+
+/* Sparse[int64]: refused by the construct's name and byte offset, not misread. */
+static void test_refuse_sparse(void **s) {
+    (void)s;
+    run x;
+    assert_true(run_file(&x, "pd31_refuse_sparse_p5.pkl"));
+    assert_int_equal(x.status, SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(x.msg, "pickle byte 175: unsupported construct pandas.arrays.SparseArray "
+                                  "as column values"));
+    run_free(&x);
+}
+
 static void test_labels(void **s) { (void)s; each("labels", labels_fn); }
 static void test_columns_multi(void **s) { (void)s; each("columns_multi", columns_multi_fn); }
 static void test_refuse_pyobj(void **s) { (void)s; each("refuse_pyobj", pyobj_fn); }
@@ -734,6 +808,8 @@ int main(void) {
         cmocka_unit_test(test_oob),          cmocka_unit_test(test_arrow_sliced),          cmocka_unit_test(test_written_segment),       cmocka_unit_test(test_columns_multi),
         cmocka_unit_test(test_refuse_pyobj), cmocka_unit_test(test_refuse_mixnull),
         cmocka_unit_test(test_refuse_na),
+        cmocka_unit_test(test_hostile_refused), cmocka_unit_test(test_hostile_range_level),
+        cmocka_unit_test(test_hostile_bools),  cmocka_unit_test(test_refuse_sparse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

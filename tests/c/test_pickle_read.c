@@ -119,11 +119,13 @@ static void test_containers(void **s) {
     assert_int_equal(shmc_pk_len(l), 3);
     assert_int_equal(shmc_pk_item(l, 2)->v.i, 3);
     assert_int_equal(d->type, SHMC_PK_DICT);
-    assert_int_equal(shmc_pk_len(d), 2);
+    assert_int_equal(shmc_pk_count(d), 2);
+    assert_int_equal(shmc_pk_len(d), 0); /* not indexable: shmc_pk_item gives NULL */
     assert_int_equal(shmc_pk_dict_get(d, "b")->v.i, 2);
     assert_null(shmc_pk_dict_get(d, "c"));
     assert_int_equal(shmc_pk_item(p->root, 2)->type, SHMC_PK_SET);
-    assert_int_equal(shmc_pk_len(shmc_pk_item(p->root, 2)), 1);
+    assert_int_equal(shmc_pk_count(shmc_pk_item(p->root, 2)), 1);
+    assert_int_equal(shmc_pk_len(shmc_pk_item(p->root, 2)), 0);
     assert_int_equal(shmc_pk_item(p->root, 3)->type, SHMC_PK_FROZENSET);
     assert_int_equal(shmc_pk_item(p->root, 4)->type, SHMC_PK_TUPLE);
     assert_int_equal(shmc_pk_item(shmc_pk_item(p->root, 5), 0)->v.i, 4);

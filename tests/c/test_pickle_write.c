@@ -1225,6 +1225,45 @@ static void test_write_mask_normalised(void **state)
     }
 }
 
+/* Compressed bool values and masks holding 2 (stored so by a foreign writer):
+ * out-of-band, such a chunk used to go to the reader as a decoded buffer nobody
+ * checked; now it is copied in-band and normalised like a raw one. */
+static void test_write_compressed_bools_normalised(void **state)
+{
+    (void)state;
+    enum { n = 4096 };
+    static uint8_t b[n], mask[n], want_b[n], want_m[n];
+    static int8_t v[n];
+    for (int i = 0; i < n; i++) {
+        b[i] = (uint8_t)(i % 7 == 0 ? 2 : i % 2);
+        mask[i] = (uint8_t)(i % 5 == 0 ? 2 : 0);
+        want_b[i] = b[i] != 0;
+        want_m[i] = mask[i] != 0;
+        v[i] = (int8_t)(i % 100);
+    }
+    shmc_frame *f = NULL;
+    assert_int_equal(shmc_frame_create(&f), SHMC_OK);
+    shmc_frame_set_nrows(f, n);
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_BOOL, .label = slab("b"), .values = b});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_INT8, .label = slab("m"), .dtype = "Int8",
+                              .values = v, .mask = mask});
+    fixture fx;
+    open_fixture_rpc(&fx, f, SHMC_CODEC_ZSTD, 0, n);
+    shmc_segment_info in;
+    assert_int_equal(shmc_segment_info_get(fx.seg, &in), SHMC_OK);
+    for (uint32_t c = 0; c < in.nchunks; c++) {
+        shmc_chunk_info ci;
+        assert_int_equal(shmc_segment_chunk_info(fx.seg, c, &ci), SHMC_OK);
+        assert_int_equal(ci.codec, SHMC_CODEC_ZSTD); /* else the raw path is tested */
+    }
+    stream st;
+    write_ok(&fx, NULL, SHMC_PICKLE_OOB, &st);
+    check_fixed_inband(dict_get(st.data, "b"), "?", want_b, 1, 0, n);
+    check_fixed_inband(arg(dict_get(st.data, "m"), 1), "?", want_m, 1, 0, n);
+    stream_free(&st);
+    close_fixture(&fx);
+}
+
 /* Every byte of every chunk flipped in turn, checksums off: each write either
  * succeeds or fails with a status and a message -- never a crash (run under
  * ASan/UBSan) -- and a success is still a well-formed stream. */
@@ -1376,6 +1415,7 @@ int main(void)
         cmocka_unit_test(test_write_invalid_utf8),
         cmocka_unit_test(test_write_corrupt_chunks),
         cmocka_unit_test(test_write_mask_normalised),
+        cmocka_unit_test(test_write_compressed_bools_normalised),
         cmocka_unit_test(test_write_flipped_bytes),
         cmocka_unit_test(test_write_large),
         cmocka_unit_test(test_write_string_dtypes),
