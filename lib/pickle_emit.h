@@ -29,7 +29,8 @@ enum {
     SHMC_OP_TUPLE1 = 0x85, SHMC_OP_TUPLE2 = 0x86, SHMC_OP_TUPLE3 = 0x87,
     SHMC_OP_EMPTY_TUPLE = ')', SHMC_OP_STACK_GLOBAL = 0x93, SHMC_OP_REDUCE = 'R',
     SHMC_OP_MEMOIZE = 0x94, SHMC_OP_BINGET = 'h', SHMC_OP_LONG_BINGET = 'j', SHMC_OP_PROTO = 0x80,
-    SHMC_OP_FRAME = 0x95, SHMC_OP_SETITEM = 's', SHMC_OP_BUILD = 'b'
+    SHMC_OP_FRAME = 0x95, SHMC_OP_SETITEM = 's', SHMC_OP_BUILD = 'b', SHMC_OP_EMPTY_SET = 0x8f,
+    SHMC_OP_ADDITEMS = 0x90, SHMC_OP_FROZENSET = 0x91
 };
 
 typedef struct shmc_pk {
@@ -58,6 +59,8 @@ int shmc_pk_none(shmc_pk *pk);
 int shmc_pk_bool(shmc_pk *pk, int v);
 /* Smallest of BININT1 / BININT2 / BININT / LONG1. */
 int shmc_pk_int(shmc_pk *pk, int64_t v);
+/* An unsigned value: shmc_pk_int below 2^63, else LONG1 of 9 bytes. */
+int shmc_pk_uint(shmc_pk *pk, uint64_t v);
 int shmc_pk_float(shmc_pk *pk, double v);
 /* A str from UTF-8 bytes the caller has validated. */
 int shmc_pk_str(shmc_pk *pk, const char *s, size_t len);
