@@ -449,8 +449,8 @@ typedef struct shmc_selection {
 
 #define SHMC_PICKLE_OOB 0x1u       /* array data as out-of-band buffers (PickleBuffer protocol 5) */
 #define SHMC_PICKLE_OBJECTS 0x2u   /* allow emitting opaque object chunks and pickled labels other
-                                      than plain values (they run code when loaded); a pickled label
-                                      of None/bool/int/float/str/bytes/tuples is written as its value */
+                                      than plain values (they run code when loaded); a plain pickled
+                                      label (see shmc_pickle_plain) is written as its value */
 
 typedef enum shmc_oob_kind {
     SHMC_OOB_SEGMENT = 0,     /* bytes [offset, offset+len) of the segment mapping */
