@@ -79,8 +79,8 @@ static void run(const uint8_t *data, size_t size, const shmc_plain_limits *given
     }
     /* the limits in force: those given, or the documented defaults */
     shmc_plain_limits lim = {
-        .max_nodes = given && given->max_nodes ? given->max_nodes : 4096 + (uint64_t)size,
-        .max_bytes = given && given->max_bytes ? given->max_bytes : 65536 + 4 * (uint64_t)size,
+        .max_nodes = given && given->max_nodes ? given->max_nodes : 256 + (uint64_t)size,
+        .max_bytes = given && given->max_bytes ? given->max_bytes : 16384 + 4 * (uint64_t)size,
         .max_depth = given && given->max_depth ? given->max_depth : 64,
     };
     check_output(&out, &lim);

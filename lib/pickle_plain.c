@@ -45,8 +45,8 @@ static void plain_limits_resolve(shmc_plain_limits *lim, const shmc_plain_limits
     shmc_plain_limits z = {0};
     if (!given) given = &z;
     uint64_t n = (uint64_t)len, n4 = n > UINT64_MAX / 4 ? UINT64_MAX : 4 * n;
-    lim->max_nodes = given->max_nodes ? given->max_nodes : sat_add(4096, n);
-    lim->max_bytes = given->max_bytes ? given->max_bytes : sat_add(65536, n4);
+    lim->max_nodes = given->max_nodes ? given->max_nodes : sat_add(256, n);
+    lim->max_bytes = given->max_bytes ? given->max_bytes : sat_add(16384, n4);
     lim->max_depth = !given->max_depth ? 64
                      : given->max_depth > PLAIN_DEPTH_CAP ? PLAIN_DEPTH_CAP : given->max_depth;
 }

@@ -483,9 +483,9 @@ SHMC_API void shmc_pickle_out_free(shmc_pickle_out *out);
 /* Bounds of shmc_pickle_plain; zero fields take the defaults (len = input bytes). */
 typedef struct shmc_plain_limits {
     uint64_t max_nodes;   /* values visited, every visit through a shared (memo) reference
-                             counted: the size of the value as a tree (default 4096 + len) */
+                             counted: the size of the value as a tree (default 256 + len) */
     uint64_t max_bytes;   /* bytes of the value's output encoding, framing aside
-                             (default 65536 + 4 * len) */
+                             (default 16384 + 4 * len) */
     uint32_t max_depth;   /* container nesting (default 64; values above 1024 mean 1024) */
 } shmc_plain_limits;
 

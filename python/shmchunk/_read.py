@@ -17,7 +17,7 @@ from ._segment import Segment
 PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 
 # Bounds of the plain pass (shmc_pickle_plain). A pickled label gets the C defaults
-# (4096 values + its length, 64 KiB + 4 bytes a byte of output): every label of a
+# (256 values + its length, 16 KiB + 4 bytes a byte of output): every label of a
 # frame is built and hashed (MultiIndex.from_tuples), so each stays small whatever
 # its memo references share. df.attrs gets more room (plus its length, likewise).
 ATTRS_LIMITS = dict(max_nodes=1 << 20, max_bytes=64 << 20, max_depth=256)

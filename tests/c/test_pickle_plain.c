@@ -253,7 +253,7 @@ static void test_bytes_limit(void **s) {
     for (int i = 0; i < 1000; i++) { b[n++] = 'h'; b[n++] = 0; }
     memcpy(b + n, "t.", 2);
     n += 2;
-    plain_run r = run_lim(b, n, NULL);    /* default: 64 KiB + 4 * input */
+    plain_run r = run_lim(b, n, NULL);    /* default: 16 KiB + 4 * input */
     expect_refused(&r, SHMC_ERR_LIMIT, "max_bytes=");
     shmc_plain_limits lim = {.max_bytes = 2u << 20};
     r = run_lim(b, n, &lim);
