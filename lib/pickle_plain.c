@@ -35,7 +35,7 @@ typedef struct plain_walk {
     uint64_t nodes, bytes;
     shmc_err *err;
     int refused;                 /* something not plain was found (detail in err) */
-    const shmc_pk_value *path[PLAIN_DEPTH_CAP + 1];  /* containers being walked */
+    const shmc_pk_value *path[PLAIN_DEPTH_CAP + 1];  /* the values being walked, by depth */
 } plain_walk;
 
 static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
@@ -82,7 +82,7 @@ static void plain_name(const shmc_pk_value *v, char *buf, size_t cap)
     }
 }
 
-/* Is v one of the containers being walked (then the value contains itself)? */
+/* Is v one of the values being walked (then it contains itself)? */
 static int plain_on_path(const plain_walk *W, const shmc_pk_value *v, uint32_t depth)
 {
     for (uint32_t d = 0; d < depth && d <= PLAIN_DEPTH_CAP; d++)
@@ -186,7 +186,6 @@ static int plain_container(plain_walk *W, const shmc_pk_value *v, uint32_t depth
     size_t n = v->v.seq.len;
     if (key && t != SHMC_PK_TUPLE && t != SHMC_PK_FROZENSET)
         plain_refuse(W, v, "a %s as a dict key or set item (unhashable)", shmc_pk_type_name(t));
-    W->path[depth] = v;
     FORWARD_IF_ERROR(plain_open(W, t, n));
     for (size_t i = 0; i < n; i++)
         FORWARD_IF_ERROR(plain_visit(W, v->v.seq.items[i], depth + 1, plain_item_is_key(t, i, key)));
@@ -221,6 +220,7 @@ static int plain_visit(plain_walk *W, const shmc_pk_value *v, uint32_t depth, in
     if (!W->pk && depth > W->lim.max_depth && plain_on_path(W, v, depth))
         return plain_refuse(W, v, "a %s that contains itself", shmc_pk_type_name(v->type));
     FORWARD_IF_ERROR(plain_count(W, v, depth));
+    W->path[depth] = v;   /* depth <= max_depth <= PLAIN_DEPTH_CAP: plain_count checked */
     switch (v->type) {
     case SHMC_PK_NONE: case SHMC_PK_BOOL: case SHMC_PK_INT: case SHMC_PK_FLOAT:
         return plain_scalar(W, v);
