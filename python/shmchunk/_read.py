@@ -118,10 +118,15 @@ class FrameReader:
         if not blob:
             return {}
         try:
-            return unpickle(blob, self.trusted, f"{self.seg.src}: df.attrs", ATTRS_LIMITS)
+            attrs = unpickle(blob, self.trusted, f"{self.seg.src}: df.attrs", ATTRS_LIMITS)
         except (errors.PickleNotAllowedError, errors.LimitError, errors.PickleFormatError) as exc:
             warnings.warn(f"df.attrs not restored: {exc}", stacklevel=3)
             return {}
+        if not isinstance(attrs, dict):
+            warnings.warn(f"df.attrs not restored: {self.seg.src} stores a "
+                          f"{type(attrs).__name__}, not a dict", stacklevel=3)
+            return {}
+        return attrs
 
     # ---- rows --------------------------------------------------------------
     def rows_selection(self, rows) -> Selection:

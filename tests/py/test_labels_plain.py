@@ -181,6 +181,12 @@ def test_dag_attrs_are_dropped_fast(seg_path):
     assert out.startswith("OK ['a'] {}") and "max_nodes" in out, out
 
 
+def test_attrs_that_are_not_a_dict_are_dropped(seg_path):
+    write_segment(seg_path, ["a"], attrs=pickle.dumps([1, 2], protocol=5))
+    out = read_in_child(seg_path)
+    assert out.startswith("OK ['a'] {}") and "stores a list, not a dict" in out, out
+
+
 def test_dag_label_unpack_fails_fast(seg_path, tmp_path):
     cli = Path(os.environ.get("SHMCHUNK_BUILD", ROOT / "build")) / "tools" / "shmchunk"
     if not cli.is_file():
