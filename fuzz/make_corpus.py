@@ -363,10 +363,66 @@ def make_strings_check() -> int:
     return 9
 
 
+# ---------------------------------------------------------------- label_plain
+
+def _dag(levels: int, width: int) -> bytes:
+    """width**levels leaves in ~2*width*levels bytes: memo references of memo references."""
+    o = b"\x80\x04\x8c\x01a\x940"
+    for level in range(levels):
+        o += b"(" + (b"h" + bytes([level])) * width + b"t\x940"
+    return o + b"h" + bytes([levels]) + b"."
+
+
+def _evil_void(write: bool) -> bytes:
+    """Issue 12's finding 2: numpy.dtype with a BUILD state whose field lies past the
+    item, a numpy.void of it, and (write) SETITEM storing 8 bytes there."""
+    def s(t):
+        return b"\x8c" + bytes([len(t)]) + t.encode()
+    o = b"\x80\x04" + s("numpy") + s("dtype") + b"\x93\x94" + s("V8") + b"\x85R"
+    o += b"(K\x03" + s("|") + b"N" + s("f") + b"\x85}" + s("f") + b"h\x00" + s("u8")
+    o += b"\x85RJ\x00\x00\x00\x40\x86sK\x08K\x01K\x10tb\x940"
+    o += s("numpy._core.multiarray") + s("scalar") + b"\x93h\x01C\x08" + bytes(8) + b"\x86R"
+    if write:
+        o += s("f") + b"\x8a\x08AAAAAAAAs"
+    return o + b"\x85."
+
+
+def make_label_plain() -> int:
+    """Pickled labels and df.attrs as the Python binding writes them (protocol 5, and
+    the older protocols), values that are not plain, and the hostile ones of issue 12."""
+    import numpy as np
+    import pandas as pd
+    reset("label_plain")
+    l = []
+    l.append(l)
+    values = {
+        "float": 1.5, "none_in_tuple": ("a", None, 2), "nested_tuple": (("x", 1), (2.5, b"b")),
+        "bytes": b"raw\0", "bool": True, "big_uint": 2**64 - 1, "min_int": -2**63,
+        "surrogate": "lone \ud800", "attrs": {"src": {"rows": [1, 2, 3], "ok": (True, None)},
+                                               "set": {1, "a"}, "fz": frozenset({(1, 2)})},
+        "bytearray": bytearray(b"ab"), "empty": ((), [], {}, set(), frozenset()),
+        "shared": (["s"] * 3, ("t",) * 4), "cycle": l, "wide_int": 2**70,
+        "timestamp": pd.Timestamp("2024-01-02"), "np_float": np.float64(2.5),
+        "np_dtype": np.dtype("V8"), "complex": 1 + 2j,
+    }
+    count = 0
+    for name, v in values.items():
+        for proto in (2, 5):
+            save("label_plain", f"{name}_p{proto}", pickle.dumps(v, protocol=proto))
+            count += 1
+    for name, data in {"dag_3x5": _dag(3, 5), "dag_8x100": _dag(8, 100),
+                       "evil_void_read": _evil_void(False),
+                       "evil_void_write": _evil_void(True)}.items():
+        save("label_plain", name, data)
+        count += 1
+    return count
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lib", help="libshmchunk.so to write segments with")
-    ap.add_argument("--only", choices=["segments", "pickles", "roundtrip", "strings_check"])
+    ap.add_argument("--only", choices=["segments", "pickles", "roundtrip", "strings_check",
+                                       "label_plain"])
     a = ap.parse_args()
     if a.only in (None, "pickles"):
         print(f"pickle_read: {make_pickles()} files", file=sys.stderr)
@@ -374,6 +430,8 @@ def main() -> None:
         print(f"roundtrip: {make_roundtrip()} files", file=sys.stderr)
     if a.only in (None, "strings_check"):
         print(f"strings_check: {make_strings_check()} files", file=sys.stderr)
+    if a.only in (None, "label_plain"):
+        print(f"label_plain: {make_label_plain()} files", file=sys.stderr)
     if a.only in (None, "segments"):
         print(f"segments: {make_segments(load_binding(a.lib))} files", file=sys.stderr)
     for d in sorted(CORPUS.iterdir()):

@@ -175,6 +175,18 @@ int shmc_pk_int(shmc_pk *pk, int64_t v)
     return SHMC_OK;
 }
 
+int shmc_pk_uint(shmc_pk *pk, uint64_t v)
+{
+    if (v <= INT64_MAX) return shmc_pk_int(pk, (int64_t)v);
+    uint8_t *p = framed(pk, 11);
+    if (!p) return pk->status;
+    p[0] = SHMC_OP_LONG1;
+    p[1] = 9;
+    put_le(p + 2, v, 8);
+    p[10] = 0; /* the sign byte: positive */
+    return SHMC_OK;
+}
+
 int shmc_pk_float(shmc_pk *pk, double v)
 {
     uint64_t bits;

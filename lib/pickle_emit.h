@@ -47,6 +47,8 @@ int shmc_pk_none(shmc_pk *pk);
 int shmc_pk_bool(shmc_pk *pk, int v);
 /* Smallest of BININT1 / BININT2 / BININT / LONG1. */
 int shmc_pk_int(shmc_pk *pk, int64_t v);
+/* An unsigned value: shmc_pk_int below 2^63, else LONG1 of 9 bytes. */
+int shmc_pk_uint(shmc_pk *pk, uint64_t v);
 int shmc_pk_float(shmc_pk *pk, double v);
 /* A str from UTF-8 bytes the caller has validated. */
 int shmc_pk_str(shmc_pk *pk, const char *s, size_t len);

@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "pickle_emit.h"
+#include "pickle_plain.h"
 #include "pickle_read.h"
 #include "pickle_write_int.h"
 #include "reader.h"
@@ -90,53 +91,28 @@ int pw_call_end(pw_writer *w)
 /* ------------------------------------------------------------------------ */
 /* Labels                                                                    */
 /* ------------------------------------------------------------------------ */
-/* Values a pickled label may hold and still be written out as plain data: None,
- * bool, int64, float, UTF-8 str, bytes and tuples of these (MultiIndex column
- * labels, as the pickle reader and the Python binding store them). */
-static int plain_value(const shmc_pk_value *v, int depth)
+/* A pickled label of plain values (pickle_plain.c) is written as those values:
+ * loading the output then runs nothing. Any other pickled label runs code stored
+ * in the segment when loaded, like an object chunk. A label too big to walk, or
+ * malformed, is an error either way. */
+static int pw_pickled_label(pw_writer *w, const shmc_label *lab, const char *what)
 {
-    switch (v->type) {
-    case SHMC_PK_NONE: case SHMC_PK_BOOL: case SHMC_PK_FLOAT: case SHMC_PK_BYTES: return 1;
-    case SHMC_PK_INT: return !(v->flags & SHMC_PK_F_UNSIGNED);
-    case SHMC_PK_STR: return v->v.bytes.len == 0 || !shmc_utf8_check(v->v.bytes.ptr, v->v.bytes.len);
-    case SHMC_PK_TUPLE:
-        if (depth >= 8) return 0;
-        for (size_t i = 0; i < v->v.seq.len; i++)
-            if (!plain_value(v->v.seq.items[i], depth + 1)) return 0;
-        return 1;
-    default: return 0;
+    RETURN_ERROR_IF(!lab->str && lab->len, w->err, SHMC_ERR_CORRUPT, "%s: empty pickle label", what);
+    int st = shmc_plain_emit(&w->pk, (const uint8_t *)lab->str, lab->len, NULL, w->err);
+    if (st != SHMC_ERR_UNSUPPORTED) {
+        if (st != SHMC_OK) shmc_err_prefix(w->err, "%s: pickled label: ", what);
+        return st;
     }
-}
-
-static int emit_plain(pw_writer *w, const shmc_pk_value *v)
-{
-    switch (v->type) {
-    case SHMC_PK_NONE: return shmc_pk_none(&w->pk);
-    case SHMC_PK_BOOL: return shmc_pk_bool(&w->pk, v->v.i != 0);
-    case SHMC_PK_INT: return shmc_pk_int(&w->pk, v->v.i);
-    case SHMC_PK_FLOAT: return shmc_pk_float(&w->pk, v->v.f);
-    case SHMC_PK_STR: return shmc_pk_str(&w->pk, (const char *)v->v.bytes.ptr, v->v.bytes.len);
-    case SHMC_PK_BYTES: return shmc_pk_bytes(&w->pk, v->v.bytes.ptr, v->v.bytes.len);
-    default:
-        shmc_pk_op(&w->pk, SHMC_OP_MARK);
-        for (size_t i = 0; i < v->v.seq.len; i++) emit_plain(w, v->v.seq.items[i]);
-        return shmc_pk_op(&w->pk, SHMC_OP_TUPLE);
-    }
-}
-
-/* A pickled label of plain values is written as those values (loading the output
- * then runs nothing); 1 if it was, 0 if the label holds anything else. */
-static int plain_label(pw_writer *w, const shmc_label *lab)
-{
-    shmc_pk_input in = {(const uint8_t *)lab->str, lab->len, NULL, NULL, 0};
-    shmc_pk_doc *doc = NULL;
-    shmc_pk_value *root = NULL;
-    shmc_err err = {0};
-    int plain = lab->str && shmc_pk_parse(&in, NULL, &doc, &root, &err) == SHMC_OK &&
-                plain_value(root, 0);
-    if (plain) emit_plain(w, root);
-    shmc_pk_doc_free(doc);
-    return plain;
+    char why[SHMC_ERRMSG_CAP];
+    snprintf(why, sizeof why, "%s", w->err->msg);
+    RETURN_ERROR_IF(!(w->flags & SHMC_PICKLE_OBJECTS), w->err, SHMC_ERR_PERMISSION,
+                    "%s: label is a pickle that runs code when loaded (%s); pass "
+                    "SHMC_PICKLE_OBJECTS to emit it", what, why);
+    shmc_err_clear(w->err);
+    pw_global(w, G_LOADS);
+    shmc_pk_bytes(&w->pk, lab->str, lab->len);
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE1);
+    return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
 }
 
 int pw_label(pw_writer *w, const shmc_label *lab, const char *what)
@@ -151,16 +127,7 @@ int pw_label(pw_writer *w, const shmc_label *lab, const char *what)
         return shmc_pk_str(&w->pk, lab->str, lab->len);
     }
     case SHMC_LABEL_PICKLE:
-        if (plain_label(w, lab)) return w->pk.status;
-        /* Loading it runs code stored in the segment, like an object chunk. */
-        RETURN_ERROR_IF(!(w->flags & SHMC_PICKLE_OBJECTS), w->err, SHMC_ERR_PERMISSION,
-                        "%s: label is a pickle; pass SHMC_PICKLE_OBJECTS to emit it", what);
-        RETURN_ERROR_IF(!lab->str && lab->len, w->err, SHMC_ERR_CORRUPT, "%s: empty pickle label",
-                        what);
-        pw_global(w, G_LOADS);
-        shmc_pk_bytes(&w->pk, lab->str, lab->len);
-        shmc_pk_op(&w->pk, SHMC_OP_TUPLE1);
-        return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+        return pw_pickled_label(w, lab, what);
     default:
         return shmc_err_set(w->err, SHMC_ERR_CORRUPT, "%s: unknown label type %d", what, lab->type);
     }

@@ -473,8 +473,8 @@ typedef struct shmc_selection {
 
 #define SHMC_PICKLE_OOB 0x1u       /* array data as out-of-band buffers (PickleBuffer protocol 5) */
 #define SHMC_PICKLE_OBJECTS 0x2u   /* allow emitting opaque object chunks and pickled labels other
-                                      than plain values (they run code when loaded); a pickled label
-                                      of None/bool/int/float/str/bytes/tuples is written as its value */
+                                      than plain values (they run code when loaded); a plain pickled
+                                      label (see shmc_pickle_plain) is written as its value */
 
 typedef enum shmc_oob_kind {
     SHMC_OOB_SEGMENT = 0,     /* bytes [offset, offset+len) of the segment mapping */
@@ -504,6 +504,43 @@ SHMC_API int shmc_pickle_write(shmc_segment *seg, const shmc_selection *sel, uin
                                shmc_pickle_out *out);
 /* NULL-tolerant; zeroes *out. */
 SHMC_API void shmc_pickle_out_free(shmc_pickle_out *out);
+
+/* Bounds of shmc_pickle_plain; zero fields take the defaults (len = input bytes). */
+typedef struct shmc_plain_limits {
+    uint64_t max_nodes;   /* values visited, every visit through a shared (memo) reference
+                             counted: the size of the value as a tree (default 256 + len) */
+    uint64_t max_bytes;   /* bytes of the value's output encoding, framing aside
+                             (default 16384 + 4 * len) */
+    uint32_t max_depth;   /* container nesting (default 64; values above 1024 mean 1024) */
+} shmc_plain_limits;
+
+/* Re-encode a pickled *plain value* -- a column label, df.attrs -- as a pickle
+ * that names no global and calls nothing, so pickle.loads of the output runs no
+ * code whatever the input was.
+ *
+ * Plain values: None, bool, int (-2^63 .. 2^64-1), float, str (valid UTF-8, lone
+ * surrogates allowed as pickle allows them), bytes, bytearray, and tuple, list,
+ * dict, set, frozenset of plain values (dict keys and set items hashable ones:
+ * no list, dict, set or bytearray among them). Anything else -- a global such as
+ * numpy.dtype, any REDUCE/NEWOBJ/BUILD, a wider int, a cycle -- is refused, not
+ * converted: numpy scalars, datetimes and Timestamps are not plain.
+ *
+ * The input is parsed by the restricted reader (nothing is imported or called)
+ * as a graph; memo references make it a DAG. The output is that DAG expanded
+ * into a tree (shared references come back as copies), so the work and the
+ * output are bounded by `limits` -- every visit counts, however it was reached --
+ * and a small hostile pickle cannot expand into a huge value. The output holds
+ * only PROTO, FRAME, MARK, the value opcodes, EMPTY_TUPLE/LIST/DICT/SET, TUPLE,
+ * APPENDS, SETITEMS, ADDITEMS, FROZENSET and STOP; out->buffers is NULL.
+ *
+ * @return SHMC_ERR_UNSUPPORTED: valid pickle, not a plain value (errmsg names the
+ *         construct, e.g. "numpy.dtype(...)", and its byte offset);
+ *         SHMC_ERR_LIMIT: a bound of `limits` (or of the reader) was reached;
+ *         SHMC_ERR_PICKLE: malformed; SHMC_ERR_NOMEM.
+ * errmsg (may be NULL) receives a NUL-terminated detail of up to errcap bytes.
+ * Free the output with shmc_pickle_out_free. */
+SHMC_API int shmc_pickle_plain(const void *buf, size_t len, const shmc_plain_limits *limits,
+                               shmc_pickle_out *out, char *errmsg, size_t errcap);
 
 #ifdef __cplusplus
 }

@@ -189,6 +189,10 @@ class shmc_pickle_limits(Structure):
                 ("max_alloc", c_uint64)]
 
 
+class shmc_plain_limits(Structure):
+    _fields_ = [("max_nodes", c_uint64), ("max_bytes", c_uint64), ("max_depth", c_uint32)]
+
+
 class shmc_selection(Structure):
     _fields_ = [
         ("columns", POINTER(c_uint32)), ("ncolumns", c_size_t),
@@ -296,6 +300,9 @@ _DECLS = {
     "shmc_pickle_write": ("status", [c_void_p, _p(shmc_selection), c_uint32,
                                      _p(shmc_pickle_out)], _SEGMENT),
     "shmc_pickle_out_free": (None, [_p(shmc_pickle_out)], None),
+    # returns a status, but the detail is in its errmsg buffer: see pickle_plain()
+    "shmc_pickle_plain": (c_int, [c_void_p, c_size_t, _p(shmc_plain_limits), _p(shmc_pickle_out),
+                                  c_char_p, c_size_t], None),
 }
 
 MISSING: list[str] = []
@@ -472,3 +479,21 @@ def make_label(value, keep: list) -> shmc_label:
         keep.append(buf)
         lab.str, lab.len = ctypes.cast(buf, c_void_p), len(raw)
     return lab
+
+
+def pickle_plain(blob: bytes, max_nodes: int = 0, max_bytes: int = 0, max_depth: int = 0) -> bytes:
+    """`blob` re-encoded by shmc_pickle_plain: a pickle that names no global and calls
+    nothing (0 limits: the C defaults). Raises the status's typed error (UnsupportedError:
+    not a plain value; LimitError; PickleFormatError) carrying the C message."""
+    out = shmc_pickle_out()
+    msg = ctypes.create_string_buffer(512)
+    lim = shmc_plain_limits(max_nodes, max_bytes, max_depth)
+    status = lib.shmc_pickle_plain(blob, len(blob), ctypes.byref(lim), ctypes.byref(out), msg,
+                                   len(msg))
+    if status != SHMC_OK:
+        raise errors.error_for_status(status, _decode(msg.value), "shmc_pickle_plain",
+                                      strerror(status))
+    try:
+        return ctypes.string_at(out.bytes, out.len)
+    finally:
+        lib.shmc_pickle_out_free(ctypes.byref(out))

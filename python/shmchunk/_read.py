@@ -16,32 +16,44 @@ from ._segment import Segment
 
 PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 
-# Globals a label or df.attrs may name without running anything worth fearing.
-_SAFE_GLOBALS = {
-    ("builtins", n) for n in ("tuple", "list", "dict", "set", "frozenset", "complex", "slice",
-                              "range", "bytearray", "bytes", "str", "int", "float", "bool")
-} | {("datetime", n) for n in ("datetime", "date", "time", "timedelta", "timezone")} | {
-    ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("_codecs", "encode"), ("decimal", "Decimal"),
-    # naive Timestamp / Timedelta labels; tz-aware ones need builtins.getattr: refused
-    ("pandas._libs.tslibs.timestamps", "_unpickle_timestamp"),
-    ("pandas._libs.tslibs.timedeltas", "_timedelta_unpickle"),
-}
+# Bounds of the plain pass (shmc_pickle_plain). A pickled label gets the C defaults
+# (256 values + its length, 16 KiB + 4 bytes a byte of output): every label of a
+# frame is built and hashed (MultiIndex.from_tuples), so each stays small whatever
+# its memo references share. df.attrs gets more room (plus its length, likewise).
+ATTRS_LIMITS = dict(max_nodes=1 << 20, max_bytes=64 << 20, max_depth=256)
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+class _NoGlobalsUnpickler(pickle.Unpickler):
+    """Loads what shmc_pickle_plain emitted: values only. It names no global, so
+    find_class is never reached; should it be, nothing is looked up."""
+
     def find_class(self, module, name):
-        if (module, name) in _SAFE_GLOBALS:
-            return super().find_class(module, name)
+        raise errors.PickleNotAllowedError(f"plain value names {module}.{name}")
+
+
+def unpickle(blob: bytes, trusted: bool, what: str = "pickled value", limits=None):
+    """A pickled label or df.attrs. Plain values (None, bool, int, float, str, bytes and
+    containers of them; see shmc_pickle_plain) are re-encoded by C with no global and no
+    call, then loaded: nothing in the blob runs, trusted or not. Anything else runs code
+    when unpickled: only for a trusted segment, else PickleNotAllowedError. A value too
+    big to walk (LimitError) or malformed (PickleFormatError) is refused either way."""
+    lim = {}
+    if limits:
+        lim = dict(limits, max_nodes=limits["max_nodes"] + len(blob),
+                   max_bytes=limits["max_bytes"] + 4 * len(blob))
+    try:
+        plain = L.pickle_plain(blob, **lim)
+    except errors.UnsupportedError as exc:
+        if trusted:
+            return pickle.loads(blob)
         raise errors.PickleNotAllowedError(
-            f"pickled value needs {module}.{name}; this segment belongs to another user: "
-            f"pass allow_pickle=True if you trust it")
-
-
-def unpickle(blob: bytes, trusted: bool):
-    if trusted:
-        return pickle.loads(blob)
-    return _RestrictedUnpickler(io.BytesIO(blob)).load()
+            f"{what}: {exc.detail or exc}; unpickling it would run code and this segment is "
+            f"not trusted: pass allow_pickle=True if you trust it", detail=exc.detail,
+            function=exc.function) from None
+    except errors.ShmchunkError as exc:
+        raise type(exc)(f"{what}: {exc}", status=exc.status, detail=exc.detail,
+                        function=exc.function) from None
+    return _NoGlobalsUnpickler(io.BytesIO(plain)).load()
 
 
 class Selection:
@@ -79,19 +91,20 @@ class FrameReader:
         self._cache = seg._chunk_cache
         key = ("labels", self.trusted)
         if key not in self._cache:
-            self._cache[key] = [self.label(cols[i].label) for i in self.data_cols]
+            self._cache[key] = [self.label(cols[i].label, f"column {i} label")
+                                for i in self.data_cols]
         self.labels = self._cache[key]
 
     # ---- labels and metadata ---------------------------------------------
-    def label(self, lab: L.shmc_label):
+    def label(self, lab: L.shmc_label, what: str = "label"):
         value = L.label_value(lab)
         if lab.type == L.SHMC_LABEL_PICKLE:
-            return unpickle(value, self.trusted)
+            return unpickle(value, self.trusted, f"{self.seg.src}: {what}")
         return value
 
     def columns_index(self, positions) -> pd.Index:
         labels = [self.labels[p] for p in positions]
-        name = self.label(self.seg.info.columns_name)
+        name = self.label(self.seg.info.columns_name, "columns name")
         if labels and all(isinstance(x, tuple) for x in labels):
             # a tuple name as long as the labels: the level names (see _write.py)
             same = isinstance(name, tuple) and all(len(x) == len(name) for x in labels)
@@ -105,10 +118,15 @@ class FrameReader:
         if not blob:
             return {}
         try:
-            return unpickle(blob, self.trusted)
-        except errors.PickleNotAllowedError as exc:
+            attrs = unpickle(blob, self.trusted, f"{self.seg.src}: df.attrs", ATTRS_LIMITS)
+        except (errors.PickleNotAllowedError, errors.LimitError, errors.PickleFormatError) as exc:
             warnings.warn(f"df.attrs not restored: {exc}", stacklevel=3)
             return {}
+        if not isinstance(attrs, dict):
+            warnings.warn(f"df.attrs not restored: {self.seg.src} stores a "
+                          f"{type(attrs).__name__}, not a dict", stacklevel=3)
+            return {}
+        return attrs
 
     # ---- rows --------------------------------------------------------------
     def rows_selection(self, rows) -> Selection:
@@ -253,7 +271,7 @@ class FrameReader:
     def index(self, sel: Selection) -> pd.Index:
         info = self.seg.info
         if not self.index_cols:
-            name = self.label(info.range_name)
+            name = self.label(info.range_name, "index name")
             start, step, rpc = int(info.range_start), int(info.range_step), int(info.rows_per_chunk)
             nrows = int(info.nrows)
             if sel.contiguous():
@@ -265,7 +283,8 @@ class FrameReader:
                                   for rg in sel.rowgroups])
             return pd.Index(start + pos * step, name=name)
         arrays = [self.column_array(c, sel) for c in self.index_cols]
-        names = [self.label(self.seg.columns[c].label) for c in self.index_cols]
+        names = [self.label(self.seg.columns[c].label, f"index column {c} name")
+                 for c in self.index_cols]
         if len(arrays) == 1:
             obj = isinstance(arrays[0], np.ndarray) and arrays[0].dtype == object
             return pd.Index(arrays[0], name=names[0], copy=False, tupleize_cols=False,
