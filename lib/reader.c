@@ -158,6 +158,9 @@ static int column_check(shmc_segment *seg, uint32_t c)
     RETURN_ERROR_IF(!is_dict && ci->nrows != seg->ix.nrows, e, SHMC_ERR_CORRUPT,
                     "%s: %s: %llu rows, frame has %llu", seg->st.name, what,
                     (unsigned long long)ci->nrows, (unsigned long long)seg->ix.nrows);
+    /* A dictionary's row count is not tied to the frame's: bound it the same way. */
+    RETURN_ERROR_IF(ci->nrows > (uint64_t)INT64_MAX, e, SHMC_ERR_CORRUPT, "%s: %s: %llu rows, more than 2^63-1",
+                    seg->st.name, what, (unsigned long long)ci->nrows);
     RETURN_ERROR_IF(ci->null_count > ci->nrows, e, SHMC_ERR_CORRUPT, "%s: %s: more nulls than rows",
                     seg->st.name, what);
     ci->nrowgroups = ceil_div(ci->nrows, seg->ix.rows_per_chunk);
@@ -178,20 +181,42 @@ static int column_check(shmc_segment *seg, uint32_t c)
     return SHMC_OK;
 }
 
-/* raw_len a role must have for n rows, or UINT64_MAX when free (data, pickle).
- * A product that overflows yields UINT64_MAX - 1, which no valid raw_len equals:
- * a forged huge row count cannot pass for a small chunk. */
-static uint64_t expected_raw(const shmc_column_info *ci, int role, uint64_t n)
+/* The raw_len a role must have for n rows: 1 with *want set, 0 when the role's
+ * length is free (data, pickle), -1 when no buffer can hold n rows (n + 1 or the
+ * product overflows). A forged huge row count is thus refused, never wrapped
+ * around to a small length or to "free". */
+static int expected_raw(const shmc_column_info *ci, int role, uint64_t n, uint64_t *want)
 {
-    uint64_t size = 0, elem = 1, count = n;
+    uint64_t elem = 1, count = n;
     switch (role) {
     case SHMC_ROLE_VALUES: elem = shmc_role_typesize(ci->kind, ci->code_kind, role); break;
     case SHMC_ROLE_MASK: break;
-    case SHMC_ROLE_OFFSETS: elem = 8; count = n + 1; break;
-    case SHMC_ROLE_VALIDITY: return n / 8 + (n % 8 != 0);
-    default: return UINT64_MAX;
+    case SHMC_ROLE_OFFSETS:
+        elem = 8;
+        if (__builtin_add_overflow(n, 1, &count)) return -1;
+        break;
+    case SHMC_ROLE_VALIDITY: *want = n / 8 + (n % 8 != 0); return 1;
+    default: return 0;
     }
-    return __builtin_mul_overflow(count, elem, &size) ? UINT64_MAX - 1 : size;
+    return __builtin_mul_overflow(count, elem, want) ? -1 : 1;
+}
+
+/* raw_len against the chunk's row count, naming both. */
+static int raw_len_check(shmc_segment *seg, uint32_t id, const shmc_column_info *ci)
+{
+    const shmc_chunk_info *k = &seg->ix.chunks[id];
+    uint64_t want = 0;
+    int fixed = expected_raw(ci, k->role, k->nrows, &want);
+    char why[160];
+    if (fixed < 0) {
+        snprintf(why, sizeof why, "%llu rows cannot be stored (the size overflows)",
+                 (unsigned long long)k->nrows);
+        return chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
+    }
+    if (fixed == 0 || k->raw_len == want) return SHMC_OK;
+    snprintf(why, sizeof why, "raw_len %llu does not match the row count (%llu rows need %llu bytes)",
+             (unsigned long long)k->raw_len, (unsigned long long)k->nrows, (unsigned long long)want);
+    return chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
 }
 
 static int chunk_check(shmc_segment *seg, uint32_t id, uint64_t *prev_end)
@@ -210,9 +235,7 @@ static int chunk_check(shmc_segment *seg, uint32_t id, uint64_t *prev_end)
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw chunk with stored_len != raw_len or shuffle");
     if (k->codec != SHMC_CODEC_NONE && k->raw_len / SHMC_MAX_EXPANSION > k->stored_len)
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len implausibly large for stored_len");
-    uint64_t want = expected_raw(ci, k->role, k->nrows);
-    if (want != UINT64_MAX && k->raw_len != want)
-        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len does not match the row count");
+    FORWARD_IF_ERROR(raw_len_check(seg, id, ci));
     if (k->offset % SHMC_CHUNK_ALIGN || k->offset < *prev_end || k->offset > seg->index_off ||
         k->stored_len > seg->index_off - k->offset)
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "stored bytes outside the chunk area, misaligned or overlapping");
@@ -261,6 +284,10 @@ static int index_check(shmc_segment *seg)
     RETURN_ERROR_IF(ix->has_range && ix->range_step == 0, &seg->err, SHMC_ERR_CORRUPT,
                     "%s: range index step is 0", seg->st.name);
     seg->nrowgroups = ceil_div(ix->nrows, ix->rows_per_chunk);
+    /* Chunks number their row group in 32 bits: more row groups cannot be stored. */
+    RETURN_ERROR_IF(seg->nrowgroups > UINT32_MAX, &seg->err, SHMC_ERR_CORRUPT,
+                    "%s: %llu rows in row groups of %llu make more than 2^32-1 row groups", seg->st.name,
+                    (unsigned long long)ix->nrows, (unsigned long long)ix->rows_per_chunk);
     for (uint32_t c = 0; c < ix->ncolumns; c++) FORWARD_IF_ERROR(column_check(seg, c));
     uint32_t next = 0;
     uint64_t prev_end = SHMC_HEADER_SIZE;
@@ -574,6 +601,9 @@ static int offsets_ok(shmc_segment *seg, uint32_t id, const uint8_t *raw)
     if (shmc_segment_chunk_find(seg, k->column, k->rowgroup, SHMC_ROLE_DATA, &data_id) != SHMC_OK)
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "no data chunk for these offsets");
     uint64_t data_len = seg->ix.chunks[data_id].raw_len;
+    /* open checked raw_len == 8 * (nrows + 1); never read beyond raw_len whatever. */
+    if (k->raw_len / 8 <= k->nrows)
+        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "offsets chunk too short for its rows");
     int64_t prev = 0, v;
     for (uint64_t i = 0; i <= k->nrows; i++) {
         memcpy(&v, raw + 8 * i, 8);

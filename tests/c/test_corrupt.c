@@ -422,6 +422,71 @@ static void test_forged_sizes(void **state)
     free(p);
 }
 
+/* Issue 12 #6: a dictionary column's row count is not tied to the frame's. With
+ * nrows = rows_per_chunk = 2^64-1, 8 * (nrows + 1) wrapped to 0, a 0-byte offsets
+ * chunk passed, and verify read offsets far past it (ASan heap-buffer-overflow). */
+static void test_dictionary_rows_unbounded(void **state)
+{
+    (void)state;
+    shmc_column_info col = {.kind = SHMC_KIND_STRING, .flags = SHMC_COL_DICTIONARY, .nrows = UINT64_MAX};
+    shmc_chunk_info ch[2] = {
+        {.role = SHMC_ROLE_OFFSETS, .typesize = 8, .offset = 128},
+        {.role = SHMC_ROLE_DATA, .typesize = 1, .offset = 128},
+    };
+    ch[0].xxh3 = ch[1].xxh3 = shmc_hash(NULL, 0);
+    shmc_index ix = {.nrows = 0, .rows_per_chunk = UINT64_MAX, .columns = &col, .ncolumns = 1,
+                     .chunks = ch, .nchunks = 2};
+    size_t len;
+    uint8_t *p = forge(&ix, 64, &len);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "column 0 (categories)"));
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "18446744073709551615 rows"));
+    free(p);
+    /* A 1-byte kind: 1 * (2^64-1) used to equal the "any length" marker. */
+    col.kind = SHMC_KIND_BOOL;
+    ch[0] = (shmc_chunk_info){.role = SHMC_ROLE_VALUES, .typesize = 1, .offset = 128, .raw_len = 5,
+                              .stored_len = 5, .xxh3 = shmc_hash((const uint8_t[5]){0}, 5)};
+    ix.nchunks = 1;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "column 0 (categories)"));
+    free(p);
+    /* The largest legal row count still must match raw_len, and the message says so. */
+    col.nrows = (uint64_t)INT64_MAX;
+    ix.rows_per_chunk = (uint64_t)INT64_MAX;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "chunk 0 (column 0 (categories), row group 0, values) at byte 128"));
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "raw_len 5"));
+    free(p);
+    /* 2^63-1 string rows: 8 * (n + 1) overflows, refused as unstorable. */
+    col.kind = SHMC_KIND_STRING;
+    ch[0] = (shmc_chunk_info){.role = SHMC_ROLE_OFFSETS, .typesize = 8, .offset = 128, .xxh3 = shmc_hash(NULL, 0)};
+    ix.nchunks = 2;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "cannot be stored"));
+    free(p);
+    shmc_segment_free(seg);
+}
+
+/* More row groups than a chunk's 32-bit row-group field can name. */
+static void test_rowgroups_beyond_u32(void **state)
+{
+    (void)state;
+    shmc_index ix = {.nrows = 1ull << 40, .rows_per_chunk = 1};
+    size_t len;
+    uint8_t *p = forge(&ix, 64, &len);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "2^32-1 row groups"));
+    shmc_segment_free(seg);
+    free(p);
+}
+
 /* verify() on a handle opened before the damage sees it in the header and index. */
 static void test_verify_rechecks_open_handle(void **state)
 {
@@ -458,6 +523,8 @@ int main(void)
         cmocka_unit_test(test_index_forged_every_byte),
         cmocka_unit_test(test_index_hostile_count),
         cmocka_unit_test(test_forged_sizes),
+        cmocka_unit_test(test_dictionary_rows_unbounded),
+        cmocka_unit_test(test_rowgroups_beyond_u32),
         cmocka_unit_test(test_index_outside_segment),
         cmocka_unit_test(test_each_chunk_flipped),
         cmocka_unit_test(test_forged_string_offsets),
