@@ -562,17 +562,18 @@ int shmc_segment_column_view(shmc_segment *seg, uint32_t column, int role, const
     return SHMC_OK;
 }
 
-static int decode_into(shmc_segment *seg, uint32_t id, void *dst)
+/* Decode a chunk into dst. The mapping is shared and may change while we read it:
+ * the stored bytes are copied into private memory first (hashed while copied when
+ * verify is set), and the decoder reads that copy -- so what is decoded is what was
+ * hashed, never bytes changed between the check and the decode. */
+static int decode_into(shmc_segment *seg, uint32_t id, void *dst, int verify)
 {
     const shmc_chunk_info *k = &seg->ix.chunks[id];
     const uint8_t *src = seg->st.base + k->offset;
-    if (k->codec == SHMC_CODEC_NONE) {
-        if (k->raw_len) memcpy(dst, src, (size_t)k->raw_len);
-        return SHMC_OK;
-    }
-    int rc = shmc_codec_decode(src, (size_t)k->stored_len, k->codec, k->shuffle, k->typesize, dst,
-                               (size_t)k->raw_len, &seg->err);
+    int rc = shmc_codec_decode_shared(src, (size_t)k->stored_len, verify ? &k->xxh3 : NULL, k->codec,
+                                      k->shuffle, k->typesize, dst, (size_t)k->raw_len, &seg->err);
     if (rc == SHMC_OK) return SHMC_OK;
+    if (rc == SHMC_ERR_CHUNK_CHECKSUM) return chunk_err(seg, rc, id, "checksum mismatch");
     char why[SHMC_ERRMSG_CAP];
     snprintf(why, sizeof why, "does not decode to %llu bytes (%.400s)", (unsigned long long)k->raw_len, seg->err.msg);
     return chunk_err(seg, rc, id, why);
@@ -588,8 +589,7 @@ int shmc_segment_chunk_decode(shmc_segment *seg, uint32_t chunk, void *dst, size
         return chunk_err(seg, SHMC_ERR_INVALID_ARG, chunk, why);
     }
     RETURN_ERROR_IF(!dst && dst_len, &seg->err, SHMC_ERR_INVALID_ARG, "dst is NULL");
-    FORWARD_IF_ERROR(maybe_verify(seg, chunk));
-    return decode_into(seg, chunk, dst);
+    return decode_into(seg, chunk, dst, !(seg->open_flags & SHMC_OPEN_NO_VERIFY));
 }
 
 /* String offsets are data the consumer indexes with: check them here so that
@@ -619,24 +619,22 @@ static int offsets_ok(shmc_segment *seg, uint32_t id, const uint8_t *raw)
     return SHMC_OK;
 }
 
-/* Checksum, then a trial decode of a compressed chunk, then content checks. */
+/* Checksum, then a trial decode of a compressed chunk, then content checks. A
+ * chunk whose content is checked is decoded (copied) and hashed in one pass, so the
+ * verdict is about the bytes hashed. */
 static int verify_one(shmc_segment *seg, uint32_t id, void **scratch, size_t *cap)
 {
-    FORWARD_IF_ERROR(chunk_hash_ok(seg, id));
     const shmc_chunk_info *k = &seg->ix.chunks[id];
-    const uint8_t *raw = seg->st.base + k->offset;
-    if (k->codec != SHMC_CODEC_NONE) {
-        if (*cap < k->raw_len) {
-            void *p = realloc(*scratch, (size_t)k->raw_len);
-            RETURN_ERROR_IF(!p, &seg->err, SHMC_ERR_NOMEM, "verify: no memory for %llu bytes",
-                            (unsigned long long)k->raw_len);
-            *scratch = p;
-            *cap = (size_t)k->raw_len;
-        }
-        FORWARD_IF_ERROR(decode_into(seg, id, *scratch));
-        raw = *scratch;
+    if (k->codec == SHMC_CODEC_NONE && k->role != SHMC_ROLE_OFFSETS) return chunk_hash_ok(seg, id);
+    if (*cap < k->raw_len) {
+        void *p = realloc(*scratch, (size_t)k->raw_len);
+        RETURN_ERROR_IF(!p, &seg->err, SHMC_ERR_NOMEM, "verify: no memory for %llu bytes",
+                        (unsigned long long)k->raw_len);
+        *scratch = p;
+        *cap = (size_t)k->raw_len;
     }
-    return k->role == SHMC_ROLE_OFFSETS ? offsets_ok(seg, id, raw) : SHMC_OK;
+    FORWARD_IF_ERROR(decode_into(seg, id, *scratch, 1));
+    return k->role == SHMC_ROLE_OFFSETS ? offsets_ok(seg, id, *scratch) : SHMC_OK;
 }
 
 /* The bytes are shared: re-check the header and index a handle opened earlier,

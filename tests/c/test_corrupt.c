@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -487,6 +488,76 @@ static void test_rowgroups_beyond_u32(void **state)
     free(p);
 }
 
+/* A writer of the shared bytes flipping one byte of a compressed chunk, as the
+ * owner of a foreign 0644 file can. */
+typedef struct flipper {
+    uint8_t *byte;
+    int stop;
+} flipper;
+
+static void *flip_loop(void *arg)
+{
+    flipper *f = arg;
+    while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
+        uint8_t v = __atomic_load_n(f->byte, __ATOMIC_RELAXED);
+        __atomic_store_n(f->byte, (uint8_t)(v ^ 0x5a), __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+/* The zstd chunk with the most stored bytes. */
+static uint32_t biggest_zstd_chunk(shmc_segment *seg, shmc_chunk_info *out)
+{
+    shmc_segment_info si;
+    shmc_segment_info_get(seg, &si);
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < si.nchunks; i++) {
+        shmc_chunk_info k;
+        shmc_segment_chunk_info(seg, i, &k);
+        if (k.codec == SHMC_CODEC_ZSTD && (best == UINT32_MAX || k.stored_len > out->stored_len)) {
+            best = i;
+            *out = k;
+        }
+    }
+    assert_int_not_equal(best, UINT32_MAX);
+    return best;
+}
+
+/* Issue 12: zstd decoded straight from the shared mapping after hashing it, so bytes
+ * changed between the hash and the decode were decoded unchecked. Now the decoder reads
+ * a private copy hashed while copied: every decode either fails its checksum or gives
+ * exactly the original bytes, never another error nor other content. */
+static void test_decode_reads_what_it_hashed(void **state)
+{
+    fixture *fx = *state;
+    fresh(fx);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, 0), SHMC_OK);
+    shmc_chunk_info k = {0};
+    uint32_t id = biggest_zstd_chunk(seg, &k);
+    size_t n = (size_t)k.raw_len;
+    uint8_t *good = malloc(n), *dst = malloc(n);
+    assert_int_equal(shmc_segment_chunk_decode(seg, id, good, n), SHMC_OK);
+    flipper f = {fx->work + k.offset + k.stored_len / 2, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, flip_loop, &f), 0);
+    unsigned ok = 0, refused = 0, wrong = 0;
+    for (int i = 0; i < 20000; i++) {
+        int rc = shmc_segment_chunk_decode(seg, id, dst, n);
+        if (rc == SHMC_OK) memcmp(dst, good, n) == 0 ? ok++ : wrong++;
+        else rc == SHMC_ERR_CHUNK_CHECKSUM ? refused++ : wrong++;
+    }
+    __atomic_store_n(&f.stop, 1, __ATOMIC_RELAXED);
+    pthread_join(t, NULL);
+    print_message("decodes: %u exact, %u checksum refusals, %u wrong\n", ok, refused, wrong);
+    assert_int_equal(wrong, 0);
+    assert_true(refused > 0);   /* the flipper did run */
+    free(good);
+    free(dst);
+    shmc_segment_free(seg);
+}
+
 /* verify() on a handle opened before the damage sees it in the header and index. */
 static void test_verify_rechecks_open_handle(void **state)
 {
@@ -534,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_pristine_opens),
         cmocka_unit_test(test_each_chunk_flipped),
         cmocka_unit_test(test_compressed_payload_forged),
+        cmocka_unit_test(test_decode_reads_what_it_hashed),
         cmocka_unit_test(test_forged_string_offsets),
     };
     int fails = cmocka_run_group_tests_name("raw", raw, setup_raw, teardown);
