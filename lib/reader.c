@@ -21,6 +21,7 @@ struct shmc_segment {
     int64_t owner_pid;
     uint64_t owner_start, total, index_off, index_len, created_ns, identity;
     uint64_t nrowgroups, raw_bytes, stored_bytes;
+    uint64_t max_decoded;   /* shmc_segment_limit_set: survives open_prepare */
     shmc_index ix;
 };
 
@@ -219,6 +220,33 @@ static int raw_len_check(shmc_segment *seg, uint32_t id, const shmc_column_info 
     return chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
 }
 
+/* The decoded-size cap in force for this segment (see shmc_segment_limit_set). */
+static uint64_t decoded_cap(const shmc_segment *seg)
+{
+    if (seg->max_decoded != SHMC_DECODED_DEFAULT) return seg->max_decoded;
+    uint64_t scaled;
+    if (__builtin_mul_overflow(seg->total, SHMC_DECODED_RATIO, &scaled)) return UINT64_MAX;
+    return scaled > SHMC_DECODED_FLOOR ? scaled : SHMC_DECODED_FLOOR;
+}
+
+/* Count chunk id's raw_len in the segment's decoded size, within the cap. */
+static int decoded_add(shmc_segment *seg, uint32_t id)
+{
+    const shmc_chunk_info *k = &seg->ix.chunks[id];
+    uint64_t sum, cap = decoded_cap(seg);
+    if (!__builtin_add_overflow(seg->raw_bytes, k->raw_len, &sum) && sum <= cap) {
+        seg->raw_bytes = sum;
+        return SHMC_OK;
+    }
+    char why[320];
+    snprintf(why, sizeof why,
+             "decodes to %llu bytes from %llu stored, which takes the segment's decoded size past "
+             "the limit of %llu bytes (%s; shmc_segment_limit_set)",
+             (unsigned long long)k->raw_len, (unsigned long long)k->stored_len, (unsigned long long)cap,
+             seg->max_decoded ? "set by the caller" : "default: max(1 GiB, 1024 x segment size)");
+    return chunk_err(seg, SHMC_ERR_LIMIT, id, why);
+}
+
 static int chunk_check(shmc_segment *seg, uint32_t id, uint64_t *prev_end)
 {
     shmc_chunk_info *k = &seg->ix.chunks[id];
@@ -241,7 +269,7 @@ static int chunk_check(shmc_segment *seg, uint32_t id, uint64_t *prev_end)
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "stored bytes outside the chunk area, misaligned or overlapping");
     if (k->raw_len > SIZE_MAX / 2) return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len too large");
     *prev_end = k->offset + k->stored_len;
-    seg->raw_bytes += k->raw_len;
+    FORWARD_IF_ERROR(decoded_add(seg, id));
     seg->stored_bytes += k->stored_len;
     return SHMC_OK;
 }
@@ -316,11 +344,20 @@ static int open_mapped(shmc_segment *seg, uint32_t flags)
     return rc;
 }
 
+int shmc_segment_limit_set(shmc_segment *seg, uint64_t max_decoded)
+{
+    if (!seg) return SHMC_ERR_INVALID_ARG;
+    seg->max_decoded = max_decoded;
+    return SHMC_OK;
+}
+
 static int open_prepare(shmc_segment *seg, uint32_t flags)
 {
     if (!seg) return SHMC_ERR_INVALID_ARG;
     seg_close(seg);
+    uint64_t max_decoded = seg->max_decoded;
     memset(seg, 0, sizeof *seg);
+    seg->max_decoded = max_decoded;
     RETURN_ERROR_IF(flags & ~(SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_ALL), &seg->err,
                     SHMC_ERR_INVALID_ARG, "open flags 0x%x has unknown bits", flags);
     return SHMC_OK;

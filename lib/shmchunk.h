@@ -480,6 +480,29 @@ SHMC_API int shmc_pickle_write(shmc_segment *seg, const shmc_selection *sel, uin
 /* NULL-tolerant; zeroes *out. */
 SHMC_API void shmc_pickle_out_free(shmc_pickle_out *out);
 
+/* ------------------------------------------------------------------------ */
+/* Decoded-size limit                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A compressed chunk may claim up to 32768 times its stored size (zstd's best case),
+ * so a small foreign segment could otherwise make a reader allocate and decode tens of
+ * gigabytes. Every open therefore caps the total decoded size of a segment -- the sum
+ * of all chunks' raw_len, shmc_segment_info.raw_bytes -- and refuses a segment over
+ * the cap with SHMC_ERR_LIMIT, naming the chunk, column, row group, byte offset and
+ * the sizes. The default (max_decoded 0) is the larger of SHMC_DECODED_FLOOR (1 GiB)
+ * and SHMC_DECODED_RATIO (1024) times the segment's size: a 1 MB segment may decode
+ * to 1 GiB, a 100 MB one to 100 GiB. SHMC_DECODED_UNLIMITED lifts the cap (the 32768x
+ * bound of the format remains). */
+#define SHMC_DECODED_DEFAULT 0ull
+#define SHMC_DECODED_UNLIMITED UINT64_MAX
+#define SHMC_DECODED_FLOOR (1ull << 30)
+#define SHMC_DECODED_RATIO 1024ull
+
+/* Set the cap (bytes) that the next shmc_segment_open* on this handle enforces; it
+ * stays set for later opens of the same handle. An open handle is not re-checked.
+ * @return SHMC_OK or SHMC_ERR_INVALID_ARG (seg NULL). */
+SHMC_API int shmc_segment_limit_set(shmc_segment *seg, uint64_t max_decoded);
+
 #ifdef __cplusplus
 }
 #endif

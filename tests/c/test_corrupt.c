@@ -488,6 +488,74 @@ static void test_rowgroups_beyond_u32(void **state)
     free(p);
 }
 
+/* An object column of `groups` row groups whose zstd chunks (stored_len bytes each,
+ * content never decoded here) claim raw_len bytes each. */
+static uint8_t *forge_expanding(uint32_t groups, uint64_t stored_len, uint64_t raw_len, size_t *len)
+{
+    static shmc_column_info col;
+    static shmc_chunk_info ch[4];
+    col = (shmc_column_info){.kind = SHMC_KIND_OBJECT, .label = {SHMC_LABEL_STR, "blob", 4, 0},
+                             .nrows = groups};
+    uint64_t stride = (stored_len + 63) / 64 * 64;
+    for (uint32_t g = 0; g < groups; g++)
+        ch[g] = (shmc_chunk_info){.rowgroup = g, .role = SHMC_ROLE_PICKLE, .codec = SHMC_CODEC_ZSTD,
+                                  .typesize = 1, .offset = 128 + g * stride, .stored_len = stored_len,
+                                  .raw_len = raw_len};
+    shmc_index ix = {.nrows = groups, .rows_per_chunk = 1, .columns = &col, .ncolumns = 1,
+                     .chunks = ch, .nchunks = groups};
+    return forge(&ix, (size_t)(groups * stride), len);
+}
+
+/* Issue 12: 32768x expansion let a small segment demand ~32 GB with no caller cap. By
+ * default a segment may decode to max(1 GiB, 1024 x its size): 64 KiB stored that claim
+ * 2 GiB are refused at open, naming the chunk, column and sizes. */
+static void test_decoded_default_cap(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *p = forge_expanding(1, 65536, 65536ull * 32768, &len);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_LIMIT);
+    const char *m = shmc_segment_errmsg(seg);
+    assert_non_null(strstr(m, "chunk 0 (column 0 'blob', row group 0, pickle) at byte 128"));
+    assert_non_null(strstr(m, "decodes to 2147483648 bytes from 65536 stored"));
+    assert_non_null(strstr(m, "limit of 1073741824 bytes"));
+    shmc_segment_free(seg);
+    free(p);
+    p = forge_expanding(1, 64, 64ull * 32768, &len);   /* 2 MiB: within the default */
+    assert_int_equal(open_bytes(p, len, 0), SHMC_OK);
+    free(p);
+}
+
+/* The caller's cap counts the sum over chunks, names the chunk that crosses it, stays
+ * set across opens, and SHMC_DECODED_UNLIMITED lifts it. */
+static void test_decoded_cap_set(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *p = forge_expanding(2, 64, 2u << 20, &len);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_limit_set(seg, 3u << 20), SHMC_OK);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_LIMIT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "chunk 1 (column 0 'blob', row group 1, pickle)"));
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "limit of 3145728 bytes (set by the caller"));
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_LIMIT);   /* still set */
+    assert_int_equal(shmc_segment_limit_set(seg, 4u << 20), SHMC_OK);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_OK);
+    shmc_segment_info si;
+    shmc_segment_info_get(seg, &si);
+    assert_int_equal(si.raw_bytes, 4u << 20);
+    free(p);
+    p = forge_expanding(1, 65536, 65536ull * 32768, &len);
+    assert_int_equal(shmc_segment_limit_set(seg, SHMC_DECODED_UNLIMITED), SHMC_OK);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_OK);
+    assert_int_equal(shmc_segment_limit_set(NULL, 1), SHMC_ERR_INVALID_ARG);
+    shmc_segment_free(seg);
+    free(p);
+}
+
 /* A writer of the shared bytes flipping one byte of a compressed chunk, as the
  * owner of a foreign 0644 file can. */
 typedef struct flipper {
@@ -596,6 +664,8 @@ int main(void)
         cmocka_unit_test(test_forged_sizes),
         cmocka_unit_test(test_dictionary_rows_unbounded),
         cmocka_unit_test(test_rowgroups_beyond_u32),
+        cmocka_unit_test(test_decoded_default_cap),
+        cmocka_unit_test(test_decoded_cap_set),
         cmocka_unit_test(test_index_outside_segment),
         cmocka_unit_test(test_each_chunk_flipped),
         cmocka_unit_test(test_forged_string_offsets),
