@@ -22,13 +22,20 @@
  *   - Everything read from a segment or a pickle is untrusted. Every offset,
  *     length and count is checked before use; hostile bytes produce an error
  *     status and a message naming the chunk, column and byte offset, never a
- *     crash, a hang or an allocation larger than the input justifies.
+ *     crash, a hang or an allocation larger than the input justifies. Sizes are
+ *     derived in overflow-safe arithmetic, and a segment's total decoded size is
+ *     capped at open (shmc_segment_limit_set; SHMC_ERR_LIMIT).
  *   - Each stored chunk, the index and the header carry an XXH3-64 checksum. The
  *     header and index are checked at open; a chunk is checked when it is viewed
- *     or decoded unless SHMC_OPEN_NO_VERIFY was given.
+ *     or decoded unless SHMC_OPEN_NO_VERIFY was given. A decode reads a private
+ *     copy of the stored bytes, hashed while copied: what is decoded is what was
+ *     checked, even if the shared bytes change meanwhile (a view cannot promise
+ *     this: it shows the shared bytes as they are).
  *   - A writer creates with O_EXCL and mode 0600, reserves all space up front (a
  *     full /dev/shm is SHMC_ERR_NOSPACE, not a SIGBUS later), writes the "sealed"
- *     marker last, and removes the half-written segment on any error.
+ *     marker last, and removes the half-written segment on any error. After the
+ *     create it never goes back through the name to write, and removes only while
+ *     the name still refers to the file it created.
  *   - Output is deterministic: the same frame and options give the same bytes
  *     (apart from owner pid/start time, uid and creation time in the header),
  *     whatever the number of compression threads.
