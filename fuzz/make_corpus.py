@@ -192,13 +192,21 @@ def frame_specs(L):
         fb.objects("o", [pickle.dumps([("row", g)] * (g % 3), protocol=5) for g in range(groups)])
         fb.fixed("k", K.SHMC_KIND_INT16, np.arange(n, dtype="<i2"))
 
+    def dictionary(fb, n, rpc):
+        # dictionaries larger than a row group: their own row groups, offsets and
+        # data chunks (zstd in most variants) -- where hostile category counts go
+        cats = [f"cat{i:04d}-" + "z" * (i % 7) for i in range(max(n, 1) * 2)]
+        fb.categorical("cd", [i % len(cats) for i in range(n)], cats, code_dtype="<i2")
+        fb.categorical("cb", [i % 2 for i in range(n)], [-7, 2**40])
+
     def mixed(fb, n, rpc):
         numeric(fb, n, rpc)
         strings(fb, n, rpc)
         categorical(fb, n, rpc)
 
     return [("numeric", numeric), ("nullable", nullable), ("times", times),
-            ("strings", strings), ("categorical", categorical), ("objects", objects),
+            ("strings", strings), ("categorical", categorical), ("dictionary", dictionary),
+            ("objects", objects),
             ("mixed", mixed)]
 
 

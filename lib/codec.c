@@ -79,6 +79,8 @@ typedef struct workspace {
     ZSTD_DCtx *dctx;
     void *scratch;
     size_t scratch_cap;
+    void *stage;       /* private copy of stored bytes read from shared memory */
+    size_t stage_cap;
     struct workspace *next;
 } workspace;
 
@@ -94,6 +96,7 @@ static void workspace_free(workspace *w)
     ZSTD_freeCCtx(w->cctx);
     ZSTD_freeDCtx(w->dctx);
     free(w->scratch);
+    free(w->stage);
     free(w);
 }
 
@@ -138,14 +141,17 @@ __attribute__((destructor)) static void workspace_pool_drain(void)
     }
 }
 
-static void *workspace_scratch(workspace *w, size_t len)
+/* A buffer of at least len bytes in *buf (capacity *cap), kept for the next call. */
+static void *grow_keep(void **buf, size_t *cap, size_t len)
 {
-    if (w->scratch_cap >= len && w->scratch) return w->scratch;
-    free(w->scratch);
-    w->scratch = malloc(len ? len : 1);
-    w->scratch_cap = w->scratch ? len : 0;
-    return w->scratch;
+    if (*cap >= len && *buf) return *buf;
+    free(*buf);
+    *buf = malloc(len ? len : 1);
+    *cap = *buf ? len : 0;
+    return *buf;
 }
+
+static void *workspace_scratch(workspace *w, size_t len) { return grow_keep(&w->scratch, &w->scratch_cap, len); }
 
 /* ------------------------------------------------------------------------ */
 /* Encode                                                                    */
@@ -287,26 +293,75 @@ static int decode_raw(const void *src, size_t src_len, int shuffled, uint32_t ty
     return SHMC_OK;
 }
 
-int shmc_codec_decode(const void *src, size_t src_len, int codec, int shuffled,
-                      uint32_t typesize, void *dst, size_t raw_len, shmc_err *err)
+/* A zstd chunk (codec already known to be zstd) with workspace w. */
+static int decode_zstd_ws(workspace *w, const void *src, size_t src_len, int shuffled,
+                          uint32_t typesize, void *dst, size_t raw_len, shmc_err *err)
+{
+    FORWARD_IF_ERROR(zstd_frame_check(src, src_len, raw_len, err));
+    int unshuf = shuffled && typesize > 1 && raw_len >= typesize;
+    void *out = dst;
+    if (unshuf && !(out = workspace_scratch(w, raw_len)))
+        return shmc_err_set(err, SHMC_ERR_NOMEM, "codec: no %zu-byte unshuffle scratch", raw_len);
+    FORWARD_IF_ERROR(zstd_decompress_ws(w, src, src_len, out, raw_len, err));
+    if (unshuf) shmc_unshuffle(out, dst, raw_len, typesize);
+    return SHMC_OK;
+}
+
+static int decode_args_check(const void *src, size_t src_len, int codec, void *dst, size_t raw_len,
+                             shmc_err *err)
 {
     RETURN_ERROR_IF((src_len && !src) || (raw_len && !dst), err, SHMC_ERR_INVALID_ARG,
                     "codec: NULL buffer");
+    RETURN_ERROR_IF(codec != SHMC_CODEC_NONE && codec != SHMC_CODEC_ZSTD, err, SHMC_ERR_CORRUPT,
+                    "chunk: unknown codec %d", codec);
+    return SHMC_OK;
+}
+
+int shmc_codec_decode(const void *src, size_t src_len, int codec, int shuffled,
+                      uint32_t typesize, void *dst, size_t raw_len, shmc_err *err)
+{
+    FORWARD_IF_ERROR(decode_args_check(src, src_len, codec, dst, raw_len, err));
     if (codec == SHMC_CODEC_NONE)
         return decode_raw(src, src_len, shuffled, typesize, dst, raw_len, err);
-    RETURN_ERROR_IF(codec != SHMC_CODEC_ZSTD, err, SHMC_ERR_CORRUPT, "chunk: unknown codec %d",
-                    codec);
-    FORWARD_IF_ERROR(zstd_frame_check(src, src_len, raw_len, err));
-
     workspace *w = workspace_acquire();
     RETURN_ERROR_IF(!w, err, SHMC_ERR_NOMEM, "codec: out of memory for a workspace");
-    int unshuf = shuffled && typesize > 1 && raw_len >= typesize;
-    void *out = dst;
-    int rc = SHMC_OK;
-    if (unshuf && !(out = workspace_scratch(w, raw_len)))
-        rc = shmc_err_set(err, SHMC_ERR_NOMEM, "codec: no %zu-byte unshuffle scratch", raw_len);
-    if (rc == SHMC_OK) rc = zstd_decompress_ws(w, src, src_len, out, raw_len, err);
-    if (rc == SHMC_OK && unshuf) shmc_unshuffle(out, dst, raw_len, typesize);
+    int rc = decode_zstd_ws(w, src, src_len, shuffled, typesize, dst, raw_len, err);
+    workspace_release(w);
+    return rc;
+}
+
+/* Copy src into dst, hashing while copying when want_hash is set. */
+static int copy_checked(void *dst, const void *src, size_t len, const uint64_t *want_hash,
+                        shmc_err *err)
+{
+    if (!want_hash) {
+        if (len) memcpy(dst, src, len);
+        return SHMC_OK;
+    }
+    RETURN_ERROR_IF(shmc_copy_hash(dst, src, len) != *want_hash, err, SHMC_ERR_CHUNK_CHECKSUM,
+                    "checksum mismatch");
+    return SHMC_OK;
+}
+
+int shmc_codec_decode_shared(const void *src, size_t src_len, const uint64_t *want_hash, int codec,
+                             int shuffled, uint32_t typesize, void *dst, size_t raw_len,
+                             shmc_err *err)
+{
+    FORWARD_IF_ERROR(decode_args_check(src, src_len, codec, dst, raw_len, err));
+    int plain = codec == SHMC_CODEC_NONE && !(shuffled && typesize > 1);
+    if (plain) {   /* the copy into dst is the decode: hash while copying */
+        RETURN_ERROR_IF(src_len != raw_len, err, SHMC_ERR_CORRUPT,
+                        "raw chunk: %zu stored bytes, expected raw length %zu", src_len, raw_len);
+        return copy_checked(dst, src, raw_len, want_hash, err);
+    }
+    workspace *w = workspace_acquire();
+    RETURN_ERROR_IF(!w, err, SHMC_ERR_NOMEM, "codec: out of memory for a workspace");
+    void *stage = grow_keep(&w->stage, &w->stage_cap, src_len);
+    int rc = stage ? copy_checked(stage, src, src_len, want_hash, err)
+                   : shmc_err_set(err, SHMC_ERR_NOMEM, "codec: no %zu-byte staging copy", src_len);
+    if (rc == SHMC_OK && codec == SHMC_CODEC_NONE)
+        rc = decode_raw(stage, src_len, shuffled, typesize, dst, raw_len, err);
+    else if (rc == SHMC_OK) rc = decode_zstd_ws(w, stage, src_len, shuffled, typesize, dst, raw_len, err);
     workspace_release(w);
     return rc;
 }

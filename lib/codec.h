@@ -24,6 +24,16 @@ int shmc_codec_encode(const void *src, size_t len, int codec, int level, int shu
 int shmc_codec_decode(const void *src, size_t src_len, int codec, int shuffled,
                       uint32_t typesize, void *dst, size_t raw_len, shmc_err *err);
 
+/* The same for stored bytes others may change while we read them (a shared mapping):
+ * src is copied into private memory -- hashed while copied when want_hash is not NULL,
+ * SHMC_ERR_CHUNK_CHECKSUM ("checksum mismatch") when the copy does not hash to
+ * *want_hash -- and decoded from that copy, so the bytes decoded are the bytes hashed
+ * and the decoder never reads memory that can change under it. An unshuffled raw
+ * chunk is copied (and hashed) straight into dst. */
+int shmc_codec_decode_shared(const void *src, size_t src_len, const uint64_t *want_hash, int codec,
+                             int shuffled, uint32_t typesize, void *dst, size_t raw_len,
+                             shmc_err *err);
+
 void shmc_shuffle(const void *src, void *dst, size_t len, uint32_t typesize);
 void shmc_unshuffle(const void *src, void *dst, size_t len, uint32_t typesize);
 

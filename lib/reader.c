@@ -21,6 +21,7 @@ struct shmc_segment {
     int64_t owner_pid;
     uint64_t owner_start, total, index_off, index_len, created_ns, identity;
     uint64_t nrowgroups, raw_bytes, stored_bytes;
+    uint64_t max_decoded;   /* shmc_segment_limit_set: survives open_prepare */
     shmc_index ix;
 };
 
@@ -155,6 +156,9 @@ static int column_check(shmc_segment *seg, uint32_t c)
     RETURN_ERROR_IF(!is_dict && ci->nrows != seg->ix.nrows, e, SHMC_ERR_CORRUPT,
                     "%s: %s: %llu rows, frame has %llu", seg->st.name, what,
                     (unsigned long long)ci->nrows, (unsigned long long)seg->ix.nrows);
+    /* A dictionary's row count is not tied to the frame's: bound it the same way. */
+    RETURN_ERROR_IF(ci->nrows > (uint64_t)INT64_MAX, e, SHMC_ERR_CORRUPT, "%s: %s: %llu rows, more than 2^63-1",
+                    seg->st.name, what, (unsigned long long)ci->nrows);
     RETURN_ERROR_IF(ci->null_count > ci->nrows, e, SHMC_ERR_CORRUPT, "%s: %s: more nulls than rows",
                     seg->st.name, what);
     ci->nrowgroups = ceil_div(ci->nrows, seg->ix.rows_per_chunk);
@@ -175,20 +179,69 @@ static int column_check(shmc_segment *seg, uint32_t c)
     return SHMC_OK;
 }
 
-/* raw_len a role must have for n rows, or UINT64_MAX when free (data, pickle).
- * A product that overflows yields UINT64_MAX - 1, which no valid raw_len equals:
- * a forged huge row count cannot pass for a small chunk. */
-static uint64_t expected_raw(const shmc_column_info *ci, int role, uint64_t n)
+/* The raw_len a role must have for n rows: 1 with *want set, 0 when the role's
+ * length is free (data, pickle), -1 when no buffer can hold n rows (n + 1 or the
+ * product overflows). A forged huge row count is thus refused, never wrapped
+ * around to a small length or to "free". */
+static int expected_raw(const shmc_column_info *ci, int role, uint64_t n, uint64_t *want)
 {
-    uint64_t size = 0, elem = 1, count = n;
+    uint64_t elem = 1, count = n;
     switch (role) {
     case SHMC_ROLE_VALUES: elem = shmc_role_typesize(ci->kind, ci->code_kind, role); break;
     case SHMC_ROLE_MASK: break;
-    case SHMC_ROLE_OFFSETS: elem = 8; count = n + 1; break;
-    case SHMC_ROLE_VALIDITY: return n / 8 + (n % 8 != 0);
-    default: return UINT64_MAX;
+    case SHMC_ROLE_OFFSETS:
+        elem = 8;
+        if (__builtin_add_overflow(n, 1, &count)) return -1;
+        break;
+    case SHMC_ROLE_VALIDITY: *want = n / 8 + (n % 8 != 0); return 1;
+    default: return 0;
     }
-    return __builtin_mul_overflow(count, elem, &size) ? UINT64_MAX - 1 : size;
+    return __builtin_mul_overflow(count, elem, want) ? -1 : 1;
+}
+
+/* raw_len against the chunk's row count, naming both. */
+static int raw_len_check(shmc_segment *seg, uint32_t id, const shmc_column_info *ci)
+{
+    const shmc_chunk_info *k = &seg->ix.chunks[id];
+    uint64_t want = 0;
+    int fixed = expected_raw(ci, k->role, k->nrows, &want);
+    char why[160];
+    if (fixed < 0) {
+        snprintf(why, sizeof why, "%llu rows cannot be stored (the size overflows)",
+                 (unsigned long long)k->nrows);
+        return chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
+    }
+    if (fixed == 0 || k->raw_len == want) return SHMC_OK;
+    snprintf(why, sizeof why, "raw_len %llu does not match the row count (%llu rows need %llu bytes)",
+             (unsigned long long)k->raw_len, (unsigned long long)k->nrows, (unsigned long long)want);
+    return chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
+}
+
+/* The decoded-size cap in force for this segment (see shmc_segment_limit_set). */
+static uint64_t decoded_cap(const shmc_segment *seg)
+{
+    if (seg->max_decoded != SHMC_DECODED_DEFAULT) return seg->max_decoded;
+    uint64_t scaled;
+    if (__builtin_mul_overflow(seg->total, SHMC_DECODED_RATIO, &scaled)) return UINT64_MAX;
+    return scaled > SHMC_DECODED_FLOOR ? scaled : SHMC_DECODED_FLOOR;
+}
+
+/* Count chunk id's raw_len in the segment's decoded size, within the cap. */
+static int decoded_add(shmc_segment *seg, uint32_t id)
+{
+    const shmc_chunk_info *k = &seg->ix.chunks[id];
+    uint64_t sum, cap = decoded_cap(seg);
+    if (!__builtin_add_overflow(seg->raw_bytes, k->raw_len, &sum) && sum <= cap) {
+        seg->raw_bytes = sum;
+        return SHMC_OK;
+    }
+    char why[320];
+    snprintf(why, sizeof why,
+             "decodes to %llu bytes from %llu stored, which takes the segment's decoded size past "
+             "the limit of %llu bytes (%s; shmc_segment_limit_set)",
+             (unsigned long long)k->raw_len, (unsigned long long)k->stored_len, (unsigned long long)cap,
+             seg->max_decoded ? "set by the caller" : "default: max(1 GiB, 1024 x segment size)");
+    return chunk_err(seg, SHMC_ERR_LIMIT, id, why);
 }
 
 static int chunk_check(shmc_segment *seg, uint32_t id, uint64_t *prev_end)
@@ -207,15 +260,13 @@ static int chunk_check(shmc_segment *seg, uint32_t id, uint64_t *prev_end)
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw chunk with stored_len != raw_len or shuffle");
     if (k->codec != SHMC_CODEC_NONE && k->raw_len / SHMC_MAX_EXPANSION > k->stored_len)
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len implausibly large for stored_len");
-    uint64_t want = expected_raw(ci, k->role, k->nrows);
-    if (want != UINT64_MAX && k->raw_len != want)
-        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len does not match the row count");
+    FORWARD_IF_ERROR(raw_len_check(seg, id, ci));
     if (k->offset % SHMC_CHUNK_ALIGN || k->offset < *prev_end || k->offset > seg->index_off ||
         k->stored_len > seg->index_off - k->offset)
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "stored bytes outside the chunk area, misaligned or overlapping");
     if (k->raw_len > SIZE_MAX / 2) return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len too large");
     *prev_end = k->offset + k->stored_len;
-    seg->raw_bytes += k->raw_len;
+    FORWARD_IF_ERROR(decoded_add(seg, id));
     seg->stored_bytes += k->stored_len;
     return SHMC_OK;
 }
@@ -258,6 +309,10 @@ static int index_check(shmc_segment *seg)
     RETURN_ERROR_IF(ix->has_range && ix->range_step == 0, &seg->err, SHMC_ERR_CORRUPT,
                     "%s: range index step is 0", seg->st.name);
     seg->nrowgroups = ceil_div(ix->nrows, ix->rows_per_chunk);
+    /* Chunks number their row group in 32 bits: more row groups cannot be stored. */
+    RETURN_ERROR_IF(seg->nrowgroups > UINT32_MAX, &seg->err, SHMC_ERR_CORRUPT,
+                    "%s: %llu rows in row groups of %llu make more than 2^32-1 row groups", seg->st.name,
+                    (unsigned long long)ix->nrows, (unsigned long long)ix->rows_per_chunk);
     for (uint32_t c = 0; c < ix->ncolumns; c++) FORWARD_IF_ERROR(column_check(seg, c));
     uint32_t next = 0;
     uint64_t prev_end = SHMC_HEADER_SIZE;
@@ -286,11 +341,20 @@ static int open_mapped(shmc_segment *seg, uint32_t flags)
     return rc;
 }
 
+int shmc_segment_limit_set(shmc_segment *seg, uint64_t max_decoded)
+{
+    if (!seg) return SHMC_ERR_INVALID_ARG;
+    seg->max_decoded = max_decoded;
+    return SHMC_OK;
+}
+
 static int open_prepare(shmc_segment *seg, uint32_t flags)
 {
     if (!seg) return SHMC_ERR_INVALID_ARG;
     seg_close(seg);
+    uint64_t max_decoded = seg->max_decoded;
     memset(seg, 0, sizeof *seg);
+    seg->max_decoded = max_decoded;
     RETURN_ERROR_IF(flags & ~(SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_ALL), &seg->err,
                     SHMC_ERR_INVALID_ARG, "open flags 0x%x has unknown bits", flags);
     return SHMC_OK;
@@ -532,17 +596,18 @@ int shmc_segment_column_view(shmc_segment *seg, uint32_t column, int role, const
     return SHMC_OK;
 }
 
-static int decode_into(shmc_segment *seg, uint32_t id, void *dst)
+/* Decode a chunk into dst. The mapping is shared and may change while we read it:
+ * the stored bytes are copied into private memory first (hashed while copied when
+ * verify is set), and the decoder reads that copy -- so what is decoded is what was
+ * hashed, never bytes changed between the check and the decode. */
+static int decode_into(shmc_segment *seg, uint32_t id, void *dst, int verify)
 {
     const shmc_chunk_info *k = &seg->ix.chunks[id];
     const uint8_t *src = seg->st.base + k->offset;
-    if (k->codec == SHMC_CODEC_NONE) {
-        if (k->raw_len) memcpy(dst, src, (size_t)k->raw_len);
-        return SHMC_OK;
-    }
-    int rc = shmc_codec_decode(src, (size_t)k->stored_len, k->codec, k->shuffle, k->typesize, dst,
-                               (size_t)k->raw_len, &seg->err);
+    int rc = shmc_codec_decode_shared(src, (size_t)k->stored_len, verify ? &k->xxh3 : NULL, k->codec,
+                                      k->shuffle, k->typesize, dst, (size_t)k->raw_len, &seg->err);
     if (rc == SHMC_OK) return SHMC_OK;
+    if (rc == SHMC_ERR_CHUNK_CHECKSUM) return chunk_err(seg, rc, id, "checksum mismatch");
     char why[SHMC_ERRMSG_CAP];
     snprintf(why, sizeof why, "does not decode to %llu bytes (%.400s)", (unsigned long long)k->raw_len, seg->err.msg);
     return chunk_err(seg, rc, id, why);
@@ -558,8 +623,7 @@ int shmc_segment_chunk_decode(shmc_segment *seg, uint32_t chunk, void *dst, size
         return chunk_err(seg, SHMC_ERR_INVALID_ARG, chunk, why);
     }
     RETURN_ERROR_IF(!dst && dst_len, &seg->err, SHMC_ERR_INVALID_ARG, "dst is NULL");
-    FORWARD_IF_ERROR(maybe_verify(seg, chunk));
-    return decode_into(seg, chunk, dst);
+    return decode_into(seg, chunk, dst, !(seg->open_flags & SHMC_OPEN_NO_VERIFY));
 }
 
 /* String offsets are data the consumer indexes with: check them here so that
@@ -571,6 +635,9 @@ static int offsets_ok(shmc_segment *seg, uint32_t id, const uint8_t *raw)
     if (shmc_segment_chunk_find(seg, k->column, k->rowgroup, SHMC_ROLE_DATA, &data_id) != SHMC_OK)
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "no data chunk for these offsets");
     uint64_t data_len = seg->ix.chunks[data_id].raw_len;
+    /* open checked raw_len == 8 * (nrows + 1); never read beyond raw_len whatever. */
+    if (k->raw_len / 8 <= k->nrows)
+        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "offsets chunk too short for its rows");
     int64_t prev = 0, v;
     for (uint64_t i = 0; i <= k->nrows; i++) {
         memcpy(&v, raw + 8 * i, 8);
@@ -586,24 +653,22 @@ static int offsets_ok(shmc_segment *seg, uint32_t id, const uint8_t *raw)
     return SHMC_OK;
 }
 
-/* Checksum, then a trial decode of a compressed chunk, then content checks. */
+/* Checksum, then a trial decode of a compressed chunk, then content checks. A
+ * chunk whose content is checked is decoded (copied) and hashed in one pass, so the
+ * verdict is about the bytes hashed. */
 static int verify_one(shmc_segment *seg, uint32_t id, void **scratch, size_t *cap)
 {
-    FORWARD_IF_ERROR(chunk_hash_ok(seg, id));
     const shmc_chunk_info *k = &seg->ix.chunks[id];
-    const uint8_t *raw = seg->st.base + k->offset;
-    if (k->codec != SHMC_CODEC_NONE) {
-        if (*cap < k->raw_len) {
-            void *p = realloc(*scratch, (size_t)k->raw_len);
-            RETURN_ERROR_IF(!p, &seg->err, SHMC_ERR_NOMEM, "verify: no memory for %llu bytes",
-                            (unsigned long long)k->raw_len);
-            *scratch = p;
-            *cap = (size_t)k->raw_len;
-        }
-        FORWARD_IF_ERROR(decode_into(seg, id, *scratch));
-        raw = *scratch;
+    if (k->codec == SHMC_CODEC_NONE && k->role != SHMC_ROLE_OFFSETS) return chunk_hash_ok(seg, id);
+    if (*cap < k->raw_len) {
+        void *p = realloc(*scratch, (size_t)k->raw_len);
+        RETURN_ERROR_IF(!p, &seg->err, SHMC_ERR_NOMEM, "verify: no memory for %llu bytes",
+                        (unsigned long long)k->raw_len);
+        *scratch = p;
+        *cap = (size_t)k->raw_len;
     }
-    return k->role == SHMC_ROLE_OFFSETS ? offsets_ok(seg, id, raw) : SHMC_OK;
+    FORWARD_IF_ERROR(decode_into(seg, id, *scratch, 1));
+    return k->role == SHMC_ROLE_OFFSETS ? offsets_ok(seg, id, *scratch) : SHMC_OK;
 }
 
 /* The bytes are shared: re-check the header and index a handle opened earlier,

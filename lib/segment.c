@@ -139,6 +139,33 @@ static int open_fd(const shmc_store *st, int oflag, mode_t mode)
     return open(st->name, oflag | O_CLOEXEC, mode);
 }
 
+/* The identity of the object just created through fd, for shmc_store_remove. */
+static int created_record(shmc_store *st, int fd, shmc_err *err)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) return shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: fstat", st->name);
+    st->created = 1;
+    st->created_dev = (uint64_t)sb.st_dev;
+    st->created_ino = (uint64_t)sb.st_ino;
+    return SHMC_OK;
+}
+
+/* The path a name resolves to in the file system ("/dev/shm/NAME" for shm). */
+static const char *fs_path(const shmc_store *st, char *buf, size_t cap)
+{
+    if (st->kind != SHMC_BACKEND_SHM) return st->name;
+    snprintf(buf, cap, SHM_DIR "/%s", shm_name_of(st));
+    return buf;
+}
+
+/* Does path (not followed if a symlink) still name the regular file (dev, ino)? */
+static int same_object(const char *path, uint64_t dev, uint64_t ino)
+{
+    struct stat sb;
+    return lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_dev == dev &&
+           (uint64_t)sb.st_ino == ino;
+}
+
 static int reserve(int fd, uint64_t size, const char *name, shmc_err *err)
 {
     RETURN_ERROR_IF(size > (uint64_t)INT64_MAX, err, SHMC_ERR_NOSPACE, "%s: size too large", name);
@@ -165,11 +192,12 @@ int shmc_store_create(shmc_store *st, uint64_t size, const void *head, size_t he
 {
     RETURN_ERROR_IF(size == 0 || size > SIZE_MAX || head_len > size || (head_len && !head), err,
                     SHMC_ERR_INVALID_ARG, "bad segment size or head");
-    int fd = open_fd(st, O_RDWR | O_CREAT | O_EXCL, 0600);
+    int fd = open_fd(st, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
     if (fd < 0) return shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: create", st->name);
     /* umask can only narrow 0600, but an inherited ACL default could widen it. */
-    int rc = fchmod(fd, 0600) == 0 ? write_head(fd, head, head_len, st->name, err)
+    int rc = fchmod(fd, 0600) == 0 ? created_record(st, fd, err)
                                    : shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: fchmod", st->name);
+    if (rc == SHMC_OK) rc = write_head(fd, head, head_len, st->name, err);
     if (rc == SHMC_OK) rc = reserve(fd, size, st->name, err);
     if (rc == SHMC_OK) {
         /* Not MAP_POPULATE: that makes the kernel zero every page before we overwrite
@@ -185,15 +213,20 @@ int shmc_store_create(shmc_store *st, uint64_t size, const void *head, size_t he
             st->mapped = 1;
         }
     }
-    close(fd);
-    if (rc != SHMC_OK) shmc_store_remove(st, NULL);
-    return rc;
+    if (rc != SHMC_OK) {
+        shmc_store_remove(st, NULL);
+        close(fd);
+        return rc;
+    }
+    st->wfd = fd;   /* kept for shmc_store_write_fd: never reopened by name */
+    st->has_wfd = 1;
+    return SHMC_OK;
 }
 
 int shmc_store_write_fd(const shmc_store *st)
 {
-    if (st->kind != SHMC_BACKEND_SHM && st->kind != SHMC_BACKEND_FILE) return -1;
-    return open_fd(st, O_RDWR, 0);
+    if (!st->has_wfd) return -1;
+    return fcntl(st->wfd, F_DUPFD_CLOEXEC, 0);
 }
 
 int shmc_store_open(shmc_store *st, const char *src, shmc_err *err)
@@ -223,6 +256,8 @@ int shmc_store_open(shmc_store *st, const char *src, shmc_err *err)
 
 void shmc_store_close(shmc_store *st)
 {
+    if (st->has_wfd) close(st->wfd);
+    st->has_wfd = 0;
     if (st->mapped && st->base) munmap(st->base, st->len);
     st->base = NULL;
     st->len = 0;
@@ -232,6 +267,10 @@ void shmc_store_close(shmc_store *st)
 int shmc_store_remove(const shmc_store *st, shmc_err *err)
 {
     int r;
+    char path[SHMC_DEST_MAX + 16];
+    if (st->created && !same_object(fs_path(st, path, sizeof path), st->created_dev, st->created_ino))
+        return shmc_err_set(err, SHMC_ERR_PERMISSION,
+                            "%s: no longer the object this process created (replaced?): not removed", st->name);
     if (st->kind == SHMC_BACKEND_SHM) r = shm_unlink(shm_name_of(st));
     else if (st->kind == SHMC_BACKEND_FILE) r = unlink(st->name);
     else return SHMC_OK;
@@ -247,6 +286,7 @@ typedef struct peeked {
     uint32_t uid;
     int64_t owner_pid;
     uint64_t owner_start;
+    uint64_t dev, ino;   /* of the descriptor peeked: the unlink checks the name still has them */
 } peeked;
 
 /* Read a header through a descriptor without mapping: another uid's or a
@@ -261,6 +301,8 @@ static int peek_fd(int fd, peeked *pk)
     if (memcmp(h, SHMC_MAGIC, SHMC_MAGIC_LEN) != 0) return SHMC_OK;
     pk->is_segment = 1;
     pk->size = (uint64_t)sb.st_size;
+    pk->dev = (uint64_t)sb.st_dev;
+    pk->ino = (uint64_t)sb.st_ino;
     pk->uid = (uint32_t)sb.st_uid;
     pk->owner_pid = (int64_t)shmc_ld64(h + SHMC_HDR_OWNER_PID);
     pk->owner_start = shmc_ld64(h + SHMC_HDR_OWNER_START);
@@ -276,6 +318,21 @@ static int peek_shm(const char *name, peeked *pk)
     int rc = peek_fd(fd, pk);
     close(fd);
     return rc;
+}
+
+/* Unlink what was peeked, only if the name still refers to it: a swap since the
+ * peek (another file, a symlink) is refused with SHMC_ERR_PERMISSION. */
+static int unlink_checked(const char *name, int is_shm, const peeked *pk)
+{
+    char path[SHMC_NAME_MAX + 16];
+    const char *fs = name;
+    if (is_shm) {
+        snprintf(path, sizeof path, SHM_DIR "/%s", name);
+        fs = path;
+    }
+    if (!same_object(fs, pk->dev, pk->ino)) return SHMC_ERR_PERMISSION;
+    int r = is_shm ? shm_unlink(name) : unlink(name);
+    return r == 0 ? SHMC_OK : shmc_status_from_errno(errno);
 }
 
 int shmc_segment_unlink(const char *name)
@@ -294,7 +351,7 @@ int shmc_segment_unlink(const char *name)
         /* Another program's shared memory is not ours to remove, whatever its name. */
         if (!pk.is_segment) return SHMC_ERR_BAD_MAGIC;
         if (pk.uid != (uint32_t)getuid()) return SHMC_ERR_PERMISSION;
-        return shm_unlink(n) == 0 ? SHMC_OK : shmc_status_from_errno(errno);
+        return unlink_checked(n, 1, &pk);
     }
     int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) return io_status(errno);
@@ -304,7 +361,7 @@ int shmc_segment_unlink(const char *name)
     FORWARD_IF_ERROR(rc);
     /* Never delete a file that is not a segment: a typo must not cost data. */
     if (!pk.is_segment) return SHMC_ERR_BAD_MAGIC;
-    return unlink(name) == 0 ? SHMC_OK : shmc_status_from_errno(errno);
+    return unlink_checked(name, 0, &pk);
 }
 
 /* ---- listing and gc ---------------------------------------------------- */

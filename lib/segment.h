@@ -21,6 +21,12 @@ typedef struct shmc_store {
     uint8_t *base;             /* mapping (or caller buffer) */
     size_t len;
     int mapped;                /* base must be munmap'ed */
+    /* Set by shmc_store_create: the descriptor it created (until shmc_store_close) and
+     * the created object's identity, so that nothing later goes back through the name,
+     * which someone may have swapped for a symlink or another file in the meantime. */
+    int has_wfd, wfd;
+    int created;
+    uint64_t created_dev, created_ino;
 } shmc_store;
 
 /* Resolve a destination: NULL or "shm:" -> fresh random shm name; "shm:NAME" ->
@@ -33,14 +39,19 @@ int shmc_store_resolve(shmc_store *st, const char *dest, shmc_err *err);
 int shmc_store_create(shmc_store *st, uint64_t size, const void *head, size_t head_len,
                       shmc_err *err);
 /* A second read-write descriptor of a store made by shmc_store_create, for pwrite
- * (fills the reserved pages without a zeroing fault per page); -1 for buffers or when
- * it cannot be opened: callers then write through the mapping. The caller closes it. */
+ * (fills the reserved pages without a zeroing fault per page): a dup of the descriptor
+ * create made, never a reopen by name. -1 for buffers, after shmc_store_close, or when
+ * it cannot be duplicated: callers then write through the mapping. The caller closes it. */
 int shmc_store_write_fd(const shmc_store *st);
 /* Open "shm:NAME" or a path read-only and map it. */
 int shmc_store_open(shmc_store *st, const char *src, shmc_err *err);
-/* Unmap (if mapped). */
+/* Unmap (if mapped) and close the descriptor kept by shmc_store_create. */
 void shmc_store_close(shmc_store *st);
-/* Remove what st->name names (shm object or file). */
+/* Remove what st->name names (shm object or file). For a store made by
+ * shmc_store_create, only while the name still refers to the object created (same
+ * device and inode, not a symlink): else SHMC_ERR_PERMISSION and nothing is removed.
+ * (A swap between that check and the unlink remains possible: POSIX has no unlink by
+ * descriptor.) */
 int shmc_store_remove(const shmc_store *st, shmc_err *err);
 
 /* A fresh unguessable name "shmchunk-<uid>-<32 hex>". cap >= 64. */

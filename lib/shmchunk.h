@@ -22,13 +22,20 @@
  *   - Everything read from a segment or a pickle is untrusted. Every offset,
  *     length and count is checked before use; hostile bytes produce an error
  *     status and a message naming the chunk, column and byte offset, never a
- *     crash, a hang or an allocation larger than the input justifies.
+ *     crash, a hang or an allocation larger than the input justifies. Sizes are
+ *     derived in overflow-safe arithmetic, and a segment's total decoded size is
+ *     capped at open (shmc_segment_limit_set; SHMC_ERR_LIMIT).
  *   - Each stored chunk, the index and the header carry an XXH3-64 checksum. The
  *     header and index are checked at open; a chunk is checked when it is viewed
- *     or decoded unless SHMC_OPEN_NO_VERIFY was given.
+ *     or decoded unless SHMC_OPEN_NO_VERIFY was given. A decode reads a private
+ *     copy of the stored bytes, hashed while copied: what is decoded is what was
+ *     checked, even if the shared bytes change meanwhile (a view cannot promise
+ *     this: it shows the shared bytes as they are).
  *   - A writer creates with O_EXCL and mode 0600, reserves all space up front (a
  *     full /dev/shm is SHMC_ERR_NOSPACE, not a SIGBUS later), writes the "sealed"
- *     marker last, and removes the half-written segment on any error.
+ *     marker last, and removes the half-written segment on any error. After the
+ *     create it never goes back through the name to write, and removes only while
+ *     the name still refers to the file it created.
  *   - Output is deterministic: the same frame and options give the same bytes
  *     (apart from owner pid/start time, uid and creation time in the header),
  *     whatever the number of compression threads.
@@ -541,6 +548,29 @@ typedef struct shmc_plain_limits {
  * Free the output with shmc_pickle_out_free. */
 SHMC_API int shmc_pickle_plain(const void *buf, size_t len, const shmc_plain_limits *limits,
                                shmc_pickle_out *out, char *errmsg, size_t errcap);
+
+/* ------------------------------------------------------------------------ */
+/* Decoded-size limit                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A compressed chunk may claim up to 32768 times its stored size (zstd's best case),
+ * so a small foreign segment could otherwise make a reader allocate and decode tens of
+ * gigabytes. Every open therefore caps the total decoded size of a segment -- the sum
+ * of all chunks' raw_len, shmc_segment_info.raw_bytes -- and refuses a segment over
+ * the cap with SHMC_ERR_LIMIT, naming the chunk, column, row group, byte offset and
+ * the sizes. The default (max_decoded 0) is the larger of SHMC_DECODED_FLOOR (1 GiB)
+ * and SHMC_DECODED_RATIO (1024) times the segment's size: a 1 MB segment may decode
+ * to 1 GiB, a 100 MB one to 100 GiB. SHMC_DECODED_UNLIMITED lifts the cap (the 32768x
+ * bound of the format remains). */
+#define SHMC_DECODED_DEFAULT 0ull
+#define SHMC_DECODED_UNLIMITED UINT64_MAX
+#define SHMC_DECODED_FLOOR (1ull << 30)
+#define SHMC_DECODED_RATIO 1024ull
+
+/* Set the cap (bytes) that the next shmc_segment_open* on this handle enforces; it
+ * stays set for later opens of the same handle. An open handle is not re-checked.
+ * @return SHMC_OK or SHMC_ERR_INVALID_ARG (seg NULL). */
+SHMC_API int shmc_segment_limit_set(shmc_segment *seg, uint64_t max_decoded);
 
 #ifdef __cplusplus
 }

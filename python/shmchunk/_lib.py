@@ -90,6 +90,8 @@ SHMC_CODEC_NONE, SHMC_CODEC_ZSTD = 0, 1
 SHMC_WRITE_OWNED = 0x1
 
 SHMC_OPEN_NO_VERIFY = 0x1
+# shmc_segment_limit_set: 0 = default cap max(1 GiB, 1024 x segment size)
+SHMC_DECODED_DEFAULT, SHMC_DECODED_UNLIMITED = 0, (1 << 64) - 1
 SHMC_OPEN_VERIFY_ALL = 0x2
 
 SHMC_OWNER_PERSISTENT, SHMC_OWNER_ALIVE, SHMC_OWNER_DEAD = 0, 1, 2
@@ -271,6 +273,7 @@ _DECLS = {
     "shmc_segment_errmsg": (c_char_p, [c_void_p], None),
     "shmc_segment_open": ("status", [c_void_p, c_char_p, c_uint32], _SEGMENT),
     "shmc_segment_open_buffer": ("status", [c_void_p, c_void_p, c_size_t, c_uint32], _SEGMENT),
+    "shmc_segment_limit_set": ("status", [c_void_p, c_uint64], _SEGMENT),
     "shmc_segment_info_get": ("status", [c_void_p, _p(shmc_segment_info)], _SEGMENT),
     "shmc_segment_data": ("status", [c_void_p, _p(c_void_p), _p(c_size_t)], _SEGMENT),
     "shmc_segment_meta": ("status", [c_void_p, _p(c_void_p), _p(c_size_t)], _SEGMENT),
@@ -429,11 +432,25 @@ _check_version()
 # --------------------------------------------------------------------------
 # Small helpers shared by the package, the CLI tests and the benchmarks
 # --------------------------------------------------------------------------
-def segment_open(src: str, flags: int = 0) -> c_void_p:
-    """Open a segment; returns the handle (free it with lib.shmc_segment_free)."""
+def decoded_limit(max_decoded: int | None) -> int:
+    """The shmc_segment_limit_set value for a Python max_decoded argument: None is the
+    library's default cap, an int >= 1 a cap in bytes (values beyond 2**64-1 lift it)."""
+    if max_decoded is None:
+        return SHMC_DECODED_DEFAULT
+    if isinstance(max_decoded, bool) or not isinstance(max_decoded, int) or max_decoded < 1:
+        from .errors import InvalidArgumentError
+        raise InvalidArgumentError(f"max_decoded must be None or an int >= 1: {max_decoded!r}")
+    return min(max_decoded, SHMC_DECODED_UNLIMITED)
+
+
+def segment_open(src: str, flags: int = 0, max_decoded: int | None = None) -> c_void_p:
+    """Open a segment; returns the handle (free it with lib.shmc_segment_free).
+    max_decoded caps the segment's total decoded size (see decoded_limit)."""
+    limit = decoded_limit(max_decoded)
     seg = c_void_p()
     lib.shmc_segment_create(ctypes.byref(seg))
     try:
+        lib.shmc_segment_limit_set(seg, limit)
         lib.shmc_segment_open(seg, src.encode(), flags)
     except BaseException:
         lib.shmc_segment_free(seg)

@@ -31,8 +31,8 @@ class _Handle:
 
     __slots__ = ("ptr", "__weakref__")
 
-    def __init__(self, src: str, flags: int):
-        self.ptr = L.segment_open(src, flags)
+    def __init__(self, src: str, flags: int, max_decoded: int | None = None):
+        self.ptr = L.segment_open(src, flags, max_decoded)
         # Not at interpreter exit: module teardown may still touch arrays that
         # point into the mapping, and the OS unmaps at exit anyway.
         weakref.finalize(self, L.lib.shmc_segment_free, self.ptr).atexit = False
@@ -42,8 +42,10 @@ class Segment:
     __slots__ = ("_h", "handle", "src", "info", "columns", "buffer", "base", "size",
                  "_verified", "_chunk_cache", "lock", "object_uid", "verify", "__weakref__")
 
-    def __init__(self, src: str, verify_all: bool = False, verify: bool = True):
-        self._h = _Handle(src, _OPEN_FLAGS | (L.SHMC_OPEN_VERIFY_ALL if verify_all else 0))
+    def __init__(self, src: str, verify_all: bool = False, verify: bool = True,
+                 max_decoded: int | None = None):
+        self._h = _Handle(src, _OPEN_FLAGS | (L.SHMC_OPEN_VERIFY_ALL if verify_all else 0),
+                          max_decoded)
         self.handle = self._h.ptr
         self.object_uid = _owner_uid(src)
         self.src = src

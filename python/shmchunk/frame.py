@@ -495,13 +495,18 @@ def _attach_pickled(src: str, identity: int, allow_pickle: bool,
                        allow_pickle=allow_pickle)
 
 
-def attach(name: str, allow_pickle: bool = False, verify: bool = True) -> SharedFrame:
+def attach(name: str, allow_pickle: bool = False, verify: bool = True,
+           max_decoded: int | None = None) -> SharedFrame:
     """Attach to a segment by name ("NAME", "shm:NAME") or file path. Never unlinks.
 
     verify=False skips the XXH3 check of each chunk before its first view or decode
-    in this process (see share())."""
-    return SharedFrame(Segment(_src_for(name), verify=verify), owner=False,
-                       allow_pickle=allow_pickle)
+    in this process (see share()).
+
+    max_decoded caps the total decoded size of the segment's chunks (bytes): a segment
+    claiming more raises LimitError naming the chunk and sizes. None: the library's
+    default, max(1 GiB, 1024 x the segment's size); a huge int (2**64-1) lifts it."""
+    return SharedFrame(Segment(_src_for(name), verify=verify, max_decoded=max_decoded),
+                       owner=False, allow_pickle=allow_pickle)
 
 
 def share(df: pd.DataFrame, compression: str | None = None, level: int = 1, shuffle: bool = True,

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -422,6 +423,209 @@ static void test_forged_sizes(void **state)
     free(p);
 }
 
+/* Issue 12 #6: a dictionary column's row count is not tied to the frame's. With
+ * nrows = rows_per_chunk = 2^64-1, 8 * (nrows + 1) wrapped to 0, a 0-byte offsets
+ * chunk passed, and verify read offsets far past it (ASan heap-buffer-overflow). */
+static void test_dictionary_rows_unbounded(void **state)
+{
+    (void)state;
+    shmc_column_info col = {.kind = SHMC_KIND_STRING, .flags = SHMC_COL_DICTIONARY, .nrows = UINT64_MAX};
+    shmc_chunk_info ch[2] = {
+        {.role = SHMC_ROLE_OFFSETS, .typesize = 8, .offset = 128},
+        {.role = SHMC_ROLE_DATA, .typesize = 1, .offset = 128},
+    };
+    ch[0].xxh3 = ch[1].xxh3 = shmc_hash(NULL, 0);
+    shmc_index ix = {.nrows = 0, .rows_per_chunk = UINT64_MAX, .columns = &col, .ncolumns = 1,
+                     .chunks = ch, .nchunks = 2};
+    size_t len;
+    uint8_t *p = forge(&ix, 64, &len);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "column 0 (categories)"));
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "18446744073709551615 rows"));
+    free(p);
+    /* A 1-byte kind: 1 * (2^64-1) used to equal the "any length" marker. */
+    col.kind = SHMC_KIND_BOOL;
+    ch[0] = (shmc_chunk_info){.role = SHMC_ROLE_VALUES, .typesize = 1, .offset = 128, .raw_len = 5,
+                              .stored_len = 5, .xxh3 = shmc_hash((const uint8_t[5]){0}, 5)};
+    ix.nchunks = 1;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "column 0 (categories)"));
+    free(p);
+    /* The largest legal row count still must match raw_len, and the message says so. */
+    col.nrows = (uint64_t)INT64_MAX;
+    ix.rows_per_chunk = (uint64_t)INT64_MAX;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "chunk 0 (column 0 (categories), row group 0, values) at byte 128"));
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "raw_len 5"));
+    free(p);
+    /* 2^63-1 string rows: 8 * (n + 1) overflows, refused as unstorable. */
+    col.kind = SHMC_KIND_STRING;
+    ch[0] = (shmc_chunk_info){.role = SHMC_ROLE_OFFSETS, .typesize = 8, .offset = 128, .xxh3 = shmc_hash(NULL, 0)};
+    ix.nchunks = 2;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "cannot be stored"));
+    free(p);
+    shmc_segment_free(seg);
+}
+
+/* More row groups than a chunk's 32-bit row-group field can name. */
+static void test_rowgroups_beyond_u32(void **state)
+{
+    (void)state;
+    shmc_index ix = {.nrows = 1ull << 40, .rows_per_chunk = 1};
+    size_t len;
+    uint8_t *p = forge(&ix, 64, &len);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "2^32-1 row groups"));
+    shmc_segment_free(seg);
+    free(p);
+}
+
+/* An object column of `groups` row groups whose zstd chunks (stored_len bytes each,
+ * content never decoded here) claim raw_len bytes each. */
+static uint8_t *forge_expanding(uint32_t groups, uint64_t stored_len, uint64_t raw_len, size_t *len)
+{
+    static shmc_column_info col;
+    static shmc_chunk_info ch[4];
+    col = (shmc_column_info){.kind = SHMC_KIND_OBJECT, .label = {SHMC_LABEL_STR, "blob", 4, 0},
+                             .nrows = groups};
+    uint64_t stride = (stored_len + 63) / 64 * 64;
+    for (uint32_t g = 0; g < groups; g++)
+        ch[g] = (shmc_chunk_info){.rowgroup = g, .role = SHMC_ROLE_PICKLE, .codec = SHMC_CODEC_ZSTD,
+                                  .typesize = 1, .offset = 128 + g * stride, .stored_len = stored_len,
+                                  .raw_len = raw_len};
+    shmc_index ix = {.nrows = groups, .rows_per_chunk = 1, .columns = &col, .ncolumns = 1,
+                     .chunks = ch, .nchunks = groups};
+    return forge(&ix, (size_t)(groups * stride), len);
+}
+
+/* Issue 12: 32768x expansion let a small segment demand ~32 GB with no caller cap. By
+ * default a segment may decode to max(1 GiB, 1024 x its size): 64 KiB stored that claim
+ * 2 GiB are refused at open, naming the chunk, column and sizes. */
+static void test_decoded_default_cap(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *p = forge_expanding(1, 65536, 65536ull * 32768, &len);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_LIMIT);
+    const char *m = shmc_segment_errmsg(seg);
+    assert_non_null(strstr(m, "chunk 0 (column 0 'blob', row group 0, pickle) at byte 128"));
+    assert_non_null(strstr(m, "decodes to 2147483648 bytes from 65536 stored"));
+    assert_non_null(strstr(m, "limit of 1073741824 bytes"));
+    shmc_segment_free(seg);
+    free(p);
+    p = forge_expanding(1, 64, 64ull * 32768, &len);   /* 2 MiB: within the default */
+    assert_int_equal(open_bytes(p, len, 0), SHMC_OK);
+    free(p);
+}
+
+/* The caller's cap counts the sum over chunks, names the chunk that crosses it, stays
+ * set across opens, and SHMC_DECODED_UNLIMITED lifts it. */
+static void test_decoded_cap_set(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *p = forge_expanding(2, 64, 2u << 20, &len);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_limit_set(seg, 3u << 20), SHMC_OK);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_LIMIT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "chunk 1 (column 0 'blob', row group 1, pickle)"));
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "limit of 3145728 bytes (set by the caller"));
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_LIMIT);   /* still set */
+    assert_int_equal(shmc_segment_limit_set(seg, 4u << 20), SHMC_OK);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_OK);
+    shmc_segment_info si;
+    shmc_segment_info_get(seg, &si);
+    assert_int_equal(si.raw_bytes, 4u << 20);
+    free(p);
+    p = forge_expanding(1, 65536, 65536ull * 32768, &len);
+    assert_int_equal(shmc_segment_limit_set(seg, SHMC_DECODED_UNLIMITED), SHMC_OK);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_OK);
+    assert_int_equal(shmc_segment_limit_set(NULL, 1), SHMC_ERR_INVALID_ARG);
+    shmc_segment_free(seg);
+    free(p);
+}
+
+/* A writer of the shared bytes flipping one byte of a compressed chunk, as the
+ * owner of a foreign 0644 file can. */
+typedef struct flipper {
+    uint8_t *byte;
+    int stop;
+} flipper;
+
+static void *flip_loop(void *arg)
+{
+    flipper *f = arg;
+    while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
+        uint8_t v = __atomic_load_n(f->byte, __ATOMIC_RELAXED);
+        __atomic_store_n(f->byte, (uint8_t)(v ^ 0x5a), __ATOMIC_RELAXED);
+    }
+    return NULL;
+}
+
+/* The zstd chunk with the most stored bytes. */
+static uint32_t biggest_zstd_chunk(shmc_segment *seg, shmc_chunk_info *out)
+{
+    shmc_segment_info si;
+    shmc_segment_info_get(seg, &si);
+    uint32_t best = UINT32_MAX;
+    for (uint32_t i = 0; i < si.nchunks; i++) {
+        shmc_chunk_info k;
+        shmc_segment_chunk_info(seg, i, &k);
+        if (k.codec == SHMC_CODEC_ZSTD && (best == UINT32_MAX || k.stored_len > out->stored_len)) {
+            best = i;
+            *out = k;
+        }
+    }
+    assert_int_not_equal(best, UINT32_MAX);
+    return best;
+}
+
+/* Issue 12: zstd decoded straight from the shared mapping after hashing it, so bytes
+ * changed between the hash and the decode were decoded unchecked. Now the decoder reads
+ * a private copy hashed while copied: every decode either fails its checksum or gives
+ * exactly the original bytes, never another error nor other content. */
+static void test_decode_reads_what_it_hashed(void **state)
+{
+    fixture *fx = *state;
+    fresh(fx);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, 0), SHMC_OK);
+    shmc_chunk_info k = {0};
+    uint32_t id = biggest_zstd_chunk(seg, &k);
+    size_t n = (size_t)k.raw_len;
+    uint8_t *good = malloc(n), *dst = malloc(n);
+    assert_int_equal(shmc_segment_chunk_decode(seg, id, good, n), SHMC_OK);
+    flipper f = {fx->work + k.offset + k.stored_len / 2, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, flip_loop, &f), 0);
+    unsigned ok = 0, refused = 0, wrong = 0;
+    for (int i = 0; i < 20000; i++) {
+        int rc = shmc_segment_chunk_decode(seg, id, dst, n);
+        if (rc == SHMC_OK) memcmp(dst, good, n) == 0 ? ok++ : wrong++;
+        else rc == SHMC_ERR_CHUNK_CHECKSUM ? refused++ : wrong++;
+    }
+    __atomic_store_n(&f.stop, 1, __ATOMIC_RELAXED);
+    pthread_join(t, NULL);
+    print_message("decodes: %u exact, %u checksum refusals, %u wrong\n", ok, refused, wrong);
+    assert_int_equal(wrong, 0);
+    assert_true(refused > 0);   /* the flipper did run */
+    free(good);
+    free(dst);
+    shmc_segment_free(seg);
+}
+
 /* verify() on a handle opened before the damage sees it in the header and index. */
 static void test_verify_rechecks_open_handle(void **state)
 {
@@ -458,6 +662,10 @@ int main(void)
         cmocka_unit_test(test_index_forged_every_byte),
         cmocka_unit_test(test_index_hostile_count),
         cmocka_unit_test(test_forged_sizes),
+        cmocka_unit_test(test_dictionary_rows_unbounded),
+        cmocka_unit_test(test_rowgroups_beyond_u32),
+        cmocka_unit_test(test_decoded_default_cap),
+        cmocka_unit_test(test_decoded_cap_set),
         cmocka_unit_test(test_index_outside_segment),
         cmocka_unit_test(test_each_chunk_flipped),
         cmocka_unit_test(test_forged_string_offsets),
@@ -467,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_pristine_opens),
         cmocka_unit_test(test_each_chunk_flipped),
         cmocka_unit_test(test_compressed_payload_forged),
+        cmocka_unit_test(test_decode_reads_what_it_hashed),
         cmocka_unit_test(test_forged_string_offsets),
     };
     int fails = cmocka_run_group_tests_name("raw", raw, setup_raw, teardown);

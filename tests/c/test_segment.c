@@ -372,6 +372,55 @@ static void test_failed_write_leaves_nothing(void **s)
     assert_false(shm_exists(dest));
 }
 
+/* Issue 12 #10: the writer's second descriptor (shmc_store_write_fd) reopened the new
+ * file by name, and the clean-up deleted by name. Swap the path for a symlink to an
+ * outside file after create: nothing is written to it; then for the symlink and for
+ * another regular file: neither is removed. */
+static void test_store_swap_after_create(void **s)
+{
+    (void)s;
+    char dir[] = "/tmp/shmc-swap-XXXXXX", path[64], moved[64], victim[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/seg", dir);
+    snprintf(moved, sizeof moved, "%s/seg.moved", dir);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    assert_int_equal(hc_write_file(victim, "VICTIM", 6), 0);
+    shmc_store st;
+    assert_int_equal(shmc_store_resolve(&st, path, NULL), SHMC_OK);
+    assert_int_equal(shmc_store_create(&st, 4096, "HEAD", 4, NULL), SHMC_OK);
+    assert_int_equal(rename(path, moved), 0);
+    assert_int_equal(symlink(victim, path), 0);
+    int fd = shmc_store_write_fd(&st);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "XY", 2, 0), 2);
+    close(fd);
+    size_t n;
+    uint8_t *v = hc_read_file(victim, &n);
+    assert_non_null(v);
+    assert_memory_equal(v, "VICTIM", 6);   /* the outside file was not opened for writing */
+    free(v);
+    v = hc_read_file(moved, &n);
+    assert_memory_equal(v, "XYAD", 4);     /* the write went to the file created */
+    free(v);
+    shmc_store_close(&st);
+    shmc_err e = {0};
+    assert_int_equal(shmc_store_remove(&st, &e), SHMC_ERR_PERMISSION);
+    assert_non_null(strstr(e.msg, "not removed"));
+    struct stat sb;
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(link(victim, path), 0);  /* another regular file under the name */
+    assert_int_equal(shmc_store_remove(&st, NULL), SHMC_ERR_PERMISSION);
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rename(moved, path), 0); /* the original back: removed */
+    assert_int_equal(shmc_store_remove(&st, NULL), SHMC_OK);
+    assert_int_not_equal(lstat(path, &sb), 0);
+    unlink(victim);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_owner_alive_and_persistent),
         cmocka_unit_test(test_list_and_gc),
         cmocka_unit_test(test_failed_write_leaves_nothing),
+        cmocka_unit_test(test_store_swap_after_create),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
