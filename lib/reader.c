@@ -416,6 +416,11 @@ int shmc_segment_info_get(shmc_segment *seg, shmc_segment_info *out)
     out->range_name = seg->ix.range_name;
     out->columns_name = seg->ix.columns_name;
     out->name = seg->st.name;
+    out->backend = seg->st.kind;
+    int buffer = seg->st.kind == SHMC_BACKEND_BUFFER;
+    out->object_uid = buffer ? UINT32_MAX : seg->st.obj_uid;
+    out->object_mode = buffer ? 0 : seg->st.obj_mode;
+    out->private_copy = seg->st.private_copy;
     return SHMC_OK;
 }
 

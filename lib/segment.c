@@ -229,27 +229,85 @@ int shmc_store_write_fd(const shmc_store *st)
     return fcntl(st->wfd, F_DUPFD_CLOEXEC, 0);
 }
 
+/* Bytes someone other than the caller may change: another uid's object (its owner can
+ * rewrite or truncate it, whatever its mode says today), or one its group or others may
+ * write (an ACL granting write to a named user shows as S_IWGRP, the ACL mask). */
+static int needs_private_copy(const struct stat *sb)
+{
+    return sb->st_uid != geteuid() || (sb->st_mode & (S_IWGRP | S_IWOTH)) != 0;
+}
+
+static int map_shared(shmc_store *st, int fd, size_t len, shmc_err *err)
+{
+    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: mmap", st->name);
+    st->base = p;
+    return SHMC_OK;
+}
+
+/* pread all of [0, len) into p; a short read means the object shrank meanwhile. */
+static int read_all(const shmc_store *st, int fd, uint8_t *p, size_t len, shmc_err *err)
+{
+    size_t done = 0;
+    while (done < len) {
+        size_t want = len - done > ((size_t)1 << 30) ? (size_t)1 << 30 : len - done;
+        ssize_t k = pread(fd, p + done, want, (off_t)done);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: read at byte %zu", st->name, done);
+        RETURN_ERROR_IF(k == 0, err, SHMC_ERR_TRUNCATED, "%s: shrank to %zu of %zu bytes while being read",
+                        st->name, done, len);
+        done += (size_t)k;
+    }
+    return SHMC_OK;
+}
+
+/* Anonymous memory filled by pread, then made read-only: nobody else can reach it. */
+static int map_private_copy(shmc_store *st, int fd, size_t len, shmc_err *err)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return shmc_err_errno(err, SHMC_ERR_NOMEM, errno, "%s: no memory for a private copy of %zu bytes",
+                              st->name, len);
+    int rc = read_all(st, fd, p, len, err);
+    if (rc == SHMC_OK && mprotect(p, len, PROT_READ) != 0)
+        rc = shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: mprotect", st->name);
+    if (rc != SHMC_OK) {
+        munmap(p, len);
+        return rc;
+    }
+    st->base = p;
+    st->private_copy = 1;
+    return SHMC_OK;
+}
+
+static int map_opened(shmc_store *st, int fd, shmc_err *err)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) return shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: fstat", st->name);
+    RETURN_ERROR_IF(!S_ISREG(sb.st_mode), err, SHMC_ERR_INVALID_ARG, "%s: not a regular file", st->name);
+    RETURN_ERROR_IF((uint64_t)sb.st_size > SIZE_MAX, err, SHMC_ERR_NOMEM, "%s: too large to map", st->name);
+    st->obj_uid = (uint32_t)sb.st_uid;
+    st->obj_mode = (uint32_t)(sb.st_mode & 07777);
+    if (sb.st_size == 0) return SHMC_OK;
+    size_t len = (size_t)sb.st_size;
+    int rc = needs_private_copy(&sb) ? map_private_copy(st, fd, len, err) : map_shared(st, fd, len, err);
+    if (rc == SHMC_OK) {
+        st->len = len;
+        st->mapped = 1;
+    }
+    return rc;
+}
+
 int shmc_store_open(shmc_store *st, const char *src, shmc_err *err)
 {
     RETURN_ERROR_IF(!src, err, SHMC_ERR_INVALID_ARG, "source is NULL");
     RETURN_ERROR_IF(strcmp(src, SHM_PREFIX) == 0, err, SHMC_ERR_BAD_NAME, "'shm:' without a name");
     FORWARD_IF_ERROR(shmc_store_resolve(st, src, err));
-    int fd = open_fd(st, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);   /* a FIFO must not hang us */
+    /* A FIFO must not hang us; a symlink has no business among shm names. */
+    int nofollow = st->kind == SHMC_BACKEND_SHM ? O_NOFOLLOW : 0;
+    int fd = open_fd(st, O_RDONLY | O_NONBLOCK | O_NOCTTY | nofollow, 0);
     if (fd < 0) return shmc_err_errno(err, io_status(errno), errno, "%s: open", st->name);
-    struct stat sb;
-    int rc = SHMC_OK;
-    if (fstat(fd, &sb) != 0) rc = shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: fstat", st->name);
-    else if (!S_ISREG(sb.st_mode))
-        rc = shmc_err_set(err, SHMC_ERR_INVALID_ARG, "%s: not a regular file", st->name);
-    else if (sb.st_size > 0) {
-        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED) rc = shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: mmap", st->name);
-        else {
-            st->base = p;
-            st->len = (size_t)sb.st_size;
-            st->mapped = 1;
-        }
-    }
+    int rc = map_opened(st, fd, err);
     close(fd);
     return rc;
 }
@@ -262,6 +320,7 @@ void shmc_store_close(shmc_store *st)
     st->base = NULL;
     st->len = 0;
     st->mapped = 0;
+    st->private_copy = 0;
 }
 
 int shmc_store_remove(const shmc_store *st, shmc_err *err)

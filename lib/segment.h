@@ -11,12 +11,8 @@
 #define SHMC_NAME_MAX 255      /* bytes of a shm name, without "shm:" */
 #define SHMC_DEST_MAX 4096     /* "shm:NAME" or a path */
 
-typedef enum shmc_backend_kind {
-    SHMC_BACKEND_NONE = 0, SHMC_BACKEND_SHM = 1, SHMC_BACKEND_FILE = 2, SHMC_BACKEND_BUFFER = 3
-} shmc_backend_kind;
-
 typedef struct shmc_store {
-    int kind;                  /* shmc_backend_kind */
+    int kind;                  /* shmc_backend (shmchunk.h) */
     char name[SHMC_DEST_MAX];  /* "shm:NAME", the path, or "<buffer>" */
     uint8_t *base;             /* mapping (or caller buffer) */
     size_t len;
@@ -27,6 +23,9 @@ typedef struct shmc_store {
     int has_wfd, wfd;
     int created;
     uint64_t created_dev, created_ino;
+    uint32_t obj_uid;          /* fstat of the opened descriptor: owner, */
+    uint32_t obj_mode;         /* permission bits, */
+    int private_copy;          /* and whether base is a private copy (shmc_store_open) */
 } shmc_store;
 
 /* Resolve a destination: NULL or "shm:" -> fresh random shm name; "shm:NAME" ->
@@ -43,7 +42,10 @@ int shmc_store_create(shmc_store *st, uint64_t size, const void *head, size_t he
  * create made, never a reopen by name. -1 for buffers, after shmc_store_close, or when
  * it cannot be duplicated: callers then write through the mapping. The caller closes it. */
 int shmc_store_write_fd(const shmc_store *st);
-/* Open "shm:NAME" or a path read-only and map it. */
+/* Open "shm:NAME" (O_NOFOLLOW) or a path read-only and map it. Records the owner and
+ * mode of the descriptor opened. An object of another uid, or one its group or others
+ * may write, is read into private read-only memory instead of mapped shared, so its
+ * bytes cannot change or vanish (SIGBUS) after the reader checked them. */
 int shmc_store_open(shmc_store *st, const char *src, shmc_err *err);
 /* Unmap (if mapped) and close the descriptor kept by shmc_store_create. */
 void shmc_store_close(shmc_store *st);

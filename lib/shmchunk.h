@@ -19,6 +19,12 @@
  * PROMISES
  *   - A sealed segment never changes. A reader maps it PROT_READ: a view returned
  *     by shmc_segment_chunk_view() is read-only by the operating system.
+ *   - Bytes that someone else could change under a reader are read once: when the
+ *     opened object belongs to another uid, or its group or others may write it,
+ *     shmc_segment_open() copies it into private read-only memory before checking
+ *     it (shmc_segment_info.private_copy), so what was validated is what is read
+ *     and truncating the object cannot fault the reader. A "shm:" name is opened
+ *     with O_NOFOLLOW.
  *   - Everything read from a segment or a pickle is untrusted. Every offset,
  *     length and count is checked before use; hostile bytes produce an error
  *     status and a message naming the chunk, column and byte offset, never a
@@ -45,7 +51,12 @@
  *     Separate handles on the same segment are independent.
  *   - Opaque object chunks hold pickle bytes made by Python. This library never
  *     interprets them; unpickling them runs code, so callers must only do so for
- *     segments they trust.
+ *     segments they trust -- decided from shmc_segment_info's backend, object_uid
+ *     and object_mode (the descriptor mapped), never from creator_uid alone (the
+ *     header says what its writer chose) and never for a file (whoever copies a
+ *     file owns the copy).
+ *   - A segment the caller owns and nobody else may write is mapped shared: if the
+ *     owner itself changes or truncates it under a reader, reads may fail or fault.
  *   - A segment "owned" by a process records its pid and start time; the library
  *     does not unlink it by itself. Owners call shmc_segment_unlink(); orphans of
  *     dead owners are found by shmc_shm_list() and removed by shmc_shm_gc().
@@ -311,6 +322,11 @@ typedef enum shmc_owner_state {
 /* "persistent", "alive", "orphaned"; "unknown" otherwise. */
 SHMC_API const char *shmc_owner_state_name(int state);
 
+/* Where a reader's bytes come from (shmc_segment_info.backend). */
+typedef enum shmc_backend {
+    SHMC_BACKEND_NONE = 0, SHMC_BACKEND_SHM = 1, SHMC_BACKEND_FILE = 2, SHMC_BACKEND_BUFFER = 3
+} shmc_backend;
+
 typedef struct shmc_segment_info {
     uint32_t format_version;
     uint32_t flags;
@@ -334,6 +350,16 @@ typedef struct shmc_segment_info {
     shmc_label range_name;
     shmc_label columns_name;
     const char *name;         /* "shm:NAME", the path, or "<buffer>" */
+    /* Facts about the object actually opened, from fstat of the descriptor that was
+     * mapped (never a path looked up again, never the header's word). A caller deciding
+     * whether to run a segment's pickles decides from these: see README "Trust". */
+    int backend;              /* shmc_backend */
+    uint32_t object_uid;      /* owner of the opened object; UINT32_MAX for a buffer */
+    uint32_t object_mode;     /* its permission bits (st_mode & 07777); 0 for a buffer */
+    int private_copy;         /* 1: the bytes were copied into private read-only memory at
+                                 open (the object belongs to another uid, or its group or
+                                 others may write it), so nobody can change or truncate what
+                                 was validated; 0: the object is mapped shared */
 } shmc_segment_info;
 
 SHMC_API int shmc_segment_info_get(shmc_segment *seg, shmc_segment_info *out);

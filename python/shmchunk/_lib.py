@@ -95,6 +95,8 @@ SHMC_DECODED_DEFAULT, SHMC_DECODED_UNLIMITED = 0, (1 << 64) - 1
 SHMC_OPEN_VERIFY_ALL = 0x2
 
 SHMC_OWNER_PERSISTENT, SHMC_OWNER_ALIVE, SHMC_OWNER_DEAD = 0, 1, 2
+SHMC_BACKEND_NONE, SHMC_BACKEND_SHM, SHMC_BACKEND_FILE, SHMC_BACKEND_BUFFER = 0, 1, 2, 3
+BACKEND_NAMES = {SHMC_BACKEND_SHM: "shm", SHMC_BACKEND_FILE: "file", SHMC_BACKEND_BUFFER: "buffer"}
 
 SHMC_PICKLE_OOB = 0x1
 SHMC_PICKLE_OBJECTS = 0x2
@@ -157,6 +159,9 @@ class shmc_segment_info(Structure):
         ("created_ns", c_uint64), ("identity", c_uint64), ("owner_state", c_int),
         ("has_range_index", c_int), ("range_start", c_int64), ("range_step", c_int64),
         ("range_name", shmc_label), ("columns_name", shmc_label), ("name", c_char_p),
+        # fstat of the descriptor mapped (what trust is decided from)
+        ("backend", c_int), ("object_uid", c_uint32), ("object_mode", c_uint32),
+        ("private_copy", c_int),
     ]
 
 

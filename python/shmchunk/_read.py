@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -76,12 +77,11 @@ class Selection:
 
 
 class FrameReader:
-    def __init__(self, seg: Segment, allow_pickle: bool):
+    def __init__(self, seg: Segment, allow_pickle: bool, writer: bool = False):
         self.seg = seg
-        # Ours only if the header says we wrote it AND the object belongs to us: either
-        # alone can be forged by someone else (a header by any writer, a chown by root).
-        uid = current_uid()
-        self.trusted = allow_pickle or (seg.info.creator_uid == uid and seg.object_uid == uid)
+        # Why this segment's pickles may not run by default (None: provably ours).
+        self.distrust = untrusted_reason(seg.info, writer)
+        self.trusted = allow_pickle or self.distrust is None
         cols = seg.columns
         self.data_cols = [i for i, c in enumerate(cols)
                           if not c.flags & (L.SHMC_COL_INDEX | L.SHMC_COL_DICTIONARY)]
@@ -200,6 +200,11 @@ class FrameReader:
         raw = self.role(col, L.SHMC_ROLE_VALUES, rgs)
         if raw is None:
             raise errors.CorruptSegmentError(f"{self.seg.src}: column {col}: no values chunks")
+        # numpy and pandas assume a bool byte is 0 or 1 (value_counts, unique, ==
+        # compare bytes): a stored byte other than 0/1 reads as True, normalised in a
+        # copy before anyone sees it (FORMAT.md: nonzero = true).
+        if ci.kind == L.SHMC_KIND_BOOL and self._non_01_chunks(col, L.SHMC_ROLE_VALUES, rgs, raw):
+            raw = (raw != 0).view(np.uint8)
         values = raw.view(L.KIND_NUMPY[ci.kind])
         unit = None
         if ci.kind in (L.SHMC_KIND_DATETIME, L.SHMC_KIND_TIMEDELTA):
@@ -211,14 +216,62 @@ class FrameReader:
         mask = None
         if ci.roles & (1 << L.SHMC_ROLE_MASK):
             mraw = self.role(col, L.SHMC_ROLE_MASK, rgs)
+            # FORMAT.md: nonzero = missing; normalised like bool values above.
+            if self._non_01_chunks(col, L.SHMC_ROLE_MASK, rgs, mraw):
+                mraw = (mraw != 0).view(np.uint8)
             mask = sel.trim(mraw.view(np.bool_))
             if len(mask) != len(values):
                 raise errors.CorruptSegmentError(
                     f"{self.seg.src}: column {col}: mask of {len(mask)} rows for {len(values)} values")
         if ci.kind == L.SHMC_KIND_DATETIME and ci.tz:
-            tzd = pd.DatetimeTZDtype(unit, ci.tz.decode())
+            tzd = self._tz_dtype(col, unit, ci.tz)
             return pd.arrays.DatetimeArray._simple_new(values, dtype=tzd)
         return _masked_or_plain(values, mask, dtype)
+
+    def _non_01_chunks(self, col, role, rgs, raw) -> list[int]:
+        """Chunk ids of a 1-byte role (bool values, masks) over rgs holding a byte other
+        than 0 and 1. raw is the role's bytes over rgs, chunk after chunk. Each chunk is
+        checked once per segment (a max() pass) and the verdict cached with the chunk."""
+        seg, bad, pos = self.seg, [], 0
+        for rg in rgs:
+            cid = seg.find(col, rg, role)
+            n = int(seg.chunk(cid).raw_len)
+            key = ("01", cid)
+            ok = self._cache.get(key)
+            if ok is None:
+                part = raw[pos:pos + n]
+                ok = self._cache[key] = not (len(part) and int(part.max()) > 1)
+            if not ok:
+                bad.append(cid)
+            pos += n
+        return bad
+
+    def zone_name(self, col, tzb: bytes) -> str:
+        """A column's stored zone name, refused unless IANA-style: pandas hands
+        "dateutil/<path>" to dateutil, which opens any file it names."""
+        name = tzb.decode("utf-8", "replace")
+        if not _TZ_NAME.match(name) or len(name) > 255:
+            raise errors.CorruptSegmentError(
+                f"{self.seg.src}: column {col} ({self.labels_of(col)!r}): time zone {name!r} "
+                f"is not a zone name (IANA style: letters, digits, '_+-:' parts joined by '/')")
+        return name
+
+    def check_zones(self) -> None:
+        """Every stored zone name, before the C pickle writer copies them into a stream
+        whose loader would hand them to pandas."""
+        for i, ci in enumerate(self.seg.columns):
+            if ci.tz:
+                self.zone_name(i, ci.tz)
+
+    def _tz_dtype(self, col, unit, tzb: bytes):
+        """The column's DatetimeTZDtype from its stored (untrusted) zone name."""
+        name = self.zone_name(col, tzb)
+        try:
+            return pd.DatetimeTZDtype(unit, name)
+        except Exception as exc:  # noqa: BLE001 - unknown zones raise KeyError subclasses too
+            raise errors.CorruptSegmentError(
+                f"{self.seg.src}: column {col} ({self.labels_of(col)!r}): time zone {name!r}: "
+                f"{type(exc).__name__}: {exc}") from None
 
     def _categorical(self, col, ci, sel):
         codes = sel.trim(self.role(col, L.SHMC_ROLE_VALUES, sel.rowgroups)
@@ -250,7 +303,7 @@ class FrameReader:
         if not self.trusted:
             raise errors.PickleNotAllowedError(
                 f"column {self.labels_of(col)!r} holds pickled objects and segment "
-                f"{self.seg.src} was made by uid {self.seg.info.creator_uid}, not this user: "
+                f"{self.seg.src} is not provably yours ({self.distrust}): "
                 f"unpickling runs code; pass allow_pickle=True if you trust it")
         parts = []
         for rg in sel.rowgroups:
@@ -334,6 +387,11 @@ def _masked_or_plain(values, mask, dtype: str):
     if isinstance(pdt, pd.api.extensions.ExtensionDtype) and hasattr(pdt, "construct_array_type") \
             and pdt.kind in "biuf" and not isinstance(pdt, pd.CategoricalDtype):
         cls = pdt.construct_array_type()
+        if not issubclass(cls, _MASKED_ARRAYS):
+            # e.g. "Sparse[int64]", "int64[pyarrow]": never written over fixed-width
+            # values; column_array reports it as corruption naming the column.
+            raise TypeError(f"stored dtype {dtype!r} is not a nullable (masked) dtype that "
+                            f"{values.dtype} values and a mask can make")
         if mask is None:
             mask = np.zeros(len(values), np.bool_)
         try:
@@ -345,6 +403,9 @@ def _masked_or_plain(values, mask, dtype: str):
         out = pd.array(values)
         return type(out)(values, mask, copy=False) if hasattr(out, "_mask") else out
     return values
+
+
+_MASKED_ARRAYS = (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray)
 
 
 def _empty_of(dtype: str):
@@ -388,6 +449,41 @@ def strings_to_pandas(ca, dtype: str):
     return obj  # "object": missing values spelt None
 
 
+# Zone names a segment may store: IANA keys ("Europe/Paris", "Etc/GMT+5", "UTC"),
+# fixed offsets ("UTC+01:00"), optionally "dateutil/"-prefixed. No '.', so no '..'
+# component; no leading '/', so no absolute path: every pandas lookup (zoneinfo, pytz,
+# dateutil) stays inside its time zone database.
+_TZ_NAME = re.compile(r"(?:dateutil/)?[A-Za-z0-9_+:-]+(?:/[A-Za-z0-9_+:-]+)*\Z")
+
+
+def untrusted_reason(info: L.shmc_segment_info, writer: bool = False) -> str | None:
+    """Why a segment's pickles (object columns, pickled labels, df.attrs) must not run
+    without allow_pickle=True -- or None when the segment is provably the caller's.
+
+    The one place trust is decided (FrameReader.trusted feeds read(), labels, attrs,
+    object columns and SharedFrame.pickle_bytes). It uses the library's fstat of the
+    descriptor it mapped -- never a path looked up again -- and the header only as a
+    further condition, since any writer chooses its header:
+      - a shared-memory object is trusted when it belongs to our uid, its
+        group and others may not write it, and its header names our uid as creator;
+      - a file is never trusted (whoever copies a file owns the copy), except by the
+        handle share() returns (writer=True) when, besides the above, the header names
+        this very process as its owner (pid and start time, owner_state "alive"): the
+        file this process has just written and nobody else may write."""
+    uid = current_uid()
+    ours_now = writer and info.owner_pid == os.getpid() and \
+        info.owner_state == L.SHMC_OWNER_ALIVE
+    if info.backend != L.SHMC_BACKEND_SHM and not (ours_now and info.backend == L.SHMC_BACKEND_FILE):
+        kind = L.BACKEND_NAMES.get(info.backend, "segment of unknown origin")
+        return f"a {kind}, which anyone may have written or copied"
+    if info.object_uid != uid:
+        return f"its shared-memory object belongs to uid {info.object_uid}"
+    if info.object_mode & 0o022:
+        return f"its group or others may write it (mode {info.object_mode:04o})"
+    if info.creator_uid != uid:
+        return f"its header names uid {info.creator_uid} as its creator"
+    return None
+
+
 def current_uid() -> int:
-    import os
     return os.getuid()

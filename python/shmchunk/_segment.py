@@ -9,7 +9,6 @@ drop its reference at any time without pulling memory out from under a view.
 from __future__ import annotations
 
 import ctypes
-import os
 import threading
 import weakref
 from ctypes import byref, c_size_t, c_void_p
@@ -40,14 +39,13 @@ class _Handle:
 
 class Segment:
     __slots__ = ("_h", "handle", "src", "info", "columns", "buffer", "base", "size",
-                 "_verified", "_chunk_cache", "lock", "object_uid", "verify", "__weakref__")
+                 "_verified", "_chunk_cache", "lock", "verify", "__weakref__")
 
     def __init__(self, src: str, verify_all: bool = False, verify: bool = True,
                  max_decoded: int | None = None):
         self._h = _Handle(src, _OPEN_FLAGS | (L.SHMC_OPEN_VERIFY_ALL if verify_all else 0),
                           max_decoded)
         self.handle = self._h.ptr
-        self.object_uid = _owner_uid(src)
         self.src = src
         # A C handle is not thread-safe; one SharedFrame may be used from threads.
         self.lock = threading.RLock()
@@ -281,16 +279,6 @@ def _strings_ok(offsets: np.ndarray, data: np.ndarray) -> bool:
     bad = c_size_t()
     return _STRINGS_CHECK(offsets.ctypes.data, len(offsets) // 8, data.ctypes.data,
                           len(data), byref(bad)) == L.SHMC_OK
-
-
-def _owner_uid(src: str) -> int | None:
-    """uid owning the shared-memory object or file right after the open (None if it
-    cannot be told). The header's creator uid is only what the writer claims."""
-    path = "/dev/shm/" + src[4:] if src.startswith("shm:") else src
-    try:
-        return os.stat(path).st_uid
-    except OSError:
-        return None
 
 
 def _adjacent(infos) -> bool:

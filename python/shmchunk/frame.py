@@ -103,7 +103,7 @@ class SharedFrame:
         self.allow_pickle = allow_pickle
         self.verify_checksums = seg.verify
         self.owner = owner
-        self._reader = FrameReader(seg, allow_pickle)
+        self._reader = FrameReader(seg, allow_pickle, writer=owner)
         self._finalizer = None
         if owner:
             self._finalizer = weakref.finalize(self, _unlink_if_owner, self._src, os.getpid())
@@ -215,7 +215,13 @@ class SharedFrame:
             "raw_bytes": int(si.raw_bytes), "stored_bytes": int(si.stored_bytes),
             "owner_pid": int(si.owner_pid), "owner_state": state,
             "creator_uid": int(si.creator_uid), "created_ns": int(si.created_ns),
-            "identity": int(si.identity), "columns": cols,
+            "identity": int(si.identity),
+            # fstat of the descriptor mapped: where the bytes come from and whether they
+            # were copied into private memory at attach (see README "Trust")
+            "backend": L.BACKEND_NAMES.get(si.backend, "?"), "object_uid": int(si.object_uid),
+            "object_mode": int(si.object_mode), "private_copy": bool(si.private_copy),
+            # why pickles need allow_pickle=True here (None: the segment is provably yours)
+            "untrusted_reason": self._reader.distrust, "columns": cols,
         }
 
     def chunk_info(self, chunk: int) -> dict:
@@ -369,6 +375,7 @@ class SharedFrame:
                     if self.nrows:
                         raise errors.InvalidArgumentError("pickle_bytes: empty row selection")
         self._verify_for_writer(chunks, columns, rows)
+        self._reader.check_zones()
         flags = L.SHMC_PICKLE_OOB if oob else 0
         if self._reader.trusted:
             flags |= L.SHMC_PICKLE_OBJECTS

@@ -231,6 +231,119 @@ static void test_truncated_file(void **s)
     unlink(path);
 }
 
+/* Open `src` and return its info (asserting success). */
+static shmc_segment_info open_info(shmc_segment *seg, const char *src)
+{
+    shmc_segment_info info;
+    assert_int_equal(shmc_segment_open(seg, src, 0), SHMC_OK);
+    assert_int_equal(shmc_segment_info_get(seg, &info), SHMC_OK);
+    return info;
+}
+
+/* The facts a caller decides trust from come from the descriptor mapped: our own 0600
+ * shm object is mapped shared; a file anyone else may write is copied. */
+static void test_open_records_descriptor_facts(void **s)
+{
+    (void)s;
+    char shm[256], file[256];
+    hc_shm_name(shm, sizeof shm, "facts");
+    hc_tmp_path(file, sizeof file, "facts");
+    assert_int_equal(write_small(shm, 0, NULL, 0), SHMC_OK);
+    assert_int_equal(write_small(file, 0, NULL, 0), SHMC_OK);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    shmc_segment_info info = open_info(seg, shm);
+    assert_int_equal(info.backend, SHMC_BACKEND_SHM);
+    assert_int_equal(info.object_uid, geteuid());
+    assert_int_equal(info.object_mode, 0600);
+    assert_int_equal(info.private_copy, 0);
+    info = open_info(seg, file);
+    assert_int_equal(info.backend, SHMC_BACKEND_FILE);
+    assert_int_equal(info.object_mode, 0600);
+    assert_int_equal(info.private_copy, 0);
+    assert_int_equal(chmod(file, 0620), 0);   /* group may write: copied */
+    info = open_info(seg, file);
+    assert_int_equal(info.object_mode, 0620);
+    assert_int_equal(info.private_copy, 1);
+    shmc_segment_free(seg);
+    assert_int_equal(shmc_segment_unlink(shm), SHMC_OK);
+    unlink(file);
+}
+
+static void test_buffer_facts(void **s)
+{
+    (void)s;
+    uint8_t *buf;
+    size_t len;
+    shmc_frame *f = small_frame();
+    assert_int_equal(hc_write_to_buffer(f, NULL, &buf, &len), SHMC_OK);
+    shmc_frame_free(f);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    shmc_segment_info info;
+    assert_int_equal(shmc_segment_open_buffer(seg, buf, len, 0), SHMC_OK);
+    assert_int_equal(shmc_segment_info_get(seg, &info), SHMC_OK);
+    assert_int_equal(info.backend, SHMC_BACKEND_BUFFER);
+    assert_int_equal(info.object_uid, UINT32_MAX);
+    assert_int_equal(info.private_copy, 0);
+    shmc_segment_free(seg);
+    free(buf);
+}
+
+/* A segment of another uid is read into private memory: its owner truncating and
+ * rewriting the file afterwards changes nothing we read and cannot SIGBUS us. */
+static void test_foreign_file_is_private_copy(void **s)
+{
+    (void)s;
+    if (geteuid() != 0) skip();   /* needs chown */
+    char file[256];
+    hc_tmp_path(file, sizeof file, "foreign");
+    assert_int_equal(write_small(file, 0, NULL, 0), SHMC_OK);
+    assert_int_equal(chown(file, 65534, 65534), 0);
+    assert_int_equal(chmod(file, 0644), 0);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    shmc_segment_info info = open_info(seg, file);
+    assert_int_equal(info.object_uid, 65534);
+    assert_int_equal(info.object_mode, 0644);
+    assert_int_equal(info.private_copy, 1);
+    uint32_t chunk;
+    assert_int_equal(shmc_segment_chunk_find(seg, 0, 0, SHMC_ROLE_VALUES, &chunk), SHMC_OK);
+    size_t n = 0;
+    uint8_t *whole = hc_read_file(file, &n);
+    memset(whole, 0x41, n);
+    assert_int_equal(hc_write_file(file, whole, n), 0);   /* rewritten in place... */
+    assert_int_equal(truncate(file, 0), 0);               /* ...then cut to nothing */
+    free(whole);
+    const void *p;
+    size_t len;
+    assert_int_equal(shmc_segment_chunk_view(seg, chunk, &p, &len), SHMC_OK);
+    assert_int_equal(len, sizeof small_values);
+    assert_memory_equal(p, small_values, len);
+    assert_int_equal(shmc_segment_verify(seg, NULL, NULL), SHMC_OK);
+    shmc_segment_free(seg);
+    unlink(file);
+}
+
+/* "shm:NAME" never follows a symlink planted in /dev/shm. */
+static void test_shm_symlink_refused(void **s)
+{
+    (void)s;
+    char shm[256], link[256], target[400], lpath[400];
+    hc_shm_name(shm, sizeof shm, "target");
+    hc_shm_name(link, sizeof link, "link");
+    assert_int_equal(write_small(shm, 0, NULL, 0), SHMC_OK);
+    snprintf(target, sizeof target, "/dev/shm/%s", shm + 4);
+    snprintf(lpath, sizeof lpath, "/dev/shm/%s", link + 4);
+    assert_int_equal(symlink(target, lpath), 0);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_not_equal(shmc_segment_open(seg, link, 0), SHMC_OK);
+    shmc_segment_free(seg);
+    unlink(lpath);
+    assert_int_equal(shmc_segment_unlink(shm), SHMC_OK);
+}
+
 static void test_unlink_rules(void **s)
 {
     (void)s;
@@ -434,6 +547,10 @@ int main(void)
         cmocka_unit_test(test_open_not_found_and_empty),
         cmocka_unit_test(test_open_fifo_and_dir),
         cmocka_unit_test(test_truncated_file),
+        cmocka_unit_test(test_open_records_descriptor_facts),
+        cmocka_unit_test(test_buffer_facts),
+        cmocka_unit_test(test_foreign_file_is_private_copy),
+        cmocka_unit_test(test_shm_symlink_refused),
         cmocka_unit_test(test_unlink_rules),
         cmocka_unit_test(test_owner_alive_and_persistent),
         cmocka_unit_test(test_list_and_gc),

@@ -287,7 +287,12 @@ def test_file_backend(tmp_path):
     path = tmp_path / "frame.shmc"
     with shmchunk.share(df, name=str(path), compression="zstd") as sf:
         assert path.exists() and sf.name == str(path)
-        assert_frame_equal(shmchunk.attach(str(path)).read(), df)
+        assert_frame_equal(sf.read(), df)  # the handle that wrote the file trusts it
+        # Anyone else attaching a file needs consent for its pickles (README, Guarantees
+        # 13: whoever copies a file owns the copy).
+        with pytest.raises(shmchunk.PickleNotAllowedError, match="a file"):
+            shmchunk.attach(str(path)).read()
+        assert_frame_equal(shmchunk.attach(str(path), allow_pickle=True).read(), df)
     assert not path.exists()
 
 

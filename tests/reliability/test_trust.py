@@ -14,8 +14,12 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import pickle
+import shutil
 import stat
 
+import numpy as np
+import pandas as pd
 import pytest
 import relwork
 from relutil import assert_clean_stderr, needs_root, record, run_cli, run_py
@@ -254,3 +258,260 @@ def test_owner_pid_reuse_is_not_alive(shmchunk, cli, private_shm, owners):
     assert p.returncode == 0, p.stderr
     state = {e["name"]: e["state"] for e in json.loads(p.stdout)}
     assert state[name] == "orphaned", state
+
+
+# --------------------------------------------------------------------------
+# Trust comes from the descriptor mapped (issue 12, findings 3, 8, 9)
+# --------------------------------------------------------------------------
+def _plain_frame(nrows: int, with_object: bool = False) -> pd.DataFrame:
+    """ints, floats, bool, nullable ints, strings (and objects): loads on pandas 2.2 and 3."""
+    i = np.arange(nrows)
+    df = pd.DataFrame({"i64": i * 7919, "f64": i / 3, "flag": i % 3 == 0,
+                       "nint": pd.array(np.where(i % 5 == 0, None, i), dtype="Int64"),
+                       "s": pd.array(np.array(["ab", "cde", "", "épsilon"], dtype=object)[i % 4],
+                                     dtype="str")})
+    if with_object:
+        df["obj"] = pd.Series([(k % 5, {"k": k % 3}) for k in i], dtype=object)
+    return df
+
+
+class _Mkdir:
+    """Unpickling this runs os.mkdir(path): the marker proves code ran."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.path,))
+
+
+def _write_persistent(df, dest, rows_per_chunk=1024):
+    """Write df with the library only (no reader, so nothing is unpickled while making it)."""
+    from shmchunk import _lib as L
+    from shmchunk._write import build_frame
+
+    fb = build_frame(df, rows_per_chunk)
+    try:
+        return fb.write(dest, L.write_opts(rows_per_chunk=rows_per_chunk))
+    finally:
+        fb.free()
+
+
+def _evil_frames(marker):
+    """(frame with a pickled label that runs code, frame with an object column that does)."""
+    label_df = pd.DataFrame({"n": np.arange(10), _Mkdir(str(marker) + "-label"): np.arange(10.0)})
+    obj = pd.Series([_Mkdir(str(marker) + "-obj")] * 10, dtype=object)
+    return label_df, pd.DataFrame({"n": np.arange(10), "obj": obj})
+
+
+def _foreign_file(df, path):
+    """A segment file as another user (nobody) leaves it: theirs, 0644, header naming us
+    as creator (a writer chooses its header)."""
+    _write_persistent(df, str(path))
+    os.chown(path, NOBODY, NOBODY)
+    os.chmod(path, 0o644)
+    return str(path)
+
+
+@needs_root
+def test_copy_of_a_foreign_file_runs_no_pickle(shmchunk, tmp_path):
+    """Whoever copies a file owns the copy: a file is never trusted without allow_pickle,
+    for labels, object columns and pickle_bytes()."""
+    marker = tmp_path / "ran"
+    label_df, obj_df = _evil_frames(marker)
+    for what, df in (("label", label_df), ("obj", obj_df)):
+        copy = tmp_path / f"copy-{what}.shmc"
+        shutil.copyfile(_foreign_file(df, tmp_path / f"evil-{what}.shmc"), copy)
+        assert os.stat(copy).st_uid == os.getuid()  # the copy is ours, header says ours
+        with pytest.raises(shmchunk.PickleNotAllowedError) as ei:
+            sf = shmchunk.attach(str(copy))
+            sf.read()
+        assert "allow_pickle" in str(ei.value), str(ei.value)
+        if what == "obj":
+            assert "a file" in str(ei.value), str(ei.value)
+            assert sf.info()["untrusted_reason"].startswith("a file"), sf.info()
+            assert sf.read(columns=["n"])["n"].tolist() == list(range(10))
+            with pytest.raises(shmchunk.ShmchunkError):
+                sf.pickle_bytes()  # no object chunk is emitted for a loader to run
+            pickle.loads(sf.pickle_bytes(columns=["n"]))
+    assert not list(tmp_path.glob("ran*")), "a pickle from a copied file ran"
+
+
+@needs_root
+def test_symlink_swapped_after_open_does_not_lend_trust(shmchunk, monkeypatch):
+    """An attacker's shm object (header forged to name us) is opened, then its name is
+    swapped for a symlink to a segment of ours before anyone looks at the path again:
+    the trust decision must come from the descriptor that was mapped."""
+    from shmchunk import _lib as L
+
+    marker = f"/tmp/rel-swap-ran-{os.getpid()}"
+    label_df, _ = _evil_frames(marker)
+    tag = f"rel-swap-{os.getpid()}"
+    evil = _write_persistent(label_df, f"shm:{tag}-evil")
+    mine = _write_persistent(_plain_frame(10), f"shm:{tag}-mine")
+    evil_path, mine_path = relwork.shm_path(evil), relwork.shm_path(mine)
+    os.chown(evil_path, NOBODY, NOBODY)
+    real_open = L.segment_open
+
+    def open_then_swap(src, flags):
+        handle = real_open(src, flags)
+        if src == evil:
+            os.unlink(evil_path)
+            os.symlink(mine_path, evil_path)
+        return handle
+
+    monkeypatch.setattr(L, "segment_open", open_then_swap)
+    try:
+        with pytest.raises(shmchunk.PickleNotAllowedError):
+            shmchunk.attach(evil).read()
+        assert not os.path.exists(marker + "-label"), "the swapped name lent its trust"
+    finally:
+        for p in (evil_path, mine_path, marker + "-label"):
+            if os.path.islink(p) or os.path.isfile(p):
+                os.unlink(p)
+            elif os.path.isdir(p):
+                os.rmdir(p)
+
+
+def test_shm_name_that_is_a_symlink_is_refused(shmchunk):
+    """A symlink planted among shm names is not followed (O_NOFOLLOW)."""
+    with shmchunk.share(_plain_frame(100)) as sf:
+        link = f"rel-link-{os.getpid()}"
+        os.symlink(relwork.shm_path(sf.name), relwork.shm_path(link))
+        try:
+            with pytest.raises(shmchunk.ShmchunkError):
+                shmchunk.attach("shm:" + link)
+        finally:
+            os.unlink(relwork.shm_path(link))
+
+
+@needs_root
+def test_foreign_file_changed_under_reader_is_private_copy(shmchunk, cli, tmp_path):
+    """Another uid's file is copied into private memory at attach: its owner truncating
+    or rewriting it afterwards neither faults the reader (SIGBUS) nor changes what it reads."""
+    path = _foreign_file(_plain_frame(NROWS), tmp_path / "foreign.shmc")
+    p = run_py(f"""
+import os, relwork, shmchunk
+import numpy as np, pandas as pd
+{inspect.getsource(_plain_frame)}
+df = _plain_frame({NROWS})
+sf = shmchunk.attach({path!r})
+relwork.assert_same(sf.read(), df)               # string arrays now cached over the bytes
+size = os.path.getsize({path!r})
+os.truncate({path!r}, 0)
+relwork.assert_same(sf.read(), df)
+with open({path!r}, "r+b") as f:                 # rewritten with other bytes
+    f.write(b"\\xff" * size)
+relwork.assert_same(sf.read(), df)
+sf.verify()
+info = sf.info()
+print(info["private_copy"], info["object_uid"], oct(info["object_mode"]), info["backend"])
+""", check=False)
+    assert p.returncode == 0, (p.returncode, p.stderr[-2000:])
+    assert p.stdout.split() == ["True", str(NOBODY), "0o644", "file"], p.stdout
+    assert_clean_stderr(p.stderr)
+    _write_persistent(_plain_frame(100), str(tmp_path / "again.shmc"))
+    os.chown(tmp_path / "again.shmc", NOBODY, NOBODY)
+    q = run_cli("info", tmp_path / "again.shmc")
+    assert q.returncode == 0, q.stderr
+    assert f"file owned by uid {NOBODY}, mode 0600, private copy" in q.stdout, q.stdout
+
+
+def test_own_segment_is_mapped_shared_and_trusted(shmchunk):
+    with shmchunk.share(_plain_frame(100)) as sf:
+        info = shmchunk.attach(sf.name).info()
+    assert info["backend"] == "shm" and not info["private_copy"], info
+    assert info["object_uid"] == os.getuid() and info["object_mode"] == 0o600, info
+    assert info["untrusted_reason"] is None, info
+
+
+def test_group_writable_own_segment_is_not_trusted(shmchunk):
+    """Ours, but others may write it: copied at attach and its pickles not run."""
+    df = _plain_frame(NROWS, with_object=True)
+    with shmchunk.share(df, rows_per_chunk=1024) as sf:
+        os.chmod(relwork.shm_path(sf.name), 0o620)
+        other = shmchunk.attach(sf.name)
+        with pytest.raises(shmchunk.PickleNotAllowedError, match="mode 0620"):
+            other.read()
+        info = other.info()
+        relwork.assert_same(shmchunk.attach(sf.name, allow_pickle=True).read(), df)
+    assert info["private_copy"] and "mode 0620" in info["untrusted_reason"], info
+
+
+def _patch(path, offset, data: bytes):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(data)
+
+
+def test_bool_and_mask_bytes_other_than_0_1_are_normalised(shmchunk):
+    """A stored bool or mask byte of 2 reads as True / missing (nonzero), so that
+    value_counts, nunique and drop_duplicates count it as what it means."""
+    n = 64
+    df = pd.DataFrame({"b": np.arange(n) % 2 == 0,
+                       "ni": pd.array(np.where(np.arange(n) % 4 == 0, None, np.arange(n) % 3),
+                                      dtype="Int64")})
+    with shmchunk.share(df) as sf:
+        info = sf.info()
+        path = relwork.shm_path(sf.name)
+        cols = {c["label"]: c for c in info["columns"]}
+        vals = next(sf.chunk_info(c) for c in range(sf.nchunks)
+                    if sf.chunk_info(c)["column"] == cols["b"]["id"]
+                    and sf.chunk_info(c)["role"] == "values")
+        mask = next(sf.chunk_info(c) for c in range(sf.nchunks)
+                    if sf.chunk_info(c)["column"] == cols["ni"]["id"]
+                    and sf.chunk_info(c)["role"] == "mask")
+        _patch(path, vals["offset"], b"\x02")          # row 0: True stored as 2
+        _patch(path, vals["offset"] + 1, b"\x07")      # row 1: False stored as 7 -> True
+        _patch(path, mask["offset"], b"\x02")          # row 0: missing stored as 2
+        _patch(path, mask["offset"] + 1, b"\x09")      # row 1: present stored as 9 -> missing
+        got = shmchunk.attach(sf.name, verify=False).read()
+    want_b = df["b"].copy()
+    want_b.iloc[1] = True
+    assert got["b"].tolist() == want_b.tolist()
+    assert got["b"].nunique() == 2
+    assert got["b"].value_counts().to_dict() == want_b.value_counts().to_dict()
+    assert len(got["b"].drop_duplicates()) == 2
+    want_ni = df["ni"].copy()
+    want_ni.iloc[1] = pd.NA
+    assert got["ni"].isna().tolist() == want_ni.isna().tolist()
+    assert got["ni"].value_counts(dropna=False).to_dict() == \
+        want_ni.value_counts(dropna=False).to_dict()
+    assert len(got["ni"].drop_duplicates()) == len(want_ni.drop_duplicates())
+
+
+def _utc_zone_file() -> bytes:
+    if os.path.isfile("/usr/share/zoneinfo/UTC"):
+        with open("/usr/share/zoneinfo/UTC", "rb") as f:
+            return f.read()
+    from importlib.resources import files
+    return files("tzdata").joinpath("zoneinfo", "UTC").read_bytes()
+
+
+@pytest.mark.parametrize("zone", ["dateutil/{path}", "dateutil/../../../..{path}", "{path}",
+                                  "Europe/../../../..{path}"])
+def test_time_zone_that_names_a_path_is_refused(shmchunk, tmp_path, monkeypatch, zone):
+    """pandas hands "dateutil/<path>" to dateutil, which opens any file: a stored zone
+    name is accepted only IANA-style, and the error names the column."""
+    import shmchunk._write as W
+
+    tzfile = tmp_path / "zone"  # a real zone file: unrefused, dateutil would load it
+    tzfile.write_bytes(_utc_zone_file())
+    stored = zone.format(path=tzfile)
+    monkeypatch.setattr(W, "_tz_name", lambda dtype: stored)
+    df = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=5, tz="UTC")})
+    with shmchunk.share(df) as sf:
+        with pytest.raises(shmchunk.CorruptSegmentError, match="'when'.*time zone"):
+            shmchunk.attach(sf.name).read()
+        with pytest.raises(shmchunk.CorruptSegmentError, match="'when'.*time zone"):
+            shmchunk.attach(sf.name).pickle_bytes()  # its loader would open the file
+
+
+def test_sparse_dtype_over_fixed_width_values_is_a_typed_error(shmchunk, monkeypatch):
+    import shmchunk._write as W
+
+    monkeypatch.setattr(W, "dtype_name", lambda dtype: "Sparse[int64]")
+    df = pd.DataFrame({"sp": pd.array([1, None, 3], dtype="Int64"), "p": np.arange(3)})
+    with shmchunk.share(df) as sf:
+        with pytest.raises(shmchunk.CorruptSegmentError, match="'sp'.*Sparse"):
+            shmchunk.attach(sf.name).read()

@@ -46,6 +46,16 @@ static void owner_text(const shmc_segment_info *info, char *buf, size_t cap)
     else snprintf(buf, cap, "pid %" PRId64 " (%s)", info->owner_pid, shmc_owner_state_name(info->owner_state));
 }
 
+static const char *backend_name(int backend)
+{
+    switch (backend) {
+    case SHMC_BACKEND_SHM: return "shm";
+    case SHMC_BACKEND_FILE: return "file";
+    case SHMC_BACKEND_BUFFER: return "buffer";
+    default: return "?";
+    }
+}
+
 /* ---------------------------------------------------------------- text ---- */
 
 static void print_header_text(const shmc_segment_info *info)
@@ -61,6 +71,9 @@ static void print_header_text(const shmc_segment_info *info)
            ratio(info->raw_bytes, info->stored_bytes), cli_human_size(info->total_size, c, sizeof c));
     printf("owner        %s\n", owner);
     printf("uid          %" PRIu32 "\n", info->creator_uid);
+    printf("opened       %s owned by uid %" PRIu32 ", mode %04" PRIo32 ", %s\n", backend_name(info->backend),
+           info->object_uid, info->object_mode,
+           info->private_copy ? "private copy (another uid's, or writable by others)" : "mapped shared");
     printf("created      %s\n", iso_time(info->created_ns, when, sizeof when));
     printf("identity     %016" PRIx64 "\n", info->identity);
     printf("format       %" PRIu32 "\n", info->format_version);
@@ -197,6 +210,13 @@ static void json_header(cli_json *j, const shmc_segment_info *info)
     cli_json_key(j, "state"); cli_json_cstr(j, shmc_owner_state_name(info->owner_state));
     cli_json_end_object(j);
     cli_json_key(j, "uid"); cli_json_u64(j, info->creator_uid);
+    cli_json_key(j, "opened");
+    cli_json_begin_object(j);
+    cli_json_key(j, "backend"); cli_json_cstr(j, backend_name(info->backend));
+    cli_json_key(j, "object_uid"); cli_json_u64(j, info->object_uid);
+    cli_json_key(j, "object_mode"); cli_json_u64(j, info->object_mode);
+    cli_json_key(j, "private_copy"); cli_json_bool(j, info->private_copy);
+    cli_json_end_object(j);
     cli_json_key(j, "created_ns"); cli_json_u64(j, info->created_ns);
     cli_json_key(j, "created"); cli_json_cstr(j, iso_time(info->created_ns, when, sizeof when));
     snprintf(ident, sizeof ident, "%016" PRIx64, info->identity);
