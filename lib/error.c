@@ -30,6 +30,7 @@ static const char *const status_names[SHMC_STATUS_COUNT_] = {
     [SHMC_ERR_UNSUPPORTED] = "unsupported construct",
     [SHMC_ERR_PICKLE] = "malformed pickle",
     [SHMC_ERR_CODEC] = "compression codec error",
+    [SHMC_ERR_CANCELLED] = "cancelled by the caller",
 };
 
 const char *shmc_strerror(int status)

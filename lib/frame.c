@@ -548,10 +548,21 @@ static int batch_task(void *user, size_t i)
     return b->fn(b->w, b->first + i);
 }
 
-/* fn over every job, a batch at a time, telling the progress callback. */
+/* SHMC_ERR_CANCELLED when the caller's cancel callback says stop. */
+static int cancel_check(writer *w, const char *where)
+{
+    RETURN_ERROR_IF(w->o.cancel && w->o.cancel(w->o.cancel_user), &w->f->err, SHMC_ERR_CANCELLED,
+                    "write cancelled by the caller %s (%llu of %llu bytes done)", where,
+                    (unsigned long long)w->done, (unsigned long long)w->total);
+    return SHMC_OK;
+}
+
+/* fn over every job, a batch at a time, telling the progress callback and
+ * asking the cancel callback before each batch. */
 static int run_batches(writer *w, shmc_task_fn fn)
 {
     for (size_t a = 0, end; a < w->njobs; a = end) {
+        FORWARD_IF_ERROR(cancel_check(w, "between batches"));
         uint64_t bytes = 0;
         for (end = a; end < w->njobs && (end == a || bytes < SHMC_BATCH_BYTES); end++)
             bytes += w->jobs[end].raw_len;
@@ -569,7 +580,7 @@ static int compress_all(writer *w)
     if (w->o.codec != SHMC_CODEC_NONE) w->total *= 2;   /* compress, then place */
     if (w->o.codec == SHMC_CODEC_NONE) return SHMC_OK;
     int rc = run_batches(w, encode_one);
-    return rc == SHMC_OK ? SHMC_OK : job_error(w, rc, "compress");
+    return rc == SHMC_OK || rc == SHMC_ERR_CANCELLED ? rc : job_error(w, rc, "compress");
 }
 
 /* Blocks small enough that the source block is still in L2 when XXH3 reads it
@@ -739,6 +750,7 @@ static int fill_segment(writer *w, shmc_index *ix, shmc_buf *enc, uint64_t index
 {
     size_t measured = enc->len;
     int rc = run_batches(w, place_one);
+    if (rc == SHMC_ERR_CANCELLED) return rc;
     if (rc != SHMC_OK) return job_error(w, rc, "copy");
     index_fill_chunks(w, ix);
     FORWARD_IF_ERROR(shmc_index_encode(ix, enc, &w->f->err));
@@ -780,6 +792,7 @@ static int write_to_store(writer *w, shmc_index *ix, const char *dest, char *nam
     uint64_t total = index_off + enc.len;
     uint8_t head[SHMC_HEADER_SIZE];
     header_begin(head, total);
+    if (rc == SHMC_OK) rc = cancel_check(w, "before reserving the space");
     if (rc == SHMC_OK) rc = shmc_store_create(&st, total, head, sizeof head, &w->f->err);
     if (rc == SHMC_OK) {
         w->base = st.base;

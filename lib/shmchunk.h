@@ -99,6 +99,7 @@ typedef enum shmc_status {
     SHMC_ERR_UNSUPPORTED = 21,  /* a construct this version does not handle */
     SHMC_ERR_PICKLE = 22,       /* malformed pickle stream */
     SHMC_ERR_CODEC = 23,        /* compression / decompression failure */
+    SHMC_ERR_CANCELLED = 24,    /* the caller's cancel callback asked to stop */
     SHMC_STATUS_COUNT_
 } shmc_status;
 
@@ -235,6 +236,11 @@ typedef struct shmc_write_opts {
     double min_saving;        /* keep a compressed chunk only if it saves this fraction; 0 = 0.10 */
     void (*progress)(void *user, uint64_t done_bytes, uint64_t total_bytes);
     void *progress_user;
+    /* Polled from the calling thread before each batch of about 64 MB (and before the
+     * space is reserved); nonzero stops the write with SHMC_ERR_CANCELLED and, as for
+     * any error, removes what was written. Python uses it to honour Ctrl-C promptly. */
+    int (*cancel)(void *user);
+    void *cancel_user;
 } shmc_write_opts;
 
 /* Fill opts with the defaults above. */

@@ -73,8 +73,8 @@ SHMC_OK = 0
  SHMC_ERR_BAD_VERSION, SHMC_ERR_BAD_LAYOUT, SHMC_ERR_UNSEALED, SHMC_ERR_TRUNCATED,
  SHMC_ERR_HEADER_CHECKSUM, SHMC_ERR_INDEX_CHECKSUM, SHMC_ERR_CHUNK_CHECKSUM, SHMC_ERR_CORRUPT,
  SHMC_ERR_COMPRESSED, SHMC_ERR_RANGE, SHMC_ERR_LIMIT, SHMC_ERR_UNSUPPORTED, SHMC_ERR_PICKLE,
- SHMC_ERR_CODEC) = range(1, 24)
-SHMC_STATUS_COUNT = 24
+ SHMC_ERR_CODEC, SHMC_ERR_CANCELLED) = range(1, 25)
+SHMC_STATUS_COUNT = 25
 
 (SHMC_KIND_BOOL, SHMC_KIND_INT8, SHMC_KIND_INT16, SHMC_KIND_INT32, SHMC_KIND_INT64,
  SHMC_KIND_UINT8, SHMC_KIND_UINT16, SHMC_KIND_UINT32, SHMC_KIND_UINT64, SHMC_KIND_FLOAT32,
@@ -143,6 +143,7 @@ shmc_column_desc._fields_ = [
 ]
 
 PROGRESS_FN = CFUNCTYPE(None, c_void_p, c_uint64, c_uint64)
+CANCEL_FN = CFUNCTYPE(c_int, c_void_p)
 
 
 class shmc_write_opts(Structure):
@@ -150,6 +151,7 @@ class shmc_write_opts(Structure):
         ("rows_per_chunk", c_uint64), ("codec", c_int), ("level", c_int), ("shuffle", c_int),
         ("threads", c_int), ("flags", c_uint32), ("min_saving", c_double),
         ("progress", PROGRESS_FN), ("progress_user", c_void_p),
+        ("cancel", CANCEL_FN), ("cancel_user", c_void_p),
     ]
 
 

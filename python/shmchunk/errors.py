@@ -17,7 +17,8 @@ __all__ = [
     "BadLayoutError", "UnsealedError", "TruncatedError", "ChecksumError",
     "HeaderChecksumError", "IndexChecksumError", "ChunkChecksumError",
     "CompressedChunkError", "OutOfRangeError", "LimitError", "UnsupportedError",
-    "PickleFormatError", "CodecError", "PickleNotAllowedError", "IdentityMismatchError",
+    "PickleFormatError", "CodecError", "CancelledError", "PickleNotAllowedError",
+    "IdentityMismatchError",
     "ClosedError", "error_for_status", "STATUS_NAMES",
 ]
 
@@ -30,7 +31,7 @@ STATUS_NAMES = {
     13: "SHMC_ERR_TRUNCATED", 14: "SHMC_ERR_HEADER_CHECKSUM", 15: "SHMC_ERR_INDEX_CHECKSUM",
     16: "SHMC_ERR_CHUNK_CHECKSUM", 17: "SHMC_ERR_CORRUPT", 18: "SHMC_ERR_COMPRESSED",
     19: "SHMC_ERR_RANGE", 20: "SHMC_ERR_LIMIT", 21: "SHMC_ERR_UNSUPPORTED",
-    22: "SHMC_ERR_PICKLE", 23: "SHMC_ERR_CODEC",
+    22: "SHMC_ERR_PICKLE", 23: "SHMC_ERR_CODEC", 24: "SHMC_ERR_CANCELLED",
 }
 
 
@@ -153,6 +154,12 @@ class CodecError(ShmchunkError):
     status = 23
 
 
+class CancelledError(ShmchunkError):
+    """A write stopped because its caller asked (share() re-raises the Ctrl-C)."""
+
+    status = 24
+
+
 class PickleNotAllowedError(ShmchunkError, PermissionError):
     """Object chunks of another user's segment need allow_pickle=True."""
 
@@ -172,7 +179,7 @@ _BY_STATUS = {
                 BadMagicError, BadVersionError, BadLayoutError, UnsealedError, TruncatedError,
                 HeaderChecksumError, IndexChecksumError, ChunkChecksumError, CorruptSegmentError,
                 CompressedChunkError, OutOfRangeError, LimitError, UnsupportedError,
-                PickleFormatError, CodecError)
+                PickleFormatError, CodecError, CancelledError)
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import threading
 import weakref
 from collections import OrderedDict
@@ -508,40 +509,161 @@ def attach(name: str, allow_pickle: bool = False, verify: bool = True) -> Shared
                        allow_pickle=allow_pickle)
 
 
+# Called with (stage, name) at each step of share() when set; tests use it to
+# interrupt share() at every point ("written" is right after the C write returned).
+_share_hook = None
+
+_ZSTD_LEVELS = range(1, 23)   # what zstd accepts; the CLI's --zstd=LEVEL says the same
+
+
+def _stage(stage: str, name: str | None) -> None:
+    if _share_hook is not None:
+        _share_hook(stage, name)
+
+
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+_POLL_S = 0.02
+
+
+class _Write:
+    """The C write on a thread of its own, so that the calling thread stays where
+    Python handles signals: a Ctrl-C there sets `stop`, which C polls before each
+    ~64 MB batch (it then removes its half-written segment and returns
+    SHMC_ERR_CANCELLED); the interrupt is re-raised once the writer has stopped.
+    An interrupt may even land inside Thread.start(): `state` tells whether the
+    writer got going (then it is waited for) or never will ("abandoned")."""
+
+    def __init__(self, fb, dest, opts, written):
+        self.stop = False
+        self.error: BaseException | None = None
+        self.state = "new"            # -> "writing" (writer) or "abandoned" (caller)
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        opts.cancel = L.CANCEL_FN(self._poll)  # runs on the writer thread: no signals there
+        self._args = (fb, dest, opts, written)
+
+    def _poll(self, _user) -> int:
+        try:
+            _stage("writing", None)
+        except BaseException:  # noqa: BLE001 - a hook failure stops the write too
+            return 1
+        return 1 if self.stop else 0
+
+    def _run(self) -> None:
+        fb, dest, opts, written = self._args
+        try:
+            # Ctrl-C goes to the calling thread (and not to this one or the C
+            # compression threads it starts, which inherit the mask).
+            signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+            with self.lock:
+                if self.state == "abandoned":
+                    return
+                self.state = "writing"
+            fb.write(dest, opts, written)
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def run(self) -> None:
+        t = threading.Thread(target=self._run, name="shmchunk-write", daemon=True)
+        try:
+            t.start()
+            while not self.done.wait(_POLL_S):  # wakes to run signal handlers
+                pass
+        except BaseException:
+            self.stop = True
+            with self.lock:
+                started = self.state != "new"
+                self.state = "abandoned" if not started else self.state
+            if started:
+                _wait_uninterrupted(self.done)
+            raise
+        if self.error is not None:
+            raise self.error
+
+
+def _wait_uninterrupted(done: threading.Event) -> None:
+    """Wait for the writer even through more Ctrl-C: it stops within one batch."""
+    while not done.is_set():
+        try:
+            done.wait(_POLL_S)
+        except BaseException:  # noqa: BLE001 - the first interrupt is being raised
+            pass
+
+
+def default_rows_per_chunk(nrows: int, cores: int | None = None) -> int:
+    """Rows per row group when share() is not told: 1 << 20, halved (down to
+    1 << 16) until the frame has at least two row groups per core, so that a
+    plan(n, by="rows") for the machine's cores finds whole row groups to hand out."""
+    want = 2 * max(1, cores or os.cpu_count() or 1)
+    rpc = 1 << 20
+    while rpc > 1 << 16 and -(-nrows // rpc) < want:
+        rpc >>= 1
+    return rpc
+
+
+def _check_share_args(df, compression, level, rows_per_chunk) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise errors.InvalidArgumentError(f"share: need a DataFrame, got {type(df).__name__}")
+    if compression not in (None, "zstd"):
+        raise errors.InvalidArgumentError(f"compression must be None or 'zstd': {compression!r}")
+    if isinstance(level, bool) or not isinstance(level, (int, np.integer)) \
+            or int(level) not in _ZSTD_LEVELS:
+        raise errors.InvalidArgumentError(f"level must be an int in 1..22 (zstd), not {level!r}")
+    if rows_per_chunk is not None and rows_per_chunk < 1:
+        raise errors.InvalidArgumentError("rows_per_chunk must be >= 1")
+
+
 def share(df: pd.DataFrame, compression: str | None = None, level: int = 1, shuffle: bool = True,
-          rows_per_chunk: int = 1 << 20, name: str | None = None, threads: int = 0,
+          rows_per_chunk: int | None = None, name: str | None = None, threads: int = 0,
           allow_pickle: bool = False, verify: bool = True) -> SharedFrame:
     """Write df once into a new segment owned by this process; returns the owner handle.
 
-    name: a shared-memory name ("NAME" or "shm:NAME"; default: an unguessable one) or
-    a file path (anything with a "/"). allow_pickle travels with pickled handles: set
-    it only if workers of other users should unpickle this frame's object columns.
+    name: "shm:NAME" for shared memory (default: an unguessable one), anything else
+    is a file path; a bare NAME (no "/") still means shared memory. allow_pickle
+    travels with pickled handles: set it only if workers of other users should
+    unpickle this frame's object columns. level: zstd level 1..22 (with
+    compression="zstd"). rows_per_chunk: rows per row group; by default 1 << 20,
+    smaller for frames with fewer than two row groups per core (default_rows_per_chunk).
 
     verify (travels with pickled handles too): True checks each chunk's XXH3 in each
     process before its first view or decode, so bytes changed after sealing raise
     ChecksumError; that pass reads every byte once (about 2 ms per 16 MB column
     here). False trusts the segment and makes a raw column's first read cost about
     what a repeat read costs; malformed structure (offsets, sizes, string buffers)
-    is still refused. sf.verify() checks the whole segment on demand either way."""
-    if not isinstance(df, pd.DataFrame):
-        raise errors.InvalidArgumentError(f"share: need a DataFrame, got {type(df).__name__}")
-    if compression not in (None, "zstd"):
-        raise errors.InvalidArgumentError(f"compression must be None or 'zstd': {compression!r}")
-    if rows_per_chunk < 1:
-        raise errors.InvalidArgumentError("rows_per_chunk must be >= 1")
+    is still refused. sf.verify() checks the whole segment on demand either way.
+
+    An exception at any point (Ctrl-C included, which stops even a multi-GB write
+    within one ~64 MB batch) leaves nothing behind."""
+    _check_share_args(df, compression, level, rows_per_chunk)
+    if rows_per_chunk is None:
+        rows_per_chunk = default_rows_per_chunk(len(df))
     dest = _src_for(name) if name else None
     opts = L.write_opts(rows_per_chunk=rows_per_chunk,
                         codec=L.SHMC_CODEC_ZSTD if compression else L.SHMC_CODEC_NONE,
-                        level=level, shuffle=1 if shuffle else 0, threads=threads,
+                        level=int(level), shuffle=1 if shuffle else 0, threads=threads,
                         flags=L.SHMC_WRITE_OWNED)
-    fb = build_frame(df, rows_per_chunk)
+    written = ctypes.create_string_buffer(L.NAME_CAP)  # filled by C once the segment exists
     try:
-        src = fb.write(dest, opts)
+        return _share_steps(df, dest, opts, written, allow_pickle, verify)
+    except BaseException:
+        if written.value:
+            _unlink_if_owner(written.value.decode(), os.getpid())
+        raise
+
+
+def _share_steps(df, dest, opts, written, allow_pickle, verify) -> SharedFrame:
+    fb = build_frame(df, int(opts.rows_per_chunk))
+    try:
+        _stage("built", None)
+        _Write(fb, dest, opts, written).run()
     finally:
         fb.free()
-    try:
-        seg = Segment(src, verify=verify)
-    except BaseException:
-        _unlink_if_owner(src, os.getpid())
-        raise
-    return SharedFrame(seg, owner=True, allow_pickle=allow_pickle)
+    src = written.value.decode()
+    _stage("written", src)
+    seg = Segment(src, verify=verify)
+    _stage("attached", src)
+    sf = SharedFrame(seg, owner=True, allow_pickle=allow_pickle)
+    _stage("owned", src)
+    return sf

@@ -20,6 +20,7 @@ EXPECTED = {
     16: errors.ChunkChecksumError, 17: errors.CorruptSegmentError,
     18: errors.CompressedChunkError, 19: errors.OutOfRangeError, 20: errors.LimitError,
     21: errors.UnsupportedError, 22: errors.PickleFormatError, 23: errors.CodecError,
+    24: errors.CancelledError,
 }
 
 
