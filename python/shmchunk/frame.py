@@ -109,6 +109,7 @@ class SharedFrame:
         self.owner = owner
         self._reader = FrameReader(seg, allow_pickle)
         self._finalizer = None
+        self._attach_error = None
         if owner:
             self._finalizer = weakref.finalize(self, _unlink_if_owner, self._src, os.getpid())
 
@@ -122,8 +123,23 @@ class SharedFrame:
     def closed(self) -> bool:
         return self._seg is None
 
+    @classmethod
+    def _unattached(cls, src: str, identity: int, allow_pickle: bool, verify: bool,
+                    exc: BaseException) -> "SharedFrame":
+        """A handle whose unpickling could not attach: unpickling never fails (a
+        pool fetching its task would hang or break); its first use raises."""
+        self = cls.__new__(cls)
+        self._seg, self._src, self._identity = None, src, identity
+        self.allow_pickle, self.verify_checksums, self.owner = allow_pickle, verify, False
+        self._finalizer = None
+        self._attach_error = _gone_error(src, exc)
+        self._reader = _ClosedReader(self._attach_error)
+        return self
+
     def _live(self) -> Segment:
         if self._seg is None:
+            if self._attach_error is not None:
+                raise self._attach_error
             raise errors.ClosedError(f"SharedFrame {self.name!r} is closed")
         return self._seg
 
@@ -443,11 +459,37 @@ class SharedFrame:
 
 
 class _ClosedReader:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException | None = None):
+        self.error = error
+
     def __getattr__(self, name):
+        if self.error is not None:
+            raise self.error
         raise errors.ClosedError("SharedFrame is closed")
 
 
 _CLOSED_READER = _ClosedReader()
+
+
+def _gone_error(src: str, exc: BaseException) -> BaseException:
+    """The error a worker's first use of an unattachable handle raises: the same
+    type, saying the likely cause and the remedy."""
+    if isinstance(exc, errors.SegmentNotFoundError):
+        why = ("its owner closed it, exited or was garbage-collected before this process "
+               "attached. Keep the owner's SharedFrame open (e.g. inside `with share(df) as "
+               "sf:`) until every worker's task has finished -- call r.get() / "
+               "future.result() inside the with block")
+    elif isinstance(exc, errors.IdentityMismatchError):
+        why = ("the owner's segment was removed and the name now holds another one. Keep the "
+               "owner's SharedFrame open until every worker's task has finished")
+    else:
+        why = "this process could not attach it"
+    if not isinstance(exc, errors.ShmchunkError):
+        return errors.ShmchunkError(f"{src}: cannot use the shared frame: {why}: {exc}")
+    return type(exc)(f"{src}: the shared frame is gone: {why} ({exc})", status=exc.status,
+                     detail=exc.detail, function=exc.function)
 
 
 def _chunks_spanning(seg: Segment, first: int, start: int, n: int):
@@ -496,8 +538,11 @@ def _balanced_cuts(costs: list[int], n: int) -> list[tuple[int, int]]:
 
 def _attach_pickled(src: str, identity: int, allow_pickle: bool,
                     verify: bool = True) -> SharedFrame:
-    return SharedFrame(_cached_segment(src, identity, verify), owner=False,
-                       allow_pickle=allow_pickle)
+    try:
+        seg = _cached_segment(src, identity, verify)
+    except Exception as exc:  # noqa: BLE001 - raised at the handle's first use instead
+        return SharedFrame._unattached(src, identity, allow_pickle, verify, exc)
+    return SharedFrame(seg, owner=False, allow_pickle=allow_pickle)
 
 
 def attach(name: str, allow_pickle: bool = False, verify: bool = True) -> SharedFrame:
