@@ -7,9 +7,9 @@ from .errors import __all__ as _errors_all
 __version__ = "0.1.0"
 __all__ = list(_errors_all)
 
-from .frame import SharedFrame, attach, detach_all, share  # noqa: E402
+from .frame import PlanPart, SharedFrame, attach, detach_all, share  # noqa: E402
 
-__all__ += ["SharedFrame", "attach", "detach_all", "share"]
+__all__ += ["PlanPart", "SharedFrame", "attach", "detach_all", "share"]
 
 from ._shm import gc, list_segments, unlink  # noqa: E402
 

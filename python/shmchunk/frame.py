@@ -287,31 +287,48 @@ class SharedFrame:
         return sum(int(seg.chunk(c).raw_len) for c in seg.rowgroup_chunks(col).get(rg, ()))
 
     def plan(self, n_workers: int, by: str = "column") -> list[list[int]]:
-        """Split the frame into n_workers lists of chunk ids with about equal bytes;
-        each list is a rectangle: some columns x some row groups."""
+        """Split the frame into n_workers lists of chunk ids for read(chunks=...).
+
+        by="column": whole columns, about equal bytes per list (a list is empty when
+        there are fewer columns than workers). by="rows": every column over about
+        n_workers-th of the rows; each list is non-empty whenever the frame has at
+        least n_workers rows. Lists follow row-group boundaries when there are at
+        least n_workers row groups; otherwise a list is a PlanPart whose `.rows`
+        (start, stop) cuts its row groups, and read()/pickle_bytes() honour it."""
         if n_workers < 1:
             raise errors.InvalidArgumentError("plan: n_workers must be >= 1")
-        r = self._reader
-        nrg = int(self._live().info.nrowgroups)
-        cols = r.data_cols
-        parts: list[list[int]] = [[] for _ in range(n_workers)]
         if by == "column":
-            loads = [0] * n_workers
-            costs = sorted(((sum(self._chunk_cost(c, rg) for rg in range(nrg)), c)
-                            for c in cols), reverse=True)
-            for cost, c in costs:  # longest-processing-time greedy
-                w = loads.index(min(loads))
-                loads[w] += cost
-                parts[w] += self._chunks_of_column(c, range(nrg))
-        elif by == "rows":
-            rg_cost = [sum(self._chunk_cost(c, rg) for c in cols) for rg in range(nrg)]
-            bounds = _balanced_cuts(rg_cost, n_workers)
-            for w, (a, b) in enumerate(bounds):
-                for c in cols:
-                    parts[w] += self._chunks_of_column(c, range(a, b))
-        else:
-            raise errors.InvalidArgumentError(f"plan: by must be 'column' or 'rows', not {by!r}")
+            return self._plan_columns(n_workers)
+        if by == "rows":
+            return self._plan_rows(n_workers)
+        raise errors.InvalidArgumentError(f"plan: by must be 'column' or 'rows', not {by!r}")
+
+    def _plan_columns(self, n_workers: int) -> list[list[int]]:
+        nrg = int(self._live().info.nrowgroups)
+        parts: list[list[int]] = [[] for _ in range(n_workers)]
+        loads = [0] * n_workers
+        costs = sorted(((sum(self._chunk_cost(c, rg) for rg in range(nrg)), c)
+                        for c in self._reader.data_cols), reverse=True)
+        for cost, c in costs:  # longest-processing-time greedy
+            w = loads.index(min(loads))
+            loads[w] += cost
+            parts[w] += self._chunks_of_column(c, range(nrg))
         return [sorted(set(p)) for p in parts]
+
+    def _plan_rows(self, n_workers: int) -> list[list[int]]:
+        info = self._live().info
+        nrows, rpc, nrg = int(info.nrows), int(info.rows_per_chunk) or 1, int(info.nrowgroups)
+        cuts = _row_cuts(nrows, rpc, nrg, n_workers)
+        parts = []
+        for start, stop in zip(cuts, cuts[1:]):
+            if stop <= start:
+                parts.append(PlanPart())
+                continue
+            rgs = range(start // rpc, (stop - 1) // rpc + 1)
+            ids = sorted({i for c in self._reader.data_cols for i in self._chunks_of_column(c, rgs)})
+            aligned = start % rpc == 0 and (stop % rpc == 0 or stop == nrows)
+            parts.append(PlanPart(ids, None if aligned else (start, stop)))
+        return parts
 
     def _chunks_selection(self, chunks) -> tuple[list[int], Selection]:
         """Data-column positions and row groups named by a list of chunk ids."""
@@ -320,6 +337,8 @@ class SharedFrame:
         pos_of = {c: p for p, c in enumerate(r.data_cols)}
         dict_owner = {int(ci.dict_column): i for i, ci in enumerate(seg.columns)
                       if ci.kind == L.SHMC_KIND_CATEGORICAL}
+        if not len(chunks):   # nothing selected: every column, no rows
+            return list(range(len(r.data_cols))), Selection([], 0, 0)
         positions, rowgroups = set(), set()
         for cid in chunks:
             cid = int(cid)
@@ -333,7 +352,14 @@ class SharedFrame:
             elif col in dict_owner and dict_owner[col] in pos_of:
                 positions.add(pos_of[dict_owner[col]])
             # index chunks select nothing by themselves: the index comes with any row
-        return sorted(positions), Selection(sorted(rowgroups))
+        rows = getattr(chunks, "rows", None)
+        if rows is None:
+            return sorted(positions), Selection(sorted(rowgroups))
+        sel = r.rows_selection(slice(*rows))
+        if not set(sel.rowgroups) <= rowgroups:
+            raise errors.InvalidArgumentError(
+                f"plan part rows {tuple(rows)} reach row groups its chunks do not cover")
+        return sorted(positions), sel
 
     # ---- reading -------------------------------------------------------------
     def read(self, chunks=None, columns=None, rows=None) -> pd.DataFrame:
@@ -372,6 +398,10 @@ class SharedFrame:
         seg = self._live()
         sel = L.shmc_selection()
         keep = []
+        if getattr(chunks, "rows", None) is not None:   # a PlanPart cutting row groups
+            positions, _ = self._chunks_selection(chunks)
+            columns, rows = [self._reader.labels[p] for p in positions], slice(*chunks.rows)
+            chunks = None
         if chunks is not None:
             arr = (c_uint32 * max(1, len(chunks)))(*[int(c) for c in chunks])
             keep.append(arr)
@@ -521,19 +551,35 @@ def _row_bounds(rows, nrows):
     return rows.indices(nrows)
 
 
-def _balanced_cuts(costs: list[int], n: int) -> list[tuple[int, int]]:
-    """Cut 0..len(costs) into n contiguous ranges of about equal total cost."""
-    total = sum(costs) or 1
-    cuts, acc, k = [0], 0, 1
-    for i, c in enumerate(costs):
-        acc += c
-        while k < n and acc >= total * k / n and len(cuts) <= k:
-            cuts.append(i + 1)
-            k += 1
-    while len(cuts) < n:
-        cuts.append(len(costs))
-    cuts.append(len(costs))
-    return [(cuts[i], max(cuts[i], cuts[i + 1])) for i in range(n)]
+class PlanPart(list):
+    """Chunk ids of one worker's share of a plan; `rows` (start, stop), when not
+    None, narrows their row groups to those rows (read() and pickle_bytes() honour
+    it). Pickles as the ids and the pair."""
+
+    def __init__(self, ids=(), rows=None):
+        super().__init__(ids)
+        self.rows = None if rows is None else (int(rows[0]), int(rows[1]))
+
+    def __reduce__(self):
+        return (PlanPart, (list(self), self.rows))
+
+    def __repr__(self):
+        return f"PlanPart({list.__repr__(self)}, rows={self.rows})"
+
+
+def _row_cuts(nrows: int, rpc: int, nrg: int, n: int) -> list[int]:
+    """n + 1 row boundaries, about nrows / n apart; on row-group boundaries when
+    there are at least n row groups, so that no row group is split."""
+    exact = [k * nrows // n for k in range(n + 1)]
+    if nrg < n:
+        return exact
+    snapped = [0]
+    for k in range(1, n):
+        lo = snapped[-1] // rpc + 1            # at least one row group per part so far
+        hi = nrg - (n - k)                     # and leave one for each part to come
+        rg = min(max(round(exact[k] / rpc), lo), hi)
+        snapped.append(rg * rpc)
+    return snapped + [nrows]
 
 
 def _attach_pickled(src: str, identity: int, allow_pickle: bool,
