@@ -372,7 +372,7 @@ class SharedFrame:
             positions, sel = self._chunks_selection(chunks)
         else:
             positions, sel = self._positions(columns), self._reader.rows_selection(rows)
-        return self._reader.frame(positions, sel)
+        return _copy_on_write(self._reader.frame(positions, sel))
 
     def column(self, label, rows=None) -> pd.Series:
         """One column as a Series (zero-copy and read-only when stored raw)."""
@@ -385,8 +385,8 @@ class SharedFrame:
         r.verify_columns([r.data_cols[pos[0]]], sel)
         values = r.column_array(r.data_cols[pos[0]], sel)
         dtype = object if isinstance(values, np.ndarray) and values.dtype == object else None
-        return pd.Series(values, index=r.index(sel), name=r.labels[pos[0]], dtype=dtype,
-                         copy=False)
+        return _copy_on_write(pd.Series(values, index=r.index(sel), name=r.labels[pos[0]],
+                                        dtype=dtype, copy=False))
 
     def to_pandas(self) -> pd.DataFrame:
         return self.read()
@@ -486,6 +486,21 @@ class SharedFrame:
             raise type(exc)(f"{self.name}: {len(bad)} bad chunk(s): {lines}", status=exc.status,
                             detail=exc.detail, function=exc.function) from None
         return self.nchunks
+
+
+def _copy_on_write(obj):
+    """Make pandas copy a column before its first in-place write (df.loc[m, c] = v,
+    df.iloc[i, j] = v, fillna(inplace=True)...) instead of writing into read-only
+    shared memory. Under copy-on-write (always on pandas 3; an option on 2.x)
+    pandas writes in place only into values no other object references: each
+    block's values are registered as one more referent, which lives exactly as
+    long as the block, so the first write copies that block (one column) and the
+    copy is the object's own from then on. Nothing is copied until then."""
+    for blk in getattr(obj._mgr, "blocks", ()):
+        refs = getattr(blk, "refs", None)
+        if refs is not None and hasattr(refs, "add_index_reference"):
+            refs.add_index_reference(blk.values)
+    return obj
 
 
 class _ClosedReader:
