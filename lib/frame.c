@@ -301,7 +301,9 @@ typedef struct writer {
     size_t njobs, jobs_cap;
     uint8_t *base;            /* the mapping being written */
     int fd;                   /* the same store for pwrite, or -1 */
-    uint64_t done, total;     /* progress: raw bytes handled, per phase */
+    uint64_t done, total;     /* progress: raw bytes handled (of every phase), raw bytes */
+    uint64_t phase_bytes;     /* raw bytes handled by all phases so far */
+    unsigned phases;          /* 1 (place) or 2 (compress, then place) */
 } writer;
 
 /* Jobs run in batches of about this many raw bytes, so that progress is
@@ -330,7 +332,21 @@ static int64_t code_at(const void *codes, int code_kind, uint64_t i)
     }
 }
 
-/* Buffers present and consistent for n rows; counts nulls. */
+/* Missing values pandas sees in an unmasked float (NaN) or time (NaT) column. */
+static uint64_t count_nan_nat(const shmc_column_desc *d, uint64_t n)
+{
+    uint64_t k = 0;
+    if (d->mask || !d->values) return 0;
+    if (d->kind == SHMC_KIND_FLOAT64)
+        for (uint64_t i = 0; i < n; i++) { double x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x != x; }
+    else if (d->kind == SHMC_KIND_FLOAT32)
+        for (uint64_t i = 0; i < n; i++) { float x; memcpy(&x, (const char *)d->values + 4 * i, 4); k += x != x; }
+    else if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA)
+        for (uint64_t i = 0; i < n; i++) { int64_t x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x == INT64_MIN; }
+    return k;
+}
+
+/* Buffers present and consistent for n rows; counts nulls as pandas' isna() does. */
 static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, const char *what,
                          uint64_t *nulls)
 {
@@ -338,6 +354,7 @@ static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, con
     if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL) {
         RETURN_ERROR_IF(n && !d->values, e, SHMC_ERR_INVALID_ARG, "%s: values is NULL", what);
         for (uint64_t i = 0; d->mask && i < n; i++) *nulls += d->mask[i] != 0;
+        *nulls += count_nan_nat(d, n);
     }
     if (d->kind == SHMC_KIND_CATEGORICAL) {
         int64_t ncat = (int64_t)d->ncategories;
@@ -568,7 +585,8 @@ static int run_batches(writer *w, shmc_task_fn fn)
             bytes += w->jobs[end].raw_len;
         batch b = {w, a, fn};
         FORWARD_IF_ERROR(shmc_parallel_for(end - a, w->o.threads, batch_task, &b));
-        w->done += bytes;
+        w->phase_bytes += bytes;   /* each phase is its share of the raw bytes */
+        w->done = w->phase_bytes / (w->phases ? w->phases : 1);
         if (w->o.progress) w->o.progress(w->o.progress_user, w->done, w->total);
     }
     return SHMC_OK;
@@ -577,7 +595,7 @@ static int run_batches(writer *w, shmc_task_fn fn)
 static int compress_all(writer *w)
 {
     for (size_t i = 0; i < w->njobs; i++) w->total += w->jobs[i].raw_len;
-    if (w->o.codec != SHMC_CODEC_NONE) w->total *= 2;   /* compress, then place */
+    w->phases = w->o.codec != SHMC_CODEC_NONE ? 2 : 1;   /* compress, then place */
     if (w->o.codec == SHMC_CODEC_NONE) return SHMC_OK;
     int rc = run_batches(w, encode_one);
     return rc == SHMC_OK || rc == SHMC_ERR_CANCELLED ? rc : job_error(w, rc, "compress");

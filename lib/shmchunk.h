@@ -234,6 +234,9 @@ typedef struct shmc_write_opts {
     int threads;              /* compression threads; 0 = all cores */
     uint32_t flags;           /* SHMC_WRITE_* */
     double min_saving;        /* keep a compressed chunk only if it saves this fraction; 0 = 0.10 */
+    /* Called from the calling thread after each batch: total_bytes is the frame's raw
+     * bytes (compressed or not); done_bytes grows to it (with zstd, compressing and
+     * placing each count for half). */
     void (*progress)(void *user, uint64_t done_bytes, uint64_t total_bytes);
     void *progress_user;
     /* Polled from the calling thread before each batch of about 64 MB (and before the
@@ -332,7 +335,8 @@ typedef struct shmc_column_info {
     uint32_t first_chunk;     /* chunk ids of this column are first_chunk .. +nchunks-1 */
     uint32_t nchunks;
     uint64_t raw_bytes, stored_bytes;
-    uint64_t null_count;      /* rows missing (mask / validity / NaT not counted) */
+    uint64_t null_count;      /* rows missing as pandas' isna() counts them: mask, validity,
+                                 code -1, and NaN / NaT in unmasked float / time columns */
 } shmc_column_info;
 
 SHMC_API int shmc_segment_column_info(shmc_segment *seg, uint32_t column, shmc_column_info *out);

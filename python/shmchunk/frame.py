@@ -89,9 +89,16 @@ def _unlink_if_owner(src: str, owner_pid: int) -> None:
         pass
 
 
-def _src_for(name: str) -> str:
+def _dest_for(name) -> str:
+    """share()'s destination: "shm:NAME", a path (anything with a "/"), or a bare
+    NAME meaning shm:NAME -- refused when a file NAME here makes it ambiguous."""
+    if not isinstance(name, str):
+        raise errors.InvalidNameError(f"name must be a str, not {type(name).__name__}")
     if name.startswith("shm:") or "/" in name:
         return name
+    if os.path.lexists(name):
+        raise errors.InvalidNameError(f"'{name}' is ambiguous: a file {name} exists here; "
+                                      f"say shm:{name} or ./{name}")
     return "shm:" + name
 
 
@@ -116,8 +123,9 @@ class SharedFrame:
     # ---- identity ----------------------------------------------------------
     @property
     def name(self) -> str:
-        """Shared-memory name (without "shm:"), or the file path."""
-        return self._src[4:] if self._src.startswith("shm:") else self._src
+        """"shm:NAME" for shared memory, else the file path: what attach(), the CLI
+        and `shmchunk ls` take and print."""
+        return self._src
 
     @property
     def closed(self) -> bool:
@@ -607,11 +615,16 @@ def _attach_pickled(src: str, identity: int, allow_pickle: bool,
 
 
 def attach(name: str, allow_pickle: bool = False, verify: bool = True) -> SharedFrame:
-    """Attach to a segment by name ("NAME", "shm:NAME") or file path. Never unlinks.
+    """Attach to a segment: "shm:NAME" (shared memory) or a file path; a bare NAME
+    is whichever of shm:NAME and ./NAME exists (both: InvalidNameError). The same
+    rule as the CLI's. Never unlinks.
 
     verify=False skips the XXH3 check of each chunk before its first view or decode
     in this process (see share())."""
-    return SharedFrame(Segment(_src_for(name), verify=verify), owner=False,
+    if not isinstance(name, (str, os.PathLike)):
+        raise errors.InvalidNameError(
+            f"attach: name must be 'shm:NAME' or a path (str), not {type(name).__name__}")
+    return SharedFrame(Segment(os.fspath(name), verify=verify), owner=False,
                        allow_pickle=allow_pickle)
 
 
@@ -745,7 +758,7 @@ def share(df: pd.DataFrame, compression: str | None = None, level: int = 1, shuf
     _check_share_args(df, compression, level, rows_per_chunk)
     if rows_per_chunk is None:
         rows_per_chunk = default_rows_per_chunk(len(df))
-    dest = _src_for(name) if name else None
+    dest = _dest_for(name) if name is not None else None
     opts = L.write_opts(rows_per_chunk=rows_per_chunk,
                         codec=L.SHMC_CODEC_ZSTD if compression else L.SHMC_CODEC_NONE,
                         level=int(level), shuffle=1 if shuffle else 0, threads=threads,
@@ -753,10 +766,29 @@ def share(df: pd.DataFrame, compression: str | None = None, level: int = 1, shuf
     written = ctypes.create_string_buffer(L.NAME_CAP)  # filled by C once the segment exists
     try:
         return _share_steps(df, dest, opts, written, allow_pickle, verify)
-    except BaseException:
+    except BaseException as exc:
         if written.value:
             _unlink_if_owner(written.value.decode(), os.getpid())
+        if isinstance(exc, errors.NoSpaceError):
+            raise _no_space(exc, dest) from None
         raise
+
+
+def _no_space(exc: errors.NoSpaceError, dest: str | None) -> errors.NoSpaceError:
+    """NoSpaceError saying how much room there was and what to do about it."""
+    where = "/dev/shm" if dest is None or dest.startswith("shm:") else \
+        os.path.dirname(os.path.abspath(dest))
+    try:
+        st = os.statvfs(where)
+        room = (f"{where} has {st.f_bavail * st.f_frsize / 2**20:,.0f} MiB free of "
+                f"{st.f_blocks * st.f_frsize / 2**20:,.0f} MiB")
+    except OSError:
+        room = f"{where}: free space unknown"
+    return errors.NoSpaceError(
+        f"{exc}; {room}. Remedies: compression=\"zstd\"; share fewer columns or rows; remove "
+        f"segments you no longer need (shmchunk ls / shmchunk gc); a file path as name= on a "
+        f"bigger file system; in Docker, a bigger /dev/shm (docker run --shm-size=8g)",
+        status=exc.status, detail=exc.detail, function=exc.function)
 
 
 def _share_steps(df, dest, opts, written, allow_pickle, verify) -> SharedFrame:
