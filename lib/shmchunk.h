@@ -275,6 +275,11 @@ SHMC_API const char *shmc_segment_errmsg(const shmc_segment *seg);
 
 /* Open "shm:NAME" or a file path, read-only. Checks magic, version, layout,
  * sealed marker, sizes, header and index checksums, and the index structure.
+ * Naming rule of every source: "shm:NAME" is shared memory, anything with a '/'
+ * a path, a bare NAME whichever of shm:NAME and ./NAME exists (both:
+ * SHMC_ERR_BAD_NAME; neither: SHMC_ERR_NOT_FOUND). shmc_segment_info's name is
+ * the resolved one. A source not found names the other one when it exists
+ * ("did you mean shm:NAME?") in the errmsg.
  * @return SHMC_OK, SHMC_ERR_NOT_FOUND, SHMC_ERR_BAD_MAGIC, SHMC_ERR_BAD_VERSION,
  *         SHMC_ERR_BAD_LAYOUT, SHMC_ERR_UNSEALED, SHMC_ERR_TRUNCATED,
  *         SHMC_ERR_HEADER_CHECKSUM, SHMC_ERR_INDEX_CHECKSUM, SHMC_ERR_CORRUPT, ... */
@@ -395,7 +400,9 @@ SHMC_API int shmc_segment_verify(shmc_segment *seg, shmc_bad_chunk_fn on_bad, vo
 /* ------------------------------------------------------------------------ */
 /* Shared-memory management                                                  */
 /* ------------------------------------------------------------------------ */
-/* Remove "shm:NAME", "NAME" (shared memory) or a file path holding a segment.
+/* Remove "shm:NAME" or a file path holding a segment (a bare NAME: the rule of
+ * shmc_segment_open). Removes it whoever owns it; the CLI's rm asks for --force
+ * when the owner is alive.
  * @return SHMC_ERR_NOT_FOUND, SHMC_ERR_BAD_NAME, SHMC_ERR_PERMISSION. */
 SHMC_API int shmc_segment_unlink(const char *name);
 /* Is `name` acceptable as a shared-memory name (without "shm:")? SHMC_OK or SHMC_ERR_BAD_NAME. */
