@@ -301,7 +301,9 @@ typedef struct writer {
     size_t njobs, jobs_cap;
     uint8_t *base;            /* the mapping being written */
     int fd;                   /* the same store for pwrite, or -1 */
-    uint64_t done, total;     /* progress: raw bytes handled, per phase */
+    uint64_t done, total;     /* progress: raw bytes handled (of every phase), raw bytes */
+    uint64_t phase_bytes;     /* raw bytes handled by all phases so far */
+    unsigned phases;          /* 1 (place) or 2 (compress, then place) */
 } writer;
 
 /* Jobs run in batches of about this many raw bytes, so that progress is
@@ -330,7 +332,21 @@ static int64_t code_at(const void *codes, int code_kind, uint64_t i)
     }
 }
 
-/* Buffers present and consistent for n rows; counts nulls. */
+/* Missing values pandas sees in an unmasked float (NaN) or time (NaT) column. */
+static uint64_t count_nan_nat(const shmc_column_desc *d, uint64_t n)
+{
+    uint64_t k = 0;
+    if (d->mask || !d->values) return 0;
+    if (d->kind == SHMC_KIND_FLOAT64)
+        for (uint64_t i = 0; i < n; i++) { double x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x != x; }
+    else if (d->kind == SHMC_KIND_FLOAT32)
+        for (uint64_t i = 0; i < n; i++) { float x; memcpy(&x, (const char *)d->values + 4 * i, 4); k += x != x; }
+    else if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA)
+        for (uint64_t i = 0; i < n; i++) { int64_t x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x == INT64_MIN; }
+    return k;
+}
+
+/* Buffers present and consistent for n rows; counts nulls as pandas' isna() does. */
 static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, const char *what,
                          uint64_t *nulls)
 {
@@ -338,6 +354,7 @@ static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, con
     if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL) {
         RETURN_ERROR_IF(n && !d->values, e, SHMC_ERR_INVALID_ARG, "%s: values is NULL", what);
         for (uint64_t i = 0; d->mask && i < n; i++) *nulls += d->mask[i] != 0;
+        *nulls += count_nan_nat(d, n);
     }
     if (d->kind == SHMC_KIND_CATEGORICAL) {
         int64_t ncat = (int64_t)d->ncategories;
@@ -548,16 +565,28 @@ static int batch_task(void *user, size_t i)
     return b->fn(b->w, b->first + i);
 }
 
-/* fn over every job, a batch at a time, telling the progress callback. */
+/* SHMC_ERR_CANCELLED when the caller's cancel callback says stop. */
+static int cancel_check(writer *w, const char *where)
+{
+    RETURN_ERROR_IF(w->o.cancel && w->o.cancel(w->o.cancel_user), &w->f->err, SHMC_ERR_CANCELLED,
+                    "write cancelled by the caller %s (%llu of %llu bytes done)", where,
+                    (unsigned long long)w->done, (unsigned long long)w->total);
+    return SHMC_OK;
+}
+
+/* fn over every job, a batch at a time, telling the progress callback and
+ * asking the cancel callback before each batch. */
 static int run_batches(writer *w, shmc_task_fn fn)
 {
     for (size_t a = 0, end; a < w->njobs; a = end) {
+        FORWARD_IF_ERROR(cancel_check(w, "between batches"));
         uint64_t bytes = 0;
         for (end = a; end < w->njobs && (end == a || bytes < SHMC_BATCH_BYTES); end++)
             bytes += w->jobs[end].raw_len;
         batch b = {w, a, fn};
         FORWARD_IF_ERROR(shmc_parallel_for(end - a, w->o.threads, batch_task, &b));
-        w->done += bytes;
+        w->phase_bytes += bytes;   /* each phase is its share of the raw bytes */
+        w->done = w->phase_bytes / (w->phases ? w->phases : 1);
         if (w->o.progress) w->o.progress(w->o.progress_user, w->done, w->total);
     }
     return SHMC_OK;
@@ -566,10 +595,10 @@ static int run_batches(writer *w, shmc_task_fn fn)
 static int compress_all(writer *w)
 {
     for (size_t i = 0; i < w->njobs; i++) w->total += w->jobs[i].raw_len;
-    if (w->o.codec != SHMC_CODEC_NONE) w->total *= 2;   /* compress, then place */
+    w->phases = w->o.codec != SHMC_CODEC_NONE ? 2 : 1;   /* compress, then place */
     if (w->o.codec == SHMC_CODEC_NONE) return SHMC_OK;
     int rc = run_batches(w, encode_one);
-    return rc == SHMC_OK ? SHMC_OK : job_error(w, rc, "compress");
+    return rc == SHMC_OK || rc == SHMC_ERR_CANCELLED ? rc : job_error(w, rc, "compress");
 }
 
 /* Blocks small enough that the source block is still in L2 when XXH3 reads it
@@ -739,6 +768,7 @@ static int fill_segment(writer *w, shmc_index *ix, shmc_buf *enc, uint64_t index
 {
     size_t measured = enc->len;
     int rc = run_batches(w, place_one);
+    if (rc == SHMC_ERR_CANCELLED) return rc;
     if (rc != SHMC_OK) return job_error(w, rc, "copy");
     index_fill_chunks(w, ix);
     FORWARD_IF_ERROR(shmc_index_encode(ix, enc, &w->f->err));
@@ -780,6 +810,7 @@ static int write_to_store(writer *w, shmc_index *ix, const char *dest, char *nam
     uint64_t total = index_off + enc.len;
     uint8_t head[SHMC_HEADER_SIZE];
     header_begin(head, total);
+    if (rc == SHMC_OK) rc = cancel_check(w, "before reserving the space");
     if (rc == SHMC_OK) rc = shmc_store_create(&st, total, head, sizeof head, &w->f->err);
     if (rc == SHMC_OK) {
         w->base = st.base;

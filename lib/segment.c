@@ -298,14 +298,63 @@ static int map_opened(shmc_store *st, int fd, shmc_err *err)
     return rc;
 }
 
+static int shm_present(const char *name)
+{
+    if (shmc_name_check(name, NULL) != SHMC_OK) return 0;
+    int fd = shm_open(name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0);
+    if (fd >= 0) close(fd);
+    return fd >= 0 || errno == EACCES;
+}
+
+static int file_present(const char *path) { return access(path, F_OK) == 0 || errno == EACCES; }
+
+static int is_bare(const char *src)
+{
+    return strncmp(src, SHM_PREFIX, SHM_PREFIX_LEN) != 0 && !strchr(src, '/');
+}
+
+/* The one naming rule of every source (open, unlink; the CLI and Python alike):
+ * "shm:NAME" is shared memory, anything with a '/' is a path, and a bare NAME is
+ * whichever of shm:NAME and ./NAME exists -- both is ambiguous, neither not found. */
+static int source_resolve(shmc_store *st, const char *src, shmc_err *err)
+{
+    if (!is_bare(src)) return shmc_store_resolve(st, src, err);
+    int in_shm = shm_present(src), here = file_present(src);
+    RETURN_ERROR_IF(in_shm && here, err, SHMC_ERR_BAD_NAME,
+                    "'%s' is both shm:%s and a file here: say shm:%s or ./%s", src, src, src, src);
+    RETURN_ERROR_IF(!in_shm && !here, err, SHMC_ERR_NOT_FOUND,
+                    "'%s': no shared memory shm:%s and no file ./%s", src, src, src);
+    if (!in_shm) return shmc_store_resolve(st, src, err);
+    RETURN_ERROR_IF(strlen(src) + SHM_PREFIX_LEN >= sizeof st->name, err, SHMC_ERR_BAD_NAME,
+                    "name too long");
+    char full[SHMC_DEST_MAX];
+    snprintf(full, sizeof full, SHM_PREFIX "%s", src);
+    return shmc_store_resolve(st, full, err);
+}
+
+/* Not found: name the other namespace's object when it exists. */
+static int not_found(const shmc_store *st, shmc_err *err)
+{
+    const char *base = strrchr(st->name, '/');
+    base = base ? base + 1 : st->name;
+    if (st->kind == SHMC_BACKEND_FILE && shm_present(base))
+        return shmc_err_set(err, SHMC_ERR_NOT_FOUND, "%s: not found (did you mean shm:%s?)",
+                            st->name, base);
+    if (st->kind == SHMC_BACKEND_SHM && file_present(shm_name_of(st)))
+        return shmc_err_set(err, SHMC_ERR_NOT_FOUND, "%s: not found (did you mean ./%s?)",
+                            st->name, shm_name_of(st));
+    return shmc_err_set(err, SHMC_ERR_NOT_FOUND, "%s: not found", st->name);
+}
+
 int shmc_store_open(shmc_store *st, const char *src, shmc_err *err)
 {
     RETURN_ERROR_IF(!src, err, SHMC_ERR_INVALID_ARG, "source is NULL");
     RETURN_ERROR_IF(strcmp(src, SHM_PREFIX) == 0, err, SHMC_ERR_BAD_NAME, "'shm:' without a name");
-    FORWARD_IF_ERROR(shmc_store_resolve(st, src, err));
+    FORWARD_IF_ERROR(source_resolve(st, src, err));
     /* A FIFO must not hang us; a symlink has no business among shm names. */
     int nofollow = st->kind == SHMC_BACKEND_SHM ? O_NOFOLLOW : 0;
     int fd = open_fd(st, O_RDONLY | O_NONBLOCK | O_NOCTTY | nofollow, 0);
+    if (fd < 0 && errno == ENOENT) return not_found(st, err);
     if (fd < 0) return shmc_err_errno(err, io_status(errno), errno, "%s: open", st->name);
     int rc = map_opened(st, fd, err);
     close(fd);
@@ -397,14 +446,11 @@ static int unlink_checked(const char *name, int is_shm, const peeked *pk)
 int shmc_segment_unlink(const char *name)
 {
     RETURN_ERROR_IF(!name, NULL, SHMC_ERR_INVALID_ARG, "name is NULL");
-    int is_shm = strncmp(name, SHM_PREFIX, SHM_PREFIX_LEN) == 0;
-    const char *n = is_shm ? name + SHM_PREFIX_LEN : name;
-    if (!is_shm && !strchr(name, '/') && shmc_name_check(name, NULL) == SHMC_OK) {
-        peeked pk;
-        is_shm = peek_shm(n, &pk) != SHMC_ERR_NOT_FOUND;   /* else: maybe a file here */
-    }
-    if (is_shm) {
-        FORWARD_IF_ERROR(shmc_name_check(n, NULL));
+    shmc_store st;
+    FORWARD_IF_ERROR(source_resolve(&st, name, NULL));
+    name = st.name;
+    if (st.kind == SHMC_BACKEND_SHM) {
+        const char *n = shm_name_of(&st);
         peeked pk;
         FORWARD_IF_ERROR(peek_shm(n, &pk));
         /* Another program's shared memory is not ours to remove, whatever its name. */

@@ -123,7 +123,8 @@ extern "C" {
     X(SHMC_ERR_LIMIT, 20, "limit exceeded")           /* input exceeds a configured limit */ \
     X(SHMC_ERR_UNSUPPORTED, 21, "unsupported construct") /* not handled by this version */ \
     X(SHMC_ERR_PICKLE, 22, "malformed pickle")                                                \
-    X(SHMC_ERR_CODEC, 23, "compression codec error")       /* (de)compression failure */
+    X(SHMC_ERR_CODEC, 23, "compression codec error")       /* (de)compression failure */ \
+    X(SHMC_ERR_CANCELLED, 24, "cancelled by the caller")   /* the caller's cancel callback asked to stop */
 
 #define SHMC_STATUS_ENUM_(name, value, message) name = value,
 typedef enum shmc_status {
@@ -273,8 +274,16 @@ typedef struct shmc_write_opts {
     int threads;              /* compression threads; 0 = all cores */
     uint32_t flags;           /* SHMC_WRITE_* */
     double min_saving;        /* keep a compressed chunk only if it saves this fraction; 0 = 0.10 */
+    /* Called from the calling thread after each batch: total_bytes is the frame's raw
+     * bytes (compressed or not); done_bytes grows to it (with zstd, compressing and
+     * placing each count for half). */
     void (*progress)(void *user, uint64_t done_bytes, uint64_t total_bytes);
     void *progress_user;
+    /* Polled from the calling thread before each batch of about 64 MB (and before the
+     * space is reserved); nonzero stops the write with SHMC_ERR_CANCELLED and, as for
+     * any error, removes what was written. Python uses it to honour Ctrl-C promptly. */
+    int (*cancel)(void *user);
+    void *cancel_user;
 } shmc_write_opts;
 
 /* Fill opts with the defaults above. */
@@ -306,6 +315,11 @@ SHMC_API const char *shmc_segment_errmsg(const shmc_segment *seg);
 
 /* Open "shm:NAME" or a file path, read-only. Checks magic, version, layout,
  * sealed marker, sizes, header and index checksums, and the index structure.
+ * Naming rule of every source: "shm:NAME" is shared memory, anything with a '/'
+ * a path, a bare NAME whichever of shm:NAME and ./NAME exists (both:
+ * SHMC_ERR_BAD_NAME; neither: SHMC_ERR_NOT_FOUND). shmc_segment_info's name is
+ * the resolved one. A source not found names the other one when it exists
+ * ("did you mean shm:NAME?") in the errmsg.
  * @return SHMC_OK, SHMC_ERR_NOT_FOUND, SHMC_ERR_BAD_MAGIC, SHMC_ERR_BAD_VERSION,
  *         SHMC_ERR_BAD_LAYOUT, SHMC_ERR_UNSEALED, SHMC_ERR_TRUNCATED,
  *         SHMC_ERR_HEADER_CHECKSUM, SHMC_ERR_INDEX_CHECKSUM, SHMC_ERR_CORRUPT, ... */
@@ -383,7 +397,8 @@ typedef struct shmc_column_info {
     uint32_t first_chunk;     /* chunk ids of this column are first_chunk .. +nchunks-1 */
     uint32_t nchunks;
     uint64_t raw_bytes, stored_bytes;
-    uint64_t null_count;      /* rows missing (mask / validity / NaT not counted) */
+    uint64_t null_count;      /* rows missing as pandas' isna() counts them: mask, validity,
+                                 code -1, and NaN / NaT in unmasked float / time columns */
 } shmc_column_info;
 
 SHMC_API int shmc_segment_column_info(shmc_segment *seg, uint32_t column, shmc_column_info *out);
@@ -442,7 +457,9 @@ SHMC_API int shmc_segment_verify(shmc_segment *seg, shmc_bad_chunk_fn on_bad, vo
 /* ------------------------------------------------------------------------ */
 /* Shared-memory management                                                  */
 /* ------------------------------------------------------------------------ */
-/* Remove "shm:NAME", "NAME" (shared memory) or a file path holding a segment.
+/* Remove "shm:NAME" or a file path holding a segment (a bare NAME: the rule of
+ * shmc_segment_open). Removes it whoever owns it; the CLI's rm asks for --force
+ * when the owner is alive.
  * @return SHMC_ERR_NOT_FOUND, SHMC_ERR_BAD_NAME, SHMC_ERR_PERMISSION. */
 SHMC_API int shmc_segment_unlink(const char *name);
 /* Is `name` acceptable as a shared-memory name (without "shm:")? SHMC_OK or SHMC_ERR_BAD_NAME. */

@@ -6,6 +6,7 @@
 #   tools/dev.sh demo [ARGS]     the main job on a generated multi-million-row frame
 #   tools/dev.sh fuzz SECONDS    build the libFuzzer targets and run each for SECONDS
 #   tools/dev.sh bench [ARGS]    the benchmark against the peers (tools/bench/)
+#   tools/dev.sh python          print the interpreter and requirement set .venv/ is made with
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,7 +15,7 @@ VENV="$ROOT/.venv"
 VENV_OLD="$ROOT/.venv-old"
 JOBS=$(nproc 2>/dev/null || echo 2)
 APT_PACKAGES=(build-essential cmake pkg-config libmsgpack-dev libzstd-dev libxxhash-dev
-              libcmocka-dev clang libclang-rt-14-dev valgrind)
+              libcmocka-dev clang libclang-rt-14-dev valgrind python3-venv)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'dev.sh: %s\n' "$*" >&2; exit 1; }
@@ -46,6 +47,18 @@ find_python() {
 }
 py_ok() { "$1" -c "import sys,venv; sys.exit(0 if sys.version_info[:2] >= tuple(map(int,'$2'.split('.'))) else 1)" 2>/dev/null; }
 
+# The interpreter and requirement set of .venv/: Python >= 3.12 with tools/requirements.txt
+# (numpy 2.5 needs 3.12) when there is one, else Python 3.11 (stock Debian 12) with
+# tools/requirements-py311.txt (the same pins, numpy on its 2.4 line). Prints "PYTHON REQS".
+choose_main_python() {
+    local py
+    if py=$(find_python 3.12); then echo "$py tools/requirements.txt"; return 0; fi
+    if py=$(find_python 3.11); then echo "$py tools/requirements-py311.txt"; return 0; fi
+    return 1
+}
+
+py_version() { "$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])'; }
+
 # make_venv DIR REQUIREMENTS MIN_PYTHON [MAX_PYTHON]
 make_venv() {
     local dir=$1 req=$2 minpy=$3 maxpy=${4:-} stamp py
@@ -59,9 +72,9 @@ make_venv() {
         done
         [ -n "$py" ] || die "no Python between $minpy and $maxpy for $dir"
     else
-        py=$(find_python "$minpy") || die "need Python >= $minpy for $dir (numpy 2.5 requires it)"
+        py=$(find_python "$minpy") || die "need Python >= $minpy for $dir"
     fi
-    log "creating $dir with $py ($req)"
+    log "creating $dir with Python $(py_version "$py") ($py) and $req (first run: a few minutes)"
     rm -rf "$dir"
     "$py" -m venv "$dir"
     "$dir/bin/python" -m pip install -q --upgrade pip >/dev/null
@@ -71,7 +84,18 @@ make_venv() {
 
 setup() {
     need_apt
-    make_venv "$VENV" tools/requirements.txt 3.12
+    local choice py req
+    choice=$(choose_main_python) || die "need Python >= 3.11 (Debian: apt-get install python3 python3-venv)"
+    read -r py req <<<"$choice"
+    log "Python $(py_version "$py") ($py) with $req"
+    make_venv "$VENV" "$req" 3.11
+}
+
+print_python() {
+    local choice py req
+    choice=$(choose_main_python) || die "need Python >= 3.11 (Debian: apt-get install python3 python3-venv)"
+    read -r py req <<<"$choice"
+    echo "python=$py version=$(py_version "$py") requirements=$req"
 }
 
 cmake_build() { # DIR [cmake args...]
@@ -147,6 +171,7 @@ case "$verb" in
     demo) demo "$@" ;;
     bench) bench "$@" ;;
     fuzz) fuzz "$@" ;;
+    python) print_python ;;
     setup) setup; make_venv "$VENV_OLD" tools/requirements-old.txt 3.10 3.11 ;;
-    *) echo "usage: tools/dev.sh build|test|demo|bench|fuzz SECONDS" >&2; exit 2 ;;
+    *) echo "usage: tools/dev.sh build|test|demo|bench|python|fuzz SECONDS" >&2; exit 2 ;;
 esac

@@ -7,11 +7,11 @@ from .errors import __all__ as _errors_all
 __all__ = list(_errors_all)
 
 from ._lib import library_version  # noqa: E402
-from .frame import SharedFrame, attach, detach_all, share  # noqa: E402
+from .frame import PlanPart, SharedFrame, attach, detach_all, share  # noqa: E402
 
 __version__ = ".".join(map(str, library_version()))  # lib/shmchunk.h is the one place
 
-__all__ += ["SharedFrame", "attach", "detach_all", "share"]
+__all__ += ["PlanPart", "SharedFrame", "attach", "detach_all", "share"]
 
 from ._shm import gc, list_segments, unlink  # noqa: E402
 

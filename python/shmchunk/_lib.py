@@ -139,6 +139,7 @@ shmc_column_desc._fields_ = [
 ]
 
 PROGRESS_FN = CFUNCTYPE(None, c_void_p, c_uint64, c_uint64)
+CANCEL_FN = CFUNCTYPE(c_int, c_void_p)
 
 
 class shmc_write_opts(Structure):
@@ -146,6 +147,7 @@ class shmc_write_opts(Structure):
         ("rows_per_chunk", c_uint64), ("codec", c_int), ("level", c_int), ("shuffle", c_int),
         ("threads", c_int), ("flags", c_uint32), ("min_saving", c_double),
         ("progress", PROGRESS_FN), ("progress_user", c_void_p),
+        ("cancel", CANCEL_FN), ("cancel_user", c_void_p),
     ]
 
 

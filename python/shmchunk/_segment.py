@@ -46,6 +46,7 @@ class Segment:
         self._h = _Handle(src, _OPEN_FLAGS | (L.SHMC_OPEN_VERIFY_ALL if verify_all else 0),
                           max_decoded)
         self.handle = self._h.ptr
+        src = _opened_name(self.handle, src)  # a bare NAME resolved: "shm:NAME" or the path
         self.src = src
         # A C handle is not thread-safe; one SharedFrame may be used from threads.
         self.lock = threading.RLock()
@@ -279,6 +280,12 @@ def _strings_ok(offsets: np.ndarray, data: np.ndarray) -> bool:
     bad = c_size_t()
     return _STRINGS_CHECK(offsets.ctypes.data, len(offsets) // 8, data.ctypes.data,
                           len(data), byref(bad)) == L.SHMC_OK
+
+
+def _opened_name(handle, src: str) -> str:
+    info = L.shmc_segment_info()
+    L.lib.shmc_segment_info_get(handle, byref(info))
+    return info.name.decode() if info.name else src
 
 
 def _adjacent(infos) -> bool:

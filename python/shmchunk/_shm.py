@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 
 from . import _lib as L
 
@@ -10,7 +11,7 @@ __all__ = ["list_segments", "gc", "unlink"]
 
 
 def _entry(e: L.shmc_shm_entry) -> dict:
-    return {"name": (e.name or b"").decode("utf-8", "replace"), "size": int(e.size),
+    return {"name": "shm:" + (e.name or b"").decode("utf-8", "replace"), "size": int(e.size),
             "uid": int(e.uid), "owner_pid": int(e.owner_pid),
             "state": L.OWNER_STATE_NAMES.get(e.owner_state, "?"), "sealed": bool(e.sealed)}
 
@@ -31,18 +32,19 @@ def _collect(call, *extra) -> list[dict]:
 
 
 def list_segments() -> list[dict]:
-    """Every shmchunk segment in shared memory (recognised by header): name, size,
+    """Every shmchunk segment in shared memory (recognised by header): name ("shm:NAME"), size,
     uid, owner_pid, state ("alive", "orphaned" or "persistent"), sealed."""
     return _collect(L.lib.shmc_shm_list)
 
 
 def gc() -> list[str]:
     """Remove this user's owned segments whose owner process is dead (never a
-    persistent one, one whose owner lives, or another user's). Returns their names."""
+    persistent one, one whose owner lives, or another user's). Returns their names
+    ("shm:NAME")."""
     removed = ctypes.c_uint32()
     return [e["name"] for e in _collect(L.lib.shmc_shm_gc, ctypes.byref(removed))]
 
 
 def unlink(name: str) -> None:
-    """Remove a segment by name ("NAME", "shm:NAME") or file path."""
-    L.lib.shmc_segment_unlink(name.encode())
+    """Remove a segment: "shm:NAME" or a file path (a bare NAME: as attach() says)."""
+    L.lib.shmc_segment_unlink(os.fsencode(name))

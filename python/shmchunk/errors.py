@@ -17,7 +17,8 @@ __all__ = [
     "BadLayoutError", "UnsealedError", "TruncatedError", "ChecksumError",
     "HeaderChecksumError", "IndexChecksumError", "ChunkChecksumError",
     "CompressedChunkError", "OutOfRangeError", "LimitError", "UnsupportedError",
-    "PickleFormatError", "CodecError", "PickleNotAllowedError", "IdentityMismatchError",
+    "PickleFormatError", "CodecError", "CancelledError", "PickleNotAllowedError",
+    "IdentityMismatchError",
     "ClosedError", "error_for_status", "STATUS_NAMES",
 ]
 
@@ -145,6 +146,12 @@ class PickleFormatError(ShmchunkError, ValueError):
 
 class CodecError(ShmchunkError):
     status_name = "SHMC_ERR_CODEC"
+
+
+class CancelledError(ShmchunkError):
+    """A write stopped because its caller asked (share() re-raises the Ctrl-C)."""
+
+    status_name = "SHMC_ERR_CANCELLED"
 
 
 class PickleNotAllowedError(ShmchunkError, PermissionError):

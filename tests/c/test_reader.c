@@ -559,23 +559,64 @@ static void on_progress(void *user, uint64_t done, uint64_t total)
     last[2]++;
 }
 
+/* The total is the frame's raw bytes, compressed or not (a bar must not say twice
+ * the frame's size when zstd adds a phase). */
 static void test_progress_called(void **s)
 {
     (void)s;
     shmc_frame *f = float_frame(1, 9u << 20);   /* 72 MiB: two batches of jobs */
-    uint64_t last[3] = {0, 0, 0};
-    shmc_write_opts o;
-    shmc_write_opts_init(&o);
-    o.progress_user = last;
-    o.progress = on_progress;
-    o.rows_per_chunk = 1u << 20;
-    uint8_t *buf;
-    size_t len;
-    assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_OK);
-    assert_int_equal(last[0], last[1]);
-    assert_int_equal(last[1], (9u << 20) * 8);   /* raw bytes placed */
-    assert_true(last[2] >= 2);
-    free(buf);
+    for (int codec = SHMC_CODEC_NONE; codec <= SHMC_CODEC_ZSTD; codec++) {
+        uint64_t last[3] = {0, 0, 0};
+        shmc_write_opts o;
+        shmc_write_opts_init(&o);
+        o.progress_user = last;
+        o.progress = on_progress;
+        o.rows_per_chunk = 1u << 20;
+        o.codec = codec;
+        uint8_t *buf;
+        size_t len;
+        assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_OK);
+        assert_int_equal(last[0], last[1]);
+        assert_int_equal(last[1], (9u << 20) * 8);   /* raw bytes */
+        assert_true(last[2] >= 2);
+        free(buf);
+    }
+    shmc_frame_free(f);
+}
+
+/* Says stop on its Nth call (counting in user[0]). */
+static int cancel_on_call(void *user)
+{
+    int *calls = user;
+    return ++calls[0] >= calls[1];
+}
+
+/* Cancelling from the callback stops the write at once, with its own status, and
+ * leaves nothing behind: not before the space is reserved, nor mid-copy. */
+static void test_cancel_removes_everything(void **s)
+{
+    (void)s;
+    shmc_frame *f = float_frame(1, 9u << 20);   /* two batches to place */
+    for (int when = 1; when <= 3; when++) {
+        char shm[128], path[256];
+        hc_shm_name(shm, sizeof shm, "cancel");
+        hc_tmp_path(path, sizeof path, "cancel");
+        const char *dests[] = {shm, path};
+        for (int d = 0; d < 2; d++) {
+            int calls[2] = {0, when};
+            shmc_write_opts o;
+            shmc_write_opts_init(&o);
+            o.cancel = cancel_on_call;
+            o.cancel_user = calls;
+            assert_int_equal(shmc_frame_write(f, dests[d], &o, NULL, 0), SHMC_ERR_CANCELLED);
+            assert_int_equal(calls[0], when);   /* asked no further once told to stop */
+            assert_non_null(strstr(shmc_frame_errmsg(f), "cancelled"));
+            shmc_segment *seg;
+            assert_int_equal(shmc_segment_create(&seg), SHMC_OK);
+            assert_int_equal(shmc_segment_open(seg, dests[d], 0), SHMC_ERR_NOT_FOUND);
+            shmc_segment_free(seg);
+        }
+    }
     shmc_frame_free(f);
 }
 
@@ -601,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_bad_opts),
         cmocka_unit_test(test_kind_helpers),
         cmocka_unit_test(test_progress_called),
+        cmocka_unit_test(test_cancel_removes_everything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

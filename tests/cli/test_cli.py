@@ -608,7 +608,7 @@ def test_info_json_escapes_hostile_labels(cli, shm_name, tmp_path):
 def test_ls_shows_packed_segment(cli, shm_name, frame_pkl):
     cli("pack", frame_pkl, f"shm:{shm_name}", check=0)
     listing = json.loads(cli("ls", "--json", check=0).out)
-    mine = [e for e in listing if e["name"] == shm_name]
+    mine = [e for e in listing if e["name"] == f"shm:{shm_name}"]  # as every verb takes it
     assert len(mine) == 1
     entry = mine[0]
     assert entry["state"] == "persistent" and entry["owner_pid"] is None and entry["sealed"] is True
@@ -705,14 +705,14 @@ B='{cli_bin}'
 def test_gc_removes_orphans_and_keeps_persistent_segments(cli_bin, tmp_path, frame_pkl):
     where = run_gc_scenario(cli_bin, tmp_path, frame_pkl)
     base = "gc" if where == "private" else where
-    orphan, persistent = f"{base}-orphan", f"{base}-persistent"
+    orphan, persistent = f"shm:{base}-orphan", f"shm:{base}-persistent"  # ls --json: shm:NAME
     before = {e["name"]: e for e in json.loads((tmp_path / "before.json").read_text())}
     after = {e["name"]: e for e in json.loads((tmp_path / "after.json").read_text())}
     assert before[orphan]["state"] == "orphaned" and before[orphan]["owner_pid"] > 0
     assert before[persistent]["state"] == "persistent" and before[persistent]["owner_pid"] is None
     assert json.loads((tmp_path / "orphan.json").read_text())["owner"]["state"] == "orphaned"
     gc_out = (tmp_path / "gc.out").read_text()
-    assert f"removed shm:{orphan} (" in gc_out
+    assert f"removed {orphan} (" in gc_out
     assert persistent not in gc_out
     assert re.search(r"^gc: removed \d+ orphaned segments?$", gc_out, re.M)
     if where == "private":

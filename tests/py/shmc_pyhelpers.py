@@ -24,11 +24,13 @@ def unique_name(tag: str = "t") -> str:
 
 
 def shm_exists(name: str) -> bool:
-    return Path("/dev/shm", name).exists()
+    """Does /dev/shm/NAME exist? (NAME or "shm:NAME", as sf.name prints it)"""
+    return Path("/dev/shm", name.removeprefix("shm:")).exists()
 
 
 def mapped(name: str) -> bool:
-    """Is /dev/shm/NAME mapped in this process?"""
+    """Is /dev/shm/NAME mapped in this process? (NAME or "shm:NAME")"""
+    name = name.removeprefix("shm:")
     with open("/proc/self/maps") as f:
         return any(f"/dev/shm/{name}" in line for line in f)
 

@@ -196,16 +196,17 @@ def test_gc_removes_only_dead_owners_orphans(shared):
          "print('up', flush=True)\nsys.stdin.read()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         env=dict(os.environ, PYTHONPATH=str(ROOT / "python")))
+    shm = "shm:" + name   # list_segments() and gc() print names as attach() takes them
     try:
         assert proc.stdout.readline().strip() == "up"
         states = {e["name"]: e["state"] for e in shmchunk.list_segments()}
-        assert states[name] == "alive" and states[alive.name] == "alive"
-        assert name not in shmchunk.gc()  # owner still running
+        assert states[shm] == "alive" and states[alive.name] == "alive"
+        assert shm not in shmchunk.gc()  # owner still running
         proc.kill()                       # SIGKILL: no atexit, the segment is orphaned
         proc.wait()
-        assert {e["name"]: e["state"] for e in shmchunk.list_segments()}[name] == "orphaned"
+        assert {e["name"]: e["state"] for e in shmchunk.list_segments()}[shm] == "orphaned"
         removed = shmchunk.gc()
-        assert name in removed and alive.name not in removed
+        assert shm in removed and alive.name not in removed
         assert not shm_exists(name) and shm_exists(alive.name)
     finally:
         proc.kill()

@@ -98,3 +98,14 @@ def test_cli_pack_nospace_exit1_one_line(cli, private_shm, tmp_path):
     assert p.returncode == 0, p.stderr
     assert ns2.listdir() == ["rel-big"]
     record("space_cli", {"tmpfs": "8m", "input_mb": 12, "exit": 1, "left_behind": 0})
+
+
+def test_nospace_says_how_much_was_free_and_what_to_do(shmchunk, private_shm):
+    """Issue 16.7: the NoSpaceError of share() names the free space and the remedies."""
+    ns = private_shm("8m")
+    p = _share(ns, "16:raw")
+    lines = _lines(p.stdout)
+    assert lines[0][0] == "nospace", p.stdout
+    msg = lines[0][1]
+    assert "/dev/shm has" in msg and "MiB free of 8 MiB" in msg, msg
+    assert "--shm-size" in msg and 'compression="zstd"' in msg, msg

@@ -256,7 +256,7 @@ def test_owner_pid_reuse_is_not_alive(shmchunk, cli, private_shm, owners):
     relwork.forge_header(str(ns.shm / name), owner_pid=1, owner_start=12345)
     p = run_cli("ls", "--json", prefix=ns.prefix)
     assert p.returncode == 0, p.stderr
-    state = {e["name"]: e["state"] for e in json.loads(p.stdout)}
+    state = {relwork.bare_name(e["name"]): e["state"] for e in json.loads(p.stdout)}
     assert state[name] == "orphaned", state
 
 

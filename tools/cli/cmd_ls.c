@@ -79,7 +79,9 @@ static void print_json(const ls_list *l)
     for (size_t i = 0; i < l->n; i++) {
         const shmc_shm_entry *e = &l->v[i].e;
         cli_json_begin_object(&j);
-        cli_json_key(&j, "name"); cli_json_cstr(&j, e->name);
+        char name[1100];
+        snprintf(name, sizeof name, "shm:%s", e->name);   /* as every verb takes it */
+        cli_json_key(&j, "name"); cli_json_cstr(&j, name);
         cli_json_key(&j, "size"); cli_json_u64(&j, e->size);
         cli_json_key(&j, "uid"); cli_json_u64(&j, e->uid);
         cli_json_key(&j, "owner_pid");

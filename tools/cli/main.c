@@ -50,8 +50,10 @@ static const cli_verb verbs[] = {
     {"ls", cmd_ls, "ls [--json]",
      "List shmchunk segments in shared memory: name, size, uid, owner pid, state\n"
      "(persistent, alive or orphaned) and whether the segment is sealed.\n"},
-    {"rm", cmd_rm, "rm NAME...",
-     "Remove segments: 'shm:NAME' or 'NAME' in shared memory, or a segment file path.\n"},
+    {"rm", cmd_rm, "rm [--force] NAME...",
+     "Remove segments: 'shm:NAME' in shared memory, or a segment file path.\n"
+     "A segment whose owner process is alive is refused unless --force is given.\n"
+     "  -f, --force     remove it even though its owner is alive\n"},
     {"gc", cmd_gc, "gc",
      "Remove this user's owned segments whose owner process has died (orphans).\n"
      "Persistent segments (made by 'pack') and other users' segments are never touched.\n"},
@@ -75,7 +77,8 @@ void cli_print_usage(FILE *f, const char *verb)
     fprintf(f, "usage: shmchunk [-q|-v] [--help] [--version] VERB [ARGS]\n\n"
                "Share one pandas DataFrame read-only through one shared-memory segment.\n\n");
     for (size_t i = 0; i < NVERBS; i++) fprintf(f, "  shmchunk %s\n", verbs[i].synopsis);
-    fprintf(f, "\nSRC/DEST: 'shm:NAME' for shared memory, anything else is a file path.\n"
+    fprintf(f, "\nSRC/DEST: 'shm:NAME' for shared memory, anything else is a file path; a bare\n"
+               "NAME as SRC is whichever of shm:NAME and ./NAME exists (both: an error).\n"
                "  -q, --quiet     print only what was asked for (and errors)\n"
                "  -v, --verbose   more detail\n"
                "Exit status: 0 ok, 1 bad input or corrupt data, 2 usage error.\n"
