@@ -1,0 +1,109 @@
+"""shmchunk.dask on one host: LocalCluster(n_workers=2, processes=True)."""
+
+from __future__ import annotations
+
+import gc
+import pickle
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed", reason="shmchunk.dask needs distributed")
+import dask  # noqa: E402
+from distributed import Client  # noqa: E402
+
+import shmchunk  # noqa: E402
+import shmchunk.dask as sd  # noqa: E402
+
+from shmc_daskhelpers import frame, mine, read_task, shm_here, touched, unique_name  # noqa: E402
+
+
+@pytest.mark.parametrize("compression", [None, "zstd"])
+def test_tasks_read_only_their_chunks_one_segment(cluster, compression):
+    _, client = cluster
+    df = frame()
+    with sd.share(client, df, compression=compression, rows_per_chunk=1 << 14,
+                  name=unique_name()) as h:
+        assert mine(shm_here(), h) == [h.name]          # one segment: no copy on this host
+        plan = h.plan(6, by="rows")
+        futs = [client.submit(read_task, h, ids, pure=False) for ids in plan]
+        results = client.gather(futs)
+        for ids, (_part, read) in zip(plan, results):
+            assert set(read) <= set(ids)                  # a task reads only its chunks
+        got = pd.concat([p for p, _ in results]).sort_index()
+        pd.testing.assert_frame_equal(got, df)
+        assert mine(shm_here(), h) == [h.name]
+        name = h.name
+    assert name not in shm_here()                         # nothing left after close
+    assert not [n for n in shm_here() if n.startswith(h.copy_name)]
+
+
+def test_handle_is_small_and_works_in_every_api(cluster):
+    _, client = cluster
+    df = frame(50_000)
+    with sd.share(client, df, rows_per_chunk=1 << 13, name=unique_name()) as h:
+        assert len(pickle.dumps(h)) < 1024
+        assert h.nrows == len(df) and list(h.columns) == list(df.columns)
+        assert h.chunk_ids(columns=["v"]) == shmchunk.attach(h.name).chunk_ids(columns=["v"])
+        col_sum = lambda h, c: float(h.column(c).sum())  # noqa: E731
+        assert client.submit(col_sum, h, "v").result() == pytest.approx(df.v.sum())
+        assert client.map(col_sum, [h, h], ["v", "w"]) and \
+            [f.result() for f in client.map(col_sum, [h, h], ["v", "w"])] == \
+            pytest.approx([df.v.sum(), float(df.w.sum())])
+        assert dask.delayed(col_sum)(h, "w").compute() == float(df.w.sum())
+        ran = client.run(lambda h: h.nrows, h)
+        assert set(ran.values()) == {len(df)}
+
+
+def test_to_dask_dataframe_groupby_and_projection(cluster):
+    _, client = cluster
+    df = frame()
+    with sd.share(client, df, rows_per_chunk=1 << 14, name=unique_name()) as h:
+        ddf = h.to_dask_dataframe(by="rows")
+        assert ddf.npartitions == h.frame().info()["nrowgroups"]
+        got = ddf.groupby("k")["v"].mean().compute().sort_index()
+        pd.testing.assert_series_equal(got, df.groupby("k")["v"].mean(), check_names=False)
+    # A fresh frame, so the workers have read nothing of it yet: a projection of two
+    # columns reads exactly those columns' chunks.
+    with sd.share(client, df, rows_per_chunk=1 << 14, name=unique_name()) as h:
+        total = h.to_dask_dataframe()[["v", "w"]].sum().compute()
+        assert total["v"] == pytest.approx(df.v.sum()) and total["w"] == df.w.sum()
+        read = set().union(*client.run(touched, h).values())
+        assert read == set(h.chunk_ids(columns=["v", "w"]))
+        assert len(read) < h.nchunks
+
+
+def test_close_paths_remove_the_segment(cluster):
+    lc, client = cluster
+    df = frame(20_000)
+    h = sd.share(client, df, name=unique_name())
+    name = h.name
+    del h
+    gc.collect()                                           # GC of the client's handle
+    assert name not in shm_here()
+    other = Client(lc)
+    h = sd.share(other, df, name=unique_name())
+    assert h.name in shm_here()
+    other.close()                                          # client.close()
+    assert h.name not in shm_here() and h.closed
+
+
+def test_shared_frame_given_stays_with_its_owner(cluster):
+    _, client = cluster
+    with shmchunk.share(frame(10_000), name=unique_name()) as sf:
+        with sd.share(client, sf) as h:
+            assert client.submit(lambda h: h.nrows, h).result() == sf.nrows
+        assert sf.name in shm_here()                       # the caller's frame: theirs to close
+
+
+def test_reused_name_is_refused(cluster):
+    _, client = cluster
+    name = unique_name()
+    sf = shmchunk.share(frame(10_000), name=name)
+    h = sd.share(client, sf)
+    sf.close()
+    with shmchunk.share(frame(10_000, seed=2), name=name):  # another frame, same name
+        fut = client.submit(lambda h: h.nrows, h, pure=False)
+        with pytest.raises(shmchunk.IdentityMismatchError):
+            fut.result()
+    h.close()
