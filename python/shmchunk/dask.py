@@ -126,18 +126,14 @@ _writes: dict[str, tuple[int, bytes]] = {}   # part name -> (fd, final header)
 _writes_lock = threading.Lock()
 
 
-def _copy_owner() -> tuple[int, int]:
-    """Owner of copies made by this worker: its nanny (outlives worker restarts), or
-    the worker itself when it runs without one."""
-    try:
-        has_nanny = bool(distributed.get_worker().nanny)
-    except ValueError:
-        has_nanny = False
-    pid = os.getppid() if has_nanny else os.getpid()
+def _copy_owner(worker) -> tuple[int, int]:
+    """Owner of copies made by this worker: its nanny, the parent process that
+    outlives worker restarts; the worker itself when it runs without one."""
+    pid = os.getppid() if worker is not None and worker.nanny else os.getpid()
     return pid, _start_time(pid)
 
 
-def _copy_begin(copy_name: str, orig_header: bytes, total: int) -> str:
+def _copy_begin(copy_name: str, orig_header: bytes, total: int, dask_worker=None) -> str:
     """Start receiving a copy: "exists" (done already), "busy" (another process of
     this host is writing it; wait) or "ready" (we hold the lock; send the pieces)."""
     final = os.path.join(SHM_DIR, copy_name)
@@ -154,7 +150,7 @@ def _copy_begin(copy_name: str, orig_header: bytes, total: int) -> str:
             continue
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            header = _copy_header(orig_header, *_copy_owner())
+            header = _copy_header(orig_header, *_copy_owner(dask_worker))
             os.pwrite(fd, header[:_SEALED], 0)   # provisional: unsealed, owner named
             os.posix_fallocate(fd, 0, total)
         except BaseException:

@@ -25,6 +25,17 @@ BUILD = Path(os.environ.get("SHMCHUNK_BUILD", CHECKOUT / "build"))
 CLI = BUILD / "tools" / "shmchunk"
 
 
+def child_env() -> dict:
+    """This environment with absolute PYTHONPATH and SHMCHUNK_BUILD (the other
+    host's processes start from another working directory)."""
+    env = dict(os.environ)
+    paths = [str(Path(p).resolve()) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    here = str(Path(__file__).resolve().parent)  # the task functions of shmc_daskhelpers
+    env["PYTHONPATH"] = os.pathsep.join([str(CHECKOUT / "python"), here] + paths)
+    env["SHMCHUNK_BUILD"] = str(BUILD.resolve())
+    return env
+
+
 def pytest_collection_modifyitems(config, items):
     try:
         import distributed  # noqa: F401
@@ -85,7 +96,7 @@ class OtherHost:
 
     def nsenter(self, *argv, **kw) -> subprocess.CompletedProcess:
         return subprocess.run(["nsenter", "-t", str(self.root_pid), "--mount", "--ipc", *argv],
-                              capture_output=True, text=True, **kw)
+                              capture_output=True, text=True, env=child_env(), **kw)
 
     def start_worker(self) -> subprocess.Popen:
         dask = Path(sys.executable).with_name("dask")
@@ -93,7 +104,8 @@ class OtherHost:
             ["nsenter", "-t", str(self.root_pid), "--mount", "--ipc", str(dask), "worker",
              self.scheduler, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
              "--memory-limit", "0"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            env=child_env())
         self.workers.append(p)
         return p
 
