@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import itertools
 import os
 import struct
 import threading
@@ -41,7 +42,8 @@ from .frame import SharedFrame, _cached_segment, _src_for, share as _share_frame
 
 __all__ = ["share", "DaskSharedFrame", "host_id"]
 
-PIECE_BYTES = 16 << 20   # per message; one piece in flight per host
+PIECE_BYTES = 8 << 20    # per message
+PIECES_IN_FLIGHT = 3      # per host: at most 24 MB of the frame in flight
 SHM_DIR = "/dev/shm"
 COPY_PREFIX = "shmchunk-dask-"
 _PART_SUFFIX = "-part"
@@ -346,6 +348,7 @@ class DaskSharedFrame:
         self.verify_checksums = verify
         self._finalizer = None
         self._client_ref = None
+        self._streams: list[threading.Thread] = []   # share(wait=False) copies
 
     @property
     def copy_name(self) -> str:
@@ -381,12 +384,13 @@ class DaskSharedFrame:
                 _frames[key] = sf
         return sf
 
-    def _copy_segment(self, wait: float = 60.0):
+    def _copy_segment(self):
         path = os.path.join(SHM_DIR, self.copy_name)
-        deadline = time.monotonic() + wait
         while not os.path.exists(path):
-            # A copy being written by another process of this host: wait for it.
-            if not os.path.exists(path + _PART_SUFFIX) or time.monotonic() > deadline:
+            # A copy being written by another process of this host (it holds the
+            # part's flock): wait for it; a dead writer releases the lock.
+            part = path + _PART_SUFFIX
+            if not (os.path.exists(part) and _part_in_progress(part)) and not os.path.exists(path):
                 raise errors.SegmentNotFoundError(
                     f"{path}: no copy of shared frame {self.name!r} on this host "
                     f"({_host()}); a host that joined after share() needs h.replicate()")
@@ -448,6 +452,11 @@ class DaskSharedFrame:
         client = self._client()
         return _replicate(client, self)
 
+    def wait_copies(self) -> None:
+        """Wait for copies streaming in the background (share(wait=False))."""
+        for t in self._streams:
+            t.join()
+
     def close(self) -> None:
         """Remove every copy on every host (and the original if share() made it)."""
         if self._finalizer is not None:
@@ -488,11 +497,14 @@ def _row_ranges(nrg: int, n: int, rpc: int, nrows: int) -> list[tuple[int, int]]
 
 
 # ---- client side ----------------------------------------------------------------------
-def share(client: "distributed.Client", df_or_frame, **share_kwargs) -> DaskSharedFrame:
+def share(client: "distributed.Client", df_or_frame, wait: bool = True,
+          **share_kwargs) -> DaskSharedFrame:
     """Share a DataFrame (or an existing SharedFrame) with every host of the cluster.
 
     The client's host uses the segment itself; every other host receives one verified
-    copy now (eagerly, before share() returns). Keyword arguments go to
+    copy now: before share() returns (wait=True), or streamed in the background
+    (wait=False: tasks on the client's host start at once, readers on another host
+    wait for its copy; h.wait_copies() waits and raises a failed copy's error). Keyword arguments go to
     shmchunk.share(). The returned handle removes the copies (and the segment, if made
     here) on close(), leaving `with`, garbage collection and client.close()."""
     if isinstance(df_or_frame, SharedFrame):
@@ -509,7 +521,7 @@ def share(client: "distributed.Client", df_or_frame, **share_kwargs) -> DaskShar
     try:
         client.register_plugin(CopyOwnerPlugin(), name=_PLUGIN_NAME)
         client.run(gc_orphans, on_error="ignore")
-        _replicate(client, h, sf)
+        _replicate(client, h, sf, wait=wait)
     except BaseException:
         h.close()
         raise
@@ -519,13 +531,15 @@ def share(client: "distributed.Client", df_or_frame, **share_kwargs) -> DaskShar
 def _attach_lifecycle(client, h: DaskSharedFrame, owned: SharedFrame | None) -> None:
     h._client_ref = weakref.ref(client)
     h._finalizer = weakref.finalize(h, _remove_everywhere, weakref.ref(client), h.copy_name,
-                                    h._header, owned, os.getpid())
+                                    h._header, owned, os.getpid(), h._streams)
     _track(client, h)
 
 
-def _remove_everywhere(client_ref, copy_name, header, owned, pid) -> None:
+def _remove_everywhere(client_ref, copy_name, header, owned, pid, streams) -> None:
     if os.getpid() != pid:
         return
+    for t in streams:  # copies still streaming finish (or fail) first
+        t.join()
     client = client_ref()
     try:
         if client is not None and client.status == "running":
@@ -554,43 +568,80 @@ def _track(client, h: DaskSharedFrame) -> None:
     handles.add(h)
 
 
-def _replicate(client, h: DaskSharedFrame, sf: SharedFrame | None = None, _tamper=None) -> dict:
-    """Push one copy to every host other than the client's; returns {host: writer
-    address or "exists"}."""
+def _replicate(client, h: DaskSharedFrame, sf: SharedFrame | None = None, _tamper=None,
+               wait: bool = True) -> dict:
+    """Push one copy to every host other than the client's; returns {host: state}.
+    Every host's temporary copy (its lock) exists before this returns, so readers
+    there wait for it; wait=False streams the bytes in a background thread."""
     hosts: dict[str, list[str]] = {}
     for addr, (hid, _pid) in client.run(_host_info).items():
         hosts.setdefault(hid, []).append(addr)
     src = sf if sf is not None else SharedFrame(
         _cached_segment(h._src, h._identity, h.verify_checksums), owner=False)
-    done = {}
+    done, todo = {}, []
     for hid, addrs in sorted(hosts.items()):
         if hid == h._origin_host:
             continue
-        done[hid] = _push_copy(client, h, src, sorted(addrs)[0], _tamper)
+        run = _runner(client, sorted(addrs)[0])
+        done[hid] = _begin_copy(run, h, src)
+        if done[hid] == "ready":
+            todo.append((hid, run))
+
+    def stream():
+        for hid, run in todo:
+            done[hid] = _stream_copy(run, h, src, _tamper)
+
+    if wait:
+        stream()
+    else:
+        t = threading.Thread(target=stream, name="shmchunk-dask-copy", daemon=True)
+        h._streams.append(t)
+        t.start()
     return done
 
 
-def _push_copy(client, h: DaskSharedFrame, src: SharedFrame, addr: str, tamper=None) -> str:
+def _runner(client, addr: str):
     def run(fn, *args):
         return client.run(fn, *args, workers=[addr])[addr]
+    return run
 
+
+def _begin_copy(run, h: DaskSharedFrame, src: SharedFrame) -> str:
     state = run(_copy_begin, h.copy_name, h._header, src.nbytes)
     while state == "busy":  # another client is copying this frame there
         time.sleep(0.1)
         state = run(_copy_begin, h.copy_name, h._header, src.nbytes)
-    if state == "exists":
-        return "exists"
+    return state
+
+
+def _stream_copy(run, h: DaskSharedFrame, src: SharedFrame, tamper=None) -> str:
     try:
-        buf = src.buffer
-        for off in range(0, src.nbytes, PIECE_BYTES):
-            piece = bytes(buf[off:off + PIECE_BYTES])
-            _send_piece(run, h.copy_name, off, piece, tamper)
+        _send_pieces(run, h.copy_name, src, tamper)
         return run(_copy_finish, h.copy_name, h._header)
     except BaseException:
         try:
             run(_copy_abort, h.copy_name)
         finally:
             raise
+
+
+def _send_pieces(run, copy_name, src: SharedFrame, tamper) -> None:
+    """PIECES_IN_FLIGHT pieces at a time (bounded memory: the pieces in flight are all
+    that is copied out of the segment), so the comms do not wait on each round trip."""
+    from concurrent.futures import ThreadPoolExecutor
+    buf = src.buffer
+
+    def one(off):
+        _send_piece(run, copy_name, off, bytes(buf[off:off + PIECE_BYTES]), tamper)
+
+    offsets = iter(range(0, src.nbytes, PIECE_BYTES))
+    with ThreadPoolExecutor(PIECES_IN_FLIGHT) as pool:
+        pending = [pool.submit(one, off) for off in itertools.islice(offsets, PIECES_IN_FLIGHT)]
+        while pending:
+            pending.pop(0).result()
+            nxt = next(offsets, None)
+            if nxt is not None:
+                pending.append(pool.submit(one, nxt))
 
 
 def _send_piece(run, copy_name, off, piece, tamper, tries: int = 3) -> None:
