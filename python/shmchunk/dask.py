@@ -253,9 +253,13 @@ def _host_info() -> tuple[str, int]:
     return _host(), os.getpid()
 
 
-def _drop_copy(copy_name: str, orig_header: bytes) -> bool:
-    """Remove this host's copy (only if it is a copy of this frame) and forget it here."""
+def _drop_copy(copy_name: str, orig_header: bytes, src: str = "") -> bool:
+    """Remove this host's copy (only if it is a copy of this frame) and forget it here:
+    this process's cached mappings of the copy and the original go too, so the
+    shared memory is freed once no task holds a view (an unlinked tmpfs file keeps
+    its pages while mapped)."""
     _forget(copy_name)
+    _uncache(["shm:" + copy_name, src])
     path = os.path.join(SHM_DIR, copy_name)
     try:
         if _check_copy(path, orig_header) is None:
@@ -319,6 +323,13 @@ def _forget(copy_name: str) -> None:
     with _frames_lock:
         for key in [k for k in _frames if k.endswith("|" + copy_name)]:
             del _frames[key]
+
+
+def _uncache(srcs) -> None:
+    from . import frame as _frame
+    with _frame._attached_lock:
+        for key in [k for k in _frame._attached if k[0] in srcs]:
+            del _frame._attached[key]
 
 
 _host_cache: tuple[int, str] | None = None
@@ -530,12 +541,12 @@ def share(client: "distributed.Client", df_or_frame, wait: bool = True,
 
 def _attach_lifecycle(client, h: DaskSharedFrame, owned: SharedFrame | None) -> None:
     h._client_ref = weakref.ref(client)
-    h._finalizer = weakref.finalize(h, _remove_everywhere, weakref.ref(client), h.copy_name,
+    h._finalizer = weakref.finalize(h, _remove_everywhere, weakref.ref(client), h._src, h.copy_name,
                                     h._header, owned, os.getpid(), h._streams)
     _track(client, h)
 
 
-def _remove_everywhere(client_ref, copy_name, header, owned, pid, streams) -> None:
+def _remove_everywhere(client_ref, src, copy_name, header, owned, pid, streams) -> None:
     if os.getpid() != pid:
         return
     for t in streams:  # copies still streaming finish (or fail) first
@@ -543,7 +554,7 @@ def _remove_everywhere(client_ref, copy_name, header, owned, pid, streams) -> No
     client = client_ref()
     try:
         if client is not None and client.status == "running":
-            client.run(_drop_copy, copy_name, header, on_error="ignore")
+            client.run(_drop_copy, copy_name, header, src, on_error="ignore")
     finally:
         if owned is not None:
             owned.close()

@@ -75,11 +75,11 @@ class OtherHost:
     """A shell in its own mount + IPC namespace (private tmpfs on /dev/shm) that runs
     `dask worker` processes (each with its nanny) joined to a scheduler."""
 
-    def __init__(self, scheduler: str):
+    def __init__(self, scheduler: str, shm_size: str = "1g"):
         self.scheduler = scheduler
         self.proc = subprocess.Popen(
             ["unshare", "--mount", "--ipc", "--fork", "sh", "-c",
-             "mount -t tmpfs -o size=1g tmpfs /dev/shm && echo ready && exec sleep 100000"],
+             f"mount -t tmpfs -o size={shm_size} tmpfs /dev/shm && echo ready && exec sleep 100000"],
             stdout=subprocess.PIPE, text=True, start_new_session=True)
         assert self.proc.stdout.readline().strip() == "ready"
         self.root_pid = self._child(self.proc.pid)

@@ -33,12 +33,22 @@ def two_hosts(cluster):
     other.start_worker()
     client.wait_for_workers(4, timeout=90)
     yield lc, client, other
-    # Cluster shutdown on that host: the nannies close, their plugin removes the copies.
+    # Cluster shutdown on that host: the nannies close, their plugin removes the copies,
+    # also of a handle nobody closed.
+    h = sd.share(client, frame(10_000), name=unique_name())
+    assert mine(other.shm(), h) == [h.copy_name]
     before = other.shm()
     other.stop_workers()
     left = [n for n in other.shm() if n.startswith(sd.COPY_PREFIX)]
     other.close()
+    h._finalizer.detach()  # not closed: the nannies removed the copy; the GC of
+    # the detached owner SharedFrame removes the original here
     assert not left, f"copies left after the nannies closed: {left} (before: {before})"
+
+
+def _shm_used(other) -> int:
+    st = os.statvfs(other.shm_path(""))
+    return (st.f_blocks - st.f_bfree) * st.f_frsize
 
 
 def _addrs(client):
@@ -65,9 +75,11 @@ def _check_reads(client, h, df, workers):
 def test_one_copy_on_the_other_host(two_hosts, compression):
     _, client, other = two_hosts
     df = frame()
+    used0 = _shm_used(other)
     with sd.share(client, df, compression=compression, rows_per_chunk=1 << 14,
                   name=unique_name()) as h:
         assert mine(other.shm(), h) == [h.copy_name]      # exactly one copy there
+        assert _shm_used(other) - used0 >= h.frame().nbytes
         assert mine(shm_here(), h) == [h.name]             # the original here, no copy
         _check_reads(client, h, df, _other_workers(client))
         _check_reads(client, h, df, sorted(client.scheduler_info()["workers"]))
@@ -81,6 +93,7 @@ def test_one_copy_on_the_other_host(two_hosts, compression):
         assert copy.info()["stored_bytes"] == shmchunk.attach(h.name).info()["stored_bytes"]
         copy.close()
     assert not mine(other.shm(), h) and not mine(shm_here(), h)   # close removes both
+    assert _shm_used(other) == used0          # and the workers' mappings: memory freed
 
 
 def test_corrupt_piece_is_sent_again(two_hosts, monkeypatch):

@@ -168,7 +168,7 @@ def main():
     lc = LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                       dashboard_address=None, memory_limit=0)
     client = Client(lc)
-    other = OtherHost(lc.scheduler_address)
+    other = OtherHost(lc.scheduler_address, shm_size=f"{int(3 * args.gb) + 1}g")
     other.start_worker()
     other.start_worker()
     results = []
