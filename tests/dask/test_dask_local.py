@@ -107,3 +107,36 @@ def test_reused_name_is_refused(cluster):
         with pytest.raises(shmchunk.IdentityMismatchError):
             fut.result()
     h.close()
+
+
+def test_copy_accepted_other_frame_refused_in_process():
+    """The copy protocol in one process: a copy made by _copy_begin/_piece/_finish is
+    read through the handle (its header differs only in the owner fields), a corrupt
+    piece is refused, and another frame under the copy's name raises."""
+    df = frame(30_000)
+    with shmchunk.share(df, rows_per_chunk=1 << 12, name=unique_name()) as sf:
+        hdr = bytes(sf.buffer[:128])
+        h = sd.DaskSharedFrame(sf._src, "elsewhere", sf._identity, hdr, False, True)
+        data = bytes(sf.buffer)
+        try:
+            assert sd._copy_begin(h.copy_name, hdr, len(data)) == "ready"
+            bad = data[:500] + bytes([data[500] ^ 1]) + data[501:]
+            assert not sd._copy_piece(h.copy_name, 0, bad, sd._hash(data))
+            assert sd._copy_piece(h.copy_name, 0, data, sd._hash(data))
+            assert sd._copy_finish(h.copy_name, hdr) == "published"
+            copy_hdr = open("/dev/shm/" + h.copy_name, "rb").read(128)
+            assert sd._masked(copy_hdr) == sd._masked(hdr)   # (owner: this process here)
+            pd.testing.assert_frame_equal(h.read(), df)
+            assert h.frame().name == h.copy_name            # read from the copy
+            assert sd._drop_copy(h.copy_name, hdr, h._src)
+            with shmchunk.share(frame(30_000, seed=3), rows_per_chunk=1 << 12,
+                                name=h.copy_name):       # another frame, the copy's name
+                with pytest.raises(shmchunk.IdentityMismatchError):
+                    h.read()
+        finally:
+            sd._forget(h.copy_name)
+            for n in (h.copy_name, h.copy_name + "-part"):
+                try:
+                    shmchunk.unlink(n)
+                except shmchunk.SegmentNotFoundError:
+                    pass
