@@ -137,6 +137,7 @@ def chart(results, path):
         a1.bar(x + (i - 0.5) * 0.38, [r["hosts"][host]["copies"] for r in results], 0.38,
                label=host)
     a1.axhline(1.1, color="gray", ls="--", lw=1)
+    names = [n.replace(" (", "\n(").replace("(broadcast", "\n(broadcast") for n in names]
     a1.set_xticks(x, names, fontsize=8)
     a1.set_ylabel("RAM per host (frames)")
     a1.legend(fontsize=8)
@@ -153,8 +154,12 @@ def main():
     ap.add_argument("--tasks", type=int, default=8)
     ap.add_argument("--out")
     ap.add_argument("--chart")
+    ap.add_argument("--replot", help="only redraw --chart from this results JSON")
     ap.add_argument("--methods", default="shmchunk.dask,scatter(broadcast=True),frame per task")
     args = ap.parse_args()
+    if args.replot:
+        chart(json.loads(Path(args.replot).read_text())["results"], args.chart)
+        return
     import dask
     from distributed import Client, LocalCluster
     from conftest import OtherHost
