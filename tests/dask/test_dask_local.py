@@ -140,3 +140,12 @@ def test_copy_accepted_other_frame_refused_in_process():
                     shmchunk.unlink(n)
                 except shmchunk.SegmentNotFoundError:
                     pass
+
+
+def test_import_shmchunk_does_not_import_dask():
+    import subprocess
+    import sys
+    code = ("import sys, shmchunk; bad = [m for m in ('dask', 'distributed') if m in sys.modules]; "
+            "assert not bad, bad")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
