@@ -314,6 +314,36 @@ class CopyOwnerPlugin(distributed.NannyPlugin):
                 _unlink_quiet(os.path.join(SHM_DIR, name))
 
 
+class PageReleasePlugin(distributed.WorkerPlugin):
+    """After each task, drop this worker's page-table entries for the shared segments
+    it has mapped (madvise MADV_DONTNEED on a MAP_SHARED tmpfs mapping: the data stays
+    in /dev/shm; the next read faults the pages back in). Dask's memory monitor counts
+    touched shared pages in a worker's RSS; without this a worker that has read much of
+    a big frame looks full and is spilled, paused and restarted for nothing."""
+
+    name = "shmchunk-dask-release-pages"
+    idempotent = True
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        if start == "executing":
+            release_pages()
+
+
+def release_pages() -> int:
+    """Drop this process's resident mappings of attached segments; bytes advised."""
+    import ctypes
+    from . import frame as _frame
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    with _frame._attached_lock:
+        segs = [seg for seg, _ino in _frame._attached.values()]
+    done = 0
+    for seg in segs:
+        if seg.base and seg.size and libc.madvise(seg.base, seg.size, 4) == 0:  # MADV_DONTNEED
+            done += seg.size
+    return done
+
+
 # ---- the handle ---------------------------------------------------------------------
 _frames: dict[str, SharedFrame] = {}   # per process: src|copy name -> attached frame
 _frames_lock = threading.Lock()
@@ -509,15 +539,18 @@ def _row_ranges(nrg: int, n: int, rpc: int, nrows: int) -> list[tuple[int, int]]
 
 # ---- client side ----------------------------------------------------------------------
 def share(client: "distributed.Client", df_or_frame, wait: bool = True,
-          **share_kwargs) -> DaskSharedFrame:
+          release_pages: bool = True, **share_kwargs) -> DaskSharedFrame:
     """Share a DataFrame (or an existing SharedFrame) with every host of the cluster.
 
     The client's host uses the segment itself; every other host receives one verified
     copy now: before share() returns (wait=True), or streamed in the background
     (wait=False: tasks on the client's host start at once, readers on another host
-    wait for its copy; h.wait_copies() waits and raises a failed copy's error). Keyword arguments go to
-    shmchunk.share(). The returned handle removes the copies (and the segment, if made
-    here) on close(), leaving `with`, garbage collection and client.close()."""
+    wait for its copy; h.wait_copies() waits and raises a failed copy's error).
+    release_pages=True registers PageReleasePlugin: after each task a worker drops its
+    page-table entries of shared segments, so Dask's memory monitor (RSS) stops
+    counting them. Other keyword arguments go to shmchunk.share(). The returned handle
+    removes the copies (and the segment, if made here) on close(), leaving `with`,
+    garbage collection and client.close()."""
     if isinstance(df_or_frame, SharedFrame):
         if share_kwargs:
             raise errors.InvalidArgumentError("share: keyword arguments apply to a DataFrame only")
@@ -531,6 +564,8 @@ def share(client: "distributed.Client", df_or_frame, wait: bool = True,
     _attach_lifecycle(client, h, sf if own else None)
     try:
         client.register_plugin(CopyOwnerPlugin(), name=_PLUGIN_NAME)
+        if release_pages:
+            client.register_plugin(PageReleasePlugin(), name=PageReleasePlugin.name)
         client.run(gc_orphans, on_error="ignore")
         _replicate(client, h, sf, wait=wait)
     except BaseException:

@@ -149,3 +149,34 @@ def test_import_shmchunk_does_not_import_dask():
             "assert not bad, bad")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmRSS:"))
+
+
+def _read_all_rss(h):
+    h.read()["v"].sum()      # touches every page of the (raw) frame
+    return _rss()
+
+
+@pytest.mark.parametrize("release", [False, True])
+def test_release_pages_keeps_shared_pages_out_of_rss(cluster, release):
+    """Dask's memory monitor reads RSS: with release_pages a worker's RSS drops back
+    after a task that read the whole frame; without it the shared pages stay counted."""
+    _, client = cluster
+    try:  # earlier tests' share() registered it (the default)
+        client.unregister_worker_plugin(sd.PageReleasePlugin.name)
+    except Exception:  # noqa: BLE001 - not registered
+        pass
+    df = frame(400_000)
+    with sd.share(client, df, name=unique_name(), release_pages=release) as h:
+        addr = sorted(client.scheduler_info()["workers"])[0]
+        during = client.submit(_read_all_rss, h, workers=[addr], pure=False).result()
+        after = client.run(_rss, workers=[addr])[addr]
+        nbytes = h.frame().nbytes
+        if release:
+            assert during - after > 0.8 * nbytes, (during, after, nbytes)
+        else:
+            assert during - after < 0.2 * nbytes, (during, after, nbytes)
