@@ -17,8 +17,8 @@ import pytest
 pytest.importorskip("distributed", reason="shmchunk.dask needs distributed")
 import shmchunk  # noqa: E402
 import shmchunk.dask as sd  # noqa: E402
-from conftest import CLI, OtherHost, unshare_refused  # noqa: E402
-from shmc_daskhelpers import frame, mine, read_task, shm_here, unique_name  # noqa: E402
+from shmc_daskhelpers import (CLI, OtherHost, frame, mine, read_task, shm_here,  # noqa: E402
+                              unique_name, unshare_refused)
 
 
 @pytest.fixture(scope="module")

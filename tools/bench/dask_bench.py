@@ -162,7 +162,7 @@ def main():
         return
     import dask
     from distributed import Client, LocalCluster
-    from conftest import OtherHost
+    from shmc_daskhelpers import OtherHost
 
     dask.config.set({"distributed.scheduler.active-memory-manager.start": False})
     ncols = 16
