@@ -25,7 +25,6 @@ IdentityMismatchError for any other frame found under the name.
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import itertools
 import os
@@ -38,7 +37,7 @@ import distributed
 
 from . import _lib as L
 from . import errors
-from .frame import SharedFrame, _cached_segment, _src_for, share as _share_frame
+from .frame import SharedFrame, _cached_segment, share as _share_frame
 
 __all__ = ["share", "DaskSharedFrame", "host_id"]
 

@@ -9,7 +9,6 @@ import os
 import signal
 import struct
 import subprocess
-import time
 
 import pandas as pd
 import pytest
@@ -186,4 +185,3 @@ def test_next_share_cleans_orphans(two_hosts):
     sf.close()
     with sd.share(client, frame(10_000), name=unique_name()):
         assert orphan not in other.shm()
-    time.sleep(0)
