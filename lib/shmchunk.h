@@ -482,6 +482,11 @@ SHMC_API int shmc_shm_list(shmc_shm_list_fn fn, void *user);
 /* Remove owned segments of the current uid whose owner is dead; never persistent or
  * foreign ones. fn (may be NULL) is told each one removed. *removed counts them. */
 SHMC_API int shmc_shm_gc(shmc_shm_list_fn fn, void *user, uint32_t *removed);
+/* XXH3-64 (seed 0) of len bytes: the checksum the format uses for chunks, the index and
+ * the header (see lib/FORMAT.md). For callers that copy a segment elsewhere (shmchunk.dask
+ * streams one to another host) and check each piece, or rewrite a copy's owner fields and
+ * then its header_xxh3. buf may be NULL when len is 0. */
+SHMC_API uint64_t shmc_hash64(const void *buf, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Pickle bridge                                                             */

@@ -121,7 +121,7 @@ test_all() {
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir build-asan --output-on-failure -j "$JOBS" || failed+=(ctest-asan)
     local suites=() d
-    for d in tests/py tests/cli tests/reliability; do [ -d "$d" ] && suites+=("$d"); done
+    for d in tests/py tests/cli tests/reliability tests/dask; do [ -d "$d" ] && suites+=("$d"); done
     if [ ${#suites[@]} -gt 0 ]; then
         log "Python, CLI and reliability tests (pandas $("$VENV/bin/python" -c 'import pandas;print(pandas.__version__)'))"
         run_pytest "$VENV" "${suites[@]}" || failed+=(pytest)

@@ -301,6 +301,7 @@ _DECLS = {
     "shmc_name_validate": ("status", [c_char_p], None),
     "shmc_shm_list": ("status", [SHM_LIST_FN, c_void_p], None),
     "shmc_shm_gc": ("status", [SHM_LIST_FN, c_void_p, _p(c_uint32)], None),
+    "shmc_hash64": (c_uint64, [c_void_p, c_size_t], None),
     # pickle bridge
     "shmc_frame_from_pickle": ("status", [c_void_p, c_void_p, c_size_t, _p(c_void_p),
                                           _p(c_size_t), c_size_t, _p(shmc_pickle_limits)],

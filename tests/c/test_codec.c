@@ -322,6 +322,17 @@ static void test_hash_is_xxh3(void **state)
     assert_int_not_equal(shmc_hash(buf, 100), shmc_hash(buf + 1, 100));
 }
 
+/* The public export is the format's checksum: XXH3-64 on every path (SIMD or not). */
+static void test_public_hash64_is_xxh3(void **state)
+{
+    (void)state;
+    uint8_t buf[5000];
+    hc_fill(buf, sizeof buf, 9);
+    for (size_t n = 0; n <= sizeof buf; n += 313)
+        assert_int_equal(shmc_hash64(buf, n), XXH3_64bits(buf, n));
+    assert_int_equal(shmc_hash64(NULL, 0), 0x2D06800538D394C2ULL);
+}
+
 static void test_copy_hash_matches_hash(void **state)
 {
     (void)state;
@@ -482,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_zero_length),
         cmocka_unit_test(test_decode_rejects_bad_frames),
         cmocka_unit_test(test_hash_is_xxh3),
+        cmocka_unit_test(test_public_hash64_is_xxh3),
         cmocka_unit_test(test_copy_hash_matches_hash),
         cmocka_unit_test(test_parallel_for_every_index_once),
         cmocka_unit_test(test_parallel_for_error_order),
