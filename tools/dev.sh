@@ -59,12 +59,16 @@ choose_main_python() {
 
 py_version() { "$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])'; }
 
-# make_venv DIR REQUIREMENTS MIN_PYTHON [MAX_PYTHON]
+# make_venv DIR REQUIREMENTS MIN_PYTHON [MAX_PYTHON [PYTHON]]: PYTHON, when given, is the
+# interpreter already chosen (setup's choice must not be searched for again: the search
+# order could land on another one).
 make_venv() {
-    local dir=$1 req=$2 minpy=$3 maxpy=${4:-} stamp py
+    local dir=$1 req=$2 minpy=$3 maxpy=${4:-} stamp py=${5:-}
     stamp=$(sha256sum "$req" | cut -c1-16)
     if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$stamp" ]; then return 0; fi
-    if [ -n "$maxpy" ]; then
+    if [ -n "$py" ]; then
+        :
+    elif [ -n "$maxpy" ]; then
         py=""
         for cand in "python$maxpy" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$maxpy".*/bin/python3 python3.11 python3.10; do
             c=$(command -v "$cand" 2>/dev/null) || c=""
@@ -88,7 +92,7 @@ setup() {
     choice=$(choose_main_python) || die "need Python >= 3.11 (Debian: apt-get install python3 python3-venv)"
     read -r py req <<<"$choice"
     log "Python $(py_version "$py") ($py) with $req"
-    make_venv "$VENV" "$req" 3.11
+    make_venv "$VENV" "$req" 3.11 "" "$py"
 }
 
 print_python() {
