@@ -263,12 +263,15 @@ class FrameBuilder:
             blob = pickle.dumps(dict(attrs), protocol=5)
             L.lib.shmc_frame_set_meta(self.frame, blob, len(blob))
 
-    def write(self, dest: str | None, opts: L.shmc_write_opts, name_out) -> None:
-        """Write the segment; C copies its name into name_out (a ctypes buffer the
-        caller made beforehand) only once it exists, so that a caller interrupted
-        at any later point still knows what to remove."""
+    def write(self, dest: str | None, opts: L.shmc_write_opts, name_out=None) -> str:
+        """Write the segment and return its name; C copies the name into name_out (a
+        ctypes buffer the caller made beforehand, or one made here) only once it exists,
+        so that a caller interrupted at any later point still knows what to remove."""
+        if name_out is None:
+            name_out = ctypes.create_string_buffer(L.NAME_CAP)
         L.lib.shmc_frame_write(self.frame, dest.encode() if dest else None, byref(opts), name_out,
                                L.NAME_CAP)
+        return name_out.value.decode()
 
 
 def _missing_spelling(items: np.ndarray) -> str | None:

@@ -15,7 +15,7 @@ def zeros_file(tmp_path):
     """A file segment of 2**20 int64 zeros: 8 MiB decoded from a few KB stored."""
     owned, path = str(tmp_path / "owned.shmc"), str(tmp_path / "zeros.shmc")
     with shmchunk.share(pd.DataFrame({"z": np.zeros(1 << 20, dtype="int64")}),
-                        compression="zstd", name=owned):
+                        compression="zstd", rows_per_chunk=1 << 20, name=owned):
         shutil.copyfile(owned, path)   # the owner's close removes its own file
     return path
 

@@ -353,8 +353,8 @@ def test_symlink_swapped_after_open_does_not_lend_trust(shmchunk, monkeypatch):
     os.chown(evil_path, NOBODY, NOBODY)
     real_open = L.segment_open
 
-    def open_then_swap(src, flags):
-        handle = real_open(src, flags)
+    def open_then_swap(src, flags, *rest):
+        handle = real_open(src, flags, *rest)
         if src == evil:
             os.unlink(evil_path)
             os.symlink(mine_path, evil_path)
