@@ -1,4 +1,4 @@
-/* Differential target for shmc_strings_check (lib/strcheck.c), the gate in front of
+/* Differential target for shmc_strings_check (lib/core/strcheck.c), the gate in front of
  * Arrow for string buffers read from a segment: its vectorised verdict must equal a
  * plain string-by-string reference, and it must never read outside its buffers.
  *

@@ -25,18 +25,18 @@ def _source_dir() -> Path:
 
 
 def _version() -> tuple[int, int, int]:
-    """lib/shmchunk.h's SHMC_VERSION_*, read by shmchunk/_header.py (no library needed)."""
+    """include/shmchunk.h's SHMC_VERSION_*, read by shmchunk/_header.py (no library needed)."""
     spec = importlib.util.spec_from_file_location("_header", HERE / "shmchunk" / "_header.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.header_version(_source_dir() / "lib" / "shmchunk.h")
+    return mod.header_version(_source_dir() / "include" / "shmchunk.h")
 
 
 class BuildWithLibrary(build_py):
     def run(self):
         super().run()
         src = _source_dir()
-        if not (src / "CMakeLists.txt").is_file() or not (src / "lib" / "shmchunk.h").is_file():
+        if not (src / "CMakeLists.txt").is_file() or not (src / "include" / "shmchunk.h").is_file():
             raise RuntimeError(f"libshmchunk sources not found at {src}; set SHMCHUNK_SOURCE_DIR")
         with tempfile.TemporaryDirectory(prefix="shmchunk-build-") as build:
             subprocess.check_call(["cmake", "-S", str(src), "-B", build,

@@ -15,7 +15,7 @@
 #include "codec.h"
 #include "format.h"
 #include "index.h"
-#include "segment.h"
+#include "store.h"
 
 typedef struct kept {
     void *ptr;

@@ -1,6 +1,6 @@
 /* The segment reader (shmc_segment_*): open checks, index validation, views,
  * decode and verification. */
-#include "reader.h"
+#include "segment_read.h"
 
 #include <stdio.h>
 #include <sys/mman.h>
@@ -10,7 +10,7 @@
 #include "codec.h"
 #include "format.h"
 #include "index.h"
-#include "segment.h"
+#include "store.h"
 
 struct shmc_segment {
     shmc_err err;

@@ -1,6 +1,6 @@
 /* Internal: reader-side accessors for other parts of the library. */
-#ifndef SHMC_READER_H
-#define SHMC_READER_H
+#ifndef SHMC_SEGMENT_READ_H
+#define SHMC_SEGMENT_READ_H
 
 #include "error.h"
 

@@ -1,4 +1,4 @@
-#include "segment.h"
+#include "store.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* Internal: segment storage backends (POSIX shm, regular file, caller buffer),
  * names, owner identity and liveness. Knows bytes, not the index. */
-#ifndef SHMC_SEGMENT_H
-#define SHMC_SEGMENT_H
+#ifndef SHMC_STORE_H
+#define SHMC_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>

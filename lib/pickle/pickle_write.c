@@ -19,7 +19,7 @@
 #include "pickle_plain.h"
 #include "pickle_read.h"
 #include "pickle_write_int.h"
-#include "reader.h"
+#include "segment_read.h"
 #include "shmchunk.h"
 
 /* ------------------------------------------------------------------------ */

@@ -9,7 +9,7 @@ __all__ = list(_errors_all)
 from ._lib import library_version  # noqa: E402
 from .frame import PlanPart, SharedFrame, attach, detach_all, share  # noqa: E402
 
-__version__ = ".".join(map(str, library_version()))  # lib/shmchunk.h is the one place
+__version__ = ".".join(map(str, library_version()))  # include/shmchunk.h is the one place
 
 __all__ += ["PlanPart", "SharedFrame", "attach", "detach_all", "share"]
 

@@ -1,4 +1,4 @@
-"""The version of lib/shmchunk.h (SHMC_VERSION_MAJOR/MINOR/PATCH), the one place
+"""The version of include/shmchunk.h (SHMC_VERSION_MAJOR/MINOR/PATCH), the one place
 the version is written. Imports nothing of the package, so that setup.py can read
 it at build time without loading the library."""
 

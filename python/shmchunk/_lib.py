@@ -1,4 +1,4 @@
-"""ctypes binding of libshmchunk (lib/shmchunk.h): library lookup, structs, enums,
+"""ctypes binding of libshmchunk (include/shmchunk.h): library lookup, structs, enums,
 and every public function declared with argtypes/restype/errcheck.
 
 Status-returning functions raise the typed exception of shmchunk.errors with the
@@ -63,7 +63,7 @@ def find_library() -> str:
 
 
 # --------------------------------------------------------------------------
-# Enums and constants (lib/shmchunk.h)
+# Enums and constants (include/shmchunk.h)
 # --------------------------------------------------------------------------
 # Status codes (SHMC_OK, SHMC_ERR_*, SHMC_STATUS_COUNT) come from the library
 # itself once it is loaded: see _bind_statuses() below.
@@ -368,7 +368,7 @@ _declare()
 
 def _bind_statuses():
     """SHMC_OK, SHMC_ERR_* and SHMC_STATUS_COUNT of this module, and every exception
-    class's .status, from the library's one list (lib/shmchunk.h SHMC_STATUS_LIST)."""
+    class's .status, from the library's one list (include/shmchunk.h SHMC_STATUS_LIST)."""
     names = {code: lib.shmc_status_name(code).decode() for code in range(lib.shmc_status_count())}
     globals().update({name: code for code, name in names.items()})
     globals()["SHMC_STATUS_COUNT"] = len(names)
@@ -382,7 +382,7 @@ def _names(fn, codes) -> dict[int, str]:
     return {code: fn(code).decode() for code in codes}
 
 
-# The library's words for its enums (lib/names.c), so that Python says what the CLI says.
+# The library's words for its enums (lib/common/names.c), so that Python says what the CLI says.
 ROLE_NAMES = _names(lib.shmc_role_name, range(SHMC_ROLE_COUNT))
 UNIT_NAMES = _names(lib.shmc_unit_name, range(SHMC_UNIT_S, SHMC_UNIT_NS + 1))  # no SHMC_UNIT_NONE
 UNIT_CODES = {v: k for k, v in UNIT_NAMES.items()}
@@ -407,12 +407,12 @@ def library_version() -> tuple[int, int, int]:
 
 
 def _api_version() -> tuple[int, int] | None:
-    """(major, minor) of the lib/shmchunk.h this package was built or checked out
+    """(major, minor) of the include/shmchunk.h this package was built or checked out
     with: _built_version.py written by setup.py, else the checkout's header."""
     try:
         from ._built_version import VERSION
     except ImportError:
-        header = _CHECKOUT / "lib" / "shmchunk.h"
+        header = _CHECKOUT / "include" / "shmchunk.h"
         if not header.is_file():
             return None
         from ._header import header_version

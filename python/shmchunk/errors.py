@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 # {code: "SHMC_ERR_..."}, filled from the library by bind_statuses() when
-# shmchunk._lib loads it (lib/shmchunk.h SHMC_STATUS_LIST is the one list).
+# shmchunk._lib loads it (include/shmchunk.h SHMC_STATUS_LIST is the one list).
 STATUS_NAMES: dict[int, str] = {}
 
 
@@ -31,7 +31,7 @@ class ShmchunkError(Exception):
     """Base class of every error raised by shmchunk."""
 
     status: int | None = None
-    # Enumerator of lib/shmchunk.h this class stands for; bind_statuses() sets .status.
+    # Enumerator of include/shmchunk.h this class stands for; bind_statuses() sets .status.
     status_name: str | None = None
 
     def __init__(self, message: str = "", *, status: int | None = None,

@@ -1,4 +1,4 @@
-/* Tests of lib/codec.c: shuffle, zstd encode/decode, XXH3 hashing, parallel_for. */
+/* Tests of lib/core/codec.c: shuffle, zstd encode/decode, XXH3 hashing, parallel_for. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

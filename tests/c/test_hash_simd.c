@@ -1,4 +1,4 @@
-/* Tests of lib/hash_simd.c: the AVX2 XXH3 gives libxxhash's values, via shmc_hash too. */
+/* Tests of lib/common/hash_simd.c: the AVX2 XXH3 gives libxxhash's values, via shmc_hash too. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

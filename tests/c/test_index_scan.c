@@ -1,4 +1,4 @@
-/* The bounded pre-scan in front of msgpack-c (lib/index.c): hostile lengths,
+/* The bounded pre-scan in front of msgpack-c (lib/core/index.c): hostile lengths,
  * counts and nesting are refused before msgpack-c allocates anything, and what
  * it will allocate is bounded by 24 bytes per index byte. */
 #include <setjmp.h>

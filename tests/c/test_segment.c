@@ -19,7 +19,7 @@
 
 #include "format.h"
 #include "helpers_core.h"
-#include "segment.h"
+#include "store.h"
 #include "shmchunk.h"
 
 /* A small frame: one int64 column of n rows. */

@@ -1,4 +1,4 @@
-/* Tests of shmc_strings_check (lib/strcheck.c): offsets and UTF-8 of string buffers. */
+/* Tests of shmc_strings_check (lib/core/strcheck.c): offsets and UTF-8 of string buffers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

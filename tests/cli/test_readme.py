@@ -93,7 +93,7 @@ def test_readme_block_runs(lang, body, skip, tmp_path):
                                   "return 0; }"]) + "\n")
         build = os.environ.get("SHMCHUNK_BUILD", str(ROOT / "build"))
         exe = tmp_path / "block"
-        subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", "-I", str(ROOT / "lib"), str(src),
+        subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", "-I", str(ROOT / "include"), str(src),
                         "-L", f"{build}/lib", "-lshmchunk", f"-Wl,-rpath,{build}/lib", "-o",
                         str(exe)], check=True, capture_output=True, timeout=120)
         p = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)

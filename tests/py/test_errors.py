@@ -45,10 +45,10 @@ def test_status_table_matches_library():
 
 def test_status_names_come_from_the_library():
     """_lib's constants, errors.STATUS_NAMES and every class's .status are the
-    library's one list (SHMC_STATUS_LIST in lib/shmchunk.h), with nothing missing."""
+    library's one list (SHMC_STATUS_LIST in include/shmchunk.h), with nothing missing."""
     import re
     from pathlib import Path
-    header = Path(__file__).resolve().parents[2] / "lib" / "shmchunk.h"
+    header = Path(__file__).resolve().parents[2] / "include" / "shmchunk.h"
     listed = {int(v): n for n, v in re.findall(r"X\((SHMC_(?:OK|ERR_\w+)), (\d+),", header.read_text())}
     lib_names = {s: _lib.lib.shmc_status_name(s).decode() for s in range(_lib.lib.shmc_status_count())}
     assert listed == lib_names == errors.STATUS_NAMES

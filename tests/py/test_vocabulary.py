@@ -1,5 +1,5 @@
 """One source per vocabulary: Python's role/unit/codec/owner-state words are the
-library's (lib/names.c), the same ones the CLI prints."""
+library's (lib/common/names.c), the same ones the CLI prints."""
 from shmchunk import _lib as L
 
 
@@ -27,6 +27,6 @@ def test_version_is_the_headers():
 
     import shmchunk
     from shmchunk._header import header_version
-    header = Path(__file__).resolve().parents[2] / "lib" / "shmchunk.h"
+    header = Path(__file__).resolve().parents[2] / "include" / "shmchunk.h"
     assert L.lib.shmc_version().decode() == shmchunk.__version__
     assert tuple(map(int, shmchunk.__version__.split("."))) == header_version(header)

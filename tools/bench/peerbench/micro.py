@@ -1,4 +1,4 @@
-"""The C microbenchmark (tools/bench/shmc_microbench.c) run inside the benchmark, so that
+"""The C microbenchmark (tests/bench/shmc_microbench.c) run inside the benchmark, so that
 the pack targets are ratios measured in the same run as the peers."""
 from __future__ import annotations
 
