@@ -84,8 +84,10 @@ extern "C" {
 #define SHMC_VERSION_XSTR_(x) SHMC_VERSION_STR_(x)
 #define SHMC_VERSION_STRING \
     SHMC_VERSION_XSTR_(SHMC_VERSION_MAJOR) "." SHMC_VERSION_XSTR_(SHMC_VERSION_MINOR) "." SHMC_VERSION_XSTR_(SHMC_VERSION_PATCH)
-/* Segment format version written by this library. */
-#define SHMC_FORMAT_VERSION 1
+/* Segment format version written by this library, and the oldest it reads
+ * (lib/FORMAT.md: format 2 stores the chunk records as one fixed-width table). */
+#define SHMC_FORMAT_VERSION 2
+#define SHMC_FORMAT_VERSION_MIN 1
 
 #if defined(__GNUC__)
 #define SHMC_API __attribute__((visibility("default")))

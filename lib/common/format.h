@@ -42,6 +42,23 @@ enum {
     SHMC_HDR_SEALED = 120       /* u64 SHMC_SEALED_MAGIC */
 };
 
+/* Format 2: one chunk record of the index's `chunk_table` bin, little-endian
+ * (lib/FORMAT.md section 4). */
+enum {
+    SHMC_CREC_COLUMN = 0,       /* u32 */
+    SHMC_CREC_ROWGROUP = 4,     /* u32 */
+    SHMC_CREC_ROLE = 8,         /* u8 */
+    SHMC_CREC_CODEC = 9,        /* u8 */
+    SHMC_CREC_SHUFFLE = 10,     /* u8 */
+    SHMC_CREC_RESERVED = 11,    /* u8, zero */
+    SHMC_CREC_TYPESIZE = 12,    /* u32 */
+    SHMC_CREC_OFFSET = 16,      /* u64 */
+    SHMC_CREC_STORED_LEN = 24,  /* u64 */
+    SHMC_CREC_RAW_LEN = 32,     /* u64 */
+    SHMC_CREC_XXH3 = 40,        /* u64 */
+    SHMC_CREC_SIZE = 48
+};
+
 /* Header flags. */
 #define SHMC_HDRF_OWNED 0x1u   /* owner pid/start identify a process that will unlink it */
 

@@ -165,6 +165,42 @@ static void pack_chunk(msgpack_packer *pk, const shmc_chunk_info *k)
     msgpack_pack_fix_uint64(pk, k->xxh3);   /* always 9 bytes: see index.h */
 }
 
+/* Format 2: every chunk a fixed 48-byte little-endian record in one bin, so
+ * that msgpack-c makes one object for all of them (FORMAT.md section 4). */
+static void chunk_record_put(uint8_t *r, const shmc_chunk_info *k)
+{
+    shmc_st32(r + SHMC_CREC_COLUMN, k->column);
+    shmc_st32(r + SHMC_CREC_ROWGROUP, k->rowgroup);
+    r[SHMC_CREC_ROLE] = (uint8_t)k->role;
+    r[SHMC_CREC_CODEC] = (uint8_t)k->codec;
+    r[SHMC_CREC_SHUFFLE] = (uint8_t)k->shuffle;
+    r[SHMC_CREC_RESERVED] = 0;
+    shmc_st32(r + SHMC_CREC_TYPESIZE, k->typesize);
+    shmc_st64(r + SHMC_CREC_OFFSET, k->offset);
+    shmc_st64(r + SHMC_CREC_STORED_LEN, k->stored_len);
+    shmc_st64(r + SHMC_CREC_RAW_LEN, k->raw_len);
+    shmc_st64(r + SHMC_CREC_XXH3, k->xxh3);
+}
+
+static void pack_chunk_table(msgpack_packer *pk, const shmc_index *ix)
+{
+    pack_cstr(pk, "chunk_table");
+    msgpack_pack_bin(pk, (size_t)ix->nchunks * SHMC_CREC_SIZE);
+    for (uint32_t i = 0; i < ix->nchunks; i++) {
+        uint8_t r[SHMC_CREC_SIZE];
+        chunk_record_put(r, &ix->chunks[i]);
+        msgpack_pack_bin_body(pk, r, sizeof r);
+    }
+}
+
+/* Format 1 (kept so that a format-1 index re-encodes byte for byte). */
+static void pack_chunk_arrays(msgpack_packer *pk, const shmc_index *ix)
+{
+    pack_cstr(pk, "chunks");
+    msgpack_pack_array(pk, ix->nchunks);
+    for (uint32_t i = 0; i < ix->nchunks; i++) pack_chunk(pk, &ix->chunks[i]);
+}
+
 static void pack_range(msgpack_packer *pk, const shmc_index *ix)
 {
     pack_cstr(pk, "range");
@@ -180,7 +216,8 @@ int shmc_index_encode(const shmc_index *ix, shmc_buf *b, shmc_err *err)
     msgpack_packer_init(&pk, b, buf_write);
     b->len = 0;
     msgpack_pack_map(&pk, (size_t)(8 + (ix->meta_len > 0)));
-    pack_key_uint(&pk, "v", SHMC_FORMAT_VERSION);
+    unsigned version = ix->version > 0 ? (unsigned)ix->version : SHMC_FORMAT_VERSION;
+    pack_key_uint(&pk, "v", version);
     pack_key_uint(&pk, "nrows", ix->nrows);
     pack_key_uint(&pk, "rpc", ix->rows_per_chunk);
     pack_range(&pk, ix);
@@ -189,8 +226,8 @@ int shmc_index_encode(const shmc_index *ix, shmc_buf *b, shmc_err *err)
     if (ix->meta_len) { pack_cstr(&pk, "meta"); pack_bin(&pk, ix->meta, ix->meta_len); }
     pack_cstr(&pk, "columns"); msgpack_pack_array(&pk, ix->ncolumns);
     for (uint32_t i = 0; i < ix->ncolumns; i++) pack_column(&pk, &ix->columns[i]);
-    pack_cstr(&pk, "chunks"); msgpack_pack_array(&pk, ix->nchunks);
-    for (uint32_t i = 0; i < ix->nchunks; i++) pack_chunk(&pk, &ix->chunks[i]);
+    if (version == 1) pack_chunk_arrays(&pk, ix);
+    else pack_chunk_table(&pk, ix);
     RETURN_ERROR_IF(b->oom, err, SHMC_ERR_NOMEM, "index encoder: out of memory");
     return SHMC_OK;
 }
@@ -280,9 +317,10 @@ static int scan_value(scan *s, int depth)
 {
     if (scan_left(s) < 1) return scan_bad(s, "unexpected end of index");
     uint8_t t = *s->p++;
+    if (t < 0x80) return SHMC_OK;   /* positive fixint, the most common value: nothing follows */
+    if ((t & 0xe0) == 0xa0) return scan_skip(s, t & 0x1fu, "string length exceeds the index size");
     int sz = scalar_size(t);
     if (sz >= 0) return scan_skip(s, (uint64_t)sz, "truncated value");
-    if ((t & 0xe0) == 0xa0) return scan_skip(s, t & 0x1fu, "string length exceeds the index size");
     if ((t & 0xf0) == 0x80) return scan_container(s, t & 0x0fu, 1, depth);
     if ((t & 0xf0) == 0x90) return scan_container(s, t & 0x0fu, 0, depth);
     return scan_sized(s, t, depth);
@@ -474,6 +512,46 @@ static int dec_chunks(dec *d, const msgpack_object *o, size_t len, shmc_index *i
     return SHMC_OK;
 }
 
+static void chunk_record_get(const uint8_t *r, shmc_chunk_info *k)
+{
+    memset(k, 0, sizeof *k);
+    k->column = shmc_ld32(r + SHMC_CREC_COLUMN);
+    k->rowgroup = shmc_ld32(r + SHMC_CREC_ROWGROUP);
+    k->role = r[SHMC_CREC_ROLE];
+    k->codec = r[SHMC_CREC_CODEC];
+    k->shuffle = r[SHMC_CREC_SHUFFLE];
+    k->typesize = shmc_ld32(r + SHMC_CREC_TYPESIZE);
+    k->offset = shmc_ld64(r + SHMC_CREC_OFFSET);
+    k->stored_len = shmc_ld64(r + SHMC_CREC_STORED_LEN);
+    k->raw_len = shmc_ld64(r + SHMC_CREC_RAW_LEN);
+    k->xxh3 = shmc_ld64(r + SHMC_CREC_XXH3);
+}
+
+/* The same ranges as dec_chunk_fields checks for a format-1 chunk array. */
+static int chunk_record_bad(const uint8_t *r)
+{
+    return r[SHMC_CREC_ROLE] >= SHMC_ROLE_COUNT_ || r[SHMC_CREC_CODEC] > SHMC_CODEC_ZSTD ||
+           r[SHMC_CREC_SHUFFLE] > 1 || r[SHMC_CREC_RESERVED] != 0;
+}
+
+static int dec_chunk_table(dec *d, const msgpack_object *o, shmc_index *ix)
+{
+    if (ix->chunks) return dec_bad(d, "chunk_table", 0, "duplicate key");
+    if (o->type != MSGPACK_OBJECT_BIN) return dec_bad(d, "chunk_table", 0, "expected a bin");
+    size_t n = o->via.bin.size / SHMC_CREC_SIZE;
+    if (o->via.bin.size % SHMC_CREC_SIZE || n > UINT32_MAX)
+        return dec_bad(d, "chunk_table", o->via.bin.size, "length is not a whole number of 48-byte records");
+    ix->chunks = calloc(n ? n : 1, sizeof *ix->chunks);
+    RETURN_ERROR_IF(!ix->chunks, d->err, SHMC_ERR_NOMEM, "index: no memory for %zu chunk records", n);
+    ix->nchunks = (uint32_t)n;
+    const uint8_t *r = (const uint8_t *)o->via.bin.ptr;
+    for (uint32_t i = 0; i < ix->nchunks; i++, r += SHMC_CREC_SIZE) {
+        if (chunk_record_bad(r)) return dec_bad(d, "chunk", i, "role, codec, shuffle or reserved byte out of range");
+        chunk_record_get(r, &ix->chunks[i]);
+    }
+    return SHMC_OK;
+}
+
 static int dec_range(const msgpack_object *o, shmc_index *ix)
 {
     if (o->type == MSGPACK_OBJECT_NIL) { ix->has_range = 0; return 0; }
@@ -494,8 +572,7 @@ static int dec_meta(const msgpack_object *o, shmc_index *ix)
 static int dec_top_scalar(dec *d, const msgpack_object *k, const msgpack_object *v, shmc_index *ix,
                           uint32_t *seen)
 {
-    uint64_t ver = 0;
-    if (key_is(k, "v")) { *seen |= 1; return obj_uint(v, SHMC_FORMAT_VERSION, &ver) || ver != SHMC_FORMAT_VERSION ? -1 : 0; }
+    if (key_is(k, "v")) { *seen |= 1; return obj_small(v, SHMC_FORMAT_VERSION, &ix->version) || ix->version < SHMC_FORMAT_VERSION_MIN ? -1 : 0; }
     if (key_is(k, "nrows")) { *seen |= 2; return obj_uint(v, UINT64_MAX, &ix->nrows); }
     if (key_is(k, "rpc")) { *seen |= 4; return obj_uint(v, UINT64_MAX, &ix->rows_per_chunk); }
     if (key_is(k, "range")) return dec_range(v, ix);
@@ -513,10 +590,16 @@ static int dec_top(dec *d, const msgpack_object *root, size_t len, shmc_index *i
         const msgpack_object *k = &root->via.map.ptr[i].key, *v = &root->via.map.ptr[i].val;
         if (key_is(k, "columns")) { seen |= 8; FORWARD_IF_ERROR(dec_columns(d, v, len, ix)); continue; }
         if (key_is(k, "chunks")) { seen |= 16; FORWARD_IF_ERROR(dec_chunks(d, v, len, ix)); continue; }
+        if (key_is(k, "chunk_table")) { seen |= 32; FORWARD_IF_ERROR(dec_chunk_table(d, v, ix)); continue; }
         int r = dec_top_scalar(d, k, v, ix, &seen);
         if (r < 0) return dec_bad(d, "top-level entry", i, "a key is not a string or a value has the wrong type or range");
     }
-    RETURN_ERROR_IF(seen != 31, d->err, SHMC_ERR_CORRUPT, "index lacks v, nrows, rpc, columns or chunks");
+    RETURN_ERROR_IF((seen & 15) != 15, d->err, SHMC_ERR_CORRUPT, "index lacks v, nrows, rpc or columns");
+    /* Format 1 lists chunks as arrays, format 2 as one table; never both. */
+    uint32_t want = ix->version == 1 ? 16 : 32;
+    RETURN_ERROR_IF((seen & 48) != want, d->err, SHMC_ERR_CORRUPT,
+                    "index of format %d needs `%s` and not `%s`", ix->version,
+                    want == 16 ? "chunks" : "chunk_table", want == 16 ? "chunk_table" : "chunks");
     return SHMC_OK;
 }
 

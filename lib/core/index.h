@@ -18,6 +18,7 @@
 #define SHMC_INDEX_SCAN_DEPTH (SHMC_INDEX_MAX_DEPTH + 3)
 
 typedef struct shmc_index {
+    int version;                   /* format: decoder sets it; encoder writes 0 as SHMC_FORMAT_VERSION */
     uint64_t nrows;
     uint64_t rows_per_chunk;
     int has_range;
@@ -44,8 +45,10 @@ typedef struct shmc_buf {
 
 void shmc_buf_free(shmc_buf *b);
 
-/* Encode. Every xxh3 is written as a fixed 9-byte uint64 so the index length does
- * not depend on chunk checksums (the writer sizes the segment before hashing). */
+/* Encode as format ix->version (0: SHMC_FORMAT_VERSION). Format 2 writes the
+ * chunks as fixed 48-byte records (SHMC_CREC_*), format 1 as arrays with every
+ * xxh3 a fixed 9-byte uint64: either way the index length does not depend on
+ * chunk checksums (the writer sizes the segment before hashing). */
 int shmc_index_encode(const shmc_index *ix, shmc_buf *out, shmc_err *err);
 
 /* Walk one msgpack value over exactly `len` bytes without allocating: every
@@ -61,7 +64,7 @@ int shmc_index_prescan(const uint8_t *p, size_t len, size_t *zone_bytes, shmc_er
  * size it found, then the msgpack objects into ix. Structural checks only;
  * semantic checks are the reader's. Allocation: the zone (<= 24 * len), the
  * arena (2 * len + 1), and columns/chunks arrays whose counts are bounded by
- * len / 16 and len / 11. Errors are SHMC_ERR_CORRUPT naming the index byte
+ * len / 16 and len / 11 (format 1) or len / 48 (format 2's chunk table). Errors are SHMC_ERR_CORRUPT naming the index byte
  * offset (scan) or the column/chunk entry (decode). */
 int shmc_index_decode(const uint8_t *p, size_t len, shmc_index *ix, shmc_err *err);
 void shmc_index_free(shmc_index *ix);

@@ -2,6 +2,7 @@
  * decode and verification. */
 #include "segment_read.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <stdlib.h>
@@ -92,9 +93,9 @@ static int header_check(shmc_segment *seg)
     RETURN_ERROR_IF(len < SHMC_HEADER_SIZE, e, SHMC_ERR_TRUNCATED, "%s: %zu bytes, shorter than the %u-byte header",
                     n, len, SHMC_HEADER_SIZE);
     uint16_t v = shmc_ld16(h + SHMC_HDR_VERSION);
-    RETURN_ERROR_IF(v != SHMC_FORMAT_VERSION, e, SHMC_ERR_BAD_VERSION,
-                    "%s: format version %u at byte %d, this library reads %d", n, v, SHMC_HDR_VERSION,
-                    SHMC_FORMAT_VERSION);
+    RETURN_ERROR_IF(v < SHMC_FORMAT_VERSION_MIN || v > SHMC_FORMAT_VERSION, e, SHMC_ERR_BAD_VERSION,
+                    "%s: format version %u at byte %d, this library reads %d to %d", n, v, SHMC_HDR_VERSION,
+                    SHMC_FORMAT_VERSION_MIN, SHMC_FORMAT_VERSION);
     RETURN_ERROR_IF(shmc_ld16(h + SHMC_HDR_HEADER_SIZE) != SHMC_HEADER_SIZE ||
                         shmc_ld32(h + SHMC_HDR_LAYOUT) != SHMC_LAYOUT_SIGNATURE,
                     e, SHMC_ERR_BAD_LAYOUT, "%s: header size %u / layout signature 0x%08x, expected %u / 0x%08x",
@@ -141,41 +142,56 @@ static int header_load(shmc_segment *seg)
 
 static uint64_t ceil_div(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
 
+/* SHMC_ERR_CORRUPT "<segment>: column 3 'price': <why>". The column's name is
+ * formatted only here, on failure: open checks every column of the index. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int column_err(shmc_segment *seg, uint32_t c, const char *fmt, ...)
+{
+    char why[256], cn[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    return shmc_err_set(&seg->err, SHMC_ERR_CORRUPT, "%s: %s: %s", seg->st.name, col_name(seg, c, cn, sizeof cn),
+                        why);
+}
+
+#define COLUMN_ERROR_IF(cond, ...)                            \
+    do {                                                      \
+        if (cond) return column_err(seg, c, __VA_ARGS__);     \
+    } while (0)
+
+static int column_check_dict(shmc_segment *seg, uint32_t c, const shmc_column_info *ci)
+{
+    COLUMN_ERROR_IF(ci->code_kind < SHMC_KIND_INT8 || ci->code_kind > SHMC_KIND_INT64,
+                    "code_kind %d is not int8..int64", ci->code_kind);
+    uint32_t d = ci->dict_column;
+    COLUMN_ERROR_IF(d >= seg->ix.ncolumns || !(seg->ix.columns[d].flags & SHMC_COL_DICTIONARY) ||
+                        seg->ix.columns[d].kind == SHMC_KIND_CATEGORICAL ||
+                        seg->ix.columns[d].kind == SHMC_KIND_OBJECT,
+                    "dictionary column %u is not a dictionary", d);
+    return SHMC_OK;
+}
+
 static int column_check(shmc_segment *seg, uint32_t c)
 {
     shmc_column_info *ci = &seg->ix.columns[c];
-    char cn[128];
-    const char *what = col_name(seg, c, cn, sizeof cn);
-    shmc_err *e = &seg->err;
-    RETURN_ERROR_IF(ci->kind < SHMC_KIND_BOOL || ci->kind >= SHMC_KIND_COUNT_, e, SHMC_ERR_CORRUPT,
-                    "%s: %s: kind %d unknown", seg->st.name, what, ci->kind);
+    COLUMN_ERROR_IF(ci->kind < SHMC_KIND_BOOL || ci->kind >= SHMC_KIND_COUNT_, "kind %d unknown", ci->kind);
     int timed = ci->kind == SHMC_KIND_DATETIME || ci->kind == SHMC_KIND_TIMEDELTA;
-    RETURN_ERROR_IF(timed && (ci->unit < SHMC_UNIT_S || ci->unit > SHMC_UNIT_NS), e, SHMC_ERR_CORRUPT,
-                    "%s: %s: time unit %d is not s/ms/us/ns", seg->st.name, what, ci->unit);
+    COLUMN_ERROR_IF(timed && (ci->unit < SHMC_UNIT_S || ci->unit > SHMC_UNIT_NS), "time unit %d is not s/ms/us/ns",
+                    ci->unit);
     int is_dict = (ci->flags & SHMC_COL_DICTIONARY) != 0;
-    RETURN_ERROR_IF(!is_dict && ci->nrows != seg->ix.nrows, e, SHMC_ERR_CORRUPT,
-                    "%s: %s: %llu rows, frame has %llu", seg->st.name, what,
+    COLUMN_ERROR_IF(!is_dict && ci->nrows != seg->ix.nrows, "%llu rows, frame has %llu",
                     (unsigned long long)ci->nrows, (unsigned long long)seg->ix.nrows);
     /* A dictionary's row count is not tied to the frame's: bound it the same way. */
-    RETURN_ERROR_IF(ci->nrows > (uint64_t)INT64_MAX, e, SHMC_ERR_CORRUPT, "%s: %s: %llu rows, more than 2^63-1",
-                    seg->st.name, what, (unsigned long long)ci->nrows);
-    RETURN_ERROR_IF(ci->null_count > ci->nrows, e, SHMC_ERR_CORRUPT, "%s: %s: more nulls than rows",
-                    seg->st.name, what);
+    COLUMN_ERROR_IF(ci->nrows > (uint64_t)INT64_MAX, "%llu rows, more than 2^63-1", (unsigned long long)ci->nrows);
+    COLUMN_ERROR_IF(ci->null_count > ci->nrows, "more nulls than rows");
     ci->nrowgroups = ceil_div(ci->nrows, seg->ix.rows_per_chunk);
-    RETURN_ERROR_IF(ci->nrowgroups > UINT32_MAX, e, SHMC_ERR_CORRUPT, "%s: %s: too many row groups",
-                    seg->st.name, what);
-    if (ci->kind != SHMC_KIND_CATEGORICAL) {
-        ci->dict_column = UINT32_MAX;
-        return SHMC_OK;
-    }
-    RETURN_ERROR_IF(ci->code_kind < SHMC_KIND_INT8 || ci->code_kind > SHMC_KIND_INT64, e, SHMC_ERR_CORRUPT,
-                    "%s: %s: code_kind %d is not int8..int64", seg->st.name, what, ci->code_kind);
-    uint32_t d = ci->dict_column;
-    RETURN_ERROR_IF(d >= seg->ix.ncolumns || !(seg->ix.columns[d].flags & SHMC_COL_DICTIONARY) ||
-                        seg->ix.columns[d].kind == SHMC_KIND_CATEGORICAL ||
-                        seg->ix.columns[d].kind == SHMC_KIND_OBJECT,
-                    e, SHMC_ERR_CORRUPT, "%s: %s: dictionary column %u is not a dictionary",
-                    seg->st.name, what, d);
+    COLUMN_ERROR_IF(ci->nrowgroups > UINT32_MAX, "too many row groups");
+    if (ci->kind == SHMC_KIND_CATEGORICAL) return column_check_dict(seg, c, ci);
+    ci->dict_column = UINT32_MAX;
     return SHMC_OK;
 }
 
@@ -304,6 +320,10 @@ static int column_chunks(shmc_segment *seg, uint32_t c, uint32_t *next, uint64_t
 static int index_check(shmc_segment *seg)
 {
     shmc_index *ix = &seg->ix;
+    unsigned hv = shmc_ld16(seg->st.base + SHMC_HDR_VERSION);
+    RETURN_ERROR_IF((unsigned)ix->version != hv, &seg->err, SHMC_ERR_CORRUPT,
+                    "%s: index says format %d, header (byte %d) says %u", seg->st.name, ix->version,
+                    SHMC_HDR_VERSION, hv);
     RETURN_ERROR_IF(ix->rows_per_chunk == 0, &seg->err, SHMC_ERR_CORRUPT, "%s: rows_per_chunk is 0", seg->st.name);
     RETURN_ERROR_IF(ix->nrows > (uint64_t)INT64_MAX, &seg->err, SHMC_ERR_CORRUPT, "%s: nrows too large", seg->st.name);
     RETURN_ERROR_IF(ix->has_range && ix->range_step == 0, &seg->err, SHMC_ERR_CORRUPT,
@@ -392,7 +412,7 @@ int shmc_segment_info_get(shmc_segment *seg, shmc_segment_info *out)
     FORWARD_IF_ERROR(need_open(seg));
     RETURN_ERROR_IF(!out, &seg->err, SHMC_ERR_INVALID_ARG, "out is NULL");
     memset(out, 0, sizeof *out);
-    out->format_version = SHMC_FORMAT_VERSION;
+    out->format_version = (uint32_t)seg->ix.version;
     out->flags = seg->hdr_flags;
     out->nrows = seg->ix.nrows;
     out->rows_per_chunk = seg->ix.rows_per_chunk;

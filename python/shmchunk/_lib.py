@@ -26,8 +26,6 @@ from . import errors
 
 __all__ = ["lib", "LIBRARY_PATH", "library_version", "find_library"]
 
-FORMAT_VERSION = 1
-
 _PKG_DIR = Path(__file__).resolve().parent
 _CHECKOUT = _PKG_DIR.parent.parent
 _SONAME = "libshmchunk.so"

@@ -148,16 +148,23 @@ static int decode_all(const char *name, uint8_t *dst, uint64_t cap, double *secs
 }
 
 /* Best of several opens of a 1,000-column segment: header + index checks. */
-static int open_index_bench(double *best_ms, uint64_t *index_len)
+/* shmc_segment_open of a raw segment of ncols columns x nrows rows in row groups
+ * of rpc rows, best of 50: the index decode and the checks of every column and
+ * chunk. Two shapes: many columns (1000 x 1 row group) and many chunks
+ * (16 x 4096 row groups). */
+static int open_index_bench(int ncols, uint64_t nrows, uint64_t rpc, double *best_ms, uint64_t *index_len,
+                            uint32_t *nchunks)
 {
-    enum { NC = 1000, NR = 1000 };
-    void **cols = malloc(NC * sizeof *cols);
-    double *data = calloc(NR, sizeof(double));
-    for (int c = 0; c < NC; c++) cols[c] = data;
-    shmc_frame *f = numeric_frame(NR, NC, cols);
+    void **cols = malloc((size_t)ncols * sizeof *cols);
+    double *data = calloc(nrows, sizeof(double));
+    for (int c = 0; c < ncols; c++) cols[c] = data;
+    shmc_frame *f = numeric_frame(nrows, ncols, cols);
     char name[300];
-    double secs;
-    int rc = f ? pack(f, SHMC_CODEC_NONE, 1, name, sizeof name, &secs) : SHMC_ERR_NOMEM;
+    shmc_write_opts o;
+    shmc_write_opts_init(&o);
+    o.rows_per_chunk = rpc;
+    o.threads = 1;
+    int rc = f ? shmc_frame_write(f, "shm:", &o, name, sizeof name) : SHMC_ERR_NOMEM;
     *best_ms = 1e9;
     for (int rep = 0; rc == SHMC_OK && rep < 50; rep++) {
         shmc_segment *seg;
@@ -167,7 +174,10 @@ static int open_index_bench(double *best_ms, uint64_t *index_len)
         double ms = (now_s() - t0) * 1e3;
         if (ms < *best_ms) *best_ms = ms;
         shmc_segment_info info;
-        if (rc == SHMC_OK && shmc_segment_info_get(seg, &info) == SHMC_OK) *index_len = info.index_len;
+        if (rc == SHMC_OK && shmc_segment_info_get(seg, &info) == SHMC_OK) {
+            *index_len = info.index_len;
+            *nchunks = info.nchunks;
+        }
         shmc_segment_free(seg);
     }
     if (f) shmc_segment_unlink(name);
@@ -175,6 +185,22 @@ static int open_index_bench(double *best_ms, uint64_t *index_len)
     free(data);
     free(cols);
     return rc;
+}
+
+static int open_index_report(void)
+{
+    static const struct { int ncols; uint64_t nrows, rpc; } shapes[] = {{1000, 1000, 1000}, {16, 4096 * 64, 64}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        double ms;
+        uint64_t index_len = 0;
+        uint32_t nchunks = 0;
+        if (open_index_bench(shapes[i].ncols, shapes[i].nrows, shapes[i].rpc, &ms, &index_len, &nchunks) != SHMC_OK)
+            return 1;
+        printf("open + index, %d columns x %llu row groups (%u chunks): %.3f ms (best of 50; index %llu bytes)\n",
+               shapes[i].ncols, (unsigned long long)(shapes[i].nrows / shapes[i].rpc), nchunks, ms,
+               (unsigned long long)index_len);
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -236,11 +262,7 @@ int main(int argc, char **argv)
     }
     shmc_frame_free(f);
 
-    double ms;
-    uint64_t index_len = 0;
-    if (open_index_bench(&ms, &index_len) != SHMC_OK) return 1;
-    printf("open + index, 1000 columns: %.3f ms (best of 50; index %llu bytes)\n", ms,
-           (unsigned long long)index_len);
+    if (open_index_report() != 0) return 1;
     free(all);
     free(dst);
     return 0;

@@ -292,18 +292,16 @@ static void test_compressed_payload_forged(void **state)
     assert_true(caught > 0);
 }
 
-/* Replace a chunk's checksum in the index (encoded as 0xcf + 8 bytes big-endian). */
+/* Replace a chunk's checksum in the index: format 2 keeps it as 8 little-endian
+ * bytes in the chunk's 48-byte record of `chunk_table` (lib/FORMAT.md). */
 static void patch_chunk_hash(uint8_t *p, uint64_t old, uint64_t new_hash)
 {
     uint64_t io = hdr64(p, SHMC_HDR_INDEX_OFFSET), il = hdr64(p, SHMC_HDR_INDEX_LEN);
-    uint8_t pat[9], rep[9];
-    pat[0] = rep[0] = 0xcf;
-    for (int i = 0; i < 8; i++) {
-        pat[1 + i] = (uint8_t)(old >> (56 - 8 * i));
-        rep[1 + i] = (uint8_t)(new_hash >> (56 - 8 * i));
-    }
-    for (uint64_t b = io; b + 9 <= io + il; b++)
-        if (memcmp(p + b, pat, 9) == 0) { memcpy(p + b, rep, 9); reseal(p); return; }
+    uint8_t pat[8], rep[8];
+    shmc_st64(pat, old);
+    shmc_st64(rep, new_hash);
+    for (uint64_t b = io; b + 8 <= io + il; b++)
+        if (memcmp(p + b, pat, 8) == 0) { memcpy(p + b, rep, 8); reseal(p); return; }
     fail_msg("chunk hash not found in the index");
 }
 

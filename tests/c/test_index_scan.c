@@ -30,6 +30,108 @@ static void expect_refused(const uint8_t *p, size_t len, const char *what)
     assert_non_null(strstr(err.msg, "index byte"));
 }
 
+/* ---- format 2: the chunk table ------------------------------------------ */
+
+static const shmc_chunk_info two_chunks[2] = {
+    {.column = 0, .rowgroup = 0, .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .stored_len = 80,
+     .raw_len = 80, .xxh3 = 0x0123456789abcdefULL},
+    {.column = 0, .rowgroup = 1, .role = SHMC_ROLE_VALUES, .codec = SHMC_CODEC_ZSTD, .shuffle = 1,
+     .typesize = 8, .offset = 256, .stored_len = 17, .raw_len = 80, .xxh3 = 0xfedcba9876543210ULL},
+};
+
+/* An index of one int64 column in two row groups, encoded as format `version`. */
+static void encode_two_chunks(int version, shmc_buf *b)
+{
+    shmc_column_info col = {.kind = SHMC_KIND_INT64, .nrows = 20};
+    shmc_index ix = {.version = version, .nrows = 20, .rows_per_chunk = 10, .columns = &col, .ncolumns = 1,
+                     .chunks = (shmc_chunk_info *)two_chunks, .nchunks = 2};
+    shmc_err err = {0};
+    memset(b, 0, sizeof *b);
+    assert_int_equal(shmc_index_encode(&ix, b, &err), SHMC_OK);
+}
+
+static void expect_decoded(const shmc_buf *b, int version)
+{
+    shmc_index ix;
+    shmc_err err = {0};
+    assert_int_equal(shmc_index_decode(b->p, b->len, &ix, &err), SHMC_OK);
+    assert_int_equal(ix.version, version);
+    assert_int_equal(ix.nchunks, 2);
+    for (int i = 0; i < 2; i++) {
+        const shmc_chunk_info *k = &ix.chunks[i], *e = &two_chunks[i];
+        assert_true(k->column == e->column && k->rowgroup == e->rowgroup && k->role == e->role);
+        assert_true(k->codec == e->codec && k->shuffle == e->shuffle && k->typesize == e->typesize);
+        assert_true(k->offset == e->offset && k->stored_len == e->stored_len && k->raw_len == e->raw_len);
+        assert_true(k->xxh3 == e->xxh3);
+    }
+    shmc_index_free(&ix);
+}
+
+static void expect_decode_refused(const shmc_buf *b, const char *what)
+{
+    shmc_index ix;
+    shmc_err err = {0};
+    assert_int_equal(shmc_index_decode(b->p, b->len, &ix, &err), SHMC_ERR_CORRUPT);
+    if (!strstr(err.msg, what)) fail_msg("'%s' lacks '%s'", err.msg, what);
+}
+
+/* Where the bin of 96 record bytes starts (after 0xc4 0x60). */
+static uint8_t *table_at(shmc_buf *b)
+{
+    for (size_t i = 0; i + 2 <= b->len; i++)
+        if (b->p[i] == 0xc4 && b->p[i + 1] == 96) return b->p + i + 2;
+    fail_msg("no chunk table in the index");
+    return NULL;
+}
+
+static void test_chunk_table_round_trip(void **state)
+{
+    (void)state;
+    shmc_buf b;
+    encode_two_chunks(0, &b);   /* 0: the library's format, 2 */
+    expect_decoded(&b, SHMC_FORMAT_VERSION);
+    assert_int_equal(SHMC_FORMAT_VERSION, 2);
+    assert_non_null(table_at(&b));
+    shmc_buf_free(&b);
+    encode_two_chunks(1, &b);   /* format 1 still encodes and decodes as arrays */
+    expect_decoded(&b, 1);
+    shmc_buf_free(&b);
+}
+
+static void test_chunk_table_refusals(void **state)
+{
+    (void)state;
+    shmc_buf b;
+    encode_two_chunks(0, &b);
+    table_at(&b)[11] = 1;   /* reserved byte of record 0 */
+    expect_decode_refused(&b, "reserved byte");
+    table_at(&b)[11] = 0;
+    table_at(&b)[48 + 8] = SHMC_ROLE_COUNT_;   /* role of record 1 */
+    expect_decode_refused(&b, "chunk 1:");
+    table_at(&b)[48 + 8] = SHMC_ROLE_VALUES;
+    table_at(&b)[-1] = 95;   /* a bin one byte short of two records; the index ends one byte early */
+    b.len -= 1;
+    expect_decode_refused(&b, "48-byte records");
+    shmc_buf_free(&b);
+}
+
+/* A format-2 index with format-1 chunk arrays (or the reverse) is refused. */
+static void test_chunk_keys_follow_the_version(void **state)
+{
+    (void)state;
+    shmc_buf b;
+    encode_two_chunks(1, &b);
+    for (size_t i = 0; i + 3 <= b.len; i++)   /* "v": 1 -> 2 */
+        if (b.p[i] == 0xa1 && b.p[i + 1] == 'v' && b.p[i + 2] == 1) b.p[i + 2] = 2;
+    expect_decode_refused(&b, "needs `chunk_table`");
+    shmc_buf_free(&b);
+    encode_two_chunks(2, &b);
+    for (size_t i = 0; i + 3 <= b.len; i++)
+        if (b.p[i] == 0xa1 && b.p[i + 1] == 'v' && b.p[i + 2] == 2) b.p[i + 2] = 1;
+    expect_decode_refused(&b, "needs `chunks`");
+    shmc_buf_free(&b);
+}
+
 static void test_counts_beyond_the_bytes(void **state)
 {
     (void)state;
@@ -132,6 +234,9 @@ int main(void)
         cmocka_unit_test(test_nesting_depth),
         cmocka_unit_test(test_zone_bound),
         cmocka_unit_test(test_decode_after_scan),
+        cmocka_unit_test(test_chunk_table_round_trip),
+        cmocka_unit_test(test_chunk_table_refusals),
+        cmocka_unit_test(test_chunk_keys_follow_the_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,8 @@ _PATTERNS = {
     "raw_pack_1t_gbps": r"^pack on 1 thread\s+raw ([\d.]+) GB/s",
     "zstd_pack_1t_gbps": r"^pack on 1 thread.*zstd ([\d.]+) GB/s",
     "threads": r"^pack on 1 thread.*: (\d+) threads are",
-    "open_index_ms": r"^open \+ index, 1000 columns: ([\d.]+) ms",
+    "open_index_ms": r"^open \+ index, 1000 columns x 1 row groups .*: ([\d.]+) ms",
+    "open_index_chunks_ms": r"^open \+ index, 16 columns x 4096 row groups .*: ([\d.]+) ms",
 }
 
 
