@@ -131,17 +131,21 @@ static void pack_label(msgpack_packer *pk, const shmc_label *l)
     else msgpack_pack_nil(pk);
 }
 
-static void pack_column(msgpack_packer *pk, const shmc_column_info *c)
+/* Format 2 leaves out `unit` and `nulls` when they are 0 (both optional): fewer
+ * msgpack values, fewer msgpack-c objects to make at every open. Format 1
+ * writes them always, as its writer did. */
+static void pack_column(msgpack_packer *pk, const shmc_column_info *c, unsigned version)
 {
     int has_dtype = c->dtype && *c->dtype, has_tz = c->tz != NULL;
     int is_cat = c->kind == SHMC_KIND_CATEGORICAL;
-    msgpack_pack_map(pk, (size_t)(6 + has_dtype + has_tz + 2 * is_cat));
+    int has_unit = version == 1 || c->unit != 0, has_nulls = version == 1 || c->null_count != 0;
+    msgpack_pack_map(pk, (size_t)(4 + has_unit + has_nulls + has_dtype + has_tz + 2 * is_cat));
     pack_key_uint(pk, "kind", (uint64_t)c->kind);
     pack_key_uint(pk, "flags", c->flags);
     pack_cstr(pk, "label"); pack_label(pk, &c->label);
-    pack_key_uint(pk, "unit", (uint64_t)c->unit);
+    if (has_unit) pack_key_uint(pk, "unit", (uint64_t)c->unit);
     pack_key_uint(pk, "nrows", c->nrows);
-    pack_key_uint(pk, "nulls", c->null_count);
+    if (has_nulls) pack_key_uint(pk, "nulls", c->null_count);
     if (has_dtype) { pack_cstr(pk, "dtype"); pack_cstr(pk, c->dtype); }
     if (has_tz) { pack_cstr(pk, "tz"); pack_cstr(pk, c->tz); }
     if (is_cat) {
@@ -225,7 +229,7 @@ int shmc_index_encode(const shmc_index *ix, shmc_buf *b, shmc_err *err)
     pack_cstr(&pk, "columns_name"); pack_label(&pk, &ix->columns_name);
     if (ix->meta_len) { pack_cstr(&pk, "meta"); pack_bin(&pk, ix->meta, ix->meta_len); }
     pack_cstr(&pk, "columns"); msgpack_pack_array(&pk, ix->ncolumns);
-    for (uint32_t i = 0; i < ix->ncolumns; i++) pack_column(&pk, &ix->columns[i]);
+    for (uint32_t i = 0; i < ix->ncolumns; i++) pack_column(&pk, &ix->columns[i], version);
     if (version == 1) pack_chunk_arrays(&pk, ix);
     else pack_chunk_table(&pk, ix);
     RETURN_ERROR_IF(b->oom, err, SHMC_ERR_NOMEM, "index encoder: out of memory");
