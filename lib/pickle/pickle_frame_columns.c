@@ -20,7 +20,8 @@ static int pf_lput_level_item(pf_lbuf *B, const pf_col *c, uint64_t i) {
     const uint8_t *p = (const uint8_t *)d->values + i * s;
     uint64_t u = 0;
     switch (d->kind) {
-    case SHMC_KIND_BOOL: return pf_lput(B, p[0] ? "\x88" : "\x89", 1);
+    case SHMC_KIND_BOOL:
+        return pf_lput(B, (const uint8_t[]){p[0] ? SHMC_OP_NEWTRUE : SHMC_OP_NEWFALSE}, 1);
     case SHMC_KIND_INT8: return pf_lput_int(B, (uint64_t)(int64_t)(int8_t)p[0], 0);
     case SHMC_KIND_INT16: { int16_t v; memcpy(&v, p, 2); return pf_lput_int(B, (uint64_t)(int64_t)v, 0); }
     case SHMC_KIND_INT32: { int32_t v; memcpy(&v, p, 4); return pf_lput_int(B, (uint64_t)(int64_t)v, 0); }
@@ -42,9 +43,9 @@ static int pf_level_names(pf_ctx *C, const shmc_pk_value *names, shmc_label *out
     for (size_t l = 0; l < n; l++) named += shmc_pk_item(names, l)->type != SHMC_PK_NONE;
     if (!named) return SHMC_OK;
     pf_lbuf B = {.n = 0};
-    int bad = pf_lput(&B, "\x80\x03(", 3);
+    int bad = pf_lput(&B, (const uint8_t[]){SHMC_OP_PROTO, 3, SHMC_OP_MARK}, 3);
     for (size_t l = 0; !bad && l < n; l++) bad = pf_lput_value(&B, shmc_pk_item(names, l), 1);
-    if (bad || pf_lput(&B, "t.", 2))
+    if (bad || pf_lput(&B, (const uint8_t[]){SHMC_OP_TUPLE, SHMC_OP_STOP}, 2))
         return pf_unsupported(C, names, "MultiIndex level names (str, int, None, float, bool)");
     return pf_lbuf_label(C, &B, out);
 }
@@ -102,14 +103,14 @@ static int pf_multi_labels(pf_ctx *C, const shmc_pk_value *axis, shmc_label **la
     FORWARD_IF_ERROR(pf_own(C, (size_t)(*n ? *n : 1) * sizeof **labels, (void **)labels));
     for (uint64_t i = 0; i < *n; i++) {
         pf_lbuf B = {.n = 0};
-        int bad = pf_lput(&B, "\x80\x03(", 3);
+        int bad = pf_lput(&B, (const uint8_t[]){SHMC_OP_PROTO, 3, SHMC_OP_MARK}, 3);
         for (uint64_t l = 0; !bad && l < nl; l++) {
             int64_t c = pf_code_at(&lv[l].codes, i);
             bad = c < 0 ? -1
                 : lv[l].items ? pf_lput_value(&B, lv[l].items[c], 1)
                               : pf_lput_level_item(&B, &lv[l].col, (uint64_t)c);
         }
-        if (bad || pf_lput(&B, "t.", 2))
+        if (bad || pf_lput(&B, (const uint8_t[]){SHMC_OP_TUPLE, SHMC_OP_STOP}, 2))
             return pf_fail(C, SHMC_ERR_UNSUPPORTED, axis, "column %llu: a MultiIndex label that is not "
                            "a tuple of str, int, float or bool (or over 1 KiB)", (unsigned long long)i);
         FORWARD_IF_ERROR(pf_lbuf_label(C, &B, &(*labels)[i]));

@@ -49,10 +49,10 @@ int pf_lput_value(pf_lbuf *B, const shmc_pk_value *v, int depth) {
     case SHMC_PK_STR: return pf_lput_blob(B, SHMC_OP_BINUNICODE, v);
     case SHMC_PK_BYTES: return pf_lput_blob(B, SHMC_OP_BINBYTES, v);
     case SHMC_PK_TUPLE:
-        if (depth > 8 || pf_lput(B, "(", 1)) return -1;
+        if (depth > 8 || pf_lput(B, (const uint8_t[]){SHMC_OP_MARK}, 1)) return -1;
         for (size_t i = 0; i < v->v.seq.len; i++)
             if (pf_lput_value(B, v->v.seq.items[i], depth + 1)) return -1;
-        return pf_lput(B, "t", 1);
+        return pf_lput(B, (const uint8_t[]){SHMC_OP_TUPLE}, 1);
     default: return -1;
     }
 }
@@ -69,7 +69,8 @@ int pf_lbuf_label(pf_ctx *C, const pf_lbuf *B, shmc_label *out) {
 
 static int pf_label_pickle(pf_ctx *C, const shmc_pk_value *v, shmc_label *out) {
     pf_lbuf B = {.n = 0};
-    if (pf_lput(&B, "\x80\x03", 2) || pf_lput_value(&B, v, 0) || pf_lput(&B, ".", 1))
+    if (pf_lput(&B, (const uint8_t[]){SHMC_OP_PROTO, 3}, 2) || pf_lput_value(&B, v, 0) ||
+        pf_lput(&B, (const uint8_t[]){SHMC_OP_STOP}, 1))
         return pf_unsupported(C, v, "a label (str, int, None, float, bool, bytes or tuples of these, "
                                     "under 1 KiB)");
     return pf_lbuf_label(C, &B, out);
