@@ -1,7 +1,7 @@
 /* The columns axis -> one label per column: the items of an Index (str, int, or
  * anything else as a pickled label), or for a MultiIndex one tuple label per column
- * with the level names as the columns name. Apart from the index reader because
- * column labels are labels, not a column of values. */
+ * with the level names as the columns name. Apart from the index reader
+ * (pickle_frame_pandas.c) because column labels become labels, not a column. */
 #include <string.h>
 
 #include "pickle_ops.h"

@@ -2,7 +2,7 @@
  * pickled by CPython at protocol 5 is scanned in one pass into Arrow buffers by its
  * own small opcode scanner (opcodes from pickle_ops.h); any other spelling falls back
  * to the generic parser and pf_strings (pickle_frame_numpy.c). Its own file because
- * it does not use the value graph at all. */
+ * the fast path reads the pickle's bytes, not the parsed value graph. */
 #include <stdlib.h>
 #include <string.h>
 
