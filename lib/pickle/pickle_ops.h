@@ -1,6 +1,6 @@
 /* Internal: the pickle opcodes, one list (pickletools names and bytes) used by
  * the restricted reader (pickle_read.c), the recogniser's list-of-str fast path
- * (pickle_frame.c) and the emitter (pickle_emit.c), so none of them spells an
+ * (pickle_frame_strlist.c) and the emitter (pickle_emit.c), so none of them spells an
  * opcode as a raw byte. */
 #ifndef SHMC_PICKLE_OPS_H
 #define SHMC_PICKLE_OPS_H

@@ -112,7 +112,7 @@ shmc_pk_value *shmc_pk_dict_get(const shmc_pk_value *v, const char *key);
 /* REDUCE/NEWOBJ node whose callable is the global module.name? */
 int shmc_pk_is_call_of(const shmc_pk_value *v, const char *module, const char *name);
 
-/* ---- the DataFrame recogniser (pickle_frame.c) --------------------------- */
+/* ---- the DataFrame recogniser (pickle_frame*.c) -------------------------- */
 /* Where recognised columns go. shmc_frame_from_pickle uses the public frame
  * calls; tests pass a recorder to inspect each descriptor. Descriptors (and
  * their strings) are only valid during the call; buffers they point to live as

@@ -1,5 +1,7 @@
 /* Internal to the pickle writer (pickle_write*.c): the writer state and the
- * helpers its files share. */
+ * helpers its files share. Calls flow one way: pickle_write.c (frame, index,
+ * labels) -> pickle_write_cols.c (one column) -> pickle_write_sel.c (selection,
+ * chunks), and both writers -> pickle_write_memo.c (globals, dtypes) -> pickle_emit.c. */
 #ifndef SHMC_PICKLE_WRITE_INT_H
 #define SHMC_PICKLE_WRITE_INT_H
 
@@ -60,11 +62,14 @@ typedef struct pw_piece {
     uint64_t lo, hi;
 } pw_piece;
 
-/* pickle_write.c */
+/* pickle_write_memo.c: globals and dtypes, memoised on first use; a call is
+ * pw_call_begin (global + MARK), its arguments, pw_call_end (TUPLE + REDUCE). */
 int pw_global(pw_writer *w, int g);
 int pw_dtype(pw_writer *w, const char *name);
 int pw_call_begin(pw_writer *w, int g);
 int pw_call_end(pw_writer *w);
+
+/* pickle_write.c */
 int pw_label(pw_writer *w, const shmc_label *lab, const char *what);
 
 /* pickle_write_sel.c */

@@ -1,0 +1,576 @@
+/* pandas arrays and dtypes -> columns: pyarrow string arrays, StringDtype and
+ * DatetimeTZDtype, NDArrayBacked extension arrays (datetime, timedelta, categorical,
+ * string), masked arrays, and the values of an Index or a MultiIndex. One file
+ * because the recursion is: a categorical's categories are an Index, and an Index
+ * holds any of these arrays. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pickle_frame_int.h"
+
+/* ---- pyarrow ------------------------------------------------------------- */
+static int pf_arrow_type(pf_ctx *C, const shmc_pk_value *t, int *large) {
+    const shmc_pk_value *alias = pf_arg(t, 0);
+    if (t && t->type == SHMC_PK_REDUCE && shmc_pk_is_global(pf_callee(t), "pyarrow.lib", "type_for_alias")) {
+        if (shmc_pk_str_eq(alias, "large_string") || shmc_pk_str_eq(alias, "large_utf8")) {
+            *large = 1;
+            return SHMC_OK;
+        }
+        if (shmc_pk_str_eq(alias, "string") || shmc_pk_str_eq(alias, "utf8") ||
+            shmc_pk_str_eq(alias, "str")) {
+            *large = 0;
+            return SHMC_OK;
+        }
+    }
+    return pf_unsupported(C, t, "a pyarrow string type");
+}
+
+/* Check and (when needed) copy the offsets of an Arrow (large_)string array. */
+static int pf_arrow_offsets(pf_ctx *C, const shmc_pk_value *at, const uint8_t *ob, size_t olen,
+                            int large, uint64_t off, uint64_t n, size_t dlen, const int64_t **out) {
+    size_t w = large ? 8 : 4;
+    if (off + n + 1 < off || (off + n + 1) > olen / w)
+        return pf_fail(C, SHMC_ERR_PICKLE, at, "arrow offsets buffer of %zu bytes is too short", olen);
+    const uint8_t *p = ob + off * w;
+    int64_t *o = NULL;
+    int aligned = large && ((uintptr_t)p % 8) == 0;
+    if (!aligned) FORWARD_IF_ERROR(pf_own(C, (size_t)(n + 1) * 8, (void **)&o));
+    int64_t prev = 0;
+    for (uint64_t i = 0; i <= n; i++) {
+        int64_t x;
+        if (large) memcpy(&x, p + i * 8, 8);
+        else { int32_t y; memcpy(&y, p + i * 4, 4); x = y; }
+        if (x < (i ? prev : 0) || (uint64_t)x > dlen)
+            return pf_fail(C, SHMC_ERR_PICKLE, at, "arrow offset %llu is %lld (data %zu bytes)",
+                           (unsigned long long)i, (long long)x, dlen);
+        if (o) o[i] = x;
+        prev = x;
+    }
+    *out = o ? o : (const int64_t *)(const void *)p;
+    return SHMC_OK;
+}
+
+static int pf_arrow_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
+    const shmc_pk_value *t = pf_arg(v, 0);
+    if (!shmc_pk_is_global(pf_callee(v), "pyarrow.lib", "_restore_array") || shmc_pk_len(t) < 5)
+        return pf_unsupported(C, v, "a pyarrow array");
+    int large = 0;
+    int64_t n, nulls, off;
+    FORWARD_IF_ERROR(pf_arrow_type(C, shmc_pk_item(t, 0), &large));
+    const shmc_pk_value *bufs = shmc_pk_item(t, 4);
+    if (!pf_is_list(bufs)) return pf_unsupported(C, bufs, "pyarrow array buffers (a list is read)");
+    if (!pf_int(shmc_pk_item(t, 1), &n) || !pf_int(shmc_pk_item(t, 2), &nulls) ||
+        !pf_int(shmc_pk_item(t, 3), &off) || n < 0 || off < 0 || shmc_pk_len(bufs) != 3)
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "pyarrow array header is malformed");
+    const uint8_t *vb = NULL, *ob, *db;
+    size_t vlen = 0, olen, dlen;
+    const shmc_pk_value *vnode = shmc_pk_item(bufs, 0);
+    if (vnode->type != SHMC_PK_NONE) FORWARD_IF_ERROR(pf_bytes(C, vnode, &vb, &vlen, 0));
+    FORWARD_IF_ERROR(pf_bytes(C, shmc_pk_item(bufs, 1), &ob, &olen, 0));
+    FORWARD_IF_ERROR(pf_bytes(C, shmc_pk_item(bufs, 2), &db, &dlen, 0));
+    if (vb && ((uint64_t)off + (uint64_t)n + 7) / 8 > vlen)
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "arrow validity buffer of %zu bytes is too short", vlen);
+    /* null_count -1 means "not computed" (sliced arrays); no validity means none */
+    if (!vb && nulls > 0)
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "arrow array has %lld nulls and no validity", (long long)nulls);
+    if (!vb || nulls == 0) vb = NULL;
+    const int64_t *o;
+    FORWARD_IF_ERROR(pf_arrow_offsets(C, v, ob, olen, large, (uint64_t)off, (uint64_t)n, dlen, &o));
+    col->d.kind = SHMC_KIND_STRING;
+    col->d.offsets = o;
+    col->d.data = dlen ? db : (const uint8_t *)"";
+    col->d.validity = vb;
+    col->d.validity_offset = vb ? (uint64_t)off : 0;
+    col->nrows = (uint64_t)n;
+    return SHMC_OK;
+}
+
+/* pyarrow ChunkedArray of exactly one chunk, or an Array. */
+static int pf_arrow(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
+    if (v && v->type == SHMC_PK_REDUCE && shmc_pk_is_global(pf_callee(v), "pyarrow.lib", "chunked_array")) {
+        const shmc_pk_value *chunks = pf_arg(v, 0);
+        if (shmc_pk_len(chunks) != 1)
+            return pf_fail(C, SHMC_ERR_UNSUPPORTED, v, "pyarrow ChunkedArray of %zu chunks (1 is read)",
+                           shmc_pk_len(chunks));
+        v = shmc_pk_item(chunks, 0);
+    }
+    return pf_arrow_array(C, v, col);
+}
+
+/* ---- pandas dtypes ------------------------------------------------------- */
+/* StringDtype: NEWOBJ + BUILD {storage[, na_value]} (pandas 1.5/2.x) or
+ * REDUCE(StringDtype, (storage, na_value)) (pandas 3). */
+static int pf_string_dtype(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) {
+    if (!pf_pd(pf_callee(v), "StringDtype")) return pf_unsupported(C, v, "a pandas StringDtype");
+    const shmc_pk_value *storage = shmc_pk_dict_get(shmc_pk_state(v), "storage");
+    const shmc_pk_value *na = shmc_pk_dict_get(shmc_pk_state(v), "_na_value");
+    if (!storage) storage = pf_arg(v, 0);
+    if (!na) na = shmc_pk_dict_get(shmc_pk_state(v), "na_value");
+    if (!na) na = pf_arg(v, 1);
+    int nan = na && na->type == SHMC_PK_FLOAT && isnan(na->v.f);
+    if (shmc_pk_str_eq(storage, "pyarrow_numpy") || (shmc_pk_str_eq(storage, "pyarrow") && nan))
+        snprintf(out, cap, "str");
+    else if (shmc_pk_str_eq(storage, "pyarrow")) snprintf(out, cap, "string[pyarrow]");
+    else if (shmc_pk_str_eq(storage, "python")) snprintf(out, cap, nan ? "str[python]" : "string[python]");
+    else return pf_unsupported(C, storage, "a StringDtype storage");
+    return SHMC_OK;
+}
+
+/* Time zone name from datetime.timezone.utc, pytz or zoneinfo objects. */
+static int pf_tz_name(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) {
+    const shmc_pk_value *f = pf_callee(v), *key = NULL;
+    if (v && v->type == SHMC_PK_STR) key = v;
+    else if (shmc_pk_is_global(f, "pytz", "_UTC")) key = NULL, snprintf(out, cap, "UTC");
+    else if (shmc_pk_is_global(f, "pytz", "_p")) key = pf_arg(v, 0);
+    else if (shmc_pk_is_global(f, "zoneinfo", "ZoneInfo._unpickle")) key = pf_arg(v, 0);
+    else if (f && f->type == SHMC_PK_REDUCE && pf_builtin(pf_callee(f), "getattr") &&
+             shmc_pk_is_global(pf_arg(f, 0), "zoneinfo", "ZoneInfo") &&
+             shmc_pk_str_eq(pf_arg(f, 1), "_unpickle"))
+        key = pf_arg(v, 0);
+    else if (shmc_pk_is_global(f, "datetime", "timezone") && pf_nargs(v) == 1) {
+        const shmc_pk_value *td = pf_arg(v, 0);
+        int64_t d = 1, s = 1, us = 1;
+        if (!shmc_pk_is_global(pf_callee(td), "datetime", "timedelta") || !pf_int(pf_arg(td, 0), &d) ||
+            !pf_int(pf_arg(td, 1), &s) || !pf_int(pf_arg(td, 2), &us) || d || s || us)
+            return pf_unsupported(C, v, "a time zone (fixed offsets other than UTC are not read)");
+        snprintf(out, cap, "UTC");
+    } else
+        return pf_unsupported(C, v, "a time zone");
+    if (key) {
+        if (key->type != SHMC_PK_STR || key->v.bytes.len == 0 || key->v.bytes.len >= cap)
+            return pf_unsupported(C, key, "a time zone name");
+        memcpy(out, key->v.bytes.ptr, key->v.bytes.len);
+        out[key->v.bytes.len] = '\0';
+    }
+    return SHMC_OK;
+}
+
+/* DatetimeTZDtype: state {"unit"|"_unit": str, "tz"|"_tz": tz object}. */
+static int pf_tz_dtype(pf_ctx *C, const shmc_pk_value *v, char *tz, size_t cap, int *unit) {
+    const shmc_pk_value *st = shmc_pk_state(v);
+    const shmc_pk_value *u = shmc_pk_dict_get(st, "unit"), *z = shmc_pk_dict_get(st, "tz");
+    if (!u) u = shmc_pk_dict_get(st, "_unit");
+    if (!z) z = shmc_pk_dict_get(st, "_tz");
+    if (!u || u->type != SHMC_PK_STR || !z) return pf_unsupported(C, v, "a DatetimeTZDtype");
+    *unit = pf_unit(u->v.bytes.ptr, u->v.bytes.len);
+    if (!*unit) return pf_unsupported(C, u, "a datetime unit");
+    return pf_tz_name(C, z, tz, cap);
+}
+
+/* ---- values -> columns --------------------------------------------------- */
+
+/* numpy bools are one byte, but only 0 and 1 behave: a stored 2 prints True yet
+ * breaks value_counts()/nunique(). Bool data from a pickle is checked, and when a
+ * byte is neither 0 nor 1 the column is normalised (nonzero -> 1, as numpy's
+ * truth value) into an owned copy; the common case stays a view. */
+static int pf_bool_bytes(pf_ctx *C, const uint8_t **data, uint64_t n) {
+    const uint8_t *p = *data;
+    uint64_t i = 0;
+    while (i < n && p[i] <= 1) i++;
+    if (i == n) return SHMC_OK;
+    uint8_t *copy;
+    FORWARD_IF_ERROR(pf_own(C, (size_t)n, (void **)&copy));
+    for (uint64_t j = 0; j < n; j++) copy[j] = p[j] != 0;
+    *data = copy;
+    return SHMC_OK;
+}
+
+static int pf_fixed_cols(pf_ctx *C, const pf_arr *a, pf_col *cols, uint64_t k) {
+    uint64_t ak, n;
+    pf_arr_rows(a, &ak, &n);
+    if (ak != k)
+        return pf_fail(C, SHMC_ERR_PICKLE, a->node, "block array has %llu rows for %llu columns",
+                       (unsigned long long)ak, (unsigned long long)k);
+    if (a->dt.kind == 'O') {
+        for (uint64_t j = 0; j < k; j++) {
+            pf_col *c = &cols[j];
+            FORWARD_IF_ERROR(pf_strings(C, n ? a->objs->v.seq.items + j * n : NULL, n, c));
+            snprintf(c->dtype, sizeof c->dtype, c->miss == PF_MISS_NAN ? "object[nan]" : "object");
+        }
+        return SHMC_OK;
+    }
+    /* the dtype is checked before anything is gathered or copied */
+    int kind;
+    char name[80];
+    FORWARD_IF_ERROR(pf_fixed_kind(C, &a->dt, a->node, &kind, name, sizeof name));
+    uint8_t **gathered = NULL;
+    if (a->fortran && k > 1) {
+        FORWARD_IF_ERROR(pf_own(C, (size_t)k * sizeof *gathered, (void **)&gathered));
+        FORWARD_IF_ERROR(pf_arr_gather(C, a, k, n, gathered));
+    }
+    for (uint64_t j = 0; j < k; j++) {
+        pf_col *c = &cols[j];
+        c->d.kind = kind;
+        memcpy(c->dtype, name, sizeof name);
+        if (!gathered) FORWARD_IF_ERROR(pf_arr_row(C, a, j, &c->d.values));
+        else c->d.values = gathered[j];
+        if (kind == SHMC_KIND_BOOL) {
+            const uint8_t *b = c->d.values;
+            FORWARD_IF_ERROR(pf_bool_bytes(C, &b, n));
+            c->d.values = b;
+        }
+        c->d.unit = a->dt.unit;
+        c->nrows = n;
+    }
+    return SHMC_OK;
+}
+
+static int pf_ndarray_cols(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k) {
+    pf_arr a;
+    FORWARD_IF_ERROR(pf_array(C, v, &a));
+    return pf_fixed_cols(C, &a, cols, k);
+}
+
+static int pf_datetime_cols(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr,
+                            pf_col *cols, uint64_t k) {
+    char tz[64] = "";
+    int unit = 0;
+    if (pf_pd(pf_callee(dtype), "DatetimeTZDtype"))
+        FORWARD_IF_ERROR(pf_tz_dtype(C, dtype, tz, sizeof tz, &unit));
+    FORWARD_IF_ERROR(pf_ndarray_cols(C, arr, cols, k));
+    for (uint64_t j = 0; j < k && tz[0]; j++) {
+        if (cols[j].d.kind != SHMC_KIND_DATETIME || cols[j].d.unit != unit)
+            return pf_fail(C, SHMC_ERR_PICKLE, arr, "DatetimeTZDtype with a %s array", cols[j].dtype);
+        snprintf(cols[j].tz, sizeof cols[j].tz, "%s", tz);
+        cols[j].d.tz = cols[j].tz;
+        snprintf(cols[j].dtype, sizeof cols[j].dtype, "datetime64[%s, %s]", pf_unit_name(unit), tz);
+    }
+    return SHMC_OK;
+}
+
+static int pf_categorical(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *codes,
+                          pf_col *col, int nest) {
+    if (!pf_pd(pf_callee(dtype), "CategoricalDtype")) return pf_unsupported(C, dtype, "a CategoricalDtype");
+    pf_col cats;
+    memset(&cats, 0, sizeof cats);
+    shmc_label ignored;
+    const shmc_pk_value *cat_index = shmc_pk_dict_get(shmc_pk_state(dtype), "categories");
+    FORWARD_IF_ERROR(pf_index_col(C, cat_index, &cats, &ignored, nest + 1));
+    if (cats.d.kind == SHMC_KIND_CATEGORICAL) return pf_unsupported(C, dtype, "categories of a categorical");
+    FORWARD_IF_ERROR(pf_ndarray_cols(C, codes, col, 1));
+    int ck = col->d.kind;
+    if (ck < SHMC_KIND_INT8 || ck > SHMC_KIND_INT64)
+        return pf_fail(C, SHMC_ERR_PICKLE, codes, "categorical codes are %s, not signed ints", col->dtype);
+    col->cats = cats.d;
+    memcpy(col->cat_dtype, cats.dtype, sizeof col->cat_dtype);
+    memcpy(col->cat_tz, cats.tz, sizeof col->cat_tz);
+    col->cats.dtype = col->cat_dtype;
+    col->cats.tz = cats.d.tz ? col->cat_tz : NULL;
+    col->d.kind = SHMC_KIND_CATEGORICAL;
+    col->d.code_kind = ck;
+    col->d.categories = &col->cats;
+    col->d.ncategories = cats.nrows;
+    const shmc_pk_value *ordered = shmc_pk_dict_get(shmc_pk_state(dtype), "ordered");
+    if (ordered && ordered->type == SHMC_PK_BOOL && ordered->v.i) col->d.flags |= SHMC_COL_ORDERED;
+    snprintf(col->dtype, sizeof col->dtype, "category");
+    return SHMC_OK;
+}
+
+/* __pyx_unpickle_NDArrayBacked(cls, checksum, None) + BUILD (dtype, ndarray, attrs). */
+static int pf_ndarray_backed(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest) {
+    const shmc_pk_value *cls = pf_arg(v, 0), *st = shmc_pk_state(v);
+    const shmc_pk_value *dtype = shmc_pk_item(st, 0), *arr = shmc_pk_item(st, 1);
+    if (!st || st->type != SHMC_PK_TUPLE || !arr) return pf_unsupported(C, v, "an NDArrayBacked state");
+    if (pf_pd(cls, "DatetimeArray")) return pf_datetime_cols(C, dtype, arr, cols, k);
+    if (pf_pd(cls, "TimedeltaArray")) return pf_ndarray_cols(C, arr, cols, k);
+    if (k != 1)
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "1-D extension array placed in %llu columns",
+                       (unsigned long long)k);
+    if (pf_pd(cls, "Categorical")) return pf_categorical(C, dtype, arr, cols, nest);
+    if (pf_pd(cls, "StringArray")) {
+        FORWARD_IF_ERROR(pf_ndarray_cols(C, arr, cols, 1));
+        if (cols->d.kind != SHMC_KIND_STRING) return pf_unsupported(C, arr, "StringArray data");
+        return pf_string_dtype(C, dtype, cols->dtype, sizeof cols->dtype);
+    }
+    return pf_unsupported(C, cls, "a pandas array");
+}
+
+/* IntegerArray / FloatingArray / BooleanArray: {_data, _mask}. */
+static int pf_masked(pf_ctx *C, const shmc_pk_value *v, pf_col *col, const char *what) {
+    pf_arr mask;
+    FORWARD_IF_ERROR(pf_ndarray_cols(C, shmc_pk_dict_get(shmc_pk_state(v), "_data"), col, 1));
+    FORWARD_IF_ERROR(pf_array(C, shmc_pk_dict_get(shmc_pk_state(v), "_mask"), &mask));
+    if (mask.dt.kind != 'b' || mask.dt.itemsize != 1 || mask.ndim != 1 || mask.dims[0] != col->nrows ||
+        mask.nbytes != col->nrows)
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "%s mask is not a bool array of %llu rows", what,
+                       (unsigned long long)col->nrows);
+    col->d.mask = mask.data;
+    FORWARD_IF_ERROR(pf_bool_bytes(C, &col->d.mask, col->nrows));
+    const char *d = col->dtype;   /* numpy name of _data: int64, uint8, float32, bool */
+    char nd[80];
+    if (!strcmp(what, "BooleanArray") && col->d.kind == SHMC_KIND_BOOL) snprintf(nd, sizeof nd, "boolean");
+    else if (!strcmp(what, "IntegerArray") && d[0] == 'i') snprintf(nd, sizeof nd, "Int%s", d + 3);
+    else if (!strcmp(what, "IntegerArray") && d[0] == 'u') snprintf(nd, sizeof nd, "UInt%s", d + 4);
+    else if (!strcmp(what, "FloatingArray") && d[0] == 'f') snprintf(nd, sizeof nd, "Float%s", d + 5);
+    else return pf_fail(C, SHMC_ERR_PICKLE, v, "%s holds %s data", what, d);
+    memcpy(col->dtype, nd, sizeof nd);
+    return SHMC_OK;
+}
+
+static int pf_arrow_string_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
+    const shmc_pk_value *pa = shmc_pk_dict_get(shmc_pk_state(v), "_pa_array");
+    if (!pa) pa = shmc_pk_dict_get(shmc_pk_state(v), "_data");
+    FORWARD_IF_ERROR(pf_arrow(C, pa, col));
+    const shmc_pk_value *dt = shmc_pk_dict_get(shmc_pk_state(v), "_dtype");
+    if (!dt) {
+        snprintf(col->dtype, sizeof col->dtype, "string[pyarrow]");
+        return SHMC_OK;
+    }
+    return pf_string_dtype(C, dt, col->dtype, sizeof col->dtype);
+}
+
+/* Any array a block, an Index or a dtype can hold -> k columns. */
+int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest) {
+    if (nest > PF_MAX_NEST) return pf_unsupported(C, v, "deeply nested values");
+    if (pf_is_ndarray(v)) return pf_ndarray_cols(C, v, cols, k);
+    const shmc_pk_value *f = pf_callee(v);
+    if (v && v->type == SHMC_PK_REDUCE && pf_pd(f, "__pyx_unpickle_NDArrayBacked"))
+        return pf_ndarray_backed(C, v, cols, k, nest);
+    if (v && v->type == SHMC_PK_NEWOBJ && k == 1) {
+        if (pf_pd(f, "IntegerArray")) return pf_masked(C, v, cols, "IntegerArray");
+        if (pf_pd(f, "FloatingArray")) return pf_masked(C, v, cols, "FloatingArray");
+        if (pf_pd(f, "BooleanArray")) return pf_masked(C, v, cols, "BooleanArray");
+        if (pf_pd(f, "ArrowStringArray") || pf_pd(f, "ArrowStringArrayNumpySemantics"))
+            return pf_arrow_string_array(C, v, cols);
+    }
+    return pf_unsupported(C, v, "column values");
+}
+
+int pf_range_len(pf_ctx *C, const pf_index *ix, uint64_t *n) {
+    if (ix->step == 0) return pf_fail(C, SHMC_ERR_PICKLE, ix->node, "RangeIndex step is 0");
+    __int128 span = (__int128)ix->stop - ix->start;
+    __int128 cnt = ix->step > 0 ? (span + ix->step - 1) / ix->step : (span + ix->step + 1) / ix->step;
+    *n = cnt > 0 ? (uint64_t)cnt : 0;
+    return SHMC_OK;
+}
+
+static int pf_multi_read(pf_ctx *C, const shmc_pk_value *d, pf_index *ix, int nest);
+
+/* _new_Index(cls, {...}) / _new_DatetimeIndex(cls, {...}): a RangeIndex, or values. */
+int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col *col, int nest) {
+    memset(ix, 0, sizeof *ix);
+    ix->node = v;
+    const shmc_pk_value *f = pf_callee(v), *cls = pf_arg(v, 0), *d = pf_arg(v, 1);
+    if (!v || v->type != SHMC_PK_REDUCE || !(pf_pd(f, "_new_Index") || pf_pd(f, "_new_DatetimeIndex")) ||
+        !d || d->type != SHMC_PK_DICT)
+        return pf_unsupported(C, v, "an index");
+    FORWARD_IF_ERROR(pf_label(C, shmc_pk_dict_get(d, "name"), &ix->name));
+    if (pf_pd(cls, "RangeIndex")) {
+        ix->is_range = 1;
+        if (!pf_int(shmc_pk_dict_get(d, "start"), &ix->start) ||
+            !pf_int(shmc_pk_dict_get(d, "stop"), &ix->stop) ||
+            !pf_int(shmc_pk_dict_get(d, "step"), &ix->step))
+            return pf_fail(C, SHMC_ERR_PICKLE, v, "RangeIndex without int start/stop/step");
+        return SHMC_OK;
+    }
+    if (pf_pd(cls, "MultiIndex")) return pf_multi_read(C, d, ix, nest);
+    static const char *const plain[] = {"Index", "Int64Index", "UInt64Index", "Float64Index",
+                                        "NumericIndex", "DatetimeIndex", "TimedeltaIndex",
+                                        "CategoricalIndex"};
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
+        if (pf_pd(cls, plain[i])) return pf_values(C, shmc_pk_dict_get(d, "data"), col, 1, nest + 1);
+    return pf_unsupported(C, cls, "an index class");
+}
+
+/* An index as one column (categories): RangeIndex materialised as int64. */
+int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_label *name, int nest) {
+    if (pf_pd(pf_arg(idx, 0), "MultiIndex"))  /* read only as the row index */
+        return pf_unsupported(C, pf_arg(idx, 0), "categories (a MultiIndex is read as the row index "
+                              "or as column labels)");
+    pf_index ix;
+    FORWARD_IF_ERROR(pf_index_read(C, idx, &ix, col, nest));
+    *name = ix.name;
+    if (!ix.is_range) return SHMC_OK;
+    uint64_t n;
+    int64_t *vals;
+    FORWARD_IF_ERROR(pf_range_len(C, &ix, &n));
+    if (n > SIZE_MAX / 8) return pf_fail(C, SHMC_ERR_LIMIT, idx, "RangeIndex too long");
+    FORWARD_IF_ERROR(pf_own(C, (size_t)n * 8, (void **)&vals));
+    /* i < n keeps every value inside [start, stop): computed modulo 2^64 so the
+     * intermediate product (3 * 2^62 from -2^63) cannot overflow */
+    for (uint64_t i = 0; i < n; i++) vals[i] = (int64_t)((uint64_t)ix.start + i * (uint64_t)ix.step);
+    col->d.kind = SHMC_KIND_INT64;
+    col->d.values = vals;
+    col->nrows = n;
+    snprintf(col->dtype, sizeof col->dtype, "int64");
+    return SHMC_OK;
+}
+
+/* ---- MultiIndex levels ---------------------------------------------------- */
+/* Code j of a 1-D integer codes array (any width, either byte order). The item
+ * size comes from pf_dtypes (1, 2, 4 or 8), so it always fits b. */
+int64_t pf_code_at(const pf_arr *a, uint64_t j) {
+    uint8_t b[8] = {0};
+    uint32_t s = a->dt.itemsize;
+    if (s > sizeof b) return INT64_MIN;   /* unreachable: refused by pf_dtype_parse */
+    memcpy(b, a->data + (size_t)j * s, s);
+    if (a->dt.swap) pf_swap(b, 1, s);
+    if (s == 1) return (int8_t)b[0];
+    if (s == 2) { int16_t v; memcpy(&v, b, 2); return v; }
+    if (s == 4) { int32_t v; memcpy(&v, b, 4); return v; }
+    int64_t v;
+    memcpy(&v, b, 8);
+    return v;
+}
+
+int pf_codes(pf_ctx *C, const shmc_pk_value *v, uint64_t level, uint64_t nvals, pf_arr *a) {
+    FORWARD_IF_ERROR(pf_array(C, v, a));
+    if (a->ndim != 1 || a->dt.kind != 'i')
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "MultiIndex level %llu: codes are not a 1-D integer array",
+                       (unsigned long long)level);
+    for (uint64_t j = 0; j < a->dims[0]; j++) {
+        int64_t c = pf_code_at(a, j);
+        if (c < -1 || (c >= 0 && (uint64_t)c >= nvals))
+            return pf_fail(C, SHMC_ERR_PICKLE, v, "MultiIndex level %llu: code %lld at row %llu is "
+                           "outside its %llu values", (unsigned long long)level, (long long)c,
+                           (unsigned long long)j, (unsigned long long)nvals);
+    }
+    return SHMC_OK;
+}
+
+int pf_valid_bit(const shmc_column_desc *d, uint64_t i) {
+    if (!d->validity) return 1;
+    uint64_t b = d->validity_offset + i;
+    return (d->validity[b >> 3] >> (b & 7)) & 1;
+}
+
+/* Strings of the level taken by codes; code -1 (a missing label) becomes a null,
+ * which get_level_values() spells NaN in an object level. */
+static int pf_take_strings(pf_ctx *C, const pf_col *lev, const pf_arr *a, pf_col *out) {
+    const shmc_column_desc *d = &lev->d;
+    uint64_t n = a->dims[0], total = 0, nulls = 0;
+    for (uint64_t j = 0; j < n; j++) {
+        int64_t c = pf_code_at(a, j);
+        if (c < 0 || !pf_valid_bit(d, (uint64_t)c)) nulls++;
+        else FORWARD_IF_ERROR(pf_add_len(C, &total, (uint64_t)(d->offsets[c + 1] - d->offsets[c]), a->node));
+    }
+    int64_t *off;
+    uint8_t *data, *valid;
+    FORWARD_IF_ERROR(pf_string_bufs(C, n, total, nulls, &off, &data, &valid));
+    uint64_t pos = 0;
+    for (uint64_t j = 0; j < n; j++) {
+        int64_t c = pf_code_at(a, j);
+        if (c >= 0 && pf_valid_bit(d, (uint64_t)c)) {
+            size_t len = (size_t)(d->offsets[c + 1] - d->offsets[c]);
+            if (len) memcpy(data + pos, d->data + d->offsets[c], len);
+            pos += len;
+            if (valid) valid[j >> 3] |= (uint8_t)(1u << (j & 7));
+        }
+        off[j + 1] = (int64_t)pos;
+    }
+    out->d.offsets = off;
+    out->d.data = data;
+    out->d.validity = valid;
+    out->d.validity_offset = 0;
+    if (nulls && !strcmp(out->dtype, "object")) {
+        out->miss |= PF_MISS_NAN;
+        if (out->miss == PF_MISS_NAN) snprintf(out->dtype, sizeof out->dtype, "object[nan]");
+    }
+    return SHMC_OK;
+}
+
+/* What a missing label (code -1) becomes in a fixed-width level: NaN, NaT, or a
+ * masked slot; 0 for int and bool levels, where get_level_values() changes the
+ * dtype (float, object), so no column type brings the index back exactly. */
+static int pf_missing_fill(const shmc_column_desc *d, uint8_t *slot, size_t s) {
+    if (d->mask) return 1;
+    if (d->kind == SHMC_KIND_FLOAT64) { double v = NAN; memcpy(slot, &v, 8); return 1; }
+    if (d->kind == SHMC_KIND_FLOAT32) { float v = NAN; memcpy(slot, &v, 4); return 1; }
+    if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA) {
+        int64_t nat = INT64_MIN;
+        memcpy(slot, &nat, s);
+        return 1;
+    }
+    return 0;
+}
+
+static int pf_take_fixed(pf_ctx *C, const pf_col *lev, const pf_arr *a, uint64_t level, pf_col *out) {
+    const shmc_column_desc *d = &lev->d;
+    size_t s = shmc_kind_itemsize(d->kind);
+    uint64_t n = a->dims[0];
+    if (!s || n > SIZE_MAX / s) return pf_unsupported(C, a->node, "a MultiIndex level");
+    uint8_t *vals, *mask = NULL;
+    FORWARD_IF_ERROR(pf_own(C, (size_t)n * s, (void **)&vals));
+    if (d->mask) FORWARD_IF_ERROR(pf_own(C, (size_t)n, (void **)&mask));
+    for (uint64_t j = 0; j < n; j++) {
+        int64_t c = pf_code_at(a, j);
+        if (c >= 0) {
+            memcpy(vals + j * s, (const uint8_t *)d->values + (size_t)c * s, s);
+            if (mask) mask[j] = d->mask[c];
+            continue;
+        }
+        memset(vals + j * s, 0, s);
+        if (mask) mask[j] = 1;
+        if (!pf_missing_fill(d, vals + j * s, s))
+            return pf_fail(C, SHMC_ERR_UNSUPPORTED, a->node, "MultiIndex level %llu (%s) has a missing "
+                           "label at row %llu, which pandas shows as NaN in another dtype; not read",
+                           (unsigned long long)level, lev->dtype, (unsigned long long)j);
+    }
+    out->d.values = vals;
+    out->d.mask = mask;
+    return SHMC_OK;
+}
+
+/* One level: its values (an index pickle) taken by its codes, as get_level_values(). */
+static int pf_level(pf_ctx *C, const shmc_pk_value *lv, const shmc_pk_value *cv, uint64_t level,
+                    int nest, pf_col *out) {
+    if (pf_pd(pf_arg(lv, 0), "CategoricalIndex"))
+        return pf_unsupported(C, pf_arg(lv, 0), "a MultiIndex level (categorical levels are not read)");
+    pf_col lev;
+    shmc_label ignored;
+    memset(&lev, 0, sizeof lev);
+    FORWARD_IF_ERROR(pf_index_col(C, lv, &lev, &ignored, nest + 1));
+    pf_arr a;
+    FORWARD_IF_ERROR(pf_codes(C, cv, level, lev.nrows, &a));
+    *out = lev;
+    out->nrows = a.dims[0];
+    if (lev.d.tz) out->d.tz = out->tz;
+    if (lev.d.kind == SHMC_KIND_STRING) return pf_take_strings(C, &lev, &a, out);
+    if (lev.d.kind == SHMC_KIND_CATEGORICAL || lev.d.kind == SHMC_KIND_OBJECT)
+        return pf_unsupported(C, lv, "a MultiIndex level (categorical levels are not read)");
+    return pf_take_fixed(C, &lev, &a, level, out);
+}
+
+int pf_multi_parts(pf_ctx *C, const shmc_pk_value *d, const shmc_pk_value *at, pf_multi *m) {
+    m->levels = shmc_pk_dict_get(d, "levels");
+    m->codes = shmc_pk_dict_get(d, "codes");
+    m->names = shmc_pk_dict_get(d, "names");
+    const shmc_pk_value *parts[3] = {m->levels, m->codes, m->names};
+    static const char *const what[3] = {"MultiIndex levels (a list is read)", "MultiIndex codes (a list is read)",
+                                        "MultiIndex names (a list is read)"};
+    for (int i = 0; i < 3; i++)
+        if (parts[i] && !pf_is_list(parts[i])) return pf_unsupported(C, parts[i], what[i]);
+    m->n = shmc_pk_len(m->levels);
+    if (m->n == 0 || m->n > PF_MAX_LEVELS || shmc_pk_len(m->codes) != m->n ||
+        (m->names && shmc_pk_len(m->names) != m->n))
+        return pf_fail(C, SHMC_ERR_PICKLE, at, "MultiIndex with %llu levels, %llu codes and "
+                       "%llu names (1..%d levels with one codes array and name each are read)",
+                       (unsigned long long)m->n, (unsigned long long)shmc_pk_len(m->codes),
+                       (unsigned long long)shmc_pk_len(m->names), PF_MAX_LEVELS);
+    return SHMC_OK;
+}
+
+/* Every level must cover as many rows (or columns) as level 0. */
+int pf_level_rows(pf_ctx *C, const shmc_pk_value *at, uint64_t l, uint64_t rows, uint64_t rows0) {
+    if (rows == rows0) return SHMC_OK;
+    return pf_fail(C, SHMC_ERR_PICKLE, at, "MultiIndex level %llu has %llu labels, level 0 %llu",
+                   (unsigned long long)l, (unsigned long long)rows, (unsigned long long)rows0);
+}
+
+static int pf_multi_read(pf_ctx *C, const shmc_pk_value *d, pf_index *ix, int nest) {
+    pf_multi m;
+    FORWARD_IF_ERROR(pf_multi_parts(C, d, ix->node, &m));
+    uint64_t n = m.n;
+    FORWARD_IF_ERROR(pf_own(C, (size_t)n * sizeof *ix->levels, (void **)&ix->levels));
+    FORWARD_IF_ERROR(pf_own(C, (size_t)n * sizeof *ix->names, (void **)&ix->names));
+    memset(ix->levels, 0, (size_t)n * sizeof *ix->levels);
+    for (uint64_t i = 0; i < n; i++) {
+        FORWARD_IF_ERROR(pf_label(C, m.names ? shmc_pk_item(m.names, i) : NULL, &ix->names[i]));
+        FORWARD_IF_ERROR(pf_level(C, shmc_pk_item(m.levels, i), shmc_pk_item(m.codes, i), i, nest,
+                                  &ix->levels[i]));
+        FORWARD_IF_ERROR(pf_level_rows(C, ix->node, i, ix->levels[i].nrows, ix->levels[0].nrows));
+    }
+    ix->nlevels = n;
+    return SHMC_OK;
+}
