@@ -1,4 +1,4 @@
-/* Internal: the copy-while-hashing loop, as source included by codec.c (built for
+/* Internal: the copy-while-hashing loop, as source included by hash.c (built for
  * baseline x86-64, libxxhash) and by hash_simd.c (built for AVX2 with XXH3 inlined).
  * Each includes it after its own <xxhash.h>, so one loop serves both builds.
  * Copying a block and hashing it right away hashes it while it is still in cache. */

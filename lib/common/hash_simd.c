@@ -4,7 +4,7 @@
  * at ~9 GB/s here: checksum verification of a column is then most of a column access.
  * The AVX2 kernel is about twice as fast. XXH3 defines one value per input whatever
  * the vector width, so stored checksums do not change. Only this file is built for
- * AVX2; codec.c calls it after checking the CPU. */
+ * AVX2; hash.c calls it after checking the CPU. */
 #include "hash_simd.h"
 
 #include <string.h>

@@ -1,4 +1,4 @@
-/* XXH3-64 built for AVX2, used by lib/core/codec.c when the CPU has it (internal). */
+/* XXH3-64 built for AVX2, used by hash.c when the CPU has it (internal). */
 #ifndef SHMC_HASH_SIMD_H
 #define SHMC_HASH_SIMD_H
 #include <stddef.h>

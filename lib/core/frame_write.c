@@ -14,6 +14,7 @@
 
 #include "codec.h"
 #include "format.h"
+#include "hash.h"
 #include "index.h"
 #include "store.h"
 

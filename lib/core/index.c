@@ -5,8 +5,8 @@
 
 #include <msgpack.h>
 
-#include "codec.h"
 #include "format.h"
+#include "hash.h"
 
 /* ======================================================================== */
 /* Kind tables (shared by writer and reader)                                 */

@@ -1,4 +1,5 @@
-/* Tests of lib/core/codec.c: shuffle, zstd encode/decode, XXH3 hashing, parallel_for. */
+/* Tests of lib/core/codec.c (shuffle, zstd encode/decode, parallel_for) and of
+ * lib/common/hash.c (XXH3 hashing, copy-while-hashing). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <zstd.h>
 
 #include "codec.h"
+#include "hash.h"
 #include "helpers_core.h"
 
 /* Slowly varying int64 values: compressible, and much more so once shuffled. */

@@ -9,9 +9,9 @@
 
 #include <xxhash.h>
 
-#include "codec.h"
-#include "helpers_core.h"
+#include "hash.h"
 #include "hash_simd.h"
+#include "helpers_core.h"
 
 /* Lengths around XXH3's internal boundaries (stripes 64, blocks 1024, buffers 256). */
 static const size_t lens[] = {0, 1, 3, 16, 17, 128, 129, 240, 241, 1023, 1024, 1025, 4095,
