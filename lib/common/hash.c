@@ -1,4 +1,5 @@
-/* The one hashing entry: XXH3-64 (seed 0) of a buffer and memcpy-while-hashing,
+/* The one hashing entry: XXH3-64 (seed 0) of a buffer, memcpy-while-hashing and
+ * hashing a buffer while a caller's sink (the writer's pwrite) consumes it,
  * on the AVX2 kernel (hash_simd.c) when the CPU has it, else on libxxhash. Every
  * checksum of the library goes through here, so a faster kernel speeds up the
  * writer, the reader and the verifier at once. See hash.h. */
@@ -50,4 +51,11 @@ uint64_t shmc_copy_hash(void *dst, const void *src, size_t len)
     }
     if (use_avx2()) return shmc_copy_hash_avx2(dst, src, len, COPY_HASH_BLOCK);
     return copy_hash_blocks(dst, src, len, COPY_HASH_BLOCK);
+}
+
+int shmc_hash_feed(const void *src, size_t len, size_t block, shmc_hash_sink sink, void *user,
+                   uint64_t *hash)
+{
+    if (use_avx2()) return shmc_feed_hash_avx2(src, len, block, sink, user, hash);
+    return feed_hash_blocks(src, len, block, sink, user, hash);
 }

@@ -9,9 +9,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
-#include <xxhash.h>
-
 #include "codec.h"
 #include "format.h"
 #include "hash.h"
@@ -606,23 +603,31 @@ static int compress_all(writer *w)
  * after the kernel copied it, large enough to amortise the system call. */
 #define PWRITE_BLOCK ((size_t)256 * 1024)
 
-/* pwrite len bytes at off, hashing the source as it goes. The kernel fills the
- * reserved tmpfs pages directly: no zeroing, no page-table work (that is what made
- * the mapped copy several times slower than memcpy). 0 on a short/failed write. */
-static int pwrite_hash(int fd, const uint8_t *src, size_t len, uint64_t off, uint64_t *hash)
+typedef struct pwrite_target {
+    int fd;
+    uint64_t off;
+} pwrite_target;
+
+/* A shmc_hash_sink: all n bytes at the target's offset + at, or 0. */
+static int pwrite_block(void *user, const uint8_t *p, size_t n, size_t at)
 {
-    XXH3_state_t st;
-    XXH3_INITSTATE(&st);
-    XXH3_64bits_reset(&st);
-    for (size_t done = 0; done < len;) {
-        size_t n = len - done < PWRITE_BLOCK ? len - done : PWRITE_BLOCK;
-        ssize_t k = pwrite(fd, src + done, n, (off_t)(off + done));
+    const pwrite_target *t = user;
+    for (size_t done = 0; done < n;) {
+        ssize_t k = pwrite(t->fd, p + done, n - done, (off_t)(t->off + at + done));
         if (k <= 0) return 0;
-        XXH3_64bits_update(&st, src + done, (size_t)k);
         done += (size_t)k;
     }
-    *hash = XXH3_64bits_digest(&st);
     return 1;
+}
+
+/* pwrite len bytes at off, hashing the source as it goes (through the one hashing
+ * entry, so on the AVX2 kernel when the CPU has it). The kernel fills the reserved
+ * tmpfs pages directly: no zeroing, no page-table work (that is what made the mapped
+ * copy several times slower than memcpy). 0 on a short/failed write. */
+static int pwrite_hash(int fd, const uint8_t *src, size_t len, uint64_t off, uint64_t *hash)
+{
+    pwrite_target t = {fd, off};
+    return shmc_hash_feed(src, len, PWRITE_BLOCK, pwrite_block, &t, hash);
 }
 
 /* The mapping is not pre-populated (see shmc_store_create): fault a range we are
