@@ -14,6 +14,7 @@
 #include "hash.h"
 #include "index.h"
 #include "store.h"
+#include "threadpool.h"
 
 typedef struct kept {
     void *ptr;

@@ -12,6 +12,7 @@
 #include "hash.h"
 #include "index.h"
 #include "store.h"
+#include "threadpool.h"
 
 struct shmc_segment {
     shmc_err err;

@@ -1,5 +1,5 @@
-/* Tests of lib/core/codec.c (shuffle, zstd encode/decode, parallel_for) and of
- * lib/common/hash.c (XXH3 hashing, copy-while-hashing). */
+/* Tests of lib/core/codec.c (shuffle, zstd encode/decode), lib/common/hash.c
+ * (XXH3 hashing, copy-while-hashing) and lib/common/threadpool.c (parallel_for). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "hash.h"
 #include "helpers_core.h"
+#include "threadpool.h"
 
 /* Slowly varying int64 values: compressible, and much more so once shuffled. */
 static void fill_ramp(uint8_t *p, size_t len)
