@@ -1,3 +1,9 @@
+/* The segment's index: its encoder on msgpack-c's packer, and its decoder --
+ * a bounded pre-scan of the raw bytes first, then msgpack-c into a zone of the
+ * size the scan found, then the tree into shmc_index. The index comes from
+ * shared memory anyone may have written, and msgpack-c trusts the counts it
+ * reads, so nothing reaches msgpack-c before its lengths and depth are checked
+ * (see index.h). */
 #include "index.h"
 
 #include <stdlib.h>
