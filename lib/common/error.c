@@ -1,3 +1,8 @@
+/* Status codes and error detail. Errors are values: every function returns an
+ * int status (one list, SHMC_STATUS_LIST in shmchunk.h, gives each its message
+ * and name), and the detail -- what was wrong and where -- goes into the
+ * handle's shmc_err, so a caller, the CLI and Python all report the same words
+ * without the library printing or keeping global state. */
 #include "error.h"
 
 #include <errno.h>

@@ -1,5 +1,7 @@
-/* Internal: segment format v1 -- header layout, constants, little-endian access.
- * The normative description is lib/FORMAT.md; keep the two in step. */
+/* Internal: segment format v1 -- header layout, constants, little-endian access,
+ * and the format's tables and helpers (format.c; the public shmc_kind_itemsize and
+ * shmc_kind_name live there too). The normative description is lib/FORMAT.md;
+ * keep the two in step. */
 #ifndef SHMC_FORMAT_H
 #define SHMC_FORMAT_H
 

@@ -4,7 +4,7 @@
  * at ~9 GB/s here: checksum verification of a column is then most of a column access.
  * The AVX2 kernel is about twice as fast. XXH3 defines one value per input whatever
  * the vector width, so stored checksums do not change. Only this file is built for
- * AVX2; codec.c calls it after checking the CPU. */
+ * AVX2; hash.c calls it after checking the CPU. */
 #include "hash_simd.h"
 
 #include <string.h>
@@ -37,6 +37,12 @@ uint64_t shmc_copy_hash_avx2(void *dst, const void *src, size_t len, size_t bloc
 {
     return copy_hash_blocks(dst, src, len, block);
 }
+
+int shmc_feed_hash_avx2(const void *src, size_t len, size_t block, shmc_hash_sink sink, void *user,
+                        uint64_t *hash)
+{
+    return feed_hash_blocks(src, len, block, sink, user, hash);
+}
 #endif
 
 #if defined(__clang__) && defined(SHMC_HAVE_AVX2_BUILD)
@@ -55,6 +61,12 @@ uint64_t shmc_hash_avx2(const void *p, size_t len) { (void)p; (void)len; return 
 uint64_t shmc_copy_hash_avx2(void *dst, const void *src, size_t len, size_t block)
 {
     (void)dst; (void)src; (void)len; (void)block;
+    return 0;
+}
+int shmc_feed_hash_avx2(const void *src, size_t len, size_t block, shmc_hash_sink sink, void *user,
+                        uint64_t *hash)
+{
+    (void)src; (void)len; (void)block; (void)sink; (void)user; (void)hash;
     return 0;
 }
 #endif

@@ -1,7 +1,7 @@
 /* The names of the small vocabularies of shmchunk.h -- roles, time units, codecs,
  * owner states -- one table each, exported so that the CLI, Python and the
  * library's own messages print the same words and nobody keeps a copy.
- * (Kinds are named next to their item sizes, in index.c.) */
+ * (Kinds are named next to their item sizes, in format.c.) */
 #include "shmchunk.h"
 
 #define NAME_OF(table, v) \

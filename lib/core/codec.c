@@ -1,19 +1,14 @@
-/* The chunk codec: byte shuffle, zstd with reusable contexts, XXH3 hashing and
- * a tiny parallel-for. See codec.h for the contract. */
+/* The chunk codec: byte shuffle and zstd with reusable contexts. See codec.h
+ * for the contract. */
 #include "codec.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack: no malloc per copy */
-#include <xxhash.h>
 #include <zstd.h>
 
-#include "copy_hash_blocks.h"
-#include "hash_simd.h"
+#include "hash.h"
 
 /* ------------------------------------------------------------------------ */
 /* Byte shuffle                                                              */
@@ -364,117 +359,4 @@ int shmc_codec_decode_shared(const void *src, size_t src_len, const uint64_t *wa
     else if (rc == SHMC_OK) rc = decode_zstd_ws(w, stage, src_len, shuffled, typesize, dst, raw_len, err);
     workspace_release(w);
     return rc;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Hashing                                                                   */
-/* ------------------------------------------------------------------------ */
-
-static const uint8_t empty_input[1];
-
-/* -1 not yet known, 0 no, 1 yes. A benign race: every thread computes the same value. */
-static int avx2_state = -1;
-
-static int use_avx2(void)
-{
-    int s = __atomic_load_n(&avx2_state, __ATOMIC_RELAXED);
-    if (s < 0) {
-        s = shmc_hash_avx2_usable();
-        __atomic_store_n(&avx2_state, s, __ATOMIC_RELAXED);
-    }
-    return s;
-}
-
-uint64_t shmc_hash(const void *p, size_t len)
-{
-    if (len >= 1024 && use_avx2()) return shmc_hash_avx2(p, len); /* same value, 2x faster */
-    return XXH3_64bits(len ? p : empty_input, len);
-}
-
-SHMC_API uint64_t shmc_hash64(const void *buf, size_t len)
-{
-    return shmc_hash(buf, len);
-}
-
-/* Small enough that a copied block is still in L1/L2 when XXH3 reads it. */
-#define COPY_HASH_BLOCK ((size_t)32 * 1024)
-
-uint64_t shmc_copy_hash(void *dst, const void *src, size_t len)
-{
-    if (len <= COPY_HASH_BLOCK) {
-        if (len) memcpy(dst, src, len);
-        return shmc_hash(dst, len);
-    }
-    if (use_avx2()) return shmc_copy_hash_avx2(dst, src, len, COPY_HASH_BLOCK);
-    return copy_hash_blocks(dst, src, len, COPY_HASH_BLOCK);
-}
-
-/* ------------------------------------------------------------------------ */
-/* parallel_for                                                              */
-/* ------------------------------------------------------------------------ */
-
-typedef struct pfor {
-    size_t n;
-    shmc_task_fn fn;
-    void *user;
-    atomic_size_t next;      /* next index to hand out */
-    atomic_size_t err_index; /* lowest failing index so far, n if none */
-    pthread_mutex_t lock;
-    int err;
-} pfor;
-
-/* Indexes are handed out in increasing order, so once index e failed every
- * index below e has already been handed out and will finish: skipping the
- * ones above e keeps the result (the lowest failure) deterministic. */
-static void *pfor_worker(void *arg)
-{
-    pfor *p = arg;
-    for (;;) {
-        size_t i = atomic_fetch_add(&p->next, 1);
-        if (i >= p->n || i > atomic_load(&p->err_index)) break;
-        int r = p->fn(p->user, i);
-        if (r == 0) continue;
-        pthread_mutex_lock(&p->lock);
-        if (i < atomic_load(&p->err_index)) {
-            atomic_store(&p->err_index, i);
-            p->err = r;
-        }
-        pthread_mutex_unlock(&p->lock);
-    }
-    return NULL;
-}
-
-static size_t pfor_workers(size_t n, int threads)
-{
-    long t = threads > 0 ? threads : sysconf(_SC_NPROCESSORS_ONLN);
-    if (t < 1) t = 1;
-    return (size_t)t < n ? (size_t)t : n;
-}
-
-int shmc_parallel_for(size_t n, int threads, shmc_task_fn fn, void *user)
-{
-    if (n == 0 || !fn) return 0;
-    size_t workers = pfor_workers(n, threads);
-    if (workers == 1) {
-        for (size_t i = 0; i < n; i++) {
-            int r = fn(user, i);
-            if (r) return r;
-        }
-        return 0;
-    }
-    pfor p = {.n = n, .fn = fn, .user = user, .err = 0};
-    atomic_init(&p.next, 0);
-    atomic_init(&p.err_index, n);
-    pthread_mutex_init(&p.lock, NULL);
-    pthread_t *tids = calloc(workers - 1, sizeof *tids);
-    size_t started = 0;
-    /* if threads cannot be created, the calling thread simply does more of the work */
-    while (tids && started < workers - 1 &&
-           pthread_create(&tids[started], NULL, pfor_worker, &p) == 0)
-        started++;
-    pfor_worker(&p);
-    for (size_t k = 0; k < started; k++) pthread_join(tids[k], NULL);
-    free(tids);
-    pthread_mutex_destroy(&p.lock);
-    return p.err;
 }

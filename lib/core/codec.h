@@ -1,4 +1,4 @@
-/* Internal: the chunk codec (byte shuffle, zstd) and a small thread pool.
+/* Internal: the chunk codec (byte shuffle, zstd).
  * Pure functions over caller buffers; no segment knowledge. */
 #ifndef SHMC_CODEC_H
 #define SHMC_CODEC_H
@@ -36,14 +36,5 @@ int shmc_codec_decode_shared(const void *src, size_t src_len, const uint64_t *wa
 
 void shmc_shuffle(const void *src, void *dst, size_t len, uint32_t typesize);
 void shmc_unshuffle(const void *src, void *dst, size_t len, uint32_t typesize);
-
-/* XXH3-64 of a buffer (seed 0), and memcpy that hashes while it copies. */
-uint64_t shmc_hash(const void *p, size_t len);
-uint64_t shmc_copy_hash(void *dst, const void *src, size_t len);
-
-/* Run fn(user, i) for i in [0, n) on up to `threads` threads (0 = online cores).
- * Returns the first non-zero fn result by index order (deterministic), else 0. */
-typedef int (*shmc_task_fn)(void *user, size_t i);
-int shmc_parallel_for(size_t n, int threads, shmc_task_fn fn, void *user);
 
 #endif

@@ -1,258 +1,22 @@
-/* The frame builder (shmc_frame_*) and the segment writer (shmc_frame_write). */
-#include "frame.h"
+/* The segment writer (shmc_frame_write): compresses the planned chunks (see
+ * frame_build.c), reserves the segment in its store, places every chunk while
+ * hashing it, writes the index and seals the header last, so a reader never
+ * trusts a segment that is not complete. */
+#include "frame_int.h"
 
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
-#include <xxhash.h>
-
 #include "codec.h"
 #include "format.h"
+#include "hash.h"
 #include "index.h"
 #include "store.h"
-
-typedef struct kept {
-    void *ptr;
-    void (*free_fn)(void *);
-} kept;
-
-typedef struct frame_col {
-    shmc_column_desc d;       /* strings owned by the frame; d.categories -> &cat */
-    shmc_column_desc cat;
-    const char *what;         /* "column 'x'" for messages (owned) */
-} frame_col;
-
-struct shmc_frame {
-    shmc_err err;
-    uint64_t nrows;
-    frame_col **cols;
-    uint32_t ncols, cap;
-    int64_t range_start, range_step;
-    shmc_label range_name, columns_name;
-    const uint8_t *meta;
-    size_t meta_len;
-    kept *kept;
-    size_t nkept, kept_cap;
-};
-
-/* ======================================================================== */
-/* Builder                                                                   */
-/* ======================================================================== */
-
-int shmc_frame_create(shmc_frame **out)
-{
-    if (!out) return SHMC_ERR_INVALID_ARG;
-    shmc_frame *f = calloc(1, sizeof *f);
-    if (!f) return SHMC_ERR_NOMEM;
-    f->range_step = 1;
-    *out = f;
-    return SHMC_OK;
-}
-
-void shmc_frame_free(shmc_frame *f)
-{
-    if (!f) return;
-    for (size_t i = f->nkept; i-- > 0;) f->kept[i].free_fn(f->kept[i].ptr);
-    for (uint32_t i = 0; i < f->ncols; i++) free(f->cols[i]);
-    free(f->kept);
-    free(f->cols);
-    free(f);
-}
-
-const char *shmc_frame_errmsg(const shmc_frame *f) { return f ? f->err.msg : "frame is NULL"; }
-shmc_err *shmc_frame_err(shmc_frame *f) { return f ? &f->err : NULL; }
-
-int shmc_frame_keep(shmc_frame *f, void *ptr, void (*free_fn)(void *))
-{
-    if (!f || !free_fn) return SHMC_ERR_INVALID_ARG;
-    if (f->nkept == f->kept_cap) {
-        size_t cap = f->kept_cap ? f->kept_cap * 2 : 16;
-        kept *k = realloc(f->kept, cap * sizeof *k);
-        RETURN_ERROR_IF(!k, &f->err, SHMC_ERR_NOMEM, "frame: out of memory");
-        f->kept = k;
-        f->kept_cap = cap;
-    }
-    f->kept[f->nkept++] = (kept){ptr, free_fn};
-    return SHMC_OK;
-}
-
-void *shmc_frame_dup(shmc_frame *f, const void *src, size_t len)
-{
-    void *p = malloc(len ? len : 1);
-    if (!p) { shmc_err_set(&f->err, SHMC_ERR_NOMEM, "frame: out of memory (%zu bytes)", len); return NULL; }
-    if (len && src) memcpy(p, src, len);
-    if (shmc_frame_keep(f, p, free) != SHMC_OK) { free(p); return NULL; }
-    return p;
-}
-
-static const char *dup_cstr(shmc_frame *f, const char *s)
-{
-    return s ? shmc_frame_dup(f, s, strlen(s) + 1) : NULL;
-}
-
-int shmc_frame_set_nrows(shmc_frame *f, uint64_t nrows)
-{
-    if (!f) return SHMC_ERR_INVALID_ARG;
-    RETURN_ERROR_IF(nrows > (uint64_t)INT64_MAX, &f->err, SHMC_ERR_INVALID_ARG, "nrows too large");
-    f->nrows = nrows;
-    return SHMC_OK;
-}
-
-uint64_t shmc_frame_nrows(const shmc_frame *f) { return f ? f->nrows : 0; }
-uint32_t shmc_frame_ncolumns(const shmc_frame *f) { return f ? f->ncols : 0; }
-
-static int label_check(shmc_err *e, const shmc_label *l, const char *what)
-{
-    RETURN_ERROR_IF(l->type < SHMC_LABEL_NONE || l->type > SHMC_LABEL_PICKLE, e,
-                    SHMC_ERR_INVALID_ARG, "%s: label.type %d is not a shmc_label_type", what, l->type);
-    RETURN_ERROR_IF((l->type == SHMC_LABEL_STR || l->type == SHMC_LABEL_PICKLE) && l->len && !l->str,
-                    e, SHMC_ERR_INVALID_ARG, "%s: label.str is NULL with label.len %zu", what, l->len);
-    RETURN_ERROR_IF(l->len > UINT32_MAX, e, SHMC_ERR_INVALID_ARG, "%s: label.len too large", what);
-    return SHMC_OK;
-}
-
-static int label_copy(shmc_frame *f, shmc_label *dst, const shmc_label *src, const char *what)
-{
-    FORWARD_IF_ERROR(label_check(&f->err, src, what));
-    *dst = *src;
-    if (src->type == SHMC_LABEL_STR || src->type == SHMC_LABEL_PICKLE) {
-        char *s = shmc_frame_dup(f, NULL, src->len + 1);   /* + NUL: usable as a C string */
-        if (!s) return SHMC_ERR_NOMEM;
-        if (src->len) memcpy(s, src->str, src->len);
-        s[src->len] = '\0';
-        dst->str = s;
-    } else {
-        dst->str = NULL;
-        dst->len = 0;
-    }
-    return SHMC_OK;
-}
-
-int shmc_frame_set_range_index(shmc_frame *f, int64_t start, int64_t step, const shmc_label *name)
-{
-    if (!f) return SHMC_ERR_INVALID_ARG;
-    RETURN_ERROR_IF(step == 0, &f->err, SHMC_ERR_INVALID_ARG, "range index: step is 0");
-    f->range_start = start;
-    f->range_step = step;
-    shmc_label none = {0};
-    return label_copy(f, &f->range_name, name ? name : &none, "range index name");
-}
-
-int shmc_frame_set_columns_name(shmc_frame *f, const shmc_label *name)
-{
-    if (!f) return SHMC_ERR_INVALID_ARG;
-    shmc_label none = {0};
-    return label_copy(f, &f->columns_name, name ? name : &none, "columns name");
-}
-
-int shmc_frame_set_meta(shmc_frame *f, const void *bytes, size_t len)
-{
-    if (!f) return SHMC_ERR_INVALID_ARG;
-    RETURN_ERROR_IF(len && !bytes, &f->err, SHMC_ERR_INVALID_ARG, "meta: bytes is NULL");
-    RETURN_ERROR_IF(len > UINT32_MAX, &f->err, SHMC_ERR_LIMIT, "meta: more than 4 GiB");
-    if (!len) { f->meta = NULL; f->meta_len = 0; return SHMC_OK; }
-    f->meta = shmc_frame_dup(f, bytes, len);
-    if (!f->meta) return SHMC_ERR_NOMEM;
-    f->meta_len = len;
-    return SHMC_OK;
-}
-
-/* Structural checks that need no row count (the buffers are checked at write). */
-static int desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, int is_dict)
-{
-    RETURN_ERROR_IF(d->kind < SHMC_KIND_BOOL || d->kind >= SHMC_KIND_COUNT_, e, SHMC_ERR_INVALID_ARG,
-                    "%s: kind %d is not a shmc_kind", what, d->kind);
-    RETURN_ERROR_IF(d->flags & ~(SHMC_COL_INDEX | SHMC_COL_ORDERED), e, SHMC_ERR_INVALID_ARG,
-                    "%s: flags 0x%x has unknown or writer-only bits", what, d->flags);
-    FORWARD_IF_ERROR(label_check(e, &d->label, what));
-    int timed = d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA;
-    RETURN_ERROR_IF(timed && (d->unit < SHMC_UNIT_S || d->unit > SHMC_UNIT_NS), e,
-                    SHMC_ERR_INVALID_ARG, "%s: unit %d is not s/ms/us/ns", what, d->unit);
-    RETURN_ERROR_IF(d->tz && d->kind != SHMC_KIND_DATETIME, e, SHMC_ERR_INVALID_ARG,
-                    "%s: tz given for a %s column", what, shmc_kind_name(d->kind));
-    RETURN_ERROR_IF(d->mask && !shmc_kind_is_fixed(d->kind), e, SHMC_ERR_INVALID_ARG,
-                    "%s: mask given for a %s column", what, shmc_kind_name(d->kind));
-    if (d->kind == SHMC_KIND_CATEGORICAL) {
-        RETURN_ERROR_IF(is_dict, e, SHMC_ERR_INVALID_ARG, "%s: categories are themselves categorical", what);
-        RETURN_ERROR_IF(d->code_kind < SHMC_KIND_INT8 || d->code_kind > SHMC_KIND_INT64, e,
-                        SHMC_ERR_INVALID_ARG, "%s: code_kind %d is not int8..int64", what, d->code_kind);
-        RETURN_ERROR_IF(!d->categories, e, SHMC_ERR_INVALID_ARG, "%s: categories is NULL", what);
-    }
-    RETURN_ERROR_IF(is_dict && d->kind == SHMC_KIND_OBJECT, e, SHMC_ERR_INVALID_ARG,
-                    "%s: object categories are not supported", what);
-    if (d->kind == SHMC_KIND_OBJECT)
-        RETURN_ERROR_IF(d->nblobs && (!d->blobs || !d->blob_lens), e, SHMC_ERR_INVALID_ARG,
-                        "%s: blobs or blob_lens is NULL with nblobs %zu", what, d->nblobs);
-    return SHMC_OK;
-}
-
-static int desc_copy(shmc_frame *f, shmc_column_desc *dst, const shmc_column_desc *src, const char *what)
-{
-    *dst = *src;
-    FORWARD_IF_ERROR(label_copy(f, &dst->label, &src->label, what));
-    if (src->dtype && !(dst->dtype = dup_cstr(f, src->dtype))) return SHMC_ERR_NOMEM;
-    if (src->tz && !(dst->tz = dup_cstr(f, src->tz))) return SHMC_ERR_NOMEM;
-    if (src->kind == SHMC_KIND_OBJECT && src->nblobs) {
-        dst->blobs = shmc_frame_dup(f, src->blobs, src->nblobs * sizeof *src->blobs);
-        dst->blob_lens = shmc_frame_dup(f, src->blob_lens, src->nblobs * sizeof *src->blob_lens);
-        if (!dst->blobs || !dst->blob_lens) return SHMC_ERR_NOMEM;
-    }
-    return SHMC_OK;
-}
-
-static const char *describe(shmc_frame *f, const shmc_label *l, uint32_t idx)
-{
-    char buf[160];
-    if (l->type == SHMC_LABEL_STR)
-        snprintf(buf, sizeof buf, "column %u '%.*s'", idx, (int)(l->len > 100 ? 100 : l->len),
-                 l->str ? l->str : "");
-    else if (l->type == SHMC_LABEL_INT)
-        snprintf(buf, sizeof buf, "column %u (label %lld)", idx, (long long)l->i);
-    else snprintf(buf, sizeof buf, "column %u", idx);
-    return dup_cstr(f, buf);
-}
-
-static int grow_cols(shmc_frame *f)
-{
-    if (f->ncols < f->cap) return SHMC_OK;
-    RETURN_ERROR_IF(f->ncols >= UINT32_MAX / 4, &f->err, SHMC_ERR_LIMIT, "too many columns");
-    uint32_t cap = f->cap ? f->cap * 2 : 16;
-    frame_col **c = realloc(f->cols, cap * sizeof *c);
-    RETURN_ERROR_IF(!c, &f->err, SHMC_ERR_NOMEM, "frame: out of memory");
-    f->cols = c;
-    f->cap = cap;
-    return SHMC_OK;
-}
-
-int shmc_frame_add_column(shmc_frame *f, const shmc_column_desc *desc)
-{
-    if (!f) return SHMC_ERR_INVALID_ARG;
-    RETURN_ERROR_IF(!desc, &f->err, SHMC_ERR_INVALID_ARG, "column %u: desc is NULL", f->ncols);
-    const char *what = describe(f, &desc->label, f->ncols);
-    if (!what) return SHMC_ERR_NOMEM;
-    FORWARD_IF_ERROR(desc_check(&f->err, desc, what, 0));
-    if (desc->kind == SHMC_KIND_CATEGORICAL)
-        FORWARD_IF_ERROR(desc_check(&f->err, desc->categories, what, 1));
-    FORWARD_IF_ERROR(grow_cols(f));
-    frame_col *c = calloc(1, sizeof *c);
-    RETURN_ERROR_IF(!c, &f->err, SHMC_ERR_NOMEM, "frame: out of memory");
-    c->what = what;
-    int rc = desc_copy(f, &c->d, desc, what);
-    if (rc == SHMC_OK && desc->kind == SHMC_KIND_CATEGORICAL) {
-        rc = desc_copy(f, &c->cat, desc->categories, what);
-        c->cat.categories = NULL;
-        c->d.categories = &c->cat;
-    }
-    if (rc != SHMC_OK) { free(c); return rc; }
-    f->cols[f->ncols++] = c;
-    return SHMC_OK;
-}
+#include "threadpool.h"
 
 void shmc_write_opts_init(shmc_write_opts *o)
 {
@@ -269,218 +33,9 @@ void shmc_write_opts_init(shmc_write_opts *o)
 /* Writer                                                                    */
 /* ======================================================================== */
 
-/* One chunk to write. */
-typedef struct wjob {
-    const shmc_column_desc *d;
-    uint32_t column, rowgroup;
-    int role;
-    uint64_t row_start, nrows;
-    uint64_t raw_len;
-    uint32_t typesize;
-    uint8_t *enc;             /* compressed bytes (zstd path), or NULL */
-    uint64_t stored_len;
-    int codec, shuffled;
-    uint64_t offset, xxh3;
-    int status;
-} wjob;
-
-/* A column entry to write: user columns, then the dictionaries. */
-typedef struct wcol {
-    const shmc_column_desc *d;
-    const char *what;
-    uint64_t nrows, nrowgroups, null_count;
-    uint32_t flags, dict_column;
-} wcol;
-
-typedef struct writer {
-    shmc_frame *f;
-    shmc_write_opts o;
-    wcol *cols;
-    uint32_t ncols;
-    wjob *jobs;
-    size_t njobs, jobs_cap;
-    uint8_t *base;            /* the mapping being written */
-    int fd;                   /* the same store for pwrite, or -1 */
-    uint64_t done, total;     /* progress: raw bytes handled (of every phase), raw bytes */
-    uint64_t phase_bytes;     /* raw bytes handled by all phases so far */
-    unsigned phases;          /* 1 (place) or 2 (compress, then place) */
-} writer;
-
 /* Jobs run in batches of about this many raw bytes, so that progress is
  * reported while a large frame is written (from the calling thread). */
 #define SHMC_BATCH_BYTES (64u << 20)
-
-static uint64_t bit_get(const uint8_t *v, uint64_t i) { return (uint64_t)(v[i >> 3] >> (i & 7)) & 1u; }
-
-/* Zero bits in [off, off + n) of an Arrow bitmap: the rows that are null. */
-static uint64_t count_nulls_bits(const uint8_t *v, uint64_t off, uint64_t n)
-{
-    uint64_t ones = 0, i = 0;
-    for (; i < n && ((off + i) & 7); i++) ones += bit_get(v, off + i);
-    for (; i + 8 <= n; i += 8) ones += (uint64_t)__builtin_popcount((unsigned)v[(off + i) >> 3]);
-    for (; i < n; i++) ones += bit_get(v, off + i);
-    return n - ones;
-}
-
-static int64_t code_at(const void *codes, int code_kind, uint64_t i)
-{
-    switch (code_kind) {
-    case SHMC_KIND_INT8: return ((const int8_t *)codes)[i];
-    case SHMC_KIND_INT16: return ((const int16_t *)codes)[i];
-    case SHMC_KIND_INT32: return ((const int32_t *)codes)[i];
-    default: return ((const int64_t *)codes)[i];
-    }
-}
-
-/* Missing values pandas sees in an unmasked float (NaN) or time (NaT) column. */
-static uint64_t count_nan_nat(const shmc_column_desc *d, uint64_t n)
-{
-    uint64_t k = 0;
-    if (d->mask || !d->values) return 0;
-    if (d->kind == SHMC_KIND_FLOAT64)
-        for (uint64_t i = 0; i < n; i++) { double x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x != x; }
-    else if (d->kind == SHMC_KIND_FLOAT32)
-        for (uint64_t i = 0; i < n; i++) { float x; memcpy(&x, (const char *)d->values + 4 * i, 4); k += x != x; }
-    else if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA)
-        for (uint64_t i = 0; i < n; i++) { int64_t x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x == INT64_MIN; }
-    return k;
-}
-
-/* Buffers present and consistent for n rows; counts nulls as pandas' isna() does. */
-static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, const char *what,
-                         uint64_t *nulls)
-{
-    *nulls = 0;
-    if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL) {
-        RETURN_ERROR_IF(n && !d->values, e, SHMC_ERR_INVALID_ARG, "%s: values is NULL", what);
-        for (uint64_t i = 0; d->mask && i < n; i++) *nulls += d->mask[i] != 0;
-        *nulls += count_nan_nat(d, n);
-    }
-    if (d->kind == SHMC_KIND_CATEGORICAL) {
-        int64_t ncat = (int64_t)d->ncategories;
-        for (uint64_t i = 0; i < n; i++) {
-            int64_t c = code_at(d->values, d->code_kind, i);
-            RETURN_ERROR_IF(c < -1 || c >= ncat, e, SHMC_ERR_INVALID_ARG,
-                            "%s: code %lld at row %llu outside [-1, %lld)", what, (long long)c,
-                            (unsigned long long)i, (long long)ncat);
-            *nulls += c == -1;
-        }
-    }
-    if (d->kind == SHMC_KIND_STRING) {
-        RETURN_ERROR_IF(!d->offsets, e, SHMC_ERR_INVALID_ARG, "%s: offsets is NULL", what);
-        RETURN_ERROR_IF(d->offsets[0] < 0, e, SHMC_ERR_INVALID_ARG, "%s: offsets[0] is negative", what);
-        for (uint64_t i = 0; i < n; i++)
-            RETURN_ERROR_IF(d->offsets[i + 1] < d->offsets[i], e, SHMC_ERR_INVALID_ARG,
-                            "%s: offsets decrease at row %llu", what, (unsigned long long)i);
-        RETURN_ERROR_IF(d->offsets[n] > d->offsets[0] && !d->data, e, SHMC_ERR_INVALID_ARG,
-                        "%s: data is NULL", what);
-        if (d->validity) *nulls = count_nulls_bits(d->validity, d->validity_offset, n);
-    }
-    return SHMC_OK;
-}
-
-static int plan_column(writer *w, uint32_t idx, const shmc_column_desc *d, uint64_t nrows,
-                       const char *what, uint32_t flags)
-{
-    wcol *c = &w->cols[idx];
-    uint64_t rpc = w->o.rows_per_chunk;
-    c->d = d;
-    c->what = what;
-    c->nrows = nrows;
-    c->nrowgroups = nrows / rpc + (nrows % rpc != 0);
-    c->flags = flags;
-    c->dict_column = UINT32_MAX;
-    RETURN_ERROR_IF(c->nrowgroups > UINT32_MAX, &w->f->err, SHMC_ERR_LIMIT,
-                    "%s: more than 2^32 row groups", what);
-    if (d->kind == SHMC_KIND_OBJECT)
-        RETURN_ERROR_IF(d->nblobs != c->nrowgroups, &w->f->err, SHMC_ERR_INVALID_ARG,
-                        "%s: nblobs %zu but the frame has %llu row groups", what, d->nblobs,
-                        (unsigned long long)c->nrowgroups);
-    for (size_t i = 0; d->kind == SHMC_KIND_OBJECT && i < d->nblobs; i++)
-        RETURN_ERROR_IF(d->blob_lens[i] && !d->blobs[i], &w->f->err, SHMC_ERR_INVALID_ARG,
-                        "%s: blobs[%zu] is NULL with blob_lens %zu", what, i, d->blob_lens[i]);
-    return check_buffers(&w->f->err, d, nrows, what, &c->null_count);
-}
-
-static int plan_columns(writer *w)
-{
-    shmc_frame *f = w->f;
-    uint32_t ndict = 0;
-    for (uint32_t i = 0; i < f->ncols; i++) ndict += f->cols[i]->d.kind == SHMC_KIND_CATEGORICAL;
-    w->ncols = f->ncols + ndict;
-    w->cols = calloc(w->ncols ? w->ncols : 1, sizeof *w->cols);
-    RETURN_ERROR_IF(!w->cols, &f->err, SHMC_ERR_NOMEM, "writer: out of memory");
-    uint32_t next_dict = f->ncols;
-    for (uint32_t i = 0; i < f->ncols; i++) {
-        const frame_col *fc = f->cols[i];
-        FORWARD_IF_ERROR(plan_column(w, i, &fc->d, f->nrows, fc->what, fc->d.flags));
-        if (fc->d.kind != SHMC_KIND_CATEGORICAL) continue;
-        w->cols[i].dict_column = next_dict;
-        FORWARD_IF_ERROR(plan_column(w, next_dict, &fc->cat, fc->d.ncategories, fc->what,
-                                     SHMC_COL_DICTIONARY));
-        next_dict++;
-    }
-    return SHMC_OK;
-}
-
-static uint64_t role_raw_len(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n, uint32_t rg)
-{
-    switch (role) {
-    case SHMC_ROLE_VALUES: return n * shmc_role_typesize(d->kind, d->code_kind, role);
-    case SHMC_ROLE_MASK: return n;
-    case SHMC_ROLE_OFFSETS: return (n + 1) * 8;
-    case SHMC_ROLE_DATA: return (uint64_t)(d->offsets[row0 + n] - d->offsets[row0]);
-    case SHMC_ROLE_VALIDITY: return (n + 7) / 8;
-    default: return d->blob_lens[rg];
-    }
-}
-
-static int role_present(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n)
-{
-    if (!(shmc_kind_roles_allowed(d->kind) & (1u << role))) return 0;
-    if (role == SHMC_ROLE_MASK) return d->mask != NULL;
-    /* A row group without nulls stores no validity chunk (Arrow: no bitmap). */
-    if (role == SHMC_ROLE_VALIDITY)
-        return d->validity && count_nulls_bits(d->validity, d->validity_offset + row0, n) > 0;
-    return 1;
-}
-
-static int push_job(writer *w, const wjob *j)
-{
-    if (w->njobs == w->jobs_cap) {
-        size_t cap = w->jobs_cap ? w->jobs_cap * 2 : 64;
-        wjob *p = realloc(w->jobs, cap * sizeof *p);
-        RETURN_ERROR_IF(!p, &w->f->err, SHMC_ERR_NOMEM, "writer: out of memory");
-        w->jobs = p;
-        w->jobs_cap = cap;
-    }
-    RETURN_ERROR_IF(w->njobs >= UINT32_MAX, &w->f->err, SHMC_ERR_LIMIT, "more than 2^32 chunks");
-    w->jobs[w->njobs++] = *j;
-    return SHMC_OK;
-}
-
-/* Column by column, role by role, row group by row group: a raw column's row
- * groups end up adjacent, so the whole column is one view. */
-static int plan_jobs(writer *w)
-{
-    uint64_t rpc = w->o.rows_per_chunk;
-    for (uint32_t c = 0; c < w->ncols; c++) {
-        const wcol *col = &w->cols[c];
-        for (int role = 0; role < SHMC_ROLE_COUNT_; role++) {
-            for (uint64_t rg = 0; rg < col->nrowgroups; rg++) {
-                uint64_t row0 = rg * rpc, n = col->nrows - row0 < rpc ? col->nrows - row0 : rpc;
-                if (!role_present(col->d, role, row0, n)) continue;
-                wjob j = {.d = col->d, .column = c, .rowgroup = (uint32_t)rg, .role = role,
-                          .row_start = row0, .nrows = n};
-                j.raw_len = role_raw_len(col->d, role, row0, n, (uint32_t)rg);
-                j.typesize = shmc_role_typesize(col->d->kind, col->d->code_kind, role);
-                j.stored_len = j.raw_len;
-                FORWARD_IF_ERROR(push_job(w, &j));
-            }
-        }
-    }
-    return SHMC_OK;
-}
 
 /* Source bytes of a chunk that needs no transformation, else NULL. */
 static const uint8_t *job_direct(const wjob *j)
@@ -605,23 +160,31 @@ static int compress_all(writer *w)
  * after the kernel copied it, large enough to amortise the system call. */
 #define PWRITE_BLOCK ((size_t)256 * 1024)
 
-/* pwrite len bytes at off, hashing the source as it goes. The kernel fills the
- * reserved tmpfs pages directly: no zeroing, no page-table work (that is what made
- * the mapped copy several times slower than memcpy). 0 on a short/failed write. */
-static int pwrite_hash(int fd, const uint8_t *src, size_t len, uint64_t off, uint64_t *hash)
+typedef struct pwrite_target {
+    int fd;
+    uint64_t off;
+} pwrite_target;
+
+/* A shmc_hash_sink: all n bytes at the target's offset + at, or 0. */
+static int pwrite_block(void *user, const uint8_t *p, size_t n, size_t at)
 {
-    XXH3_state_t st;
-    XXH3_INITSTATE(&st);
-    XXH3_64bits_reset(&st);
-    for (size_t done = 0; done < len;) {
-        size_t n = len - done < PWRITE_BLOCK ? len - done : PWRITE_BLOCK;
-        ssize_t k = pwrite(fd, src + done, n, (off_t)(off + done));
+    const pwrite_target *t = user;
+    for (size_t done = 0; done < n;) {
+        ssize_t k = pwrite(t->fd, p + done, n - done, (off_t)(t->off + at + done));
         if (k <= 0) return 0;
-        XXH3_64bits_update(&st, src + done, (size_t)k);
         done += (size_t)k;
     }
-    *hash = XXH3_64bits_digest(&st);
     return 1;
+}
+
+/* pwrite len bytes at off, hashing the source as it goes (through the one hashing
+ * entry, so on the AVX2 kernel when the CPU has it). The kernel fills the reserved
+ * tmpfs pages directly: no zeroing, no page-table work (that is what made the mapped
+ * copy several times slower than memcpy). 0 on a short/failed write. */
+static int pwrite_hash(int fd, const uint8_t *src, size_t len, uint64_t off, uint64_t *hash)
+{
+    pwrite_target t = {fd, off};
+    return shmc_hash_feed(src, len, PWRITE_BLOCK, pwrite_block, &t, hash);
 }
 
 /* The mapping is not pre-populated (see shmc_store_create): fault a range we are
@@ -846,8 +409,7 @@ int shmc_frame_write(shmc_frame *f, const char *dest, const shmc_write_opts *opt
     writer w = {.f = f, .fd = -1};
     shmc_index ix = {0};
     int rc = opts_check(&w, opts);
-    if (rc == SHMC_OK) rc = plan_columns(&w);
-    if (rc == SHMC_OK) rc = plan_jobs(&w);
+    if (rc == SHMC_OK) rc = shmc_frame_plan(&w);
     if (rc == SHMC_OK) rc = compress_all(&w);
     if (rc == SHMC_OK) rc = index_build(&w, &ix);
     if (rc == SHMC_OK) rc = write_to_store(&w, &ix, dest, name_out, name_out_cap);

@@ -1,3 +1,9 @@
+/* The segment's index: its encoder on msgpack-c's packer, and its decoder --
+ * a bounded pre-scan of the raw bytes first, then msgpack-c into a zone of the
+ * size the scan found, then the tree into shmc_index. The index comes from
+ * shared memory anyone may have written, and msgpack-c trusts the counts it
+ * reads, so nothing reaches msgpack-c before its lengths and depth are checked
+ * (see index.h). */
 #include "index.h"
 
 #include <stdlib.h>
@@ -5,70 +11,7 @@
 
 #include <msgpack.h>
 
-#include "codec.h"
 #include "format.h"
-
-/* ======================================================================== */
-/* Kind tables (shared by writer and reader)                                 */
-/* ======================================================================== */
-
-static const struct {
-    const char *name;
-    size_t itemsize;
-} kind_table[SHMC_KIND_COUNT_] = {
-    [SHMC_KIND_BOOL] = {"bool", 1},       [SHMC_KIND_INT8] = {"int8", 1},
-    [SHMC_KIND_INT16] = {"int16", 2},     [SHMC_KIND_INT32] = {"int32", 4},
-    [SHMC_KIND_INT64] = {"int64", 8},     [SHMC_KIND_UINT8] = {"uint8", 1},
-    [SHMC_KIND_UINT16] = {"uint16", 2},   [SHMC_KIND_UINT32] = {"uint32", 4},
-    [SHMC_KIND_UINT64] = {"uint64", 8},   [SHMC_KIND_FLOAT32] = {"float32", 4},
-    [SHMC_KIND_FLOAT64] = {"float64", 8}, [SHMC_KIND_DATETIME] = {"datetime", 8},
-    [SHMC_KIND_TIMEDELTA] = {"timedelta", 8}, [SHMC_KIND_CATEGORICAL] = {"categorical", 0},
-    [SHMC_KIND_STRING] = {"string", 0},   [SHMC_KIND_OBJECT] = {"object", 0},
-};
-
-static int kind_valid(int kind) { return kind >= SHMC_KIND_BOOL && kind < SHMC_KIND_COUNT_; }
-
-size_t shmc_kind_itemsize(int kind) { return kind_valid(kind) ? kind_table[kind].itemsize : 0; }
-
-const char *shmc_kind_name(int kind) { return kind_valid(kind) ? kind_table[kind].name : "unknown"; }
-
-int shmc_kind_is_fixed(int kind) { return kind >= SHMC_KIND_BOOL && kind <= SHMC_KIND_TIMEDELTA; }
-
-#define ROLE(r) (1u << (r))
-
-uint32_t shmc_kind_roles_allowed(int kind)
-{
-    if (shmc_kind_is_fixed(kind)) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_MASK);
-    if (kind == SHMC_KIND_CATEGORICAL) return ROLE(SHMC_ROLE_VALUES);
-    if (kind == SHMC_KIND_STRING)
-        return ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA) | ROLE(SHMC_ROLE_VALIDITY);
-    if (kind == SHMC_KIND_OBJECT) return ROLE(SHMC_ROLE_PICKLE);
-    return 0;
-}
-
-uint32_t shmc_kind_roles_required(int kind)
-{
-    if (kind == SHMC_KIND_STRING) return ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA);
-    if (kind == SHMC_KIND_OBJECT) return ROLE(SHMC_ROLE_PICKLE);
-    return kind_valid(kind) ? ROLE(SHMC_ROLE_VALUES) : 0;
-}
-
-uint32_t shmc_role_typesize(int kind, int code_kind, int role)
-{
-    if (role == SHMC_ROLE_VALUES)
-        return (uint32_t)shmc_kind_itemsize(kind == SHMC_KIND_CATEGORICAL ? code_kind : kind);
-    if (role == SHMC_ROLE_OFFSETS) return 8;
-    return 1;
-}
-
-uint64_t shmc_header_hash(const uint8_t *hdr)
-{
-    uint8_t tmp[SHMC_HEADER_SIZE];
-    memcpy(tmp, hdr, sizeof tmp);
-    memset(tmp + SHMC_HDR_HEADER_XXH3, 0, 8);
-    memset(tmp + SHMC_HDR_SEALED, 0, 8);
-    return shmc_hash(tmp, sizeof tmp);
-}
 
 /* ======================================================================== */
 /* Encoder: msgpack-c's packer writing into a shmc_buf                       */

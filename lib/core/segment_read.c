@@ -10,8 +10,10 @@
 
 #include "codec.h"
 #include "format.h"
+#include "hash.h"
 #include "index.h"
 #include "store.h"
+#include "threadpool.h"
 
 struct shmc_segment {
     shmc_err err;

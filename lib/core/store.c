@@ -1,3 +1,10 @@
+/* Where a segment's bytes live: POSIX shared memory, a regular file or a
+ * caller's buffer, behind one shmc_store, so the writer and the reader never
+ * care which. Also the names (checked, generated, and the one rule that says
+ * which backend a source names), the owner's identity (pid plus start time, so
+ * a reused pid is not mistaken for the owner), and header peeking for list, gc
+ * and unlink. Objects another user can change are read into a private copy,
+ * and removal checks the name still refers to what was examined. */
 #include "store.h"
 
 #include <dirent.h>

@@ -12,7 +12,8 @@
 #include <unistd.h>
 #include <time.h>
 
-#include "codec.h"
+#include "error.h"
+#include "hash.h"
 #include "shmchunk.h"
 
 #define NCOLS 16

@@ -1,4 +1,5 @@
-/* Tests of lib/core/codec.c: shuffle, zstd encode/decode, XXH3 hashing, parallel_for. */
+/* Tests of lib/core/codec.c (shuffle, zstd encode/decode), lib/common/hash.c
+ * (XXH3 hashing, copy-while-hashing) and lib/common/threadpool.c (parallel_for). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,9 @@
 #include <zstd.h>
 
 #include "codec.h"
+#include "hash.h"
 #include "helpers_core.h"
+#include "threadpool.h"
 
 /* Slowly varying int64 values: compressible, and much more so once shuffled. */
 static void fill_ramp(uint8_t *p, size_t len)

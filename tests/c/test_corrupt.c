@@ -12,6 +12,7 @@
 
 #include "codec.h"
 #include "format.h"
+#include "hash.h"
 #include "helpers_core.h"
 #include "index.h"
 #include "shmchunk.h"
