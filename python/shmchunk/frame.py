@@ -430,7 +430,6 @@ class SharedFrame:
                     if self.nrows:
                         raise errors.InvalidArgumentError("pickle_bytes: empty row selection")
         self._verify_for_writer(chunks, columns, rows)
-        self._reader.check_zones()
         flags = L.SHMC_PICKLE_OOB if oob else 0
         if self._reader.trusted:
             flags |= L.SHMC_PICKLE_OBJECTS

@@ -488,6 +488,54 @@ static void test_rowgroups_beyond_u32(void **state)
     free(p);
 }
 
+/* Issue 12: pandas hands a stored zone name "dateutil/<path>" to dateutil, which opens
+ * the file it names, and `shmchunk unpack` copied the name into its pickle. A zone
+ * name must be IANA-style; the refusal names the column and the byte. */
+static int open_with_zone(shmc_segment *seg, const char *tz)
+{
+    shmc_column_info col = {.kind = SHMC_KIND_DATETIME, .unit = SHMC_UNIT_NS, .nrows = 4, .tz = tz,
+                            .label = {SHMC_LABEL_STR, "when", 4, 0}};
+    shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32,
+                          .stored_len = 32, .xxh3 = shmc_hash((const uint8_t[32]){0}, 32)};
+    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = &col, .ncolumns = 1, .chunks = &ch,
+                     .nchunks = 1};
+    size_t len;
+    uint8_t *p = forge(&ix, 64, &len);
+    int rc = shmc_segment_open_buffer(seg, p, len, SHMC_OPEN_VERIFY_ALL);
+    free(p);
+    return rc;
+}
+
+static void test_time_zone_names(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"UTC", "Europe/Berlin", "America/Argentina/Cordoba", "Etc/GMT+5",
+                                       "UTC+01:00", "dateutil/Europe/Berlin", "America/Port-au-Prince", ""};
+    static const struct { const char *tz, *why; } bad[] = {
+        {"dateutil/../../etc/passwd", "byte 9 (0x2e)"}, {"/etc/passwd", "byte 0 (0x2f)"},
+        {"dateutil//etc/passwd", "byte 9 (0x2f)"}, {"Europe/Berlin/", "byte 13 (0x2f)"},
+        {"UTC\n", "byte 3 (0x0a)"}, {"Europe/Ber lin", "byte 10 (0x20)"},
+    };
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_int_equal(open_with_zone(seg, good[i]), SHMC_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(open_with_zone(seg, bad[i].tz), SHMC_ERR_CORRUPT);
+        const char *msg = shmc_segment_errmsg(seg);
+        assert_non_null(strstr(msg, "column 0 'when': time zone"));
+        assert_non_null(strstr(msg, bad[i].why));
+    }
+    char longest[257];
+    memset(longest, 'A', 256);
+    longest[256] = '\0';
+    assert_int_equal(open_with_zone(seg, longest), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "256 bytes, more than 255"));
+    longest[255] = '\0';
+    assert_int_equal(open_with_zone(seg, longest), SHMC_OK);
+    shmc_segment_free(seg);
+}
+
 /* An object column of `groups` row groups whose zstd chunks (stored_len bytes each,
  * content never decoded here) claim raw_len bytes each. */
 static uint8_t *forge_expanding(uint32_t groups, uint64_t stored_len, uint64_t raw_len, size_t *len)
@@ -664,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_forged_sizes),
         cmocka_unit_test(test_dictionary_rows_unbounded),
         cmocka_unit_test(test_rowgroups_beyond_u32),
+        cmocka_unit_test(test_time_zone_names),
         cmocka_unit_test(test_decoded_default_cap),
         cmocka_unit_test(test_decoded_cap_set),
         cmocka_unit_test(test_index_outside_segment),

@@ -491,8 +491,9 @@ def _utc_zone_file() -> bytes:
 @pytest.mark.parametrize("zone", ["dateutil/{path}", "dateutil/../../../..{path}", "{path}",
                                   "Europe/../../../..{path}"])
 def test_time_zone_that_names_a_path_is_refused(shmchunk, tmp_path, monkeypatch, zone):
-    """pandas hands "dateutil/<path>" to dateutil, which opens any file: a stored zone
-    name is accepted only IANA-style, and the error names the column."""
+    """pandas hands "dateutil/<path>" to dateutil, which opens any file: the library
+    refuses a segment storing such a zone name when it opens it (so read(),
+    pickle_bytes() and `shmchunk unpack` alike), and the error names the column."""
     import shmchunk._write as W
 
     tzfile = tmp_path / "zone"  # a real zone file: unrefused, dateutil would load it
@@ -500,11 +501,27 @@ def test_time_zone_that_names_a_path_is_refused(shmchunk, tmp_path, monkeypatch,
     stored = zone.format(path=tzfile)
     monkeypatch.setattr(W, "_tz_name", lambda dtype: stored)
     df = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=5, tz="UTC")})
-    with shmchunk.share(df) as sf:
-        with pytest.raises(shmchunk.CorruptSegmentError, match="'when'.*time zone"):
-            shmchunk.attach(sf.name).read()
-        with pytest.raises(shmchunk.CorruptSegmentError, match="'when'.*time zone"):
-            shmchunk.attach(sf.name).pickle_bytes()  # its loader would open the file
+    seg = tmp_path / "seg.shmc"
+    _write_persistent(df, str(seg))
+    with pytest.raises(shmchunk.CorruptSegmentError, match="'when': time zone .* is not a zone name"):
+        shmchunk.attach(str(seg), allow_pickle=True)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/Argentina/Cordoba",
+                                  "dateutil/Europe/Berlin", "UTC+01:00"])
+def test_time_zone_names_that_are_zones_still_read(shmchunk, tmp_path, monkeypatch, zone):
+    """The zone rule keeps every IANA key, fixed offset and "dateutil/"-prefixed key."""
+    import shmchunk._write as W
+
+    monkeypatch.setattr(W, "_tz_name", lambda dtype: zone)
+    df = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=5, tz=zone)})
+    seg = tmp_path / "seg.shmc"
+    _write_persistent(df, str(seg))
+    got = shmchunk.attach(str(seg)).read()
+    assert str(got["when"].dtype.tz) == str(df["when"].dtype.tz)
+    assert got["when"].tolist() == df["when"].tolist()
+    again = pickle.loads(shmchunk.attach(str(seg)).pickle_bytes())
+    assert again["when"].tolist() == df["when"].tolist()
 
 
 def test_sparse_dtype_over_fixed_width_values_is_a_typed_error(shmchunk, monkeypatch):
