@@ -393,8 +393,8 @@ static int open_prepare(shmc_segment *seg, uint32_t flags)
     uint64_t max_decoded = seg->max_decoded;
     memset(seg, 0, sizeof *seg);
     seg->max_decoded = max_decoded;
-    RETURN_ERROR_IF(flags & ~(SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_ALL), &seg->err,
-                    SHMC_ERR_INVALID_ARG, "open flags 0x%x has unknown bits", flags);
+    uint32_t known = SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_ALL | SHMC_OPEN_VERIFY_DECODES;
+    RETURN_ERROR_IF(flags & ~known, &seg->err, SHMC_ERR_INVALID_ARG, "open flags 0x%x has unknown bits", flags);
     return SHMC_OK;
 }
 
@@ -666,7 +666,8 @@ int shmc_segment_chunk_decode(shmc_segment *seg, uint32_t chunk, void *dst, size
         return chunk_err(seg, SHMC_ERR_INVALID_ARG, chunk, why);
     }
     RETURN_ERROR_IF(!dst && dst_len, &seg->err, SHMC_ERR_INVALID_ARG, "dst is NULL");
-    return decode_into(seg, chunk, dst, !(seg->open_flags & SHMC_OPEN_NO_VERIFY));
+    uint32_t f = seg->open_flags;
+    return decode_into(seg, chunk, dst, !(f & SHMC_OPEN_NO_VERIFY) || (f & SHMC_OPEN_VERIFY_DECODES));
 }
 
 /* String offsets are data the consumer indexes with: check them here so that

@@ -257,6 +257,41 @@ static void test_each_chunk_flipped(void **state)
     free(ks);
 }
 
+/* SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_DECODES (the Python binding's flags): views
+ * are left unchecked for the caller, but a decode still checks what it decodes, so
+ * bytes changed after the caller's check are refused, not decoded (issue 12). */
+static void test_verify_decodes_flag(void **state)
+{
+    fixture *fx = *state;
+    fresh(fx);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    uint32_t flags = SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_DECODES;
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, flags), SHMC_OK);
+    shmc_chunk_info k;
+    assert_int_equal(shmc_segment_chunk_info(seg, 0, &k), SHMC_OK);
+    assert_true(k.stored_len > 0);
+    uint8_t *dst = malloc((size_t)k.raw_len);
+    assert_int_equal(shmc_segment_chunk_verify(seg, 0), SHMC_OK);       /* the caller's check */
+    fx->work[k.offset + k.stored_len / 2] ^= 0x40;                      /* then the bytes change */
+    assert_int_equal(shmc_segment_chunk_decode(seg, 0, dst, (size_t)k.raw_len), SHMC_ERR_CHUNK_CHECKSUM);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "chunk 0 (column 0 'b', row group 0, values)"));
+    if (k.codec == SHMC_CODEC_NONE) {
+        const void *p;
+        size_t n;
+        assert_int_equal(shmc_segment_chunk_view(seg, 0, &p, &n), SHMC_OK); /* views: the caller's */
+    }
+    shmc_segment_free(seg);
+    /* NO_VERIFY alone decodes the changed bytes as they are (a raw chunk) */
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, SHMC_OPEN_NO_VERIFY), SHMC_OK);
+    if (k.codec == SHMC_CODEC_NONE)
+        assert_int_equal(shmc_segment_chunk_decode(seg, 0, dst, (size_t)k.raw_len), SHMC_OK);
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, 0x8), SHMC_ERR_INVALID_ARG);
+    shmc_segment_free(seg);
+    free(dst);
+}
+
 /* Garbage in a compressed chunk whose checksum was forged: decode says CORRUPT
  * (or succeeds when the damage happens to decode to raw_len bytes), never overflows. */
 static void test_compressed_payload_forged(void **state)
@@ -719,12 +754,14 @@ int main(void)
         cmocka_unit_test(test_each_chunk_flipped),
         cmocka_unit_test(test_forged_string_offsets),
         cmocka_unit_test(test_verify_rechecks_open_handle),
+        cmocka_unit_test(test_verify_decodes_flag),
     };
     const struct CMUnitTest zstd[] = {
         cmocka_unit_test(test_pristine_opens),
         cmocka_unit_test(test_each_chunk_flipped),
         cmocka_unit_test(test_compressed_payload_forged),
         cmocka_unit_test(test_decode_reads_what_it_hashed),
+        cmocka_unit_test(test_verify_decodes_flag),
         cmocka_unit_test(test_forged_string_offsets),
     };
     int fails = cmocka_run_group_tests_name("raw", raw, setup_raw, teardown);

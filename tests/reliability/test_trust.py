@@ -417,6 +417,40 @@ print(info["private_copy"], info["object_uid"], oct(info["object_mode"]), info["
     assert f"file owned by uid {NOBODY}, mode 0600, private copy" in q.stdout, q.stdout
 
 
+@pytest.mark.parametrize("how", ["read", "pickle_bytes"])
+def test_chunk_changed_between_check_and_decode_is_refused(shmchunk, monkeypatch, how):
+    """Your own segment is mapped shared: a process of your uid may rewrite it between
+    Python's checksum pass and the decode. Python hashed a chunk, then had the library
+    decode it later from the mapping unchecked, so the rewritten bytes were decoded
+    silently (column "a" read as 2s); now every decode hashes the bytes it decodes."""
+    from shmchunk import _segment as S
+
+    n = 4096
+    df = pd.DataFrame({"a": np.full(n, 1, np.int64), "b": np.full(n, 2, np.int64)})
+    with shmchunk.share(df, compression="zstd", rows_per_chunk=n) as sf:
+        ca, cb = (sf.chunk_info(sf.chunk_ids(columns=[c])[0]) for c in "ab")
+        assert ca["codec"] == "zstd" and ca["stored_len"] == cb["stored_len"], (ca, cb)
+        path = "/dev/shm/" + sf.name.removeprefix("shm:")
+        done = []
+
+        def swap():  # b's valid zstd payload over a's: decodes cleanly, to 2s
+            if not done:
+                with open(path, "r+b") as f:
+                    f.seek(cb["offset"])
+                    payload = f.read(cb["stored_len"])
+                    f.seek(ca["offset"])
+                    f.write(payload)
+                done.append(True)
+
+        one, many = S.Segment.verify_chunk, S.Segment.verify_chunks
+        monkeypatch.setattr(S.Segment, "verify_chunk", lambda self, c: (one(self, c), swap()))
+        monkeypatch.setattr(S.Segment, "verify_chunks", lambda self, c: (many(self, c), swap()))
+        reader = shmchunk.attach(sf.name)
+        with pytest.raises(shmchunk.ChunkChecksumError, match="column 0 'a'.*checksum mismatch"):
+            reader.read() if how == "read" else reader.pickle_bytes()
+        assert done
+
+
 def test_own_segment_is_mapped_shared_and_trusted(shmchunk):
     with shmchunk.share(_plain_frame(100)) as sf:
         info = shmchunk.attach(sf.name).info()
