@@ -1,8 +1,9 @@
 /* Fuzz target: open a segment from a memory buffer, then verify and decode every
  * chunk into a buffer of exactly raw_len bytes, and view the raw ones. Run once
- * with verification (checksums must catch mutated chunks) and once, after the
- * header/index checksums are recomputed, with SHMC_OPEN_NO_VERIFY so mutated
- * payloads reach the decoders. */
+ * with verification (checksums must catch mutated chunks; odd-sized inputs open
+ * with SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_DECODES, where decodes alone check)
+ * and once, after the header/index checksums are recomputed, with
+ * SHMC_OPEN_NO_VERIFY so mutated payloads reach the decoders. */
 #include "fuzz_common.h"
 
 /* Larger outputs are legal (zstd expands up to SHMC_MAX_EXPANSION) but only slow
@@ -25,7 +26,7 @@ static void decode_chunk(shmc_segment *seg, uint32_t k, uint32_t flags)
     uint8_t *dst = malloc(n ? n : 1);
     if (!dst) return;
     int rc = shmc_segment_chunk_decode(seg, k, dst, n);
-    if (!(flags & SHMC_OPEN_NO_VERIFY) && vrc != SHMC_OK)
+    if ((!(flags & SHMC_OPEN_NO_VERIFY) || (flags & SHMC_OPEN_VERIFY_DECODES)) && vrc != SHMC_OK)
         FUZZ_CHECK(rc != SHMC_OK, "chunk %u: fails verify (%d) but decodes", k, vrc);
     if (rc == SHMC_OK && n) fuzz_touch(dst, n); /* fully initialised? (MSan would say) */
     const void *p;
@@ -72,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t *buf = fuzz_aligned_copy(data, size);
     if (!buf) return 0;
-    open_and_decode(buf, size, 0);
+    open_and_decode(buf, size, size & 1 ? SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_DECODES : 0);
     fuzz_fix_checksums(buf, size);
     open_and_decode(buf, size, SHMC_OPEN_NO_VERIFY);
     free(buf);

@@ -33,7 +33,8 @@
  *     capped at open (shmc_segment_limit_set; SHMC_ERR_LIMIT).
  *   - Each stored chunk, the index and the header carry an XXH3-64 checksum. The
  *     header and index are checked at open; a chunk is checked when it is viewed
- *     or decoded unless SHMC_OPEN_NO_VERIFY was given. A decode reads a private
+ *     or decoded unless SHMC_OPEN_NO_VERIFY was given (decodes are checked all
+ *     the same with SHMC_OPEN_VERIFY_DECODES). A decode reads a private
  *     copy of the stored bytes, hashed while copied: what is decoded is what was
  *     checked, even if the shared bytes change meanwhile (a view cannot promise
  *     this: it shows the shared bytes as they are).
@@ -308,6 +309,11 @@ typedef struct shmc_segment shmc_segment;
 
 #define SHMC_OPEN_NO_VERIFY  0x1u  /* do not check chunk checksums on view/decode */
 #define SHMC_OPEN_VERIFY_ALL 0x2u  /* check every chunk at open */
+/* With SHMC_OPEN_NO_VERIFY: views stay unchecked (the caller checks them once, e.g.
+ * with shmc_segment_chunks_verify), but every decode still checks the bytes it
+ * decodes, hashed while they are copied -- a check made earlier cannot vouch for
+ * shared bytes changed since. Without SHMC_OPEN_NO_VERIFY decodes check anyway. */
+#define SHMC_OPEN_VERIFY_DECODES 0x4u
 
 /* @return SHMC_OK or SHMC_ERR_NOMEM. */
 SHMC_API int shmc_segment_create(shmc_segment **out);

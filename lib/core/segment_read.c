@@ -177,6 +177,42 @@ static int column_check_dict(shmc_segment *seg, uint32_t c, const shmc_column_in
     return SHMC_OK;
 }
 
+/* Byte of a stored time-zone name that breaks the zone-name rule (FORMAT.md, "tz"), or
+ * len when it keeps it. pandas hands "dateutil/<path>" to dateutil, which opens any file
+ * it names. The rule: at most 255 bytes, parts of [A-Za-z0-9_+:-] joined by single '/'
+ * -- IANA keys ("Europe/Paris"), fixed offsets ("UTC+01:00"), "dateutil/"-prefixed or
+ * not. No '.', so no ".." part; no leading '/', so no absolute path. An empty name
+ * means no zone (every reader treats it so). */
+static size_t tz_bad_byte(const char *tz, size_t len)
+{
+    if (len > 255) return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)tz[i];
+        int part = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                   ch == '_' || ch == '+' || ch == ':' || ch == '-';
+        int joint = ch == '/' && i > 0 && i + 1 < len && tz[i - 1] != '/';
+        if (!part && !joint) return i;
+    }
+    return len;
+}
+
+/* A column's time zone against tz_bad_byte's rule, naming the byte that breaks it. */
+static int tz_check(shmc_segment *seg, uint32_t c, const shmc_column_info *ci)
+{
+    if (!ci->tz) return SHMC_OK;
+    size_t len = strlen(ci->tz), bad = tz_bad_byte(ci->tz, len);
+    if (bad == len) return SHMC_OK;
+    char shown[84], why[96];
+    size_t n = len < 80 ? len : 80;
+    for (size_t i = 0; i < n; i++) shown[i] = ci->tz[i] >= 0x20 && ci->tz[i] < 0x7f ? ci->tz[i] : '?';
+    snprintf(shown + n, sizeof shown - n, "%s", n < len ? "..." : "");
+    if (len > 255) snprintf(why, sizeof why, "%zu bytes, more than 255", len);
+    else snprintf(why, sizeof why, "byte %zu (0x%02x) is not a letter, digit, '_+-:' or a '/' between two parts",
+                  bad, (unsigned)(unsigned char)ci->tz[bad]);
+    return column_err(seg, c, "time zone \"%s\" is not a zone name: %s (pandas would open dateutil/<path> as a file)",
+                      shown, why);
+}
+
 static int column_check(shmc_segment *seg, uint32_t c)
 {
     shmc_column_info *ci = &seg->ix.columns[c];
@@ -184,6 +220,7 @@ static int column_check(shmc_segment *seg, uint32_t c)
     int timed = ci->kind == SHMC_KIND_DATETIME || ci->kind == SHMC_KIND_TIMEDELTA;
     COLUMN_ERROR_IF(timed && (ci->unit < SHMC_UNIT_S || ci->unit > SHMC_UNIT_NS), "time unit %d is not s/ms/us/ns",
                     ci->unit);
+    FORWARD_IF_ERROR(tz_check(seg, c, ci));
     int is_dict = (ci->flags & SHMC_COL_DICTIONARY) != 0;
     COLUMN_ERROR_IF(!is_dict && ci->nrows != seg->ix.nrows, "%llu rows, frame has %llu",
                     (unsigned long long)ci->nrows, (unsigned long long)seg->ix.nrows);
@@ -377,8 +414,8 @@ static int open_prepare(shmc_segment *seg, uint32_t flags)
     uint64_t max_decoded = seg->max_decoded;
     memset(seg, 0, sizeof *seg);
     seg->max_decoded = max_decoded;
-    RETURN_ERROR_IF(flags & ~(SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_ALL), &seg->err,
-                    SHMC_ERR_INVALID_ARG, "open flags 0x%x has unknown bits", flags);
+    uint32_t known = SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_ALL | SHMC_OPEN_VERIFY_DECODES;
+    RETURN_ERROR_IF(flags & ~known, &seg->err, SHMC_ERR_INVALID_ARG, "open flags 0x%x has unknown bits", flags);
     return SHMC_OK;
 }
 
@@ -650,7 +687,8 @@ int shmc_segment_chunk_decode(shmc_segment *seg, uint32_t chunk, void *dst, size
         return chunk_err(seg, SHMC_ERR_INVALID_ARG, chunk, why);
     }
     RETURN_ERROR_IF(!dst && dst_len, &seg->err, SHMC_ERR_INVALID_ARG, "dst is NULL");
-    return decode_into(seg, chunk, dst, !(seg->open_flags & SHMC_OPEN_NO_VERIFY));
+    uint32_t f = seg->open_flags;
+    return decode_into(seg, chunk, dst, !(f & SHMC_OPEN_NO_VERIFY) || (f & SHMC_OPEN_VERIFY_DECODES));
 }
 
 /* String offsets are data the consumer indexes with: check them here so that

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import re
 import warnings
 
 import numpy as np
@@ -246,26 +245,11 @@ class FrameReader:
             pos += n
         return bad
 
-    def zone_name(self, col, tzb: bytes) -> str:
-        """A column's stored zone name, refused unless IANA-style: pandas hands
-        "dateutil/<path>" to dateutil, which opens any file it names."""
-        name = tzb.decode("utf-8", "replace")
-        if not _TZ_NAME.match(name) or len(name) > 255:
-            raise errors.CorruptSegmentError(
-                f"{self.seg.src}: column {col} ({self.labels_of(col)!r}): time zone {name!r} "
-                f"is not a zone name (IANA style: letters, digits, '_+-:' parts joined by '/')")
-        return name
-
-    def check_zones(self) -> None:
-        """Every stored zone name, before the C pickle writer copies them into a stream
-        whose loader would hand them to pandas."""
-        for i, ci in enumerate(self.seg.columns):
-            if ci.tz:
-                self.zone_name(i, ci.tz)
-
     def _tz_dtype(self, col, unit, tzb: bytes):
-        """The column's DatetimeTZDtype from its stored (untrusted) zone name."""
-        name = self.zone_name(col, tzb)
+        """The column's DatetimeTZDtype from its stored (untrusted) zone name. The
+        library refused, at open, any name but an IANA-style one (FORMAT.md "tz": no
+        "dateutil/<path>", which would make pandas open that file)."""
+        name = tzb.decode("utf-8", "replace")
         try:
             return pd.DatetimeTZDtype(unit, name)
         except Exception as exc:  # noqa: BLE001 - unknown zones raise KeyError subclasses too
@@ -447,13 +431,6 @@ def strings_to_pandas(ca, dtype: str):
     if dtype == "object[nan]" and ca.null_count:
         obj[pd.isna(obj)] = np.nan  # the column spelt its missing values NaN
     return obj  # "object": missing values spelt None
-
-
-# Zone names a segment may store: IANA keys ("Europe/Paris", "Etc/GMT+5", "UTC"),
-# fixed offsets ("UTC+01:00"), optionally "dateutil/"-prefixed. No '.', so no '..'
-# component; no leading '/', so no absolute path: every pandas lookup (zoneinfo, pytz,
-# dateutil) stays inside its time zone database.
-_TZ_NAME = re.compile(r"(?:dateutil/)?[A-Za-z0-9_+:-]+(?:/[A-Za-z0-9_+:-]+)*\Z")
 
 
 def untrusted_reason(info: L.shmc_segment_info, writer: bool = False) -> str | None:

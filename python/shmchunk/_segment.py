@@ -43,8 +43,11 @@ class Segment:
 
     def __init__(self, src: str, verify_all: bool = False, verify: bool = True,
                  max_decoded: int | None = None):
-        self._h = _Handle(src, _OPEN_FLAGS | (L.SHMC_OPEN_VERIFY_ALL if verify_all else 0),
-                          max_decoded)
+        # Views are checked once per process here; decodes check the very bytes they
+        # decode in C (VERIFY_DECODES), so a change after a check is caught, not decoded.
+        flags = _OPEN_FLAGS | (L.SHMC_OPEN_VERIFY_ALL if verify_all else 0) | \
+            (L.SHMC_OPEN_VERIFY_DECODES if verify else 0)
+        self._h = _Handle(src, flags, max_decoded)
         self.handle = self._h.ptr
         src = _opened_name(self.handle, src)  # a bare NAME resolved: "shm:NAME" or the path
         self.src = src
@@ -122,10 +125,13 @@ class Segment:
 
     def verify_chunks(self, cids) -> None:
         """Verify every not yet verified chunk of cids in one C call: large sets are
-        hashed on several threads, and one call costs less than one per chunk."""
+        hashed on several threads, and one call costs less than one per chunk.
+        Compressed chunks are skipped: they are only ever decoded, and a decode checks
+        the bytes it decodes (hashing them here too would be a second pass)."""
         if not self.verify:
             return
-        todo = sorted({int(c) for c in cids} - self._verified)
+        todo = sorted(c for c in {int(c) for c in cids} - self._verified
+                      if self.chunk(c).codec == L.SHMC_CODEC_NONE)
         if not todo:
             return
         if _CHUNKS_VERIFY is None:  # older library
@@ -153,10 +159,10 @@ class Segment:
         return self.buffer[start:start + int(n.value)]
 
     def decode_into(self, cid: int, dst: np.ndarray) -> None:
-        """Decode one chunk straight into dst (a C-contiguous uint8 array of raw_len)."""
-        # The handle is opened with NO_VERIFY (we verify once per process), so the
-        # decode does not check the stored bytes itself: check them first.
-        self.verify_chunk(cid)
+        """Decode one chunk straight into dst (a C-contiguous uint8 array of raw_len).
+        With verify, the library hashes the stored bytes while it copies them out of
+        the mapping and decodes that copy: what is decoded is what was checked, even
+        if the shared bytes change meanwhile (a check made earlier could not say so)."""
         with self.lock:
             L.lib.shmc_segment_chunk_decode(self.handle, cid, dst.ctypes.data_as(c_void_p),
                                             dst.nbytes)
@@ -193,11 +199,7 @@ class Segment:
         pos = 0
         for c, ck in zip(cids, infos):
             n = int(ck.raw_len)
-            if ck.codec == L.SHMC_CODEC_NONE:
-                view = self.raw_view(c)
-                out[pos:pos + n] = np.frombuffer(view, np.uint8)
-            else:
-                self.decode_into(c, out[pos:pos + n])
+            self.decode_into(c, out[pos:pos + n])  # a raw chunk: copied, hashed as copied
             pos += n
         return out
 

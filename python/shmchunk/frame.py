@@ -430,7 +430,6 @@ class SharedFrame:
                     if self.nrows:
                         raise errors.InvalidArgumentError("pickle_bytes: empty row selection")
         self._verify_for_writer(chunks, columns, rows)
-        self._reader.check_zones()
         flags = L.SHMC_PICKLE_OOB if oob else 0
         if self._reader.trusted:
             flags |= L.SHMC_PICKLE_OBJECTS
@@ -445,9 +444,10 @@ class SharedFrame:
         return (stream, buffers) if oob else stream
 
     def _verify_for_writer(self, chunks, columns, rows) -> None:
-        """Our handle is opened with NO_VERIFY (chunks are checked once per process
-        by Python), so the C writer would copy unchecked bytes: check every chunk it
-        may read -- the selected columns, their dictionaries and the index -- first."""
+        """Our handle is opened with NO_VERIFY (views are checked once per process
+        by Python), so the C writer would copy unchecked raw bytes: check every chunk
+        it may read -- the selected columns, their dictionaries and the index -- first.
+        (Compressed ones it decodes, and decodes check what they decode.)"""
         seg = self._live()
         r = self._reader
         if chunks is not None:
@@ -458,8 +458,7 @@ class SharedFrame:
         ids = []
         for col in cols:
             ids += self._chunks_of_column(col, sel.rowgroups)
-        for cid in ids:
-            seg.verify_chunk(cid)
+        seg.verify_chunks(ids)
 
     def _oob_buffer(self, b: L.shmc_oob_buffer):
         seg = self._live()

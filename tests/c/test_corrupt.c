@@ -259,6 +259,41 @@ static void test_each_chunk_flipped(void **state)
     free(ks);
 }
 
+/* SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_DECODES (the Python binding's flags): views
+ * are left unchecked for the caller, but a decode still checks what it decodes, so
+ * bytes changed after the caller's check are refused, not decoded (issue 12). */
+static void test_verify_decodes_flag(void **state)
+{
+    fixture *fx = *state;
+    fresh(fx);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    uint32_t flags = SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_DECODES;
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, flags), SHMC_OK);
+    shmc_chunk_info k;
+    assert_int_equal(shmc_segment_chunk_info(seg, 0, &k), SHMC_OK);
+    assert_true(k.stored_len > 0);
+    uint8_t *dst = malloc((size_t)k.raw_len);
+    assert_int_equal(shmc_segment_chunk_verify(seg, 0), SHMC_OK);       /* the caller's check */
+    fx->work[k.offset + k.stored_len / 2] ^= 0x40;                      /* then the bytes change */
+    assert_int_equal(shmc_segment_chunk_decode(seg, 0, dst, (size_t)k.raw_len), SHMC_ERR_CHUNK_CHECKSUM);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "chunk 0 (column 0 'b', row group 0, values)"));
+    if (k.codec == SHMC_CODEC_NONE) {
+        const void *p;
+        size_t n;
+        assert_int_equal(shmc_segment_chunk_view(seg, 0, &p, &n), SHMC_OK); /* views: the caller's */
+    }
+    shmc_segment_free(seg);
+    /* NO_VERIFY alone decodes the changed bytes as they are (a raw chunk) */
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, SHMC_OPEN_NO_VERIFY), SHMC_OK);
+    if (k.codec == SHMC_CODEC_NONE)
+        assert_int_equal(shmc_segment_chunk_decode(seg, 0, dst, (size_t)k.raw_len), SHMC_OK);
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, 0x8), SHMC_ERR_INVALID_ARG);
+    shmc_segment_free(seg);
+    free(dst);
+}
+
 /* Garbage in a compressed chunk whose checksum was forged: decode says CORRUPT
  * (or succeeds when the damage happens to decode to raw_len bytes), never overflows. */
 static void test_compressed_payload_forged(void **state)
@@ -488,6 +523,54 @@ static void test_rowgroups_beyond_u32(void **state)
     free(p);
 }
 
+/* Issue 12: pandas hands a stored zone name "dateutil/<path>" to dateutil, which opens
+ * the file it names, and `shmchunk unpack` copied the name into its pickle. A zone
+ * name must be IANA-style; the refusal names the column and the byte. */
+static int open_with_zone(shmc_segment *seg, const char *tz)
+{
+    shmc_column_info col = {.kind = SHMC_KIND_DATETIME, .unit = SHMC_UNIT_NS, .nrows = 4, .tz = tz,
+                            .label = {SHMC_LABEL_STR, "when", 4, 0}};
+    shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32,
+                          .stored_len = 32, .xxh3 = shmc_hash((const uint8_t[32]){0}, 32)};
+    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = &col, .ncolumns = 1, .chunks = &ch,
+                     .nchunks = 1};
+    size_t len;
+    uint8_t *p = forge(&ix, 64, &len);
+    int rc = shmc_segment_open_buffer(seg, p, len, SHMC_OPEN_VERIFY_ALL);
+    free(p);
+    return rc;
+}
+
+static void test_time_zone_names(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"UTC", "Europe/Berlin", "America/Argentina/Cordoba", "Etc/GMT+5",
+                                       "UTC+01:00", "dateutil/Europe/Berlin", "America/Port-au-Prince", ""};
+    static const struct { const char *tz, *why; } bad[] = {
+        {"dateutil/../../etc/passwd", "byte 9 (0x2e)"}, {"/etc/passwd", "byte 0 (0x2f)"},
+        {"dateutil//etc/passwd", "byte 9 (0x2f)"}, {"Europe/Berlin/", "byte 13 (0x2f)"},
+        {"UTC\n", "byte 3 (0x0a)"}, {"Europe/Ber lin", "byte 10 (0x20)"},
+    };
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_int_equal(open_with_zone(seg, good[i]), SHMC_OK);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(open_with_zone(seg, bad[i].tz), SHMC_ERR_CORRUPT);
+        const char *msg = shmc_segment_errmsg(seg);
+        assert_non_null(strstr(msg, "column 0 'when': time zone"));
+        assert_non_null(strstr(msg, bad[i].why));
+    }
+    char longest[257];
+    memset(longest, 'A', 256);
+    longest[256] = '\0';
+    assert_int_equal(open_with_zone(seg, longest), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "256 bytes, more than 255"));
+    longest[255] = '\0';
+    assert_int_equal(open_with_zone(seg, longest), SHMC_OK);
+    shmc_segment_free(seg);
+}
+
 /* An object column of `groups` row groups whose zstd chunks (stored_len bytes each,
  * content never decoded here) claim raw_len bytes each. */
 static uint8_t *forge_expanding(uint32_t groups, uint64_t stored_len, uint64_t raw_len, size_t *len)
@@ -667,18 +750,21 @@ int main(void)
         cmocka_unit_test(test_forged_sizes),
         cmocka_unit_test(test_dictionary_rows_unbounded),
         cmocka_unit_test(test_rowgroups_beyond_u32),
+        cmocka_unit_test(test_time_zone_names),
         cmocka_unit_test(test_decoded_default_cap),
         cmocka_unit_test(test_decoded_cap_set),
         cmocka_unit_test(test_index_outside_segment),
         cmocka_unit_test(test_each_chunk_flipped),
         cmocka_unit_test(test_forged_string_offsets),
         cmocka_unit_test(test_verify_rechecks_open_handle),
+        cmocka_unit_test(test_verify_decodes_flag),
     };
     const struct CMUnitTest zstd[] = {
         cmocka_unit_test(test_pristine_opens),
         cmocka_unit_test(test_each_chunk_flipped),
         cmocka_unit_test(test_compressed_payload_forged),
         cmocka_unit_test(test_decode_reads_what_it_hashed),
+        cmocka_unit_test(test_verify_decodes_flag),
         cmocka_unit_test(test_forged_string_offsets),
     };
     int fails = cmocka_run_group_tests_name("raw", raw, setup_raw, teardown);

@@ -509,6 +509,30 @@ def test_unpack_into_missing_directory(cli, shm_name, tmp_path, frame_pkl):
     one_error_line(cli("unpack", src, out, check=1), "unpack", out)
 
 
+@pytest.mark.parametrize("name,zone", [
+    ("tz-dateutil-dotdot-etc-passwd-copied-by-unpack", "dateutil/../../etc/passwd"),
+    ("tz-absolute-path-etc-passwd-copied-by-unpack", "/etc/passwd")])
+def test_unpack_refuses_a_zone_that_names_a_file(cli, tmp_path, name, zone):
+    """Issue 12: unpack copied a stored zone name into its pickle, whose loader hands
+    "dateutil/<path>" to dateutil, which opens that file. Inputs made by
+    tools/make_hostile_segments.py."""
+    src = ROOT / "tests" / "regressions" / "segment_open" / name
+    out = tmp_path / "o.pkl"
+    line = one_error_line(cli("unpack", src, out, check=1), "unpack", src)
+    assert f"column 0 'when': time zone \"{zone}\" is not a zone name" in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/Argentina/Cordoba"])
+def test_unpack_keeps_zone_names(cli, shm_name, tmp_path, zone):
+    df = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=5, tz=zone)})
+    src = f"shm:{shm_name}"
+    cli("pack", write_pickle(df, tmp_path / "in.pkl"), src, check=0)
+    out = tmp_path / "o.pkl"
+    cli("unpack", src, out, check=0)
+    assert_same(read_back(out), df)
+
+
 # --------------------------------------------------------------------------- info
 
 def test_info_text(cli, shm_name, frame, frame_pkl):

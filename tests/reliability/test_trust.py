@@ -417,6 +417,40 @@ print(info["private_copy"], info["object_uid"], oct(info["object_mode"]), info["
     assert f"file owned by uid {NOBODY}, mode 0600, private copy" in q.stdout, q.stdout
 
 
+@pytest.mark.parametrize("how", ["read", "pickle_bytes"])
+def test_chunk_changed_between_check_and_decode_is_refused(shmchunk, monkeypatch, how):
+    """Your own segment is mapped shared: a process of your uid may rewrite it between
+    Python's checksum pass and the decode. Python hashed a chunk, then had the library
+    decode it later from the mapping unchecked, so the rewritten bytes were decoded
+    silently (column "a" read as 2s); now every decode hashes the bytes it decodes."""
+    from shmchunk import _segment as S
+
+    n = 4096
+    df = pd.DataFrame({"a": np.full(n, 1, np.int64), "b": np.full(n, 2, np.int64)})
+    with shmchunk.share(df, compression="zstd", rows_per_chunk=n) as sf:
+        ca, cb = (sf.chunk_info(sf.chunk_ids(columns=[c])[0]) for c in "ab")
+        assert ca["codec"] == "zstd" and ca["stored_len"] == cb["stored_len"], (ca, cb)
+        path = "/dev/shm/" + sf.name.removeprefix("shm:")
+        done = []
+
+        def swap():  # b's valid zstd payload over a's: decodes cleanly, to 2s
+            if not done:
+                with open(path, "r+b") as f:
+                    f.seek(cb["offset"])
+                    payload = f.read(cb["stored_len"])
+                    f.seek(ca["offset"])
+                    f.write(payload)
+                done.append(True)
+
+        one, many = S.Segment.verify_chunk, S.Segment.verify_chunks
+        monkeypatch.setattr(S.Segment, "verify_chunk", lambda self, c: (one(self, c), swap()))
+        monkeypatch.setattr(S.Segment, "verify_chunks", lambda self, c: (many(self, c), swap()))
+        reader = shmchunk.attach(sf.name)
+        with pytest.raises(shmchunk.ChunkChecksumError, match="column 0 'a'.*checksum mismatch"):
+            reader.read() if how == "read" else reader.pickle_bytes()
+        assert done
+
+
 def test_own_segment_is_mapped_shared_and_trusted(shmchunk):
     with shmchunk.share(_plain_frame(100)) as sf:
         info = shmchunk.attach(sf.name).info()
@@ -491,8 +525,9 @@ def _utc_zone_file() -> bytes:
 @pytest.mark.parametrize("zone", ["dateutil/{path}", "dateutil/../../../..{path}", "{path}",
                                   "Europe/../../../..{path}"])
 def test_time_zone_that_names_a_path_is_refused(shmchunk, tmp_path, monkeypatch, zone):
-    """pandas hands "dateutil/<path>" to dateutil, which opens any file: a stored zone
-    name is accepted only IANA-style, and the error names the column."""
+    """pandas hands "dateutil/<path>" to dateutil, which opens any file: the library
+    refuses a segment storing such a zone name when it opens it (so read(),
+    pickle_bytes() and `shmchunk unpack` alike), and the error names the column."""
     import shmchunk._write as W
 
     tzfile = tmp_path / "zone"  # a real zone file: unrefused, dateutil would load it
@@ -500,11 +535,27 @@ def test_time_zone_that_names_a_path_is_refused(shmchunk, tmp_path, monkeypatch,
     stored = zone.format(path=tzfile)
     monkeypatch.setattr(W, "_tz_name", lambda dtype: stored)
     df = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=5, tz="UTC")})
-    with shmchunk.share(df) as sf:
-        with pytest.raises(shmchunk.CorruptSegmentError, match="'when'.*time zone"):
-            shmchunk.attach(sf.name).read()
-        with pytest.raises(shmchunk.CorruptSegmentError, match="'when'.*time zone"):
-            shmchunk.attach(sf.name).pickle_bytes()  # its loader would open the file
+    seg = tmp_path / "seg.shmc"
+    _write_persistent(df, str(seg))
+    with pytest.raises(shmchunk.CorruptSegmentError, match="'when': time zone .* is not a zone name"):
+        shmchunk.attach(str(seg), allow_pickle=True)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/Argentina/Cordoba",
+                                  "dateutil/Europe/Berlin", "UTC+01:00"])
+def test_time_zone_names_that_are_zones_still_read(shmchunk, tmp_path, monkeypatch, zone):
+    """The zone rule keeps every IANA key, fixed offset and "dateutil/"-prefixed key."""
+    import shmchunk._write as W
+
+    monkeypatch.setattr(W, "_tz_name", lambda dtype: zone)
+    df = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=5, tz=zone)})
+    seg = tmp_path / "seg.shmc"
+    _write_persistent(df, str(seg))
+    got = shmchunk.attach(str(seg)).read()
+    assert str(got["when"].dtype.tz) == str(df["when"].dtype.tz)
+    assert got["when"].tolist() == df["when"].tolist()
+    again = pickle.loads(shmchunk.attach(str(seg)).pickle_bytes())
+    assert again["when"].tolist() == df["when"].tolist()
 
 
 def test_sparse_dtype_over_fixed_width_values_is_a_typed_error(shmchunk, monkeypatch):
