@@ -200,9 +200,24 @@ def test_host_joining_after_share_pulls_one_copy(two_hosts):
             assert os.getpgid(owner) in [p.pid for p in third.workers]  # a nanny there
             _check_reads(client, h, df, new)                  # later reads: the same copy
             assert len(_pulls(client, h, 2)) == 1
+            # Scale-down: the owning nanny closes and removes its copy; the next task of
+            # the remaining worker there pulls a new one.
+            victim = next(p for p in third.workers if p.pid == os.getpgid(owner))
+            victim.send_signal(signal.SIGTERM)
+            victim.wait(30)
+            third.workers.remove(victim)
+            deadline = time.monotonic() + 30
+            while len(left := set(new) & set(client.scheduler_info()["workers"])) > 1:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            _check_reads(client, h, df, sorted(left))
+            assert mine(third.shm(), h) == [h.copy_name] and len(_pulls(client, h, 2)) == 2
             h.close()
             assert not mine(third.shm(), h)                  # close removes it there
-            assert _shm_used(third) == used0
+            deadline = time.monotonic() + 10   # the last views may go a moment after close
+            while _shm_used(third) > used0 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert _shm_used(third) <= used0          # (the stopped worker took its files)
         finally:
             third.close()
             _wait_gone(client, new)
