@@ -109,6 +109,16 @@ def test_reused_name_is_refused(cluster):
     h.close()
 
 
+def _remove_copy(h) -> None:
+    """Whatever an in-process copy test left: the copy, its part, the cached frame."""
+    sd._forget(h.copy_name)
+    for n in (h.copy_name, h.copy_name + "-part"):
+        try:
+            shmchunk.unlink(n)
+        except shmchunk.SegmentNotFoundError:
+            pass
+
+
 def test_copy_accepted_other_frame_refused_in_process():
     """The copy protocol in one process: a copy made by _copy_begin/_piece/_finish is
     read through the handle (its header differs only in the owner fields), a corrupt
@@ -134,12 +144,7 @@ def test_copy_accepted_other_frame_refused_in_process():
                 with pytest.raises(shmchunk.IdentityMismatchError):
                     h.read()
         finally:
-            sd._forget(h.copy_name)
-            for n in (h.copy_name, h.copy_name + "-part"):
-                try:
-                    shmchunk.unlink(n)
-                except shmchunk.SegmentNotFoundError:
-                    pass
+            _remove_copy(h)
 
 
 def test_pulled_piece_arriving_corrupt_is_fetched_again():
@@ -178,12 +183,7 @@ def test_pulled_piece_arriving_corrupt_is_fetched_again():
             sd._copy_abort(h.copy_name)
             assert not [n for n in shm_here() if n.startswith(h.copy_name)]
         finally:
-            sd._forget(h.copy_name)
-            for n in (h.copy_name, h.copy_name + "-part"):
-                try:
-                    shmchunk.unlink(n)
-                except shmchunk.SegmentNotFoundError:
-                    pass
+            _remove_copy(h)
 
 
 def test_import_shmchunk_does_not_import_dask():
