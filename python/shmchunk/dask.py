@@ -11,6 +11,9 @@ segment that all its workers map read-only:
   (a bad piece is refused and sent again), written under a temporary name that is
   also the host-wide lock (O_EXCL + flock), then every chunk checksum verified and the
   copy published under its final name with link(2);
+* a host that joins later (or lost its copy) pulls one on the first read in a task:
+  the reading worker takes the same lock and fetches the same pieces from a worker of
+  a host that holds the frame (worker-to-worker `run` RPC); other readers there wait;
 * a copy's header names the worker's *nanny* as owner (pid + start time), so it
   outlives worker restarts, `shmchunk gc` on that host removes it once the nanny is
   gone, and a nanny plugin removes the nanny's copies when the nanny closes.
@@ -25,12 +28,14 @@ IdentityMismatchError for any other frame found under the name.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import itertools
 import os
 import struct
 import threading
 import time
+import uuid
 import weakref
 
 import distributed
@@ -47,6 +52,8 @@ SHM_DIR = "/dev/shm"
 COPY_PREFIX = "shmchunk-dask-"
 _PART_SUFFIX = "-part"
 _PLUGIN_NAME = "shmchunk-dask-copies"
+_STATE_KEY = "shmchunk-dask"   # scheduler metadata [_STATE_KEY, token]: "open" | "closed"
+EVENT_TOPIC = "shmchunk-dask"  # worker events: one per copy a worker pulled
 
 # Header layout (lib/FORMAT.md section 2); a copy rewrites only these fields.
 _HDR = 128
@@ -247,6 +254,117 @@ def _unlink_quiet(path: str) -> None:
         pass
 
 
+# ---- worker side: pulling a copy (a host without one) ------------------------------
+def _source_state(src: str, copy_name: str, orig_header: bytes) -> tuple[str, int] | None:
+    """On a worker: (path, size) of a published segment of this host holding the frame
+    (the original or a copy), None when this host has neither."""
+    paths = [os.path.join(SHM_DIR, copy_name)]
+    if src.startswith("shm:"):
+        paths.insert(0, os.path.join(SHM_DIR, src[4:]))
+    for path in paths:
+        try:
+            if _check_copy(path, orig_header) is not None:
+                return path, os.stat(path).st_size
+        except (errors.IdentityMismatchError, OSError):
+            continue
+    return None
+
+
+def _read_piece(path: str, offset: int, length: int) -> tuple[bytes, int]:
+    """On the source worker: one piece and its XXH3 (checked again on arrival)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.pread(fd, length, offset)
+    finally:
+        os.close(fd)
+    return data, _hash(data)
+
+
+async def _rpc_run(worker, addr: str, fn, *args):
+    """fn(*args) on the worker at addr through its `run` handler (what client.run
+    uses), straight from this worker."""
+    from distributed.core import clean_exception
+    from distributed.protocol import pickle
+    resp = await worker.rpc(addr).run(function=pickle.dumps(fn), args=pickle.dumps(args))
+    if resp.get("status") != "OK":
+        raise clean_exception(**resp)[1]
+    return resp["result"]
+
+
+async def _find_source(worker, h: "DaskSharedFrame"):
+    """(address, path, size) of a worker whose host holds the frame, or None."""
+    ident = await worker.scheduler.identity()
+    addrs = sorted(a for a in ident["workers"] if a != worker.address)
+
+    async def ask(addr):
+        return await asyncio.wait_for(
+            _rpc_run(worker, addr, _source_state, h._src, h.copy_name, h._header), 30)
+
+    found = await asyncio.gather(*(ask(a) for a in addrs), return_exceptions=True)
+    for addr, state in zip(addrs, found):
+        if isinstance(state, tuple):
+            return (addr, *state)
+    return None
+
+
+async def _share_state(worker, token: str):
+    return await worker.scheduler.get_metadata(keys=[_STATE_KEY, token], default=None)
+
+
+def _this_worker():
+    try:
+        return distributed.get_worker()
+    except ValueError:
+        return None
+
+
+def _pull_copy(h: "DaskSharedFrame") -> None:
+    """Make this host's copy in a task: take the host-wide lock (_copy_begin), fetch
+    the pieces from a worker that holds the frame, verify, publish (_copy_finish).
+    Returns at once when another process of this host has the lock or the copy."""
+    worker = _this_worker()
+    where = f"{os.path.join(SHM_DIR, h.copy_name)}: no copy of shared frame {h.name!r} on this host ({_host()})"
+    if worker is None or distributed.utils.in_async_call(worker.loop):
+        raise errors.SegmentNotFoundError(
+            f"{where}; a host's first read must run in a task (not client.run or outside "
+            f"a worker), or call h.replicate() first")
+
+    def call(fn, *args):
+        return distributed.utils.sync(worker.loop, fn, *args)
+
+    if call(_share_state, worker, h._token) != "open":
+        raise errors.ClosedError(f"{where}; the handle was closed (or not made by share())")
+    gc_orphans()
+    source = call(_find_source, worker, h)
+    if source is None:
+        raise errors.SegmentNotFoundError(f"{where}; no worker of the cluster holds it to copy from")
+    addr, path, size = source
+    if _copy_begin(h.copy_name, h._header, size, worker) != "ready":
+        return
+    t0 = time.monotonic()
+    try:
+        _in_flight(size, lambda off: _pull_piece(call, worker, addr, h.copy_name, path, off,
+                                                 min(PIECE_BYTES, size - off)))
+        _copy_finish(h.copy_name, h._header)
+    except BaseException:
+        _copy_abort(h.copy_name)
+        raise
+    if call(_share_state, worker, h._token) != "open":   # closed while we copied
+        _drop_copy(h.copy_name, h._header, h._src)
+        raise errors.ClosedError(f"{where}; the handle was closed during the copy")
+    worker.loop.add_callback(worker.log_event, EVENT_TOPIC, {
+        "action": "pulled", "copy": h.copy_name, "host": _host(), "from": addr,
+        "bytes": size, "seconds": round(time.monotonic() - t0, 3)})
+
+
+def _pull_piece(call, worker, addr, copy_name, path, off, length, tries: int = 3) -> None:
+    for _ in range(tries):
+        data, xxh3 = call(_rpc_run, worker, addr, _read_piece, path, off, length)
+        if _copy_piece(copy_name, off, data, xxh3):
+            return
+    raise errors.ChecksumError(f"{copy_name}: piece at byte {off} from {addr} arrived corrupt {tries} times")
+
+
 # ---- worker side: housekeeping ------------------------------------------------------
 def _host_info() -> tuple[str, int]:
     return _host(), os.getpid()
@@ -379,8 +497,9 @@ class DaskSharedFrame:
     on a SharedFrame. The client's handle removes every copy on close(), on leaving
     `with`, on garbage collection and on client.close()."""
 
-    def __init__(self, src, origin_host, identity, header, allow_pickle, verify):
+    def __init__(self, src, origin_host, identity, header, allow_pickle, verify, token=""):
         self._src = src
+        self._token = token              # share()'s state on the scheduler (pulls ask it)
         self._origin_host = origin_host
         self._identity = identity
         self._header = header            # the original's 128 header bytes
@@ -402,7 +521,7 @@ class DaskSharedFrame:
 
     def __reduce__(self):
         return (DaskSharedFrame, (self._src, self._origin_host, self._identity, self._header,
-                                  self.allow_pickle, self.verify_checksums))
+                                  self.allow_pickle, self.verify_checksums, self._token))
 
     def __repr__(self):
         return f"<DaskSharedFrame {self.name!r} identity {self._identity:#x}>"
@@ -426,15 +545,18 @@ class DaskSharedFrame:
 
     def _copy_segment(self):
         path = os.path.join(SHM_DIR, self.copy_name)
+        part = path + _PART_SUFFIX
         while not os.path.exists(path):
-            # A copy being written by another process of this host (it holds the
-            # part's flock): wait for it; a dead writer releases the lock.
-            part = path + _PART_SUFFIX
-            if not (os.path.exists(part) and _part_in_progress(part)) and not os.path.exists(path):
-                raise errors.SegmentNotFoundError(
-                    f"{path}: no copy of shared frame {self.name!r} on this host "
-                    f"({_host()}); a host that joined after share() needs h.replicate()")
-            time.sleep(0.05)
+            if os.path.exists(part) and _part_in_progress(part):
+                # Another process or thread of this host is writing the copy (it holds
+                # the part's flock): wait for it; a dead writer releases the lock.
+                if self.copy_name in _writes and _on_a_loop():
+                    raise errors.SegmentNotFoundError(
+                        f"{path}: this process is receiving the copy; read it in a task, "
+                        f"not on the worker's event loop (client.run)")
+                time.sleep(0.05)
+            else:
+                _pull_copy(self)   # a host without a copy: this reader makes it
         seg = _cached_segment("shm:" + self.copy_name, None, self.verify_checksums)
         if _masked(bytes(seg.buffer[:_HDR])) != _masked(self._header):
             raise errors.IdentityMismatchError(
@@ -487,20 +609,26 @@ class DaskSharedFrame:
 
     # ---- lifecycle (client side) -----------------------------------------------------------
     def replicate(self) -> dict:
-        """Make sure every host of the cluster has its copy (share() does it for the
-        hosts present then; call this after adding workers on new hosts)."""
+        """Push a copy now to every host of the cluster that has none (share() does it
+        for the hosts present then; a host that joins later pulls its copy on the first
+        read in a task, so this only warms it up ahead of the first task)."""
         client = self._client()
-        return _replicate(client, self)
+        return _maybe_in_thread(client, _replicate, client, self)
 
     def wait_copies(self) -> None:
         """Wait for copies streaming in the background (share(wait=False))."""
-        for t in self._streams:
-            t.join()
+        return _maybe_in_thread(self._client_ref and self._client_ref(), _join, self._streams)
 
-    def close(self) -> None:
-        """Remove every copy on every host (and the original if share() made it)."""
-        if self._finalizer is not None:
-            self._finalizer()
+    def close(self):
+        """Remove every copy on every host (and the original if share() made it).
+        With an asynchronous client, called on its event loop, the removal runs in a
+        thread and close() returns an awaitable for it (`await h.close()`)."""
+        done = self._finalizer() if self._finalizer is not None else None
+        client = self._client_ref() if self._client_ref else None
+        if done is None and _is_async(client):
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+        return done
 
     @property
     def closed(self) -> bool:
@@ -511,6 +639,14 @@ class DaskSharedFrame:
 
     def __exit__(self, *exc):
         self.close()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        done = self.close()
+        if done is not None:
+            await done
 
     def _client(self):
         client = self._client_ref() if self._client_ref else None
@@ -549,7 +685,14 @@ def share(client: "distributed.Client", df_or_frame, wait: bool = True,
     page-table entries of shared segments, so Dask's memory monitor (RSS) stops
     counting them. Other keyword arguments go to shmchunk.share(). The returned handle
     removes the copies (and the segment, if made here) on close(), leaving `with`,
-    garbage collection and client.close()."""
+    garbage collection and client.close().
+
+    With an asynchronous client, called on its event loop, share() runs in a thread
+    and returns an awaitable: `h = await sd.share(client, df)`; then `await h.close()`
+    or `async with h:`."""
+    if _is_async(client):
+        return _maybe_in_thread(client, share, client, df_or_frame, wait, release_pages,
+                                **share_kwargs)
     if isinstance(df_or_frame, SharedFrame):
         if share_kwargs:
             raise errors.InvalidArgumentError("share: keyword arguments apply to a DataFrame only")
@@ -559,9 +702,10 @@ def share(client: "distributed.Client", df_or_frame, wait: bool = True,
     if not sf._src.startswith("shm:"):
         raise errors.InvalidArgumentError("share: the frame must live in shared memory (shm:NAME)")
     h = DaskSharedFrame(sf._src, _host(), sf._identity, bytes(sf.buffer[:_HDR]),
-                        sf.allow_pickle, sf.verify_checksums)
+                        sf.allow_pickle, sf.verify_checksums, uuid.uuid4().hex)
     _attach_lifecycle(client, h, sf if own else None)
     try:
+        client.set_metadata([_STATE_KEY, h._token], "open")   # hosts may pull copies
         client.register_plugin(CopyOwnerPlugin(), name=_PLUGIN_NAME)
         if release_pages:
             client.register_plugin(PageReleasePlugin(), name=PageReleasePlugin.name)
@@ -575,42 +719,93 @@ def share(client: "distributed.Client", df_or_frame, wait: bool = True,
 
 def _attach_lifecycle(client, h: DaskSharedFrame, owned: SharedFrame | None) -> None:
     h._client_ref = weakref.ref(client)
-    h._finalizer = weakref.finalize(h, _remove_everywhere, weakref.ref(client), h._src, h.copy_name,
-                                    h._header, owned, os.getpid(), h._streams)
+    h._finalizer = weakref.finalize(h, _remove_everywhere, weakref.ref(client), h._token, h._src,
+                                    h.copy_name, h._header, owned, os.getpid(), h._streams)
     _track(client, h)
 
 
-def _remove_everywhere(client_ref, src, copy_name, header, owned, pid, streams) -> None:
+def _remove_everywhere(client_ref, *args):
+    """The finalizer. On an asynchronous client's event loop (await h.close(), or the
+    handle collected there) the blocking removal runs in a thread, and the awaitable
+    for it is returned; client calls from that thread are synchronous."""
+    client = client_ref()
+    if _is_async(client):
+        return _maybe_in_thread(client, _remove_now, client, *args)
+    return _remove_now(client, *args)
+
+
+def _remove_now(client, token, src, copy_name, header, owned, pid, streams) -> None:
     if os.getpid() != pid:
         return
-    for t in streams:  # copies still streaming finish (or fail) first
-        t.join()
-    client = client_ref()
+    _join(streams)  # copies still streaming finish (or fail) first
     try:
-        if client is not None and client.status == "running":
+        if client is not None and client.status in ("running", "closing"):
+            if token:
+                client.set_metadata([_STATE_KEY, token], "closed")   # no more pulls
             client.run(_drop_copy, copy_name, header, src, on_error="ignore")
     finally:
         if owned is not None:
             owned.close()
 
 
+def _join(threads) -> None:
+    for t in threads:
+        t.join()
+
+
+def _is_async(client) -> bool:
+    """Whether this is an asynchronous client called on its own event loop."""
+    try:
+        return client is not None and bool(client.asynchronous)
+    except (AttributeError, RuntimeError):   # a client closed or half made
+        return False
+
+
+def _on_a_loop() -> bool:
+    """Whether this thread runs an asyncio event loop (where nothing may block)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _maybe_in_thread(client, fn, *args, **kwargs):
+    """fn(*args) now; on an asynchronous client's event loop, in a thread instead (its
+    client calls are then synchronous), returning the awaitable Task."""
+    if _is_async(client):
+        return asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+    return fn(*args, **kwargs)
+
+
 def _track(client, h: DaskSharedFrame) -> None:
-    """client.close() closes the handles first (it has no hook: wrap it once)."""
+    """Closing the client closes its handles first. Client has no hook for it, so its
+    one coroutine every close path awaits -- close() for a synchronous or asynchronous
+    client, `with`, `async with` -- is wrapped once; the handles close in a thread,
+    from which the client's calls run on its (free) event loop."""
     handles = client.__dict__.get("_shmchunk_handles")
     if handles is None:
         handles = client.__dict__["_shmchunk_handles"] = weakref.WeakSet()
-        orig_close = client.close
+        orig_close = client._close
 
-        def close(*args, **kwargs):
-            for handle in list(handles):
+        async def _close(*args, **kwargs):
+            if handles:
                 try:
-                    handle.close()
+                    await asyncio.to_thread(_close_handles, list(handles))
                 except Exception:  # noqa: BLE001 - closing the client must go on
                     pass
-            return orig_close(*args, **kwargs)
+            return await orig_close(*args, **kwargs)
 
-        client.close = close
+        client._close = _close
     handles.add(h)
+
+
+def _close_handles(handles) -> None:
+    for handle in handles:
+        try:
+            handle.close()
+        except Exception:  # noqa: BLE001 - the other handles still close
+            pass
 
 
 def _replicate(client, h: DaskSharedFrame, sf: SharedFrame | None = None, _tamper=None,
@@ -671,15 +866,17 @@ def _stream_copy(run, h: DaskSharedFrame, src: SharedFrame, tamper=None) -> str:
 
 
 def _send_pieces(run, copy_name, src: SharedFrame, tamper) -> None:
-    """PIECES_IN_FLIGHT pieces at a time (bounded memory: the pieces in flight are all
-    that is copied out of the segment), so the comms do not wait on each round trip."""
-    from concurrent.futures import ThreadPoolExecutor
     buf = src.buffer
+    _in_flight(src.nbytes, lambda off: _send_piece(run, copy_name, off,
+                                                   bytes(buf[off:off + PIECE_BYTES]), tamper))
 
-    def one(off):
-        _send_piece(run, copy_name, off, bytes(buf[off:off + PIECE_BYTES]), tamper)
 
-    offsets = iter(range(0, src.nbytes, PIECE_BYTES))
+def _in_flight(nbytes: int, one) -> None:
+    """one(offset) for every piece, PIECES_IN_FLIGHT at a time (bounded memory: the
+    pieces in flight are all that is copied out of the segment), so the comms do not
+    wait on each round trip."""
+    from concurrent.futures import ThreadPoolExecutor
+    offsets = iter(range(0, nbytes, PIECE_BYTES))
     with ThreadPoolExecutor(PIECES_IN_FLIGHT) as pool:
         pending = [pool.submit(one, off) for off in itertools.islice(offsets, PIECES_IN_FLIGHT)]
         while pending:

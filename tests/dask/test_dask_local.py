@@ -109,6 +109,16 @@ def test_reused_name_is_refused(cluster):
     h.close()
 
 
+def _remove_copy(h) -> None:
+    """Whatever an in-process copy test left: the copy, its part, the cached frame."""
+    sd._forget(h.copy_name)
+    for n in (h.copy_name, h.copy_name + "-part"):
+        try:
+            shmchunk.unlink(n)
+        except shmchunk.SegmentNotFoundError:
+            pass
+
+
 def test_copy_accepted_other_frame_refused_in_process():
     """The copy protocol in one process: a copy made by _copy_begin/_piece/_finish is
     read through the handle (its header differs only in the owner fields), a corrupt
@@ -134,12 +144,46 @@ def test_copy_accepted_other_frame_refused_in_process():
                 with pytest.raises(shmchunk.IdentityMismatchError):
                     h.read()
         finally:
-            sd._forget(h.copy_name)
-            for n in (h.copy_name, h.copy_name + "-part"):
-                try:
-                    shmchunk.unlink(n)
-                except shmchunk.SegmentNotFoundError:
-                    pass
+            _remove_copy(h)
+
+
+def test_pulled_piece_arriving_corrupt_is_fetched_again():
+    """The pull's piece loop in one process (the RPC replaced by a call that damages
+    bytes in transit): a damaged piece is fetched again; one damaged every time raises
+    ChecksumError and the part is removed, nothing published."""
+    import os
+    df = frame(30_000)
+    with shmchunk.share(df, rows_per_chunk=1 << 12, name=unique_name()) as sf:
+        hdr = bytes(sf.buffer[:128])
+        h = sd.DaskSharedFrame(sf._src, "elsewhere", sf._identity, hdr, False, True)
+        path = "/dev/shm/" + h.name
+        size = os.stat(path).st_size
+        fetched = []
+
+        def call(rpc, worker, addr, fn, *args, damage=lambda n: n == 1):
+            assert rpc is sd._rpc_run and fn is sd._read_piece
+            data, xxh3 = fn(*args)                      # what the source sends
+            fetched.append(args[1])
+            if damage(len(fetched)):
+                data = data[:1000] + bytes([data[1000] ^ 1]) + data[1001:]
+            return data, xxh3
+
+        try:
+            assert sd._source_state(sf._src, h.copy_name, hdr) == (path, size)
+            assert sd._copy_begin(h.copy_name, hdr, size) == "ready"
+            sd._pull_piece(call, None, "tcp://source", h.copy_name, path, 0, size)
+            assert fetched == [0, 0]                        # damaged once, fetched again
+            assert sd._copy_finish(h.copy_name, hdr) == "published"
+            pd.testing.assert_frame_equal(h.read(), df)
+            assert sd._drop_copy(h.copy_name, hdr, h._src)
+            assert sd._copy_begin(h.copy_name, hdr, size) == "ready"
+            with pytest.raises(shmchunk.ChecksumError, match="arrived corrupt 3 times"):
+                sd._pull_piece(lambda *a: call(*a, damage=lambda n: True), None,
+                               "tcp://source", h.copy_name, path, 0, size)
+            sd._copy_abort(h.copy_name)
+            assert not [n for n in shm_here() if n.startswith(h.copy_name)]
+        finally:
+            _remove_copy(h)
 
 
 def test_import_shmchunk_does_not_import_dask():

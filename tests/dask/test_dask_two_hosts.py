@@ -5,10 +5,12 @@ the reason printed, only where unshare is refused."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import struct
 import subprocess
+import time
 
 import pandas as pd
 import pytest
@@ -133,20 +135,124 @@ def test_restart_keeps_the_copy(two_hosts):
         _check_reads(client, h, df, _other_workers(client))
 
 
+def _pulls(client, h, expect: int) -> list[dict]:
+    """The pull events of h's copy (waiting up to 10 s for `expect` of them: events
+    reach the scheduler in the workers' next batch)."""
+    deadline = time.monotonic() + 10
+    while True:
+        got = [e for _, e in client.get_events(sd.EVENT_TOPIC) if e.get("copy") == h.copy_name]
+        if len(got) >= expect or time.monotonic() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+def _wait_gone(client, addrs, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while set(addrs) & set(client.scheduler_info()["workers"]):
+        assert time.monotonic() < deadline, f"workers still registered: {addrs}"
+        time.sleep(0.2)
+
+
 def test_late_worker_reads_like_the_others(two_hosts):
+    """A worker joining a host that has the copy reads that copy: no second one."""
     _, client, other = two_hosts
     df = frame(100_000)
     with sd.share(client, df, rows_per_chunk=1 << 14, name=unique_name()) as h:
+        ino = os.stat(other.shm_path(h.copy_name)).st_ino
         before = set(client.scheduler_info()["workers"])
         p = other.start_worker()
         client.wait_for_workers(5, timeout=90)
         late = sorted(set(client.scheduler_info()["workers"]) - before)
         _check_reads(client, h, df, late)
+        assert mine(other.shm(), h) == [h.copy_name]
+        assert os.stat(other.shm_path(h.copy_name)).st_ino == ino   # the same copy
+        assert _pulls(client, h, 0) == []                            # nothing pulled
         p.send_signal(signal.SIGTERM)
         p.wait(30)
         other.workers.remove(p)
         client.wait_for_workers(4, timeout=30)
         assert mine(other.shm(), h) == [h.copy_name]
+
+
+def test_host_joining_after_share_pulls_one_copy(two_hosts):
+    """A host whose workers start after share() gets one copy on its first read in a
+    task (two workers there read at once: one pulls, the other waits), owned by a
+    nanny there; when that nanny closes, the next task there pulls a new one; close
+    removes it and frees its memory."""
+    lc, client, other = two_hosts
+    df = frame(60_000)
+    with sd.share(client, df, rows_per_chunk=1 << 14, name=unique_name()) as h:
+        third = OtherHost(lc.scheduler_address)
+        try:
+            before = set(client.scheduler_info()["workers"])
+            third.start_worker()
+            third.start_worker()
+            client.wait_for_workers(len(before) + 2, timeout=90)
+            used0 = _shm_used(third)          # the workers' own files (semaphores) made
+            new = sorted(set(client.scheduler_info()["workers"]) - before)
+            assert not mine(third.shm(), h)                  # no copy until a task reads
+            _check_reads(client, h, df, new)
+            assert mine(third.shm(), h) == [h.copy_name]     # exactly one copy there
+            pulls = _pulls(client, h, 1)
+            assert len(pulls) == 1, pulls                     # made once, by one reader
+            assert pulls[0]["host"] != sd.host_id() and pulls[0]["bytes"] == h.frame().nbytes
+            with open(third.shm_path(h.copy_name), "rb") as f:
+                owner = struct.unpack_from("<q", f.read(128), 24)[0]
+            assert os.getpgid(owner) in [p.pid for p in third.workers]  # a nanny there
+            # Scale-down: the owning nanny closes and removes its copy; the next task of
+            # the remaining worker there pulls a new one.
+            victim = next(p for p in third.workers if p.pid == os.getpgid(owner))
+            victim.send_signal(signal.SIGTERM)
+            victim.wait(30)
+            third.workers.remove(victim)
+            deadline = time.monotonic() + 30
+            while len(left := set(new) & set(client.scheduler_info()["workers"])) > 1:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            _check_reads(client, h, df, sorted(left))
+            assert mine(third.shm(), h) == [h.copy_name]
+            assert len(_pulls(client, h, 2)) == 2   # one more pull (none by the first readers)
+            h.close()
+            assert not mine(third.shm(), h)                  # close removes it there
+            deadline = time.monotonic() + 10   # the last views may go a moment after close
+            while _shm_used(third) > used0 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert _shm_used(third) <= used0          # (the stopped worker took its files)
+        finally:
+            third.close()
+            _wait_gone(client, new)
+    assert not mine(other.shm(), h) and not mine(shm_here(), h)
+
+
+@pytest.mark.parametrize("how", ["await client.close()", "async with Client", "await h.close()"])
+def test_async_client_close_removes_copies(two_hosts, how):
+    """An asynchronous Client: `await sd.share(...)`; closing the client (or the
+    handle) removes the copy on the other host and the original here."""
+    from distributed import Client
+    lc, _, other = two_hosts
+    df = frame(50_000)
+
+    async def main():
+        if how == "async with Client":
+            async with Client(lc.scheduler_address, asynchronous=True) as ac:
+                h = await sd.share(ac, df, rows_per_chunk=1 << 14, name=unique_name())
+                seen = mine(other.shm(), h)
+                part = await ac.submit(read_task, h, h.plan(1, by="rows")[0], pure=False)
+            return h, seen, part
+        ac = await Client(lc.scheduler_address, asynchronous=True)
+        h = await sd.share(ac, df, rows_per_chunk=1 << 14, name=unique_name())
+        seen = mine(other.shm(), h)
+        part = await ac.submit(read_task, h, h.plan(1, by="rows")[0], pure=False)
+        if how == "await h.close()":
+            await h.close()
+            assert not mine(other.shm(), h) and h.closed
+        await ac.close()
+        return h, seen, part
+
+    h, seen, (got, _read) = asyncio.run(main())
+    assert seen == [h.copy_name]
+    pd.testing.assert_frame_equal(got, df)
+    assert not mine(other.shm(), h) and not mine(shm_here(), h)
 
 
 def test_killed_owner_leaves_an_orphan_gc_removes(two_hosts):

@@ -7,7 +7,9 @@ Per method: RAM per host = growth of the workers' Pss_Anon (/proc/self/smaps_rol
 read by each task when it is done with its rows, max per worker) + growth of the
 host's /dev/shm, in units of the frame; the workers' RSS (what Dask's memory monitor
 compares with memory_limit); time from the start of sharing to the first task
-result; for shmchunk.dask, replica streaming MB/s.
+result; for shmchunk.dask, replica streaming MB/s. "shmchunk.dask (pull on first
+read)" shares without pushing any copy, so the other host's first task pulls its copy
+from a worker of the client's host, as a host that joins after share() does.
 
   PYTHONPATH=python SHMCHUNK_BUILD=$PWD/build .venv/bin/python tools/bench/dask_bench.py \
       --gb 1 --out docs/bench/dask.json --chart docs/bench/dask.png
@@ -70,7 +72,12 @@ def run_method(client, other, method, df, nbytes, ntasks):
     if method.startswith("shmchunk.dask"):
         sf = shmchunk.share(df)
         t_write = time.perf_counter() - t0
-        h = sd.share(client, sf, wait="wait=False" not in method)
+        pull = "pull" in method
+        push, sd._replicate = sd._replicate, (lambda *a, **k: {}) if pull else sd._replicate
+        try:
+            h = sd.share(client, sf, wait="wait=False" not in method)
+        finally:
+            sd._replicate = push
         t_copy = time.perf_counter() - t0 - t_write
         extra = {"write_s": t_write, "share_s": t_copy,
                  "stream_MBps": sf.nbytes / t_copy / 1e6}
@@ -78,6 +85,8 @@ def run_method(client, other, method, df, nbytes, ntasks):
         if "wait=False" in method:
             h.wait_copies()
             extra["stream_MBps"] = sf.nbytes / (time.perf_counter() - t0 - t_write) / 1e6
+        if pull:
+            extra["stream_MBps"] = None
     elif method == "scatter(broadcast=True)":
         fut = client.scatter(df, broadcast=True)
         extra = {"scatter_s": time.perf_counter() - t0}
@@ -91,6 +100,15 @@ def run_method(client, other, method, df, nbytes, ntasks):
     t_first = time.perf_counter() - t0
     wait(futs)
     t_all = time.perf_counter() - t0
+    if h is not None and "pull" in method:
+        for _ in range(50):  # events reach the scheduler in the workers' next batch
+            pulls = [e for _, e in client.get_events(sd.EVENT_TOPIC) if e.get("copy") == h.copy_name]
+            if pulls:
+                break
+            time.sleep(0.2)
+        extra["pulls"] = len(pulls)
+        assert pulls, "no pull event"
+        extra["stream_MBps"] = sum(e["bytes"] for e in pulls) / sum(e["seconds"] for e in pulls) / 1e6
     total = sum(f.result()[0] for f in futs)
     who = client.who_has(futs)
     peak = {}
@@ -155,7 +173,8 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--chart")
     ap.add_argument("--replot", help="only redraw --chart from this results JSON")
-    ap.add_argument("--methods", default="shmchunk.dask,scatter(broadcast=True),frame per task")
+    ap.add_argument("--methods", default="shmchunk.dask,shmchunk.dask (pull on first read),"
+                    "scatter(broadcast=True),frame per task")
     args = ap.parse_args()
     if args.replot:
         chart(json.loads(Path(args.replot).read_text())["results"], args.chart)
