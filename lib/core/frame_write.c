@@ -14,6 +14,7 @@
 
 #include "codec.h"
 #include "format.h"
+#include "frame_arrow.h"
 #include "index.h"
 #include "store.h"
 
@@ -189,7 +190,17 @@ static int desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, 
     if (d->kind == SHMC_KIND_OBJECT)
         RETURN_ERROR_IF(d->nblobs && (!d->blobs || !d->blob_lens), e, SHMC_ERR_INVALID_ARG,
                         "%s: blobs or blob_lens is NULL with nblobs %zu", what, d->nblobs);
+    RETURN_ERROR_IF(d->arrow && d->kind != SHMC_KIND_ARROW && d->kind != SHMC_KIND_OBJECT, e,
+                    SHMC_ERR_INVALID_ARG, "%s: an Arrow format given for a %s column", what,
+                    shmc_kind_name(d->kind));
+    if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_desc_check(e, d, what, is_dict);
     return SHMC_OK;
+}
+
+/* A categorical, or a dictionary-encoded Arrow column: written with a dictionary column. */
+static int has_dictionary(const shmc_column_desc *d)
+{
+    return d->kind == SHMC_KIND_CATEGORICAL || (d->kind == SHMC_KIND_ARROW && d->categories);
 }
 
 static int desc_copy(shmc_frame *f, shmc_column_desc *dst, const shmc_column_desc *src, const char *what)
@@ -198,6 +209,7 @@ static int desc_copy(shmc_frame *f, shmc_column_desc *dst, const shmc_column_des
     FORWARD_IF_ERROR(label_copy(f, &dst->label, &src->label, what));
     if (src->dtype && !(dst->dtype = dup_cstr(f, src->dtype))) return SHMC_ERR_NOMEM;
     if (src->tz && !(dst->tz = dup_cstr(f, src->tz))) return SHMC_ERR_NOMEM;
+    if (src->arrow && !(dst->arrow = dup_cstr(f, src->arrow))) return SHMC_ERR_NOMEM;
     if (src->kind == SHMC_KIND_OBJECT && src->nblobs) {
         dst->blobs = shmc_frame_dup(f, src->blobs, src->nblobs * sizeof *src->blobs);
         dst->blob_lens = shmc_frame_dup(f, src->blob_lens, src->nblobs * sizeof *src->blob_lens);
@@ -244,7 +256,7 @@ int shmc_frame_add_column(shmc_frame *f, const shmc_column_desc *desc)
     RETURN_ERROR_IF(!c, &f->err, SHMC_ERR_NOMEM, "frame: out of memory");
     c->what = what;
     int rc = desc_copy(f, &c->d, desc, what);
-    if (rc == SHMC_OK && desc->kind == SHMC_KIND_CATEGORICAL) {
+    if (rc == SHMC_OK && has_dictionary(desc)) {
         rc = desc_copy(f, &c->cat, desc->categories, what);
         c->cat.categories = NULL;
         c->d.categories = &c->cat;
@@ -351,6 +363,7 @@ static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, con
                          uint64_t *nulls)
 {
     *nulls = 0;
+    if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_buffers_check(e, d, n, what, nulls);
     if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL) {
         RETURN_ERROR_IF(n && !d->values, e, SHMC_ERR_INVALID_ARG, "%s: values is NULL", what);
         for (uint64_t i = 0; d->mask && i < n; i++) *nulls += d->mask[i] != 0;
@@ -406,7 +419,7 @@ static int plan_columns(writer *w)
 {
     shmc_frame *f = w->f;
     uint32_t ndict = 0;
-    for (uint32_t i = 0; i < f->ncols; i++) ndict += f->cols[i]->d.kind == SHMC_KIND_CATEGORICAL;
+    for (uint32_t i = 0; i < f->ncols; i++) ndict += has_dictionary(&f->cols[i]->d) ? 1u : 0u;
     w->ncols = f->ncols + ndict;
     w->cols = calloc(w->ncols ? w->ncols : 1, sizeof *w->cols);
     RETURN_ERROR_IF(!w->cols, &f->err, SHMC_ERR_NOMEM, "writer: out of memory");
@@ -414,7 +427,7 @@ static int plan_columns(writer *w)
     for (uint32_t i = 0; i < f->ncols; i++) {
         const frame_col *fc = f->cols[i];
         FORWARD_IF_ERROR(plan_column(w, i, &fc->d, f->nrows, fc->what, fc->d.flags));
-        if (fc->d.kind != SHMC_KIND_CATEGORICAL) continue;
+        if (!has_dictionary(&fc->d)) continue;
         w->cols[i].dict_column = next_dict;
         FORWARD_IF_ERROR(plan_column(w, next_dict, &fc->cat, fc->d.ncategories, fc->what,
                                      SHMC_COL_DICTIONARY));
@@ -425,6 +438,7 @@ static int plan_columns(writer *w)
 
 static uint64_t role_raw_len(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n, uint32_t rg)
 {
+    if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_raw_len(d, role, row0, n);
     switch (role) {
     case SHMC_ROLE_VALUES: return n * shmc_role_typesize(d->kind, d->code_kind, role);
     case SHMC_ROLE_MASK: return n;
@@ -437,6 +451,7 @@ static uint64_t role_raw_len(const shmc_column_desc *d, int role, uint64_t row0,
 
 static int role_present(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n)
 {
+    if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_role_present(d, role, row0, n);
     if (!(shmc_kind_roles_allowed(d->kind) & (1u << role))) return 0;
     if (role == SHMC_ROLE_MASK) return d->mask != NULL;
     /* A row group without nulls stores no validity chunk (Arrow: no bitmap). */
@@ -473,7 +488,8 @@ static int plan_jobs(writer *w)
                 wjob j = {.d = col->d, .column = c, .rowgroup = (uint32_t)rg, .role = role,
                           .row_start = row0, .nrows = n};
                 j.raw_len = role_raw_len(col->d, role, row0, n, (uint32_t)rg);
-                j.typesize = shmc_role_typesize(col->d->kind, col->d->code_kind, role);
+                j.typesize = col->d->kind == SHMC_KIND_ARROW ? shmc_frame_arrow_typesize(col->d, role)
+                                                             : shmc_role_typesize(col->d->kind, col->d->code_kind, role);
                 j.stored_len = j.raw_len;
                 FORWARD_IF_ERROR(push_job(w, &j));
             }
@@ -486,6 +502,7 @@ static int plan_jobs(writer *w)
 static const uint8_t *job_direct(const wjob *j)
 {
     const shmc_column_desc *d = j->d;
+    if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_direct(d, j->role, j->row_start);
     switch (j->role) {
     case SHMC_ROLE_VALUES: return (const uint8_t *)d->values + j->row_start * j->typesize;
     case SHMC_ROLE_MASK: return d->mask + j->row_start;
@@ -499,6 +516,10 @@ static const uint8_t *job_direct(const wjob *j)
 static void job_transform(const wjob *j, uint8_t *dst)
 {
     const shmc_column_desc *d = j->d;
+    if (d->kind == SHMC_KIND_ARROW) {
+        shmc_frame_arrow_transform(d, j->role, j->row_start, j->nrows, j->raw_len, dst);
+        return;
+    }
     if (j->role == SHMC_ROLE_OFFSETS) {
         int64_t base = d->offsets[j->row_start];
         for (uint64_t i = 0; i <= j->nrows; i++) {
@@ -672,6 +693,8 @@ static int index_build(writer *w, shmc_index *ix)
 {
     shmc_frame *f = w->f;
     memset(ix, 0, sizeof *ix);
+    ix->version = 1;   /* format 2 only when it is needed: older readers read the rest */
+    for (uint32_t i = 0; i < w->ncols; i++) ix->version = w->cols[i].d->kind == SHMC_KIND_ARROW ? 2 : ix->version;
     ix->nrows = f->nrows;
     ix->rows_per_chunk = w->o.rows_per_chunk;
     ix->has_range = 1;
@@ -703,6 +726,7 @@ static int index_build(writer *w, shmc_index *ix)
         ci->dict_column = c->dict_column;
         ci->nrows = c->nrows;
         ci->null_count = c->null_count;
+        ci->arrow = c->d->arrow;
     }
     return SHMC_OK;
 }
@@ -730,13 +754,13 @@ static uint64_t now_ns(void)
  * persistent segment, so a writer killed mid-write (or while the space is still
  * being reserved: it is written first) leaves an orphan gc can remove; the final
  * header replaces it. */
-static void header_begin(uint8_t *h, uint64_t total)
+static void header_begin(uint8_t *h, uint64_t total, int version)
 {
     uint64_t start = 0;
     shmc_proc_start_ticks(getpid(), &start);
     memset(h, 0, SHMC_HEADER_SIZE);
     memcpy(h + SHMC_HDR_MAGIC, SHMC_MAGIC, SHMC_MAGIC_LEN);
-    shmc_st16(h + SHMC_HDR_VERSION, SHMC_FORMAT_VERSION);
+    shmc_st16(h + SHMC_HDR_VERSION, (uint16_t)version);
     shmc_st16(h + SHMC_HDR_HEADER_SIZE, SHMC_HEADER_SIZE);
     shmc_st32(h + SHMC_HDR_LAYOUT, SHMC_LAYOUT_SIGNATURE);
     shmc_st64(h + SHMC_HDR_OWNER_PID, (uint64_t)getpid());
@@ -809,7 +833,7 @@ static int write_to_store(writer *w, shmc_index *ix, const char *dest, char *nam
     if (rc == SHMC_OK) rc = shmc_store_resolve(&st, dest, &w->f->err);
     uint64_t total = index_off + enc.len;
     uint8_t head[SHMC_HEADER_SIZE];
-    header_begin(head, total);
+    header_begin(head, total, ix->version);
     if (rc == SHMC_OK) rc = cancel_check(w, "before reserving the space");
     if (rc == SHMC_OK) rc = shmc_store_create(&st, total, head, sizeof head, &w->f->err);
     if (rc == SHMC_OK) {

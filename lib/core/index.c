@@ -24,6 +24,7 @@ static const struct {
     [SHMC_KIND_FLOAT64] = {"float64", 8}, [SHMC_KIND_DATETIME] = {"datetime", 8},
     [SHMC_KIND_TIMEDELTA] = {"timedelta", 8}, [SHMC_KIND_CATEGORICAL] = {"categorical", 0},
     [SHMC_KIND_STRING] = {"string", 0},   [SHMC_KIND_OBJECT] = {"object", 0},
+    [SHMC_KIND_ARROW] = {"arrow", 0},
 };
 
 static int kind_valid(int kind) { return kind >= SHMC_KIND_BOOL && kind < SHMC_KIND_COUNT_; }
@@ -43,6 +44,8 @@ uint32_t shmc_kind_roles_allowed(int kind)
     if (kind == SHMC_KIND_STRING)
         return ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA) | ROLE(SHMC_ROLE_VALIDITY);
     if (kind == SHMC_KIND_OBJECT) return ROLE(SHMC_ROLE_PICKLE);
+    if (kind == SHMC_KIND_ARROW) /* which of them: the column's Arrow layout (arrow_format.h) */
+        return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA) | ROLE(SHMC_ROLE_VALIDITY);
     return 0;
 }
 
@@ -50,6 +53,7 @@ uint32_t shmc_kind_roles_required(int kind)
 {
     if (kind == SHMC_KIND_STRING) return ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA);
     if (kind == SHMC_KIND_OBJECT) return ROLE(SHMC_ROLE_PICKLE);
+    if (kind == SHMC_KIND_ARROW) return 0;   /* the column's Arrow layout says */
     return kind_valid(kind) ? ROLE(SHMC_ROLE_VALUES) : 0;
 }
 
@@ -133,9 +137,10 @@ static void pack_label(msgpack_packer *pk, const shmc_label *l)
 
 static void pack_column(msgpack_packer *pk, const shmc_column_info *c)
 {
-    int has_dtype = c->dtype && *c->dtype, has_tz = c->tz != NULL;
+    int has_dtype = c->dtype && *c->dtype, has_tz = c->tz != NULL, has_arrow = c->arrow != NULL;
     int is_cat = c->kind == SHMC_KIND_CATEGORICAL;
-    msgpack_pack_map(pk, (size_t)(6 + has_dtype + has_tz + 2 * is_cat));
+    int has_dict = is_cat || (c->kind == SHMC_KIND_ARROW && c->dict_column != UINT32_MAX);
+    msgpack_pack_map(pk, (size_t)(6 + has_dtype + has_tz + is_cat + has_dict + has_arrow));
     pack_key_uint(pk, "kind", (uint64_t)c->kind);
     pack_key_uint(pk, "flags", c->flags);
     pack_cstr(pk, "label"); pack_label(pk, &c->label);
@@ -144,10 +149,9 @@ static void pack_column(msgpack_packer *pk, const shmc_column_info *c)
     pack_key_uint(pk, "nulls", c->null_count);
     if (has_dtype) { pack_cstr(pk, "dtype"); pack_cstr(pk, c->dtype); }
     if (has_tz) { pack_cstr(pk, "tz"); pack_cstr(pk, c->tz); }
-    if (is_cat) {
-        pack_key_uint(pk, "code_kind", (uint64_t)c->code_kind);
-        pack_key_uint(pk, "dict", c->dict_column);
-    }
+    if (is_cat) pack_key_uint(pk, "code_kind", (uint64_t)c->code_kind);
+    if (has_dict) pack_key_uint(pk, "dict", c->dict_column);
+    if (has_arrow) { pack_cstr(pk, "arrow"); pack_cstr(pk, c->arrow); }
 }
 
 static void pack_chunk(msgpack_packer *pk, const shmc_chunk_info *k)
@@ -180,7 +184,7 @@ int shmc_index_encode(const shmc_index *ix, shmc_buf *b, shmc_err *err)
     msgpack_packer_init(&pk, b, buf_write);
     b->len = 0;
     msgpack_pack_map(&pk, (size_t)(8 + (ix->meta_len > 0)));
-    pack_key_uint(&pk, "v", SHMC_FORMAT_VERSION);
+    pack_key_uint(&pk, "v", ix->version ? (uint64_t)ix->version : 1u);
     pack_key_uint(&pk, "nrows", ix->nrows);
     pack_key_uint(&pk, "rpc", ix->rows_per_chunk);
     pack_range(&pk, ix);
@@ -402,6 +406,7 @@ static int dec_column_key(dec *d, const msgpack_object_kv *kv, shmc_column_info 
     if (key_is(k, "tz")) return obj_string(d, v, &col->tz);
     if (key_is(k, "code_kind")) return obj_small(v, SHMC_KIND_COUNT_, &col->code_kind);
     if (key_is(k, "dict")) return obj_u32(v, &col->dict_column);
+    if (key_is(k, "arrow")) return obj_string(d, v, &col->arrow);
     return k->type == MSGPACK_OBJECT_STR ? 0 : -1;
 }
 
@@ -495,7 +500,12 @@ static int dec_top_scalar(dec *d, const msgpack_object *k, const msgpack_object 
                           uint32_t *seen)
 {
     uint64_t ver = 0;
-    if (key_is(k, "v")) { *seen |= 1; return obj_uint(v, SHMC_FORMAT_VERSION, &ver) || ver != SHMC_FORMAT_VERSION ? -1 : 0; }
+    if (key_is(k, "v")) {
+        *seen |= 1;
+        if (obj_uint(v, SHMC_FORMAT_VERSION, &ver) || ver < SHMC_FORMAT_VERSION_MIN) return -1;
+        ix->version = (int)ver;   /* the reader compares it with the header's */
+        return 0;
+    }
     if (key_is(k, "nrows")) { *seen |= 2; return obj_uint(v, UINT64_MAX, &ix->nrows); }
     if (key_is(k, "rpc")) { *seen |= 4; return obj_uint(v, UINT64_MAX, &ix->rows_per_chunk); }
     if (key_is(k, "range")) return dec_range(v, ix);

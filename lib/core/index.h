@@ -18,6 +18,7 @@
 #define SHMC_INDEX_SCAN_DEPTH (SHMC_INDEX_MAX_DEPTH + 3)
 
 typedef struct shmc_index {
+    int version;                   /* index key "v": 1 or 2 (encoder: 0 means 1) */
     uint64_t nrows;
     uint64_t rows_per_chunk;
     int has_range;
@@ -27,7 +28,7 @@ typedef struct shmc_index {
     const uint8_t *meta;           /* points into the index bytes (decoder) or caller (encoder) */
     size_t meta_len;
     shmc_column_info *columns;     /* encoder reads: kind flags label dtype unit tz code_kind
-                                      dict_column nrows null_count; the rest is derived */
+                                      dict_column nrows null_count arrow; the rest is derived */
     uint32_t ncolumns;
     shmc_chunk_info *chunks;       /* encoder reads: column rowgroup role codec shuffle typesize
                                       offset stored_len raw_len xxh3 */

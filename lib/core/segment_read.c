@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrow_format.h"
 #include "codec.h"
 #include "format.h"
 #include "index.h"
@@ -18,6 +19,7 @@ struct shmc_segment {
     uint32_t open_flags;
     int is_open;
     uint32_t hdr_flags, uid;
+    int version;            /* header format_version: 1 or 2 */
     int64_t owner_pid;
     uint64_t owner_start, total, index_off, index_len, created_ns, identity;
     uint64_t nrowgroups, raw_bytes, stored_bytes;
@@ -92,9 +94,9 @@ static int header_check(shmc_segment *seg)
     RETURN_ERROR_IF(len < SHMC_HEADER_SIZE, e, SHMC_ERR_TRUNCATED, "%s: %zu bytes, shorter than the %u-byte header",
                     n, len, SHMC_HEADER_SIZE);
     uint16_t v = shmc_ld16(h + SHMC_HDR_VERSION);
-    RETURN_ERROR_IF(v != SHMC_FORMAT_VERSION, e, SHMC_ERR_BAD_VERSION,
-                    "%s: format version %u at byte %d, this library reads %d", n, v, SHMC_HDR_VERSION,
-                    SHMC_FORMAT_VERSION);
+    RETURN_ERROR_IF(v < SHMC_FORMAT_VERSION_MIN || v > SHMC_FORMAT_VERSION, e, SHMC_ERR_BAD_VERSION,
+                    "%s: format version %u at byte %d, this library reads %d to %d", n, v, SHMC_HDR_VERSION,
+                    SHMC_FORMAT_VERSION_MIN, SHMC_FORMAT_VERSION);
     RETURN_ERROR_IF(shmc_ld16(h + SHMC_HDR_HEADER_SIZE) != SHMC_HEADER_SIZE ||
                         shmc_ld32(h + SHMC_HDR_LAYOUT) != SHMC_LAYOUT_SIGNATURE,
                     e, SHMC_ERR_BAD_LAYOUT, "%s: header size %u / layout signature 0x%08x, expected %u / 0x%08x",
@@ -113,6 +115,7 @@ static int header_load(shmc_segment *seg)
     const uint8_t *h = seg->st.base;
     shmc_err *e = &seg->err;
     const char *n = seg->st.name;
+    seg->version = shmc_ld16(h + SHMC_HDR_VERSION);   /* in range: header_check */
     seg->hdr_flags = shmc_ld32(h + SHMC_HDR_FLAGS);
     seg->owner_pid = (int64_t)shmc_ld64(h + SHMC_HDR_OWNER_PID);
     seg->owner_start = shmc_ld64(h + SHMC_HDR_OWNER_START);
@@ -141,6 +144,43 @@ static int header_load(shmc_segment *seg)
 
 static uint64_t ceil_div(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
 
+/* The Arrow layout of an SHMC_KIND_ARROW column (checked at open): 1, else 0. */
+static int arrow_layout(const shmc_column_info *ci, shmc_arrow_layout *l)
+{
+    const char *why;
+    return ci->kind == SHMC_KIND_ARROW && shmc_arrow_layout_of(ci->arrow, l, &why) == 0;
+}
+
+/* Format 2: the `arrow` key of an Arrow column names a type stored natively; a
+ * dictionary-encoded one has integer indices and a dictionary that is an Arrow
+ * DICTIONARY column without a dictionary of its own. Any other kind may carry
+ * `arrow` only as a note (object: the type Python pickled). */
+static int arrow_check(shmc_segment *seg, const shmc_column_info *ci, const char *what)
+{
+    shmc_err *e = &seg->err;
+    shmc_arrow_layout l;
+    const char *why = "";
+    RETURN_ERROR_IF(ci->kind == SHMC_KIND_ARROW && seg->version < 2, e, SHMC_ERR_CORRUPT,
+                    "%s: %s: an Arrow column in a format %d segment", seg->st.name, what, seg->version);
+    RETURN_ERROR_IF(ci->arrow && ci->kind != SHMC_KIND_ARROW && ci->kind != SHMC_KIND_OBJECT, e,
+                    SHMC_ERR_CORRUPT, "%s: %s: an Arrow format on a %s column", seg->st.name, what,
+                    shmc_kind_name(ci->kind));
+    if (ci->kind != SHMC_KIND_ARROW) return SHMC_OK;
+    RETURN_ERROR_IF(shmc_arrow_layout_of(ci->arrow, &l, &why) != 0, e, SHMC_ERR_CORRUPT,
+                    "%s: %s: Arrow format '%.40s': %s", seg->st.name, what, ci->arrow ? ci->arrow : "(none)", why);
+    uint32_t d = ci->dict_column;
+    if (d == UINT32_MAX) return SHMC_OK;
+    RETURN_ERROR_IF(!l.integer, e, SHMC_ERR_CORRUPT, "%s: %s: dictionary indices of Arrow type %s",
+                    seg->st.name, what, l.name);
+    RETURN_ERROR_IF((ci->flags & SHMC_COL_DICTIONARY) || d >= seg->ix.ncolumns ||
+                        !(seg->ix.columns[d].flags & SHMC_COL_DICTIONARY) ||
+                        seg->ix.columns[d].kind != SHMC_KIND_ARROW ||
+                        seg->ix.columns[d].dict_column != UINT32_MAX,
+                    e, SHMC_ERR_CORRUPT, "%s: %s: dictionary column %u is not an Arrow dictionary",
+                    seg->st.name, what, d);
+    return SHMC_OK;
+}
+
 static int column_check(shmc_segment *seg, uint32_t c)
 {
     shmc_column_info *ci = &seg->ix.columns[c];
@@ -164,6 +204,8 @@ static int column_check(shmc_segment *seg, uint32_t c)
     ci->nrowgroups = ceil_div(ci->nrows, seg->ix.rows_per_chunk);
     RETURN_ERROR_IF(ci->nrowgroups > UINT32_MAX, e, SHMC_ERR_CORRUPT, "%s: %s: too many row groups",
                     seg->st.name, what);
+    FORWARD_IF_ERROR(arrow_check(seg, ci, what));
+    if (ci->kind == SHMC_KIND_ARROW) return SHMC_OK;
     if (ci->kind != SHMC_KIND_CATEGORICAL) {
         ci->dict_column = UINT32_MAX;
         return SHMC_OK;
@@ -186,6 +228,8 @@ static int column_check(shmc_segment *seg, uint32_t c)
 static int expected_raw(const shmc_column_info *ci, int role, uint64_t n, uint64_t *want)
 {
     uint64_t elem = 1, count = n;
+    shmc_arrow_layout l;
+    if (arrow_layout(ci, &l)) return shmc_arrow_raw_len(&l, role, n, want);
     switch (role) {
     case SHMC_ROLE_VALUES: elem = shmc_role_typesize(ci->kind, ci->code_kind, role); break;
     case SHMC_ROLE_MASK: break;
@@ -244,17 +288,36 @@ static int decoded_add(shmc_segment *seg, uint32_t id)
     return chunk_err(seg, SHMC_ERR_LIMIT, id, why);
 }
 
+/* Roles and typesizes by kind, or by Arrow layout for an Arrow column. */
+static uint32_t roles_allowed(const shmc_column_info *ci)
+{
+    shmc_arrow_layout l;
+    return arrow_layout(ci, &l) ? shmc_arrow_roles_allowed(&l) : shmc_kind_roles_allowed(ci->kind);
+}
+
+static uint32_t roles_required(const shmc_column_info *ci)
+{
+    shmc_arrow_layout l;
+    return arrow_layout(ci, &l) ? shmc_arrow_roles_required(&l) : shmc_kind_roles_required(ci->kind);
+}
+
+static uint32_t role_typesize(const shmc_column_info *ci, int role)
+{
+    shmc_arrow_layout l;
+    return arrow_layout(ci, &l) ? shmc_arrow_typesize(&l, role) : shmc_role_typesize(ci->kind, ci->code_kind, role);
+}
+
 static int chunk_check(shmc_segment *seg, uint32_t id, uint64_t *prev_end)
 {
     shmc_chunk_info *k = &seg->ix.chunks[id];
     const shmc_column_info *ci = &seg->ix.columns[k->column];
     uint64_t rpc = seg->ix.rows_per_chunk;
     if (k->rowgroup >= ci->nrowgroups) return chunk_err(seg, SHMC_ERR_CORRUPT, id, "row group out of range");
-    if (!(shmc_kind_roles_allowed(ci->kind) & (1u << k->role)))
+    if (!(roles_allowed(ci) & (1u << k->role)))
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "role not allowed for the column's kind");
     k->row_start = (uint64_t)k->rowgroup * rpc;
     k->nrows = ci->nrows - k->row_start < rpc ? ci->nrows - k->row_start : rpc;
-    if (k->typesize != shmc_role_typesize(ci->kind, ci->code_kind, k->role))
+    if (k->typesize != role_typesize(ci, k->role))
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "typesize does not match the role");
     if (k->codec == SHMC_CODEC_NONE && (k->shuffle || k->stored_len != k->raw_len))
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw chunk with stored_len != raw_len or shuffle");
@@ -293,7 +356,7 @@ static int column_chunks(shmc_segment *seg, uint32_t c, uint32_t *next, uint64_t
     ci->nchunks = *next - ci->first_chunk;
     for (int r = 0; r < SHMC_ROLE_COUNT_; r++) {
         char cn[128];
-        RETURN_ERROR_IF((shmc_kind_roles_required(ci->kind) & (1u << r)) && count[r] != ci->nrowgroups,
+        RETURN_ERROR_IF((roles_required(ci) & (1u << r)) && count[r] != ci->nrowgroups,
                         &seg->err, SHMC_ERR_CORRUPT, "%s: %s: %llu %s chunks for %llu row groups",
                         seg->st.name, col_name(seg, c, cn, sizeof cn), (unsigned long long)count[r],
                         shmc_role_name(r), (unsigned long long)ci->nrowgroups);
@@ -308,6 +371,8 @@ static int index_check(shmc_segment *seg)
     RETURN_ERROR_IF(ix->nrows > (uint64_t)INT64_MAX, &seg->err, SHMC_ERR_CORRUPT, "%s: nrows too large", seg->st.name);
     RETURN_ERROR_IF(ix->has_range && ix->range_step == 0, &seg->err, SHMC_ERR_CORRUPT,
                     "%s: range index step is 0", seg->st.name);
+    RETURN_ERROR_IF(ix->version != seg->version, &seg->err, SHMC_ERR_CORRUPT,
+                    "%s: index format version %d, header says %d", seg->st.name, ix->version, seg->version);
     seg->nrowgroups = ceil_div(ix->nrows, ix->rows_per_chunk);
     /* Chunks number their row group in 32 bits: more row groups cannot be stored. */
     RETURN_ERROR_IF(seg->nrowgroups > UINT32_MAX, &seg->err, SHMC_ERR_CORRUPT,
@@ -392,7 +457,7 @@ int shmc_segment_info_get(shmc_segment *seg, shmc_segment_info *out)
     FORWARD_IF_ERROR(need_open(seg));
     RETURN_ERROR_IF(!out, &seg->err, SHMC_ERR_INVALID_ARG, "out is NULL");
     memset(out, 0, sizeof *out);
-    out->format_version = SHMC_FORMAT_VERSION;
+    out->format_version = (uint32_t)seg->version;
     out->flags = seg->hdr_flags;
     out->nrows = seg->ix.nrows;
     out->rows_per_chunk = seg->ix.rows_per_chunk;
@@ -631,6 +696,23 @@ int shmc_segment_chunk_decode(shmc_segment *seg, uint32_t chunk, void *dst, size
     return decode_into(seg, chunk, dst, !(seg->open_flags & SHMC_OPEN_NO_VERIFY));
 }
 
+/* Offsets of an Arrow string/binary column: int32 or int64, as its layout says
+ * (open checked raw_len == width * (nrows + 1)). */
+static int arrow_offsets_ok(shmc_segment *seg, uint32_t id, const uint8_t *raw, const shmc_arrow_layout *l,
+                            uint64_t data_len)
+{
+    const shmc_chunk_info *k = &seg->ix.chunks[id];
+    uint64_t bad = 0;
+    if (k->raw_len / l->width <= k->nrows)
+        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "offsets chunk too short for its rows");
+    if (shmc_arrow_offsets_check(raw, l->width, k->nrows, data_len, &bad) == 0) return SHMC_OK;
+    char why[160];
+    snprintf(why, sizeof why, "%u-byte offset of row %llu: not 0 first, decreasing, past the data length "
+             "%llu or not ending at it", l->width, (unsigned long long)(k->row_start + bad),
+             (unsigned long long)data_len);
+    return chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
+}
+
 /* String offsets are data the consumer indexes with: check them here so that
  * verify (and the CLI) can vouch for a segment, not just for its checksums. */
 static int offsets_ok(shmc_segment *seg, uint32_t id, const uint8_t *raw)
@@ -640,6 +722,8 @@ static int offsets_ok(shmc_segment *seg, uint32_t id, const uint8_t *raw)
     if (shmc_segment_chunk_find(seg, k->column, k->rowgroup, SHMC_ROLE_DATA, &data_id) != SHMC_OK)
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "no data chunk for these offsets");
     uint64_t data_len = seg->ix.chunks[data_id].raw_len;
+    shmc_arrow_layout l;
+    if (arrow_layout(&seg->ix.columns[k->column], &l)) return arrow_offsets_ok(seg, id, raw, &l, data_len);
     /* open checked raw_len == 8 * (nrows + 1); never read beyond raw_len whatever. */
     if (k->raw_len / 8 <= k->nrows)
         return chunk_err(seg, SHMC_ERR_CORRUPT, id, "offsets chunk too short for its rows");
