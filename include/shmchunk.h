@@ -3,9 +3,9 @@
  *
  * MODEL
  *   A *frame* is a row count and an ordered list of *columns*. A column has a kind
- *   (bool, ints, floats, datetime/timedelta, categorical, string, opaque object), a
- *   label, and up to a few physical buffers (values, mask, offsets, data, validity,
- *   pickle). The rows are cut into *row groups* of `rows_per_chunk` rows; one buffer
+ *   (bool, ints, floats, datetime/timedelta, categorical, string, opaque object, or an
+ *   Arrow array of a type named by its Arrow format string), a label, and up to a few
+ *   physical buffers (values, mask, offsets, data, validity, pickle). The rows are cut into *row groups* of `rows_per_chunk` rows; one buffer
  *   of one column over one row group is a *chunk*. Chunks have dense ids.
  *
  *   A writer describes a frame with shmc_frame_* calls (the frame borrows the

@@ -198,13 +198,22 @@ def _build(seg, col, rg, fmt, dictionary):
         bufs = [vbuf, pa.py_buffer(values)]
     try:
         arr = pa.Array.from_buffers(typ, n, bufs)
-        arr.validate(full=True)
+        arr.validate()  # buffer sizes: cheap
+        # large_string: the library's one-pass check (~10x faster than Arrow's, and
+        # stricter); only its failures, and every other type, get Arrow's full check.
+        if not (fmt == "U" and _strings_ok(bufs[1], bufs[2])):
+            arr.validate(full=True)
         if dictionary is not None:
             arr = pa.DictionaryArray.from_arrays(arr, dictionary[0], ordered=dictionary[1],
                                                  safe=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, IndexError, ValueError) as exc:
         raise _bad(seg, col, rg, f"invalid Arrow data: {exc}") from None
     return arr
+
+
+def _strings_ok(offsets, data) -> bool:
+    from ._segment import _strings_ok as check
+    return check(np.frombuffer(offsets, np.uint8), np.frombuffer(data, np.uint8))
 
 
 def _rows(seg, col, rg) -> int:

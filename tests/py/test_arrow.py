@@ -174,18 +174,25 @@ def _corrupt_file_segment(tmp_path, df, column, role, patch):
     return str(shutil_copy)
 
 
-def test_forged_offsets_are_refused_not_read(tmp_path):
+@pytest.mark.parametrize("typ", ["string", "large_string"])
+@pytest.mark.parametrize("bad", ["past_end", "bad_utf8"])
+def test_forged_strings_are_refused_not_read(tmp_path, typ, bad):
     """Arrow trusts offsets: a writer can make valid checksums over bad ones. With
-    checksums skipped the reader's own validation refuses them; with checksums on,
-    the damage is a checksum error."""
-    df = pd.DataFrame({"s": arrow_col(pa.string(), ["ab", None, "cde", "f"] * 10)})
+    checksums skipped the reader's own validation refuses them (and invalid UTF-8);
+    with checksums on, the damage is a checksum error."""
+    t = getattr(pa, typ)()
+    df = pd.DataFrame({"s": arrow_col(t, ["ab", None, "cde", "f"] * 10)})
+    width = np.int32 if typ == "string" else np.int64
 
     def patch(raw):
-        offs = np.frombuffer(raw, np.int32).copy()
+        if bad == "bad_utf8":
+            return b"\xff" + raw[1:]
+        offs = np.frombuffer(raw, width).copy()
         offs[3] = 10**6  # past the data
         return offs.tobytes()
 
-    path = _corrupt_file_segment(tmp_path, df, "s", "offsets", patch)
+    path = _corrupt_file_segment(tmp_path, df, "s", "data" if bad == "bad_utf8" else "offsets",
+                                 patch)
     with pytest.raises(shmchunk.ChunkChecksumError):
         shmchunk.attach(path).read()
     with pytest.raises(shmchunk.CorruptSegmentError, match="invalid Arrow data"):
