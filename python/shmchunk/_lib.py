@@ -26,7 +26,7 @@ from . import errors
 
 __all__ = ["lib", "LIBRARY_PATH", "library_version", "find_library"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # newest segment format read (written: 1 unless a frame has Arrow columns)
 
 _PKG_DIR = Path(__file__).resolve().parent
 _CHECKOUT = _PKG_DIR.parent.parent

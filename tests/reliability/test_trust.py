@@ -259,7 +259,9 @@ def _lies(lay):
         "index_offset_into_header": ({"index_offset": 64}, None),
         "index_len_huge": ({"index_len": 2**63}, None),
         "index_len_0": ({"index_len": 0}, None),
-        "version_2": ({"version": 2}, "BadVersionError"),
+        "version_3": ({"version": 3}, "BadVersionError"),
+        # a version this library reads, but not the one the index says (1)
+        "version_2": ({"version": 2}, "CorruptSegmentError"),
         "layout": ({"layout": 0xDEADBEEF}, "BadLayoutError"),
         "unsealed": ({"sealed": 0}, "UnsealedError"),
         "index_xxh3": ({"index_xxh3": 12345}, "IndexChecksumError"),
