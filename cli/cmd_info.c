@@ -89,11 +89,23 @@ typedef struct col_widths {
     int label, kind, dtype, tz;
 } col_widths;
 
+/* "arrow[timestamp tsu:UTC]"; dictionary-encoded: "arrow[dictionary int32 i]". */
+static void arrow_kind_text(const shmc_column_info *ci, char *buf, size_t cap)
+{
+    const char *name = shmc_arrow_name(ci->arrow);
+    snprintf(buf, cap, "arrow[%s%s %s]%s", ci->dict_column != UINT32_MAX ? "dictionary " : "",
+             name ? name : "?", cli_safe(ci->arrow, strlen(ci->arrow)),
+             (ci->flags & SHMC_COL_ORDERED) ? ",ordered" : "");
+}
+
 static void kind_text(const shmc_column_info *ci, char *buf, size_t cap)
 {
     if (ci->kind == SHMC_KIND_CATEGORICAL)
         snprintf(buf, cap, "categorical[%s]%s", shmc_kind_name(ci->code_kind),
                  (ci->flags & SHMC_COL_ORDERED) ? ",ordered" : "");
+    else if (ci->kind == SHMC_KIND_ARROW) arrow_kind_text(ci, buf, cap);
+    else if (ci->kind == SHMC_KIND_OBJECT && ci->arrow)   /* why it is opaque */
+        snprintf(buf, cap, "object[Arrow %s: nested, pickled]", cli_safe(ci->arrow, strlen(ci->arrow)));
     else snprintf(buf, cap, "%s", shmc_kind_name(ci->kind));
 }
 
@@ -112,7 +124,7 @@ static int max_int(int a, size_t b) { return (size_t)a > b ? a : (int)(b > 60 ? 
 
 static void widen(col_widths *w, const shmc_column_info *ci)
 {
-    char buf[1100], kind[48];
+    char buf[1100], kind[96];
     kind_text(ci, kind, sizeof kind);
     w->label = max_int(w->label, strlen(label_cell(ci, buf, sizeof buf)));
     w->kind = max_int(w->kind, strlen(kind));
@@ -122,7 +134,7 @@ static void widen(col_widths *w, const shmc_column_info *ci)
 
 static void print_column_text(uint32_t id, const shmc_column_info *ci, const col_widths *w)
 {
-    char label[1100], kind[48], dtype[1100], raw[32], stored[32], chunks[48];
+    char label[1100], kind[96], dtype[1100], raw[32], stored[32], chunks[48];
     kind_text(ci, kind, sizeof kind);
     label_cell(ci, label, sizeof label);
     snprintf(dtype, sizeof dtype, "%s", *ci->dtype ? cli_safe(ci->dtype, strlen(ci->dtype)) : "-");
@@ -248,6 +260,14 @@ static void json_column(cli_json *j, uint32_t id, const shmc_column_info *ci)
         cli_json_key(j, "code_kind"); cli_json_cstr(j, shmc_kind_name(ci->code_kind));
         cli_json_key(j, "ordered"); cli_json_bool(j, (ci->flags & SHMC_COL_ORDERED) != 0);
         cli_json_key(j, "categories_column"); cli_json_u64(j, ci->dict_column);
+    }
+    if (ci->arrow) {
+        cli_json_key(j, "arrow"); cli_json_cstr(j, ci->arrow);
+        cli_json_key(j, "arrow_type"); cli_json_cstr(j, shmc_arrow_name(ci->arrow));
+    }
+    if (ci->kind == SHMC_KIND_ARROW && ci->dict_column != UINT32_MAX) {
+        cli_json_key(j, "ordered"); cli_json_bool(j, (ci->flags & SHMC_COL_ORDERED) != 0);
+        cli_json_key(j, "dictionary_column"); cli_json_u64(j, ci->dict_column);
     }
     cli_json_key(j, "rows"); cli_json_u64(j, ci->nrows);
     cli_json_key(j, "nulls"); cli_json_u64(j, ci->null_count);

@@ -143,6 +143,54 @@ static void make_object(src *s, col *c, uint64_t nrows, uint64_t rpc)
     c->d.nblobs = c->nblobs;
 }
 
+/* Arrow columns (format 2), with this target's own idea of each format's width
+ * (0 = bit-packed bool; negative = offsets of that many bytes). */
+static const struct { const char *fmt; int width; } arrow_formats[] = {
+    {"l", 8}, {"s", 2}, {"e", 2}, {"tsu:UTC", 8}, {"d:10,2", 16}, {"w:3", 3}, {"b", 0},
+    {"u", -4}, {"U", -8}, {"z", -4},
+};
+
+static void make_arrow(src *s, col *c, uint64_t nrows)
+{
+    size_t f = take8(s) % (sizeof arrow_formats / sizeof arrow_formats[0]), n = (size_t)nrows;
+    int width = arrow_formats[f].width;
+    c->d.kind = SHMC_KIND_ARROW;
+    c->d.arrow = arrow_formats[f].fmt;
+    if (width < 0) { /* offsets (base may be nonzero) + data, in c->values / c->data */
+        size_t w = (size_t)-width, dlen = take8(s) % 5;
+        c->values = calloc(n + 1, w);
+        for (size_t i = 0; i <= n; i++) {
+            if (i) dlen += take8(s) % 9;
+            int64_t v = (int64_t)dlen;
+            memcpy(c->values + i * w, &v, w);   /* little-endian truncation */
+        }
+        c->data = calloc(1, dlen + 1);
+        take_bytes(s, c->data, dlen);
+        c->d.offsets = (const int64_t *)(const void *)c->values;
+        c->d.data = c->data;
+    } else {
+        size_t bytes = width ? n * (size_t)width : n / 8 + 2;
+        c->values = calloc(1, bytes + 1);
+        take_bytes(s, c->values, bytes);
+        c->d.values = c->values;
+        if (!width) c->d.values_bit_offset = take8(s) % 8;
+    }
+    if (take8(s) & 1) {
+        c->d.validity_offset = take8(s) % 8;
+        size_t bits = n + c->d.validity_offset;
+        c->validity = calloc(1, bits / 8 + 1);
+        take_bytes(s, c->validity, bits / 8 + 1);
+        c->d.validity = c->validity;
+    }
+}
+
+static int arrow_width(const char *fmt)
+{
+    for (size_t f = 0; f < sizeof arrow_formats / sizeof arrow_formats[0]; f++)
+        if (strcmp(fmt, arrow_formats[f].fmt) == 0) return arrow_formats[f].width;
+    return 1;
+}
+
 static void make_column(src *s, col *c, uint32_t i, uint64_t nrows, uint64_t rpc)
 {
     memset(c, 0, sizeof *c);
@@ -150,7 +198,9 @@ static void make_column(src *s, col *c, uint32_t i, uint64_t nrows, uint64_t rpc
     c->d.label.type = SHMC_LABEL_STR;
     c->d.label.str = c->label;
     c->d.label.len = strlen(c->label);
-    uint8_t pick = take8(s) % (NFIXED + 3);
+    uint8_t pick = take8(s);
+    if (pick >= 250) { make_arrow(s, c, nrows); return; }   /* rare: older inputs keep their meaning */
+    pick = (uint8_t)(pick % (NFIXED + 3));
     if (pick < NFIXED) make_fixed(s, c, nrows, fixed_kinds[pick]);
     else if (pick == NFIXED) make_strings(s, &c->d, nrows, &c->offsets, &c->data, &c->validity);
     else if (pick == NFIXED + 1) make_categorical(s, c, nrows);
@@ -167,6 +217,47 @@ static void free_column(col *c)
 
 /* ---- comparison ---------------------------------------------------------- */
 
+static int64_t arrow_offset(const shmc_column_desc *d, size_t w, uint64_t i)
+{
+    int64_t v = 0;
+    if (w == 4) { int32_t x; memcpy(&x, (const uint8_t *)d->offsets + 4 * i, 4); v = x; }
+    else memcpy(&v, (const uint8_t *)d->offsets + 8 * i, 8);
+    return v;
+}
+
+/* Values, offsets and data of an Arrow column (validity: as for strings), or NULL. */
+static uint8_t *expected_arrow(const shmc_column_desc *d, int role, uint64_t r0, uint64_t n, size_t *len)
+{
+    int width = arrow_width(d->arrow);
+    size_t w = (size_t)(width < 0 ? -width : width);
+    uint8_t *out = NULL;
+    if (role == SHMC_ROLE_VALUES && width > 0) {
+        *len = (size_t)n * w;
+        out = malloc(*len + 1);
+        memcpy(out, (const uint8_t *)d->values + r0 * w, *len);
+    } else if (role == SHMC_ROLE_VALUES && width == 0) {
+        *len = (size_t)(n + 7) / 8;
+        out = calloc(1, *len + 1);
+        for (uint64_t k = 0; k < n; k++) {
+            uint64_t b = d->values_bit_offset + r0 + k;
+            out[k / 8] |= (uint8_t)((((const uint8_t *)d->values)[b / 8] >> (b % 8) & 1) << (k % 8));
+        }
+    } else if (role == SHMC_ROLE_OFFSETS && width < 0) {
+        *len = (size_t)(n + 1) * w;
+        out = malloc(*len);
+        for (uint64_t k = 0; k <= n; k++) {
+            int64_t v = arrow_offset(d, w, r0 + k) - arrow_offset(d, w, r0);
+            memcpy(out + k * w, &v, w);
+        }
+    } else if (role == SHMC_ROLE_DATA && width < 0) {
+        int64_t a = arrow_offset(d, w, r0);
+        *len = (size_t)(arrow_offset(d, w, r0 + n) - a);
+        out = malloc(*len + 1);
+        memcpy(out, d->data + a, *len);
+    }
+    return out;
+}
+
 /* The raw bytes a chunk of `d` (role, rows [r0, r0+n), row group g) must hold. */
 static uint8_t *expected_chunk(const shmc_column_desc *d, int role, uint64_t r0, uint64_t n,
                                uint32_t g, size_t *len)
@@ -174,6 +265,7 @@ static uint8_t *expected_chunk(const shmc_column_desc *d, int role, uint64_t r0,
     size_t isz = d->kind == SHMC_KIND_CATEGORICAL ? shmc_kind_itemsize(d->code_kind)
                                                   : shmc_kind_itemsize(d->kind);
     uint8_t *out = NULL;
+    if (d->kind == SHMC_KIND_ARROW && role != SHMC_ROLE_VALIDITY) return expected_arrow(d, role, r0, n, len);
     switch (role) {
     case SHMC_ROLE_VALUES:
         *len = (size_t)n * isz;
@@ -259,6 +351,7 @@ static void compare_column(shmc_segment *seg, uint32_t c, const shmc_column_desc
     if ((d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA))
         FUZZ_CHECK(ci.unit == d->unit, "column %u: unit %d, wrote %d", c, ci.unit, d->unit);
     if (d->tz) FUZZ_CHECK(ci.tz && strcmp(ci.tz, d->tz) == 0, "column %u: tz differs", c);
+    if (d->arrow) FUZZ_CHECK(ci.arrow && strcmp(ci.arrow, d->arrow) == 0, "column %u: arrow differs", c);
     for (uint32_t k = ci.first_chunk; k < ci.first_chunk + ci.nchunks; k++)
         compare_chunk(seg, k, d);
     if (d->kind == SHMC_KIND_CATEGORICAL) {

@@ -142,6 +142,27 @@ class FrameBuilder:
         d.blobs, d.blob_lens, d.nblobs = arr, lens, len(blobs)
         self.add(d)
 
+    def arrow_desc(self, label, fmt, n, values=None, strings=None, width=4, valid=None):
+        """An Arrow column (format 2): fixed-width values, bit-packed bools ("b"), or
+        strings with int32/int64 offsets; an optional validity list, one bit a row."""
+        import numpy as np
+        d = self.desc(label, self.L.SHMC_KIND_ARROW)
+        d.arrow = fmt.encode()
+        self.keep.append(d.arrow)
+        if strings is not None:
+            enc = [s.encode() for s in strings]
+            offs = np.zeros(len(enc) + 1, dtype="<i4" if width == 4 else "<i8")
+            offs[1:] = np.cumsum([len(e) for e in enc])
+            d.offsets = self.ptr(offs)
+            d.data = self.ptr(np.frombuffer(b"".join(enc) + b"\0", dtype=np.uint8))
+        elif fmt == "b":
+            d.values = self.ptr(np.packbits(np.asarray(values, bool), bitorder="little"))
+        else:
+            d.values = self.ptr(np.ascontiguousarray(values))
+        if valid is not None and not all(valid):
+            d.validity = self.ptr(np.packbits(np.asarray(valid, bool), bitorder="little"))
+        return d
+
     def write(self, path: str, **opts) -> bytes:
         o = self.L.write_opts(**opts)
         self.L.lib.shmc_frame_write(self.frame, path.encode(), ctypes.byref(o), None, 0)
@@ -199,6 +220,21 @@ def frame_specs(L):
         fb.categorical("cd", [i % len(cats) for i in range(n)], cats, code_dtype="<i2")
         fb.categorical("cb", [i % 2 for i in range(n)], [-7, 2**40])
 
+    def arrow(fb, n, rpc):
+        # SHMC_KIND_ARROW (format 2): every layout -- fixed, bits, int32/int64 offsets,
+        # 16-byte decimals, a dictionary -- with validity bitmaps
+        valid = [i % 3 != 1 for i in range(n)]
+        fb.add(fb.arrow_desc("al", "l", n, values=np.arange(n, dtype="<i8"), valid=valid))
+        fb.add(fb.arrow_desc("ab", "b", n, values=np.arange(n) % 2 == 0, valid=valid))
+        fb.add(fb.arrow_desc("ats", "tsu:UTC", n, values=np.arange(n, dtype="<i8") * 10**6))
+        fb.add(fb.arrow_desc("adec", "d:38,4", n, values=rng.integers(0, 255, 16 * n, dtype=np.uint8)))
+        fb.add(fb.arrow_desc("as", "u", n, strings=[f"w{i % 7}" * (i % 3) for i in range(n)],
+                             valid=valid))
+        d = fb.arrow_desc("ad", "c", n, values=(np.arange(n) % 3).astype("<i1"), valid=valid)
+        cats = fb.arrow_desc(None, "U", 3, strings=["x", "yy", "zzz"], width=8)
+        d.categories, d.ncategories = ctypes.pointer(cats), 3
+        fb.add(d)
+
     def mixed(fb, n, rpc):
         numeric(fb, n, rpc)
         strings(fb, n, rpc)
@@ -206,7 +242,7 @@ def frame_specs(L):
 
     return [("numeric", numeric), ("nullable", nullable), ("times", times),
             ("strings", strings), ("categorical", categorical), ("dictionary", dictionary),
-            ("objects", objects),
+            ("objects", objects), ("arrow", arrow),
             ("mixed", mixed)]
 
 

@@ -3,9 +3,9 @@
  *
  * MODEL
  *   A *frame* is a row count and an ordered list of *columns*. A column has a kind
- *   (bool, ints, floats, datetime/timedelta, categorical, string, opaque object), a
- *   label, and up to a few physical buffers (values, mask, offsets, data, validity,
- *   pickle). The rows are cut into *row groups* of `rows_per_chunk` rows; one buffer
+ *   (bool, ints, floats, datetime/timedelta, categorical, string, opaque object, or an
+ *   Arrow array of a type named by its Arrow format string), a label, and up to a few
+ *   physical buffers (values, mask, offsets, data, validity, pickle). The rows are cut into *row groups* of `rows_per_chunk` rows; one buffer
  *   of one column over one row group is a *chunk*. Chunks have dense ids.
  *
  *   A writer describes a frame with shmc_frame_* calls (the frame borrows the
@@ -86,7 +86,8 @@ extern "C" {
 #define SHMC_VERSION_STRING \
     SHMC_VERSION_XSTR_(SHMC_VERSION_MAJOR) "." SHMC_VERSION_XSTR_(SHMC_VERSION_MINOR) "." SHMC_VERSION_XSTR_(SHMC_VERSION_PATCH)
 /* Segment format version written by this library, and the oldest it reads
- * (lib/FORMAT.md: format 2 stores the chunk records as one fixed-width table). */
+ * (lib/FORMAT.md: format 2 stores the chunk records as one fixed-width table and
+ * adds SHMC_KIND_ARROW columns; format 1 segments still open). */
 #define SHMC_FORMAT_VERSION 2
 #define SHMC_FORMAT_VERSION_MIN 1
 
@@ -158,13 +159,24 @@ typedef enum shmc_kind {
     SHMC_KIND_CATEGORICAL,   /* values = codes of `code_kind` (-1 = missing) + a dictionary column */
     SHMC_KIND_STRING,        /* Arrow large_string: int64 offsets + UTF-8 data + validity bitmap */
     SHMC_KIND_OBJECT,        /* one opaque pickle blob per row group, made by Python */
+    SHMC_KIND_ARROW,         /* format 2: an Arrow array in Arrow's own buffer layout, its type an
+                                Arrow C data interface format string (`arrow`, see
+                                shmc_arrow_name): validity bitmap + values (bit-packed for "b"),
+                                or validity + int32/int64 offsets + data; dictionary-encoded when
+                                it has a dictionary column (`categories`) */
     SHMC_KIND_COUNT_
 } shmc_kind;
 
 /* Width in bytes of one value of a fixed-width kind (bool .. timedelta), else 0. */
 SHMC_API size_t shmc_kind_itemsize(int kind);
-/* Short name: "bool", "int64", "datetime", "categorical", "string", ... */
+/* Short name: "bool", "int64", "datetime", "categorical", "string", ..., "arrow" */
 SHMC_API const char *shmc_kind_name(int kind);
+/* The Arrow type an Arrow C data interface format string names when shmchunk stores
+ * it natively (SHMC_KIND_ARROW): "int64", "float16", "bool", "timestamp", "date32",
+ * "time64", "duration", "decimal128", "fixed_size_binary", "string", "large_binary", ...
+ * NULL for any other format (nested types "+l", "+s", "+m", ... are stored as opaque
+ * pickles; views, intervals, null are not supported). `format` may be NULL. */
+SHMC_API const char *shmc_arrow_name(const char *format);
 
 typedef enum shmc_time_unit {
     SHMC_UNIT_NONE = 0, SHMC_UNIT_S = 1, SHMC_UNIT_MS = 2, SHMC_UNIT_US = 3, SHMC_UNIT_NS = 4
@@ -174,11 +186,11 @@ SHMC_API const char *shmc_unit_name(int unit);
 
 /* Physical buffer roles. A chunk is one role of one column over one row group. */
 typedef enum shmc_role {
-    SHMC_ROLE_VALUES = 0,    /* fixed-width values, or categorical codes */
+    SHMC_ROLE_VALUES = 0,    /* fixed-width values, categorical codes, Arrow values (bits for "b") */
     SHMC_ROLE_MASK = 1,      /* nullable kinds: 1 byte per row, nonzero = missing */
-    SHMC_ROLE_OFFSETS = 2,   /* string: nrows+1 int64, first is 0 within the row group */
-    SHMC_ROLE_DATA = 3,      /* string: UTF-8 bytes */
-    SHMC_ROLE_VALIDITY = 4,  /* string: Arrow bitmap, bit i (LSB first) = row i valid */
+    SHMC_ROLE_OFFSETS = 2,   /* string: nrows+1 int64 (Arrow: int32 or int64), first is 0 in the row group */
+    SHMC_ROLE_DATA = 3,      /* string: UTF-8 bytes (Arrow binary: any bytes) */
+    SHMC_ROLE_VALIDITY = 4,  /* string, Arrow: bitmap, bit i (LSB first) = row i valid */
     SHMC_ROLE_PICKLE = 5,    /* object: opaque pickle bytes of the row group */
     SHMC_ROLE_COUNT_
 } shmc_role;
@@ -231,6 +243,18 @@ typedef struct shmc_column_desc {
     const void *const *blobs;  /* object: one pickle blob per row group */
     const size_t *blob_lens;
     size_t nblobs;             /* must equal the number of row groups at write time */
+
+    /* SHMC_KIND_ARROW (format 2). `arrow` is the Arrow C data interface format string of
+     * the array's type (of its indices when it is dictionary-encoded); shmc_arrow_name()
+     * must know it. Buffers as Arrow holds them: `values` (fixed width: at row 0; "b":
+     * the bitmap, row 0 at bit `values_bit_offset`), or `offsets` (int32 for "u"/"z",
+     * int64 for "U"/"Z", at row 0; offsets[0] may be nonzero) and `data`; `validity` and
+     * `validity_offset` as for strings. Dictionary-encoded: `categories` is the
+     * dictionary, itself a non-dictionary SHMC_KIND_ARROW column of `ncategories` rows,
+     * and SHMC_COL_ORDERED may be set. For SHMC_KIND_OBJECT, `arrow` may name the Arrow
+     * type of a column Python stored opaque (a nested type): shown by `shmchunk info`. */
+    const char *arrow;
+    uint64_t values_bit_offset;
 } shmc_column_desc;
 
 /* ------------------------------------------------------------------------ */
@@ -407,6 +431,9 @@ typedef struct shmc_column_info {
     uint64_t raw_bytes, stored_bytes;
     uint64_t null_count;      /* rows missing as pandas' isna() counts them: mask, validity,
                                  code -1, and NaN / NaT in unmasked float / time columns */
+    const char *arrow;        /* SHMC_KIND_ARROW: Arrow format string of the type (of the
+                                 indices when dict_column is set); OBJECT: the Arrow type
+                                 Python stored opaque, if any; else NULL */
 } shmc_column_info;
 
 SHMC_API int shmc_segment_column_info(shmc_segment *seg, uint32_t column, shmc_column_info *out);

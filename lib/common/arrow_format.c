@@ -1,0 +1,163 @@
+/* The Arrow types shmchunk stores natively (SHMC_KIND_ARROW, segment format 2),
+ * keyed by their Arrow C data interface format strings: one table says which
+ * formats are known and what buffers each has, and the writer, the reader's open
+ * checks, verify and `shmchunk info` all ask it. Parametrised formats (timestamp
+ * zone, decimal precision/scale, fixed-size binary width) are checked by hand. */
+#include "arrow_format.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "shmchunk.h"
+
+#define ROLE(r) (1u << (r))
+
+/* Formats without parameters. */
+static const struct {
+    const char *fmt;
+    shmc_arrow_layout l;
+} fixed_formats[] = {
+    {"b", {SHMC_ARROW_BITS, 0, 0, 0, "bool"}},
+    {"c", {SHMC_ARROW_FIXED, 1, 0, 1, "int8"}},      {"C", {SHMC_ARROW_FIXED, 1, 0, 1, "uint8"}},
+    {"s", {SHMC_ARROW_FIXED, 2, 0, 1, "int16"}},     {"S", {SHMC_ARROW_FIXED, 2, 0, 1, "uint16"}},
+    {"i", {SHMC_ARROW_FIXED, 4, 0, 1, "int32"}},     {"I", {SHMC_ARROW_FIXED, 4, 0, 1, "uint32"}},
+    {"l", {SHMC_ARROW_FIXED, 8, 0, 1, "int64"}},     {"L", {SHMC_ARROW_FIXED, 8, 0, 1, "uint64"}},
+    {"e", {SHMC_ARROW_FIXED, 2, 0, 0, "float16"}},   {"f", {SHMC_ARROW_FIXED, 4, 0, 0, "float32"}},
+    {"g", {SHMC_ARROW_FIXED, 8, 0, 0, "float64"}},
+    {"u", {SHMC_ARROW_VAR, 4, 1, 0, "string"}},      {"U", {SHMC_ARROW_VAR, 8, 1, 0, "large_string"}},
+    {"z", {SHMC_ARROW_VAR, 4, 0, 0, "binary"}},      {"Z", {SHMC_ARROW_VAR, 8, 0, 0, "large_binary"}},
+    {"tdD", {SHMC_ARROW_FIXED, 4, 0, 0, "date32"}},  {"tdm", {SHMC_ARROW_FIXED, 8, 0, 0, "date64"}},
+    {"tts", {SHMC_ARROW_FIXED, 4, 0, 0, "time32"}},  {"ttm", {SHMC_ARROW_FIXED, 4, 0, 0, "time32"}},
+    {"ttu", {SHMC_ARROW_FIXED, 8, 0, 0, "time64"}},  {"ttn", {SHMC_ARROW_FIXED, 8, 0, 0, "time64"}},
+    {"tDs", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}}, {"tDm", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}},
+    {"tDu", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}}, {"tDn", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}},
+};
+
+/* Longest accepted format string (a timestamp's zone name is at most 255 bytes). */
+#define ARROW_FORMAT_MAX 300
+
+/* Decimal digits at *p, at most max_digits of them, into *v; advances *p. */
+static int parse_uint(const char **p, int max_digits, unsigned long *v)
+{
+    const char *s = *p;
+    int n = 0;
+    *v = 0;
+    while (*s >= '0' && *s <= '9' && n < max_digits) *v = *v * 10 + (unsigned long)(*s++ - '0'), n++;
+    if (n == 0 || (*s >= '0' && *s <= '9')) return -1;
+    *p = s;
+    return 0;
+}
+
+/* "d:P,S" or "d:P,S,BITS" (BITS 128 or 256), 1 <= P <= 38 or 76, |S| < 100. */
+static int decimal_layout(const char *s, shmc_arrow_layout *out)
+{
+    unsigned long prec = 0, scale = 0, bits = 128;
+    if (parse_uint(&s, 2, &prec) || *s++ != ',') return -1;
+    if (*s == '-') s++;
+    if (parse_uint(&s, 2, &scale)) return -1;
+    if (*s == ',' && (s++, parse_uint(&s, 3, &bits))) return -1;
+    if (*s || (bits != 128 && bits != 256) || prec < 1 || prec > (bits == 128 ? 38u : 76u))
+        return -1;
+    *out = (shmc_arrow_layout){SHMC_ARROW_FIXED, (uint32_t)bits / 8, 0, 0,
+                               bits == 128 ? "decimal128" : "decimal256"};
+    return 0;
+}
+
+/* "w:N", 1 <= N <= 2^20. */
+static int fixed_binary_layout(const char *s, shmc_arrow_layout *out)
+{
+    unsigned long n = 0;
+    if (parse_uint(&s, 7, &n) || *s || n < 1 || n > (1ul << 20)) return -1;
+    *out = (shmc_arrow_layout){SHMC_ARROW_FIXED, (uint32_t)n, 0, 0, "fixed_size_binary"};
+    return 0;
+}
+
+/* "ts?:ZONE" with ? in s/m/u/n; ZONE empty (naive) or printable ASCII without '\\'. */
+static int timestamp_layout(const char *s, shmc_arrow_layout *out)
+{
+    if (!s[0] || !strchr("smun", s[0]) || s[1] != ':') return -1;
+    for (s += 2; *s; s++)
+        if (*s < 0x20 || *s > 0x7e || *s == '\\') return -1;
+    *out = (shmc_arrow_layout){SHMC_ARROW_FIXED, 8, 0, 0, "timestamp"};
+    return 0;
+}
+
+int shmc_arrow_layout_of(const char *fmt, shmc_arrow_layout *out, const char **why)
+{
+    static const char *nested = "a nested Arrow type (list, struct, map, union) is stored as an opaque pickle";
+    const char *unknown = "not an Arrow format this version stores natively";
+    *why = unknown;
+    if (!fmt || strnlen(fmt, ARROW_FORMAT_MAX + 1) > ARROW_FORMAT_MAX) return -1;
+    for (size_t i = 0; i < sizeof fixed_formats / sizeof fixed_formats[0]; i++)
+        if (strcmp(fmt, fixed_formats[i].fmt) == 0) { *out = fixed_formats[i].l; return 0; }
+    int rc = -1;
+    if (strncmp(fmt, "d:", 2) == 0) rc = decimal_layout(fmt + 2, out);
+    else if (strncmp(fmt, "w:", 2) == 0) rc = fixed_binary_layout(fmt + 2, out);
+    else if (strncmp(fmt, "ts", 2) == 0) rc = timestamp_layout(fmt + 2, out);
+    else if (fmt[0] == '+') *why = nested;
+    return rc;
+}
+
+const char *shmc_arrow_name(const char *format)
+{
+    shmc_arrow_layout l;
+    const char *why;
+    return shmc_arrow_layout_of(format, &l, &why) == 0 ? l.name : NULL;
+}
+
+uint32_t shmc_arrow_roles_allowed(const shmc_arrow_layout *l)
+{
+    return shmc_arrow_roles_required(l) | ROLE(SHMC_ROLE_VALIDITY);
+}
+
+uint32_t shmc_arrow_roles_required(const shmc_arrow_layout *l)
+{
+    if (l->shape == SHMC_ARROW_VAR) return ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA);
+    return ROLE(SHMC_ROLE_VALUES);
+}
+
+uint32_t shmc_arrow_typesize(const shmc_arrow_layout *l, int role)
+{
+    if (role == SHMC_ROLE_VALUES && l->shape == SHMC_ARROW_FIXED) return l->width;
+    if (role == SHMC_ROLE_OFFSETS) return l->width;
+    return 1;
+}
+
+int shmc_arrow_raw_len(const shmc_arrow_layout *l, int role, uint64_t n, uint64_t *want)
+{
+    uint64_t count = n;
+    switch (role) {
+    case SHMC_ROLE_VALIDITY: *want = n / 8 + (n % 8 != 0); return 1;
+    case SHMC_ROLE_VALUES:
+        if (l->shape == SHMC_ARROW_BITS) { *want = n / 8 + (n % 8 != 0); return 1; }
+        break;
+    case SHMC_ROLE_OFFSETS:
+        if (__builtin_add_overflow(n, 1, &count)) return -1;
+        break;
+    default: return 0;
+    }
+    return __builtin_mul_overflow(count, (uint64_t)l->width, want) ? -1 : 1;
+}
+
+static uint64_t load_offset(const uint8_t *p, uint32_t width)
+{
+    if (width == 4) { int32_t v; memcpy(&v, p, 4); return v < 0 ? UINT64_MAX : (uint64_t)v; }
+    int64_t v;
+    memcpy(&v, p, 8);
+    return v < 0 ? UINT64_MAX : (uint64_t)v;
+}
+
+int shmc_arrow_offsets_check(const uint8_t *raw, uint32_t width, uint64_t n, uint64_t data_len,
+                             uint64_t *bad)
+{
+    uint64_t prev = 0;
+    for (uint64_t i = 0; i <= n; i++) {
+        uint64_t v = load_offset(raw + (size_t)i * width, width);
+        if ((i == 0 && v != 0) || v < prev || v > data_len || (i == n && v != data_len)) {
+            *bad = i;
+            return -1;
+        }
+        prev = v;
+    }
+    return 0;
+}

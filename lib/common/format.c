@@ -25,6 +25,7 @@ static const struct {
     [SHMC_KIND_FLOAT64] = {"float64", 8}, [SHMC_KIND_DATETIME] = {"datetime", 8},
     [SHMC_KIND_TIMEDELTA] = {"timedelta", 8}, [SHMC_KIND_CATEGORICAL] = {"categorical", 0},
     [SHMC_KIND_STRING] = {"string", 0},   [SHMC_KIND_OBJECT] = {"object", 0},
+    [SHMC_KIND_ARROW] = {"arrow", 0},
 };
 
 static int kind_valid(int kind) { return kind >= SHMC_KIND_BOOL && kind < SHMC_KIND_COUNT_; }
@@ -44,6 +45,8 @@ uint32_t shmc_kind_roles_allowed(int kind)
     if (kind == SHMC_KIND_STRING)
         return ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA) | ROLE(SHMC_ROLE_VALIDITY);
     if (kind == SHMC_KIND_OBJECT) return ROLE(SHMC_ROLE_PICKLE);
+    if (kind == SHMC_KIND_ARROW) /* which of them: the column's Arrow layout (arrow_format.h) */
+        return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA) | ROLE(SHMC_ROLE_VALIDITY);
     return 0;
 }
 
@@ -51,6 +54,7 @@ uint32_t shmc_kind_roles_required(int kind)
 {
     if (kind == SHMC_KIND_STRING) return ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA);
     if (kind == SHMC_KIND_OBJECT) return ROLE(SHMC_ROLE_PICKLE);
+    if (kind == SHMC_KIND_ARROW) return 0;   /* the column's Arrow layout says */
     return kind_valid(kind) ? ROLE(SHMC_ROLE_VALUES) : 0;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "frame_arrow.h"
 
 /* ======================================================================== */
 /* Builder                                                                   */
@@ -159,7 +160,17 @@ static int desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, 
     if (d->kind == SHMC_KIND_OBJECT)
         RETURN_ERROR_IF(d->nblobs && (!d->blobs || !d->blob_lens), e, SHMC_ERR_INVALID_ARG,
                         "%s: blobs or blob_lens is NULL with nblobs %zu", what, d->nblobs);
+    RETURN_ERROR_IF(d->arrow && d->kind != SHMC_KIND_ARROW && d->kind != SHMC_KIND_OBJECT, e,
+                    SHMC_ERR_INVALID_ARG, "%s: an Arrow format given for a %s column", what,
+                    shmc_kind_name(d->kind));
+    if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_desc_check(e, d, what, is_dict);
     return SHMC_OK;
+}
+
+/* A categorical, or a dictionary-encoded Arrow column: written with a dictionary column. */
+static int has_dictionary(const shmc_column_desc *d)
+{
+    return d->kind == SHMC_KIND_CATEGORICAL || (d->kind == SHMC_KIND_ARROW && d->categories);
 }
 
 static int desc_copy(shmc_frame *f, shmc_column_desc *dst, const shmc_column_desc *src, const char *what)
@@ -168,6 +179,7 @@ static int desc_copy(shmc_frame *f, shmc_column_desc *dst, const shmc_column_des
     FORWARD_IF_ERROR(label_copy(f, &dst->label, &src->label, what));
     if (src->dtype && !(dst->dtype = dup_cstr(f, src->dtype))) return SHMC_ERR_NOMEM;
     if (src->tz && !(dst->tz = dup_cstr(f, src->tz))) return SHMC_ERR_NOMEM;
+    if (src->arrow && !(dst->arrow = dup_cstr(f, src->arrow))) return SHMC_ERR_NOMEM;
     if (src->kind == SHMC_KIND_OBJECT && src->nblobs) {
         dst->blobs = shmc_frame_dup(f, src->blobs, src->nblobs * sizeof *src->blobs);
         dst->blob_lens = shmc_frame_dup(f, src->blob_lens, src->nblobs * sizeof *src->blob_lens);
@@ -214,7 +226,7 @@ int shmc_frame_add_column(shmc_frame *f, const shmc_column_desc *desc)
     RETURN_ERROR_IF(!c, &f->err, SHMC_ERR_NOMEM, "frame: out of memory");
     c->what = what;
     int rc = desc_copy(f, &c->d, desc, what);
-    if (rc == SHMC_OK && desc->kind == SHMC_KIND_CATEGORICAL) {
+    if (rc == SHMC_OK && has_dictionary(desc)) {
         rc = desc_copy(f, &c->cat, desc->categories, what);
         c->cat.categories = NULL;
         c->d.categories = &c->cat;
@@ -267,6 +279,7 @@ static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, con
                          uint64_t *nulls)
 {
     *nulls = 0;
+    if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_buffers_check(e, d, n, what, nulls);
     if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL) {
         RETURN_ERROR_IF(n && !d->values, e, SHMC_ERR_INVALID_ARG, "%s: values is NULL", what);
         for (uint64_t i = 0; d->mask && i < n; i++) *nulls += d->mask[i] != 0;
@@ -322,7 +335,7 @@ static int plan_columns(writer *w)
 {
     shmc_frame *f = w->f;
     uint32_t ndict = 0;
-    for (uint32_t i = 0; i < f->ncols; i++) ndict += f->cols[i]->d.kind == SHMC_KIND_CATEGORICAL;
+    for (uint32_t i = 0; i < f->ncols; i++) ndict += has_dictionary(&f->cols[i]->d) ? 1u : 0u;
     w->ncols = f->ncols + ndict;
     w->cols = calloc(w->ncols ? w->ncols : 1, sizeof *w->cols);
     RETURN_ERROR_IF(!w->cols, &f->err, SHMC_ERR_NOMEM, "writer: out of memory");
@@ -330,7 +343,7 @@ static int plan_columns(writer *w)
     for (uint32_t i = 0; i < f->ncols; i++) {
         const frame_col *fc = f->cols[i];
         FORWARD_IF_ERROR(plan_column(w, i, &fc->d, f->nrows, fc->what, fc->d.flags));
-        if (fc->d.kind != SHMC_KIND_CATEGORICAL) continue;
+        if (!has_dictionary(&fc->d)) continue;
         w->cols[i].dict_column = next_dict;
         FORWARD_IF_ERROR(plan_column(w, next_dict, &fc->cat, fc->d.ncategories, fc->what,
                                      SHMC_COL_DICTIONARY));
@@ -341,6 +354,7 @@ static int plan_columns(writer *w)
 
 static uint64_t role_raw_len(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n, uint32_t rg)
 {
+    if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_raw_len(d, role, row0, n);
     switch (role) {
     case SHMC_ROLE_VALUES: return n * shmc_role_typesize(d->kind, d->code_kind, role);
     case SHMC_ROLE_MASK: return n;
@@ -353,6 +367,7 @@ static uint64_t role_raw_len(const shmc_column_desc *d, int role, uint64_t row0,
 
 static int role_present(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n)
 {
+    if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_role_present(d, role, row0, n);
     if (!(shmc_kind_roles_allowed(d->kind) & (1u << role))) return 0;
     if (role == SHMC_ROLE_MASK) return d->mask != NULL;
     /* A row group without nulls stores no validity chunk (Arrow: no bitmap). */
@@ -389,7 +404,8 @@ static int plan_jobs(writer *w)
                 wjob j = {.d = col->d, .column = c, .rowgroup = (uint32_t)rg, .role = role,
                           .row_start = row0, .nrows = n};
                 j.raw_len = role_raw_len(col->d, role, row0, n, (uint32_t)rg);
-                j.typesize = shmc_role_typesize(col->d->kind, col->d->code_kind, role);
+                j.typesize = col->d->kind == SHMC_KIND_ARROW ? shmc_frame_arrow_typesize(col->d, role)
+                                                             : shmc_role_typesize(col->d->kind, col->d->code_kind, role);
                 j.stored_len = j.raw_len;
                 FORWARD_IF_ERROR(push_job(w, &j));
             }

@@ -13,6 +13,7 @@
 
 #include "codec.h"
 #include "format.h"
+#include "frame_arrow.h"
 #include "hash.h"
 #include "index.h"
 #include "store.h"
@@ -41,6 +42,7 @@ void shmc_write_opts_init(shmc_write_opts *o)
 static const uint8_t *job_direct(const wjob *j)
 {
     const shmc_column_desc *d = j->d;
+    if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_direct(d, j->role, j->row_start);
     switch (j->role) {
     case SHMC_ROLE_VALUES: return (const uint8_t *)d->values + j->row_start * j->typesize;
     case SHMC_ROLE_MASK: return d->mask + j->row_start;
@@ -54,6 +56,10 @@ static const uint8_t *job_direct(const wjob *j)
 static void job_transform(const wjob *j, uint8_t *dst)
 {
     const shmc_column_desc *d = j->d;
+    if (d->kind == SHMC_KIND_ARROW) {
+        shmc_frame_arrow_transform(d, j->role, j->row_start, j->nrows, j->raw_len, dst);
+        return;
+    }
     if (j->role == SHMC_ROLE_OFFSETS) {
         int64_t base = d->offsets[j->row_start];
         for (uint64_t i = 0; i <= j->nrows; i++) {
@@ -266,6 +272,7 @@ static int index_build(writer *w, shmc_index *ix)
         ci->dict_column = c->dict_column;
         ci->nrows = c->nrows;
         ci->null_count = c->null_count;
+        ci->arrow = c->d->arrow;
     }
     return SHMC_OK;
 }

@@ -79,10 +79,11 @@ static void pack_label(msgpack_packer *pk, const shmc_label *l)
  * writes them always, as its writer did. */
 static void pack_column(msgpack_packer *pk, const shmc_column_info *c, unsigned version)
 {
-    int has_dtype = c->dtype && *c->dtype, has_tz = c->tz != NULL;
+    int has_dtype = c->dtype && *c->dtype, has_tz = c->tz != NULL, has_arrow = c->arrow != NULL;
     int is_cat = c->kind == SHMC_KIND_CATEGORICAL;
     int has_unit = version == 1 || c->unit != 0, has_nulls = version == 1 || c->null_count != 0;
-    msgpack_pack_map(pk, (size_t)(4 + has_unit + has_nulls + has_dtype + has_tz + 2 * is_cat));
+    int has_dict = is_cat || (c->kind == SHMC_KIND_ARROW && c->dict_column != UINT32_MAX);
+    msgpack_pack_map(pk, (size_t)(4 + has_unit + has_nulls + has_dtype + has_tz + is_cat + has_dict + has_arrow));
     pack_key_uint(pk, "kind", (uint64_t)c->kind);
     pack_key_uint(pk, "flags", c->flags);
     pack_cstr(pk, "label"); pack_label(pk, &c->label);
@@ -91,10 +92,9 @@ static void pack_column(msgpack_packer *pk, const shmc_column_info *c, unsigned 
     if (has_nulls) pack_key_uint(pk, "nulls", c->null_count);
     if (has_dtype) { pack_cstr(pk, "dtype"); pack_cstr(pk, c->dtype); }
     if (has_tz) { pack_cstr(pk, "tz"); pack_cstr(pk, c->tz); }
-    if (is_cat) {
-        pack_key_uint(pk, "code_kind", (uint64_t)c->code_kind);
-        pack_key_uint(pk, "dict", c->dict_column);
-    }
+    if (is_cat) pack_key_uint(pk, "code_kind", (uint64_t)c->code_kind);
+    if (has_dict) pack_key_uint(pk, "dict", c->dict_column);
+    if (has_arrow) { pack_cstr(pk, "arrow"); pack_cstr(pk, c->arrow); }
 }
 
 static void pack_chunk(msgpack_packer *pk, const shmc_chunk_info *k)
@@ -387,6 +387,7 @@ static int dec_column_key(dec *d, const msgpack_object_kv *kv, shmc_column_info 
     if (key_is(k, "tz")) return obj_string(d, v, &col->tz);
     if (key_is(k, "code_kind")) return obj_small(v, SHMC_KIND_COUNT_, &col->code_kind);
     if (key_is(k, "dict")) return obj_u32(v, &col->dict_column);
+    if (key_is(k, "arrow")) return obj_string(d, v, &col->arrow);
     return k->type == MSGPACK_OBJECT_STR ? 0 : -1;
 }
 

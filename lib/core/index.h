@@ -28,7 +28,7 @@ typedef struct shmc_index {
     const uint8_t *meta;           /* points into the index bytes (decoder) or caller (encoder) */
     size_t meta_len;
     shmc_column_info *columns;     /* encoder reads: kind flags label dtype unit tz code_kind
-                                      dict_column nrows null_count; the rest is derived */
+                                      dict_column nrows null_count arrow; the rest is derived */
     uint32_t ncolumns;
     shmc_chunk_info *chunks;       /* encoder reads: column rowgroup role codec shuffle typesize
                                       offset stored_len raw_len xxh3 */

@@ -1,6 +1,9 @@
-/* The segment reader (shmc_segment_*): open checks, index validation, views,
- * decode and verification. */
+/* The segment reader (shmc_segment_*): the checks open runs (header, index,
+ * every column and chunk) and the queries of an open segment. Opening, views,
+ * decodes and verification are in segment_access.c, which calls into this file;
+ * what both see of a segment is in segment_int.h. */
 #include "segment_read.h"
+#include "segment_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arrow_format.h"
 #include "codec.h"
 #include "format.h"
 #include "hash.h"
@@ -15,18 +19,6 @@
 #include "store.h"
 #include "threadpool.h"
 
-struct shmc_segment {
-    shmc_err err;
-    shmc_store st;
-    uint32_t open_flags;
-    int is_open;
-    uint32_t hdr_flags, uid;
-    int64_t owner_pid;
-    uint64_t owner_start, total, index_off, index_len, created_ns, identity;
-    uint64_t nrowgroups, raw_bytes, stored_bytes;
-    uint64_t max_decoded;   /* shmc_segment_limit_set: survives open_prepare */
-    shmc_index ix;
-};
 
 shmc_err *shmc_segment_err(shmc_segment *seg) { return seg ? &seg->err : NULL; }
 
@@ -37,7 +29,7 @@ int shmc_segment_create(shmc_segment **out)
     return *out ? SHMC_OK : SHMC_ERR_NOMEM;
 }
 
-static void seg_close(shmc_segment *seg)
+void shmc_segment_unmap(shmc_segment *seg)
 {
     shmc_store_close(&seg->st);
     shmc_index_free(&seg->ix);
@@ -47,7 +39,7 @@ static void seg_close(shmc_segment *seg)
 void shmc_segment_free(shmc_segment *seg)
 {
     if (!seg) return;
-    seg_close(seg);
+    shmc_segment_unmap(seg);
     free(seg);
 }
 
@@ -71,7 +63,7 @@ static const char *col_name(const shmc_segment *seg, uint32_t c, char *buf, size
 }
 
 /* Error naming the segment, chunk, column, role and byte offset. */
-static int chunk_err(shmc_segment *seg, int status, uint32_t id, const char *why)
+int shmc_segment_chunk_err(shmc_segment *seg, int status, uint32_t id, const char *why)
 {
     const shmc_chunk_info *k = &seg->ix.chunks[id];
     char cn[128];
@@ -83,7 +75,7 @@ static int chunk_err(shmc_segment *seg, int status, uint32_t id, const char *why
 
 /* ---- header -------------------------------------------------------------- */
 
-static int header_check(shmc_segment *seg)
+int shmc_segment_header_check(shmc_segment *seg)
 {
     const uint8_t *h = seg->st.base;
     size_t len = seg->st.len;
@@ -111,11 +103,12 @@ static int header_check(shmc_segment *seg)
     return SHMC_OK;
 }
 
-static int header_load(shmc_segment *seg)
+int shmc_segment_header_load(shmc_segment *seg)
 {
     const uint8_t *h = seg->st.base;
     shmc_err *e = &seg->err;
     const char *n = seg->st.name;
+    seg->version = shmc_ld16(h + SHMC_HDR_VERSION);   /* in range: header_check */
     seg->hdr_flags = shmc_ld32(h + SHMC_HDR_FLAGS);
     seg->owner_pid = (int64_t)shmc_ld64(h + SHMC_HDR_OWNER_PID);
     seg->owner_start = shmc_ld64(h + SHMC_HDR_OWNER_START);
@@ -213,6 +206,39 @@ static int tz_check(shmc_segment *seg, uint32_t c, const shmc_column_info *ci)
                       shown, why);
 }
 
+/* The Arrow layout of an SHMC_KIND_ARROW column (checked at open): 1, else 0. */
+int shmc_segment_arrow_layout(const shmc_column_info *ci, shmc_arrow_layout *l)
+{
+    const char *why;
+    return ci->kind == SHMC_KIND_ARROW && shmc_arrow_layout_of(ci->arrow, l, &why) == 0;
+}
+
+/* Format 2: the `arrow` key of an Arrow column names a type stored natively; a
+ * dictionary-encoded one has integer indices and a dictionary that is an Arrow
+ * DICTIONARY column without a dictionary of its own. Any other kind may carry
+ * `arrow` only as a note (object: the type Python pickled). */
+static int arrow_check(shmc_segment *seg, uint32_t c, const shmc_column_info *ci)
+{
+    shmc_arrow_layout l;
+    const char *why = "";
+    COLUMN_ERROR_IF(ci->kind == SHMC_KIND_ARROW && seg->version < 2, "an Arrow column in a format %d segment",
+                    seg->version);
+    COLUMN_ERROR_IF(ci->arrow && ci->kind != SHMC_KIND_ARROW && ci->kind != SHMC_KIND_OBJECT,
+                    "an Arrow format on a %s column", shmc_kind_name(ci->kind));
+    if (ci->kind != SHMC_KIND_ARROW) return SHMC_OK;
+    COLUMN_ERROR_IF(shmc_arrow_layout_of(ci->arrow, &l, &why) != 0, "Arrow format '%.40s': %s",
+                    ci->arrow ? ci->arrow : "(none)", why);
+    uint32_t d = ci->dict_column;
+    if (d == UINT32_MAX) return SHMC_OK;
+    COLUMN_ERROR_IF(!l.integer, "dictionary indices of Arrow type %s", l.name);
+    COLUMN_ERROR_IF((ci->flags & SHMC_COL_DICTIONARY) || d >= seg->ix.ncolumns ||
+                        !(seg->ix.columns[d].flags & SHMC_COL_DICTIONARY) ||
+                        seg->ix.columns[d].kind != SHMC_KIND_ARROW ||
+                        seg->ix.columns[d].dict_column != UINT32_MAX,
+                    "dictionary column %u is not an Arrow dictionary", d);
+    return SHMC_OK;
+}
+
 static int column_check(shmc_segment *seg, uint32_t c)
 {
     shmc_column_info *ci = &seg->ix.columns[c];
@@ -229,6 +255,8 @@ static int column_check(shmc_segment *seg, uint32_t c)
     COLUMN_ERROR_IF(ci->null_count > ci->nrows, "more nulls than rows");
     ci->nrowgroups = ceil_div(ci->nrows, seg->ix.rows_per_chunk);
     COLUMN_ERROR_IF(ci->nrowgroups > UINT32_MAX, "too many row groups");
+    FORWARD_IF_ERROR(arrow_check(seg, c, ci));
+    if (ci->kind == SHMC_KIND_ARROW) return SHMC_OK;
     if (ci->kind == SHMC_KIND_CATEGORICAL) return column_check_dict(seg, c, ci);
     ci->dict_column = UINT32_MAX;
     return SHMC_OK;
@@ -241,6 +269,8 @@ static int column_check(shmc_segment *seg, uint32_t c)
 static int expected_raw(const shmc_column_info *ci, int role, uint64_t n, uint64_t *want)
 {
     uint64_t elem = 1, count = n;
+    shmc_arrow_layout l;
+    if (shmc_segment_arrow_layout(ci, &l)) return shmc_arrow_raw_len(&l, role, n, want);
     switch (role) {
     case SHMC_ROLE_VALUES: elem = shmc_role_typesize(ci->kind, ci->code_kind, role); break;
     case SHMC_ROLE_MASK: break;
@@ -264,12 +294,12 @@ static int raw_len_check(shmc_segment *seg, uint32_t id, const shmc_column_info 
     if (fixed < 0) {
         snprintf(why, sizeof why, "%llu rows cannot be stored (the size overflows)",
                  (unsigned long long)k->nrows);
-        return chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
+        return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
     }
     if (fixed == 0 || k->raw_len == want) return SHMC_OK;
     snprintf(why, sizeof why, "raw_len %llu does not match the row count (%llu rows need %llu bytes)",
              (unsigned long long)k->raw_len, (unsigned long long)k->nrows, (unsigned long long)want);
-    return chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
+    return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
 }
 
 /* The decoded-size cap in force for this segment (see shmc_segment_limit_set). */
@@ -296,7 +326,26 @@ static int decoded_add(shmc_segment *seg, uint32_t id)
              "the limit of %llu bytes (%s; shmc_segment_limit_set)",
              (unsigned long long)k->raw_len, (unsigned long long)k->stored_len, (unsigned long long)cap,
              seg->max_decoded ? "set by the caller" : "default: max(1 GiB, 1024 x segment size)");
-    return chunk_err(seg, SHMC_ERR_LIMIT, id, why);
+    return shmc_segment_chunk_err(seg, SHMC_ERR_LIMIT, id, why);
+}
+
+/* Roles and typesizes by kind, or by Arrow layout for an Arrow column. */
+static uint32_t roles_allowed(const shmc_column_info *ci)
+{
+    shmc_arrow_layout l;
+    return shmc_segment_arrow_layout(ci, &l) ? shmc_arrow_roles_allowed(&l) : shmc_kind_roles_allowed(ci->kind);
+}
+
+static uint32_t roles_required(const shmc_column_info *ci)
+{
+    shmc_arrow_layout l;
+    return shmc_segment_arrow_layout(ci, &l) ? shmc_arrow_roles_required(&l) : shmc_kind_roles_required(ci->kind);
+}
+
+static uint32_t role_typesize(const shmc_column_info *ci, int role)
+{
+    shmc_arrow_layout l;
+    return shmc_segment_arrow_layout(ci, &l) ? shmc_arrow_typesize(&l, role) : shmc_role_typesize(ci->kind, ci->code_kind, role);
 }
 
 static int chunk_check(shmc_segment *seg, uint32_t id, uint64_t *prev_end)
@@ -304,22 +353,22 @@ static int chunk_check(shmc_segment *seg, uint32_t id, uint64_t *prev_end)
     shmc_chunk_info *k = &seg->ix.chunks[id];
     const shmc_column_info *ci = &seg->ix.columns[k->column];
     uint64_t rpc = seg->ix.rows_per_chunk;
-    if (k->rowgroup >= ci->nrowgroups) return chunk_err(seg, SHMC_ERR_CORRUPT, id, "row group out of range");
-    if (!(shmc_kind_roles_allowed(ci->kind) & (1u << k->role)))
-        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "role not allowed for the column's kind");
+    if (k->rowgroup >= ci->nrowgroups) return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "row group out of range");
+    if (!(roles_allowed(ci) & (1u << k->role)))
+        return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "role not allowed for the column's kind");
     k->row_start = (uint64_t)k->rowgroup * rpc;
     k->nrows = ci->nrows - k->row_start < rpc ? ci->nrows - k->row_start : rpc;
-    if (k->typesize != shmc_role_typesize(ci->kind, ci->code_kind, k->role))
-        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "typesize does not match the role");
+    if (k->typesize != role_typesize(ci, k->role))
+        return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "typesize does not match the role");
     if (k->codec == SHMC_CODEC_NONE && (k->shuffle || k->stored_len != k->raw_len))
-        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw chunk with stored_len != raw_len or shuffle");
+        return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw chunk with stored_len != raw_len or shuffle");
     if (k->codec != SHMC_CODEC_NONE && k->raw_len / SHMC_MAX_EXPANSION > k->stored_len)
-        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len implausibly large for stored_len");
+        return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len implausibly large for stored_len");
     FORWARD_IF_ERROR(raw_len_check(seg, id, ci));
     if (k->offset % SHMC_CHUNK_ALIGN || k->offset < *prev_end || k->offset > seg->index_off ||
         k->stored_len > seg->index_off - k->offset)
-        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "stored bytes outside the chunk area, misaligned or overlapping");
-    if (k->raw_len > SIZE_MAX / 2) return chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len too large");
+        return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "stored bytes outside the chunk area, misaligned or overlapping");
+    if (k->raw_len > SIZE_MAX / 2) return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len too large");
     *prev_end = k->offset + k->stored_len;
     FORWARD_IF_ERROR(decoded_add(seg, id));
     seg->stored_bytes += k->stored_len;
@@ -337,7 +386,7 @@ static int column_chunks(shmc_segment *seg, uint32_t c, uint32_t *next, uint64_t
     for (; *next < seg->ix.nchunks && seg->ix.chunks[*next].column == c; (*next)++) {
         const shmc_chunk_info *k = &seg->ix.chunks[*next];
         int64_t key = (int64_t)k->role * ((int64_t)UINT32_MAX + 1) + k->rowgroup;
-        if (key <= last) return chunk_err(seg, SHMC_ERR_CORRUPT, *next, "chunks out of order or duplicated");
+        if (key <= last) return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, *next, "chunks out of order or duplicated");
         last = key;
         FORWARD_IF_ERROR(chunk_check(seg, *next, prev_end));
         count[k->role]++;
@@ -348,7 +397,7 @@ static int column_chunks(shmc_segment *seg, uint32_t c, uint32_t *next, uint64_t
     ci->nchunks = *next - ci->first_chunk;
     for (int r = 0; r < SHMC_ROLE_COUNT_; r++) {
         char cn[128];
-        RETURN_ERROR_IF((shmc_kind_roles_required(ci->kind) & (1u << r)) && count[r] != ci->nrowgroups,
+        RETURN_ERROR_IF((roles_required(ci) & (1u << r)) && count[r] != ci->nrowgroups,
                         &seg->err, SHMC_ERR_CORRUPT, "%s: %s: %llu %s chunks for %llu row groups",
                         seg->st.name, col_name(seg, c, cn, sizeof cn), (unsigned long long)count[r],
                         shmc_role_name(r), (unsigned long long)ci->nrowgroups);
@@ -356,7 +405,7 @@ static int column_chunks(shmc_segment *seg, uint32_t c, uint32_t *next, uint64_t
     return SHMC_OK;
 }
 
-static int index_check(shmc_segment *seg)
+int shmc_segment_index_check(shmc_segment *seg)
 {
     shmc_index *ix = &seg->ix;
     unsigned hv = shmc_ld16(seg->st.base + SHMC_HDR_VERSION);
@@ -367,6 +416,8 @@ static int index_check(shmc_segment *seg)
     RETURN_ERROR_IF(ix->nrows > (uint64_t)INT64_MAX, &seg->err, SHMC_ERR_CORRUPT, "%s: nrows too large", seg->st.name);
     RETURN_ERROR_IF(ix->has_range && ix->range_step == 0, &seg->err, SHMC_ERR_CORRUPT,
                     "%s: range index step is 0", seg->st.name);
+    RETURN_ERROR_IF(ix->version != seg->version, &seg->err, SHMC_ERR_CORRUPT,
+                    "%s: index format version %d, header says %d", seg->st.name, ix->version, seg->version);
     seg->nrowgroups = ceil_div(ix->nrows, ix->rows_per_chunk);
     /* Chunks number their row group in 32 bits: more row groups cannot be stored. */
     RETURN_ERROR_IF(seg->nrowgroups > UINT32_MAX, &seg->err, SHMC_ERR_CORRUPT,
@@ -382,64 +433,9 @@ static int index_check(shmc_segment *seg)
     return SHMC_OK;
 }
 
-/* ---- open ------------------------------------------------------------------ */
-
-static int open_mapped(shmc_segment *seg, uint32_t flags)
-{
-    seg->open_flags = flags;
-    int rc = header_check(seg);
-    if (rc == SHMC_OK) rc = header_load(seg);
-    if (rc == SHMC_OK) {
-        rc = shmc_index_decode(seg->st.base + seg->index_off, (size_t)seg->index_len, &seg->ix, &seg->err);
-        if (rc != SHMC_OK) shmc_err_prefix(&seg->err, "%s: ", seg->st.name);
-    }
-    if (rc == SHMC_OK) rc = index_check(seg);
-    if (rc == SHMC_OK) seg->is_open = 1;
-    if (rc == SHMC_OK && (flags & SHMC_OPEN_VERIFY_ALL)) rc = shmc_segment_verify(seg, NULL, NULL);
-    if (rc != SHMC_OK) seg_close(seg);
-    return rc;
-}
-
-int shmc_segment_limit_set(shmc_segment *seg, uint64_t max_decoded)
-{
-    if (!seg) return SHMC_ERR_INVALID_ARG;
-    seg->max_decoded = max_decoded;
-    return SHMC_OK;
-}
-
-static int open_prepare(shmc_segment *seg, uint32_t flags)
-{
-    if (!seg) return SHMC_ERR_INVALID_ARG;
-    seg_close(seg);
-    uint64_t max_decoded = seg->max_decoded;
-    memset(seg, 0, sizeof *seg);
-    seg->max_decoded = max_decoded;
-    uint32_t known = SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_ALL | SHMC_OPEN_VERIFY_DECODES;
-    RETURN_ERROR_IF(flags & ~known, &seg->err, SHMC_ERR_INVALID_ARG, "open flags 0x%x has unknown bits", flags);
-    return SHMC_OK;
-}
-
-int shmc_segment_open(shmc_segment *seg, const char *src, uint32_t flags)
-{
-    FORWARD_IF_ERROR(open_prepare(seg, flags));
-    FORWARD_IF_ERROR(shmc_store_open(&seg->st, src, &seg->err));
-    return open_mapped(seg, flags);
-}
-
-int shmc_segment_open_buffer(shmc_segment *seg, const void *buf, size_t len, uint32_t flags)
-{
-    FORWARD_IF_ERROR(open_prepare(seg, flags));
-    RETURN_ERROR_IF(!buf && len, &seg->err, SHMC_ERR_INVALID_ARG, "buffer is NULL");
-    seg->st.kind = SHMC_BACKEND_BUFFER;
-    snprintf(seg->st.name, sizeof seg->st.name, "<buffer>");
-    seg->st.base = (uint8_t *)(uintptr_t)buf;   /* never written through: see PROT_READ promise */
-    seg->st.len = len;
-    return open_mapped(seg, flags);
-}
-
 /* ---- queries ------------------------------------------------------------- */
 
-static int need_open(shmc_segment *seg)
+int shmc_segment_need_open(shmc_segment *seg)
 {
     if (!seg) return SHMC_ERR_INVALID_ARG;
     RETURN_ERROR_IF(!seg->is_open, &seg->err, SHMC_ERR_INVALID_ARG, "segment is not open");
@@ -448,7 +444,7 @@ static int need_open(shmc_segment *seg)
 
 int shmc_segment_info_get(shmc_segment *seg, shmc_segment_info *out)
 {
-    FORWARD_IF_ERROR(need_open(seg));
+    FORWARD_IF_ERROR(shmc_segment_need_open(seg));
     RETURN_ERROR_IF(!out, &seg->err, SHMC_ERR_INVALID_ARG, "out is NULL");
     memset(out, 0, sizeof *out);
     out->format_version = (uint32_t)seg->ix.version;
@@ -485,7 +481,7 @@ int shmc_segment_info_get(shmc_segment *seg, shmc_segment_info *out)
 
 int shmc_segment_data(shmc_segment *seg, const void **ptr, size_t *len)
 {
-    FORWARD_IF_ERROR(need_open(seg));
+    FORWARD_IF_ERROR(shmc_segment_need_open(seg));
     RETURN_ERROR_IF(!ptr || !len, &seg->err, SHMC_ERR_INVALID_ARG, "ptr or len is NULL");
     *ptr = seg->st.base;
     *len = (size_t)seg->total;
@@ -494,7 +490,7 @@ int shmc_segment_data(shmc_segment *seg, const void **ptr, size_t *len)
 
 int shmc_segment_meta(shmc_segment *seg, const void **ptr, size_t *len)
 {
-    FORWARD_IF_ERROR(need_open(seg));
+    FORWARD_IF_ERROR(shmc_segment_need_open(seg));
     RETURN_ERROR_IF(!ptr || !len, &seg->err, SHMC_ERR_INVALID_ARG, "ptr or len is NULL");
     *ptr = seg->ix.meta;
     *len = seg->ix.meta_len;
@@ -503,7 +499,7 @@ int shmc_segment_meta(shmc_segment *seg, const void **ptr, size_t *len)
 
 int shmc_segment_column_info(shmc_segment *seg, uint32_t column, shmc_column_info *out)
 {
-    FORWARD_IF_ERROR(need_open(seg));
+    FORWARD_IF_ERROR(shmc_segment_need_open(seg));
     RETURN_ERROR_IF(!out, &seg->err, SHMC_ERR_INVALID_ARG, "out is NULL");
     RETURN_ERROR_IF(column >= seg->ix.ncolumns, &seg->err, SHMC_ERR_RANGE,
                     "%s: column %u out of range (%u columns)", seg->st.name, column, seg->ix.ncolumns);
@@ -511,9 +507,9 @@ int shmc_segment_column_info(shmc_segment *seg, uint32_t column, shmc_column_inf
     return SHMC_OK;
 }
 
-static int chunk_range(shmc_segment *seg, uint32_t chunk)
+int shmc_segment_chunk_range(shmc_segment *seg, uint32_t chunk)
 {
-    FORWARD_IF_ERROR(need_open(seg));
+    FORWARD_IF_ERROR(shmc_segment_need_open(seg));
     RETURN_ERROR_IF(chunk >= seg->ix.nchunks, &seg->err, SHMC_ERR_RANGE,
                     "%s: chunk %u out of range (%u chunks)", seg->st.name, chunk, seg->ix.nchunks);
     return SHMC_OK;
@@ -521,7 +517,7 @@ static int chunk_range(shmc_segment *seg, uint32_t chunk)
 
 int shmc_segment_chunk_info(shmc_segment *seg, uint32_t chunk, shmc_chunk_info *out)
 {
-    FORWARD_IF_ERROR(chunk_range(seg, chunk));
+    FORWARD_IF_ERROR(shmc_segment_chunk_range(seg, chunk));
     RETURN_ERROR_IF(!out, &seg->err, SHMC_ERR_INVALID_ARG, "out is NULL");
     *out = seg->ix.chunks[chunk];
     return SHMC_OK;
@@ -529,7 +525,7 @@ int shmc_segment_chunk_info(shmc_segment *seg, uint32_t chunk, shmc_chunk_info *
 
 int shmc_segment_chunk_find(shmc_segment *seg, uint32_t column, uint64_t rowgroup, int role, uint32_t *chunk)
 {
-    FORWARD_IF_ERROR(need_open(seg));
+    FORWARD_IF_ERROR(shmc_segment_need_open(seg));
     RETURN_ERROR_IF(!chunk, &seg->err, SHMC_ERR_INVALID_ARG, "chunk is NULL");
     RETURN_ERROR_IF(column >= seg->ix.ncolumns, &seg->err, SHMC_ERR_RANGE, "%s: column %u out of range",
                     seg->st.name, column);
@@ -552,220 +548,4 @@ int shmc_segment_chunk_find(shmc_segment *seg, uint32_t column, uint64_t rowgrou
                         col_name(seg, column, cn, sizeof cn),
                         shmc_role_name(role),
                         (unsigned long long)rowgroup);
-}
-
-/* ---- chunk access -------------------------------------------------------- */
-
-static int chunk_hash_ok(shmc_segment *seg, uint32_t id)
-{
-    const shmc_chunk_info *k = &seg->ix.chunks[id];
-    if (shmc_hash(seg->st.base + k->offset, (size_t)k->stored_len) == k->xxh3) return SHMC_OK;
-    return chunk_err(seg, SHMC_ERR_CHUNK_CHECKSUM, id, "checksum mismatch");
-}
-
-int shmc_segment_chunk_verify(shmc_segment *seg, uint32_t chunk)
-{
-    FORWARD_IF_ERROR(chunk_range(seg, chunk));
-    return chunk_hash_ok(seg, chunk);
-}
-
-/* Ask the kernel to map a chunk's pages in one call before hashing it: cheaper than
- * taking the read faults one by one during the hash (Linux >= 5.14; elsewhere, or on
- * any error, the hash simply takes the faults). */
-static void populate_read(const uint8_t *p, size_t len)
-{
-#ifdef MADV_POPULATE_READ
-    uintptr_t page = 4096, a = (uintptr_t)p & ~(page - 1);
-    if (len >= 16 * page) (void)madvise((void *)a, len + ((uintptr_t)p - a), MADV_POPULATE_READ);
-#else
-    (void)p;
-    (void)len;
-#endif
-}
-
-typedef struct verify_job {
-    const shmc_segment *seg;
-    const uint32_t *ids;
-} verify_job;
-
-/* Thread body: no error state is touched here (seg->err is not thread-safe);
- * the caller reports the first bad chunk. */
-static int verify_job_one(void *user, size_t i)
-{
-    const verify_job *j = user;
-    const shmc_chunk_info *k = &j->seg->ix.chunks[j->ids[i]];
-    const uint8_t *p = j->seg->st.base + k->offset;
-    populate_read(p, (size_t)k->stored_len);
-    return shmc_hash(p, (size_t)k->stored_len) == k->xxh3 ? 0 : 1;
-}
-
-int shmc_segment_chunks_verify(shmc_segment *seg, const uint32_t *chunks, size_t n)
-{
-    FORWARD_IF_ERROR(need_open(seg));
-    RETURN_ERROR_IF(n && !chunks, &seg->err, SHMC_ERR_INVALID_ARG, "chunks is NULL");
-    uint64_t bytes = 0;
-    for (size_t i = 0; i < n; i++) {
-        FORWARD_IF_ERROR(chunk_range(seg, chunks[i]));
-        bytes += seg->ix.chunks[chunks[i]].stored_len;
-    }
-    /* Threads only pay off for a few MB: below that, thread start-up dominates. */
-    int threads = bytes >= ((uint64_t)4 << 20) ? 0 : 1;
-    verify_job job = {.seg = seg, .ids = chunks};
-    if (shmc_parallel_for(n, threads, verify_job_one, &job) == 0) return SHMC_OK;
-    for (size_t i = 0; i < n; i++) FORWARD_IF_ERROR(chunk_hash_ok(seg, chunks[i])); /* names it */
-    return SHMC_OK;
-}
-
-static int maybe_verify(shmc_segment *seg, uint32_t id)
-{
-    return (seg->open_flags & SHMC_OPEN_NO_VERIFY) ? SHMC_OK : chunk_hash_ok(seg, id);
-}
-
-int shmc_segment_chunk_view(shmc_segment *seg, uint32_t chunk, const void **ptr, size_t *len)
-{
-    FORWARD_IF_ERROR(chunk_range(seg, chunk));
-    RETURN_ERROR_IF(!ptr || !len, &seg->err, SHMC_ERR_INVALID_ARG, "ptr or len is NULL");
-    const shmc_chunk_info *k = &seg->ix.chunks[chunk];
-    if (k->codec != SHMC_CODEC_NONE) return chunk_err(seg, SHMC_ERR_COMPRESSED, chunk, "compressed: decode it");
-    FORWARD_IF_ERROR(maybe_verify(seg, chunk));
-    *ptr = seg->st.base + k->offset;
-    *len = (size_t)k->raw_len;
-    return SHMC_OK;
-}
-
-int shmc_segment_column_view(shmc_segment *seg, uint32_t column, int role, const void **ptr, size_t *len)
-{
-    FORWARD_IF_ERROR(need_open(seg));
-    RETURN_ERROR_IF(!ptr || !len, &seg->err, SHMC_ERR_INVALID_ARG, "ptr or len is NULL");
-    RETURN_ERROR_IF(column >= seg->ix.ncolumns, &seg->err, SHMC_ERR_RANGE, "%s: column %u out of range",
-                    seg->st.name, column);
-    const shmc_column_info *ci = &seg->ix.columns[column];
-    uint32_t first;
-    if (ci->nrowgroups == 0) { *ptr = seg->st.base; *len = 0; return SHMC_OK; }
-    FORWARD_IF_ERROR(shmc_segment_chunk_find(seg, column, 0, role, &first));
-    uint64_t total = 0;
-    for (uint32_t rg = 0; rg < ci->nrowgroups; rg++) {
-        uint32_t id = first + rg;
-        const shmc_chunk_info *k = &seg->ix.chunks[id];
-        if (id >= ci->first_chunk + ci->nchunks || k->role != role || k->rowgroup != rg)
-            return chunk_err(seg, SHMC_ERR_RANGE, first, "role missing in some row group");
-        if (k->codec != SHMC_CODEC_NONE) return chunk_err(seg, SHMC_ERR_COMPRESSED, id, "compressed: decode it");
-        if (k->offset != seg->ix.chunks[first].offset + total)
-            return chunk_err(seg, SHMC_ERR_COMPRESSED, id, "not adjacent to the previous row group");
-        FORWARD_IF_ERROR(maybe_verify(seg, id));
-        total += k->raw_len;
-    }
-    *ptr = seg->st.base + seg->ix.chunks[first].offset;
-    *len = (size_t)total;
-    return SHMC_OK;
-}
-
-/* Decode a chunk into dst. The mapping is shared and may change while we read it:
- * the stored bytes are copied into private memory first (hashed while copied when
- * verify is set), and the decoder reads that copy -- so what is decoded is what was
- * hashed, never bytes changed between the check and the decode. */
-static int decode_into(shmc_segment *seg, uint32_t id, void *dst, int verify)
-{
-    const shmc_chunk_info *k = &seg->ix.chunks[id];
-    const uint8_t *src = seg->st.base + k->offset;
-    int rc = shmc_codec_decode_shared(src, (size_t)k->stored_len, verify ? &k->xxh3 : NULL, k->codec,
-                                      k->shuffle, k->typesize, dst, (size_t)k->raw_len, &seg->err);
-    if (rc == SHMC_OK) return SHMC_OK;
-    if (rc == SHMC_ERR_CHUNK_CHECKSUM) return chunk_err(seg, rc, id, "checksum mismatch");
-    char why[SHMC_ERRMSG_CAP];
-    snprintf(why, sizeof why, "does not decode to %llu bytes (%.400s)", (unsigned long long)k->raw_len, seg->err.msg);
-    return chunk_err(seg, rc, id, why);
-}
-
-int shmc_segment_chunk_decode(shmc_segment *seg, uint32_t chunk, void *dst, size_t dst_len)
-{
-    FORWARD_IF_ERROR(chunk_range(seg, chunk));
-    const shmc_chunk_info *k = &seg->ix.chunks[chunk];
-    if (dst_len != k->raw_len) {
-        char why[96];
-        snprintf(why, sizeof why, "dst_len %zu but raw_len is %llu", dst_len, (unsigned long long)k->raw_len);
-        return chunk_err(seg, SHMC_ERR_INVALID_ARG, chunk, why);
-    }
-    RETURN_ERROR_IF(!dst && dst_len, &seg->err, SHMC_ERR_INVALID_ARG, "dst is NULL");
-    uint32_t f = seg->open_flags;
-    return decode_into(seg, chunk, dst, !(f & SHMC_OPEN_NO_VERIFY) || (f & SHMC_OPEN_VERIFY_DECODES));
-}
-
-/* String offsets are data the consumer indexes with: check them here so that
- * verify (and the CLI) can vouch for a segment, not just for its checksums. */
-static int offsets_ok(shmc_segment *seg, uint32_t id, const uint8_t *raw)
-{
-    const shmc_chunk_info *k = &seg->ix.chunks[id];
-    uint32_t data_id;
-    if (shmc_segment_chunk_find(seg, k->column, k->rowgroup, SHMC_ROLE_DATA, &data_id) != SHMC_OK)
-        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "no data chunk for these offsets");
-    uint64_t data_len = seg->ix.chunks[data_id].raw_len;
-    /* open checked raw_len == 8 * (nrows + 1); never read beyond raw_len whatever. */
-    if (k->raw_len / 8 <= k->nrows)
-        return chunk_err(seg, SHMC_ERR_CORRUPT, id, "offsets chunk too short for its rows");
-    int64_t prev = 0, v;
-    for (uint64_t i = 0; i <= k->nrows; i++) {
-        memcpy(&v, raw + 8 * i, 8);
-        if ((i == 0 && v != 0) || v < prev || (uint64_t)v > data_len) {
-            char why[128];
-            snprintf(why, sizeof why, "offset %lld of row %llu is not in [previous, %llu]", (long long)v,
-                     (unsigned long long)(k->row_start + i), (unsigned long long)data_len);
-            return chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
-        }
-        prev = v;
-    }
-    if ((uint64_t)prev != data_len) return chunk_err(seg, SHMC_ERR_CORRUPT, id, "last offset != data length");
-    return SHMC_OK;
-}
-
-/* Checksum, then a trial decode of a compressed chunk, then content checks. A
- * chunk whose content is checked is decoded (copied) and hashed in one pass, so the
- * verdict is about the bytes hashed. */
-static int verify_one(shmc_segment *seg, uint32_t id, void **scratch, size_t *cap)
-{
-    const shmc_chunk_info *k = &seg->ix.chunks[id];
-    if (k->codec == SHMC_CODEC_NONE && k->role != SHMC_ROLE_OFFSETS) return chunk_hash_ok(seg, id);
-    if (*cap < k->raw_len) {
-        void *p = realloc(*scratch, (size_t)k->raw_len);
-        RETURN_ERROR_IF(!p, &seg->err, SHMC_ERR_NOMEM, "verify: no memory for %llu bytes",
-                        (unsigned long long)k->raw_len);
-        *scratch = p;
-        *cap = (size_t)k->raw_len;
-    }
-    FORWARD_IF_ERROR(decode_into(seg, id, *scratch, 1));
-    return k->role == SHMC_ROLE_OFFSETS ? offsets_ok(seg, id, *scratch) : SHMC_OK;
-}
-
-/* The bytes are shared: re-check the header and index a handle opened earlier,
- * so that verify vouches for the segment as it is now. */
-static int recheck_header_index(shmc_segment *seg)
-{
-    FORWARD_IF_ERROR(header_check(seg));
-    const uint8_t *h = seg->st.base;
-    RETURN_ERROR_IF(shmc_ld64(h + SHMC_HDR_HEADER_XXH3) != seg->identity, &seg->err,
-                    SHMC_ERR_HEADER_CHECKSUM, "%s: header changed since the segment was opened",
-                    seg->st.name);
-    RETURN_ERROR_IF(shmc_hash(h + seg->index_off, (size_t)seg->index_len) != shmc_ld64(h + SHMC_HDR_INDEX_XXH3),
-                    &seg->err, SHMC_ERR_INDEX_CHECKSUM,
-                    "%s: index checksum mismatch (index at byte %llu, %llu bytes)", seg->st.name,
-                    (unsigned long long)seg->index_off, (unsigned long long)seg->index_len);
-    return SHMC_OK;
-}
-
-int shmc_segment_verify(shmc_segment *seg, shmc_bad_chunk_fn on_bad, void *user)
-{
-    FORWARD_IF_ERROR(need_open(seg));
-    FORWARD_IF_ERROR(recheck_header_index(seg));
-    void *scratch = NULL;
-    size_t cap = 0;
-    shmc_err first = {0};
-    for (uint32_t i = 0; i < seg->ix.nchunks; i++) {
-        int rc = verify_one(seg, i, &scratch, &cap);
-        if (rc == SHMC_OK) continue;
-        if (first.status == SHMC_OK) first = seg->err;
-        if (on_bad) on_bad(user, i, rc, seg->err.msg);
-    }
-    free(scratch);
-    seg->err = first;   /* the detail of the first bad chunk, like the status */
-    return first.status;
 }

@@ -69,8 +69,8 @@ def find_library() -> str:
 (SHMC_KIND_BOOL, SHMC_KIND_INT8, SHMC_KIND_INT16, SHMC_KIND_INT32, SHMC_KIND_INT64,
  SHMC_KIND_UINT8, SHMC_KIND_UINT16, SHMC_KIND_UINT32, SHMC_KIND_UINT64, SHMC_KIND_FLOAT32,
  SHMC_KIND_FLOAT64, SHMC_KIND_DATETIME, SHMC_KIND_TIMEDELTA, SHMC_KIND_CATEGORICAL,
- SHMC_KIND_STRING, SHMC_KIND_OBJECT) = range(1, 17)
-SHMC_KIND_COUNT = 17
+ SHMC_KIND_STRING, SHMC_KIND_OBJECT, SHMC_KIND_ARROW) = range(1, 18)
+SHMC_KIND_COUNT = 18
 
 SHMC_UNIT_NONE, SHMC_UNIT_S, SHMC_UNIT_MS, SHMC_UNIT_US, SHMC_UNIT_NS = range(5)
 
@@ -135,6 +135,7 @@ shmc_column_desc._fields_ = [
     ("validity_offset", c_uint64),
     ("code_kind", c_int), ("categories", POINTER(shmc_column_desc)), ("ncategories", c_uint64),
     ("blobs", POINTER(c_void_p)), ("blob_lens", POINTER(c_size_t)), ("nblobs", c_size_t),
+    ("arrow", c_char_p), ("values_bit_offset", c_uint64),
 ]
 
 PROGRESS_FN = CFUNCTYPE(None, c_void_p, c_uint64, c_uint64)
@@ -172,7 +173,7 @@ class shmc_column_info(Structure):
         ("unit", c_int), ("tz", c_char_p), ("code_kind", c_int), ("dict_column", c_uint32),
         ("nrows", c_uint64), ("nrowgroups", c_uint64), ("roles", c_uint32),
         ("first_chunk", c_uint32), ("nchunks", c_uint32), ("raw_bytes", c_uint64),
-        ("stored_bytes", c_uint64), ("null_count", c_uint64),
+        ("stored_bytes", c_uint64), ("null_count", c_uint64), ("arrow", c_char_p),
     ]
 
 
@@ -253,6 +254,7 @@ _DECLS = {
     "shmc_version": (c_char_p, [], None),
     "shmc_kind_itemsize": (c_size_t, [c_int], None),
     "shmc_kind_name": (c_char_p, [c_int], None),
+    "shmc_arrow_name": (c_char_p, [c_char_p], None),
     "shmc_role_name": (c_char_p, [c_int], None),
     "shmc_unit_name": (c_char_p, [c_int], None),
     "shmc_codec_name": (c_char_p, [c_int], None),

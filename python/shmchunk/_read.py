@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from . import _arrow
 from . import _lib as L
 from . import errors
 from ._segment import Segment
@@ -192,6 +193,8 @@ class FrameReader:
             return self._string(col, dtype, sel)
         if kind == L.SHMC_KIND_OBJECT:
             return self._object(col, dtype, sel)
+        if kind == L.SHMC_KIND_ARROW:
+            return _arrow.column(self, col, ci, sel)
         raise errors.UnsupportedError(f"column {col}: kind {kind} unknown to this version")
 
     def _fixed(self, col, ci, dtype, sel):

@@ -15,6 +15,7 @@ from ctypes import POINTER, byref, c_size_t, c_uint64, c_void_p, pointer
 import numpy as np
 import pandas as pd
 
+from . import _arrow
 from . import _lib as L
 from . import errors
 
@@ -94,7 +95,7 @@ class FrameBuilder:
         arr = values.array if hasattr(values, "array") else values
         done = (self._numeric(arr, dtype, desc) or self._datetime(arr, dtype, desc)
                 or self._masked(arr, dtype, desc) or self._categorical(arr, dtype, desc)
-                or self._string(arr, dtype, desc, nrows))
+                or self._arrow(arr, dtype, desc) or self._string(arr, dtype, desc, nrows))
         if not done:
             if not allow_object:
                 return None
@@ -156,13 +157,21 @@ class FrameBuilder:
         code_kind = _CODE_KINDS.get(codes.dtype)
         cats = dtype.categories
         cdesc = self.describe(cats, len(cats), allow_object=False)
-        if code_kind is None or cdesc is None or cdesc.kind == L.SHMC_KIND_CATEGORICAL:
+        if code_kind is None or cdesc is None or cdesc.kind in (L.SHMC_KIND_CATEGORICAL,
+                                                                 L.SHMC_KIND_ARROW):
             return False
         self.keep += [codes, cdesc]
         desc.kind, desc.values, desc.code_kind = L.SHMC_KIND_CATEGORICAL, _addr(codes), code_kind
         desc.categories, desc.ncategories = pointer(cdesc), len(cats)
         if dtype.ordered:
             desc.flags |= L.SHMC_COL_ORDERED
+        return True
+
+    def _arrow(self, arr, dtype, desc) -> bool:
+        """pd.ArrowDtype of a type stored natively: its Arrow buffers, as they are."""
+        if not isinstance(dtype, pd.ArrowDtype) or _arrow.format_of(dtype.pyarrow_dtype) is None:
+            return False
+        _arrow.describe(_arrow.to_array(arr), desc, self.keep)
         return True
 
     def _string(self, arr, dtype, desc, nrows) -> bool:
@@ -237,6 +246,10 @@ class FrameBuilder:
         lens = (c_size_t * max(n, 1))(*[len(b) for b in blobs])
         self.keep += [ptrs, lens]
         desc.kind = L.SHMC_KIND_OBJECT
+        nested = _arrow.nested_format(dtype.pyarrow_dtype) \
+            if isinstance(dtype, pd.ArrowDtype) else None
+        if nested:  # `info` says why this Arrow column is opaque
+            desc.arrow = self._keep_bytes(nested.encode())
         desc.blobs = ctypes.cast(ptrs, POINTER(c_void_p))
         desc.blob_lens = ctypes.cast(lens, POINTER(c_size_t))
         desc.nblobs = n

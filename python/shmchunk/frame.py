@@ -231,6 +231,7 @@ class SharedFrame:
                 "first_chunk": int(ci.first_chunk), "nchunks": int(ci.nchunks),
                 "raw_bytes": int(ci.raw_bytes), "stored_bytes": int(ci.stored_bytes),
                 "null_count": int(ci.null_count),
+                "arrow": ci.arrow.decode() if ci.arrow else None,
             })
         state = L.OWNER_STATE_NAMES.get(si.owner_state, "?")
         return {

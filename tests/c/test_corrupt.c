@@ -380,7 +380,7 @@ static uint8_t *forge(const shmc_index *ix, size_t area, size_t *len)
     *len = io + b.len;
     uint8_t *p = calloc(1, *len);
     memcpy(p, SHMC_MAGIC, SHMC_MAGIC_LEN);
-    shmc_st16(p + SHMC_HDR_VERSION, SHMC_FORMAT_VERSION);
+    shmc_st16(p + SHMC_HDR_VERSION, (uint16_t)(ix->version ? ix->version : SHMC_FORMAT_VERSION));   /* as the index says */
     shmc_st16(p + SHMC_HDR_HEADER_SIZE, SHMC_HEADER_SIZE);
     shmc_st32(p + SHMC_HDR_LAYOUT, SHMC_LAYOUT_SIGNATURE);
     shmc_st64(p + SHMC_HDR_TOTAL_SIZE, *len);

@@ -1057,3 +1057,29 @@ def test_ls_of_an_empty_shared_memory(cli_bin):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "[]\ngc: removed 0 orphaned segments\n"
     assert proc.stderr == "no shmchunk segments in shared memory\n"
+
+
+def test_unpack_refuses_arrow_columns(cli, cli_bin, tmp_path):
+    """pd.ArrowDtype columns stored natively (kind arrow, segment format 2) are not
+    emitted by the C pickle writer yet: unpack names the column and its Arrow type in
+    one line and writes nothing; the other columns still unpack; info shows the type."""
+    import subprocess
+    import sys
+    seg = tmp_path / "arrow.shmc"
+    code = ("import os, sys, pandas as pd, pyarrow as pa, shmchunk\n"
+            "df = pd.DataFrame({'n': [1, 2, 3],\n"
+            "                   'price': pd.arrays.ArrowExtensionArray(pa.array([1.5, None, 2.0]))})\n"
+            "sf = shmchunk.share(df, name=sys.argv[1])\n"
+            "os._exit(0)\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env.setdefault("SHMCHUNK_BUILD", str(cli_bin.parents[1]))
+    subprocess.run([sys.executable, "-c", code, str(seg)], check=True, env=env, timeout=120)
+    out = tmp_path / "a.pkl"
+    line = one_error_line(cli("unpack", seg, out, check=1), "unpack", seg)
+    assert "column 1 'price': kind arrow (Arrow float64, format 'g')" in line, line
+    assert not out.exists()
+    cli("unpack", seg, out, "--columns", "n", check=0)
+    assert_same(read_back(out), pd.DataFrame({"n": [1, 2, 3]}))
+    cols = {c["label"]: c for c in info_json(cli, str(seg))["columns"]}
+    assert cols["price"]["kind"] == "arrow" and cols["price"]["arrow"] == "g"
+    assert info_json(cli, str(seg))["format_version"] == 2

@@ -205,6 +205,47 @@ def test_segment_whose_uid_story_disagrees_is_foreign(shmchunk, lie):
             os.chown(path, os.getuid(), os.getgid())  # else the owner may not unlink it
 
 
+def _arrow_frame(n: int) -> pd.DataFrame:
+    """Arrow-backed columns of several layouts (values, bits, offsets, a dictionary)."""
+    pa = pytest.importorskip("pyarrow")
+    ints = [None if i % 7 == 3 else i for i in range(n)]
+    strs = [None if v is None else f"s{v % 13}" for v in ints]
+    cols = {"i": pa.array(ints, pa.int64()), "b": pa.array([None if v is None else v % 2 == 0
+                                                             for v in ints]),
+            "ts": pa.array(ints, pa.timestamp("ms", "UTC")), "s": pa.array(strs, pa.string()),
+            "d": pa.array(strs).dictionary_encode()}
+    return pd.DataFrame({k: pd.arrays.ArrowExtensionArray(v) for k, v in cols.items()})
+
+
+def test_file_segment_arrow_columns_read_without_allow_pickle(shmchunk, tmp_path):
+    """Arrow-backed columns are stored as data, not pickles (format 2): a file, never
+    trusted, gives them back without allow_pickle."""
+    df = _arrow_frame(NROWS)
+    path = str(tmp_path / "arrow.shmc")
+    _write_persistent(df, path)
+    sf = shmchunk.attach(path)
+    assert sf.info()["untrusted_reason"].startswith("a file"), sf.info()
+    pd.testing.assert_frame_equal(sf.read(), df)
+    sf.close()
+
+
+@needs_root
+def test_foreign_uid_segment_arrow_columns_need_no_allow_pickle(shmchunk):
+    """The same for a shared-memory object of another uid (chowned to nobody): no pickle
+    runs, none is needed."""
+    df = _arrow_frame(NROWS)
+    with shmchunk.share(df, rows_per_chunk=1024) as sf:
+        path = relwork.shm_path(sf.name)
+        os.chown(path, NOBODY, NOBODY)
+        try:
+            r = shmchunk.attach(sf.name)
+            assert "uid 65534" in r.info()["untrusted_reason"], r.info()
+            pd.testing.assert_frame_equal(r.read(), df)
+            r.close()
+        finally:
+            os.chown(path, os.getuid(), os.getgid())  # else the owner may not unlink it
+
+
 # --------------------------------------------------------------------------
 # Headers that lie (valid header checksum, wrong content)
 # --------------------------------------------------------------------------
@@ -219,6 +260,8 @@ def _lies(lay):
         "index_len_huge": ({"index_len": 2**63}, None),
         "index_len_0": ({"index_len": 0}, None),
         "version_next": ({"version": 3}, "BadVersionError"),   # past SHMC_FORMAT_VERSION (2)
+        # a version this library reads, but not the one the index says (2)
+        "version_1": ({"version": 1}, "CorruptSegmentError"),
         "layout": ({"layout": 0xDEADBEEF}, "BadLayoutError"),
         "unsealed": ({"sealed": 0}, "UnsealedError"),
         "index_xxh3": ({"index_xxh3": 12345}, "IndexChecksumError"),

@@ -1,0 +1,41 @@
+/* Internal: the Arrow types a SHMC_KIND_ARROW column may hold (format 2), read from
+ * their Arrow C data interface format strings, and the buffers each one stores.
+ * lib/FORMAT.md section 3a is the normative list; arrow_format.c is its one table. */
+#ifndef SHMC_ARROW_FORMAT_H
+#define SHMC_ARROW_FORMAT_H
+
+#include <stdint.h>
+
+typedef enum shmc_arrow_shape {
+    SHMC_ARROW_FIXED = 1,  /* validity + values of `width` bytes a row */
+    SHMC_ARROW_BITS = 2,   /* validity + values bit-packed (Arrow boolean) */
+    SHMC_ARROW_VAR = 3     /* validity + offsets of `width` (4 or 8) bytes + data */
+} shmc_arrow_shape;
+
+typedef struct shmc_arrow_layout {
+    int shape;            /* shmc_arrow_shape */
+    uint32_t width;       /* FIXED: bytes a value; VAR: bytes an offset; BITS: 0 */
+    int utf8;             /* VAR: the data is UTF-8 ("u", "U") */
+    int integer;          /* FIXED signed/unsigned integer: may index a dictionary */
+    const char *name;     /* "int64", "timestamp", "decimal128", ... */
+} shmc_arrow_layout;
+
+/* 0 and *out when `fmt` is a type stored natively, else -1 and *why: "a nested Arrow
+ * type (list, struct, map, union) is stored as an opaque pickle" or "not an Arrow
+ * format this version stores natively". fmt may be NULL (-1). */
+int shmc_arrow_layout_of(const char *fmt, shmc_arrow_layout *out, const char **why);
+/* Roles (bit 1 << role) the layout may store, and those every row group must have. */
+uint32_t shmc_arrow_roles_allowed(const shmc_arrow_layout *l);
+uint32_t shmc_arrow_roles_required(const shmc_arrow_layout *l);
+/* typesize of a chunk of `role` (shuffle element size): width for values/offsets, else 1. */
+uint32_t shmc_arrow_typesize(const shmc_arrow_layout *l, int role);
+/* raw_len of `role` over n rows: 1 with *want set; 0 when free (data); -1 when the size
+ * overflows 64 bits. */
+int shmc_arrow_raw_len(const shmc_arrow_layout *l, int role, uint64_t n, uint64_t *want);
+/* Offsets chunk of a VAR column over n rows (n + 1 offsets of `width` bytes, any
+ * alignment): first 0, non-decreasing, last == data_len. 0 when good, else -1 and *bad
+ * the offending offset's index. */
+int shmc_arrow_offsets_check(const uint8_t *raw, uint32_t width, uint64_t n, uint64_t data_len,
+                             uint64_t *bad);
+
+#endif
