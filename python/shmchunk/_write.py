@@ -169,8 +169,12 @@ class FrameBuilder:
 
     def _arrow(self, arr, dtype, desc) -> bool:
         """pd.ArrowDtype of a type stored natively: its Arrow buffers, as they are."""
-        if not isinstance(dtype, pd.ArrowDtype) or _arrow.format_of(dtype.pyarrow_dtype) is None:
+        if not isinstance(dtype, pd.ArrowDtype):
             return False
+        fmt = _arrow.format_of(dtype.pyarrow_dtype)
+        if fmt is None or "shmc_arrow_name" in L.MISSING \
+                or L.lib.shmc_arrow_name(fmt.encode()) is None:
+            return False  # the library's table says what is stored natively
         _arrow.describe(_arrow.to_array(arr), desc, self.keep)
         return True
 
