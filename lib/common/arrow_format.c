@@ -5,6 +5,8 @@
  * zone, decimal precision/scale, fixed-size binary width) are checked by hand. */
 #include "arrow_format.h"
 
+#include "format.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,12 +74,13 @@ static int fixed_binary_layout(const char *s, shmc_arrow_layout *out)
     return 0;
 }
 
-/* "ts?:ZONE" with ? in s/m/u/n; ZONE empty (naive) or printable ASCII without '\\'. */
+/* "ts?:ZONE" with ? in s/m/u/n; ZONE empty (naive) or a name that keeps the
+ * zone-name rule of numpy time zones (format.c): pandas hands it to zone lookups. */
 static int timestamp_layout(const char *s, shmc_arrow_layout *out)
 {
     if (!s[0] || !strchr("smun", s[0]) || s[1] != ':') return -1;
-    for (s += 2; *s; s++)
-        if (*s < 0x20 || *s > 0x7e || *s == '\\') return -1;
+    size_t len = strlen(s + 2);
+    if (shmc_zone_name_bad_byte(s + 2, len) != len) return -1;
     *out = (shmc_arrow_layout){SHMC_ARROW_FIXED, 8, 0, 0, "timestamp"};
     return 0;
 }

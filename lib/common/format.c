@@ -74,3 +74,22 @@ uint64_t shmc_header_hash(const uint8_t *hdr)
     memset(tmp + SHMC_HDR_SEALED, 0, 8);
     return shmc_hash(tmp, sizeof tmp);
 }
+
+/* Byte of a stored time-zone name that breaks the zone-name rule (FORMAT.md, "tz"), or
+ * len when it keeps it. pandas hands "dateutil/<path>" to dateutil, which opens any file
+ * it names. The rule: at most 255 bytes, parts of [A-Za-z0-9_+:-] joined by single '/'
+ * -- IANA keys ("Europe/Paris"), fixed offsets ("UTC+01:00"), "dateutil/"-prefixed or
+ * not. No '.', so no ".." part; no leading '/', so no absolute path. An empty name
+ * means no zone (every reader treats it so). */
+size_t shmc_zone_name_bad_byte(const char *tz, size_t len)
+{
+    if (len > 255) return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)tz[i];
+        int part = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                   ch == '_' || ch == '+' || ch == ':' || ch == '-';
+        int joint = ch == '/' && i > 0 && i + 1 < len && tz[i - 1] != '/';
+        if (!part && !joint) return i;
+    }
+    return len;
+}

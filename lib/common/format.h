@@ -97,4 +97,8 @@ uint32_t shmc_kind_roles_required(int kind);
 /* Element size used for shuffle and for checking raw_len of a role. */
 uint32_t shmc_role_typesize(int kind, int code_kind, int role);
 
+/* The zone-name rule of stored time zones (numpy `tz` and Arrow timestamp types):
+ * the index of the first byte that breaks it, or len when the name keeps it. */
+size_t shmc_zone_name_bad_byte(const char *tz, size_t len);
+
 #endif

@@ -170,30 +170,12 @@ static int column_check_dict(shmc_segment *seg, uint32_t c, const shmc_column_in
     return SHMC_OK;
 }
 
-/* Byte of a stored time-zone name that breaks the zone-name rule (FORMAT.md, "tz"), or
- * len when it keeps it. pandas hands "dateutil/<path>" to dateutil, which opens any file
- * it names. The rule: at most 255 bytes, parts of [A-Za-z0-9_+:-] joined by single '/'
- * -- IANA keys ("Europe/Paris"), fixed offsets ("UTC+01:00"), "dateutil/"-prefixed or
- * not. No '.', so no ".." part; no leading '/', so no absolute path. An empty name
- * means no zone (every reader treats it so). */
-static size_t tz_bad_byte(const char *tz, size_t len)
-{
-    if (len > 255) return 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)tz[i];
-        int part = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                   ch == '_' || ch == '+' || ch == ':' || ch == '-';
-        int joint = ch == '/' && i > 0 && i + 1 < len && tz[i - 1] != '/';
-        if (!part && !joint) return i;
-    }
-    return len;
-}
-
-/* A column's time zone against tz_bad_byte's rule, naming the byte that breaks it. */
+/* A column's time zone against the zone-name rule (shmc_zone_name_bad_byte), naming
+ * the byte that breaks it. */
 static int tz_check(shmc_segment *seg, uint32_t c, const shmc_column_info *ci)
 {
     if (!ci->tz) return SHMC_OK;
-    size_t len = strlen(ci->tz), bad = tz_bad_byte(ci->tz, len);
+    size_t len = strlen(ci->tz), bad = shmc_zone_name_bad_byte(ci->tz, len);
     if (bad == len) return SHMC_OK;
     char shown[84], why[96];
     size_t n = len < 80 ? len : 80;

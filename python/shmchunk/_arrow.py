@@ -237,9 +237,7 @@ def column(reader, col: int, ci, sel):
         dictionary = (dictionary_array(reader, ci.dict_column),
                       bool(ci.flags & L.SHMC_COL_ORDERED))
         typ = pa.dictionary(typ, dictionary[0].type, dictionary[1])
-    for t in (typ.index_type, typ.value_type) if pa.types.is_dictionary(typ) else (typ,):
-        if pa.types.is_timestamp(t) and t.tz:  # untrusted text that pandas hands to zone lookups
-            reader.zone_name(col, t.tz.encode())
+    # A timestamp's zone name was checked at open (the library's zone-name rule).
     parts = [rowgroup(reader.seg, col, rg, fmt, dictionary) for rg in sel.rowgroups]
     ca = pa.chunked_array(parts, type=typ)
     if sel.lo or sel.hi is not None:

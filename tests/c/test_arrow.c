@@ -347,6 +347,10 @@ static void test_forged_arrow_columns(void **state)
     expect(&g, 2, SHMC_ERR_CORRUPT, "not an Arrow format");
     g.cols[0].arrow = "tsu:a\x01z";
     expect(&g, 2, SHMC_ERR_CORRUPT, "not an Arrow format");
+    g.cols[0].arrow = "tsu:dateutil//etc/passwd";   /* pandas would open the path */
+    expect(&g, 2, SHMC_ERR_CORRUPT, "not an Arrow format");
+    g.cols[0].arrow = "tsu:../../etc/passwd";
+    expect(&g, 2, SHMC_ERR_CORRUPT, "not an Arrow format");
 
     forgery_init(&g, SHMC_KIND_INT64, "l");                          /* Arrow note on a numpy kind */
     forgery_chunk(&g, 0, SHMC_ROLE_VALUES, 8, 32);
