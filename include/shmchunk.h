@@ -157,10 +157,13 @@ typedef enum shmc_kind {
     SHMC_KIND_CATEGORICAL,   /* values = codes of `code_kind` (-1 = missing) + a dictionary column */
     SHMC_KIND_STRING,        /* Arrow large_string: int64 offsets + UTF-8 data + validity bitmap */
     SHMC_KIND_OBJECT,        /* one opaque pickle blob per row group, made by Python */
+    SHMC_KIND_PERIOD,        /* int64 period ordinals (NaT = INT64_MIN); the frequency is in
+                                `dtype`, which is required: "period[<freq>]", freq 1..63 bytes
+                                of [A-Za-z0-9-] (pandas' freqstr: "D", "M", "Q-DEC", "2h") */
     SHMC_KIND_COUNT_
 } shmc_kind;
 
-/* Width in bytes of one value of a fixed-width kind (bool .. timedelta), else 0. */
+/* Width in bytes of one value of a fixed-width kind (bool .. timedelta, period), else 0. */
 SHMC_API size_t shmc_kind_itemsize(int kind);
 /* Short name: "bool", "int64", "datetime", "categorical", "string", ... */
 SHMC_API const char *shmc_kind_name(int kind);

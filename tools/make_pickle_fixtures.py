@@ -165,6 +165,17 @@ def refuse_na():
     return df
 
 
+def periods():
+    """period[D] ordinal 18262 + i (2020-01-01 + i days), NaT at i = 2; period[M]
+    ordinal 600 + i (2020-01 + i months), NaT at i = 3 (issue 15)."""
+    return pd.DataFrame({
+        "pd": pd.arrays.PeriodArray(np.where(I == 2, np.iinfo(np.int64).min, 18262 + I).astype("int64"),
+                                    dtype=pd.PeriodDtype("D")),
+        "pm": pd.arrays.PeriodArray(np.where(I == 3, np.iinfo(np.int64).min, 600 + I).astype("int64"),
+                                    dtype=pd.PeriodDtype("M")),
+    })
+
+
 def refuse_pyobj():
     return pd.DataFrame({"o": pd.Series([1, "x", 2.5, None, (1, 2)], dtype=object)})
 
@@ -173,6 +184,8 @@ CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range
                                  index_multi,
                                  datetimes, categorical, nullable, strings, labels, labels_mixed, empty, zero_rows,
                                  columns_multi, refuse_pyobj, refuse_mixnull, refuse_na)}
+# Issue 15's kinds: made by pandas 2.2 and 3.1 (`... make_pickle_fixtures.py periods` writes only them).
+NEW_CASES = {f.__name__: f for f in (periods,)}
 
 
 def string_lists():
@@ -269,8 +282,22 @@ def refuse_sparse():
         pickle.dump(df, f, protocol=5)
 
 
+def write_case(name, make):
+    df = make()
+    for proto in range(2, 6):
+        if proto > pickle.HIGHEST_PROTOCOL:
+            continue
+        path = os.path.join(OUT, "%s_%s_p%d.pkl" % (TAG, name, proto))
+        with open(path, "wb") as f:
+            pickle.dump(df, f, protocol=proto)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:]:  # only the named cases
+        for name in sys.argv[1:]:
+            write_case(name, {**CASES, **NEW_CASES}[name])
+        return
     if MAJOR >= 3:
         hostile()
         refuse_sparse()
@@ -282,13 +309,10 @@ def main():
     if MAJOR >= 3:
         string_lists()
     for name, make in CASES.items():
-        df = make()
-        for proto in range(2, 6):
-            if proto > pickle.HIGHEST_PROTOCOL:
-                continue
-            path = os.path.join(OUT, "%s_%s_p%d.pkl" % (TAG, name, proto))
-            with open(path, "wb") as f:
-                pickle.dump(df, f, protocol=proto)
+        write_case(name, make)
+    if MAJOR >= 2:
+        for name, make in NEW_CASES.items():
+            write_case(name, make)
     # One file exactly as DataFrame.to_pickle writes it (protocol 5 by default).
     numeric().to_pickle(os.path.join(OUT, "%s_numeric_topickle.pkl" % TAG))
     print("wrote %s fixtures (pandas %s, numpy %s) to %s" % (TAG, pd.__version__, np.__version__, OUT),

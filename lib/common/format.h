@@ -94,5 +94,7 @@ uint32_t shmc_kind_roles_allowed(int kind);
 uint32_t shmc_kind_roles_required(int kind);
 /* Element size used for shuffle and for checking raw_len of a role. */
 uint32_t shmc_role_typesize(int kind, int code_kind, int role);
+/* A period column's dtype: "period[<freq>]", freq 1..63 of [A-Za-z0-9-]. */
+int shmc_period_dtype_ok(const char *dtype);
 
 #endif

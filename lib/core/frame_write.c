@@ -184,6 +184,9 @@ static int desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, 
                         SHMC_ERR_INVALID_ARG, "%s: code_kind %d is not int8..int64", what, d->code_kind);
         RETURN_ERROR_IF(!d->categories, e, SHMC_ERR_INVALID_ARG, "%s: categories is NULL", what);
     }
+    RETURN_ERROR_IF(d->kind == SHMC_KIND_PERIOD && !shmc_period_dtype_ok(d->dtype), e, SHMC_ERR_INVALID_ARG,
+                    "%s: a period column needs dtype \"period[<freq>]\" (freq 1..63 of [A-Za-z0-9-]), "
+                    "not \"%.80s\"", what, d->dtype ? d->dtype : "(null)");
     RETURN_ERROR_IF(is_dict && d->kind == SHMC_KIND_OBJECT, e, SHMC_ERR_INVALID_ARG,
                     "%s: object categories are not supported", what);
     if (d->kind == SHMC_KIND_OBJECT)
@@ -341,7 +344,7 @@ static uint64_t count_nan_nat(const shmc_column_desc *d, uint64_t n)
         for (uint64_t i = 0; i < n; i++) { double x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x != x; }
     else if (d->kind == SHMC_KIND_FLOAT32)
         for (uint64_t i = 0; i < n; i++) { float x; memcpy(&x, (const char *)d->values + 4 * i, 4); k += x != x; }
-    else if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA)
+    else if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA || d->kind == SHMC_KIND_PERIOD)
         for (uint64_t i = 0; i < n; i++) { int64_t x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x == INT64_MIN; }
     return k;
 }
@@ -351,7 +354,7 @@ static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, con
                          uint64_t *nulls)
 {
     *nulls = 0;
-    if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL) {
+    if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL || d->kind == SHMC_KIND_PERIOD) {
         RETURN_ERROR_IF(n && !d->values, e, SHMC_ERR_INVALID_ARG, "%s: values is NULL", what);
         for (uint64_t i = 0; d->mask && i < n; i++) *nulls += d->mask[i] != 0;
         *nulls += count_nan_nat(d, n);

@@ -24,11 +24,21 @@ static const struct {
     [SHMC_KIND_FLOAT64] = {"float64", 8}, [SHMC_KIND_DATETIME] = {"datetime", 8},
     [SHMC_KIND_TIMEDELTA] = {"timedelta", 8}, [SHMC_KIND_CATEGORICAL] = {"categorical", 0},
     [SHMC_KIND_STRING] = {"string", 0},   [SHMC_KIND_OBJECT] = {"object", 0},
+    [SHMC_KIND_PERIOD] = {"period", 8},
 };
 
 static int kind_valid(int kind) { return kind >= SHMC_KIND_BOOL && kind < SHMC_KIND_COUNT_; }
 
 size_t shmc_kind_itemsize(int kind) { return kind_valid(kind) ? kind_table[kind].itemsize : 0; }
+
+int shmc_period_dtype_ok(const char *dtype)
+{
+    static const char pre[] = "period[";
+    if (!dtype || strncmp(dtype, pre, sizeof pre - 1)) return 0;
+    const char *f = dtype + sizeof pre - 1;
+    size_t n = strspn(f, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-");
+    return n >= 1 && n <= 63 && f[n] == ']' && f[n + 1] == '\0';
+}
 
 const char *shmc_kind_name(int kind) { return kind_valid(kind) ? kind_table[kind].name : "unknown"; }
 
@@ -43,6 +53,7 @@ uint32_t shmc_kind_roles_allowed(int kind)
     if (kind == SHMC_KIND_STRING)
         return ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA) | ROLE(SHMC_ROLE_VALIDITY);
     if (kind == SHMC_KIND_OBJECT) return ROLE(SHMC_ROLE_PICKLE);
+    if (kind == SHMC_KIND_PERIOD) return ROLE(SHMC_ROLE_VALUES);
     return 0;
 }
 

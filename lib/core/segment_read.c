@@ -190,6 +190,8 @@ static int column_check(shmc_segment *seg, uint32_t c)
     COLUMN_ERROR_IF(ci->null_count > ci->nrows, "more nulls than rows");
     ci->nrowgroups = ceil_div(ci->nrows, seg->ix.rows_per_chunk);
     COLUMN_ERROR_IF(ci->nrowgroups > UINT32_MAX, "too many row groups");
+    COLUMN_ERROR_IF(ci->kind == SHMC_KIND_PERIOD && !shmc_period_dtype_ok(ci->dtype),
+                    "period column's dtype \"%.80s\" is not \"period[<freq>]\"", ci->dtype);
     if (ci->kind == SHMC_KIND_CATEGORICAL) return column_check_dict(seg, c, ci);
     ci->dict_column = UINT32_MAX;
     return SHMC_OK;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "format.h"
 #include "pickle_frame_int.h"
 
 /* ---- pyarrow ------------------------------------------------------------- */
@@ -267,6 +268,32 @@ static int pf_categorical(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_v
     return SHMC_OK;
 }
 
+/* PeriodDtype: REDUCE(pandas[.core.dtypes.dtypes].PeriodDtype, ("period[<freq>]",)) on
+ * pandas 2.2 and 3.x; a bare freq ("D") is taken too. Written as "period[<freq>]",
+ * checked against the segment's vocabulary (shmc_period_dtype_ok) here, at read. */
+static int pf_period_dtype(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) {
+    const shmc_pk_value *a = pf_arg(v, 0);
+    if (!v || v->type != SHMC_PK_REDUCE || !pf_pd(pf_callee(v), "PeriodDtype") || !a ||
+        a->type != SHMC_PK_STR || a->v.bytes.len > 70)
+        return pf_unsupported(C, v, "a PeriodDtype");
+    int whole = a->v.bytes.len > 7 && !memcmp(a->v.bytes.ptr, "period[", 7);
+    snprintf(out, cap, whole ? "%.*s" : "period[%.*s]", (int)a->v.bytes.len, (const char *)a->v.bytes.ptr);
+    if (!shmc_period_dtype_ok(out)) return pf_unsupported(C, a, "a period frequency");
+    return SHMC_OK;
+}
+
+/* PeriodArray: NDArrayBacked state (PeriodDtype, int64 ordinals, attrs). */
+static int pf_period(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr, pf_col *col) {
+    char name[80];
+    FORWARD_IF_ERROR(pf_period_dtype(C, dtype, name, sizeof name));
+    FORWARD_IF_ERROR(pf_ndarray_cols(C, arr, col, 1));
+    if (col->d.kind != SHMC_KIND_INT64)
+        return pf_fail(C, SHMC_ERR_PICKLE, arr, "PeriodArray ordinals are %s, not int64", col->dtype);
+    col->d.kind = SHMC_KIND_PERIOD;
+    memcpy(col->dtype, name, sizeof name);
+    return SHMC_OK;
+}
+
 /* __pyx_unpickle_NDArrayBacked(cls, checksum, None) + BUILD (dtype, ndarray, attrs). */
 static int pf_ndarray_backed(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest) {
     const shmc_pk_value *cls = pf_arg(v, 0), *st = shmc_pk_state(v);
@@ -278,6 +305,7 @@ static int pf_ndarray_backed(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, ui
         return pf_fail(C, SHMC_ERR_PICKLE, v, "1-D extension array placed in %llu columns",
                        (unsigned long long)k);
     if (pf_pd(cls, "Categorical")) return pf_categorical(C, dtype, arr, cols, nest);
+    if (pf_pd(cls, "PeriodArray")) return pf_period(C, dtype, arr, cols);
     if (pf_pd(cls, "StringArray")) {
         FORWARD_IF_ERROR(pf_ndarray_cols(C, arr, cols, 1));
         if (cols->d.kind != SHMC_KIND_STRING) return pf_unsupported(C, arr, "StringArray data");
@@ -477,7 +505,7 @@ static int pf_missing_fill(const shmc_column_desc *d, uint8_t *slot, size_t s) {
     if (d->mask) return 1;
     if (d->kind == SHMC_KIND_FLOAT64) { double v = NAN; memcpy(slot, &v, 8); return 1; }
     if (d->kind == SHMC_KIND_FLOAT32) { float v = NAN; memcpy(slot, &v, 4); return 1; }
-    if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA) {
+    if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA || d->kind == SHMC_KIND_PERIOD) {
         int64_t nat = INT64_MIN;
         memcpy(slot, &nat, s);
         return 1;

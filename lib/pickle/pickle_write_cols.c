@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "format.h"
 #include "pickle_write_int.h"
 #include "shmchunk.h"
 
@@ -293,6 +294,26 @@ static int emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, con
     return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
 }
 
+/* Periods: pandas.arrays.PeriodArray(int64 ordinals, pandas.PeriodDtype(dtype)).
+ * Both positional on pandas 2.2 and 3.x; integers given to PeriodArray itself are
+ * ordinals (pandas.array(ints, PeriodDtype) reads them as years, and warns). The
+ * dtype string was checked at open ("period[<freq>]", a safe alphabet). */
+static int emit_period(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                       size_t nruns)
+{
+    RETURN_ERROR_IF(!shmc_period_dtype_ok(ci->dtype), w->err, SHMC_ERR_CORRUPT,
+                    "column %u: period dtype is not \"period[<freq>]\"", col);
+    fixed_ctx c = {.check = CHECK_NONE};
+    pw_global(w, G_PERIODARRAY);
+    FORWARD_IF_ERROR(emit_fixed(w, col, ci, SHMC_ROLE_VALUES, "<i8", 8, &c, runs, nruns));
+    pw_global(w, G_PERIODDTYPE);
+    shmc_pk_cstr(&w->pk, ci->dtype);
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE1);
+    shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
+    return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Categorical: pandas.Categorical.from_codes(codes, categories, ordered)    */
 /* ------------------------------------------------------------------------ */
@@ -553,6 +574,7 @@ int pw_column(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_r
     case SHMC_KIND_CATEGORICAL: return emit_categorical(w, col, ci, runs, nruns);
     case SHMC_KIND_STRING: return emit_strings(w, col, ci, runs, nruns);
     case SHMC_KIND_OBJECT: return emit_objects(w, col, ci, runs, nruns);
+    case SHMC_KIND_PERIOD: return emit_period(w, col, ci, runs, nruns);
     default:
         return shmc_err_set(w->err, SHMC_ERR_CORRUPT, "column %u: unknown kind %d", col, ci->kind);
     }

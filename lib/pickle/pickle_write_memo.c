@@ -34,6 +34,8 @@ static const char *const global_names[G_COUNT][2] = {
     [G_GETITEM] = {"operator", "getitem"},
     [G_SLICE] = {"builtins", "slice"},
     [G_NAN] = {"numpy", "nan"},
+    [G_PERIODARRAY] = {"pandas.arrays", "PeriodArray"},
+    [G_PERIODDTYPE] = {"pandas", "PeriodDtype"},
 };
 
 int pw_global(pw_writer *w, int g)

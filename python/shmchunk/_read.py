@@ -193,6 +193,8 @@ class FrameReader:
             return self._string(col, dtype, sel)
         if kind == L.SHMC_KIND_OBJECT:
             return self._object(col, dtype, sel)
+        if kind == L.SHMC_KIND_PERIOD:
+            return self._period(col, dtype, sel)
         raise errors.UnsupportedError(f"column {col}: kind {kind} unknown to this version")
 
     def _fixed(self, col, ci, dtype, sel):
@@ -227,6 +229,16 @@ class FrameReader:
             tzd = self._tz_dtype(col, unit, ci.tz)
             return pd.arrays.DatetimeArray._simple_new(values, dtype=tzd)
         return _masked_or_plain(values, mask, dtype)
+
+    def _period(self, col, dtype, sel):
+        """PeriodArray over the stored int64 ordinals: a view of a raw column, no copy.
+        The dtype ("period[<freq>]") was checked at open; a freq pandas does not know
+        raises ValueError, which column_array reports as corruption of the column."""
+        raw = self.role(col, L.SHMC_ROLE_VALUES, sel.rowgroups)
+        if raw is None:
+            raise errors.CorruptSegmentError(f"{self.seg.src}: column {col}: no values chunks")
+        ordinals = sel.trim(raw.view("<i8"))
+        return pd.arrays.PeriodArray(ordinals, dtype=pd.PeriodDtype(dtype[len("period["):-1]))
 
     def _non_01_chunks(self, col, role, rgs, raw) -> list[int]:
         """Chunk ids of a 1-byte role (bool values, masks) over rgs holding a byte other

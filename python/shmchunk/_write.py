@@ -93,6 +93,7 @@ class FrameBuilder:
         desc.dtype = dname
         arr = values.array if hasattr(values, "array") else values
         done = (self._numeric(arr, dtype, desc) or self._datetime(arr, dtype, desc)
+                or self._period(arr, dtype, desc)
                 or self._masked(arr, dtype, desc) or self._categorical(arr, dtype, desc)
                 or self._string(arr, dtype, desc, nrows))
         if not done:
@@ -131,6 +132,15 @@ class FrameBuilder:
         ints = np.ascontiguousarray(ints, dtype="<i8")
         self.keep.append(ints)
         desc.kind, desc.unit, desc.values = kind, L.UNIT_CODES[unit], _addr(ints)
+        return True
+
+    def _period(self, arr, dtype, desc) -> bool:
+        """PeriodDtype: the int64 ordinals (asi8, a view) and "period[<freq>]"."""
+        if not isinstance(dtype, pd.PeriodDtype):
+            return False
+        ints = np.ascontiguousarray(np.asarray(arr.asi8), dtype="<i8")
+        self.keep.append(ints)
+        desc.kind, desc.values = L.SHMC_KIND_PERIOD, _addr(ints)
         return True
 
     def _masked(self, arr, dtype, desc) -> bool:

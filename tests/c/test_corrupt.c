@@ -646,9 +646,51 @@ static void test_verify_rechecks_open_handle(void **state)
     }
 }
 
+/* A period column opens only with a "period[<freq>]" dtype and 8-byte values. */
+static void test_forged_period(void **state)
+{
+    (void)state;
+    shmc_column_info col = {.kind = SHMC_KIND_PERIOD, .label = {SHMC_LABEL_STR, "p", 1, 0}, .nrows = 4,
+                            .dtype = "period[Q-DEC]"};
+    shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32,
+                          .stored_len = 32};
+    ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
+    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = &col, .ncolumns = 1,
+                     .chunks = &ch, .nchunks = 1};
+    static const char *const bad[] = {"", "period", "period[]", "period[D", "period[D]x", "period[D;]",
+                                      "period[dateutil/../x]", "period[ D]", "int64"};
+    size_t len;
+    uint8_t *p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);   /* the honest one */
+    free(p);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        col.dtype = bad[i];
+        p = forge(&ix, 64, &len);
+        assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+        free(p);
+    }
+    col.dtype = NULL;   /* no dtype key at all */
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    col.dtype = "period[D]";   /* 4-byte values of a period column */
+    ch.typesize = 4;
+    ch.raw_len = ch.stored_len = 16;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    ch.typesize = 8;   /* a mask role on a period column */
+    ch.raw_len = ch.stored_len = 32;
+    ch.role = SHMC_ROLE_MASK;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest raw[] = {
+        cmocka_unit_test(test_forged_period),
         cmocka_unit_test(test_pristine_opens),
         cmocka_unit_test(test_bad_magic),
         cmocka_unit_test(test_bad_version),

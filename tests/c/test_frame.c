@@ -282,9 +282,59 @@ static void test_strings_without_nulls(void **s)
     shmc_frame_free(f);
 }
 
+/* Issue 15: a period column round-trips as int64 ordinals with its dtype, counts
+ * NaT as missing, and is refused without a "period[<freq>]" dtype or with a mask. */
+static void test_period(void **s)
+{
+    (void)s;
+    enum { N = 150 };
+    int64_t v[N];
+    for (int i = 0; i < N; i++) v[i] = i % 7 == 3 ? INT64_MIN : 18262 + i;
+    shmc_frame *f;
+    shmc_frame_create(&f);
+    shmc_frame_set_nrows(f, N);
+    shmc_column_desc d = {.kind = SHMC_KIND_PERIOD, .values = v};
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);   /* no dtype */
+    assert_non_null(strstr(shmc_frame_errmsg(f), "period[<freq>]"));
+    d.dtype = "period[D";
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);
+    d.dtype = "period[D]";
+    d.mask = (const uint8_t *)v;
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);
+    d.mask = NULL;
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
+    uint8_t *buf;
+    size_t len;
+    shmc_write_opts o;
+    shmc_write_opts_init(&o);
+    o.rows_per_chunk = 64;
+    o.codec = SHMC_CODEC_ZSTD;
+    assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_OK);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, buf, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
+    shmc_column_info ci;
+    assert_int_equal(shmc_segment_column_info(seg, 0, &ci), SHMC_OK);
+    assert_int_equal(ci.kind, SHMC_KIND_PERIOD);
+    assert_string_equal(shmc_kind_name(ci.kind), "period");
+    assert_int_equal(shmc_kind_itemsize(ci.kind), 8);
+    assert_string_equal(ci.dtype, "period[D]");
+    assert_int_equal(ci.roles, 1u << SHMC_ROLE_VALUES);
+    assert_int_equal(ci.null_count, (N + 3) / 7);
+    size_t got_len = 0;
+    uint8_t *got = hc_decode_role(seg, 0, SHMC_ROLE_VALUES, &got_len);
+    assert_int_equal(got_len, sizeof v);
+    assert_memory_equal(got, v, sizeof v);
+    free(got);
+    shmc_segment_free(seg);
+    free(buf);
+    shmc_frame_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_period),
         cmocka_unit_test(test_raw_shm),          cmocka_unit_test(test_raw_file),
         cmocka_unit_test(test_raw_buffer),       cmocka_unit_test(test_zstd_shm),
         cmocka_unit_test(test_zstd_shuffle_file), cmocka_unit_test(test_zstd_shuffle_buffer),

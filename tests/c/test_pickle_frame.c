@@ -161,8 +161,8 @@ static void check_strings(const shmc_column_desc *d, const char *const *want, si
 
 static const char *const TAGS[] = {"pd15", "pd22", "pd31"};
 
-/* Call fn for every version x protocol fixture of a case that exists. */
-static void each(const char *cas, void (*fn)(run *x, const char *tag, int proto)) {
+/* Call fn for every version x protocol fixture of a case that exists; want of them. */
+static void each_n(const char *cas, void (*fn)(run *x, const char *tag, int proto), int want) {
     int seen = 0;
     for (size_t t = 0; t < 3; t++)
         for (int p = 2; p <= 5; p++) {
@@ -174,8 +174,10 @@ static void each(const char *cas, void (*fn)(run *x, const char *tag, int proto)
             fn(&x, TAGS[t], p);
             run_free(&x);
         }
-    assert_int_equal(seen, 12);
+    assert_int_equal(seen, want);
 }
+
+static void each(const char *cas, void (*fn)(run *x, const char *tag, int proto)) { each_n(cas, fn, 12); }
 
 static void ok_range(run *x, int ncols) {
     assert_int_equal(x->status, SHMC_OK);
@@ -788,6 +790,39 @@ static void test_refuse_sparse(void **s) {
     run_free(&x);
 }
 
+/* Issue 15: period[D] / period[M] (pandas 2.2 and 3.1 fixtures, protocols 2-5). */
+static void periods_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 2);
+    rec_col *pd_ = col(&x->r, "pd"), *pm = col(&x->r, "pm");
+    check_kind(pd_, SHMC_KIND_PERIOD, "period[D]");
+    check_kind(pm, SHMC_KIND_PERIOD, "period[M]");
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(i64_at(pd_->d.values, (size_t)i), i == 2 ? INT64_MIN : 18262 + i);
+        assert_int_equal(i64_at(pm->d.values, (size_t)i), i == 3 ? INT64_MIN : 600 + i);
+    }
+}
+
+static void test_periods(void **s) { (void)s; each_n("periods", periods_fn, 8); }
+
+/* A frequency outside the segment's vocabulary is refused, naming the construct. */
+static void test_period_bad_freq(void **s) {
+    (void)s;
+    run x;
+    assert_true(run_file(&x, "pd31_periods_p5.pkl"));
+    uint8_t *at = memmem(x.buf, x.len, "period[D]", 9);
+    assert_non_null(at);
+    memcpy(at, "period[;]", 9);
+    shmc_frame_free(x.frame);
+    memset(&x.r, 0, sizeof x.r);
+    assert_int_equal(shmc_frame_create(&x.frame), SHMC_OK);
+    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname};
+    shmc_pk_input in = {x.buf, x.len, NULL, NULL, 0};
+    assert_int_equal(shmc_pf_read(x.frame, &sink, &in, NULL), SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(shmc_frame_errmsg(x.frame), "a period frequency"));
+    run_free(&x);
+}
+
 static void test_labels(void **s) { (void)s; each("labels", labels_fn); }
 static void test_columns_multi(void **s) { (void)s; each("columns_multi", columns_multi_fn); }
 static void test_refuse_pyobj(void **s) { (void)s; each("refuse_pyobj", pyobj_fn); }
@@ -810,6 +845,7 @@ int main(void) {
         cmocka_unit_test(test_refuse_na),
         cmocka_unit_test(test_hostile_refused), cmocka_unit_test(test_hostile_range_level),
         cmocka_unit_test(test_hostile_bools),  cmocka_unit_test(test_refuse_sparse),
+        cmocka_unit_test(test_periods),      cmocka_unit_test(test_period_bad_freq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

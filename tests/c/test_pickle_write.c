@@ -1394,6 +1394,34 @@ static void test_write_string_dtypes(void **state)
     close_fixture(&fx);
 }
 
+/* Issue 15: a period column is PeriodArray(<i8 ordinals, PeriodDtype("period[...]")),
+ * over rows cut inside row groups, raw and compressed. */
+static void test_write_period(void **state)
+{
+    (void)state;
+    for (int codec = 0; codec <= 1; codec++) {
+        fill_data();
+        shmc_frame *f = NULL;
+        assert_int_equal(shmc_frame_create(&f), SHMC_OK);
+        shmc_frame_set_nrows(f, NROWS);
+        add(f, (shmc_column_desc){.kind = SHMC_KIND_PERIOD, .label = slab("p"), .dtype = "period[Q-DEC]",
+                                  .values = g_i64});
+        fixture fx;
+        open_fixture(&fx, f, codec, 0);
+        shmc_selection sel = {.row_start = 1, .row_stop = 9};
+        stream st;
+        write_ok(&fx, &sel, 0, &st);
+        val *p = dict_get(st.data, "p");
+        assert_string_equal(call_name(p), "pandas.arrays PeriodArray");
+        assert_int_equal(nargs(p), 2);
+        check_fixed_inband(arg(p, 0), "<i8", g_i64, 8, 1, 9);
+        assert_string_equal(call_name(arg(p, 1)), "pandas PeriodDtype");
+        assert_true(str_is(arg(arg(p, 1), 0), "period[Q-DEC]"));
+        stream_free(&st);
+        close_fixture(&fx);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1419,6 +1447,7 @@ int main(void)
         cmocka_unit_test(test_write_flipped_bytes),
         cmocka_unit_test(test_write_large),
         cmocka_unit_test(test_write_string_dtypes),
+        cmocka_unit_test(test_write_period),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

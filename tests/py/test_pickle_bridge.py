@@ -205,11 +205,25 @@ def make_strings(values, dtype: str):
     return pd.array(values, dtype=dtype)
 
 
+# Issue 15's kinds, stored natively (not as object pickles).
+NEW_KINDS = ["period"]
+NAT = np.iinfo(np.int64).min
+
+
+@st.composite
+def new_kind_column(draw, kind: str, n: int):
+    if kind == "period":  # period[D] / period[M] ordinals, NaT among them
+        freq = draw(st.sampled_from(["D", "M", "Q-DEC"]))
+        vals = draw(st.lists(st.integers(-10**5, 10**5) | st.just(NAT), min_size=n, max_size=n))
+        return pd.arrays.PeriodArray(np.array(vals, dtype="i8"), dtype=pd.PeriodDtype(freq))
+    raise AssertionError(kind)
+
+
 @st.composite
 def column(draw, n: int):
     kind = draw(st.sampled_from(
         list(INTS) + ["float32", "float64", "bool", "datetime", "datetime_tz", "timedelta",
-                      "category", "nullable_int", "Float64", "boolean", "string"]))
+                      "category", "nullable_int", "Float64", "boolean", "string"] + NEW_KINDS))
     maybe = lambda s: st.one_of(st.none(), s)  # noqa: E731
     if kind in INTS:
         lo, hi = INTS[kind]
@@ -246,6 +260,8 @@ def column(draw, n: int):
                         dtype="Float64")
     if kind == "boolean":
         return pd.array(draw(st.lists(maybe(st.booleans()), min_size=n, max_size=n)), dtype="boolean")
+    if kind in NEW_KINDS:
+        return draw(new_kind_column(kind, n))
     dt = draw(st.sampled_from(string_dtypes()))
     return make_strings(draw(st.lists(maybe(TEXT | st.just("x" * 70000)), min_size=n, max_size=n)), dt)
 
