@@ -14,7 +14,7 @@
  *               2-D blocks are (columns, rows); Fortran order is gathered per column,
  *               big-endian data is swapped, both into owned buffers; otherwise the
  *               column points INTO the input
- *   extension   DatetimeArray / TimedeltaArray / Categorical / StringArray via
+ *   extension   DatetimeArray / TimedeltaArray / Categorical / StringArray / PeriodArray via
  *               __pyx_unpickle_NDArrayBacked + BUILD (dtype, ndarray, attrs);
  *               IntegerArray / FloatingArray / BooleanArray {_data, _mask};
  *               ArrowStringArray[NumpySemantics] {_pa_array: pyarrow.lib._restore_array(...), _dtype}
@@ -36,7 +36,8 @@
  *   or holding pd.NA, is refused: no dtype string brings it back exactly),
  *   "string[python]" (StringDtype python, na_value NA), "string[pyarrow]"
  *   (pyarrow, NA), "str" (pyarrow, na_value NaN: pandas 3 default, and pandas 2's
- *   "pyarrow_numpy"), "str[python]" (python storage, na_value NaN).
+ *   "pyarrow_numpy"), "str[python]" (python storage, na_value NaN),
+ *   "period[<freq>]" (PeriodDtype).
  */
 #include <stdio.h>
 #include <string.h>
