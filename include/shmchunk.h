@@ -160,6 +160,10 @@ typedef enum shmc_kind {
     SHMC_KIND_PERIOD,        /* int64 period ordinals (NaT = INT64_MIN); the frequency is in
                                 `dtype`, which is required: "period[<freq>]", freq 1..63 bytes
                                 of [A-Za-z0-9-] (pandas' freqstr: "D", "M", "Q-DEC", "2h") */
+    SHMC_KIND_INTERVAL,      /* two bounds per row: values = left, right = right, both of the
+                                subtype `code_kind` (int8 .. float64, datetime with its unit and
+                                optional tz, timedelta); missing = NaN / NaT in both; which ends
+                                are closed: SHMC_COL_CLOSED_LEFT / SHMC_COL_CLOSED_RIGHT */
     SHMC_KIND_COUNT_
 } shmc_kind;
 
@@ -182,15 +186,19 @@ typedef enum shmc_role {
     SHMC_ROLE_DATA = 3,      /* string: UTF-8 bytes */
     SHMC_ROLE_VALIDITY = 4,  /* string: Arrow bitmap, bit i (LSB first) = row i valid */
     SHMC_ROLE_PICKLE = 5,    /* object: opaque pickle bytes of the row group */
+    SHMC_ROLE_RIGHT = 6,     /* interval: right bounds, laid out as values */
     SHMC_ROLE_COUNT_
 } shmc_role;
-/* "values", "mask", "offsets", "data", "validity", "pickle"; "unknown" otherwise. */
+/* "values", "mask", "offsets", "data", "validity", "pickle", "right"; "unknown" otherwise. */
 SHMC_API const char *shmc_role_name(int role);
 
 /* Column flags. */
 #define SHMC_COL_INDEX      0x1u  /* part of the frame's index, not a data column */
 #define SHMC_COL_ORDERED    0x2u  /* categorical: ordered categories */
 #define SHMC_COL_DICTIONARY 0x4u  /* the categories of a categorical column (set by the writer) */
+/* Interval columns only: which ends are closed. Both = "both", none = "neither". */
+#define SHMC_COL_CLOSED_LEFT  0x8u
+#define SHMC_COL_CLOSED_RIGHT 0x10u
 
 /* A label: a column name, an index name. Python pickles labels it cannot say
  * as str/int/None and passes SHMC_LABEL_PICKLE bytes. */
@@ -226,13 +234,15 @@ typedef struct shmc_column_desc {
     const uint8_t *validity;   /* string: optional Arrow bitmap (NULL = no missing values) */
     uint64_t validity_offset;  /* bit offset of row 0 in validity (Arrow slices) */
 
-    int code_kind;             /* categorical: SHMC_KIND_INT8 .. INT64 */
+    int code_kind;             /* categorical: SHMC_KIND_INT8 .. INT64; interval: the bounds' kind */
     const struct shmc_column_desc *categories; /* categorical: dictionary column (any non-categorical kind) */
     uint64_t ncategories;
 
     const void *const *blobs;  /* object: one pickle blob per row group */
     const size_t *blob_lens;
     size_t nblobs;             /* must equal the number of row groups at write time */
+
+    const void *right;         /* interval: nrows right bounds (values holds the left ones) */
 } shmc_column_desc;
 
 /* ------------------------------------------------------------------------ */
@@ -394,7 +404,7 @@ typedef struct shmc_column_info {
     const char *dtype;        /* "" if none */
     int unit;
     const char *tz;           /* NULL if none */
-    int code_kind;            /* categorical */
+    int code_kind;            /* categorical: the codes' kind; interval: the bounds' kind */
     uint32_t dict_column;     /* categorical: column id of the dictionary, else UINT32_MAX */
     uint64_t nrows;           /* frame nrows, or ncategories for a dictionary column */
     uint64_t nrowgroups;

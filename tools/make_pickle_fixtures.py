@@ -176,6 +176,22 @@ def periods():
     })
 
 
+def intervals():
+    """interval[int64, right] (i, 2i+1]; interval[float64, both] [i/2, i/2+1] missing at
+    i = 1; interval[datetime64[ns], left] [i s, i+1 s) missing at i = 3; the same in UTC,
+    neither side closed (issue 15)."""
+    f = np.where(I == 1, np.nan, I * 0.5)
+    t = pd.to_datetime(np.where(I == 3, np.iinfo(np.int64).min, I * 10**9).astype("int64"), unit="ns")
+    t1 = t + pd.Timedelta(seconds=1)
+    IA = pd.arrays.IntervalArray
+    return pd.DataFrame({
+        "ii": IA.from_arrays(I.astype("int64"), (2 * I + 1).astype("int64"), "right"),
+        "if": IA.from_arrays(f, f + 1, "both"),
+        "it": IA.from_arrays(t, t1, "left"),
+        "iz": IA.from_arrays(t.tz_localize("UTC"), t1.tz_localize("UTC"), "neither"),
+    })
+
+
 def refuse_pyobj():
     return pd.DataFrame({"o": pd.Series([1, "x", 2.5, None, (1, 2)], dtype=object)})
 
@@ -185,7 +201,7 @@ CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range
                                  datetimes, categorical, nullable, strings, labels, labels_mixed, empty, zero_rows,
                                  columns_multi, refuse_pyobj, refuse_mixnull, refuse_na)}
 # Issue 15's kinds: made by pandas 2.2 and 3.1 (`... make_pickle_fixtures.py periods` writes only them).
-NEW_CASES = {f.__name__: f for f in (periods,)}
+NEW_CASES = {f.__name__: f for f in (periods, intervals)}
 
 
 def string_lists():

@@ -96,5 +96,7 @@ uint32_t shmc_kind_roles_required(int kind);
 uint32_t shmc_role_typesize(int kind, int code_kind, int role);
 /* A period column's dtype: "period[<freq>]", freq 1..63 of [A-Za-z0-9-]. */
 int shmc_period_dtype_ok(const char *dtype);
+/* An interval's bounds: int8 .. float64, datetime, timedelta (not bool). */
+int shmc_interval_subtype_ok(int code_kind);
 
 #endif

@@ -168,13 +168,21 @@ static int desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, 
 {
     RETURN_ERROR_IF(d->kind < SHMC_KIND_BOOL || d->kind >= SHMC_KIND_COUNT_, e, SHMC_ERR_INVALID_ARG,
                     "%s: kind %d is not a shmc_kind", what, d->kind);
-    RETURN_ERROR_IF(d->flags & ~(SHMC_COL_INDEX | SHMC_COL_ORDERED), e, SHMC_ERR_INVALID_ARG,
+    uint32_t closed = d->kind == SHMC_KIND_INTERVAL ? SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT : 0;
+    RETURN_ERROR_IF(d->flags & ~(SHMC_COL_INDEX | SHMC_COL_ORDERED | closed), e, SHMC_ERR_INVALID_ARG,
                     "%s: flags 0x%x has unknown or writer-only bits", what, d->flags);
     FORWARD_IF_ERROR(label_check(e, &d->label, what));
-    int timed = d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA;
+    /* An interval's bounds carry the time unit and zone of their kind. */
+    int bound = d->kind == SHMC_KIND_INTERVAL ? d->code_kind : d->kind;
+    RETURN_ERROR_IF(d->kind == SHMC_KIND_INTERVAL && !shmc_interval_subtype_ok(d->code_kind), e,
+                    SHMC_ERR_INVALID_ARG, "%s: interval code_kind %d is not int8..float64, datetime or "
+                    "timedelta", what, d->code_kind);
+    RETURN_ERROR_IF(is_dict && d->kind == SHMC_KIND_INTERVAL, e, SHMC_ERR_INVALID_ARG,
+                    "%s: interval categories are not supported", what);
+    int timed = bound == SHMC_KIND_DATETIME || bound == SHMC_KIND_TIMEDELTA;
     RETURN_ERROR_IF(timed && (d->unit < SHMC_UNIT_S || d->unit > SHMC_UNIT_NS), e,
                     SHMC_ERR_INVALID_ARG, "%s: unit %d is not s/ms/us/ns", what, d->unit);
-    RETURN_ERROR_IF(d->tz && d->kind != SHMC_KIND_DATETIME, e, SHMC_ERR_INVALID_ARG,
+    RETURN_ERROR_IF(d->tz && bound != SHMC_KIND_DATETIME, e, SHMC_ERR_INVALID_ARG,
                     "%s: tz given for a %s column", what, shmc_kind_name(d->kind));
     RETURN_ERROR_IF(d->mask && !shmc_kind_is_fixed(d->kind), e, SHMC_ERR_INVALID_ARG,
                     "%s: mask given for a %s column", what, shmc_kind_name(d->kind));
@@ -335,16 +343,18 @@ static int64_t code_at(const void *codes, int code_kind, uint64_t i)
     }
 }
 
-/* Missing values pandas sees in an unmasked float (NaN) or time (NaT) column. */
+/* Missing values pandas sees in an unmasked float (NaN) or time (NaT) column
+ * (an interval is missing where its left bound is). */
 static uint64_t count_nan_nat(const shmc_column_desc *d, uint64_t n)
 {
     uint64_t k = 0;
     if (d->mask || !d->values) return 0;
-    if (d->kind == SHMC_KIND_FLOAT64)
+    int kind = d->kind == SHMC_KIND_INTERVAL ? d->code_kind : d->kind;
+    if (kind == SHMC_KIND_FLOAT64)
         for (uint64_t i = 0; i < n; i++) { double x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x != x; }
-    else if (d->kind == SHMC_KIND_FLOAT32)
+    else if (kind == SHMC_KIND_FLOAT32)
         for (uint64_t i = 0; i < n; i++) { float x; memcpy(&x, (const char *)d->values + 4 * i, 4); k += x != x; }
-    else if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA || d->kind == SHMC_KIND_PERIOD)
+    else if (kind == SHMC_KIND_DATETIME || kind == SHMC_KIND_TIMEDELTA || kind == SHMC_KIND_PERIOD)
         for (uint64_t i = 0; i < n; i++) { int64_t x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x == INT64_MIN; }
     return k;
 }
@@ -354,7 +364,10 @@ static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, con
                          uint64_t *nulls)
 {
     *nulls = 0;
-    if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL || d->kind == SHMC_KIND_PERIOD) {
+    RETURN_ERROR_IF(d->kind == SHMC_KIND_INTERVAL && n && !d->right, e, SHMC_ERR_INVALID_ARG,
+                    "%s: right is NULL", what);
+    if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL || d->kind == SHMC_KIND_PERIOD ||
+        d->kind == SHMC_KIND_INTERVAL) {
         RETURN_ERROR_IF(n && !d->values, e, SHMC_ERR_INVALID_ARG, "%s: values is NULL", what);
         for (uint64_t i = 0; d->mask && i < n; i++) *nulls += d->mask[i] != 0;
         *nulls += count_nan_nat(d, n);
@@ -429,7 +442,7 @@ static int plan_columns(writer *w)
 static uint64_t role_raw_len(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n, uint32_t rg)
 {
     switch (role) {
-    case SHMC_ROLE_VALUES: return n * shmc_role_typesize(d->kind, d->code_kind, role);
+    case SHMC_ROLE_VALUES: case SHMC_ROLE_RIGHT: return n * shmc_role_typesize(d->kind, d->code_kind, role);
     case SHMC_ROLE_MASK: return n;
     case SHMC_ROLE_OFFSETS: return (n + 1) * 8;
     case SHMC_ROLE_DATA: return (uint64_t)(d->offsets[row0 + n] - d->offsets[row0]);
@@ -491,6 +504,7 @@ static const uint8_t *job_direct(const wjob *j)
     const shmc_column_desc *d = j->d;
     switch (j->role) {
     case SHMC_ROLE_VALUES: return (const uint8_t *)d->values + j->row_start * j->typesize;
+    case SHMC_ROLE_RIGHT: return (const uint8_t *)d->right + j->row_start * j->typesize;
     case SHMC_ROLE_MASK: return d->mask + j->row_start;
     case SHMC_ROLE_DATA: return d->data + d->offsets[j->row_start];
     case SHMC_ROLE_PICKLE: return d->blobs[j->rowgroup];

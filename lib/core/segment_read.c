@@ -170,7 +170,8 @@ static int column_check_dict(shmc_segment *seg, uint32_t c, const shmc_column_in
     uint32_t d = ci->dict_column;
     COLUMN_ERROR_IF(d >= seg->ix.ncolumns || !(seg->ix.columns[d].flags & SHMC_COL_DICTIONARY) ||
                         seg->ix.columns[d].kind == SHMC_KIND_CATEGORICAL ||
-                        seg->ix.columns[d].kind == SHMC_KIND_OBJECT,
+                        seg->ix.columns[d].kind == SHMC_KIND_OBJECT ||
+                        seg->ix.columns[d].kind == SHMC_KIND_INTERVAL,
                     "dictionary column %u is not a dictionary", d);
     return SHMC_OK;
 }
@@ -179,7 +180,13 @@ static int column_check(shmc_segment *seg, uint32_t c)
 {
     shmc_column_info *ci = &seg->ix.columns[c];
     COLUMN_ERROR_IF(ci->kind < SHMC_KIND_BOOL || ci->kind >= SHMC_KIND_COUNT_, "kind %d unknown", ci->kind);
-    int timed = ci->kind == SHMC_KIND_DATETIME || ci->kind == SHMC_KIND_TIMEDELTA;
+    COLUMN_ERROR_IF(ci->kind == SHMC_KIND_INTERVAL && !shmc_interval_subtype_ok(ci->code_kind),
+                    "interval code_kind %d is not int8..float64, datetime or timedelta", ci->code_kind);
+    uint32_t closed = SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT;
+    COLUMN_ERROR_IF((ci->flags & closed) && ci->kind != SHMC_KIND_INTERVAL,
+                    "closed-end flags 0x%x on a %s column", ci->flags & closed, shmc_kind_name(ci->kind));
+    int bound = ci->kind == SHMC_KIND_INTERVAL ? ci->code_kind : ci->kind;
+    int timed = bound == SHMC_KIND_DATETIME || bound == SHMC_KIND_TIMEDELTA;
     COLUMN_ERROR_IF(timed && (ci->unit < SHMC_UNIT_S || ci->unit > SHMC_UNIT_NS), "time unit %d is not s/ms/us/ns",
                     ci->unit);
     int is_dict = (ci->flags & SHMC_COL_DICTIONARY) != 0;
@@ -205,7 +212,7 @@ static int expected_raw(const shmc_column_info *ci, int role, uint64_t n, uint64
 {
     uint64_t elem = 1, count = n;
     switch (role) {
-    case SHMC_ROLE_VALUES: elem = shmc_role_typesize(ci->kind, ci->code_kind, role); break;
+    case SHMC_ROLE_VALUES: case SHMC_ROLE_RIGHT: elem = shmc_role_typesize(ci->kind, ci->code_kind, role); break;
     case SHMC_ROLE_MASK: break;
     case SHMC_ROLE_OFFSETS:
         elem = 8;

@@ -248,7 +248,8 @@ static int pf_categorical(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_v
     shmc_label ignored;
     const shmc_pk_value *cat_index = shmc_pk_dict_get(shmc_pk_state(dtype), "categories");
     FORWARD_IF_ERROR(pf_index_col(C, cat_index, &cats, &ignored, nest + 1));
-    if (cats.d.kind == SHMC_KIND_CATEGORICAL) return pf_unsupported(C, dtype, "categories of a categorical");
+    if (cats.d.kind == SHMC_KIND_CATEGORICAL || cats.d.kind == SHMC_KIND_INTERVAL)
+        return pf_unsupported(C, dtype, "categories of a categorical (categorical or interval categories)");
     FORWARD_IF_ERROR(pf_ndarray_cols(C, codes, col, 1));
     int ck = col->d.kind;
     if (ck < SHMC_KIND_INT8 || ck > SHMC_KIND_INT64)
@@ -348,6 +349,57 @@ static int pf_arrow_string_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col)
     return pf_string_dtype(C, dt, col->dtype, sizeof col->dtype);
 }
 
+/* IntervalDtype: NEWOBJ + BUILD {subtype, closed} -> the SHMC_COL_CLOSED_* flags. */
+static int pf_closed(pf_ctx *C, const shmc_pk_value *dt, uint32_t *flags) {
+    static const struct { const char *name; uint32_t flags; } ends[] = {
+        {"left", SHMC_COL_CLOSED_LEFT}, {"right", SHMC_COL_CLOSED_RIGHT},
+        {"both", SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT}, {"neither", 0}};
+    const shmc_pk_value *closed = shmc_pk_dict_get(shmc_pk_state(dt), "closed");
+    if (!pf_pd(pf_callee(dt), "IntervalDtype")) return pf_unsupported(C, dt, "an IntervalDtype");
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
+        if (shmc_pk_str_eq(closed, ends[i].name)) { *flags = ends[i].flags; return SHMC_OK; }
+    return pf_unsupported(C, closed ? closed : dt, "an interval's closed side");
+}
+
+/* Both bounds: the same fixed kind (not bool), unit, zone and length, no mask. */
+static int pf_bounds_match(pf_ctx *C, const shmc_pk_value *at, const pf_col *l, const pf_col *r) {
+    if (!shmc_interval_subtype_ok(l->d.kind) || l->d.mask || r->d.mask || l->d.kind != r->d.kind ||
+        l->d.unit != r->d.unit || strcmp(l->tz, r->tz) || l->nrows != r->nrows)
+        return pf_fail(C, SHMC_ERR_UNSUPPORTED, at, "interval bounds %s and %s (numbers, datetimes "
+                       "or timedeltas of one dtype are read)", l->dtype, r->dtype);
+    return SHMC_OK;
+}
+
+/* IntervalArray: REDUCE(__pyx_unpickle_IntervalMixin, (IntervalArray, checksum, None)) +
+ * BUILD ({_left, _right, _dtype},) on pandas 2.2 and 3.x; each bound is any array
+ * pf_values reads (ndarray, zoned DatetimeArray). */
+static int pf_interval(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest) {
+    const shmc_pk_value *st = shmc_pk_state(v);
+    if (st && st->type == SHMC_PK_TUPLE && shmc_pk_len(st) == 1) st = shmc_pk_item(st, 0);
+    if (!pf_pd(pf_arg(v, 0), "IntervalArray") || !st || st->type != SHMC_PK_DICT)
+        return pf_unsupported(C, v, "an IntervalArray");
+    uint32_t flags = 0;
+    FORWARD_IF_ERROR(pf_closed(C, shmc_pk_dict_get(st, "_dtype"), &flags));
+    pf_col b[2];
+    memset(b, 0, sizeof b);
+    FORWARD_IF_ERROR(pf_values(C, shmc_pk_dict_get(st, "_left"), &b[0], 1, nest + 1));
+    FORWARD_IF_ERROR(pf_values(C, shmc_pk_dict_get(st, "_right"), &b[1], 1, nest + 1));
+    FORWARD_IF_ERROR(pf_bounds_match(C, v, &b[0], &b[1]));
+    col->d.kind = SHMC_KIND_INTERVAL;
+    col->d.code_kind = b[0].d.kind;
+    col->d.unit = b[0].d.unit;
+    col->d.values = b[0].d.values;
+    col->d.right = b[1].d.values;
+    col->d.flags |= flags;
+    memcpy(col->tz, b[0].tz, sizeof col->tz);
+    col->d.tz = b[0].d.tz ? col->tz : NULL;
+    col->nrows = b[0].nrows;
+    uint32_t c = flags & (SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT);
+    snprintf(col->dtype, sizeof col->dtype, "interval[%.40s, %s]", b[0].dtype,
+             c == SHMC_COL_CLOSED_LEFT ? "left" : c == SHMC_COL_CLOSED_RIGHT ? "right" : c ? "both" : "neither");
+    return SHMC_OK;
+}
+
 /* Any array a block, an Index or a dtype can hold -> k columns. */
 int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest) {
     if (nest > PF_MAX_NEST) return pf_unsupported(C, v, "deeply nested values");
@@ -355,6 +407,8 @@ int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int n
     const shmc_pk_value *f = pf_callee(v);
     if (v && v->type == SHMC_PK_REDUCE && pf_pd(f, "__pyx_unpickle_NDArrayBacked"))
         return pf_ndarray_backed(C, v, cols, k, nest);
+    if (v && v->type == SHMC_PK_REDUCE && pf_pd(f, "__pyx_unpickle_IntervalMixin") && k == 1)
+        return pf_interval(C, v, cols, nest);
     if (v && v->type == SHMC_PK_NEWOBJ && k == 1) {
         if (pf_pd(f, "IntegerArray")) return pf_masked(C, v, cols, "IntegerArray");
         if (pf_pd(f, "FloatingArray")) return pf_masked(C, v, cols, "FloatingArray");

@@ -269,8 +269,8 @@ static const char *unit_name(int unit)
  * pandas.array(int64 values, DatetimeTZDtype(unit, tz)) reads the integers as
  * UTC epoch on 2.2 and 3.x alike (datetime64 input would be taken as wall
  * time, and DatetimeArray(...) is deprecated on 2.2, gone on 3.x). */
-static int emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
-                     size_t nruns)
+static int emit_time_role(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role,
+                          const pw_run *runs, size_t nruns)
 {
     const char *unit = unit_name(ci->unit);
     RETURN_ERROR_IF(!unit, w->err, SHMC_ERR_CORRUPT, "column %u: bad time unit %d", col, ci->unit);
@@ -279,18 +279,60 @@ static int emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, con
     if (!tz) {
         char dt[16];
         snprintf(dt, sizeof dt, "<%c8[%s]", ci->kind == SHMC_KIND_DATETIME ? 'M' : 'm', unit);
-        return emit_fixed(w, col, ci, SHMC_ROLE_VALUES, dt, 8, &c, runs, nruns);
+        return emit_fixed(w, col, ci, role, dt, 8, &c, runs, nruns);
     }
     size_t bad = shmc_utf8_check((const uint8_t *)ci->tz, strlen(ci->tz));
     RETURN_ERROR_IF(bad, w->err, SHMC_ERR_CORRUPT, "column %u: time zone is not UTF-8", col);
     pw_global(w, G_PDARRAY);
-    FORWARD_IF_ERROR(emit_fixed(w, col, ci, SHMC_ROLE_VALUES, "<i8", 8, &c, runs, nruns));
+    FORWARD_IF_ERROR(emit_fixed(w, col, ci, role, "<i8", 8, &c, runs, nruns));
     pw_global(w, G_TZDTYPE);
     shmc_pk_cstr(&w->pk, unit);
     shmc_pk_cstr(&w->pk, ci->tz);
     shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
     shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
     shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
+    return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+}
+
+static int emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                     size_t nruns)
+{
+    return emit_time_role(w, col, ci, SHMC_ROLE_VALUES, runs, nruns);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Intervals: pandas.arrays.IntervalArray.from_arrays(left, right, closed)   */
+/* ------------------------------------------------------------------------ */
+/* One bound role as the array its kind makes on its own (numpy numbers,
+ * datetime64/timedelta64 views, a zoned DatetimeArray): from_arrays infers
+ * interval[<that dtype>, closed] from it, the same on pandas 2.2 and 3.x. */
+static int emit_bound(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role,
+                      const pw_run *runs, size_t nruns)
+{
+    shmc_column_info b = *ci;
+    b.kind = ci->code_kind;
+    if (b.kind == SHMC_KIND_DATETIME || b.kind == SHMC_KIND_TIMEDELTA)
+        return emit_time_role(w, col, &b, role, runs, nruns);
+    fixed_ctx c = {.check = CHECK_NONE};
+    return emit_fixed(w, col, &b, role, numpy_name(b.kind), shmc_kind_itemsize(b.kind), &c, runs, nruns);
+}
+
+static const char *closed_name(uint32_t flags)
+{
+    int l = (flags & SHMC_COL_CLOSED_LEFT) != 0, r = (flags & SHMC_COL_CLOSED_RIGHT) != 0;
+    return l && r ? "both" : l ? "left" : r ? "right" : "neither";
+}
+
+static int emit_interval(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                         size_t nruns)
+{
+    RETURN_ERROR_IF(!shmc_interval_subtype_ok(ci->code_kind), w->err, SHMC_ERR_CORRUPT,
+                    "column %u: bad interval bound kind %d", col, ci->code_kind);
+    pw_global(w, G_IVFROMARRAYS);
+    FORWARD_IF_ERROR(emit_bound(w, col, ci, SHMC_ROLE_VALUES, runs, nruns));
+    FORWARD_IF_ERROR(emit_bound(w, col, ci, SHMC_ROLE_RIGHT, runs, nruns));
+    shmc_pk_cstr(&w->pk, closed_name(ci->flags));
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE3);
     return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
 }
 
@@ -575,6 +617,7 @@ int pw_column(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_r
     case SHMC_KIND_STRING: return emit_strings(w, col, ci, runs, nruns);
     case SHMC_KIND_OBJECT: return emit_objects(w, col, ci, runs, nruns);
     case SHMC_KIND_PERIOD: return emit_period(w, col, ci, runs, nruns);
+    case SHMC_KIND_INTERVAL: return emit_interval(w, col, ci, runs, nruns);
     default:
         return shmc_err_set(w->err, SHMC_ERR_CORRUPT, "column %u: unknown kind %d", col, ci->kind);
     }

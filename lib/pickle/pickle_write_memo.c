@@ -36,6 +36,7 @@ static const char *const global_names[G_COUNT][2] = {
     [G_NAN] = {"numpy", "nan"},
     [G_PERIODARRAY] = {"pandas.arrays", "PeriodArray"},
     [G_PERIODDTYPE] = {"pandas", "PeriodDtype"},
+    [G_IVFROMARRAYS] = {"pandas.arrays", "IntervalArray.from_arrays"},
 };
 
 int pw_global(pw_writer *w, int g)

@@ -195,6 +195,8 @@ class FrameReader:
             return self._object(col, dtype, sel)
         if kind == L.SHMC_KIND_PERIOD:
             return self._period(col, dtype, sel)
+        if kind == L.SHMC_KIND_INTERVAL:
+            return self._interval(col, ci, sel)
         raise errors.UnsupportedError(f"column {col}: kind {kind} unknown to this version")
 
     def _fixed(self, col, ci, dtype, sel):
@@ -239,6 +241,30 @@ class FrameReader:
             raise errors.CorruptSegmentError(f"{self.seg.src}: column {col}: no values chunks")
         ordinals = sel.trim(raw.view("<i8"))
         return pd.arrays.PeriodArray(ordinals, dtype=pd.PeriodDtype(dtype[len("period["):-1]))
+
+    def _interval(self, col, ci, sel):
+        """IntervalArray.from_arrays over the two bound roles (views of a raw column).
+        pandas checks left <= right and that both are missing together: a segment
+        breaking either is reported by column_array as corruption of the column."""
+        bounds = [self._bounds(col, ci, role, sel) for role in (L.SHMC_ROLE_VALUES, L.SHMC_ROLE_RIGHT)]
+        closed = {v: k for k, v in L.CLOSED_FLAGS.items()}[
+            ci.flags & (L.SHMC_COL_CLOSED_LEFT | L.SHMC_COL_CLOSED_RIGHT)]
+        return pd.arrays.IntervalArray.from_arrays(bounds[0], bounds[1], closed, copy=False)
+
+    def _bounds(self, col, ci, role, sel):
+        raw = self.role(col, role, sel.rowgroups)
+        if raw is None or ci.code_kind not in L.KIND_NUMPY or ci.code_kind == L.SHMC_KIND_BOOL:
+            raise errors.CorruptSegmentError(f"{self.seg.src}: column {col}: bad interval bounds")
+        values = sel.trim(raw.view(L.KIND_NUMPY[ci.code_kind]))
+        if ci.code_kind not in (L.SHMC_KIND_DATETIME, L.SHMC_KIND_TIMEDELTA):
+            return values
+        unit = L.UNIT_NAMES.get(ci.unit)
+        if unit is None:
+            raise errors.CorruptSegmentError(f"column {col}: bad time unit {ci.unit}")
+        values = values.view(f"{'M' if ci.code_kind == L.SHMC_KIND_DATETIME else 'm'}8[{unit}]")
+        if ci.code_kind == L.SHMC_KIND_DATETIME and ci.tz:
+            return pd.arrays.DatetimeArray._simple_new(values, dtype=self._tz_dtype(col, unit, ci.tz))
+        return values
 
     def _non_01_chunks(self, col, role, rgs, raw) -> list[int]:
         """Chunk ids of a 1-byte role (bool values, masks) over rgs holding a byte other

@@ -93,7 +93,7 @@ class FrameBuilder:
         desc.dtype = dname
         arr = values.array if hasattr(values, "array") else values
         done = (self._numeric(arr, dtype, desc) or self._datetime(arr, dtype, desc)
-                or self._period(arr, dtype, desc)
+                or self._period(arr, dtype, desc) or self._interval(arr, dtype, desc, nrows)
                 or self._masked(arr, dtype, desc) or self._categorical(arr, dtype, desc)
                 or self._string(arr, dtype, desc, nrows))
         if not done:
@@ -143,6 +143,24 @@ class FrameBuilder:
         desc.kind, desc.values = L.SHMC_KIND_PERIOD, _addr(ints)
         return True
 
+    def _interval(self, arr, dtype, desc, nrows) -> bool:
+        """IntervalDtype over numbers, datetimes (with or without a zone) or timedeltas:
+        the left bounds as values, the right ones as `right` (views where they are
+        already little-endian and contiguous), the closed ends as flags."""
+        if not isinstance(dtype, pd.IntervalDtype) or dtype.closed not in L.CLOSED_FLAGS:
+            return False
+        left = self.describe(arr.left, nrows, allow_object=False)
+        right = self.describe(arr.right, nrows, allow_object=False)
+        bounds = {L.SHMC_KIND_BOOL, L.SHMC_KIND_CATEGORICAL, L.SHMC_KIND_STRING}
+        if left is None or right is None or left.kind in bounds or left.kind >= L.SHMC_KIND_OBJECT \
+                or (left.kind, left.unit, left.tz) != (right.kind, right.unit, right.tz) \
+                or left.mask or right.mask:
+            return False
+        desc.kind, desc.code_kind, desc.unit, desc.tz = L.SHMC_KIND_INTERVAL, left.kind, left.unit, left.tz
+        desc.values, desc.right = left.values, right.values
+        desc.flags |= L.CLOSED_FLAGS[dtype.closed]
+        return True
+
     def _masked(self, arr, dtype, desc) -> bool:
         if not isinstance(arr, _MASKED_ARRAYS):
             return False
@@ -166,7 +184,8 @@ class FrameBuilder:
         code_kind = _CODE_KINDS.get(codes.dtype)
         cats = dtype.categories
         cdesc = self.describe(cats, len(cats), allow_object=False)
-        if code_kind is None or cdesc is None or cdesc.kind == L.SHMC_KIND_CATEGORICAL:
+        if code_kind is None or cdesc is None or cdesc.kind in (L.SHMC_KIND_CATEGORICAL,
+                                                                 L.SHMC_KIND_INTERVAL):
             return False
         self.keep += [codes, cdesc]
         desc.kind, desc.values, desc.code_kind = L.SHMC_KIND_CATEGORICAL, _addr(codes), code_kind

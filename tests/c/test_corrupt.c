@@ -687,9 +687,76 @@ static void test_forged_period(void **state)
     free(p);
 }
 
+/* An interval column: two 8-byte bound roles of a valid subtype; closed-end flags
+ * only on intervals; never the dictionary of a categorical. */
+static void test_forged_interval(void **state)
+{
+    (void)state;
+    shmc_column_info col[2] = {{.kind = SHMC_KIND_INTERVAL, .label = {SHMC_LABEL_STR, "i", 1, 0}, .nrows = 4,
+                                .code_kind = SHMC_KIND_FLOAT64, .flags = SHMC_COL_CLOSED_LEFT}};
+    shmc_chunk_info ch[2] = {{.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32},
+                             {.role = SHMC_ROLE_RIGHT, .typesize = 8, .offset = 192, .raw_len = 32, .stored_len = 32}};
+    ch[0].xxh3 = ch[1].xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
+    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = col, .ncolumns = 1, .chunks = ch, .nchunks = 2};
+    size_t len;
+    uint8_t *p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);   /* the honest one */
+    free(p);
+    static const int bad_kinds[] = {0, SHMC_KIND_BOOL, SHMC_KIND_CATEGORICAL, SHMC_KIND_STRING,
+                                    SHMC_KIND_OBJECT, SHMC_KIND_PERIOD, SHMC_KIND_INTERVAL, 99};
+    for (size_t i = 0; i < sizeof bad_kinds / sizeof bad_kinds[0]; i++) {
+        col[0].code_kind = bad_kinds[i];
+        p = forge(&ix, 128, &len);
+        assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+        free(p);
+    }
+    col[0].code_kind = SHMC_KIND_DATETIME;   /* a datetime subtype without a unit */
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    col[0].unit = SHMC_UNIT_US;
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_OK);
+    free(p);
+    ix.nchunks = 1;   /* the right bounds missing */
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    ix.nchunks = 2;
+    ch[1].raw_len = ch[1].stored_len = 16;   /* right bounds of 2 rows for 4 */
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    ch[1].raw_len = ch[1].stored_len = 32;
+    col[0] = (shmc_column_info){.kind = SHMC_KIND_FLOAT64, .nrows = 4, .flags = SHMC_COL_CLOSED_RIGHT};
+    ix.nchunks = 1;   /* closed flags on a float column */
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    col[0].flags = 0;
+    ch[0].role = SHMC_ROLE_RIGHT;   /* a right role on a float column */
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    /* a categorical whose dictionary is an interval column */
+    col[0] = (shmc_column_info){.kind = SHMC_KIND_CATEGORICAL, .code_kind = SHMC_KIND_INT64, .dict_column = 1, .nrows = 4};
+    col[1] = (shmc_column_info){.kind = SHMC_KIND_INTERVAL, .code_kind = SHMC_KIND_FLOAT64, .nrows = 0,
+                                .flags = SHMC_COL_DICTIONARY};
+    ch[0].role = SHMC_ROLE_VALUES;
+    ix.ncolumns = 2;
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    col[1].kind = SHMC_KIND_FLOAT64;   /* the same with a float dictionary opens */
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_OK);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest raw[] = {
+        cmocka_unit_test(test_forged_interval),
         cmocka_unit_test(test_forged_period),
         cmocka_unit_test(test_pristine_opens),
         cmocka_unit_test(test_bad_magic),

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -331,10 +332,76 @@ static void test_period(void **s)
     shmc_frame_free(f);
 }
 
+/* Issue 15: an interval column stores left bounds as values and right ones as the
+ * right role, the closed ends as flags; refused without right bounds, with a bool or
+ * string subtype, closed flags on another kind, or a zone on a float subtype. */
+static void test_interval(void **s)
+{
+    (void)s;
+    enum { N = 150 };
+    double l[N], r[N];
+    for (int i = 0; i < N; i++) {
+        l[i] = i % 9 == 4 ? NAN : i * 0.25;
+        r[i] = i % 9 == 4 ? NAN : i * 0.25 + 2;
+    }
+    shmc_frame *f;
+    shmc_frame_create(&f);
+    shmc_frame_set_nrows(f, N);
+    shmc_column_desc d = {.kind = SHMC_KIND_INTERVAL, .code_kind = SHMC_KIND_FLOAT64, .values = l,
+                          .flags = SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT};
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);   /* checked at write: */
+    d.right = r;
+    d.code_kind = SHMC_KIND_BOOL;
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);
+    d.code_kind = SHMC_KIND_FLOAT64;
+    d.tz = "UTC";
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);
+    d.tz = NULL;
+    shmc_column_desc bad = {.kind = SHMC_KIND_FLOAT64, .values = l, .flags = SHMC_COL_CLOSED_LEFT};
+    assert_int_equal(shmc_frame_add_column(f, &bad), SHMC_ERR_INVALID_ARG);
+    uint8_t *buf;
+    size_t len;
+    shmc_write_opts o;
+    shmc_write_opts_init(&o);
+    o.rows_per_chunk = 64;
+    assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_ERR_INVALID_ARG);   /* right is NULL */
+    shmc_frame_free(f);
+    shmc_frame_create(&f);
+    shmc_frame_set_nrows(f, N);
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
+    o.codec = SHMC_CODEC_ZSTD;
+    assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_OK);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, buf, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
+    shmc_column_info ci;
+    assert_int_equal(shmc_segment_column_info(seg, 0, &ci), SHMC_OK);
+    assert_int_equal(ci.kind, SHMC_KIND_INTERVAL);
+    assert_string_equal(shmc_kind_name(ci.kind), "interval");
+    assert_string_equal(shmc_role_name(SHMC_ROLE_RIGHT), "right");
+    assert_int_equal(ci.code_kind, SHMC_KIND_FLOAT64);
+    assert_int_equal(ci.flags, SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT);
+    assert_int_equal(ci.roles, (1u << SHMC_ROLE_VALUES) | (1u << SHMC_ROLE_RIGHT));
+    assert_int_equal(ci.nchunks, 6);
+    assert_int_equal(ci.null_count, (N + 4) / 9);
+    size_t n1 = 0, n2 = 0;
+    uint8_t *gl = hc_decode_role(seg, 0, SHMC_ROLE_VALUES, &n1), *gr = hc_decode_role(seg, 0, SHMC_ROLE_RIGHT, &n2);
+    assert_int_equal(n1, sizeof l);
+    assert_int_equal(n2, sizeof r);
+    assert_memory_equal(gl, l, sizeof l);
+    assert_memory_equal(gr, r, sizeof r);
+    free(gl);
+    free(gr);
+    shmc_segment_free(seg);
+    free(buf);
+    shmc_frame_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_period),
+        cmocka_unit_test(test_interval),
         cmocka_unit_test(test_raw_shm),          cmocka_unit_test(test_raw_file),
         cmocka_unit_test(test_raw_buffer),       cmocka_unit_test(test_zstd_shm),
         cmocka_unit_test(test_zstd_shuffle_file), cmocka_unit_test(test_zstd_shuffle_buffer),

@@ -805,6 +805,61 @@ static void periods_fn(run *x, const char *tag, int proto) {
 
 static void test_periods(void **s) { (void)s; each_n("periods", periods_fn, 8); }
 
+/* Issue 15: interval[int64, right], [float64, both], [datetime64[ns], left], [.., UTC], neither. */
+static void intervals_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 4);
+    const uint32_t both = SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT;
+    rec_col *ii = col(&x->r, "ii"), *if_ = col(&x->r, "if"), *it = col(&x->r, "it"), *iz = col(&x->r, "iz");
+    check_kind(ii, SHMC_KIND_INTERVAL, "interval[int64, right]");
+    check_kind(if_, SHMC_KIND_INTERVAL, "interval[float64, both]");
+    check_kind(it, SHMC_KIND_INTERVAL, "interval[datetime64[ns], left]");
+    check_kind(iz, SHMC_KIND_INTERVAL, "interval[datetime64[ns, UTC], neither]");
+    assert_int_equal(ii->d.flags & both, SHMC_COL_CLOSED_RIGHT);
+    assert_int_equal(if_->d.flags & both, both);
+    assert_int_equal(it->d.flags & both, SHMC_COL_CLOSED_LEFT);
+    assert_int_equal(iz->d.flags & both, 0);
+    assert_int_equal(ii->d.code_kind, SHMC_KIND_INT64);
+    assert_int_equal(if_->d.code_kind, SHMC_KIND_FLOAT64);
+    assert_int_equal(it->d.code_kind, SHMC_KIND_DATETIME);
+    assert_int_equal(it->d.unit, SHMC_UNIT_NS);
+    assert_string_equal(iz->tz, "UTC");
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(i64_at(ii->d.values, (size_t)i), i);
+        assert_int_equal(i64_at(ii->d.right, (size_t)i), 2 * i + 1);
+        if (i == 1) assert_true(isnan(f64_at(if_->d.values, 1)) && isnan(f64_at(if_->d.right, 1)));
+        else {
+            assert_true(f64_at(if_->d.values, (size_t)i) == i * 0.5);
+            assert_true(f64_at(if_->d.right, (size_t)i) == i * 0.5 + 1);
+        }
+        int64_t l = i == 3 ? INT64_MIN : i * 1000000000LL, r = i == 3 ? INT64_MIN : l + 1000000000LL;
+        assert_int_equal(i64_at(it->d.values, (size_t)i), l);
+        assert_int_equal(i64_at(it->d.right, (size_t)i), r);
+        assert_int_equal(i64_at(iz->d.values, (size_t)i), l);
+        assert_int_equal(i64_at(iz->d.right, (size_t)i), r);
+    }
+}
+
+static void test_intervals(void **s) { (void)s; each_n("intervals", intervals_fn, 8); }
+
+/* An IntervalDtype whose closed side is not one of the four is refused by name. */
+static void test_interval_bad_closed(void **s) {
+    (void)s;
+    run x;
+    assert_true(run_file(&x, "pd22_intervals_p5.pkl"));
+    uint8_t *at = memmem(x.buf, x.len, "\x8c\x07neither", 9);
+    assert_non_null(at);
+    memcpy(at + 2, "nEither", 7);
+    shmc_frame_free(x.frame);
+    memset(&x.r, 0, sizeof x.r);
+    assert_int_equal(shmc_frame_create(&x.frame), SHMC_OK);
+    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname};
+    shmc_pk_input in = {x.buf, x.len, NULL, NULL, 0};
+    assert_int_equal(shmc_pf_read(x.frame, &sink, &in, NULL), SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(shmc_frame_errmsg(x.frame), "an interval's closed side"));
+    run_free(&x);
+}
+
 /* A frequency outside the segment's vocabulary is refused, naming the construct. */
 static void test_period_bad_freq(void **s) {
     (void)s;
@@ -846,6 +901,7 @@ int main(void) {
         cmocka_unit_test(test_hostile_refused), cmocka_unit_test(test_hostile_range_level),
         cmocka_unit_test(test_hostile_bools),  cmocka_unit_test(test_refuse_sparse),
         cmocka_unit_test(test_periods),      cmocka_unit_test(test_period_bad_freq),
+        cmocka_unit_test(test_intervals),    cmocka_unit_test(test_interval_bad_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1422,6 +1422,38 @@ static void test_write_period(void **state)
     }
 }
 
+/* Issue 15: an interval column is IntervalArray.from_arrays(left, right, closed): numbers
+ * as numpy arrays, a zoned datetime subtype through pandas.array(int64, DatetimeTZDtype). */
+static void test_write_interval(void **state)
+{
+    (void)state;
+    fill_data();
+    shmc_frame *f = NULL;
+    assert_int_equal(shmc_frame_create(&f), SHMC_OK);
+    shmc_frame_set_nrows(f, NROWS);
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_INTERVAL, .label = slab("iv"), .code_kind = SHMC_KIND_FLOAT64,
+                              .values = g_f64, .right = g_f64, .flags = SHMC_COL_CLOSED_LEFT});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_INTERVAL, .label = slab("it"), .code_kind = SHMC_KIND_DATETIME,
+                              .unit = SHMC_UNIT_NS, .tz = "UTC", .values = g_ts, .right = g_ts});
+    fixture fx;
+    open_fixture(&fx, f, SHMC_CODEC_ZSTD, 0);
+    shmc_selection sel = {.row_start = 2, .row_stop = 7};
+    stream st;
+    write_ok(&fx, &sel, 0, &st);
+    val *iv = dict_get(st.data, "iv"), *it = dict_get(st.data, "it");
+    assert_string_equal(call_name(iv), "pandas.arrays IntervalArray.from_arrays");
+    assert_int_equal(nargs(iv), 3);
+    check_fixed_inband(arg(iv, 0), "<f8", g_f64, 8, 2, 7);
+    check_fixed_inband(arg(iv, 1), "<f8", g_f64, 8, 2, 7);
+    assert_true(str_is(arg(iv, 2), "left"));
+    assert_true(str_is(arg(it, 2), "neither"));
+    assert_string_equal(call_name(arg(it, 1)), "pandas array");
+    check_fixed_inband(arg(arg(it, 1), 0), "<i8", g_ts, 8, 2, 7);
+    assert_string_equal(call_name(arg(arg(it, 1), 1)), "pandas DatetimeTZDtype");
+    stream_free(&st);
+    close_fixture(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1448,6 +1480,7 @@ int main(void)
         cmocka_unit_test(test_write_large),
         cmocka_unit_test(test_write_string_dtypes),
         cmocka_unit_test(test_write_period),
+        cmocka_unit_test(test_write_interval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -206,7 +206,7 @@ def make_strings(values, dtype: str):
 
 
 # Issue 15's kinds, stored natively (not as object pickles).
-NEW_KINDS = ["period"]
+NEW_KINDS = ["period", "interval"]
 NAT = np.iinfo(np.int64).min
 
 
@@ -216,6 +216,20 @@ def new_kind_column(draw, kind: str, n: int):
         freq = draw(st.sampled_from(["D", "M", "Q-DEC"]))
         vals = draw(st.lists(st.integers(-10**5, 10**5) | st.just(NAT), min_size=n, max_size=n))
         return pd.arrays.PeriodArray(np.array(vals, dtype="i8"), dtype=pd.PeriodDtype(freq))
+    if kind == "interval":  # int64 / float64 with NaN / datetime64[ns] with NaT, any closed side
+        closed = draw(st.sampled_from(["left", "right", "both", "neither"]))
+        sub = draw(st.sampled_from(["int64", "float64", "datetime"]))
+        lo = np.array(draw(st.lists(st.integers(-10**6, 10**6), min_size=n, max_size=n)), dtype="i8")
+        width = np.array(draw(st.lists(st.integers(0, 1000), min_size=n, max_size=n)), dtype="i8")
+        missing = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+        if sub == "int64":
+            return pd.arrays.IntervalArray.from_arrays(lo, lo + width, closed)
+        if sub == "float64":
+            left = np.where(missing, np.nan, lo / 4)
+            return pd.arrays.IntervalArray.from_arrays(left, left + width / 8, closed)
+        left = np.where(missing, NAT, lo * 10**9).view("M8[ns]")
+        right = np.where(missing, NAT, (lo + width) * 10**9).view("M8[ns]")
+        return pd.arrays.IntervalArray.from_arrays(left, right, closed)
     raise AssertionError(kind)
 
 
