@@ -164,6 +164,10 @@ typedef enum shmc_kind {
                                 subtype `code_kind` (int8 .. float64, datetime with its unit and
                                 optional tz, timedelta); missing = NaN / NaT in both; which ends
                                 are closed: SHMC_COL_CLOSED_LEFT / SHMC_COL_CLOSED_RIGHT */
+    SHMC_KIND_SPARSE,        /* the rows that differ from a fill value: values = those values, of
+                                `code_kind` (bool .. float64), indices = their int32 row numbers
+                                (in the frame, strictly increasing); the fill value is a one-row
+                                dictionary column of `code_kind` */
     SHMC_KIND_COUNT_
 } shmc_kind;
 
@@ -187,9 +191,10 @@ typedef enum shmc_role {
     SHMC_ROLE_VALIDITY = 4,  /* string: Arrow bitmap, bit i (LSB first) = row i valid */
     SHMC_ROLE_PICKLE = 5,    /* object: opaque pickle bytes of the row group */
     SHMC_ROLE_RIGHT = 6,     /* interval: right bounds, laid out as values */
+    SHMC_ROLE_INDICES = 7,   /* sparse: int32 row numbers of the stored values in this row group */
     SHMC_ROLE_COUNT_
 } shmc_role;
-/* "values", "mask", "offsets", "data", "validity", "pickle", "right"; "unknown" otherwise. */
+/* "values", "mask", "offsets", "data", "validity", "pickle", "right", "indices"; "unknown" otherwise. */
 SHMC_API const char *shmc_role_name(int role);
 
 /* Column flags. */
@@ -234,7 +239,8 @@ typedef struct shmc_column_desc {
     const uint8_t *validity;   /* string: optional Arrow bitmap (NULL = no missing values) */
     uint64_t validity_offset;  /* bit offset of row 0 in validity (Arrow slices) */
 
-    int code_kind;             /* categorical: SHMC_KIND_INT8 .. INT64; interval: the bounds' kind */
+    int code_kind;             /* categorical: SHMC_KIND_INT8 .. INT64; interval: the bounds' kind;
+                                  sparse: the values' kind (bool .. float64) */
     const struct shmc_column_desc *categories; /* categorical: dictionary column (any non-categorical kind) */
     uint64_t ncategories;
 
@@ -243,6 +249,12 @@ typedef struct shmc_column_desc {
     size_t nblobs;             /* must equal the number of row groups at write time */
 
     const void *right;         /* interval: nrows right bounds (values holds the left ones) */
+
+    /* sparse: values holds nsparse values of code_kind at the rows sparse_index names
+     * (int32, strictly increasing, < nrows); categories a one-row column of code_kind
+     * holding the fill value (ncategories = 1) */
+    const int32_t *sparse_index;
+    uint64_t nsparse;
 } shmc_column_desc;
 
 /* ------------------------------------------------------------------------ */

@@ -98,5 +98,7 @@ uint32_t shmc_role_typesize(int kind, int code_kind, int role);
 int shmc_period_dtype_ok(const char *dtype);
 /* An interval's bounds: int8 .. float64, datetime, timedelta (not bool). */
 int shmc_interval_subtype_ok(int code_kind);
+/* A sparse column's values: bool .. float64. */
+int shmc_sparse_subtype_ok(int code_kind);
 
 #endif

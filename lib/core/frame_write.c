@@ -163,6 +163,21 @@ int shmc_frame_set_meta(shmc_frame *f, const void *bytes, size_t len)
     return SHMC_OK;
 }
 
+/* A sparse column: its values' kind, and a fill value of that kind (one row). */
+static int sparse_desc_check(shmc_err *e, const shmc_column_desc *d, const char *what)
+{
+    RETURN_ERROR_IF(!shmc_sparse_subtype_ok(d->code_kind), e, SHMC_ERR_INVALID_ARG,
+                    "%s: sparse code_kind %d is not bool..float64", what, d->code_kind);
+    RETURN_ERROR_IF(!d->categories || d->ncategories != 1 || d->categories->kind != d->code_kind ||
+                        !d->categories->values || d->categories->mask,
+                    e, SHMC_ERR_INVALID_ARG, "%s: a sparse column needs its fill value as categories: "
+                    "one row of its code_kind, no mask", what);
+    RETURN_ERROR_IF(d->nsparse && (!d->values || !d->sparse_index), e, SHMC_ERR_INVALID_ARG,
+                    "%s: values or sparse_index is NULL with nsparse %llu", what,
+                    (unsigned long long)d->nsparse);
+    return SHMC_OK;
+}
+
 /* Structural checks that need no row count (the buffers are checked at write). */
 static int desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, int is_dict)
 {
@@ -177,8 +192,9 @@ static int desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, 
     RETURN_ERROR_IF(d->kind == SHMC_KIND_INTERVAL && !shmc_interval_subtype_ok(d->code_kind), e,
                     SHMC_ERR_INVALID_ARG, "%s: interval code_kind %d is not int8..float64, datetime or "
                     "timedelta", what, d->code_kind);
-    RETURN_ERROR_IF(is_dict && d->kind == SHMC_KIND_INTERVAL, e, SHMC_ERR_INVALID_ARG,
-                    "%s: interval categories are not supported", what);
+    RETURN_ERROR_IF(is_dict && (d->kind == SHMC_KIND_INTERVAL || d->kind == SHMC_KIND_SPARSE), e,
+                    SHMC_ERR_INVALID_ARG, "%s: %s categories are not supported", what, shmc_kind_name(d->kind));
+    if (d->kind == SHMC_KIND_SPARSE) FORWARD_IF_ERROR(sparse_desc_check(e, d, what));
     int timed = bound == SHMC_KIND_DATETIME || bound == SHMC_KIND_TIMEDELTA;
     RETURN_ERROR_IF(timed && (d->unit < SHMC_UNIT_S || d->unit > SHMC_UNIT_NS), e,
                     SHMC_ERR_INVALID_ARG, "%s: unit %d is not s/ms/us/ns", what, d->unit);
@@ -248,14 +264,14 @@ int shmc_frame_add_column(shmc_frame *f, const shmc_column_desc *desc)
     const char *what = describe(f, &desc->label, f->ncols);
     if (!what) return SHMC_ERR_NOMEM;
     FORWARD_IF_ERROR(desc_check(&f->err, desc, what, 0));
-    if (desc->kind == SHMC_KIND_CATEGORICAL)
-        FORWARD_IF_ERROR(desc_check(&f->err, desc->categories, what, 1));
+    int has_dict = desc->kind == SHMC_KIND_CATEGORICAL || desc->kind == SHMC_KIND_SPARSE;
+    if (has_dict) FORWARD_IF_ERROR(desc_check(&f->err, desc->categories, what, 1));
     FORWARD_IF_ERROR(grow_cols(f));
     frame_col *c = calloc(1, sizeof *c);
     RETURN_ERROR_IF(!c, &f->err, SHMC_ERR_NOMEM, "frame: out of memory");
     c->what = what;
     int rc = desc_copy(f, &c->d, desc, what);
-    if (rc == SHMC_OK && desc->kind == SHMC_KIND_CATEGORICAL) {
+    if (rc == SHMC_OK && has_dict) {
         rc = desc_copy(f, &c->cat, desc->categories, what);
         c->cat.categories = NULL;
         c->d.categories = &c->cat;
@@ -359,6 +375,49 @@ static uint64_t count_nan_nat(const shmc_column_desc *d, uint64_t n)
     return k;
 }
 
+/* The entries of a sparse column in rows [row0, row0 + n): [*a, *b) of its index. */
+static void sparse_span(const shmc_column_desc *d, uint64_t row0, uint64_t n, uint64_t *a, uint64_t *b)
+{
+    uint64_t bounds[2] = {row0, row0 + n}, out[2];
+    for (int k = 0; k < 2; k++) {
+        uint64_t lo = 0, hi = d->nsparse;   /* first entry whose row >= bounds[k] */
+        while (lo < hi) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            if ((uint64_t)d->sparse_index[mid] < bounds[k]) lo = mid + 1;
+            else hi = mid;
+        }
+        out[k] = lo;
+    }
+    *a = out[0];
+    *b = out[1];
+}
+
+static int is_nan_at(const void *p, int kind, uint64_t i)
+{
+    if (kind == SHMC_KIND_FLOAT64) { double x; memcpy(&x, (const char *)p + 8 * i, 8); return x != x; }
+    if (kind == SHMC_KIND_FLOAT32) { float x; memcpy(&x, (const char *)p + 4 * i, 4); return x != x; }
+    return 0;
+}
+
+/* Sorted, in range, int32-addressable; nulls = NaN values + the fill's rows if NaN. */
+static int check_sparse(shmc_err *e, const shmc_column_desc *d, uint64_t n, const char *what,
+                        uint64_t *nulls)
+{
+    RETURN_ERROR_IF(n > (uint64_t)INT32_MAX + 1, e, SHMC_ERR_LIMIT,
+                    "%s: %llu rows: sparse row numbers are int32", what, (unsigned long long)n);
+    RETURN_ERROR_IF(d->nsparse > n, e, SHMC_ERR_INVALID_ARG, "%s: nsparse %llu for %llu rows", what,
+                    (unsigned long long)d->nsparse, (unsigned long long)n);
+    for (uint64_t i = 0; i < d->nsparse; i++) {
+        int64_t r = d->sparse_index[i], prev = i ? d->sparse_index[i - 1] : -1;
+        RETURN_ERROR_IF(r <= prev || (uint64_t)r >= n, e, SHMC_ERR_INVALID_ARG,
+                        "%s: sparse_index[%llu] = %lld is not after %lld and below %llu", what,
+                        (unsigned long long)i, (long long)r, (long long)prev, (unsigned long long)n);
+        *nulls += (uint64_t)is_nan_at(d->values, d->code_kind, i);
+    }
+    if (is_nan_at(d->categories->values, d->code_kind, 0)) *nulls += n - d->nsparse;
+    return SHMC_OK;
+}
+
 /* Buffers present and consistent for n rows; counts nulls as pandas' isna() does. */
 static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, const char *what,
                          uint64_t *nulls)
@@ -366,6 +425,7 @@ static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, con
     *nulls = 0;
     RETURN_ERROR_IF(d->kind == SHMC_KIND_INTERVAL && n && !d->right, e, SHMC_ERR_INVALID_ARG,
                     "%s: right is NULL", what);
+    if (d->kind == SHMC_KIND_SPARSE) return check_sparse(e, d, n, what, nulls);
     if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL || d->kind == SHMC_KIND_PERIOD ||
         d->kind == SHMC_KIND_INTERVAL) {
         RETURN_ERROR_IF(n && !d->values, e, SHMC_ERR_INVALID_ARG, "%s: values is NULL", what);
@@ -422,7 +482,8 @@ static int plan_columns(writer *w)
 {
     shmc_frame *f = w->f;
     uint32_t ndict = 0;
-    for (uint32_t i = 0; i < f->ncols; i++) ndict += f->cols[i]->d.kind == SHMC_KIND_CATEGORICAL;
+    for (uint32_t i = 0; i < f->ncols; i++)
+        ndict += f->cols[i]->d.kind == SHMC_KIND_CATEGORICAL || f->cols[i]->d.kind == SHMC_KIND_SPARSE;
     w->ncols = f->ncols + ndict;
     w->cols = calloc(w->ncols ? w->ncols : 1, sizeof *w->cols);
     RETURN_ERROR_IF(!w->cols, &f->err, SHMC_ERR_NOMEM, "writer: out of memory");
@@ -430,7 +491,7 @@ static int plan_columns(writer *w)
     for (uint32_t i = 0; i < f->ncols; i++) {
         const frame_col *fc = f->cols[i];
         FORWARD_IF_ERROR(plan_column(w, i, &fc->d, f->nrows, fc->what, fc->d.flags));
-        if (fc->d.kind != SHMC_KIND_CATEGORICAL) continue;
+        if (fc->d.kind != SHMC_KIND_CATEGORICAL && fc->d.kind != SHMC_KIND_SPARSE) continue;
         w->cols[i].dict_column = next_dict;
         FORWARD_IF_ERROR(plan_column(w, next_dict, &fc->cat, fc->d.ncategories, fc->what,
                                      SHMC_COL_DICTIONARY));
@@ -441,6 +502,11 @@ static int plan_columns(writer *w)
 
 static uint64_t role_raw_len(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n, uint32_t rg)
 {
+    if (d->kind == SHMC_KIND_SPARSE) {   /* the entries that fall in the row group */
+        uint64_t a, b;
+        sparse_span(d, row0, n, &a, &b);
+        return (b - a) * shmc_role_typesize(d->kind, d->code_kind, role);
+    }
     switch (role) {
     case SHMC_ROLE_VALUES: case SHMC_ROLE_RIGHT: return n * shmc_role_typesize(d->kind, d->code_kind, role);
     case SHMC_ROLE_MASK: return n;
@@ -502,6 +568,12 @@ static int plan_jobs(writer *w)
 static const uint8_t *job_direct(const wjob *j)
 {
     const shmc_column_desc *d = j->d;
+    if (d->kind == SHMC_KIND_SPARSE) {
+        uint64_t a, b;
+        sparse_span(d, j->row_start, j->nrows, &a, &b);
+        return j->role == SHMC_ROLE_INDICES ? (const uint8_t *)(d->sparse_index + a)
+                                            : (const uint8_t *)d->values + a * j->typesize;
+    }
     switch (j->role) {
     case SHMC_ROLE_VALUES: return (const uint8_t *)d->values + j->row_start * j->typesize;
     case SHMC_ROLE_RIGHT: return (const uint8_t *)d->right + j->row_start * j->typesize;

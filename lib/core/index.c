@@ -25,6 +25,7 @@ static const struct {
     [SHMC_KIND_TIMEDELTA] = {"timedelta", 8}, [SHMC_KIND_CATEGORICAL] = {"categorical", 0},
     [SHMC_KIND_STRING] = {"string", 0},   [SHMC_KIND_OBJECT] = {"object", 0},
     [SHMC_KIND_PERIOD] = {"period", 8},   [SHMC_KIND_INTERVAL] = {"interval", 0},
+    [SHMC_KIND_SPARSE] = {"sparse", 0},
 };
 
 static int kind_valid(int kind) { return kind >= SHMC_KIND_BOOL && kind < SHMC_KIND_COUNT_; }
@@ -34,6 +35,11 @@ size_t shmc_kind_itemsize(int kind) { return kind_valid(kind) ? kind_table[kind]
 int shmc_interval_subtype_ok(int code_kind)
 {
     return code_kind >= SHMC_KIND_INT8 && code_kind <= SHMC_KIND_TIMEDELTA;
+}
+
+int shmc_sparse_subtype_ok(int code_kind)
+{
+    return code_kind >= SHMC_KIND_BOOL && code_kind <= SHMC_KIND_FLOAT64;
 }
 
 int shmc_period_dtype_ok(const char *dtype)
@@ -60,6 +66,7 @@ uint32_t shmc_kind_roles_allowed(int kind)
     if (kind == SHMC_KIND_OBJECT) return ROLE(SHMC_ROLE_PICKLE);
     if (kind == SHMC_KIND_PERIOD) return ROLE(SHMC_ROLE_VALUES);
     if (kind == SHMC_KIND_INTERVAL) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_RIGHT);
+    if (kind == SHMC_KIND_SPARSE) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_INDICES);
     return 0;
 }
 
@@ -68,15 +75,17 @@ uint32_t shmc_kind_roles_required(int kind)
     if (kind == SHMC_KIND_STRING) return ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA);
     if (kind == SHMC_KIND_OBJECT) return ROLE(SHMC_ROLE_PICKLE);
     if (kind == SHMC_KIND_INTERVAL) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_RIGHT);
+    if (kind == SHMC_KIND_SPARSE) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_INDICES);
     return kind_valid(kind) ? ROLE(SHMC_ROLE_VALUES) : 0;
 }
 
 uint32_t shmc_role_typesize(int kind, int code_kind, int role)
 {
-    int by_code = kind == SHMC_KIND_CATEGORICAL || kind == SHMC_KIND_INTERVAL;
+    int by_code = kind == SHMC_KIND_CATEGORICAL || kind == SHMC_KIND_INTERVAL || kind == SHMC_KIND_SPARSE;
     if (role == SHMC_ROLE_VALUES || role == SHMC_ROLE_RIGHT)
         return (uint32_t)shmc_kind_itemsize(by_code ? code_kind : kind);
     if (role == SHMC_ROLE_OFFSETS) return 8;
+    if (role == SHMC_ROLE_INDICES) return 4;
     return 1;
 }
 
@@ -156,7 +165,7 @@ static void pack_label(msgpack_packer *pk, const shmc_label *l)
 static void pack_column(msgpack_packer *pk, const shmc_column_info *c, unsigned version)
 {
     int has_dtype = c->dtype && *c->dtype, has_tz = c->tz != NULL;
-    int is_cat = c->kind == SHMC_KIND_CATEGORICAL, is_iv = c->kind == SHMC_KIND_INTERVAL;
+    int is_cat = c->kind == SHMC_KIND_CATEGORICAL || c->kind == SHMC_KIND_SPARSE, is_iv = c->kind == SHMC_KIND_INTERVAL;
     int has_unit = version == 1 || c->unit != 0, has_nulls = version == 1 || c->null_count != 0;
     msgpack_pack_map(pk, (size_t)(4 + has_unit + has_nulls + has_dtype + has_tz + 2 * is_cat + is_iv));
     pack_key_uint(pk, "kind", (uint64_t)c->kind);

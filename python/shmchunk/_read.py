@@ -197,6 +197,8 @@ class FrameReader:
             return self._period(col, dtype, sel)
         if kind == L.SHMC_KIND_INTERVAL:
             return self._interval(col, ci, sel)
+        if kind == L.SHMC_KIND_SPARSE:
+            return self._sparse(col, ci, sel)
         raise errors.UnsupportedError(f"column {col}: kind {kind} unknown to this version")
 
     def _fixed(self, col, ci, dtype, sel):
@@ -250,6 +252,56 @@ class FrameReader:
         closed = {v: k for k, v in L.CLOSED_FLAGS.items()}[
             ci.flags & (L.SHMC_COL_CLOSED_LEFT | L.SHMC_COL_CLOSED_RIGHT)]
         return pd.arrays.IntervalArray.from_arrays(bounds[0], bounds[1], closed, copy=False)
+
+    def _sparse(self, col, ci, sel):
+        """SparseArray over the stored values and row numbers (views of a raw column
+        read whole). Row numbers must rise strictly inside the selected row groups:
+        anything else is reported as corruption of the column."""
+        if ci.code_kind not in L.KIND_NUMPY or ci.code_kind > L.SHMC_KIND_FLOAT64:
+            raise errors.CorruptSegmentError(f"{self.seg.src}: column {col}: bad sparse value kind")
+        rgs = sel.rowgroups
+        vals = self.role(col, L.SHMC_ROLE_VALUES, rgs)
+        rows = self.role(col, L.SHMC_ROLE_INDICES, rgs)
+        vals = (vals if vals is not None else np.empty(0, np.uint8)).view(L.KIND_NUMPY[ci.code_kind])
+        rows = (rows if rows is not None else np.empty(0, np.uint8)).view("<i4")
+        if ci.code_kind == L.SHMC_KIND_BOOL and len(vals) and int(vals.view(np.uint8).max()) > 1:
+            vals = vals.view(np.uint8) != 0
+        span = self.rowgroup_rows(Selection(rgs))
+        rel = self._sparse_positions(rows, rgs)
+        if len(vals) != len(rows) or (len(rel) and (rel[0] < 0 or rel[-1] >= span
+                                                    or not np.all(rel[1:] > rel[:-1]))):
+            raise errors.CorruptSegmentError(
+                f"{self.seg.src}: column {col} ({self.labels_of(col)!r}): sparse row numbers "
+                f"not rising inside their row groups")
+        lo, hi = sel.lo, (span if sel.hi is None else sel.hi)
+        if lo or hi != span:
+            keep = (rel >= lo) & (rel < hi)
+            rel, vals = rel[keep] - lo, vals[keep]
+        fill = self.dictionary(ci.dict_column)[0]
+        fill = fill.item() if isinstance(fill, np.generic) else fill  # as pandas spells it
+        rel, dtype = np.asarray(rel, dtype=np.int32), pd.SparseDtype(vals.dtype, fill)
+        if hasattr(pd.arrays.SparseArray, "from_indices"):  # pandas 3.x
+            return pd.arrays.SparseArray.from_indices(vals, rel, hi - lo, fill_value=fill,
+                                                      dtype=vals.dtype)
+        from pandas._libs.sparse import IntIndex  # pandas 2.x; what its SparseArray pickles use
+        return pd.arrays.SparseArray(vals, sparse_index=IntIndex(hi - lo, rel), fill_value=fill,
+                                     dtype=dtype)
+
+    def _sparse_positions(self, rows, rgs):
+        """Frame row numbers -> positions in the concatenation of row groups rgs (the
+        stored int32 array itself when that is row group 0 onwards: no copy); a row
+        outside rgs becomes -1, which the caller refuses."""
+        rpc, nrows = int(self.seg.info.rows_per_chunk), int(self.seg.info.nrows)
+        if not len(rgs) or not len(rows):
+            return rows
+        if rgs[0] == 0 and Selection(rgs).contiguous():
+            return rows
+        r = rows.astype(np.int64)
+        rg = np.asarray(rgs, dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(np.minimum(rpc, nrows - rg * rpc))[:-1]])
+        g = r // rpc
+        k = np.minimum(np.searchsorted(rg, g), len(rg) - 1)
+        return np.where(rg[k] == g, starts[k] + (r - g * rpc), -1)
 
     def _bounds(self, col, ci, role, sel):
         raw = self.role(col, role, sel.rowgroups)

@@ -94,6 +94,7 @@ class FrameBuilder:
         arr = values.array if hasattr(values, "array") else values
         done = (self._numeric(arr, dtype, desc) or self._datetime(arr, dtype, desc)
                 or self._period(arr, dtype, desc) or self._interval(arr, dtype, desc, nrows)
+                or self._sparse(arr, dtype, desc, nrows)
                 or self._masked(arr, dtype, desc) or self._categorical(arr, dtype, desc)
                 or self._string(arr, dtype, desc, nrows))
         if not done:
@@ -161,6 +162,25 @@ class FrameBuilder:
         desc.flags |= L.CLOSED_FLAGS[dtype.closed]
         return True
 
+    def _sparse(self, arr, dtype, desc, nrows) -> bool:
+        """SparseDtype over bool/int/uint/float: the stored values (sp_values, a view),
+        their int32 row numbers and the fill value as a one-row dictionary column."""
+        if not isinstance(dtype, pd.SparseDtype) or nrows > 2**31:
+            return False
+        sub = np.dtype(dtype.subtype)
+        kind = _NUMPY_KINDS.get(sub)
+        if kind is None or (pd.isna(dtype.fill_value) and sub.kind != "f"):
+            return False
+        fill = np.array([dtype.fill_value], dtype=sub.newbyteorder("<"))
+        vals = np.ascontiguousarray(arr.sp_values, dtype=sub.newbyteorder("<"))
+        rows = np.ascontiguousarray(arr.sp_index.to_int_index().indices, dtype="<i4")
+        fdesc = L.shmc_column_desc(kind=kind, values=_addr(fill), dtype=self._keep_bytes(sub.name.encode()))
+        self.keep += [fill, vals, rows, fdesc]
+        desc.kind, desc.code_kind, desc.values = L.SHMC_KIND_SPARSE, kind, _addr(vals)
+        desc.sparse_index, desc.nsparse = _addr(rows), len(rows)
+        desc.categories, desc.ncategories = pointer(fdesc), 1
+        return True
+
     def _masked(self, arr, dtype, desc) -> bool:
         if not isinstance(arr, _MASKED_ARRAYS):
             return False
@@ -185,7 +205,8 @@ class FrameBuilder:
         cats = dtype.categories
         cdesc = self.describe(cats, len(cats), allow_object=False)
         if code_kind is None or cdesc is None or cdesc.kind in (L.SHMC_KIND_CATEGORICAL,
-                                                                 L.SHMC_KIND_INTERVAL):
+                                                                 L.SHMC_KIND_INTERVAL,
+                                                                 L.SHMC_KIND_SPARSE):
             return False
         self.keep += [codes, cdesc]
         desc.kind, desc.values, desc.code_kind = L.SHMC_KIND_CATEGORICAL, _addr(codes), code_kind
