@@ -192,6 +192,17 @@ def intervals():
     })
 
 
+def sparse():
+    """Sparse[float64, nan] 1.5 i at even i (NaN elsewhere); Sparse[int64, 0] 7 i at
+    i = 1, 4; Sparse[bool, False] True at i = 0, 3 (issue 15)."""
+    SA = pd.arrays.SparseArray
+    return pd.DataFrame({
+        "sf": SA(np.where(I % 2 == 0, I * 1.5, np.nan), fill_value=np.nan),
+        "si": SA(np.where((I == 1) | (I == 4), 7 * I, 0).astype("int64"), fill_value=0),
+        "sb": SA((I == 0) | (I == 3), fill_value=False),
+    })
+
+
 def refuse_pyobj():
     return pd.DataFrame({"o": pd.Series([1, "x", 2.5, None, (1, 2)], dtype=object)})
 
@@ -201,7 +212,7 @@ CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range
                                  datetimes, categorical, nullable, strings, labels, labels_mixed, empty, zero_rows,
                                  columns_multi, refuse_pyobj, refuse_mixnull, refuse_na)}
 # Issue 15's kinds: made by pandas 2.2 and 3.1 (`... make_pickle_fixtures.py periods` writes only them).
-NEW_CASES = {f.__name__: f for f in (periods, intervals)}
+NEW_CASES = {f.__name__: f for f in (periods, intervals, sparse)}
 
 
 def string_lists():
@@ -291,10 +302,10 @@ def hostile():
         f.write(data)
 
 
-def refuse_sparse():
-    """A Sparse[int64] column: refused naming pandas.arrays.SparseArray (issue 12)."""
+def sparse_int():
+    """A Sparse[int64] column (refused until issue 15, read since)."""
     df = pd.DataFrame({"a": pd.arrays.SparseArray([0, 0, 1, 0], dtype="Sparse[int64]")})
-    with open(os.path.join(OUT, "%s_refuse_sparse_p5.pkl" % TAG), "wb") as f:
+    with open(os.path.join(OUT, "%s_sparse_int_p5.pkl" % TAG), "wb") as f:
         pickle.dump(df, f, protocol=5)
 
 
@@ -316,7 +327,7 @@ def main():
         return
     if MAJOR >= 3:
         hostile()
-        refuse_sparse()
+        sparse_int()
     if MAJOR >= 3:
         arrow_sliced()
     oob()

@@ -400,6 +400,99 @@ static int pf_interval(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest)
     return SHMC_OK;
 }
 
+/* IntIndex(length, int32 rows): REDUCE(pandas._libs.sparse.IntIndex, (length, ndarray));
+ * rows strictly increasing inside [0, length), copied when misaligned. (BlockIndex,
+ * SparseArray(kind="block"), is refused by name.) */
+static int pf_int_index(pf_ctx *C, const shmc_pk_value *v, int64_t *length, const int32_t **rows,
+                        uint64_t *n) {
+    pf_arr a;
+    if (!v || v->type != SHMC_PK_REDUCE || !pf_pd(pf_callee(v), "IntIndex") || !pf_int(pf_arg(v, 0), length) ||
+        *length < 0 || *length > INT32_MAX)
+        return pf_unsupported(C, v, "a sparse index (IntIndex(length, rows) is read)");
+    FORWARD_IF_ERROR(pf_array(C, pf_arg(v, 1), &a));
+    if (a.ndim != 1 || a.dt.kind != 'i' || a.dt.itemsize != 4 || a.dt.swap || a.nbytes != a.dims[0] * 4)
+        return pf_unsupported(C, a.node, "sparse row numbers (a 1-D int32 array is read)");
+    const uint8_t *p = a.data;
+    int32_t *copy = NULL;
+    if ((uintptr_t)p % 4) FORWARD_IF_ERROR(pf_own(C, (size_t)a.nbytes, (void **)&copy));
+    for (uint64_t i = 0; i < a.dims[0]; i++) {
+        int32_t r, prev = -1;
+        memcpy(&r, p + 4 * i, 4);
+        if (i) memcpy(&prev, p + 4 * (i - 1), 4);
+        if (r <= prev || r >= *length)
+            return pf_fail(C, SHMC_ERR_PICKLE, v, "sparse row number %d at entry %llu is not after %d "
+                           "and below %lld", r, (unsigned long long)i, prev, (long long)*length);
+        if (copy) copy[i] = r;
+    }
+    *rows = copy ? copy : (const int32_t *)(const void *)p;
+    *n = a.dims[0];
+    return SHMC_OK;
+}
+
+/* SparseDtype's fill value (NEWOBJ + BUILD {_dtype, _fill_value}) as one value of
+ * `kind` in an owned buffer; *text is how pandas prints it in the dtype. */
+static int pf_fill(pf_ctx *C, const shmc_pk_value *dt, int kind, void **out, char *text, size_t cap) {
+    const shmc_pk_value *f = shmc_pk_dict_get(shmc_pk_state(dt), "_fill_value");
+    if (!pf_pd(pf_callee(dt), "SparseDtype") || !f) return pf_unsupported(C, dt, "a SparseDtype");
+    size_t sz = shmc_kind_itemsize(kind);
+    FORWARD_IF_ERROR(pf_own(C, 8, out));
+    int isf = kind == SHMC_KIND_FLOAT32 || kind == SHMC_KIND_FLOAT64;
+    if (kind == SHMC_KIND_BOOL && f->type == SHMC_PK_BOOL) {
+        *(uint8_t *)*out = f->v.i != 0;
+        snprintf(text, cap, f->v.i ? "True" : "False");
+    } else if (isf && (f->type == SHMC_PK_FLOAT || (f->type == SHMC_PK_INT && !(f->flags & SHMC_PK_F_UNSIGNED)))) {
+        double d = f->type == SHMC_PK_FLOAT ? f->v.f : (double)f->v.i;
+        float g = (float)d;
+        if (kind == SHMC_KIND_FLOAT64) memcpy(*out, &d, 8);
+        else memcpy(*out, &g, 4);
+        if (isnan(d)) snprintf(text, cap, "nan");
+        else snprintf(text, cap, d == (double)(int64_t)d && fabs(d) < 1e16 ? "%.1f" : "%.17g", d);
+    } else if (!isf && kind != SHMC_KIND_BOOL && f->type == SHMC_PK_INT && !(f->flags & SHMC_PK_F_UNSIGNED)) {
+        int64_t x = f->v.i;
+        int is_u = kind >= SHMC_KIND_UINT8;
+        int bits = 8 * (int)sz;
+        int fits = is_u ? x >= 0 && (bits == 64 || x < ((int64_t)1 << bits))
+                        : bits == 64 || (x >= -((int64_t)1 << (bits - 1)) && x < ((int64_t)1 << (bits - 1)));
+        if (!fits) return pf_unsupported(C, f, "a sparse fill value (outside the values' dtype)");
+        memcpy(*out, &x, sz);   /* little-endian: the low bytes */
+        snprintf(text, cap, "%lld", (long long)x);
+    } else
+        return pf_unsupported(C, f, "a sparse fill value (bool, int or float of the values' dtype)");
+    return SHMC_OK;
+}
+
+/* SparseArray: NEWOBJ + BUILD {_sparse_index, _sparse_values, _dtype} (pandas 2.2, 3.x). */
+static int pf_sparse(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest) {
+    const shmc_pk_value *st = shmc_pk_state(v);
+    int64_t length = 0;
+    const int32_t *rows = NULL;
+    uint64_t n = 0;
+    FORWARD_IF_ERROR(pf_int_index(C, shmc_pk_dict_get(st, "_sparse_index"), &length, &rows, &n));
+    pf_col vals;
+    memset(&vals, 0, sizeof vals);
+    FORWARD_IF_ERROR(pf_values(C, shmc_pk_dict_get(st, "_sparse_values"), &vals, 1, nest + 1));
+    if (!shmc_sparse_subtype_ok(vals.d.kind) || vals.d.mask || vals.nrows != n)
+        return pf_fail(C, SHMC_ERR_UNSUPPORTED, v, "sparse values %s of %llu rows for %llu row numbers "
+                       "(bool, int or float values are read)", vals.dtype, (unsigned long long)vals.nrows,
+                       (unsigned long long)n);
+    char fill[40];
+    void *fbuf;
+    FORWARD_IF_ERROR(pf_fill(C, shmc_pk_dict_get(st, "_dtype"), vals.d.kind, &fbuf, fill, sizeof fill));
+    col->cats = (shmc_column_desc){.kind = vals.d.kind, .values = fbuf};
+    memcpy(col->cat_dtype, vals.dtype, sizeof col->cat_dtype);
+    col->cats.dtype = col->cat_dtype;
+    col->d.kind = SHMC_KIND_SPARSE;
+    col->d.code_kind = vals.d.kind;
+    col->d.values = vals.d.values;
+    col->d.sparse_index = rows;
+    col->d.nsparse = n;
+    col->d.categories = &col->cats;
+    col->d.ncategories = 1;
+    col->nrows = (uint64_t)length;
+    snprintf(col->dtype, sizeof col->dtype, "Sparse[%.30s, %s]", vals.dtype, fill);
+    return SHMC_OK;
+}
+
 /* Any array a block, an Index or a dtype can hold -> k columns. */
 int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest) {
     if (nest > PF_MAX_NEST) return pf_unsupported(C, v, "deeply nested values");
@@ -413,6 +506,7 @@ int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int n
         if (pf_pd(f, "IntegerArray")) return pf_masked(C, v, cols, "IntegerArray");
         if (pf_pd(f, "FloatingArray")) return pf_masked(C, v, cols, "FloatingArray");
         if (pf_pd(f, "BooleanArray")) return pf_masked(C, v, cols, "BooleanArray");
+        if (pf_pd(f, "SparseArray")) return pf_sparse(C, v, cols, nest);
         if (pf_pd(f, "ArrowStringArray") || pf_pd(f, "ArrowStringArrayNumpySemantics"))
             return pf_arrow_string_array(C, v, cols);
     }
