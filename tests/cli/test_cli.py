@@ -735,6 +735,8 @@ def issue15_frame() -> pd.DataFrame:
         "it": pd.arrays.IntervalArray.from_arrays(
             pd.to_datetime(["2020-01-01", None, "2020-03-01", "2020-04-01", "2021-01-01"]),
             pd.to_datetime(["2020-01-02", None, "2020-03-01", "2020-05-01", "2022-01-01"]), "left"),
+        "sf": pd.arrays.SparseArray([np.nan, 1.5, np.nan, np.nan, -2.0], fill_value=np.nan),
+        "si": pd.arrays.SparseArray(np.array([0, 0, 9, 0, 0], dtype="i8"), fill_value=0),
     })
 
 
@@ -749,9 +751,9 @@ def test_pack_issue15_kinds_round_trip(cli, tmp_path, zstd):
         seg = tmp_path / f"k{proto}.shmc"
         cli("pack", src, seg, *(["--zstd"] if zstd else []), "--rows-per-chunk", "2", check=0)
         info = json.loads(cli("info", seg, "--json", check=0).stdout)
-        kinds = {c["label"]: c["kind"] for c in info["columns"] if not c.get("dictionary")}
+        kinds = {c["label"]: c["kind"] for c in info["columns"] if c["role"] != "dictionary"}
         assert kinds == {"pd": "period", "pm": "period", "ii": "interval", "if": "interval",
-                         "it": "interval"}
+                         "it": "interval", "sf": "sparse", "si": "sparse"}
         closed = {c["label"]: (c.get("code_kind"), c.get("closed")) for c in info["columns"]}
         assert closed["if"] == ("float64", "both") and closed["it"] == ("datetime", "left")
         assert b"interval[int64,right]" in cli("info", seg, check=0).stdout
@@ -765,7 +767,7 @@ def test_pack_issue15_kinds_round_trip(cli, tmp_path, zstd):
 # Frames the pickle reader must take from every pandas version that wrote fixtures.
 GOLDEN_KINDS = ["numeric", "datetimes", "categorical", "nullable", "strings", "labels",
                 "index_range", "index_int", "index_dt", "index_str", "wide_c", "wide_f",
-                "periods", "intervals"]
+                "periods", "intervals", "sparse", "sparse_int"]
 # Gaps of the pickle reader at the time of writing, kept visible instead of skipped.
 KNOWN_GAPS = {}
 if int(pd.__version__.split(".")[0]) < 3:

@@ -34,6 +34,10 @@ def frame(n: int = 300) -> pd.DataFrame:
         "iz": intervals(t.tz_localize("Europe/Paris"), (t + pd.Timedelta(1, "h")).tz_localize("Europe/Paris"),
                         "neither"),
         "id": intervals(pd.to_timedelta(i, unit="s"), pd.to_timedelta(i + 3, unit="s"), "left"),
+        "sf": pd.arrays.SparseArray(np.where(i % 9 == 0, np.where(i % 18 == 0, np.nan, i * 0.5), np.nan),
+                                    fill_value=np.nan),
+        "si": pd.arrays.SparseArray(np.where(i % 13 == 4, i, 0).astype("i8"), fill_value=0),
+        "sb": pd.arrays.SparseArray(i % 7 == 0, fill_value=False),
         "pd": periods("D", np.where(i % 7 == 3, NAT, 18262 + i)),
         "pm": periods("M", np.where(i % 11 == 5, NAT, 600 - i)),
         "pq": periods("Q-DEC", 100 + i),
@@ -42,7 +46,8 @@ def frame(n: int = 300) -> pd.DataFrame:
 
 
 NATIVE = {"pd": "period", "pm": "period", "pq": "period", "ii": "interval", "if": "interval",
-          "it": "interval", "iz": "interval", "id": "interval"}
+          "it": "interval", "iz": "interval", "id": "interval", "sf": "sparse", "si": "sparse",
+          "sb": "sparse"}
 
 
 @pytest.mark.parametrize("compression", [None, "zstd"])
@@ -57,6 +62,7 @@ def test_share_read_equal(shared, compression):
     nulls = {c["label"]: c["null_count"] for c in sf.info()["columns"]}
     assert nulls["pd"] == int(df["pd"].isna().sum()) and nulls["pq"] == 0
     assert nulls["if"] == int(df["if"].isna().sum()) > 0 and nulls["ii"] == 0
+    assert nulls["sf"] == int(df["sf"].isna().sum()) > 0 and nulls["si"] == 0
 
 
 @pytest.mark.parametrize("compression", [None, "zstd"])
@@ -129,6 +135,52 @@ def test_interval_categories_stay_objects(shared):
     pd.testing.assert_frame_equal(sf.read(), df)
 
 
+@pytest.mark.parametrize("rows_per_chunk", [1, 7, 64, 1 << 20])
+def test_sparse_selections(shared, rows_per_chunk):
+    """Row ranges and chunk selections cut the stored entries where they fall."""
+    df = frame(120)[["sf", "si", "sb"]]
+    sf = shared(df, rows_per_chunk=rows_per_chunk)
+    for a, b in [(0, 120), (5, 6), (9, 100), (37, 37), (119, 120)]:
+        pd.testing.assert_frame_equal(sf.read(rows=(a, b)), df.iloc[a:b])
+        pd.testing.assert_frame_equal(pickle.loads(sf.pickle_bytes(rows=(a, b))), df.iloc[a:b])
+    pd.testing.assert_frame_equal(sf.read(columns=["sb", "sf"]), df[["sb", "sf"]])
+
+
+def test_raw_sparse_values_are_views(shared):
+    df = frame(2000)
+    sf = shared(df)
+    got = sf.read()["sf"].array
+    assert isinstance(got, pd.arrays.SparseArray) and np.isnan(got.fill_value)
+    assert not got.sp_values.flags.writeable and not got.sp_values.flags.owndata
+
+
+def test_sparse_rows_out_of_order_is_corruption(tmp_path):
+    """Row numbers that do not rise are refused by the C writer (a segment holding
+    them anyway is refused when read: tests/c test_forged_sparse, test_sparse_unsorted)."""
+    from ctypes import byref
+    from shmchunk import errors
+    vals, rows, fill = np.array([1.0, 2.0]), np.array([3, 1], dtype="<i4"), np.array([0.0])
+    frame_ = L.frame_create()
+    try:
+        L.lib.shmc_frame_set_nrows(frame_, 5)
+        fd = L.shmc_column_desc(kind=L.SHMC_KIND_FLOAT64, values=fill.ctypes.data)
+        desc = L.shmc_column_desc(kind=L.SHMC_KIND_SPARSE, code_kind=L.SHMC_KIND_FLOAT64,
+                                  values=vals.ctypes.data, sparse_index=rows.ctypes.data, nsparse=2,
+                                  ncategories=1)
+        desc.categories = ctypes_pointer(fd)
+        L.lib.shmc_frame_add_column(frame_, byref(desc))
+        with pytest.raises(errors.InvalidArgumentError, match="sparse_index"):
+            L.lib.shmc_frame_write(frame_, str(tmp_path / "s.shmc").encode(), byref(L.write_opts()),
+                                   None, 0)
+    finally:
+        L.lib.shmc_frame_free(frame_)
+
+
+def ctypes_pointer(x):
+    from ctypes import pointer
+    return pointer(x)
+
+
 def test_period_categories_and_index(shared):
     """A period index and categories of periods go through the same kind."""
     idx = pd.PeriodIndex(periods("M", [600, NAT, 602]), name="month")
@@ -144,3 +196,5 @@ def test_kind_names_from_the_library():
     assert L.lib.shmc_kind_itemsize(L.SHMC_KIND_PERIOD) == 8
     assert L.lib.shmc_kind_name(L.SHMC_KIND_INTERVAL) == b"interval"
     assert L.ROLE_NAMES[L.SHMC_ROLE_RIGHT] == "right"
+    assert L.lib.shmc_kind_name(L.SHMC_KIND_SPARSE) == b"sparse"
+    assert L.ROLE_NAMES[L.SHMC_ROLE_INDICES] == "indices"

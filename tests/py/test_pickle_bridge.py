@@ -206,7 +206,7 @@ def make_strings(values, dtype: str):
 
 
 # Issue 15's kinds, stored natively (not as object pickles).
-NEW_KINDS = ["period", "interval"]
+NEW_KINDS = ["period", "interval", "sparse"]
 NAT = np.iinfo(np.int64).min
 
 
@@ -230,6 +230,16 @@ def new_kind_column(draw, kind: str, n: int):
         left = np.where(missing, NAT, lo * 10**9).view("M8[ns]")
         right = np.where(missing, NAT, (lo + width) * 10**9).view("M8[ns]")
         return pd.arrays.IntervalArray.from_arrays(left, right, closed)
+    if kind == "sparse":  # Sparse[float64, nan] / [float64, 0.0] / [int64, 0] / [bool, False]
+        sub, fill = draw(st.sampled_from([("float64", np.nan), ("float64", 0.0), ("int64", 0),
+                                          ("bool", False)]))
+        if sub == "bool":
+            vals = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+        elif sub == "int64":
+            vals = draw(st.lists(st.sampled_from([0, 0, 0, -7, 2**40]), min_size=n, max_size=n))
+        else:
+            vals = draw(st.lists(st.sampled_from([np.nan, np.nan, 0.0, 1.5, -2.0]), min_size=n, max_size=n))
+        return pd.arrays.SparseArray(np.array(vals, dtype=sub), fill_value=fill)
     raise AssertionError(kind)
 
 
