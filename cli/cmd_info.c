@@ -101,6 +101,7 @@ static void kind_text(const shmc_column_info *ci, char *buf, size_t cap)
     if (ci->kind == SHMC_KIND_CATEGORICAL)
         snprintf(buf, cap, "categorical[%s]%s", shmc_kind_name(ci->code_kind),
                  (ci->flags & SHMC_COL_ORDERED) ? ",ordered" : "");
+    else if (ci->kind == SHMC_KIND_SPARSE) snprintf(buf, cap, "sparse[%s]", shmc_kind_name(ci->code_kind));
     else if (ci->kind == SHMC_KIND_INTERVAL)
         snprintf(buf, cap, "interval[%s,%s]", shmc_kind_name(ci->code_kind), closed_name(ci->flags));
     else snprintf(buf, cap, "%s", shmc_kind_name(ci->kind));
@@ -257,6 +258,10 @@ static void json_column(cli_json *j, uint32_t id, const shmc_column_info *ci)
         cli_json_key(j, "code_kind"); cli_json_cstr(j, shmc_kind_name(ci->code_kind));
         cli_json_key(j, "ordered"); cli_json_bool(j, (ci->flags & SHMC_COL_ORDERED) != 0);
         cli_json_key(j, "categories_column"); cli_json_u64(j, ci->dict_column);
+    }
+    if (ci->kind == SHMC_KIND_SPARSE) {
+        cli_json_key(j, "code_kind"); cli_json_cstr(j, shmc_kind_name(ci->code_kind));
+        cli_json_key(j, "fill_column"); cli_json_u64(j, ci->dict_column);
     }
     if (ci->kind == SHMC_KIND_INTERVAL) {
         cli_json_key(j, "code_kind"); cli_json_cstr(j, shmc_kind_name(ci->code_kind));
