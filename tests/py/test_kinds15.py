@@ -144,6 +144,10 @@ def test_sparse_selections(shared, rows_per_chunk):
         pd.testing.assert_frame_equal(sf.read(rows=(a, b)), df.iloc[a:b])
         pd.testing.assert_frame_equal(pickle.loads(sf.pickle_bytes(rows=(a, b))), df.iloc[a:b])
     pd.testing.assert_frame_equal(sf.read(columns=["sb", "sf"]), df[["sb", "sf"]])
+    ids = sf.chunk_ids(columns=["si"])   # with the fill value's chunk, like a categorical's
+    fill_col = [c for c in sf.info()["columns"] if c["dictionary"]]
+    assert sum(int(c["first_chunk"]) in ids for c in fill_col) == 1
+    pd.testing.assert_frame_equal(sf.read(chunks=ids), df[["si"]])
 
 
 def test_raw_sparse_values_are_views(shared):
