@@ -18,6 +18,8 @@
  *               __pyx_unpickle_NDArrayBacked + BUILD (dtype, ndarray, attrs);
  *               IntegerArray / FloatingArray / BooleanArray {_data, _mask};
  *               ArrowStringArray[NumpySemantics] {_pa_array: pyarrow.lib._restore_array(...), _dtype}
+ *               IntervalArray via __pyx_unpickle_IntervalMixin + BUILD ({_left, _right, _dtype},);
+ *               SparseArray {_sparse_index: IntIndex(length, rows), _sparse_values, _dtype}
  *   index       _new_Index(RangeIndex | Index | Int64Index | ..., {...}),
  *               _new_DatetimeIndex(DatetimeIndex, {...}),
  *               _new_Index(MultiIndex, {levels, codes, names}): each level becomes one
@@ -37,7 +39,8 @@
  *   "string[python]" (StringDtype python, na_value NA), "string[pyarrow]"
  *   (pyarrow, NA), "str" (pyarrow, na_value NaN: pandas 3 default, and pandas 2's
  *   "pyarrow_numpy"), "str[python]" (python storage, na_value NaN),
- *   "period[<freq>]" (PeriodDtype).
+ *   "period[<freq>]" (PeriodDtype), "interval[<subtype>, <closed>]" (IntervalDtype),
+ *   "Sparse[<subtype>, <fill>]" (SparseDtype).
  */
 #include <stdio.h>
 #include <string.h>
