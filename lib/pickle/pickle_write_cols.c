@@ -415,7 +415,11 @@ static int emit_fill(pw_writer *w, const shmc_column_info *ci)
     if (dci.kind == SHMC_KIND_BOOL) return shmc_pk_bool(&w->pk, b[0] != 0);
     if (dci.kind == SHMC_KIND_FLOAT64) { double d; memcpy(&d, b, 8); return shmc_pk_float(&w->pk, d); }
     if (dci.kind == SHMC_KIND_FLOAT32) { float f; memcpy(&f, b, 4); return shmc_pk_float(&w->pk, f); }
-    if (dci.kind >= SHMC_KIND_UINT8) return shmc_pk_int(&w->pk, (int64_t)(u > INT64_MAX ? INT64_MAX : u));
+    if (dci.kind >= SHMC_KIND_UINT8) {
+        RETURN_ERROR_IF(u > INT64_MAX, w->err, SHMC_ERR_UNSUPPORTED,
+                        "column %u: a uint64 fill value above 2^63-1 is not written", ci->dict_column);
+        return shmc_pk_int(&w->pk, (int64_t)u);
+    }
     int shift = 64 - 8 * (int)sz;   /* sign-extend */
     return shmc_pk_int(&w->pk, (int64_t)(u << shift) >> shift);
 }
