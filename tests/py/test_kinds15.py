@@ -180,6 +180,29 @@ def test_sparse_rows_out_of_order_is_corruption(tmp_path):
         L.lib.shmc_frame_free(frame_)
 
 
+@pytest.mark.parametrize("bad", [[2, 1, 3], [1, 2, 9], [-1, 2, 3]], ids=["unsorted", "past", "negative"])
+def test_sparse_rows_patched_are_refused_when_read(tmp_path, bad):
+    """Row numbers patched in a raw file segment, read with verify=False (so the
+    checksum does not stop them first): read() names the column, pickle_bytes() the
+    chunk -- neither builds a SparseArray from them nor crashes."""
+    from shmchunk import errors
+    df = pd.DataFrame({"s": pd.arrays.SparseArray(np.array([0, 5, 6, 7, 0], dtype="i8"), fill_value=0)})
+    path = str(tmp_path / "sp.shmc")
+    with shmchunk.share(df, name=path) as sf:
+        cid = next(c for c in range(sf.nchunks) if sf.chunk_info(c)["role"] == "indices")
+        off = sf.chunk_info(cid)["offset"]
+        data = bytearray(open(path, "rb").read())
+    assert bytes(data[off:off + 12]) == np.array([1, 2, 3], dtype="<i4").tobytes()
+    data[off:off + 12] = np.array(bad, dtype="<i4").tobytes()
+    bad_path = tmp_path / "bad.shmc"
+    bad_path.write_bytes(bytes(data))
+    seg = shmchunk.attach(str(bad_path), verify=False)
+    with pytest.raises(errors.CorruptSegmentError, match="sparse row numbers"):
+        seg.read()
+    with pytest.raises(errors.CorruptSegmentError, match="sparse row number"):
+        seg.pickle_bytes()
+
+
 def ctypes_pointer(x):
     from ctypes import pointer
     return pointer(x)
