@@ -98,6 +98,13 @@ static void arrow_kind_text(const shmc_column_info *ci, char *buf, size_t cap)
              (ci->flags & SHMC_COL_ORDERED) ? ",ordered" : "");
 }
 
+/* An interval column's closed side from its SHMC_COL_CLOSED_* flags. */
+static const char *closed_name(uint32_t flags)
+{
+    int l = (flags & SHMC_COL_CLOSED_LEFT) != 0, r = (flags & SHMC_COL_CLOSED_RIGHT) != 0;
+    return l && r ? "both" : l ? "left" : r ? "right" : "neither";
+}
+
 static void kind_text(const shmc_column_info *ci, char *buf, size_t cap)
 {
     if (ci->kind == SHMC_KIND_CATEGORICAL)
@@ -106,6 +113,9 @@ static void kind_text(const shmc_column_info *ci, char *buf, size_t cap)
     else if (ci->kind == SHMC_KIND_ARROW) arrow_kind_text(ci, buf, cap);
     else if (ci->kind == SHMC_KIND_OBJECT && ci->arrow)   /* why it is opaque */
         snprintf(buf, cap, "object[Arrow %s: nested, pickled]", cli_safe(ci->arrow, strlen(ci->arrow)));
+    else if (ci->kind == SHMC_KIND_SPARSE) snprintf(buf, cap, "sparse[%s]", shmc_kind_name(ci->code_kind));
+    else if (ci->kind == SHMC_KIND_INTERVAL)
+        snprintf(buf, cap, "interval[%s,%s]", shmc_kind_name(ci->code_kind), closed_name(ci->flags));
     else snprintf(buf, cap, "%s", shmc_kind_name(ci->kind));
 }
 
@@ -268,6 +278,14 @@ static void json_column(cli_json *j, uint32_t id, const shmc_column_info *ci)
     if (ci->kind == SHMC_KIND_ARROW && ci->dict_column != UINT32_MAX) {
         cli_json_key(j, "ordered"); cli_json_bool(j, (ci->flags & SHMC_COL_ORDERED) != 0);
         cli_json_key(j, "dictionary_column"); cli_json_u64(j, ci->dict_column);
+    }
+    if (ci->kind == SHMC_KIND_SPARSE) {
+        cli_json_key(j, "code_kind"); cli_json_cstr(j, shmc_kind_name(ci->code_kind));
+        cli_json_key(j, "fill_column"); cli_json_u64(j, ci->dict_column);
+    }
+    if (ci->kind == SHMC_KIND_INTERVAL) {
+        cli_json_key(j, "code_kind"); cli_json_cstr(j, shmc_kind_name(ci->code_kind));
+        cli_json_key(j, "closed"); cli_json_cstr(j, closed_name(ci->flags));
     }
     cli_json_key(j, "rows"); cli_json_u64(j, ci->nrows);
     cli_json_key(j, "nulls"); cli_json_u64(j, ci->null_count);

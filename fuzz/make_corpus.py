@@ -163,6 +163,27 @@ class FrameBuilder:
             d.validity = self.ptr(np.packbits(np.asarray(valid, bool), bitorder="little"))
         return d
 
+    def kinds15(self, n):
+        """Issue 15's kinds: period, interval (float bounds, both closed), sparse int64."""
+        import numpy as np
+        L = self.L
+        d = self.desc("p", L.SHMC_KIND_PERIOD)
+        d.values, d.dtype = self.ptr(np.arange(n, dtype="<i8") + 18262), b"period[D]"
+        self.add(d)
+        d = self.desc("iv", L.SHMC_KIND_INTERVAL)
+        left = np.where(np.arange(n) % 5 == 2, np.nan, np.arange(n) * 0.5)
+        d.values, d.right, d.code_kind = self.ptr(left), self.ptr(left + 1), L.SHMC_KIND_FLOAT64
+        d.flags = L.SHMC_COL_CLOSED_LEFT | L.SHMC_COL_CLOSED_RIGHT
+        self.add(d)
+        d = self.desc("sp", L.SHMC_KIND_SPARSE)
+        rows = np.arange(1, n, 3, dtype="<i4")
+        fill = self.desc(None, L.SHMC_KIND_INT64)
+        fill.values = self.ptr(np.zeros(1, dtype="<i8"))
+        d.values, d.sparse_index = self.ptr(rows.astype("<i8") * 7), self.ptr(rows)
+        d.nsparse, d.code_kind = len(rows), L.SHMC_KIND_INT64
+        d.categories, d.ncategories = ctypes.pointer(fill), 1
+        self.add(d)
+
     def write(self, path: str, **opts) -> bytes:
         o = self.L.write_opts(**opts)
         self.L.lib.shmc_frame_write(self.frame, path.encode(), ctypes.byref(o), None, 0)
@@ -235,6 +256,9 @@ def frame_specs(L):
         d.categories, d.ncategories = ctypes.pointer(cats), 3
         fb.add(d)
 
+    def kinds15(fb, n, rpc):
+        fb.kinds15(n)
+
     def mixed(fb, n, rpc):
         numeric(fb, n, rpc)
         strings(fb, n, rpc)
@@ -242,7 +266,7 @@ def frame_specs(L):
 
     return [("numeric", numeric), ("nullable", nullable), ("times", times),
             ("strings", strings), ("categorical", categorical), ("dictionary", dictionary),
-            ("objects", objects), ("arrow", arrow),
+            ("objects", objects), ("arrow", arrow), ("kinds15", kinds15),
             ("mixed", mixed)]
 
 
@@ -329,10 +353,25 @@ def pandas_frames():
                                   "f32": pd.array([0.5, None, 1.5], dtype="Float32")})
 
 
+def issue15_frames():
+    """Period, interval and sparse columns as pandas pickles them (issue 15)."""
+    import numpy as np
+    import pandas as pd
+    n = 12
+    i = np.arange(n)
+    yield "kinds15", pd.DataFrame({
+        "p": pd.period_range("2020-01", periods=n, freq="M"),
+        "ii": pd.arrays.IntervalArray.from_breaks(np.arange(n + 1), closed="left"),
+        "it": pd.arrays.IntervalArray.from_arrays(pd.date_range("2020", periods=n, tz="UTC"),
+                                                  pd.date_range("2021", periods=n, tz="UTC")),
+        "sf": pd.arrays.SparseArray(np.where(i % 4 == 0, i * 0.5, np.nan)),
+        "sb": pd.arrays.SparseArray(i % 5 == 0, fill_value=False)})
+
+
 def make_pickles() -> int:
     reset("pickle_read")
     count = 0
-    for name, df in pandas_frames():
+    for name, df in list(pandas_frames()) + list(issue15_frames()):
         for proto in (2, 3, 4, 5):
             save("pickle_read", f"{name}_p{proto}", pickle.dumps(df, protocol=proto))
             count += 1

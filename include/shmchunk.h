@@ -164,10 +164,21 @@ typedef enum shmc_kind {
                                 shmc_arrow_name): validity bitmap + values (bit-packed for "b"),
                                 or validity + int32/int64 offsets + data; dictionary-encoded when
                                 it has a dictionary column (`categories`) */
+    SHMC_KIND_PERIOD,        /* int64 period ordinals (NaT = INT64_MIN); the frequency is in
+                                `dtype`, which is required: "period[<freq>]", freq 1..63 bytes
+                                of [A-Za-z0-9-] (pandas' freqstr: "D", "M", "Q-DEC", "2h") */
+    SHMC_KIND_INTERVAL,      /* two bounds per row: values = left, right = right, both of the
+                                subtype `code_kind` (int8 .. float64, datetime with its unit and
+                                optional tz, timedelta); missing = NaN / NaT in both; which ends
+                                are closed: SHMC_COL_CLOSED_LEFT / SHMC_COL_CLOSED_RIGHT */
+    SHMC_KIND_SPARSE,        /* the rows that differ from a fill value: values = those values, of
+                                `code_kind` (bool .. float64), indices = their int32 row numbers
+                                (in the frame, strictly increasing); the fill value is a one-row
+                                dictionary column of `code_kind` */
     SHMC_KIND_COUNT_
 } shmc_kind;
 
-/* Width in bytes of one value of a fixed-width kind (bool .. timedelta), else 0. */
+/* Width in bytes of one value of a fixed-width kind (bool .. timedelta, period), else 0. */
 SHMC_API size_t shmc_kind_itemsize(int kind);
 /* Short name: "bool", "int64", "datetime", "categorical", "string", ..., "arrow" */
 SHMC_API const char *shmc_kind_name(int kind);
@@ -192,15 +203,20 @@ typedef enum shmc_role {
     SHMC_ROLE_DATA = 3,      /* string: UTF-8 bytes (Arrow binary: any bytes) */
     SHMC_ROLE_VALIDITY = 4,  /* string, Arrow: bitmap, bit i (LSB first) = row i valid */
     SHMC_ROLE_PICKLE = 5,    /* object: opaque pickle bytes of the row group */
+    SHMC_ROLE_RIGHT = 6,     /* interval: right bounds, laid out as values */
+    SHMC_ROLE_INDICES = 7,   /* sparse: int32 row numbers of the stored values in this row group */
     SHMC_ROLE_COUNT_
 } shmc_role;
-/* "values", "mask", "offsets", "data", "validity", "pickle"; "unknown" otherwise. */
+/* "values", "mask", "offsets", "data", "validity", "pickle", "right", "indices"; "unknown" otherwise. */
 SHMC_API const char *shmc_role_name(int role);
 
 /* Column flags. */
 #define SHMC_COL_INDEX      0x1u  /* part of the frame's index, not a data column */
 #define SHMC_COL_ORDERED    0x2u  /* categorical: ordered categories */
 #define SHMC_COL_DICTIONARY 0x4u  /* the categories of a categorical column (set by the writer) */
+/* Interval columns only: which ends are closed. Both = "both", none = "neither". */
+#define SHMC_COL_CLOSED_LEFT  0x8u
+#define SHMC_COL_CLOSED_RIGHT 0x10u
 
 /* A label: a column name, an index name. Python pickles labels it cannot say
  * as str/int/None and passes SHMC_LABEL_PICKLE bytes. */
@@ -236,7 +252,8 @@ typedef struct shmc_column_desc {
     const uint8_t *validity;   /* string: optional Arrow bitmap (NULL = no missing values) */
     uint64_t validity_offset;  /* bit offset of row 0 in validity (Arrow slices) */
 
-    int code_kind;             /* categorical: SHMC_KIND_INT8 .. INT64 */
+    int code_kind;             /* categorical: SHMC_KIND_INT8 .. INT64; interval: the bounds' kind;
+                                  sparse: the values' kind (bool .. float64) */
     const struct shmc_column_desc *categories; /* categorical: dictionary column (any non-categorical kind) */
     uint64_t ncategories;
 
@@ -255,6 +272,13 @@ typedef struct shmc_column_desc {
      * type of a column Python stored opaque (a nested type): shown by `shmchunk info`. */
     const char *arrow;
     uint64_t values_bit_offset;
+    const void *right;         /* interval: nrows right bounds (values holds the left ones) */
+
+    /* sparse: values holds nsparse values of code_kind at the rows sparse_index names
+     * (int32, strictly increasing, < nrows); categories a one-row column of code_kind
+     * holding the fill value (ncategories = 1) */
+    const int32_t *sparse_index;
+    uint64_t nsparse;
 } shmc_column_desc;
 
 /* ------------------------------------------------------------------------ */
@@ -421,7 +445,7 @@ typedef struct shmc_column_info {
     const char *dtype;        /* "" if none */
     int unit;
     const char *tz;           /* NULL if none */
-    int code_kind;            /* categorical */
+    int code_kind;            /* categorical: the codes' kind; interval: the bounds' kind */
     uint32_t dict_column;     /* categorical: column id of the dictionary, else UINT32_MAX */
     uint64_t nrows;           /* frame nrows, or ncategories for a dictionary column */
     uint64_t nrowgroups;

@@ -165,6 +165,44 @@ def refuse_na():
     return df
 
 
+def periods():
+    """period[D] ordinal 18262 + i (2020-01-01 + i days), NaT at i = 2; period[M]
+    ordinal 600 + i (2020-01 + i months), NaT at i = 3 (issue 15)."""
+    return pd.DataFrame({
+        "pd": pd.arrays.PeriodArray(np.where(I == 2, np.iinfo(np.int64).min, 18262 + I).astype("int64"),
+                                    dtype=pd.PeriodDtype("D")),
+        "pm": pd.arrays.PeriodArray(np.where(I == 3, np.iinfo(np.int64).min, 600 + I).astype("int64"),
+                                    dtype=pd.PeriodDtype("M")),
+    })
+
+
+def intervals():
+    """interval[int64, right] (i, 2i+1]; interval[float64, both] [i/2, i/2+1] missing at
+    i = 1; interval[datetime64[ns], left] [i s, i+1 s) missing at i = 3; the same in UTC,
+    neither side closed (issue 15)."""
+    f = np.where(I == 1, np.nan, I * 0.5)
+    t = pd.to_datetime(np.where(I == 3, np.iinfo(np.int64).min, I * 10**9).astype("int64"), unit="ns")
+    t1 = t + pd.Timedelta(seconds=1)
+    IA = pd.arrays.IntervalArray
+    return pd.DataFrame({
+        "ii": IA.from_arrays(I.astype("int64"), (2 * I + 1).astype("int64"), "right"),
+        "if": IA.from_arrays(f, f + 1, "both"),
+        "it": IA.from_arrays(t, t1, "left"),
+        "iz": IA.from_arrays(t.tz_localize("UTC"), t1.tz_localize("UTC"), "neither"),
+    })
+
+
+def sparse():
+    """Sparse[float64, nan] 1.5 i at even i (NaN elsewhere); Sparse[int64, 0] 7 i at
+    i = 1, 4; Sparse[bool, False] True at i = 0, 3 (issue 15)."""
+    SA = pd.arrays.SparseArray
+    return pd.DataFrame({
+        "sf": SA(np.where(I % 2 == 0, I * 1.5, np.nan), fill_value=np.nan),
+        "si": SA(np.where((I == 1) | (I == 4), 7 * I, 0).astype("int64"), fill_value=0),
+        "sb": SA((I == 0) | (I == 3), fill_value=False),
+    })
+
+
 def refuse_pyobj():
     return pd.DataFrame({"o": pd.Series([1, "x", 2.5, None, (1, 2)], dtype=object)})
 
@@ -173,6 +211,8 @@ CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range
                                  index_multi,
                                  datetimes, categorical, nullable, strings, labels, labels_mixed, empty, zero_rows,
                                  columns_multi, refuse_pyobj, refuse_mixnull, refuse_na)}
+# Issue 15's kinds: made by pandas 2.2 and 3.1 (`... make_pickle_fixtures.py periods` writes only them).
+NEW_CASES = {f.__name__: f for f in (periods, intervals, sparse)}
 
 
 def string_lists():
@@ -262,18 +302,32 @@ def hostile():
         f.write(data)
 
 
-def refuse_sparse():
-    """A Sparse[int64] column: refused naming pandas.arrays.SparseArray (issue 12)."""
+def sparse_int():
+    """A Sparse[int64] column (refused until issue 15, read since)."""
     df = pd.DataFrame({"a": pd.arrays.SparseArray([0, 0, 1, 0], dtype="Sparse[int64]")})
-    with open(os.path.join(OUT, "%s_refuse_sparse_p5.pkl" % TAG), "wb") as f:
+    with open(os.path.join(OUT, "%s_sparse_int_p5.pkl" % TAG), "wb") as f:
         pickle.dump(df, f, protocol=5)
+
+
+def write_case(name, make):
+    df = make()
+    for proto in range(2, 6):
+        if proto > pickle.HIGHEST_PROTOCOL:
+            continue
+        path = os.path.join(OUT, "%s_%s_p%d.pkl" % (TAG, name, proto))
+        with open(path, "wb") as f:
+            pickle.dump(df, f, protocol=proto)
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:]:  # only the named cases
+        for name in sys.argv[1:]:
+            write_case(name, {**CASES, **NEW_CASES}[name])
+        return
     if MAJOR >= 3:
         hostile()
-        refuse_sparse()
+        sparse_int()
     if MAJOR >= 3:
         arrow_sliced()
     oob()
@@ -282,13 +336,10 @@ def main():
     if MAJOR >= 3:
         string_lists()
     for name, make in CASES.items():
-        df = make()
-        for proto in range(2, 6):
-            if proto > pickle.HIGHEST_PROTOCOL:
-                continue
-            path = os.path.join(OUT, "%s_%s_p%d.pkl" % (TAG, name, proto))
-            with open(path, "wb") as f:
-                pickle.dump(df, f, protocol=proto)
+        write_case(name, make)
+    if MAJOR >= 2:
+        for name, make in NEW_CASES.items():
+            write_case(name, make)
     # One file exactly as DataFrame.to_pickle writes it (protocol 5 by default).
     numeric().to_pickle(os.path.join(OUT, "%s_numeric_topickle.pkl" % TAG))
     print("wrote %s fixtures (pandas %s, numpy %s) to %s" % (TAG, pd.__version__, np.__version__, OUT),

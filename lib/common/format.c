@@ -25,12 +25,32 @@ static const struct {
     [SHMC_KIND_FLOAT64] = {"float64", 8}, [SHMC_KIND_DATETIME] = {"datetime", 8},
     [SHMC_KIND_TIMEDELTA] = {"timedelta", 8}, [SHMC_KIND_CATEGORICAL] = {"categorical", 0},
     [SHMC_KIND_STRING] = {"string", 0},   [SHMC_KIND_OBJECT] = {"object", 0},
-    [SHMC_KIND_ARROW] = {"arrow", 0},
+    [SHMC_KIND_ARROW] = {"arrow", 0},     [SHMC_KIND_PERIOD] = {"period", 8},
+    [SHMC_KIND_INTERVAL] = {"interval", 0}, [SHMC_KIND_SPARSE] = {"sparse", 0},
 };
 
 static int kind_valid(int kind) { return kind >= SHMC_KIND_BOOL && kind < SHMC_KIND_COUNT_; }
 
 size_t shmc_kind_itemsize(int kind) { return kind_valid(kind) ? kind_table[kind].itemsize : 0; }
+
+int shmc_interval_subtype_ok(int code_kind)
+{
+    return code_kind >= SHMC_KIND_INT8 && code_kind <= SHMC_KIND_TIMEDELTA;
+}
+
+int shmc_sparse_subtype_ok(int code_kind)
+{
+    return code_kind >= SHMC_KIND_BOOL && code_kind <= SHMC_KIND_FLOAT64;
+}
+
+int shmc_period_dtype_ok(const char *dtype)
+{
+    static const char pre[] = "period[";
+    if (!dtype || strncmp(dtype, pre, sizeof pre - 1)) return 0;
+    const char *f = dtype + sizeof pre - 1;
+    size_t n = strspn(f, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-");
+    return n >= 1 && n <= 63 && f[n] == ']' && f[n + 1] == '\0';
+}
 
 const char *shmc_kind_name(int kind) { return kind_valid(kind) ? kind_table[kind].name : "unknown"; }
 
@@ -45,6 +65,9 @@ uint32_t shmc_kind_roles_allowed(int kind)
     if (kind == SHMC_KIND_STRING)
         return ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA) | ROLE(SHMC_ROLE_VALIDITY);
     if (kind == SHMC_KIND_OBJECT) return ROLE(SHMC_ROLE_PICKLE);
+    if (kind == SHMC_KIND_PERIOD) return ROLE(SHMC_ROLE_VALUES);
+    if (kind == SHMC_KIND_INTERVAL) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_RIGHT);
+    if (kind == SHMC_KIND_SPARSE) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_INDICES);
     if (kind == SHMC_KIND_ARROW) /* which of them: the column's Arrow layout (arrow_format.h) */
         return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA) | ROLE(SHMC_ROLE_VALIDITY);
     return 0;
@@ -55,14 +78,18 @@ uint32_t shmc_kind_roles_required(int kind)
     if (kind == SHMC_KIND_STRING) return ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA);
     if (kind == SHMC_KIND_OBJECT) return ROLE(SHMC_ROLE_PICKLE);
     if (kind == SHMC_KIND_ARROW) return 0;   /* the column's Arrow layout says */
+    if (kind == SHMC_KIND_INTERVAL) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_RIGHT);
+    if (kind == SHMC_KIND_SPARSE) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_INDICES);
     return kind_valid(kind) ? ROLE(SHMC_ROLE_VALUES) : 0;
 }
 
 uint32_t shmc_role_typesize(int kind, int code_kind, int role)
 {
-    if (role == SHMC_ROLE_VALUES)
-        return (uint32_t)shmc_kind_itemsize(kind == SHMC_KIND_CATEGORICAL ? code_kind : kind);
+    int by_code = kind == SHMC_KIND_CATEGORICAL || kind == SHMC_KIND_INTERVAL || kind == SHMC_KIND_SPARSE;
+    if (role == SHMC_ROLE_VALUES || role == SHMC_ROLE_RIGHT)
+        return (uint32_t)shmc_kind_itemsize(by_code ? code_kind : kind);
     if (role == SHMC_ROLE_OFFSETS) return 8;
+    if (role == SHMC_ROLE_INDICES) return 4;
     return 1;
 }
 

@@ -96,6 +96,12 @@ uint32_t shmc_kind_roles_allowed(int kind);
 uint32_t shmc_kind_roles_required(int kind);
 /* Element size used for shuffle and for checking raw_len of a role. */
 uint32_t shmc_role_typesize(int kind, int code_kind, int role);
+/* A period column's dtype: "period[<freq>]", freq 1..63 of [A-Za-z0-9-]. */
+int shmc_period_dtype_ok(const char *dtype);
+/* An interval's bounds: int8 .. float64, datetime, timedelta (not bool). */
+int shmc_interval_subtype_ok(int code_kind);
+/* A sparse column's values: bool .. float64. */
+int shmc_sparse_subtype_ok(int code_kind);
 
 /* The zone-name rule of stored time zones (numpy `tz` and Arrow timestamp types):
  * the index of the first byte that breaks it, or len when the name keeps it. */

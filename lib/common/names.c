@@ -10,6 +10,7 @@
 static const char *const role_names[SHMC_ROLE_COUNT_] = {
     [SHMC_ROLE_VALUES] = "values", [SHMC_ROLE_MASK] = "mask",         [SHMC_ROLE_OFFSETS] = "offsets",
     [SHMC_ROLE_DATA] = "data",     [SHMC_ROLE_VALIDITY] = "validity", [SHMC_ROLE_PICKLE] = "pickle",
+    [SHMC_ROLE_RIGHT] = "right",     [SHMC_ROLE_INDICES] = "indices",
 };
 
 static const char *const unit_names[] = {

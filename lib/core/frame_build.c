@@ -134,18 +134,42 @@ int shmc_frame_set_meta(shmc_frame *f, const void *bytes, size_t len)
     return SHMC_OK;
 }
 
+/* A sparse column: its values' kind, and a fill value of that kind (one row). */
+static int sparse_desc_check(shmc_err *e, const shmc_column_desc *d, const char *what)
+{
+    RETURN_ERROR_IF(!shmc_sparse_subtype_ok(d->code_kind), e, SHMC_ERR_INVALID_ARG,
+                    "%s: sparse code_kind %d is not bool..float64", what, d->code_kind);
+    RETURN_ERROR_IF(!d->categories || d->ncategories != 1 || d->categories->kind != d->code_kind ||
+                        !d->categories->values || d->categories->mask,
+                    e, SHMC_ERR_INVALID_ARG, "%s: a sparse column needs its fill value as categories: "
+                    "one row of its code_kind, no mask", what);
+    RETURN_ERROR_IF(d->nsparse && (!d->values || !d->sparse_index), e, SHMC_ERR_INVALID_ARG,
+                    "%s: values or sparse_index is NULL with nsparse %llu", what,
+                    (unsigned long long)d->nsparse);
+    return SHMC_OK;
+}
+
 /* Structural checks that need no row count (the buffers are checked at write). */
 static int desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, int is_dict)
 {
     RETURN_ERROR_IF(d->kind < SHMC_KIND_BOOL || d->kind >= SHMC_KIND_COUNT_, e, SHMC_ERR_INVALID_ARG,
                     "%s: kind %d is not a shmc_kind", what, d->kind);
-    RETURN_ERROR_IF(d->flags & ~(SHMC_COL_INDEX | SHMC_COL_ORDERED), e, SHMC_ERR_INVALID_ARG,
+    uint32_t closed = d->kind == SHMC_KIND_INTERVAL ? SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT : 0;
+    RETURN_ERROR_IF(d->flags & ~(SHMC_COL_INDEX | SHMC_COL_ORDERED | closed), e, SHMC_ERR_INVALID_ARG,
                     "%s: flags 0x%x has unknown or writer-only bits", what, d->flags);
     FORWARD_IF_ERROR(label_check(e, &d->label, what));
-    int timed = d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA;
+    /* An interval's bounds carry the time unit and zone of their kind. */
+    int bound = d->kind == SHMC_KIND_INTERVAL ? d->code_kind : d->kind;
+    RETURN_ERROR_IF(d->kind == SHMC_KIND_INTERVAL && !shmc_interval_subtype_ok(d->code_kind), e,
+                    SHMC_ERR_INVALID_ARG, "%s: interval code_kind %d is not int8..float64, datetime or "
+                    "timedelta", what, d->code_kind);
+    RETURN_ERROR_IF(is_dict && (d->kind == SHMC_KIND_INTERVAL || d->kind == SHMC_KIND_SPARSE), e,
+                    SHMC_ERR_INVALID_ARG, "%s: %s categories are not supported", what, shmc_kind_name(d->kind));
+    if (d->kind == SHMC_KIND_SPARSE) FORWARD_IF_ERROR(sparse_desc_check(e, d, what));
+    int timed = bound == SHMC_KIND_DATETIME || bound == SHMC_KIND_TIMEDELTA;
     RETURN_ERROR_IF(timed && (d->unit < SHMC_UNIT_S || d->unit > SHMC_UNIT_NS), e,
                     SHMC_ERR_INVALID_ARG, "%s: unit %d is not s/ms/us/ns", what, d->unit);
-    RETURN_ERROR_IF(d->tz && d->kind != SHMC_KIND_DATETIME, e, SHMC_ERR_INVALID_ARG,
+    RETURN_ERROR_IF(d->tz && bound != SHMC_KIND_DATETIME, e, SHMC_ERR_INVALID_ARG,
                     "%s: tz given for a %s column", what, shmc_kind_name(d->kind));
     RETURN_ERROR_IF(d->mask && !shmc_kind_is_fixed(d->kind), e, SHMC_ERR_INVALID_ARG,
                     "%s: mask given for a %s column", what, shmc_kind_name(d->kind));
@@ -155,6 +179,9 @@ static int desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, 
                         SHMC_ERR_INVALID_ARG, "%s: code_kind %d is not int8..int64", what, d->code_kind);
         RETURN_ERROR_IF(!d->categories, e, SHMC_ERR_INVALID_ARG, "%s: categories is NULL", what);
     }
+    RETURN_ERROR_IF(d->kind == SHMC_KIND_PERIOD && !shmc_period_dtype_ok(d->dtype), e, SHMC_ERR_INVALID_ARG,
+                    "%s: a period column needs dtype \"period[<freq>]\" (freq 1..63 of [A-Za-z0-9-]), "
+                    "not \"%.80s\"", what, d->dtype ? d->dtype : "(null)");
     RETURN_ERROR_IF(is_dict && d->kind == SHMC_KIND_OBJECT, e, SHMC_ERR_INVALID_ARG,
                     "%s: object categories are not supported", what);
     if (d->kind == SHMC_KIND_OBJECT)
@@ -167,10 +194,12 @@ static int desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, 
     return SHMC_OK;
 }
 
-/* A categorical, or a dictionary-encoded Arrow column: written with a dictionary column. */
+/* A categorical, a sparse column (its fill value) or a dictionary-encoded Arrow column:
+ * written with a dictionary column. */
 static int has_dictionary(const shmc_column_desc *d)
 {
-    return d->kind == SHMC_KIND_CATEGORICAL || (d->kind == SHMC_KIND_ARROW && d->categories);
+    return d->kind == SHMC_KIND_CATEGORICAL || d->kind == SHMC_KIND_SPARSE ||
+           (d->kind == SHMC_KIND_ARROW && d->categories);
 }
 
 static int desc_copy(shmc_frame *f, shmc_column_desc *dst, const shmc_column_desc *src, const char *what)
@@ -219,7 +248,7 @@ int shmc_frame_add_column(shmc_frame *f, const shmc_column_desc *desc)
     const char *what = describe(f, &desc->label, f->ncols);
     if (!what) return SHMC_ERR_NOMEM;
     FORWARD_IF_ERROR(desc_check(&f->err, desc, what, 0));
-    if (desc->kind == SHMC_KIND_CATEGORICAL)
+    if (desc->kind == SHMC_KIND_CATEGORICAL || desc->kind == SHMC_KIND_SPARSE)
         FORWARD_IF_ERROR(desc_check(&f->err, desc->categories, what, 1));
     FORWARD_IF_ERROR(grow_cols(f));
     frame_col *c = calloc(1, sizeof *c);
@@ -260,18 +289,62 @@ static int64_t code_at(const void *codes, int code_kind, uint64_t i)
     }
 }
 
-/* Missing values pandas sees in an unmasked float (NaN) or time (NaT) column. */
+/* Missing values pandas sees in an unmasked float (NaN) or time (NaT) column
+ * (an interval is missing where its left bound is). */
 static uint64_t count_nan_nat(const shmc_column_desc *d, uint64_t n)
 {
     uint64_t k = 0;
     if (d->mask || !d->values) return 0;
-    if (d->kind == SHMC_KIND_FLOAT64)
+    int kind = d->kind == SHMC_KIND_INTERVAL ? d->code_kind : d->kind;
+    if (kind == SHMC_KIND_FLOAT64)
         for (uint64_t i = 0; i < n; i++) { double x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x != x; }
-    else if (d->kind == SHMC_KIND_FLOAT32)
+    else if (kind == SHMC_KIND_FLOAT32)
         for (uint64_t i = 0; i < n; i++) { float x; memcpy(&x, (const char *)d->values + 4 * i, 4); k += x != x; }
-    else if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA)
+    else if (kind == SHMC_KIND_DATETIME || kind == SHMC_KIND_TIMEDELTA || kind == SHMC_KIND_PERIOD)
         for (uint64_t i = 0; i < n; i++) { int64_t x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x == INT64_MIN; }
     return k;
+}
+
+void shmc_frame_sparse_span(const shmc_column_desc *d, uint64_t row0, uint64_t n, uint64_t *a, uint64_t *b)
+{
+    uint64_t bounds[2] = {row0, row0 + n}, out[2];
+    for (int k = 0; k < 2; k++) {
+        uint64_t lo = 0, hi = d->nsparse;   /* first entry whose row >= bounds[k] */
+        while (lo < hi) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            if ((uint64_t)d->sparse_index[mid] < bounds[k]) lo = mid + 1;
+            else hi = mid;
+        }
+        out[k] = lo;
+    }
+    *a = out[0];
+    *b = out[1];
+}
+
+static int is_nan_at(const void *p, int kind, uint64_t i)
+{
+    if (kind == SHMC_KIND_FLOAT64) { double x; memcpy(&x, (const char *)p + 8 * i, 8); return x != x; }
+    if (kind == SHMC_KIND_FLOAT32) { float x; memcpy(&x, (const char *)p + 4 * i, 4); return x != x; }
+    return 0;
+}
+
+/* Sorted, in range, int32-addressable; nulls = NaN values + the fill's rows if NaN. */
+static int check_sparse(shmc_err *e, const shmc_column_desc *d, uint64_t n, const char *what,
+                        uint64_t *nulls)
+{
+    RETURN_ERROR_IF(n > (uint64_t)INT32_MAX + 1, e, SHMC_ERR_LIMIT,
+                    "%s: %llu rows: sparse row numbers are int32", what, (unsigned long long)n);
+    RETURN_ERROR_IF(d->nsparse > n, e, SHMC_ERR_INVALID_ARG, "%s: nsparse %llu for %llu rows", what,
+                    (unsigned long long)d->nsparse, (unsigned long long)n);
+    for (uint64_t i = 0; i < d->nsparse; i++) {
+        int64_t r = d->sparse_index[i], prev = i ? d->sparse_index[i - 1] : -1;
+        RETURN_ERROR_IF(r <= prev || (uint64_t)r >= n, e, SHMC_ERR_INVALID_ARG,
+                        "%s: sparse_index[%llu] = %lld is not after %lld and below %llu", what,
+                        (unsigned long long)i, (long long)r, (long long)prev, (unsigned long long)n);
+        *nulls += (uint64_t)is_nan_at(d->values, d->code_kind, i);
+    }
+    if (is_nan_at(d->categories->values, d->code_kind, 0)) *nulls += n - d->nsparse;
+    return SHMC_OK;
 }
 
 /* Buffers present and consistent for n rows; counts nulls as pandas' isna() does. */
@@ -280,7 +353,11 @@ static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, con
 {
     *nulls = 0;
     if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_buffers_check(e, d, n, what, nulls);
-    if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL) {
+    RETURN_ERROR_IF(d->kind == SHMC_KIND_INTERVAL && n && !d->right, e, SHMC_ERR_INVALID_ARG,
+                    "%s: right is NULL", what);
+    if (d->kind == SHMC_KIND_SPARSE) return check_sparse(e, d, n, what, nulls);
+    if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL || d->kind == SHMC_KIND_PERIOD ||
+        d->kind == SHMC_KIND_INTERVAL) {
         RETURN_ERROR_IF(n && !d->values, e, SHMC_ERR_INVALID_ARG, "%s: values is NULL", what);
         for (uint64_t i = 0; d->mask && i < n; i++) *nulls += d->mask[i] != 0;
         *nulls += count_nan_nat(d, n);
@@ -355,8 +432,13 @@ static int plan_columns(writer *w)
 static uint64_t role_raw_len(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n, uint32_t rg)
 {
     if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_raw_len(d, role, row0, n);
+    if (d->kind == SHMC_KIND_SPARSE) {   /* the entries that fall in the row group */
+        uint64_t a, b;
+        shmc_frame_sparse_span(d, row0, n, &a, &b);
+        return (b - a) * shmc_role_typesize(d->kind, d->code_kind, role);
+    }
     switch (role) {
-    case SHMC_ROLE_VALUES: return n * shmc_role_typesize(d->kind, d->code_kind, role);
+    case SHMC_ROLE_VALUES: case SHMC_ROLE_RIGHT: return n * shmc_role_typesize(d->kind, d->code_kind, role);
     case SHMC_ROLE_MASK: return n;
     case SHMC_ROLE_OFFSETS: return (n + 1) * 8;
     case SHMC_ROLE_DATA: return (uint64_t)(d->offsets[row0 + n] - d->offsets[row0]);

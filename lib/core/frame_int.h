@@ -84,4 +84,8 @@ static inline uint64_t bit_get(const uint8_t *v, uint64_t i) { return (uint64_t)
  * set on the frame. */
 int shmc_frame_plan(writer *w);
 
+/* The entries of a sparse column in rows [row0, row0 + n): [*a, *b) of its index
+ * (the builder sizes the chunks with it, the writer points at them). */
+void shmc_frame_sparse_span(const shmc_column_desc *d, uint64_t row0, uint64_t n, uint64_t *a, uint64_t *b);
+
 #endif

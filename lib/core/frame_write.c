@@ -43,8 +43,15 @@ static const uint8_t *job_direct(const wjob *j)
 {
     const shmc_column_desc *d = j->d;
     if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_direct(d, j->role, j->row_start);
+    if (d->kind == SHMC_KIND_SPARSE) {
+        uint64_t a, b;
+        shmc_frame_sparse_span(d, j->row_start, j->nrows, &a, &b);
+        return j->role == SHMC_ROLE_INDICES ? (const uint8_t *)(d->sparse_index + a)
+                                            : (const uint8_t *)d->values + a * j->typesize;
+    }
     switch (j->role) {
     case SHMC_ROLE_VALUES: return (const uint8_t *)d->values + j->row_start * j->typesize;
+    case SHMC_ROLE_RIGHT: return (const uint8_t *)d->right + j->row_start * j->typesize;
     case SHMC_ROLE_MASK: return d->mask + j->row_start;
     case SHMC_ROLE_DATA: return d->data + d->offsets[j->row_start];
     case SHMC_ROLE_PICKLE: return d->blobs[j->rowgroup];

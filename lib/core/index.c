@@ -80,10 +80,11 @@ static void pack_label(msgpack_packer *pk, const shmc_label *l)
 static void pack_column(msgpack_packer *pk, const shmc_column_info *c, unsigned version)
 {
     int has_dtype = c->dtype && *c->dtype, has_tz = c->tz != NULL, has_arrow = c->arrow != NULL;
-    int is_cat = c->kind == SHMC_KIND_CATEGORICAL;
+    int is_cat = c->kind == SHMC_KIND_CATEGORICAL || c->kind == SHMC_KIND_SPARSE, is_iv = c->kind == SHMC_KIND_INTERVAL;
     int has_unit = version == 1 || c->unit != 0, has_nulls = version == 1 || c->null_count != 0;
     int has_dict = is_cat || (c->kind == SHMC_KIND_ARROW && c->dict_column != UINT32_MAX);
-    msgpack_pack_map(pk, (size_t)(4 + has_unit + has_nulls + has_dtype + has_tz + is_cat + has_dict + has_arrow));
+    msgpack_pack_map(pk, (size_t)(4 + has_unit + has_nulls + has_dtype + has_tz + is_cat + is_iv + has_dict +
+                                  has_arrow));
     pack_key_uint(pk, "kind", (uint64_t)c->kind);
     pack_key_uint(pk, "flags", c->flags);
     pack_cstr(pk, "label"); pack_label(pk, &c->label);
@@ -92,7 +93,7 @@ static void pack_column(msgpack_packer *pk, const shmc_column_info *c, unsigned 
     if (has_nulls) pack_key_uint(pk, "nulls", c->null_count);
     if (has_dtype) { pack_cstr(pk, "dtype"); pack_cstr(pk, c->dtype); }
     if (has_tz) { pack_cstr(pk, "tz"); pack_cstr(pk, c->tz); }
-    if (is_cat) pack_key_uint(pk, "code_kind", (uint64_t)c->code_kind);
+    if (is_cat || is_iv) pack_key_uint(pk, "code_kind", (uint64_t)c->code_kind);
     if (has_dict) pack_key_uint(pk, "dict", c->dict_column);
     if (has_arrow) { pack_cstr(pk, "arrow"); pack_cstr(pk, c->arrow); }
 }

@@ -165,7 +165,8 @@ static int column_check_dict(shmc_segment *seg, uint32_t c, const shmc_column_in
     uint32_t d = ci->dict_column;
     COLUMN_ERROR_IF(d >= seg->ix.ncolumns || !(seg->ix.columns[d].flags & SHMC_COL_DICTIONARY) ||
                         seg->ix.columns[d].kind == SHMC_KIND_CATEGORICAL ||
-                        seg->ix.columns[d].kind == SHMC_KIND_OBJECT,
+                        seg->ix.columns[d].kind == SHMC_KIND_OBJECT ||
+                        seg->ix.columns[d].kind == SHMC_KIND_INTERVAL,
                     "dictionary column %u is not a dictionary", d);
     return SHMC_OK;
 }
@@ -221,11 +222,32 @@ static int arrow_check(shmc_segment *seg, uint32_t c, const shmc_column_info *ci
     return SHMC_OK;
 }
 
+/* A sparse column: values of bool..float64 and a one-row dictionary of that kind
+ * holding the fill value. */
+static int column_check_sparse(shmc_segment *seg, uint32_t c, const shmc_column_info *ci)
+{
+    COLUMN_ERROR_IF(!shmc_sparse_subtype_ok(ci->code_kind), "sparse code_kind %d is not bool..float64",
+                    ci->code_kind);
+    COLUMN_ERROR_IF(seg->ix.rows_per_chunk > (uint64_t)INT32_MAX + 1 || ci->nrows > (uint64_t)INT32_MAX + 1,
+                    "sparse row numbers are int32: %llu rows", (unsigned long long)ci->nrows);
+    uint32_t d = ci->dict_column;
+    COLUMN_ERROR_IF(d >= seg->ix.ncolumns || !(seg->ix.columns[d].flags & SHMC_COL_DICTIONARY) ||
+                        seg->ix.columns[d].kind != ci->code_kind || seg->ix.columns[d].nrows != 1,
+                    "fill value column %u is not a one-row dictionary of the values' kind", d);
+    return SHMC_OK;
+}
+
 static int column_check(shmc_segment *seg, uint32_t c)
 {
     shmc_column_info *ci = &seg->ix.columns[c];
     COLUMN_ERROR_IF(ci->kind < SHMC_KIND_BOOL || ci->kind >= SHMC_KIND_COUNT_, "kind %d unknown", ci->kind);
-    int timed = ci->kind == SHMC_KIND_DATETIME || ci->kind == SHMC_KIND_TIMEDELTA;
+    COLUMN_ERROR_IF(ci->kind == SHMC_KIND_INTERVAL && !shmc_interval_subtype_ok(ci->code_kind),
+                    "interval code_kind %d is not int8..float64, datetime or timedelta", ci->code_kind);
+    uint32_t closed = SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT;
+    COLUMN_ERROR_IF((ci->flags & closed) && ci->kind != SHMC_KIND_INTERVAL,
+                    "closed-end flags 0x%x on a %s column", ci->flags & closed, shmc_kind_name(ci->kind));
+    int bound = ci->kind == SHMC_KIND_INTERVAL ? ci->code_kind : ci->kind;
+    int timed = bound == SHMC_KIND_DATETIME || bound == SHMC_KIND_TIMEDELTA;
     COLUMN_ERROR_IF(timed && (ci->unit < SHMC_UNIT_S || ci->unit > SHMC_UNIT_NS), "time unit %d is not s/ms/us/ns",
                     ci->unit);
     FORWARD_IF_ERROR(tz_check(seg, c, ci));
@@ -239,7 +261,10 @@ static int column_check(shmc_segment *seg, uint32_t c)
     COLUMN_ERROR_IF(ci->nrowgroups > UINT32_MAX, "too many row groups");
     FORWARD_IF_ERROR(arrow_check(seg, c, ci));
     if (ci->kind == SHMC_KIND_ARROW) return SHMC_OK;
+    COLUMN_ERROR_IF(ci->kind == SHMC_KIND_PERIOD && !shmc_period_dtype_ok(ci->dtype),
+                    "period column's dtype \"%.80s\" is not \"period[<freq>]\"", ci->dtype ? ci->dtype : "(none)");
     if (ci->kind == SHMC_KIND_CATEGORICAL) return column_check_dict(seg, c, ci);
+    if (ci->kind == SHMC_KIND_SPARSE) return column_check_sparse(seg, c, ci);
     ci->dict_column = UINT32_MAX;
     return SHMC_OK;
 }
@@ -253,8 +278,9 @@ static int expected_raw(const shmc_column_info *ci, int role, uint64_t n, uint64
     uint64_t elem = 1, count = n;
     shmc_arrow_layout l;
     if (shmc_segment_arrow_layout(ci, &l)) return shmc_arrow_raw_len(&l, role, n, want);
+    if (ci->kind == SHMC_KIND_SPARSE) return 0;   /* bounded by sparse_raw_check */
     switch (role) {
-    case SHMC_ROLE_VALUES: elem = shmc_role_typesize(ci->kind, ci->code_kind, role); break;
+    case SHMC_ROLE_VALUES: case SHMC_ROLE_RIGHT: elem = shmc_role_typesize(ci->kind, ci->code_kind, role); break;
     case SHMC_ROLE_MASK: break;
     case SHMC_ROLE_OFFSETS:
         elem = 8;
@@ -282,6 +308,31 @@ static int raw_len_check(shmc_segment *seg, uint32_t id, const shmc_column_info 
     snprintf(why, sizeof why, "raw_len %llu does not match the row count (%llu rows need %llu bytes)",
              (unsigned long long)k->raw_len, (unsigned long long)k->nrows, (unsigned long long)want);
     return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
+}
+
+/* A sparse chunk holds at most one entry per row of its row group, whole entries. */
+static int sparse_raw_check(shmc_segment *seg, uint32_t id, const shmc_column_info *ci)
+{
+    const shmc_chunk_info *k = &seg->ix.chunks[id];
+    uint64_t elem = shmc_role_typesize(ci->kind, ci->code_kind, k->role);
+    if (elem && k->raw_len % elem == 0 && k->raw_len / elem <= k->nrows) return SHMC_OK;
+    char why[160];
+    snprintf(why, sizeof why, "raw_len %llu is not a whole number of at most %llu entries of %llu bytes",
+             (unsigned long long)k->raw_len, (unsigned long long)k->nrows, (unsigned long long)elem);
+    return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
+}
+
+/* Per row group, a sparse column has as many row numbers as values. */
+static int sparse_pairs_check(shmc_segment *seg, const shmc_column_info *ci)
+{
+    if (ci->kind != SHMC_KIND_SPARSE) return SHMC_OK;
+    uint32_t isz = shmc_role_typesize(ci->kind, ci->code_kind, SHMC_ROLE_VALUES);
+    for (uint64_t g = 0; g < ci->nrowgroups; g++) {
+        uint32_t v = ci->first_chunk + (uint32_t)g, x = v + (uint32_t)ci->nrowgroups;
+        if (seg->ix.chunks[v].raw_len / isz != seg->ix.chunks[x].raw_len / 4)
+            return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, x, "sparse row numbers and values differ in count");
+    }
+    return SHMC_OK;
 }
 
 /* The decoded-size cap in force for this segment (see shmc_segment_limit_set). */
@@ -347,6 +398,7 @@ static int chunk_check(shmc_segment *seg, uint32_t id, uint64_t *prev_end)
     if (k->codec != SHMC_CODEC_NONE && k->raw_len / SHMC_MAX_EXPANSION > k->stored_len)
         return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "raw_len implausibly large for stored_len");
     FORWARD_IF_ERROR(raw_len_check(seg, id, ci));
+    if (ci->kind == SHMC_KIND_SPARSE) FORWARD_IF_ERROR(sparse_raw_check(seg, id, ci));
     if (k->offset % SHMC_CHUNK_ALIGN || k->offset < *prev_end || k->offset > seg->index_off ||
         k->stored_len > seg->index_off - k->offset)
         return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "stored bytes outside the chunk area, misaligned or overlapping");
@@ -384,7 +436,7 @@ static int column_chunks(shmc_segment *seg, uint32_t c, uint32_t *next, uint64_t
                         seg->st.name, col_name(seg, c, cn, sizeof cn), (unsigned long long)count[r],
                         shmc_role_name(r), (unsigned long long)ci->nrowgroups);
     }
-    return SHMC_OK;
+    return sparse_pairs_check(seg, ci);
 }
 
 int shmc_segment_index_check(shmc_segment *seg)

@@ -14,10 +14,12 @@
  *               2-D blocks are (columns, rows); Fortran order is gathered per column,
  *               big-endian data is swapped, both into owned buffers; otherwise the
  *               column points INTO the input
- *   extension   DatetimeArray / TimedeltaArray / Categorical / StringArray via
+ *   extension   DatetimeArray / TimedeltaArray / Categorical / StringArray / PeriodArray via
  *               __pyx_unpickle_NDArrayBacked + BUILD (dtype, ndarray, attrs);
  *               IntegerArray / FloatingArray / BooleanArray {_data, _mask};
  *               ArrowStringArray[NumpySemantics] {_pa_array: pyarrow.lib._restore_array(...), _dtype}
+ *               IntervalArray via __pyx_unpickle_IntervalMixin + BUILD ({_left, _right, _dtype},);
+ *               SparseArray {_sparse_index: IntIndex(length, rows), _sparse_values, _dtype}
  *   index       _new_Index(RangeIndex | Index | Int64Index | ..., {...}),
  *               _new_DatetimeIndex(DatetimeIndex, {...}),
  *               _new_Index(MultiIndex, {levels, codes, names}): each level becomes one
@@ -36,7 +38,9 @@
  *   or holding pd.NA, is refused: no dtype string brings it back exactly),
  *   "string[python]" (StringDtype python, na_value NA), "string[pyarrow]"
  *   (pyarrow, NA), "str" (pyarrow, na_value NaN: pandas 3 default, and pandas 2's
- *   "pyarrow_numpy"), "str[python]" (python storage, na_value NaN).
+ *   "pyarrow_numpy"), "str[python]" (python storage, na_value NaN),
+ *   "period[<freq>]" (PeriodDtype), "interval[<subtype>, <closed>]" (IntervalDtype),
+ *   "Sparse[<subtype>, <fill>]" (SparseDtype).
  */
 #include <stdio.h>
 #include <string.h>

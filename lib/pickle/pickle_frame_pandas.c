@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "format.h"
 #include "pickle_frame_int.h"
 
 /* ---- pyarrow ------------------------------------------------------------- */
@@ -247,7 +248,8 @@ static int pf_categorical(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_v
     shmc_label ignored;
     const shmc_pk_value *cat_index = shmc_pk_dict_get(shmc_pk_state(dtype), "categories");
     FORWARD_IF_ERROR(pf_index_col(C, cat_index, &cats, &ignored, nest + 1));
-    if (cats.d.kind == SHMC_KIND_CATEGORICAL) return pf_unsupported(C, dtype, "categories of a categorical");
+    if (cats.d.kind == SHMC_KIND_CATEGORICAL || cats.d.kind == SHMC_KIND_INTERVAL)
+        return pf_unsupported(C, dtype, "categories of a categorical (categorical or interval categories)");
     FORWARD_IF_ERROR(pf_ndarray_cols(C, codes, col, 1));
     int ck = col->d.kind;
     if (ck < SHMC_KIND_INT8 || ck > SHMC_KIND_INT64)
@@ -267,6 +269,32 @@ static int pf_categorical(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_v
     return SHMC_OK;
 }
 
+/* PeriodDtype: REDUCE(pandas[.core.dtypes.dtypes].PeriodDtype, ("period[<freq>]",)) on
+ * pandas 2.2 and 3.x; a bare freq ("D") is taken too. Written as "period[<freq>]",
+ * checked against the segment's vocabulary (shmc_period_dtype_ok) here, at read. */
+static int pf_period_dtype(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) {
+    const shmc_pk_value *a = pf_arg(v, 0);
+    if (!v || v->type != SHMC_PK_REDUCE || !pf_pd(pf_callee(v), "PeriodDtype") || !a ||
+        a->type != SHMC_PK_STR || a->v.bytes.len > 70)
+        return pf_unsupported(C, v, "a PeriodDtype");
+    int whole = a->v.bytes.len > 7 && !memcmp(a->v.bytes.ptr, "period[", 7);
+    snprintf(out, cap, whole ? "%.*s" : "period[%.*s]", (int)a->v.bytes.len, (const char *)a->v.bytes.ptr);
+    if (!shmc_period_dtype_ok(out)) return pf_unsupported(C, a, "a period frequency");
+    return SHMC_OK;
+}
+
+/* PeriodArray: NDArrayBacked state (PeriodDtype, int64 ordinals, attrs). */
+static int pf_period(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr, pf_col *col) {
+    char name[80];
+    FORWARD_IF_ERROR(pf_period_dtype(C, dtype, name, sizeof name));
+    FORWARD_IF_ERROR(pf_ndarray_cols(C, arr, col, 1));
+    if (col->d.kind != SHMC_KIND_INT64)
+        return pf_fail(C, SHMC_ERR_PICKLE, arr, "PeriodArray ordinals are %s, not int64", col->dtype);
+    col->d.kind = SHMC_KIND_PERIOD;
+    memcpy(col->dtype, name, sizeof name);
+    return SHMC_OK;
+}
+
 /* __pyx_unpickle_NDArrayBacked(cls, checksum, None) + BUILD (dtype, ndarray, attrs). */
 static int pf_ndarray_backed(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest) {
     const shmc_pk_value *cls = pf_arg(v, 0), *st = shmc_pk_state(v);
@@ -278,6 +306,7 @@ static int pf_ndarray_backed(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, ui
         return pf_fail(C, SHMC_ERR_PICKLE, v, "1-D extension array placed in %llu columns",
                        (unsigned long long)k);
     if (pf_pd(cls, "Categorical")) return pf_categorical(C, dtype, arr, cols, nest);
+    if (pf_pd(cls, "PeriodArray")) return pf_period(C, dtype, arr, cols);
     if (pf_pd(cls, "StringArray")) {
         FORWARD_IF_ERROR(pf_ndarray_cols(C, arr, cols, 1));
         if (cols->d.kind != SHMC_KIND_STRING) return pf_unsupported(C, arr, "StringArray data");
@@ -320,6 +349,150 @@ static int pf_arrow_string_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col)
     return pf_string_dtype(C, dt, col->dtype, sizeof col->dtype);
 }
 
+/* IntervalDtype: NEWOBJ + BUILD {subtype, closed} -> the SHMC_COL_CLOSED_* flags. */
+static int pf_closed(pf_ctx *C, const shmc_pk_value *dt, uint32_t *flags) {
+    static const struct { const char *name; uint32_t flags; } ends[] = {
+        {"left", SHMC_COL_CLOSED_LEFT}, {"right", SHMC_COL_CLOSED_RIGHT},
+        {"both", SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT}, {"neither", 0}};
+    const shmc_pk_value *closed = shmc_pk_dict_get(shmc_pk_state(dt), "closed");
+    if (!pf_pd(pf_callee(dt), "IntervalDtype")) return pf_unsupported(C, dt, "an IntervalDtype");
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
+        if (shmc_pk_str_eq(closed, ends[i].name)) { *flags = ends[i].flags; return SHMC_OK; }
+    return pf_unsupported(C, closed ? closed : dt, "an interval's closed side");
+}
+
+/* Both bounds: the same fixed kind (not bool), unit, zone and length, no mask. */
+static int pf_bounds_match(pf_ctx *C, const shmc_pk_value *at, const pf_col *l, const pf_col *r) {
+    if (!shmc_interval_subtype_ok(l->d.kind) || l->d.mask || r->d.mask || l->d.kind != r->d.kind ||
+        l->d.unit != r->d.unit || strcmp(l->tz, r->tz) || l->nrows != r->nrows)
+        return pf_fail(C, SHMC_ERR_UNSUPPORTED, at, "interval bounds %s and %s (numbers, datetimes "
+                       "or timedeltas of one dtype are read)", l->dtype, r->dtype);
+    return SHMC_OK;
+}
+
+/* IntervalArray: REDUCE(__pyx_unpickle_IntervalMixin, (IntervalArray, checksum, None)) +
+ * BUILD ({_left, _right, _dtype},) on pandas 2.2 and 3.x; each bound is any array
+ * pf_values reads (ndarray, zoned DatetimeArray). */
+static int pf_interval(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest) {
+    const shmc_pk_value *st = shmc_pk_state(v);
+    if (st && st->type == SHMC_PK_TUPLE && shmc_pk_len(st) == 1) st = shmc_pk_item(st, 0);
+    if (!pf_pd(pf_arg(v, 0), "IntervalArray") || !st || st->type != SHMC_PK_DICT)
+        return pf_unsupported(C, v, "an IntervalArray");
+    uint32_t flags = 0;
+    FORWARD_IF_ERROR(pf_closed(C, shmc_pk_dict_get(st, "_dtype"), &flags));
+    pf_col b[2];
+    memset(b, 0, sizeof b);
+    FORWARD_IF_ERROR(pf_values(C, shmc_pk_dict_get(st, "_left"), &b[0], 1, nest + 1));
+    FORWARD_IF_ERROR(pf_values(C, shmc_pk_dict_get(st, "_right"), &b[1], 1, nest + 1));
+    FORWARD_IF_ERROR(pf_bounds_match(C, v, &b[0], &b[1]));
+    col->d.kind = SHMC_KIND_INTERVAL;
+    col->d.code_kind = b[0].d.kind;
+    col->d.unit = b[0].d.unit;
+    col->d.values = b[0].d.values;
+    col->d.right = b[1].d.values;
+    col->d.flags |= flags;
+    memcpy(col->tz, b[0].tz, sizeof col->tz);
+    col->d.tz = b[0].d.tz ? col->tz : NULL;
+    col->nrows = b[0].nrows;
+    uint32_t c = flags & (SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT);
+    snprintf(col->dtype, sizeof col->dtype, "interval[%.40s, %s]", b[0].dtype,
+             c == SHMC_COL_CLOSED_LEFT ? "left" : c == SHMC_COL_CLOSED_RIGHT ? "right" : c ? "both" : "neither");
+    return SHMC_OK;
+}
+
+/* IntIndex(length, int32 rows): REDUCE(pandas._libs.sparse.IntIndex, (length, ndarray));
+ * rows strictly increasing inside [0, length), copied when misaligned. (BlockIndex,
+ * SparseArray(kind="block"), is refused by name.) */
+static int pf_int_index(pf_ctx *C, const shmc_pk_value *v, int64_t *length, const int32_t **rows,
+                        uint64_t *n) {
+    pf_arr a;
+    if (!v || v->type != SHMC_PK_REDUCE || !pf_pd(pf_callee(v), "IntIndex") || !pf_int(pf_arg(v, 0), length) ||
+        *length < 0 || *length > INT32_MAX)
+        return pf_unsupported(C, v, "a sparse index (IntIndex(length, rows) is read)");
+    FORWARD_IF_ERROR(pf_array(C, pf_arg(v, 1), &a));
+    if (a.ndim != 1 || a.dt.kind != 'i' || a.dt.itemsize != 4 || a.dt.swap || a.nbytes != a.dims[0] * 4)
+        return pf_unsupported(C, a.node, "sparse row numbers (a 1-D int32 array is read)");
+    const uint8_t *p = a.data;
+    int32_t *copy = NULL;
+    if ((uintptr_t)p % 4) FORWARD_IF_ERROR(pf_own(C, (size_t)a.nbytes, (void **)&copy));
+    for (uint64_t i = 0; i < a.dims[0]; i++) {
+        int32_t r, prev = -1;
+        memcpy(&r, p + 4 * i, 4);
+        if (i) memcpy(&prev, p + 4 * (i - 1), 4);
+        if (r <= prev || r >= *length)
+            return pf_fail(C, SHMC_ERR_PICKLE, v, "sparse row number %d at entry %llu is not after %d "
+                           "and below %lld", r, (unsigned long long)i, prev, (long long)*length);
+        if (copy) copy[i] = r;
+    }
+    *rows = copy ? copy : (const int32_t *)(const void *)p;
+    *n = a.dims[0];
+    return SHMC_OK;
+}
+
+/* SparseDtype's fill value (NEWOBJ + BUILD {_dtype, _fill_value}) as one value of
+ * `kind` in an owned buffer; *text is how pandas prints it in the dtype. */
+static int pf_fill(pf_ctx *C, const shmc_pk_value *dt, int kind, void **out, char *text, size_t cap) {
+    const shmc_pk_value *f = shmc_pk_dict_get(shmc_pk_state(dt), "_fill_value");
+    if (!pf_pd(pf_callee(dt), "SparseDtype") || !f) return pf_unsupported(C, dt, "a SparseDtype");
+    size_t sz = shmc_kind_itemsize(kind);
+    FORWARD_IF_ERROR(pf_own(C, 8, out));
+    int isf = kind == SHMC_KIND_FLOAT32 || kind == SHMC_KIND_FLOAT64;
+    if (kind == SHMC_KIND_BOOL && f->type == SHMC_PK_BOOL) {
+        *(uint8_t *)*out = f->v.i != 0;
+        snprintf(text, cap, f->v.i ? "True" : "False");
+    } else if (isf && (f->type == SHMC_PK_FLOAT || (f->type == SHMC_PK_INT && !(f->flags & SHMC_PK_F_UNSIGNED)))) {
+        double d = f->type == SHMC_PK_FLOAT ? f->v.f : (double)f->v.i;
+        float g = (float)d;
+        if (kind == SHMC_KIND_FLOAT64) memcpy(*out, &d, 8);
+        else memcpy(*out, &g, 4);
+        if (isnan(d)) snprintf(text, cap, "nan");
+        else snprintf(text, cap, d == (double)(int64_t)d && fabs(d) < 1e16 ? "%.1f" : "%.17g", d);
+    } else if (!isf && kind != SHMC_KIND_BOOL && f->type == SHMC_PK_INT && !(f->flags & SHMC_PK_F_UNSIGNED)) {
+        int64_t x = f->v.i;
+        int is_u = kind >= SHMC_KIND_UINT8;
+        int bits = 8 * (int)sz;
+        int fits = is_u ? x >= 0 && (bits == 64 || x < ((int64_t)1 << bits))
+                        : bits == 64 || (x >= -((int64_t)1 << (bits - 1)) && x < ((int64_t)1 << (bits - 1)));
+        if (!fits) return pf_unsupported(C, f, "a sparse fill value (outside the values' dtype)");
+        memcpy(*out, &x, sz);   /* little-endian: the low bytes */
+        snprintf(text, cap, "%lld", (long long)x);
+    } else
+        return pf_unsupported(C, f, "a sparse fill value (bool, int or float of the values' dtype)");
+    return SHMC_OK;
+}
+
+/* SparseArray: NEWOBJ + BUILD {_sparse_index, _sparse_values, _dtype} (pandas 2.2, 3.x). */
+static int pf_sparse(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest) {
+    const shmc_pk_value *st = shmc_pk_state(v);
+    int64_t length = 0;
+    const int32_t *rows = NULL;
+    uint64_t n = 0;
+    FORWARD_IF_ERROR(pf_int_index(C, shmc_pk_dict_get(st, "_sparse_index"), &length, &rows, &n));
+    pf_col vals;
+    memset(&vals, 0, sizeof vals);
+    FORWARD_IF_ERROR(pf_values(C, shmc_pk_dict_get(st, "_sparse_values"), &vals, 1, nest + 1));
+    if (!shmc_sparse_subtype_ok(vals.d.kind) || vals.d.mask || vals.nrows != n)
+        return pf_fail(C, SHMC_ERR_UNSUPPORTED, v, "sparse values %s of %llu rows for %llu row numbers "
+                       "(bool, int or float values are read)", vals.dtype, (unsigned long long)vals.nrows,
+                       (unsigned long long)n);
+    char fill[40];
+    void *fbuf;
+    FORWARD_IF_ERROR(pf_fill(C, shmc_pk_dict_get(st, "_dtype"), vals.d.kind, &fbuf, fill, sizeof fill));
+    col->cats = (shmc_column_desc){.kind = vals.d.kind, .values = fbuf};
+    memcpy(col->cat_dtype, vals.dtype, sizeof col->cat_dtype);
+    col->cats.dtype = col->cat_dtype;
+    col->d.kind = SHMC_KIND_SPARSE;
+    col->d.code_kind = vals.d.kind;
+    col->d.values = vals.d.values;
+    col->d.sparse_index = rows;
+    col->d.nsparse = n;
+    col->d.categories = &col->cats;
+    col->d.ncategories = 1;
+    col->nrows = (uint64_t)length;
+    snprintf(col->dtype, sizeof col->dtype, "Sparse[%.30s, %s]", vals.dtype, fill);
+    return SHMC_OK;
+}
+
 /* Any array a block, an Index or a dtype can hold -> k columns. */
 int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest) {
     if (nest > PF_MAX_NEST) return pf_unsupported(C, v, "deeply nested values");
@@ -327,10 +500,13 @@ int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int n
     const shmc_pk_value *f = pf_callee(v);
     if (v && v->type == SHMC_PK_REDUCE && pf_pd(f, "__pyx_unpickle_NDArrayBacked"))
         return pf_ndarray_backed(C, v, cols, k, nest);
+    if (v && v->type == SHMC_PK_REDUCE && pf_pd(f, "__pyx_unpickle_IntervalMixin") && k == 1)
+        return pf_interval(C, v, cols, nest);
     if (v && v->type == SHMC_PK_NEWOBJ && k == 1) {
         if (pf_pd(f, "IntegerArray")) return pf_masked(C, v, cols, "IntegerArray");
         if (pf_pd(f, "FloatingArray")) return pf_masked(C, v, cols, "FloatingArray");
         if (pf_pd(f, "BooleanArray")) return pf_masked(C, v, cols, "BooleanArray");
+        if (pf_pd(f, "SparseArray")) return pf_sparse(C, v, cols, nest);
         if (pf_pd(f, "ArrowStringArray") || pf_pd(f, "ArrowStringArrayNumpySemantics"))
             return pf_arrow_string_array(C, v, cols);
     }
@@ -477,7 +653,7 @@ static int pf_missing_fill(const shmc_column_desc *d, uint8_t *slot, size_t s) {
     if (d->mask) return 1;
     if (d->kind == SHMC_KIND_FLOAT64) { double v = NAN; memcpy(slot, &v, 8); return 1; }
     if (d->kind == SHMC_KIND_FLOAT32) { float v = NAN; memcpy(slot, &v, 4); return 1; }
-    if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA) {
+    if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA || d->kind == SHMC_KIND_PERIOD) {
         int64_t nat = INT64_MIN;
         memcpy(slot, &nat, s);
         return 1;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "format.h"
 #include "pickle_write_int.h"
 #include "shmchunk.h"
 
@@ -268,8 +269,8 @@ static const char *unit_name(int unit)
  * pandas.array(int64 values, DatetimeTZDtype(unit, tz)) reads the integers as
  * UTC epoch on 2.2 and 3.x alike (datetime64 input would be taken as wall
  * time, and DatetimeArray(...) is deprecated on 2.2, gone on 3.x). */
-static int emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
-                     size_t nruns)
+static int emit_time_role(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role,
+                          const pw_run *runs, size_t nruns)
 {
     const char *unit = unit_name(ci->unit);
     RETURN_ERROR_IF(!unit, w->err, SHMC_ERR_CORRUPT, "column %u: bad time unit %d", col, ci->unit);
@@ -278,16 +279,218 @@ static int emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, con
     if (!tz) {
         char dt[16];
         snprintf(dt, sizeof dt, "<%c8[%s]", ci->kind == SHMC_KIND_DATETIME ? 'M' : 'm', unit);
-        return emit_fixed(w, col, ci, SHMC_ROLE_VALUES, dt, 8, &c, runs, nruns);
+        return emit_fixed(w, col, ci, role, dt, 8, &c, runs, nruns);
     }
     size_t bad = shmc_utf8_check((const uint8_t *)ci->tz, strlen(ci->tz));
     RETURN_ERROR_IF(bad, w->err, SHMC_ERR_CORRUPT, "column %u: time zone is not UTF-8", col);
     pw_global(w, G_PDARRAY);
-    FORWARD_IF_ERROR(emit_fixed(w, col, ci, SHMC_ROLE_VALUES, "<i8", 8, &c, runs, nruns));
+    FORWARD_IF_ERROR(emit_fixed(w, col, ci, role, "<i8", 8, &c, runs, nruns));
     pw_global(w, G_TZDTYPE);
     shmc_pk_cstr(&w->pk, unit);
     shmc_pk_cstr(&w->pk, ci->tz);
     shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
+    shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
+    return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+}
+
+static int emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                     size_t nruns)
+{
+    return emit_time_role(w, col, ci, SHMC_ROLE_VALUES, runs, nruns);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Intervals: pandas.arrays.IntervalArray.from_arrays(left, right, closed)   */
+/* ------------------------------------------------------------------------ */
+/* One bound role as the array its kind makes on its own (numpy numbers,
+ * datetime64/timedelta64 views, a zoned DatetimeArray): from_arrays infers
+ * interval[<that dtype>, closed] from it, the same on pandas 2.2 and 3.x. */
+static int emit_bound(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role,
+                      const pw_run *runs, size_t nruns)
+{
+    shmc_column_info b = *ci;
+    b.kind = ci->code_kind;
+    if (b.kind == SHMC_KIND_DATETIME || b.kind == SHMC_KIND_TIMEDELTA)
+        return emit_time_role(w, col, &b, role, runs, nruns);
+    fixed_ctx c = {.check = CHECK_NONE};
+    return emit_fixed(w, col, &b, role, numpy_name(b.kind), shmc_kind_itemsize(b.kind), &c, runs, nruns);
+}
+
+static const char *closed_name(uint32_t flags)
+{
+    int l = (flags & SHMC_COL_CLOSED_LEFT) != 0, r = (flags & SHMC_COL_CLOSED_RIGHT) != 0;
+    return l && r ? "both" : l ? "left" : r ? "right" : "neither";
+}
+
+static int emit_interval(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                         size_t nruns)
+{
+    RETURN_ERROR_IF(!shmc_interval_subtype_ok(ci->code_kind), w->err, SHMC_ERR_CORRUPT,
+                    "column %u: bad interval bound kind %d", col, ci->code_kind);
+    pw_global(w, G_IVFROMARRAYS);
+    FORWARD_IF_ERROR(emit_bound(w, col, ci, SHMC_ROLE_VALUES, runs, nruns));
+    FORWARD_IF_ERROR(emit_bound(w, col, ci, SHMC_ROLE_RIGHT, runs, nruns));
+    shmc_pk_cstr(&w->pk, closed_name(ci->flags));
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE3);
+    return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sparse: pandas.arrays.SparseArray(values, IntIndex(n, rows), fill)        */
+/* ------------------------------------------------------------------------ */
+/* A pass over the selected rows' entries: count them (checking the stored row
+ * numbers: strictly increasing within the row group, inside it), then copy the
+ * values or write the rows renumbered from the selection's first row. */
+enum { SP_COUNT, SP_VALUES, SP_ROWS };
+
+typedef struct sparse_ctx {
+    int pass;
+    const shmc_column_info *ci;
+    size_t itemsize;
+    uint64_t out_row;   /* selected rows before this piece */
+    uint64_t count;
+    uint8_t *dst;
+} sparse_ctx;
+
+static int sparse_piece(pw_writer *w, void *vctx, const pw_piece *p)
+{
+    sparse_ctx *s = vctx;
+    const uint8_t *rows, *vals = NULL;
+    FORWARD_IF_ERROR(pw_chunk_bytes(w, p, &rows));
+    uint64_t k = p->ci.raw_len / 4, lo = p->ci.row_start + p->lo, hi = p->ci.row_start + p->hi;
+    if (s->pass == SP_VALUES) {
+        pw_piece v;
+        FORWARD_IF_ERROR(pw_find_piece(w, p->ci.column, s->ci, SHMC_ROLE_VALUES, p->ci.rowgroup, &v));
+        RETURN_ERROR_IF(v.ci.raw_len != k * s->itemsize, w->err, SHMC_ERR_CORRUPT,
+                        "chunk %u: %llu sparse values for %llu row numbers", v.id,
+                        (unsigned long long)(v.ci.raw_len / s->itemsize), (unsigned long long)k);
+        FORWARD_IF_ERROR(pw_chunk_bytes(w, &v, &vals));
+    }
+    int64_t prev = -1;
+    for (uint64_t i = 0; i < k; i++) {
+        int32_t r;
+        memcpy(&r, rows + 4 * i, 4);
+        RETURN_ERROR_IF(r <= prev || (uint64_t)r < p->ci.row_start || (uint64_t)r >= p->ci.row_start + p->ci.nrows,
+                        w->err, SHMC_ERR_CORRUPT, "chunk %u (column %u): sparse row number %d at entry %llu "
+                        "is not after %lld inside its row group", p->id, p->ci.column, r,
+                        (unsigned long long)i, (long long)prev);
+        prev = r;
+        if ((uint64_t)r < lo || (uint64_t)r >= hi) continue;
+        if (s->pass == SP_VALUES) memcpy(s->dst + s->count * s->itemsize, vals + i * s->itemsize, s->itemsize);
+        if (s->pass == SP_ROWS) {
+            int32_t o = (int32_t)(s->out_row + ((uint64_t)r - lo));
+            memcpy(s->dst + s->count * 4, &o, 4);
+        }
+        s->count++;
+    }
+    s->out_row += hi - lo;
+    return SHMC_OK;
+}
+
+static int sparse_pass(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                       size_t nruns, sparse_ctx *s, int pass)
+{
+    s->pass = pass;
+    s->count = s->out_row = 0;
+    return pw_for_each_piece(w, col, ci, SHMC_ROLE_INDICES, runs, nruns, sparse_piece, s);
+}
+
+/* The fill value: the one row of the dictionary column, as a Python scalar. */
+static int emit_fill(pw_writer *w, const shmc_column_info *ci)
+{
+    shmc_column_info dci;
+    FORWARD_IF_ERROR(pw_column_info(w, ci->dict_column, &dci));
+    RETURN_ERROR_IF(dci.kind != ci->code_kind || dci.nrows != 1, w->err, SHMC_ERR_CORRUPT,
+                    "column %u: fill value column is not one row of the values' kind", ci->dict_column);
+    pw_piece p;
+    const uint8_t *b;
+    FORWARD_IF_ERROR(pw_find_piece(w, ci->dict_column, &dci, SHMC_ROLE_VALUES, 0, &p));
+    size_t sz = shmc_kind_itemsize(dci.kind);
+    RETURN_ERROR_IF(p.ci.raw_len != sz, w->err, SHMC_ERR_CORRUPT, "chunk %u: fill value of %llu bytes",
+                    p.id, (unsigned long long)p.ci.raw_len);
+    FORWARD_IF_ERROR(pw_chunk_bytes(w, &p, &b));
+    uint64_t u = 0;
+    memcpy(&u, b, sz);   /* little-endian: the low bytes */
+    if (dci.kind == SHMC_KIND_BOOL) return shmc_pk_bool(&w->pk, b[0] != 0);
+    if (dci.kind == SHMC_KIND_FLOAT64) { double d; memcpy(&d, b, 8); return shmc_pk_float(&w->pk, d); }
+    if (dci.kind == SHMC_KIND_FLOAT32) { float f; memcpy(&f, b, 4); return shmc_pk_float(&w->pk, f); }
+    if (dci.kind >= SHMC_KIND_UINT8) {
+        RETURN_ERROR_IF(u > INT64_MAX, w->err, SHMC_ERR_UNSUPPORTED,
+                        "column %u: a uint64 fill value above 2^63-1 is not written", ci->dict_column);
+        return shmc_pk_int(&w->pk, (int64_t)u);
+    }
+    int shift = 64 - 8 * (int)sz;   /* sign-extend */
+    return shmc_pk_int(&w->pk, (int64_t)(u << shift) >> shift);
+}
+
+/* pandas' own pickle of a SparseArray, which pandas 2.2 and 3.x both load without a
+ * warning: NEWOBJ(pandas.arrays.SparseArray) + BUILD {"_sparse_values": values,
+ * "_sparse_index": IntIndex(length, rows), "_dtype": SparseDtype(numpy.dtype, fill)}
+ * (SparseArray(values, IntIndex) is deprecated on 3.x, SparseArray.from_indices new
+ * in 3.x). IntIndex (pandas._libs.sparse) is the class those pickles name; it checks
+ * the rows again when built. In-band only. */
+static int emit_sparse(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                       size_t nruns)
+{
+    RETURN_ERROR_IF(!shmc_sparse_subtype_ok(ci->code_kind), w->err, SHMC_ERR_CORRUPT,
+                    "column %u: bad sparse value kind %d", col, ci->code_kind);
+    sparse_ctx s = {.ci = ci, .itemsize = shmc_kind_itemsize(ci->code_kind)};
+    FORWARD_IF_ERROR(sparse_pass(w, col, ci, runs, nruns, &s, SP_COUNT));
+    uint64_t k = s.count, n = runs_rows(runs, nruns);
+    RETURN_ERROR_IF(n > INT32_MAX, w->err, SHMC_ERR_LIMIT, "column %u: %llu sparse rows", col,
+                    (unsigned long long)n);
+    pw_global(w, G_SPARSEARRAY);
+    shmc_pk_op(&w->pk, SHMC_OP_EMPTY_TUPLE);
+    shmc_pk_op(&w->pk, SHMC_OP_NEWOBJ);
+    shmc_pk_op(&w->pk, SHMC_OP_EMPTY_DICT);
+    shmc_pk_cstr(&w->pk, "_sparse_values");
+    pw_global(w, G_FROMBUFFER);
+    FORWARD_IF_ERROR(shmc_pk_bytearray(&w->pk, (size_t)(k * s.itemsize), &s.dst));
+    FORWARD_IF_ERROR(sparse_pass(w, col, ci, runs, nruns, &s, SP_VALUES));
+    if (ci->code_kind == SHMC_KIND_BOOL)
+        for (uint64_t i = 0; i < k; i++) s.dst[i] = s.dst[i] != 0;
+    pw_dtype(w, numpy_name(ci->code_kind));
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
+    shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+    shmc_pk_op(&w->pk, SHMC_OP_SETITEM);
+    shmc_pk_cstr(&w->pk, "_sparse_index");
+    pw_global(w, G_INTINDEX);
+    shmc_pk_int(&w->pk, (int64_t)n);
+    pw_global(w, G_FROMBUFFER);
+    FORWARD_IF_ERROR(shmc_pk_bytearray(&w->pk, (size_t)(k * 4), &s.dst));
+    FORWARD_IF_ERROR(sparse_pass(w, col, ci, runs, nruns, &s, SP_ROWS));
+    pw_dtype(w, "<i4");
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
+    shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
+    shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+    shmc_pk_op(&w->pk, SHMC_OP_SETITEM);
+    shmc_pk_cstr(&w->pk, "_dtype");
+    pw_global(w, G_SPARSEDTYPE);
+    pw_dtype(w, numpy_name(ci->code_kind));
+    FORWARD_IF_ERROR(emit_fill(w, ci));
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
+    shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+    shmc_pk_op(&w->pk, SHMC_OP_SETITEM);
+    return shmc_pk_op(&w->pk, SHMC_OP_BUILD);
+}
+
+/* Periods: pandas.arrays.PeriodArray(int64 ordinals, pandas.PeriodDtype(dtype)).
+ * Both positional on pandas 2.2 and 3.x; integers given to PeriodArray itself are
+ * ordinals (pandas.array(ints, PeriodDtype) reads them as years, and warns). The
+ * dtype string was checked at open ("period[<freq>]", a safe alphabet). */
+static int emit_period(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                       size_t nruns)
+{
+    RETURN_ERROR_IF(!shmc_period_dtype_ok(ci->dtype), w->err, SHMC_ERR_CORRUPT,
+                    "column %u: period dtype is not \"period[<freq>]\"", col);
+    fixed_ctx c = {.check = CHECK_NONE};
+    pw_global(w, G_PERIODARRAY);
+    FORWARD_IF_ERROR(emit_fixed(w, col, ci, SHMC_ROLE_VALUES, "<i8", 8, &c, runs, nruns));
+    pw_global(w, G_PERIODDTYPE);
+    shmc_pk_cstr(&w->pk, ci->dtype);
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE1);
     shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
     shmc_pk_op(&w->pk, SHMC_OP_TUPLE2);
     return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
@@ -567,6 +770,9 @@ int pw_column(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_r
     case SHMC_KIND_STRING: return emit_strings(w, col, ci, runs, nruns);
     case SHMC_KIND_OBJECT: return emit_objects(w, col, ci, runs, nruns);
     case SHMC_KIND_ARROW: return refuse_arrow(w, col, ci);
+    case SHMC_KIND_PERIOD: return emit_period(w, col, ci, runs, nruns);
+    case SHMC_KIND_INTERVAL: return emit_interval(w, col, ci, runs, nruns);
+    case SHMC_KIND_SPARSE: return emit_sparse(w, col, ci, runs, nruns);
     default:
         return shmc_err_set(w->err, SHMC_ERR_CORRUPT, "column %u: unknown kind %d", col, ci->kind);
     }

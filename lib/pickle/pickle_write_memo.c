@@ -34,6 +34,12 @@ static const char *const global_names[G_COUNT][2] = {
     [G_GETITEM] = {"operator", "getitem"},
     [G_SLICE] = {"builtins", "slice"},
     [G_NAN] = {"numpy", "nan"},
+    [G_PERIODARRAY] = {"pandas.arrays", "PeriodArray"},
+    [G_PERIODDTYPE] = {"pandas", "PeriodDtype"},
+    [G_IVFROMARRAYS] = {"pandas.arrays", "IntervalArray.from_arrays"},
+    [G_SPARSEARRAY] = {"pandas.arrays", "SparseArray"},
+    [G_INTINDEX] = {"pandas._libs.sparse", "IntIndex"},
+    [G_SPARSEDTYPE] = {"pandas", "SparseDtype"},
 };
 
 int pw_global(pw_writer *w, int g)

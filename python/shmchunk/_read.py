@@ -195,6 +195,12 @@ class FrameReader:
             return self._object(col, dtype, sel)
         if kind == L.SHMC_KIND_ARROW:
             return _arrow.column(self, col, ci, sel)
+        if kind == L.SHMC_KIND_PERIOD:
+            return self._period(col, dtype, sel)
+        if kind == L.SHMC_KIND_INTERVAL:
+            return self._interval(col, ci, sel)
+        if kind == L.SHMC_KIND_SPARSE:
+            return self._sparse(col, ci, sel)
         raise errors.UnsupportedError(f"column {col}: kind {kind} unknown to this version")
 
     def _fixed(self, col, ci, dtype, sel):
@@ -229,6 +235,90 @@ class FrameReader:
             tzd = self._tz_dtype(col, unit, ci.tz)
             return pd.arrays.DatetimeArray._simple_new(values, dtype=tzd)
         return _masked_or_plain(values, mask, dtype)
+
+    def _period(self, col, dtype, sel):
+        """PeriodArray over the stored int64 ordinals: a view of a raw column, no copy.
+        The dtype ("period[<freq>]") was checked at open; a freq pandas does not know
+        raises ValueError, which column_array reports as corruption of the column."""
+        raw = self.role(col, L.SHMC_ROLE_VALUES, sel.rowgroups)
+        if raw is None:
+            raise errors.CorruptSegmentError(f"{self.seg.src}: column {col}: no values chunks")
+        ordinals = sel.trim(raw.view("<i8"))
+        return pd.arrays.PeriodArray(ordinals, dtype=pd.PeriodDtype(dtype[len("period["):-1]))
+
+    def _interval(self, col, ci, sel):
+        """IntervalArray.from_arrays over the two bound roles (views of a raw column).
+        pandas checks left <= right and that both are missing together: a segment
+        breaking either is reported by column_array as corruption of the column."""
+        bounds = [self._bounds(col, ci, role, sel) for role in (L.SHMC_ROLE_VALUES, L.SHMC_ROLE_RIGHT)]
+        closed = {v: k for k, v in L.CLOSED_FLAGS.items()}[
+            ci.flags & (L.SHMC_COL_CLOSED_LEFT | L.SHMC_COL_CLOSED_RIGHT)]
+        return pd.arrays.IntervalArray.from_arrays(bounds[0], bounds[1], closed, copy=False)
+
+    def _sparse(self, col, ci, sel):
+        """SparseArray over the stored values and row numbers (views of a raw column
+        read whole). Row numbers must rise strictly inside the selected row groups:
+        anything else is reported as corruption of the column."""
+        if ci.code_kind not in L.KIND_NUMPY or ci.code_kind > L.SHMC_KIND_FLOAT64:
+            raise errors.CorruptSegmentError(f"{self.seg.src}: column {col}: bad sparse value kind")
+        rgs = sel.rowgroups
+        vals = self.role(col, L.SHMC_ROLE_VALUES, rgs)
+        rows = self.role(col, L.SHMC_ROLE_INDICES, rgs)
+        vals = (vals if vals is not None else np.empty(0, np.uint8)).view(L.KIND_NUMPY[ci.code_kind])
+        rows = (rows if rows is not None else np.empty(0, np.uint8)).view("<i4")
+        if ci.code_kind == L.SHMC_KIND_BOOL and len(vals) and int(vals.view(np.uint8).max()) > 1:
+            vals = vals.view(np.uint8) != 0
+        span = self.rowgroup_rows(Selection(rgs))
+        rel = self._sparse_positions(rows, rgs)
+        if len(vals) != len(rows) or (len(rel) and (rel[0] < 0 or rel[-1] >= span
+                                                    or not np.all(rel[1:] > rel[:-1]))):
+            raise errors.CorruptSegmentError(
+                f"{self.seg.src}: column {col} ({self.labels_of(col)!r}): sparse row numbers "
+                f"not rising inside their row groups")
+        lo, hi = sel.lo, (span if sel.hi is None else sel.hi)
+        if lo or hi != span:
+            keep = (rel >= lo) & (rel < hi)
+            rel, vals = rel[keep] - lo, vals[keep]
+        fill = self.dictionary(ci.dict_column)[0]
+        fill = fill.item() if isinstance(fill, np.generic) else fill  # as pandas spells it
+        rel, dtype = np.asarray(rel, dtype=np.int32), pd.SparseDtype(vals.dtype, fill)
+        if hasattr(pd.arrays.SparseArray, "from_indices"):  # pandas 3.x
+            return pd.arrays.SparseArray.from_indices(vals, rel, hi - lo, fill_value=fill,
+                                                      dtype=vals.dtype)
+        from pandas._libs.sparse import IntIndex  # pandas 2.x; what its SparseArray pickles use
+        return pd.arrays.SparseArray(vals, sparse_index=IntIndex(hi - lo, rel), fill_value=fill,
+                                     dtype=dtype)
+
+    def _sparse_positions(self, rows, rgs):
+        """Frame row numbers -> positions in the concatenation of row groups rgs (the
+        stored int32 array itself when that is row group 0 onwards: no copy); a row
+        outside rgs becomes -1, which the caller refuses."""
+        rpc, nrows = int(self.seg.info.rows_per_chunk), int(self.seg.info.nrows)
+        if not len(rgs) or not len(rows):
+            return rows
+        if rgs[0] == 0 and Selection(rgs).contiguous():
+            return rows
+        r = rows.astype(np.int64)
+        rg = np.asarray(rgs, dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(np.minimum(rpc, nrows - rg * rpc))[:-1]])
+        g = r // rpc
+        k = np.minimum(np.searchsorted(rg, g), len(rg) - 1)
+        return np.where(rg[k] == g, starts[k] + (r - g * rpc), -1)
+
+    def _bounds(self, col, ci, role, sel):
+        raw = self.role(col, role, sel.rowgroups)
+        if raw is None or ci.code_kind not in L.KIND_NUMPY or ci.code_kind == L.SHMC_KIND_BOOL:
+            raise errors.CorruptSegmentError(f"{self.seg.src}: column {col}: bad interval bounds")
+        values = sel.trim(raw.view(L.KIND_NUMPY[ci.code_kind]))
+        if ci.code_kind not in (L.SHMC_KIND_DATETIME, L.SHMC_KIND_TIMEDELTA):
+            return values
+        unit = L.UNIT_NAMES.get(ci.unit)
+        if unit is None:
+            raise errors.CorruptSegmentError(f"column {col}: bad time unit {ci.unit}")
+        values = values.view(f"{'M' if ci.code_kind == L.SHMC_KIND_DATETIME else 'm'}8[{unit}]")
+        if ci.code_kind == L.SHMC_KIND_DATETIME and ci.tz:
+            return pd.arrays.DatetimeArray._simple_new(values, dtype=self._tz_dtype(col, unit, ci.tz))
+        return values
 
     def _non_01_chunks(self, col, role, rgs, raw) -> list[int]:
         """Chunk ids of a 1-byte role (bool values, masks) over rgs holding a byte other

@@ -94,6 +94,8 @@ class FrameBuilder:
         desc.dtype = dname
         arr = values.array if hasattr(values, "array") else values
         done = (self._numeric(arr, dtype, desc) or self._datetime(arr, dtype, desc)
+                or self._period(arr, dtype, desc) or self._interval(arr, dtype, desc, nrows)
+                or self._sparse(arr, dtype, desc, nrows)
                 or self._masked(arr, dtype, desc) or self._categorical(arr, dtype, desc)
                 or self._arrow(arr, dtype, desc) or self._string(arr, dtype, desc, nrows))
         if not done:
@@ -134,6 +136,52 @@ class FrameBuilder:
         desc.kind, desc.unit, desc.values = kind, L.UNIT_CODES[unit], _addr(ints)
         return True
 
+    def _period(self, arr, dtype, desc) -> bool:
+        """PeriodDtype: the int64 ordinals (asi8, a view) and "period[<freq>]"."""
+        if not isinstance(dtype, pd.PeriodDtype):
+            return False
+        ints = np.ascontiguousarray(np.asarray(arr.asi8), dtype="<i8")
+        self.keep.append(ints)
+        desc.kind, desc.values = L.SHMC_KIND_PERIOD, _addr(ints)
+        return True
+
+    def _interval(self, arr, dtype, desc, nrows) -> bool:
+        """IntervalDtype over numbers, datetimes (with or without a zone) or timedeltas:
+        the left bounds as values, the right ones as `right` (views where they are
+        already little-endian and contiguous), the closed ends as flags."""
+        if not isinstance(dtype, pd.IntervalDtype) or dtype.closed not in L.CLOSED_FLAGS:
+            return False
+        left = self.describe(arr.left, nrows, allow_object=False)
+        right = self.describe(arr.right, nrows, allow_object=False)
+        bounds = {L.SHMC_KIND_BOOL, L.SHMC_KIND_CATEGORICAL, L.SHMC_KIND_STRING}
+        if left is None or right is None or left.kind in bounds or left.kind >= L.SHMC_KIND_OBJECT \
+                or (left.kind, left.unit, left.tz) != (right.kind, right.unit, right.tz) \
+                or left.mask or right.mask:
+            return False
+        desc.kind, desc.code_kind, desc.unit, desc.tz = L.SHMC_KIND_INTERVAL, left.kind, left.unit, left.tz
+        desc.values, desc.right = left.values, right.values
+        desc.flags |= L.CLOSED_FLAGS[dtype.closed]
+        return True
+
+    def _sparse(self, arr, dtype, desc, nrows) -> bool:
+        """SparseDtype over bool/int/uint/float: the stored values (sp_values, a view),
+        their int32 row numbers and the fill value as a one-row dictionary column."""
+        if not isinstance(dtype, pd.SparseDtype) or nrows > 2**31:
+            return False
+        sub = np.dtype(dtype.subtype)
+        kind = _NUMPY_KINDS.get(sub)
+        if kind is None or (pd.isna(dtype.fill_value) and sub.kind != "f"):
+            return False
+        fill = np.array([dtype.fill_value], dtype=sub.newbyteorder("<"))
+        vals = np.ascontiguousarray(arr.sp_values, dtype=sub.newbyteorder("<"))
+        rows = np.ascontiguousarray(arr.sp_index.to_int_index().indices, dtype="<i4")
+        fdesc = L.shmc_column_desc(kind=kind, values=_addr(fill), dtype=self._keep_bytes(sub.name.encode()))
+        self.keep += [fill, vals, rows, fdesc]
+        desc.kind, desc.code_kind, desc.values = L.SHMC_KIND_SPARSE, kind, _addr(vals)
+        desc.sparse_index, desc.nsparse = _addr(rows), len(rows)
+        desc.categories, desc.ncategories = pointer(fdesc), 1
+        return True
+
     def _masked(self, arr, dtype, desc) -> bool:
         if not isinstance(arr, _MASKED_ARRAYS):
             return False
@@ -158,7 +206,8 @@ class FrameBuilder:
         cats = dtype.categories
         cdesc = self.describe(cats, len(cats), allow_object=False)
         if code_kind is None or cdesc is None or cdesc.kind in (L.SHMC_KIND_CATEGORICAL,
-                                                                 L.SHMC_KIND_ARROW):
+                                                                 L.SHMC_KIND_ARROW, L.SHMC_KIND_INTERVAL,
+                                                                 L.SHMC_KIND_SPARSE):
             return False
         self.keep += [codes, cdesc]
         desc.kind, desc.values, desc.code_kind = L.SHMC_KIND_CATEGORICAL, _addr(codes), code_kind

@@ -30,6 +30,10 @@ _attached_lock = threading.Lock()
 _attached_pid = os.getpid()
 
 
+
+# Kinds with a dictionary column: a categorical's categories, a sparse column's fill value.
+_HAS_DICT = (L.SHMC_KIND_CATEGORICAL, L.SHMC_KIND_SPARSE)
+
 def _inode(src: str) -> int | None:
     path = "/dev/shm/" + src[4:] if src.startswith("shm:") else src
     try:
@@ -280,7 +284,7 @@ class SharedFrame:
         ci = seg.columns[col]
         table = seg.rowgroup_chunks(col)
         ids = [cid for rg in rowgroups for cid in table.get(rg, ())]
-        if ids and ci.kind == L.SHMC_KIND_CATEGORICAL and ci.dict_column != L.UINT32_MAX:
+        if ids and ci.kind in _HAS_DICT and ci.dict_column != L.UINT32_MAX:
             dci = seg.columns[ci.dict_column]
             ids += range(int(dci.first_chunk), int(dci.first_chunk + dci.nchunks))
         return ids
@@ -347,7 +351,7 @@ class SharedFrame:
         r = self._reader
         pos_of = {c: p for p, c in enumerate(r.data_cols)}
         dict_owner = {int(ci.dict_column): i for i, ci in enumerate(seg.columns)
-                      if ci.kind == L.SHMC_KIND_CATEGORICAL}
+                      if ci.kind in _HAS_DICT}
         if not len(chunks):   # nothing selected: every column, no rows
             return list(range(len(r.data_cols))), Selection([], 0, 0)
         positions, rowgroups = set(), set()

@@ -734,9 +734,219 @@ static void test_verify_rechecks_open_handle(void **state)
     }
 }
 
+/* A period column opens only with a "period[<freq>]" dtype and 8-byte values. */
+static void test_forged_period(void **state)
+{
+    (void)state;
+    shmc_column_info col = {.kind = SHMC_KIND_PERIOD, .label = {SHMC_LABEL_STR, "p", 1, 0}, .nrows = 4,
+                            .dtype = "period[Q-DEC]"};
+    shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32,
+                          .stored_len = 32};
+    ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
+    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = &col, .ncolumns = 1,
+                     .chunks = &ch, .nchunks = 1};
+    static const char *const bad[] = {"", "period", "period[]", "period[D", "period[D]x", "period[D;]",
+                                      "period[dateutil/../x]", "period[ D]", "int64"};
+    size_t len;
+    uint8_t *p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);   /* the honest one */
+    free(p);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        col.dtype = bad[i];
+        p = forge(&ix, 64, &len);
+        assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+        free(p);
+    }
+    col.dtype = NULL;   /* no dtype key at all */
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    col.dtype = "period[D]";   /* 4-byte values of a period column */
+    ch.typesize = 4;
+    ch.raw_len = ch.stored_len = 16;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    ch.typesize = 8;   /* a mask role on a period column */
+    ch.raw_len = ch.stored_len = 32;
+    ch.role = SHMC_ROLE_MASK;
+    p = forge(&ix, 64, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+}
+
+/* An interval column: two 8-byte bound roles of a valid subtype; closed-end flags
+ * only on intervals; never the dictionary of a categorical. */
+static void test_forged_interval(void **state)
+{
+    (void)state;
+    shmc_column_info col[2] = {{.kind = SHMC_KIND_INTERVAL, .label = {SHMC_LABEL_STR, "i", 1, 0}, .nrows = 4,
+                                .code_kind = SHMC_KIND_FLOAT64, .flags = SHMC_COL_CLOSED_LEFT}};
+    shmc_chunk_info ch[2] = {{.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32},
+                             {.role = SHMC_ROLE_RIGHT, .typesize = 8, .offset = 192, .raw_len = 32, .stored_len = 32}};
+    ch[0].xxh3 = ch[1].xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
+    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = col, .ncolumns = 1, .chunks = ch, .nchunks = 2};
+    size_t len;
+    uint8_t *p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);   /* the honest one */
+    free(p);
+    static const int bad_kinds[] = {0, SHMC_KIND_BOOL, SHMC_KIND_CATEGORICAL, SHMC_KIND_STRING,
+                                    SHMC_KIND_OBJECT, SHMC_KIND_PERIOD, SHMC_KIND_INTERVAL, 99};
+    for (size_t i = 0; i < sizeof bad_kinds / sizeof bad_kinds[0]; i++) {
+        col[0].code_kind = bad_kinds[i];
+        p = forge(&ix, 128, &len);
+        assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+        free(p);
+    }
+    col[0].code_kind = SHMC_KIND_DATETIME;   /* a datetime subtype without a unit */
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    col[0].unit = SHMC_UNIT_US;
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_OK);
+    free(p);
+    ix.nchunks = 1;   /* the right bounds missing */
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    ix.nchunks = 2;
+    ch[1].raw_len = ch[1].stored_len = 16;   /* right bounds of 2 rows for 4 */
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    ch[1].raw_len = ch[1].stored_len = 32;
+    col[0] = (shmc_column_info){.kind = SHMC_KIND_FLOAT64, .nrows = 4, .flags = SHMC_COL_CLOSED_RIGHT};
+    ix.nchunks = 1;   /* closed flags on a float column */
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    col[0].flags = 0;
+    ch[0].role = SHMC_ROLE_RIGHT;   /* a right role on a float column */
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    /* a categorical whose dictionary is an interval column */
+    col[0] = (shmc_column_info){.kind = SHMC_KIND_CATEGORICAL, .code_kind = SHMC_KIND_INT64, .dict_column = 1, .nrows = 4};
+    col[1] = (shmc_column_info){.kind = SHMC_KIND_INTERVAL, .code_kind = SHMC_KIND_FLOAT64, .nrows = 0,
+                                .flags = SHMC_COL_DICTIONARY};
+    ch[0].role = SHMC_ROLE_VALUES;
+    ix.ncolumns = 2;
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    col[1].kind = SHMC_KIND_FLOAT64;   /* the same with a float dictionary opens */
+    p = forge(&ix, 128, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_OK);
+    free(p);
+}
+
+/* A sparse column: per row group as many int32 row numbers as values, at most one
+ * per row, whole entries; its fill value a one-row dictionary of the values' kind. */
+static void test_forged_sparse(void **state)
+{
+    (void)state;
+    shmc_column_info col[2] = {
+        {.kind = SHMC_KIND_SPARSE, .label = {SHMC_LABEL_STR, "s", 1, 0}, .nrows = 4,
+         .code_kind = SHMC_KIND_INT64, .dict_column = 1},
+        {.kind = SHMC_KIND_INT64, .nrows = 1, .flags = SHMC_COL_DICTIONARY}};
+    shmc_chunk_info ch[3] = {
+        {.column = 0, .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 16, .stored_len = 16},
+        {.column = 0, .role = SHMC_ROLE_INDICES, .typesize = 4, .offset = 192, .raw_len = 8, .stored_len = 8},
+        {.column = 1, .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 256, .raw_len = 8, .stored_len = 8}};
+    for (int i = 0; i < 3; i++) ch[i].xxh3 = shmc_hash((const uint8_t[64]){0}, (size_t)ch[i].raw_len);
+    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = col, .ncolumns = 2, .chunks = ch, .nchunks = 3};
+    size_t len;
+    uint8_t *p = forge(&ix, 192, &len);
+    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);   /* the honest one */
+    free(p);
+    ch[1].raw_len = ch[1].stored_len = 4;   /* 1 row number for 2 values */
+    ch[1].xxh3 = shmc_hash((const uint8_t[4]){0}, 4);
+    p = forge(&ix, 192, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    ch[0].raw_len = ch[0].stored_len = 40;   /* 5 values in a row group of 4 rows */
+    ch[1].raw_len = ch[1].stored_len = 20;
+    p = forge(&ix, 192, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    ch[0].raw_len = ch[0].stored_len = 12;   /* 1.5 values */
+    ch[1].raw_len = ch[1].stored_len = 8;
+    p = forge(&ix, 192, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    ch[0].raw_len = ch[0].stored_len = 16;
+    col[1].nrows = 2;   /* a fill "value" of two rows */
+    ch[2].raw_len = ch[2].stored_len = 16;
+    p = forge(&ix, 192, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    col[1].nrows = 1;
+    ch[2].raw_len = ch[2].stored_len = 8;
+    col[1].kind = SHMC_KIND_FLOAT64;   /* fill of another kind */
+    p = forge(&ix, 192, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    col[1].kind = SHMC_KIND_INT64;
+    col[0].code_kind = SHMC_KIND_STRING;   /* values of a kind sparse does not store */
+    p = forge(&ix, 192, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+    col[0].code_kind = SHMC_KIND_INT64;
+    col[0].dict_column = 0;   /* its own fill column */
+    p = forge(&ix, 192, &len);
+    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
+    free(p);
+}
+
+/* Sparse row numbers out of order, every checksum forged: the segment opens (its
+ * contents are not read at open), and the pickle writer refuses it when it reads
+ * the chunk, naming the entry -- never a pandas array built from it. */
+static void test_forged_sparse_rows(void **state)
+{
+    (void)state;
+    int32_t rows[] = {1, 2, 3};
+    int64_t vals[] = {10, 20, 30}, fill = 0;
+    shmc_column_desc fd = {.kind = SHMC_KIND_INT64, .values = &fill};
+    shmc_column_desc d = {.kind = SHMC_KIND_SPARSE, .code_kind = SHMC_KIND_INT64, .values = vals,
+                          .sparse_index = rows, .nsparse = 3, .categories = &fd, .ncategories = 1,
+                          .label = {SHMC_LABEL_STR, "s", 1, 0}};
+    shmc_frame *f;
+    assert_int_equal(shmc_frame_create(&f), SHMC_OK);
+    shmc_frame_set_nrows(f, 5);
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
+    uint8_t *p;
+    size_t len;
+    assert_int_equal(hc_write_to_buffer(f, NULL, &p, &len), SHMC_OK);
+    shmc_frame_free(f);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_OK);
+    uint32_t id;
+    shmc_chunk_info k;
+    assert_int_equal(shmc_segment_chunk_find(seg, 0, 0, SHMC_ROLE_INDICES, &id), SHMC_OK);
+    assert_int_equal(shmc_segment_chunk_info(seg, id, &k), SHMC_OK);
+    shmc_segment_free(seg);
+    int32_t bad[] = {2, 1, 3};
+    memcpy(p + k.offset, bad, sizeof bad);
+    patch_chunk_hash(p, k.xxh3, shmc_hash(p + k.offset, sizeof bad));
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
+    shmc_pickle_out out = {0};
+    assert_int_equal(shmc_pickle_write(seg, NULL, 0, &out), SHMC_ERR_CORRUPT);
+    assert_non_null(strstr(shmc_segment_errmsg(seg), "sparse row number 1 at entry 1"));
+    shmc_pickle_out_free(&out);
+    shmc_segment_free(seg);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest raw[] = {
+        cmocka_unit_test(test_forged_sparse_rows),
+        cmocka_unit_test(test_forged_sparse),
+        cmocka_unit_test(test_forged_interval),
+        cmocka_unit_test(test_forged_period),
         cmocka_unit_test(test_pristine_opens),
         cmocka_unit_test(test_bad_magic),
         cmocka_unit_test(test_bad_version),

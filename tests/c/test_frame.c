@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -282,9 +283,201 @@ static void test_strings_without_nulls(void **s)
     shmc_frame_free(f);
 }
 
+/* Issue 15: a period column round-trips as int64 ordinals with its dtype, counts
+ * NaT as missing, and is refused without a "period[<freq>]" dtype or with a mask. */
+static void test_period(void **s)
+{
+    (void)s;
+    enum { N = 150 };
+    int64_t v[N];
+    for (int i = 0; i < N; i++) v[i] = i % 7 == 3 ? INT64_MIN : 18262 + i;
+    shmc_frame *f;
+    shmc_frame_create(&f);
+    shmc_frame_set_nrows(f, N);
+    shmc_column_desc d = {.kind = SHMC_KIND_PERIOD, .values = v};
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);   /* no dtype */
+    assert_non_null(strstr(shmc_frame_errmsg(f), "period[<freq>]"));
+    d.dtype = "period[D";
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);
+    d.dtype = "period[D]";
+    d.mask = (const uint8_t *)v;
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);
+    d.mask = NULL;
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
+    uint8_t *buf;
+    size_t len;
+    shmc_write_opts o;
+    shmc_write_opts_init(&o);
+    o.rows_per_chunk = 64;
+    o.codec = SHMC_CODEC_ZSTD;
+    assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_OK);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, buf, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
+    shmc_column_info ci;
+    assert_int_equal(shmc_segment_column_info(seg, 0, &ci), SHMC_OK);
+    assert_int_equal(ci.kind, SHMC_KIND_PERIOD);
+    assert_string_equal(shmc_kind_name(ci.kind), "period");
+    assert_int_equal(shmc_kind_itemsize(ci.kind), 8);
+    assert_string_equal(ci.dtype, "period[D]");
+    assert_int_equal(ci.roles, 1u << SHMC_ROLE_VALUES);
+    assert_int_equal(ci.null_count, (N + 3) / 7);
+    size_t got_len = 0;
+    uint8_t *got = hc_decode_role(seg, 0, SHMC_ROLE_VALUES, &got_len);
+    assert_int_equal(got_len, sizeof v);
+    assert_memory_equal(got, v, sizeof v);
+    free(got);
+    shmc_segment_free(seg);
+    free(buf);
+    shmc_frame_free(f);
+}
+
+/* Issue 15: an interval column stores left bounds as values and right ones as the
+ * right role, the closed ends as flags; refused without right bounds, with a bool or
+ * string subtype, closed flags on another kind, or a zone on a float subtype. */
+static void test_interval(void **s)
+{
+    (void)s;
+    enum { N = 150 };
+    double l[N], r[N];
+    for (int i = 0; i < N; i++) {
+        l[i] = i % 9 == 4 ? NAN : i * 0.25;
+        r[i] = i % 9 == 4 ? NAN : i * 0.25 + 2;
+    }
+    shmc_frame *f;
+    shmc_frame_create(&f);
+    shmc_frame_set_nrows(f, N);
+    shmc_column_desc d = {.kind = SHMC_KIND_INTERVAL, .code_kind = SHMC_KIND_FLOAT64, .values = l,
+                          .flags = SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT};
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);   /* checked at write: */
+    d.right = r;
+    d.code_kind = SHMC_KIND_BOOL;
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);
+    d.code_kind = SHMC_KIND_FLOAT64;
+    d.tz = "UTC";
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);
+    d.tz = NULL;
+    shmc_column_desc bad = {.kind = SHMC_KIND_FLOAT64, .values = l, .flags = SHMC_COL_CLOSED_LEFT};
+    assert_int_equal(shmc_frame_add_column(f, &bad), SHMC_ERR_INVALID_ARG);
+    uint8_t *buf;
+    size_t len;
+    shmc_write_opts o;
+    shmc_write_opts_init(&o);
+    o.rows_per_chunk = 64;
+    assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_ERR_INVALID_ARG);   /* right is NULL */
+    shmc_frame_free(f);
+    shmc_frame_create(&f);
+    shmc_frame_set_nrows(f, N);
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
+    o.codec = SHMC_CODEC_ZSTD;
+    assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_OK);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, buf, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
+    shmc_column_info ci;
+    assert_int_equal(shmc_segment_column_info(seg, 0, &ci), SHMC_OK);
+    assert_int_equal(ci.kind, SHMC_KIND_INTERVAL);
+    assert_string_equal(shmc_kind_name(ci.kind), "interval");
+    assert_string_equal(shmc_role_name(SHMC_ROLE_RIGHT), "right");
+    assert_int_equal(ci.code_kind, SHMC_KIND_FLOAT64);
+    assert_int_equal(ci.flags, SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT);
+    assert_int_equal(ci.roles, (1u << SHMC_ROLE_VALUES) | (1u << SHMC_ROLE_RIGHT));
+    assert_int_equal(ci.nchunks, 6);
+    assert_int_equal(ci.null_count, (N + 4) / 9);
+    size_t n1 = 0, n2 = 0;
+    uint8_t *gl = hc_decode_role(seg, 0, SHMC_ROLE_VALUES, &n1), *gr = hc_decode_role(seg, 0, SHMC_ROLE_RIGHT, &n2);
+    assert_int_equal(n1, sizeof l);
+    assert_int_equal(n2, sizeof r);
+    assert_memory_equal(gl, l, sizeof l);
+    assert_memory_equal(gr, r, sizeof r);
+    free(gl);
+    free(gr);
+    shmc_segment_free(seg);
+    free(buf);
+    shmc_frame_free(f);
+}
+
+/* Issue 15: a sparse column stores, per row group, the values and int32 frame row
+ * numbers that fall in it, and its fill value as a one-row dictionary; unsorted or
+ * out-of-range rows, a fill of another kind and a missing fill are refused. */
+static void test_sparse(void **s)
+{
+    (void)s;
+    enum { N = 150, K = 20 };
+    double vals[K], fillv = NAN, zero = 0;
+    int32_t rows[K];
+    for (int i = 0; i < K; i++) {
+        rows[i] = 3 + 7 * i;                  /* rows 3 .. 136: 2-3 per row group of 64 */
+        vals[i] = i % 4 == 1 ? NAN : i * 0.5;
+    }
+    shmc_column_desc fill = {.kind = SHMC_KIND_FLOAT64, .values = &fillv};
+    shmc_column_desc d = {.kind = SHMC_KIND_SPARSE, .code_kind = SHMC_KIND_FLOAT64, .values = vals,
+                          .sparse_index = rows, .nsparse = K, .ncategories = 1};
+    shmc_frame *f;
+    shmc_frame_create(&f);
+    shmc_frame_set_nrows(f, N);
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);   /* no fill value */
+    shmc_column_desc ifill = {.kind = SHMC_KIND_INT64, .values = &zero};
+    d.categories = &ifill;
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);   /* fill of another kind */
+    d.categories = &fill;
+    d.code_kind = SHMC_KIND_DATETIME;
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);   /* not bool..float64 */
+    d.code_kind = SHMC_KIND_FLOAT64;
+    rows[5] = rows[4];                                                       /* not increasing */
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
+    uint8_t *buf;
+    size_t len;
+    shmc_write_opts o;
+    shmc_write_opts_init(&o);
+    o.rows_per_chunk = 64;
+    assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_ERR_INVALID_ARG);
+    assert_non_null(strstr(shmc_frame_errmsg(f), "sparse_index[5]"));
+    shmc_frame_free(f);
+    rows[5] = 3 + 7 * 5;
+    shmc_frame_create(&f);
+    shmc_frame_set_nrows(f, N);
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
+    o.codec = SHMC_CODEC_ZSTD;
+    assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_OK);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    assert_int_equal(shmc_segment_open_buffer(seg, buf, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
+    shmc_column_info ci, fi;
+    assert_int_equal(shmc_segment_column_info(seg, 0, &ci), SHMC_OK);
+    assert_int_equal(ci.kind, SHMC_KIND_SPARSE);
+    assert_string_equal(shmc_kind_name(ci.kind), "sparse");
+    assert_string_equal(shmc_role_name(SHMC_ROLE_INDICES), "indices");
+    assert_int_equal(ci.code_kind, SHMC_KIND_FLOAT64);
+    assert_int_equal(ci.roles, (1u << SHMC_ROLE_VALUES) | (1u << SHMC_ROLE_INDICES));
+    assert_int_equal(ci.null_count, 5 + (N - K));   /* NaN values + the fill's rows */
+    assert_int_equal(shmc_segment_column_info(seg, ci.dict_column, &fi), SHMC_OK);
+    assert_true(fi.flags & SHMC_COL_DICTIONARY);
+    assert_int_equal(fi.nrows, 1);
+    size_t n1 = 0, n2 = 0;
+    uint8_t *gv = hc_decode_role(seg, 0, SHMC_ROLE_VALUES, &n1), *gr = hc_decode_role(seg, 0, SHMC_ROLE_INDICES, &n2);
+    assert_int_equal(n1, sizeof vals);
+    assert_int_equal(n2, sizeof rows);
+    assert_memory_equal(gv, vals, sizeof vals);
+    assert_memory_equal(gr, rows, sizeof rows);
+    uint32_t id;   /* row group 1 (rows 64..127): entries 9..17 */
+    assert_int_equal(shmc_segment_chunk_find(seg, 0, 1, SHMC_ROLE_INDICES, &id), SHMC_OK);
+    shmc_chunk_info k;
+    assert_int_equal(shmc_segment_chunk_info(seg, id, &k), SHMC_OK);
+    assert_int_equal(k.raw_len, 4 * 9);
+    free(gv);
+    free(gr);
+    shmc_segment_free(seg);
+    free(buf);
+    shmc_frame_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_period),
+        cmocka_unit_test(test_sparse),
+        cmocka_unit_test(test_interval),
         cmocka_unit_test(test_raw_shm),          cmocka_unit_test(test_raw_file),
         cmocka_unit_test(test_raw_buffer),       cmocka_unit_test(test_zstd_shm),
         cmocka_unit_test(test_zstd_shuffle_file), cmocka_unit_test(test_zstd_shuffle_buffer),

@@ -161,8 +161,8 @@ static void check_strings(const shmc_column_desc *d, const char *const *want, si
 
 static const char *const TAGS[] = {"pd15", "pd22", "pd31"};
 
-/* Call fn for every version x protocol fixture of a case that exists. */
-static void each(const char *cas, void (*fn)(run *x, const char *tag, int proto)) {
+/* Call fn for every version x protocol fixture of a case that exists; want of them. */
+static void each_n(const char *cas, void (*fn)(run *x, const char *tag, int proto), int want) {
     int seen = 0;
     for (size_t t = 0; t < 3; t++)
         for (int p = 2; p <= 5; p++) {
@@ -174,8 +174,10 @@ static void each(const char *cas, void (*fn)(run *x, const char *tag, int proto)
             fn(&x, TAGS[t], p);
             run_free(&x);
         }
-    assert_int_equal(seen, 12);
+    assert_int_equal(seen, want);
 }
+
+static void each(const char *cas, void (*fn)(run *x, const char *tag, int proto)) { each_n(cas, fn, 12); }
 
 static void ok_range(run *x, int ncols) {
     assert_int_equal(x->status, SHMC_OK);
@@ -687,7 +689,7 @@ static void test_written_segment(void **s) {
         shmc_segment_info info;
         assert_int_equal(shmc_segment_info_get(seg, &info), SHMC_OK);
         int none = strstr(e->d_name, "_empty_") || strstr(e->d_name, "_zero_rows_");
-        assert_int_equal(info.nrows, none ? 0 : N);
+        assert_int_equal(info.nrows, none ? 0 : strstr(e->d_name, "_sparse_int_") ? 4 : N);
         if (strstr(e->d_name, "_numeric_")) {
             shmc_column_info ci;
             assert_int_equal(shmc_segment_column_info(seg, 0, &ci), SHMC_OK);
@@ -777,14 +779,155 @@ static void test_hostile_bools(void **s) {
     run_free(&x);
 }
 
-/* Sparse[int64]: refused by the construct's name and byte offset, not misread. */
-static void test_refuse_sparse(void **s) {
+/* Sparse[int64] [0, 0, 1, 0] (refused until issue 15): one stored value at row 2. */
+static void test_sparse_int(void **s) {
     (void)s;
     run x;
-    assert_true(run_file(&x, "pd31_refuse_sparse_p5.pkl"));
-    assert_int_equal(x.status, SHMC_ERR_UNSUPPORTED);
-    assert_non_null(strstr(x.msg, "pickle byte 175: unsupported construct pandas.arrays.SparseArray "
-                                  "as column values"));
+    assert_true(run_file(&x, "pd31_sparse_int_p5.pkl"));
+    assert_int_equal(x.status, SHMC_OK);
+    rec_col *a = col(&x.r, "a");
+    check_kind(a, SHMC_KIND_SPARSE, "Sparse[int64, 0]");
+    assert_int_equal(a->d.nsparse, 1);
+    assert_int_equal(a->d.sparse_index[0], 2);
+    assert_int_equal(i64_at(a->d.values, 0), 1);
+    assert_int_equal(i64_at(a->cats.values, 0), 0);
+    run_free(&x);
+}
+
+/* Issue 15: Sparse[float64, nan], Sparse[int64, 0], Sparse[bool, False] (pandas 2.2, 3.1). */
+static void sparse_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 3);
+    rec_col *sf = col(&x->r, "sf"), *si = col(&x->r, "si"), *sb = col(&x->r, "sb");
+    check_kind(sf, SHMC_KIND_SPARSE, "Sparse[float64, nan]");
+    check_kind(si, SHMC_KIND_SPARSE, "Sparse[int64, 0]");
+    check_kind(sb, SHMC_KIND_SPARSE, "Sparse[bool, False]");
+    assert_int_equal(sf->d.code_kind, SHMC_KIND_FLOAT64);
+    assert_true(isnan(f64_at(sf->cats.values, 0)));
+    assert_int_equal(sf->d.nsparse, 3);
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(sf->d.sparse_index[k], 2 * k);
+        assert_true(f64_at(sf->d.values, (size_t)k) == 2 * k * 1.5);
+    }
+    assert_int_equal(si->d.nsparse, 2);
+    assert_int_equal(si->d.sparse_index[0], 1);
+    assert_int_equal(si->d.sparse_index[1], 4);
+    assert_int_equal(i64_at(si->d.values, 1), 28);
+    assert_int_equal(i64_at(si->cats.values, 0), 0);
+    assert_int_equal(sb->d.nsparse, 2);
+    assert_int_equal(sb->d.sparse_index[1], 3);
+    assert_int_equal(((const uint8_t *)sb->cats.values)[0], 0);
+}
+
+static void test_sparse(void **s) { (void)s; each_n("sparse", sparse_fn, 8); }
+
+/* Row numbers out of order are refused before anything is stored. */
+static void test_sparse_unsorted(void **s) {
+    (void)s;
+    run x;
+    assert_true(run_file(&x, "pd31_sparse_int_p5.pkl"));
+    shmc_frame_free(x.frame);
+    free(x.buf);
+    /* one entry: make the array claim the row beyond the length (4) */
+    x.buf = load("pd31_sparse_int_p5.pkl", &x.len);
+    uint8_t want[] = {2, 0, 0, 0};
+    uint8_t *at = memmem(x.buf, x.len, want, 4);
+    assert_non_null(at);
+    at[0] = 9;
+    memset(&x.r, 0, sizeof x.r);
+    assert_int_equal(shmc_frame_create(&x.frame), SHMC_OK);
+    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname};
+    shmc_pk_input in = {x.buf, x.len, NULL, NULL, 0};
+    assert_int_equal(shmc_pf_read(x.frame, &sink, &in, NULL), SHMC_ERR_PICKLE);
+    assert_non_null(strstr(shmc_frame_errmsg(x.frame), "sparse row number 9"));
+    run_free(&x);
+}
+
+/* Issue 15: period[D] / period[M] (pandas 2.2 and 3.1 fixtures, protocols 2-5). */
+static void periods_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 2);
+    rec_col *pd_ = col(&x->r, "pd"), *pm = col(&x->r, "pm");
+    check_kind(pd_, SHMC_KIND_PERIOD, "period[D]");
+    check_kind(pm, SHMC_KIND_PERIOD, "period[M]");
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(i64_at(pd_->d.values, (size_t)i), i == 2 ? INT64_MIN : 18262 + i);
+        assert_int_equal(i64_at(pm->d.values, (size_t)i), i == 3 ? INT64_MIN : 600 + i);
+    }
+}
+
+static void test_periods(void **s) { (void)s; each_n("periods", periods_fn, 8); }
+
+/* Issue 15: interval[int64, right], [float64, both], [datetime64[ns], left], [.., UTC], neither. */
+static void intervals_fn(run *x, const char *tag, int proto) {
+    (void)tag, (void)proto;
+    ok_range(x, 4);
+    const uint32_t both = SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT;
+    rec_col *ii = col(&x->r, "ii"), *if_ = col(&x->r, "if"), *it = col(&x->r, "it"), *iz = col(&x->r, "iz");
+    check_kind(ii, SHMC_KIND_INTERVAL, "interval[int64, right]");
+    check_kind(if_, SHMC_KIND_INTERVAL, "interval[float64, both]");
+    check_kind(it, SHMC_KIND_INTERVAL, "interval[datetime64[ns], left]");
+    check_kind(iz, SHMC_KIND_INTERVAL, "interval[datetime64[ns, UTC], neither]");
+    assert_int_equal(ii->d.flags & both, SHMC_COL_CLOSED_RIGHT);
+    assert_int_equal(if_->d.flags & both, both);
+    assert_int_equal(it->d.flags & both, SHMC_COL_CLOSED_LEFT);
+    assert_int_equal(iz->d.flags & both, 0);
+    assert_int_equal(ii->d.code_kind, SHMC_KIND_INT64);
+    assert_int_equal(if_->d.code_kind, SHMC_KIND_FLOAT64);
+    assert_int_equal(it->d.code_kind, SHMC_KIND_DATETIME);
+    assert_int_equal(it->d.unit, SHMC_UNIT_NS);
+    assert_string_equal(iz->tz, "UTC");
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(i64_at(ii->d.values, (size_t)i), i);
+        assert_int_equal(i64_at(ii->d.right, (size_t)i), 2 * i + 1);
+        if (i == 1) assert_true(isnan(f64_at(if_->d.values, 1)) && isnan(f64_at(if_->d.right, 1)));
+        else {
+            assert_true(f64_at(if_->d.values, (size_t)i) == i * 0.5);
+            assert_true(f64_at(if_->d.right, (size_t)i) == i * 0.5 + 1);
+        }
+        int64_t l = i == 3 ? INT64_MIN : i * 1000000000LL, r = i == 3 ? INT64_MIN : l + 1000000000LL;
+        assert_int_equal(i64_at(it->d.values, (size_t)i), l);
+        assert_int_equal(i64_at(it->d.right, (size_t)i), r);
+        assert_int_equal(i64_at(iz->d.values, (size_t)i), l);
+        assert_int_equal(i64_at(iz->d.right, (size_t)i), r);
+    }
+}
+
+static void test_intervals(void **s) { (void)s; each_n("intervals", intervals_fn, 8); }
+
+/* An IntervalDtype whose closed side is not one of the four is refused by name. */
+static void test_interval_bad_closed(void **s) {
+    (void)s;
+    run x;
+    assert_true(run_file(&x, "pd22_intervals_p5.pkl"));
+    uint8_t *at = memmem(x.buf, x.len, "\x8c\x07neither", 9);
+    assert_non_null(at);
+    memcpy(at + 2, "nEither", 7);
+    shmc_frame_free(x.frame);
+    memset(&x.r, 0, sizeof x.r);
+    assert_int_equal(shmc_frame_create(&x.frame), SHMC_OK);
+    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname};
+    shmc_pk_input in = {x.buf, x.len, NULL, NULL, 0};
+    assert_int_equal(shmc_pf_read(x.frame, &sink, &in, NULL), SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(shmc_frame_errmsg(x.frame), "an interval's closed side"));
+    run_free(&x);
+}
+
+/* A frequency outside the segment's vocabulary is refused, naming the construct. */
+static void test_period_bad_freq(void **s) {
+    (void)s;
+    run x;
+    assert_true(run_file(&x, "pd31_periods_p5.pkl"));
+    uint8_t *at = memmem(x.buf, x.len, "period[D]", 9);
+    assert_non_null(at);
+    memcpy(at, "period[;]", 9);
+    shmc_frame_free(x.frame);
+    memset(&x.r, 0, sizeof x.r);
+    assert_int_equal(shmc_frame_create(&x.frame), SHMC_OK);
+    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname};
+    shmc_pk_input in = {x.buf, x.len, NULL, NULL, 0};
+    assert_int_equal(shmc_pf_read(x.frame, &sink, &in, NULL), SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(shmc_frame_errmsg(x.frame), "a period frequency"));
     run_free(&x);
 }
 
@@ -809,7 +952,10 @@ int main(void) {
         cmocka_unit_test(test_refuse_pyobj), cmocka_unit_test(test_refuse_mixnull),
         cmocka_unit_test(test_refuse_na),
         cmocka_unit_test(test_hostile_refused), cmocka_unit_test(test_hostile_range_level),
-        cmocka_unit_test(test_hostile_bools),  cmocka_unit_test(test_refuse_sparse),
+        cmocka_unit_test(test_hostile_bools),  cmocka_unit_test(test_sparse_int),
+        cmocka_unit_test(test_sparse),       cmocka_unit_test(test_sparse_unsorted),
+        cmocka_unit_test(test_periods),      cmocka_unit_test(test_period_bad_freq),
+        cmocka_unit_test(test_intervals),    cmocka_unit_test(test_interval_bad_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

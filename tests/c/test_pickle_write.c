@@ -250,6 +250,7 @@ static val *pv_load(pv *u, const uint8_t *s, size_t len)
             push(u, v);
             break;
         }
+        case SHMC_OP_NEWOBJ:   /* cls.__new__(cls, *args): a call of cls here too */
         case SHMC_OP_REDUCE: {
             val *args = pop(u), *fn = pop(u);
             assert_int_equal(args->k, V_TUPLE);
@@ -1394,6 +1395,107 @@ static void test_write_string_dtypes(void **state)
     close_fixture(&fx);
 }
 
+/* Issue 15: a period column is PeriodArray(<i8 ordinals, PeriodDtype("period[...]")),
+ * over rows cut inside row groups, raw and compressed. */
+static void test_write_period(void **state)
+{
+    (void)state;
+    for (int codec = 0; codec <= 1; codec++) {
+        fill_data();
+        shmc_frame *f = NULL;
+        assert_int_equal(shmc_frame_create(&f), SHMC_OK);
+        shmc_frame_set_nrows(f, NROWS);
+        add(f, (shmc_column_desc){.kind = SHMC_KIND_PERIOD, .label = slab("p"), .dtype = "period[Q-DEC]",
+                                  .values = g_i64});
+        fixture fx;
+        open_fixture(&fx, f, codec, 0);
+        shmc_selection sel = {.row_start = 1, .row_stop = 9};
+        stream st;
+        write_ok(&fx, &sel, 0, &st);
+        val *p = dict_get(st.data, "p");
+        assert_string_equal(call_name(p), "pandas.arrays PeriodArray");
+        assert_int_equal(nargs(p), 2);
+        check_fixed_inband(arg(p, 0), "<i8", g_i64, 8, 1, 9);
+        assert_string_equal(call_name(arg(p, 1)), "pandas PeriodDtype");
+        assert_true(str_is(arg(arg(p, 1), 0), "period[Q-DEC]"));
+        stream_free(&st);
+        close_fixture(&fx);
+    }
+}
+
+/* Issue 15: an interval column is IntervalArray.from_arrays(left, right, closed): numbers
+ * as numpy arrays, a zoned datetime subtype through pandas.array(int64, DatetimeTZDtype). */
+static void test_write_interval(void **state)
+{
+    (void)state;
+    fill_data();
+    shmc_frame *f = NULL;
+    assert_int_equal(shmc_frame_create(&f), SHMC_OK);
+    shmc_frame_set_nrows(f, NROWS);
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_INTERVAL, .label = slab("iv"), .code_kind = SHMC_KIND_FLOAT64,
+                              .values = g_f64, .right = g_f64, .flags = SHMC_COL_CLOSED_LEFT});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_INTERVAL, .label = slab("it"), .code_kind = SHMC_KIND_DATETIME,
+                              .unit = SHMC_UNIT_NS, .tz = "UTC", .values = g_ts, .right = g_ts});
+    fixture fx;
+    open_fixture(&fx, f, SHMC_CODEC_ZSTD, 0);
+    shmc_selection sel = {.row_start = 2, .row_stop = 7};
+    stream st;
+    write_ok(&fx, &sel, 0, &st);
+    val *iv = dict_get(st.data, "iv"), *it = dict_get(st.data, "it");
+    assert_string_equal(call_name(iv), "pandas.arrays IntervalArray.from_arrays");
+    assert_int_equal(nargs(iv), 3);
+    check_fixed_inband(arg(iv, 0), "<f8", g_f64, 8, 2, 7);
+    check_fixed_inband(arg(iv, 1), "<f8", g_f64, 8, 2, 7);
+    assert_true(str_is(arg(iv, 2), "left"));
+    assert_true(str_is(arg(it, 2), "neither"));
+    assert_string_equal(call_name(arg(it, 1)), "pandas array");
+    check_fixed_inband(arg(arg(it, 1), 0), "<i8", g_ts, 8, 2, 7);
+    assert_string_equal(call_name(arg(arg(it, 1), 1)), "pandas DatetimeTZDtype");
+    stream_free(&st);
+    close_fixture(&fx);
+}
+
+/* Issue 15: a sparse column is pandas' own SparseArray state; rows cut inside row
+ * groups keep the entries in them, renumbered from the selection's first row. */
+static void test_write_sparse(void **state)
+{
+    (void)state;
+    static int32_t rows[] = {1, 3, 4, 8, 9};
+    static int64_t vals[] = {10, 30, 40, 80, 90}, fill = -1;
+    shmc_column_desc fd = {.kind = SHMC_KIND_INT64, .values = &fill};
+    for (int codec = 0; codec <= 1; codec++) {
+        shmc_frame *f = NULL;
+        assert_int_equal(shmc_frame_create(&f), SHMC_OK);
+        shmc_frame_set_nrows(f, NROWS);
+        add(f, (shmc_column_desc){.kind = SHMC_KIND_SPARSE, .label = slab("sp"), .code_kind = SHMC_KIND_INT64,
+                                  .values = vals, .sparse_index = rows, .nsparse = 5, .categories = &fd,
+                                  .ncategories = 1});
+        fixture fx;
+        open_fixture(&fx, f, codec, 0);
+        shmc_selection sel = {.row_start = 3, .row_stop = 9};   /* rows 3..8: entries 3, 4, 8 */
+        stream st;
+        write_ok(&fx, &sel, 0, &st);
+        val *sp = dict_get(st.data, "sp");
+        assert_string_equal(call_name(sp), "pandas.arrays SparseArray");
+        assert_int_equal(nargs(sp), 0);
+        assert_non_null(sp->state);
+        check_fixed_inband(dict_get(sp->state, "_sparse_values"), "<i8", vals, 8, 1, 4);
+        val *ix = dict_get(sp->state, "_sparse_index");
+        assert_string_equal(call_name(ix), "pandas._libs.sparse IntIndex");
+        assert_int_equal(arg(ix, 0)->k, V_INT);
+        assert_int_equal(arg(ix, 0)->i, 6);
+        static const int32_t want[] = {0, 1, 5};   /* rows 3, 4, 8 from row 3 */
+        check_fixed_inband(arg(ix, 1), "<i4", want, 4, 0, 3);
+        val *dt = dict_get(sp->state, "_dtype");
+        assert_string_equal(call_name(dt), "pandas SparseDtype");
+        assert_string_equal(call_name(arg(dt, 0)), "numpy dtype");
+        assert_int_equal(arg(dt, 1)->k, V_INT);
+        assert_int_equal(arg(dt, 1)->i, -1);
+        stream_free(&st);
+        close_fixture(&fx);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1419,6 +1521,9 @@ int main(void)
         cmocka_unit_test(test_write_flipped_bytes),
         cmocka_unit_test(test_write_large),
         cmocka_unit_test(test_write_string_dtypes),
+        cmocka_unit_test(test_write_period),
+        cmocka_unit_test(test_write_interval),
+        cmocka_unit_test(test_write_sparse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

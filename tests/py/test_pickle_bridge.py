@@ -205,11 +205,49 @@ def make_strings(values, dtype: str):
     return pd.array(values, dtype=dtype)
 
 
+# Issue 15's kinds, stored natively (not as object pickles).
+NEW_KINDS = ["period", "interval", "sparse"]
+NAT = np.iinfo(np.int64).min
+
+
+@st.composite
+def new_kind_column(draw, kind: str, n: int):
+    if kind == "period":  # period[D] / period[M] ordinals, NaT among them
+        freq = draw(st.sampled_from(["D", "M", "Q-DEC"]))
+        vals = draw(st.lists(st.integers(-10**5, 10**5) | st.just(NAT), min_size=n, max_size=n))
+        return pd.arrays.PeriodArray(np.array(vals, dtype="i8"), dtype=pd.PeriodDtype(freq))
+    if kind == "interval":  # int64 / float64 with NaN / datetime64[ns] with NaT, any closed side
+        closed = draw(st.sampled_from(["left", "right", "both", "neither"]))
+        sub = draw(st.sampled_from(["int64", "float64", "datetime"]))
+        lo = np.array(draw(st.lists(st.integers(-10**6, 10**6), min_size=n, max_size=n)), dtype="i8")
+        width = np.array(draw(st.lists(st.integers(0, 1000), min_size=n, max_size=n)), dtype="i8")
+        missing = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+        if sub == "int64":
+            return pd.arrays.IntervalArray.from_arrays(lo, lo + width, closed)
+        if sub == "float64":
+            left = np.where(missing, np.nan, lo / 4)
+            return pd.arrays.IntervalArray.from_arrays(left, left + width / 8, closed)
+        left = np.where(missing, NAT, lo * 10**9).view("M8[ns]")
+        right = np.where(missing, NAT, (lo + width) * 10**9).view("M8[ns]")
+        return pd.arrays.IntervalArray.from_arrays(left, right, closed)
+    if kind == "sparse":  # Sparse[float64, nan] / [float64, 0.0] / [int64, 0] / [bool, False]
+        sub, fill = draw(st.sampled_from([("float64", np.nan), ("float64", 0.0), ("int64", 0),
+                                          ("bool", False)]))
+        if sub == "bool":
+            vals = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+        elif sub == "int64":
+            vals = draw(st.lists(st.sampled_from([0, 0, 0, -7, 2**40]), min_size=n, max_size=n))
+        else:
+            vals = draw(st.lists(st.sampled_from([np.nan, np.nan, 0.0, 1.5, -2.0]), min_size=n, max_size=n))
+        return pd.arrays.SparseArray(np.array(vals, dtype=sub), fill_value=fill)
+    raise AssertionError(kind)
+
+
 @st.composite
 def column(draw, n: int):
     kind = draw(st.sampled_from(
         list(INTS) + ["float32", "float64", "bool", "datetime", "datetime_tz", "timedelta",
-                      "category", "nullable_int", "Float64", "boolean", "string"]))
+                      "category", "nullable_int", "Float64", "boolean", "string"] + NEW_KINDS))
     maybe = lambda s: st.one_of(st.none(), s)  # noqa: E731
     if kind in INTS:
         lo, hi = INTS[kind]
@@ -246,6 +284,8 @@ def column(draw, n: int):
                         dtype="Float64")
     if kind == "boolean":
         return pd.array(draw(st.lists(maybe(st.booleans()), min_size=n, max_size=n)), dtype="boolean")
+    if kind in NEW_KINDS:
+        return draw(new_kind_column(kind, n))
     dt = draw(st.sampled_from(string_dtypes()))
     return make_strings(draw(st.lists(maybe(TEXT | st.just("x" * 70000)), min_size=n, max_size=n)), dt)
 

@@ -6,7 +6,8 @@ from shmchunk import _lib as L
 def test_names_are_the_librarys():
     assert L.ROLE_NAMES == {L.SHMC_ROLE_VALUES: "values", L.SHMC_ROLE_MASK: "mask",
                             L.SHMC_ROLE_OFFSETS: "offsets", L.SHMC_ROLE_DATA: "data",
-                            L.SHMC_ROLE_VALIDITY: "validity", L.SHMC_ROLE_PICKLE: "pickle"}
+                            L.SHMC_ROLE_VALIDITY: "validity", L.SHMC_ROLE_PICKLE: "pickle",
+                            L.SHMC_ROLE_RIGHT: "right", L.SHMC_ROLE_INDICES: "indices"}
     assert L.UNIT_NAMES == {L.SHMC_UNIT_S: "s", L.SHMC_UNIT_MS: "ms", L.SHMC_UNIT_US: "us",
                             L.SHMC_UNIT_NS: "ns"}
     assert L.UNIT_CODES == {"s": 1, "ms": 2, "us": 3, "ns": 4}
