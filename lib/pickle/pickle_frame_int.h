@@ -162,4 +162,16 @@ int pf_level_rows(pf_ctx *C, const shmc_pk_value *at, uint64_t l, uint64_t rows,
 int pf_column_labels(pf_ctx *C, const shmc_pk_value *axis, shmc_label **labels, uint64_t *n,
                      shmc_label *axis_name);
 
+/* ---- pickle_frame_arrays.c: arrays and dtypes with nothing nested ---- */
+int pf_arrow_string_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col);
+int pf_string_dtype(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap);
+int pf_ndarray_cols(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k);
+int pf_datetime_cols(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr, pf_col *cols, uint64_t k);
+int pf_period(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr, pf_col *col);
+int pf_masked(pf_ctx *C, const shmc_pk_value *v, pf_col *col, const char *what);
+int pf_closed(pf_ctx *C, const shmc_pk_value *dt, uint32_t *flags);
+int pf_bounds_match(pf_ctx *C, const shmc_pk_value *at, const pf_col *l, const pf_col *r);
+int pf_int_index(pf_ctx *C, const shmc_pk_value *v, int64_t *length, const int32_t **rows, uint64_t *n);
+int pf_fill(pf_ctx *C, const shmc_pk_value *dt, int kind, void **out, char *text, size_t cap);
+
 #endif

@@ -91,4 +91,26 @@ int pw_oob_add(pw_writer *w, int kind, uint32_t chunk, uint64_t offset, uint64_t
 int pw_column(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
               size_t nruns);
 
+/* ---- pickle_write_fixed.c: fixed-width buffers, numbers, times ---- */
+/* What the bytes of a fixed-width buffer must satisfy as they are copied. */
+enum { CHECK_NONE, CHECK_BOOL, CHECK_CODES };
+
+typedef struct fixed_ctx {
+    size_t itemsize;
+    int check;              /* CHECK_*: what the bytes must satisfy */
+    int64_t ncat;           /* CHECK_CODES: codes in [-1, ncat) */
+    uint8_t *dst;           /* in-band: where the next piece goes */
+    shmc_oob_buffer *bufs;  /* out-of-band: the pieces, adjacent ones merged */
+    size_t nbufs, cap;
+    int need_inband;        /* a raw piece holds bools other than 0/1 */
+} fixed_ctx;
+uint64_t pw_runs_rows(const pw_run *runs, size_t nruns);
+const char *pw_numpy_name(int kind);
+int pw_emit_fixed(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role, const char *dtype,
+                  size_t itemsize, fixed_ctx *c, const pw_run *runs, size_t nruns);
+int pw_emit_numeric(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs, size_t nruns);
+int pw_emit_time_role(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role, const pw_run *runs,
+                      size_t nruns);
+int pw_emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs, size_t nruns);
+
 #endif
