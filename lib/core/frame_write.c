@@ -37,6 +37,7 @@ struct shmc_frame {
     shmc_label range_name, columns_name;
     const uint8_t *meta;
     size_t meta_len;
+    const char *freq;         /* row index frequency (owned), NULL if none */
     kept *kept;
     size_t nkept, kept_cap;
 };
@@ -161,6 +162,17 @@ int shmc_frame_set_meta(shmc_frame *f, const void *bytes, size_t len)
     if (!f->meta) return SHMC_ERR_NOMEM;
     f->meta_len = len;
     return SHMC_OK;
+}
+
+int shmc_frame_set_index_freq(shmc_frame *f, const char *freq)
+{
+    if (!f) return SHMC_ERR_INVALID_ARG;
+    if (!freq || !*freq) { f->freq = NULL; return SHMC_OK; }
+    RETURN_ERROR_IF(shmc_index_freq_check(freq, strlen(freq)), &f->err, SHMC_ERR_INVALID_ARG,
+                    "index freq '%.40s': not 1..%d ASCII letters, digits, '-', '+' or '_'", freq,
+                    SHMC_FREQ_MAX);
+    f->freq = dup_cstr(f, freq);
+    return f->freq ? SHMC_OK : SHMC_ERR_NOMEM;
 }
 
 /* Structural checks that need no row count (the buffers are checked at write). */
@@ -682,6 +694,7 @@ static int index_build(writer *w, shmc_index *ix)
     ix->columns_name = f->columns_name;
     ix->meta = f->meta;
     ix->meta_len = f->meta_len;
+    ix->freq = f->freq;
     ix->columns = calloc(w->ncols ? w->ncols : 1, sizeof *ix->columns);
     ix->chunks = calloc(w->njobs ? w->njobs : 1, sizeof *ix->chunks);
     if (!ix->columns || !ix->chunks) {
