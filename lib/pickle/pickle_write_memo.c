@@ -34,6 +34,10 @@ static const char *const global_names[G_COUNT][2] = {
     [G_GETITEM] = {"operator", "getitem"},
     [G_SLICE] = {"builtins", "slice"},
     [G_NAN] = {"numpy", "nan"},
+    [G_DTINDEX] = {"pandas", "DatetimeIndex"},
+    [G_TDINDEX] = {"pandas", "TimedeltaIndex"},
+    [G_PARTIAL] = {"functools", "partial"},
+    [G_SET_AXIS] = {"pandas", "DataFrame.set_axis"},
 };
 
 int pw_global(pw_writer *w, int g)
