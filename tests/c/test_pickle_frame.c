@@ -35,6 +35,9 @@ typedef struct rec {
     shmc_label columns_name_label;   /* points into the frame's owned memory */
     rec_col cols[MAXCOLS];
     int ncols;
+    char freq[48];
+    const uint8_t *meta;   /* df.attrs as a plain pickle (the frame owns it) */
+    size_t meta_len;
 } rec;
 
 static void copy_label(char *dst, size_t cap, const shmc_label *l) {
@@ -57,6 +60,15 @@ static int rec_colname(void *u, const shmc_label *name) {
     r->columns_name_type = name->type;
     r->columns_name_label = *name;
     copy_label(r->columns_name, sizeof r->columns_name, name);
+    return SHMC_OK;
+}
+static int rec_freq(void *u, const char *f) {
+    snprintf(((rec *)u)->freq, sizeof ((rec *)u)->freq, "%s", f);
+    return SHMC_OK;
+}
+static int rec_meta(void *u, const void *b, size_t n) {
+    ((rec *)u)->meta = b;
+    ((rec *)u)->meta_len = n;
     return SHMC_OK;
 }
 static int rec_add(void *u, const shmc_column_desc *d) {
@@ -105,7 +117,7 @@ static int run_file(run *x, const char *name) {
     x->buf = load(name, &x->len);
     if (!x->buf) return 0;
     assert_int_equal(shmc_frame_create(&x->frame), SHMC_OK);
-    shmc_pf_sink sink = {&x->r, rec_nrows, rec_add, rec_range, rec_colname};
+    shmc_pf_sink sink = {&x->r, rec_nrows, rec_add, rec_range, rec_colname, rec_freq, rec_meta};
     shmc_pk_input in = {x->buf, x->len, NULL, NULL, 0};
     x->status = shmc_pf_read(x->frame, &sink, &in, NULL);
     snprintf(x->msg, sizeof x->msg, "%s", shmc_frame_errmsg(x->frame));
@@ -633,7 +645,7 @@ static void test_oob(void **s) {
         assert_int_equal(shmc_frame_create(&fr), SHMC_OK);
         rec r;
         memset(&r, 0, sizeof r);
-        shmc_pf_sink sink = {&r, rec_nrows, rec_add, rec_range, rec_colname};
+        shmc_pf_sink sink = {&r, rec_nrows, rec_add, rec_range, rec_colname, rec_freq, rec_meta};
         shmc_pk_input in = {buf, len, bufs, lens, nb};
         assert_int_equal(shmc_pf_read(fr, &sink, &in, NULL), SHMC_OK);
         rec_col *f = col(&r, "f"), *g = col(&r, "g"), *n = col(&r, "n");
