@@ -87,8 +87,8 @@ static int pf_offset(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) {
     if (!pf_int(pf_arg(v, 0), &n) || n == 0 || n < -1000000000 || n > 1000000000 ||
         !pf_int(pf_arg(v, 1), &normalize) || normalize ||
         pf_offset_suffix(row, pf_arg(v, 2), suffix, sizeof suffix))
-        return pf_fail(C, SHMC_ERR_UNSUPPORTED, v, "index freq %s: arguments other than (n != 0, "
-                       "normalize=False%s) have no freq string", row->cls,
+        return pf_fail(C, SHMC_ERR_UNSUPPORTED, v, "index freq %s: arguments other than (n a nonzero int "
+                       "within +-10^9, normalize=False%s) have no freq string", row->cls,
                        row->extra == PF_X_NONE ? "" : ", a weekday/month/zero offset");
     if (n == 1) snprintf(out, cap, "%s%s", row->code, suffix);
     else snprintf(out, cap, "%lld%s%s", (long long)n, row->code, suffix);
@@ -130,6 +130,7 @@ int pf_attrs(pf_ctx *C, const shmc_pk_value *state, size_t input_len, uint8_t **
     int st = shmc_plain_emit_value(&pk, a, input_len, &lim, C->err);
     if (st == SHMC_OK && shmc_pk_end(&pk) != SHMC_OK)
         st = pf_fail(C, SHMC_ERR_NOMEM, a, "df.attrs: out of memory");
+    if (st != SHMC_OK && st != SHMC_ERR_UNSUPPORTED) shmc_err_prefix(C->err, "df.attrs: ");
     if (st == SHMC_ERR_UNSUPPORTED)
         shmc_err_prefix(C->err, "df.attrs holds a value other than None, bool, int, float, str, bytes "
                         "and containers of them (kept exactly only as such; drop or convert it "
