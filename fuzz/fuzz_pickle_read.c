@@ -116,12 +116,29 @@ static int touch_colname(void *u, const shmc_label *name)
     return SHMC_OK;
 }
 
+static int touch_freq(void *u, const char *freq)
+{
+    (void)u;
+    size_t n = strlen(freq);   /* NUL-terminated, 1..32 of [A-Za-z0-9+-_]: the frame's rules */
+    if (n == 0 || n > 32 || strspn(freq, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                         "0123456789+-_") != n)
+        abort();
+    return SHMC_OK;
+}
+static int touch_meta(void *u, const void *b, size_t n)
+{
+    (void)u;
+    fuzz_touch(b, n);
+    return SHMC_OK;
+}
+
 static void read_touching(const uint8_t *data, size_t size)
 {
     shmc_frame *frame = NULL;
     if (shmc_frame_create(&frame) != SHMC_OK) return;
     touch_sink t = {0};
-    shmc_pf_sink sink = {&t, touch_nrows, touch_add, touch_range, touch_colname};
+    shmc_pf_sink sink = {&t, touch_nrows, touch_add, touch_range, touch_colname,
+                         touch_freq, touch_meta};
     shmc_pk_input in = {data, size, NULL, NULL, 0};
     (void)shmc_pf_read(frame, &sink, &in, NULL);
     shmc_frame_free(frame);

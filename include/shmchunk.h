@@ -307,6 +307,12 @@ SHMC_API int shmc_frame_set_range_index(shmc_frame *frame, int64_t start, int64_
 SHMC_API int shmc_frame_set_columns_name(shmc_frame *frame, const shmc_label *name);
 /* Opaque user metadata (Python stores df.attrs here). Copied. */
 SHMC_API int shmc_frame_set_meta(shmc_frame *frame, const void *bytes, size_t len);
+/* Frequency of the row index (a pandas freqstr: "D", "2h", "B", "W-SUN", "QE-DEC";
+ * NULL or "" for none), stored as the index key `freq`. 1..32 ASCII letters, digits,
+ * '-', '+' or '_', else SHMC_ERR_INVALID_ARG; readers refuse any other as corrupt.
+ * It describes the row index column: readers apply it to a single DATETIME or
+ * TIMEDELTA index column and check that the values follow it. Copied. */
+SHMC_API int shmc_frame_set_index_freq(shmc_frame *frame, const char *freq);
 /* Hand memory to the frame: it is released with free_fn(ptr) by shmc_frame_free(). */
 SHMC_API int shmc_frame_keep(shmc_frame *frame, void *ptr, void (*free_fn)(void *));
 
@@ -437,6 +443,9 @@ SHMC_API int shmc_segment_info_get(shmc_segment *seg, shmc_segment_info *out);
 SHMC_API int shmc_segment_data(shmc_segment *seg, const void **ptr, size_t *len);
 /* User metadata set by shmc_frame_set_meta (len 0 if none). */
 SHMC_API int shmc_segment_meta(shmc_segment *seg, const void **ptr, size_t *len);
+/* Row index frequency set by shmc_frame_set_index_freq: a NUL-terminated string
+ * owned by the handle, "" if none; checked at open (FORMAT.md, key `freq`). */
+SHMC_API int shmc_segment_index_freq(shmc_segment *seg, const char **freq);
 
 typedef struct shmc_column_info {
     int kind;

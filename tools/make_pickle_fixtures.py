@@ -6,6 +6,8 @@ Run it with each pandas to cover (fixtures are committed; tests never need these
     /tmp/venv-pd22/bin/python tools/make_pickle_fixtures.py   # pandas 2.2 -> pd22_*
     /tmp/venv-pd15/bin/python tools/make_pickle_fixtures.py   # pandas 1.5 -> pd15_*
 Files: tests/data/pickles/<tag>_<case>_p<protocol>.pkl for protocols 2..5.
+`make_pickle_fixtures.py meta` writes only the META_CASES (index freq, df.attrs,
+duplicate labels; pandas 2.2 and 3.1), leaving the other fixtures as they are.
 Values follow simple formulas of the row number i (0..4) so the C tests can
 check buffer contents without a second source of truth.
 """
@@ -319,7 +321,61 @@ def write_case(name, make):
             pickle.dump(df, f, protocol=proto)
 
 
+def meta_freq_day():
+    return pd.DataFrame({"v": I.astype("int64")},
+                        index=pd.date_range("2020-01-01", periods=N, freq="D", name="t"))
+
+
+def meta_freq_bday():
+    return pd.DataFrame({"v": I.astype("int64")}, index=pd.bdate_range("2020-01-01", periods=N))
+
+
+def meta_freq_td():
+    return pd.DataFrame({"v": I.astype("int64")},
+                        index=pd.timedelta_range("1h", periods=N, freq="h", name="d"))
+
+
+def meta_freq_week():
+    return pd.DataFrame({"v": I.astype("int64")},
+                        index=pd.date_range("2020-01-06", periods=N, freq="-2W-MON", tz="UTC"))
+
+
+def meta_attrs():
+    df = pd.DataFrame({"v": I.astype("int64")})
+    df.attrs = {"src": "x", "n": [1, 2.5, None], "nested": {"k": (1, "a")}}
+    return df
+
+
+def meta_dup():
+    return pd.DataFrame({"a": I.astype("int64"), "b": I * 0.5}).set_axis(["x", "x"], axis=1)
+
+
+def refuse_attrs():
+    df = pd.DataFrame({"v": I.astype("int64")})
+    df.attrs = {"when": pd.Timestamp("2020-01-01")}
+    return df
+
+
+def refuse_freq():
+    return pd.DataFrame({"v": I.astype("int64")},
+                        index=pd.date_range("2020-01-01", periods=N, freq="C"))
+
+
+META_CASES = {f.__name__: f for f in (meta_freq_day, meta_freq_bday, meta_freq_td, meta_freq_week,
+                                      meta_attrs, meta_dup, refuse_attrs, refuse_freq)}
+
+
+def write_cases(cases):
+    for name, make in cases.items():
+        write_case(name, make)
+
+
 def main():
+    if sys.argv[1:] == ["meta"]:
+        os.makedirs(OUT, exist_ok=True)
+        write_cases(META_CASES)
+        print("wrote %s meta fixtures to %s" % (TAG, OUT), file=sys.stderr)
+        return
     os.makedirs(OUT, exist_ok=True)
     if sys.argv[1:]:  # only the named cases
         for name in sys.argv[1:]:
@@ -335,11 +391,10 @@ def main():
         legacy()
     if MAJOR >= 3:
         string_lists()
-    for name, make in CASES.items():
-        write_case(name, make)
+    write_cases(CASES)
     if MAJOR >= 2:
-        for name, make in NEW_CASES.items():
-            write_case(name, make)
+        write_cases(NEW_CASES)
+        write_cases(META_CASES)
     # One file exactly as DataFrame.to_pickle writes it (protocol 5 by default).
     numeric().to_pickle(os.path.join(OUT, "%s_numeric_topickle.pkl" % TAG))
     print("wrote %s fixtures (pandas %s, numpy %s) to %s" % (TAG, pd.__version__, np.__version__, OUT),

@@ -11,6 +11,7 @@
 
 #include "format.h"
 #include "frame_arrow.h"
+#include "index.h"
 
 /* ======================================================================== */
 /* Builder                                                                   */
@@ -132,6 +133,17 @@ int shmc_frame_set_meta(shmc_frame *f, const void *bytes, size_t len)
     if (!f->meta) return SHMC_ERR_NOMEM;
     f->meta_len = len;
     return SHMC_OK;
+}
+
+int shmc_frame_set_index_freq(shmc_frame *f, const char *freq)
+{
+    if (!f) return SHMC_ERR_INVALID_ARG;
+    if (!freq || !*freq) { f->freq = NULL; return SHMC_OK; }
+    RETURN_ERROR_IF(shmc_index_freq_check(freq, strlen(freq)), &f->err, SHMC_ERR_INVALID_ARG,
+                    "index freq '%.40s': not 1..%d ASCII letters, digits, '-', '+' or '_'", freq,
+                    SHMC_FREQ_MAX);
+    f->freq = dup_cstr(f, freq);
+    return f->freq ? SHMC_OK : SHMC_ERR_NOMEM;
 }
 
 /* A sparse column: its values' kind, and a fill value of that kind (one row). */

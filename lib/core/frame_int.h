@@ -31,6 +31,7 @@ struct shmc_frame {
     shmc_label range_name, columns_name;
     const uint8_t *meta;
     size_t meta_len;
+    const char *freq;         /* row index frequency (owned), NULL if none */
     kept *kept;
     size_t nkept, kept_cap;
 };

@@ -258,6 +258,7 @@ static int index_build(writer *w, shmc_index *ix)
     ix->columns_name = f->columns_name;
     ix->meta = f->meta;
     ix->meta_len = f->meta_len;
+    ix->freq = f->freq;
     ix->columns = calloc(w->ncols ? w->ncols : 1, sizeof *ix->columns);
     ix->chunks = calloc(w->njobs ? w->njobs : 1, sizeof *ix->chunks);
     if (!ix->columns || !ix->chunks) {

@@ -163,7 +163,7 @@ int shmc_index_encode(const shmc_index *ix, shmc_buf *b, shmc_err *err)
     msgpack_packer pk;
     msgpack_packer_init(&pk, b, buf_write);
     b->len = 0;
-    msgpack_pack_map(&pk, (size_t)(8 + (ix->meta_len > 0)));
+    msgpack_pack_map(&pk, (size_t)(8 + (ix->meta_len > 0) + (ix->freq != NULL)));
     unsigned version = ix->version > 0 ? (unsigned)ix->version : SHMC_FORMAT_VERSION;
     pack_key_uint(&pk, "v", version);
     pack_key_uint(&pk, "nrows", ix->nrows);
@@ -172,6 +172,7 @@ int shmc_index_encode(const shmc_index *ix, shmc_buf *b, shmc_err *err)
     pack_cstr(&pk, "range_name"); pack_label(&pk, &ix->range_name);
     pack_cstr(&pk, "columns_name"); pack_label(&pk, &ix->columns_name);
     if (ix->meta_len) { pack_cstr(&pk, "meta"); pack_bin(&pk, ix->meta, ix->meta_len); }
+    if (ix->freq) { pack_cstr(&pk, "freq"); pack_cstr(&pk, ix->freq); }
     pack_cstr(&pk, "columns"); msgpack_pack_array(&pk, ix->ncolumns);
     for (uint32_t i = 0; i < ix->ncolumns; i++) pack_column(&pk, &ix->columns[i], version);
     if (version == 1) pack_chunk_arrays(&pk, ix);
@@ -517,6 +518,26 @@ static int dec_meta(const msgpack_object *o, shmc_index *ix)
     return 0;
 }
 
+int shmc_index_freq_check(const char *s, size_t len)
+{
+    if (!s || len == 0 || len > SHMC_FREQ_MAX) return -1;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '+' || c == '_';
+        if (!ok) return -1;
+    }
+    return 0;
+}
+
+/* `freq`: a str within shmc_index_freq_check; anything else is corrupt. */
+static int dec_freq(dec *d, const msgpack_object *o, shmc_index *ix)
+{
+    if (o->type != MSGPACK_OBJECT_STR || shmc_index_freq_check(o->via.str.ptr, o->via.str.size)) return -1;
+    ix->freq = arena_put(d, o->via.str.ptr, o->via.str.size);
+    return 0;
+}
+
 /* Scalar top-level keys: 0, -1 (wrong type or range), or 1 when `k` is not one of them. */
 static int dec_top_scalar(dec *d, const msgpack_object *k, const msgpack_object *v, shmc_index *ix,
                           uint32_t *seen)
@@ -528,6 +549,7 @@ static int dec_top_scalar(dec *d, const msgpack_object *k, const msgpack_object 
     if (key_is(k, "range_name")) return obj_label(d, v, &ix->range_name);
     if (key_is(k, "columns_name")) return obj_label(d, v, &ix->columns_name);
     if (key_is(k, "meta")) return dec_meta(v, ix);
+    if (key_is(k, "freq")) return dec_freq(d, v, ix);
     return k->type == MSGPACK_OBJECT_STR ? 1 : -1;
 }
 

@@ -27,6 +27,8 @@ typedef struct shmc_index {
     shmc_label columns_name;
     const uint8_t *meta;           /* points into the index bytes (decoder) or caller (encoder) */
     size_t meta_len;
+    const char *freq;              /* frequency of the row index (pandas freqstr), NULL if none;
+                                      checked by shmc_index_freq_check */
     shmc_column_info *columns;     /* encoder reads: kind flags label dtype unit tz code_kind
                                       dict_column nrows null_count arrow; the rest is derived */
     uint32_t ncolumns;
@@ -68,5 +70,11 @@ int shmc_index_prescan(const uint8_t *p, size_t len, size_t *zone_bytes, shmc_er
  * offset (scan) or the column/chunk entry (decode). */
 int shmc_index_decode(const uint8_t *p, size_t len, shmc_index *ix, shmc_err *err);
 void shmc_index_free(shmc_index *ix);
+
+/* A stored index frequency (`freq`, a pandas freqstr such as "D", "2h", "W-SUN",
+ * "QE-DEC") is 1..SHMC_FREQ_MAX bytes of ASCII letters, digits, '-', '+' and '_':
+ * pandas parses it with to_offset, and nothing else can reach it. 0 if valid. */
+#define SHMC_FREQ_MAX 32
+int shmc_index_freq_check(const char *s, size_t len);
 
 #endif

@@ -531,6 +531,14 @@ int shmc_segment_meta(shmc_segment *seg, const void **ptr, size_t *len)
     return SHMC_OK;
 }
 
+int shmc_segment_index_freq(shmc_segment *seg, const char **freq)
+{
+    FORWARD_IF_ERROR(shmc_segment_need_open(seg));
+    RETURN_ERROR_IF(!freq, &seg->err, SHMC_ERR_INVALID_ARG, "freq is NULL");
+    *freq = seg->ix.freq ? seg->ix.freq : "";
+    return SHMC_OK;
+}
+
 int shmc_segment_column_info(shmc_segment *seg, uint32_t column, shmc_column_info *out)
 {
     FORWARD_IF_ERROR(shmc_segment_need_open(seg));

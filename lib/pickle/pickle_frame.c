@@ -236,15 +236,24 @@ static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root) {
     FORWARD_IF_ERROR(legacy ? pf_blocks_legacy(C, blocks, cols, ncols)
                             : pf_blocks_reduce(C, blocks, cols, ncols));
     FORWARD_IF_ERROR(pf_check_columns(C, &ix, icol, cols, labels, ncols, mgr));
+    char freq[48];
+    uint8_t *attrs;
+    size_t attrs_len;
+    FORWARD_IF_ERROR(pf_index_freq(C, &ix, icol, freq, sizeof freq));
+    FORWARD_IF_ERROR(pf_attrs(C, shmc_pk_state(root), C->input_len, &attrs, &attrs_len));
     FORWARD_IF_ERROR(C->sink->set_nrows(C->sink->user, nrows));
     FORWARD_IF_ERROR(pf_emit_index(C, &ix, icol, nrows));
     FORWARD_IF_ERROR(C->sink->set_columns_name(C->sink->user, &colname));
-    return pf_emit_columns(C, cols, labels, ncols, nrows, mgr);
+    FORWARD_IF_ERROR(pf_emit_columns(C, cols, labels, ncols, nrows, mgr));
+    if (freq[0] && C->sink->set_index_freq)
+        FORWARD_IF_ERROR(C->sink->set_index_freq(C->sink->user, freq));
+    if (attrs_len && C->sink->set_meta) return C->sink->set_meta(C->sink->user, attrs, attrs_len);
+    return SHMC_OK;
 }
 
 int shmc_pf_read(shmc_frame *frame, const shmc_pf_sink *sink, const shmc_pk_input *in,
                  const shmc_pickle_limits *limits) {
-    pf_ctx C = {.frame = frame, .err = shmc_frame_err(frame), .sink = sink};
+    pf_ctx C = {.frame = frame, .err = shmc_frame_err(frame), .sink = sink, .input_len = in ? in->len : 0};
     shmc_pk_limits_resolve(&C.lim, limits, in ? in->len : 0);
     C.budget = C.lim.max_alloc;
     shmc_pk_doc *doc;
@@ -262,12 +271,15 @@ static int pf_sink_range(void *u, int64_t start, int64_t step, const shmc_label 
     return shmc_frame_set_range_index(u, start, step, name);
 }
 static int pf_sink_colname(void *u, const shmc_label *name) { return shmc_frame_set_columns_name(u, name); }
+static int pf_sink_freq(void *u, const char *freq) { return shmc_frame_set_index_freq(u, freq); }
+static int pf_sink_meta(void *u, const void *b, size_t n) { return shmc_frame_set_meta(u, b, n); }
 
 int shmc_frame_from_pickle(shmc_frame *frame, const void *buf, size_t len, const void *const *oob,
                            const size_t *oob_lens, size_t noob, const shmc_pickle_limits *limits) {
     if (!frame) return SHMC_ERR_INVALID_ARG;
     RETURN_ERROR_IF(!buf && len, shmc_frame_err(frame), SHMC_ERR_INVALID_ARG, "pickle: buf is NULL");
-    shmc_pf_sink sink = {frame, pf_sink_nrows, pf_sink_add, pf_sink_range, pf_sink_colname};
+    shmc_pf_sink sink = {frame, pf_sink_nrows, pf_sink_add, pf_sink_range, pf_sink_colname,
+                         pf_sink_freq, pf_sink_meta};
     shmc_pk_input in = {buf, len, oob, oob_lens, noob};
     return shmc_pf_read(frame, &sink, &in, limits);
 }

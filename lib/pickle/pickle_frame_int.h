@@ -7,6 +7,7 @@
  *   pickle_frame_pandas.c   pandas arrays and dtypes, Index and MultiIndex values (one
  *                           file: categories are an Index and an Index holds an array)
  *   pickle_frame_columns.c  the columns axis -> column labels
+ *   pickle_frame_meta.c     the index freq and df.attrs
  *   pickle_frame.c          block managers, checks, the entry points
  *   pickle_frame_strlist.c  the list-of-str fast path (its own opcode scanner) */
 #ifndef SHMC_PICKLE_FRAME_INT_H
@@ -28,6 +29,7 @@ typedef struct pf_ctx {
     uint64_t budget;   /* bytes of owned buffers still allowed (max_alloc, like the parser) */
     uint64_t *pos;     /* per-block scratch, ncols entries each, allocated once per frame */
     struct pf_col *tmp;
+    size_t input_len;  /* bytes of the pickle: scales the df.attrs limits */
 } pf_ctx;
 
 /* One recognised column (or index, or categories). Stable in memory while the
@@ -173,5 +175,8 @@ int pf_closed(pf_ctx *C, const shmc_pk_value *dt, uint32_t *flags);
 int pf_bounds_match(pf_ctx *C, const shmc_pk_value *at, const pf_col *l, const pf_col *r);
 int pf_int_index(pf_ctx *C, const shmc_pk_value *v, int64_t *length, const int32_t **rows, uint64_t *n);
 int pf_fill(pf_ctx *C, const shmc_pk_value *dt, int kind, void **out, char *text, size_t cap);
+/* pickle_frame_meta.c */
+int pf_index_freq(pf_ctx *C, const pf_index *ix, const pf_col *icol, char *out, size_t cap);
+int pf_attrs(pf_ctx *C, const shmc_pk_value *state, size_t input_len, uint8_t **out, size_t *len);
 
 #endif

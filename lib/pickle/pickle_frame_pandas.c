@@ -159,7 +159,8 @@ int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col *col, 
     memset(ix, 0, sizeof *ix);
     ix->node = v;
     const shmc_pk_value *f = pf_callee(v), *cls = pf_arg(v, 0), *d = pf_arg(v, 1);
-    if (!v || v->type != SHMC_PK_REDUCE || !(pf_pd(f, "_new_Index") || pf_pd(f, "_new_DatetimeIndex")) ||
+    if (!v || v->type != SHMC_PK_REDUCE || !(pf_pd(f, "_new_Index") || pf_pd(f, "_new_DatetimeIndex") ||
+                                             pf_pd(f, "_new_TimedeltaIndex")) ||
         !d || d->type != SHMC_PK_DICT)
         return pf_unsupported(C, v, "an index");
     FORWARD_IF_ERROR(pf_label(C, shmc_pk_dict_get(d, "name"), &ix->name));

@@ -234,20 +234,14 @@ static int plain_visit(plain_walk *W, const shmc_pk_value *v, uint32_t depth, in
     }
 }
 
-int shmc_plain_emit(shmc_pk *pk, const uint8_t *buf, size_t len, const shmc_plain_limits *limits,
-                    shmc_err *err)
+int shmc_plain_emit_value(shmc_pk *pk, const shmc_pk_value *root, size_t len,
+                          const shmc_plain_limits *limits, shmc_err *err)
 {
-    shmc_pk_input in = {buf, len, NULL, NULL, 0};
-    shmc_pk_doc *doc = NULL;
-    shmc_pk_value *root = NULL;
-    FORWARD_IF_ERROR(shmc_pk_parse(&in, NULL, &doc, &root, err));
     plain_walk *W = calloc(1, sizeof *W);   /* 8 KiB of path: not on the caller's stack */
-    int st = W ? SHMC_OK : shmc_err_set(err, SHMC_ERR_NOMEM, "plain value: out of memory");
-    if (W) {
-        W->err = err;
-        plain_limits_resolve(&W->lim, limits, len);
-        st = plain_visit(W, root, 0, 0);
-    }
+    RETURN_ERROR_IF(!W, err, SHMC_ERR_NOMEM, "plain value: out of memory");
+    W->err = err;
+    plain_limits_resolve(&W->lim, limits, len);
+    int st = plain_visit(W, root, 0, 0);
     if (st == SHMC_OK && W->refused) st = SHMC_ERR_UNSUPPORTED;
     if (st == SHMC_OK) {
         W->pk = pk;
@@ -256,6 +250,17 @@ int shmc_plain_emit(shmc_pk *pk, const uint8_t *buf, size_t len, const shmc_plai
             shmc_err_set(err, st, "plain value: the output exceeds memory (%zu bytes so far)", pk->len);
     }
     free(W);
+    return st;
+}
+
+int shmc_plain_emit(shmc_pk *pk, const uint8_t *buf, size_t len, const shmc_plain_limits *limits,
+                    shmc_err *err)
+{
+    shmc_pk_input in = {buf, len, NULL, NULL, 0};
+    shmc_pk_doc *doc = NULL;
+    shmc_pk_value *root = NULL;
+    FORWARD_IF_ERROR(shmc_pk_parse(&in, NULL, &doc, &root, err));
+    int st = shmc_plain_emit_value(pk, root, len, limits, err);
     shmc_pk_doc_free(doc);
     return st;
 }

@@ -16,4 +16,10 @@
 int shmc_plain_emit(shmc_pk *pk, const uint8_t *buf, size_t len, const shmc_plain_limits *limits,
                     shmc_err *err);
 
+/* The same for a value already parsed (a part of a larger pickle, such as a
+ * DataFrame's attrs); `len` scales the default limits as the input length does. */
+struct shmc_pk_value;
+int shmc_plain_emit_value(shmc_pk *pk, const struct shmc_pk_value *root, size_t len,
+                          const shmc_plain_limits *limits, shmc_err *err);
+
 #endif

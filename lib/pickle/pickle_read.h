@@ -123,6 +123,10 @@ typedef struct shmc_pf_sink {
     int (*add_column)(void *user, const shmc_column_desc *desc);
     int (*set_range_index)(void *user, int64_t start, int64_t step, const shmc_label *name);
     int (*set_columns_name)(void *user, const shmc_label *name);
+    /* Optional (NULL: not told): the row index's freq string, df.attrs as a
+     * plain-value pickle; called only when there is one, after the columns. */
+    int (*set_index_freq)(void *user, const char *freq);
+    int (*set_meta)(void *user, const void *bytes, size_t len);
 } shmc_pf_sink;
 
 /* Recognise a DataFrame pickle; owned buffers are handed to `frame` (shmc_frame_keep)

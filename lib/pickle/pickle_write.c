@@ -109,14 +109,17 @@ static int emit_index(pw_writer *w)
     if (w->nindex == 0) return emit_range_index(w);
     if (w->nindex == 1) {
         shmc_column_info ci;
+        const char *freq;
         FORWARD_IF_ERROR(pw_column_info(w, w->index_cols[0], &ci));
+        FORWARD_IF_ERROR(pw_freq_begin(w, &ci, &freq));
         pw_call_begin(w, G_INDEX);
         FORWARD_IF_ERROR(pw_column(w, w->index_cols[0], &ci, w->runs, w->nruns));
         shmc_pk_none(&w->pk);
         shmc_pk_bool(&w->pk, 0);
         FORWARD_IF_ERROR(pw_label(w, &ci.label, "index name"));
         shmc_pk_bool(&w->pk, 0); /* tupleize_cols: keep tuple values as they are */
-        return pw_call_end(w);
+        pw_call_end(w);
+        return pw_freq_end(w, freq);
     }
     pw_global(w, G_FROM_ARRAYS);
     shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
@@ -143,7 +146,9 @@ static int emit_index(pw_writer *w)
 /* ------------------------------------------------------------------------ */
 /* The frame                                                                 */
 /* ------------------------------------------------------------------------ */
-/* dict keys must be distinct, or pandas would give both columns one array. */
+/* dict keys must be distinct, or pandas would give both columns one array: a
+ * selection holding one label twice is built from a dict keyed by position and
+ * given its labels by DataFrame.set_axis (pickle_write_meta.c). */
 static int label_cmp(const void *pa, const void *pb)
 {
     const shmc_label *a = *(const shmc_label *const *)pa, *b = *(const shmc_label *const *)pb;
@@ -156,21 +161,17 @@ static int label_cmp(const void *pa, const void *pb)
     return a->len < b->len ? -1 : a->len > b->len;
 }
 
-static int check_unique_labels(pw_writer *w, const shmc_label *labels)
+/* *dup = 1 when two labels are the same value (pickled ones: the same bytes). */
+static int find_duplicate_labels(pw_writer *w, const shmc_label *labels, int *dup)
 {
+    *dup = 0;
     if (w->ncols < 2) return SHMC_OK;
     const shmc_label **p = malloc(w->ncols * sizeof *p);
     RETURN_ERROR_IF(!p, w->err, SHMC_ERR_NOMEM, "pickle writer: no memory for %zu labels", w->ncols);
     for (size_t i = 0; i < w->ncols; i++) p[i] = &labels[i];
     qsort(p, w->ncols, sizeof *p, label_cmp);
-    int dup = -1;
-    for (size_t i = 1; i < w->ncols && dup < 0; i++)
-        if (p[i]->type != SHMC_LABEL_PICKLE && !label_cmp(&p[i - 1], &p[i]))
-            dup = (int)(p[i] - labels);
+    for (size_t i = 1; i < w->ncols && !*dup; i++) *dup = !label_cmp(&p[i - 1], &p[i]);
     free(p);
-    RETURN_ERROR_IF(dup >= 0, w->err, SHMC_ERR_UNSUPPORTED,
-                    "pickle writer: column %u: duplicate column label in the selection "
-                    "(a DataFrame built from a dict cannot hold it)", w->cols[dup]);
     return SHMC_OK;
 }
 
@@ -195,14 +196,25 @@ static int empty_axis_dtype(pw_writer *w)
  * there is a name, no column, or a pickled label (tuples among them): a DataFrame
  * given a list of tuples keeps them as an object Index, Index() makes the
  * MultiIndex they were. */
-static int emit_columns_axis(pw_writer *w, const uint32_t *label_memo, int pickled_labels)
+static int emit_axis_label(pw_writer *w, const shmc_label *labels, const uint32_t *label_memo,
+                           size_t i)
+{
+    if (label_memo) return shmc_pk_get(&w->pk, label_memo[i]);
+    char what[48];
+    snprintf(what, sizeof what, "column %u", w->cols[i]);
+    return pw_label(w, &labels[i], what);
+}
+
+static int emit_columns_axis(pw_writer *w, const shmc_label *labels, const uint32_t *label_memo,
+                             int pickled_labels)
 {
     const shmc_label *name = &w->info.columns_name;
     if (w->ncols == 0 || name->type != SHMC_LABEL_NONE || pickled_labels) {
         pw_call_begin(w, G_INDEX);
         shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
         if (w->ncols) shmc_pk_op(&w->pk, SHMC_OP_MARK);
-        for (size_t i = 0; i < w->ncols; i++) shmc_pk_get(&w->pk, label_memo[i]);
+        for (size_t i = 0; i < w->ncols; i++)
+            FORWARD_IF_ERROR(emit_axis_label(w, labels, label_memo, i));
         if (w->ncols) shmc_pk_op(&w->pk, SHMC_OP_APPENDS);
         if (w->ncols) shmc_pk_none(&w->pk);
         else FORWARD_IF_ERROR(empty_axis_dtype(w));
@@ -213,7 +225,7 @@ static int emit_columns_axis(pw_writer *w, const uint32_t *label_memo, int pickl
     shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
     for (size_t i = 0; i < w->ncols; i++) {
         if (i % SHMC_PK_APPENDS_BATCH == 0) shmc_pk_op(&w->pk, SHMC_OP_MARK);
-        shmc_pk_get(&w->pk, label_memo[i]);
+        FORWARD_IF_ERROR(emit_axis_label(w, labels, label_memo, i));
         if (i % SHMC_PK_APPENDS_BATCH == SHMC_PK_APPENDS_BATCH - 1 || i + 1 == w->ncols)
             shmc_pk_op(&w->pk, SHMC_OP_APPENDS);
     }
@@ -233,7 +245,9 @@ static int emit_frame(pw_writer *w)
         st = pw_column_info(w, w->cols[i], &infos[i]);
         if (st == SHMC_OK) labels[i] = infos[i].label;
     }
-    if (st == SHMC_OK) st = check_unique_labels(w, labels);
+    int dup = 0;
+    if (st == SHMC_OK) st = find_duplicate_labels(w, labels, &dup);
+    if (st == SHMC_OK && dup) st = pw_set_axis_begin(w);
     if (st == SHMC_OK) {
         pw_call_begin(w, G_DATAFRAME);
         shmc_pk_op(&w->pk, SHMC_OP_EMPTY_DICT);
@@ -242,8 +256,8 @@ static int emit_frame(pw_writer *w)
         if (i % SHMC_PK_APPENDS_BATCH == 0) shmc_pk_op(&w->pk, SHMC_OP_MARK);
         char what[48];
         snprintf(what, sizeof what, "column %u", w->cols[i]);
-        st = pw_label(w, &labels[i], what);
-        if (st == SHMC_OK) st = shmc_pk_memoize(&w->pk, &memo[i]);
+        st = dup ? shmc_pk_int(&w->pk, (int64_t)i) : pw_label(w, &labels[i], what);
+        if (st == SHMC_OK && !dup) st = shmc_pk_memoize(&w->pk, &memo[i]);
         if (st == SHMC_OK) st = pw_column(w, w->cols[i], &infos[i], w->runs, w->nruns);
         if (st == SHMC_OK && (i % SHMC_PK_APPENDS_BATCH == SHMC_PK_APPENDS_BATCH - 1 ||
                               i + 1 == w->ncols))
@@ -252,12 +266,16 @@ static int emit_frame(pw_writer *w)
     if (st == SHMC_OK) st = emit_index(w);
     int pickled = 0;
     for (size_t i = 0; i < w->ncols; i++) pickled |= labels[i].type == SHMC_LABEL_PICKLE;
-    if (st == SHMC_OK) st = emit_columns_axis(w, memo, pickled);
+    if (st == SHMC_OK && !dup) st = emit_columns_axis(w, labels, memo, pickled);
+    if (st == SHMC_OK && dup) shmc_pk_none(&w->pk);   /* columns: the dict's positions */
     if (st == SHMC_OK) {
         shmc_pk_none(&w->pk);
         shmc_pk_bool(&w->pk, 0);
         st = pw_call_end(w);
     }
+    if (st == SHMC_OK && dup) st = emit_columns_axis(w, labels, NULL, pickled);
+    if (st == SHMC_OK && dup) st = pw_set_axis_end(w);
+    if (st == SHMC_OK) st = pw_attrs(w);
     free(infos);
     free(labels);
     free(memo);

@@ -16,7 +16,8 @@ enum {
     G_FROMBUFFER, G_DTYPE, G_CONCATENATE, G_ZEROS, G_DATAFRAME, G_SERIES, G_CONCAT, G_INDEX,
     G_RANGEINDEX, G_FROM_ARRAYS, G_FROM_CODES, G_TZDTYPE, G_PDARRAY, G_STRINGDTYPE, G_INTARRAY,
     G_FLOATARRAY, G_BOOLARRAY, G_LOADS, G_GETITEM, G_SLICE, G_NAN,
-    G_PERIODARRAY, G_PERIODDTYPE, G_IVFROMARRAYS, G_SPARSEARRAY, G_INTINDEX, G_SPARSEDTYPE, G_COUNT
+    G_PERIODARRAY, G_PERIODDTYPE, G_IVFROMARRAYS, G_SPARSEARRAY, G_INTINDEX, G_SPARSEDTYPE,
+    G_DTINDEX, G_TDINDEX, G_PARTIAL, G_SET_AXIS, G_COUNT
 };
 
 #define PW_MAX_DTYPES 32
@@ -112,5 +113,12 @@ int pw_emit_numeric(pw_writer *w, uint32_t col, const shmc_column_info *ci, cons
 int pw_emit_time_role(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role, const pw_run *runs,
                       size_t nruns);
 int pw_emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs, size_t nruns);
+/* pickle_write_meta.c: the index freq (a bracket around the index), duplicate
+ * column labels (a bracket around the frame) and df.attrs (after the frame). */
+int pw_freq_begin(pw_writer *w, const shmc_column_info *ci, const char **freq);
+int pw_freq_end(pw_writer *w, const char *freq);
+int pw_set_axis_begin(pw_writer *w);
+int pw_set_axis_end(pw_writer *w);
+int pw_attrs(pw_writer *w);
 
 #endif

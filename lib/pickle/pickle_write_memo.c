@@ -40,6 +40,10 @@ static const char *const global_names[G_COUNT][2] = {
     [G_SPARSEARRAY] = {"pandas.arrays", "SparseArray"},
     [G_INTINDEX] = {"pandas._libs.sparse", "IntIndex"},
     [G_SPARSEDTYPE] = {"pandas", "SparseDtype"},
+    [G_DTINDEX] = {"pandas", "DatetimeIndex"},
+    [G_TDINDEX] = {"pandas", "TimedeltaIndex"},
+    [G_PARTIAL] = {"functools", "partial"},
+    [G_SET_AXIS] = {"pandas", "DataFrame.set_axis"},
 };
 
 int pw_global(pw_writer *w, int g)

@@ -417,9 +417,25 @@ class FrameReader:
                  for c in self.index_cols]
         if len(arrays) == 1:
             obj = isinstance(arrays[0], np.ndarray) and arrays[0].dtype == object
-            return pd.Index(arrays[0], name=names[0], copy=False, tupleize_cols=False,
-                            dtype=object if obj else None)  # pandas 3 would infer str
+            index = pd.Index(arrays[0], name=names[0], copy=False, tupleize_cols=False,
+                             dtype=object if obj else None)  # pandas 3 would infer str
+            return self.with_freq(index, sel)
         return pd.MultiIndex.from_arrays(arrays, names=names)
+
+    def with_freq(self, index: pd.Index, sel: Selection) -> pd.Index:
+        """The stored freq on a Datetime/TimedeltaIndex of consecutive rows. The string
+        was checked by C at open (letters, digits, '-+_'); pandas parses it and checks
+        that the values follow it: a freq they do not follow is dropped with a warning."""
+        freq = self.seg.index_freq()
+        if not freq or not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)) \
+                or not sel.contiguous():
+            return index
+        try:
+            return type(index)(index, freq=freq, name=index.name)
+        except (TypeError, ValueError) as exc:
+            warnings.warn(f"{self.seg.src}: index freq {freq!r} not restored: {exc}",
+                          stacklevel=4)
+            return index
 
     def verify_columns(self, cols, sel: Selection) -> None:
         """Checksum every chunk the selection will touch in one batch (threads for

@@ -252,6 +252,15 @@ class Segment:
             L.lib.shmc_segment_meta(self.handle, byref(ptr), byref(n))
         return ctypes.string_at(ptr.value, n.value) if n.value else b""
 
+    def index_freq(self) -> str | None:
+        """The row index's stored frequency string (checked by C at open), or None."""
+        if "shmc_segment_index_freq" in L.MISSING:
+            return None
+        out = ctypes.c_char_p()
+        with self.lock:
+            L.lib.shmc_segment_index_freq(self.handle, byref(out))
+        return out.value.decode("ascii") if out.value else None
+
 
 def _strings_checker():
     fn = getattr(L.lib, "shmc_strings_check", None)  # absent in an older library

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import ctypes
 import pickle
+import re
+import warnings
 from ctypes import POINTER, byref, c_size_t, c_uint64, c_void_p, pointer
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 
 from . import _arrow
 from . import _lib as L
@@ -318,6 +321,26 @@ class FrameBuilder:
                 self.add(index.get_level_values(i), name, L.SHMC_COL_INDEX)
         else:
             self.add(index, index.name, L.SHMC_COL_INDEX)
+            self.set_index_freq(index)
+
+    def set_index_freq(self, index: pd.Index) -> None:
+        """A DatetimeIndex's / TimedeltaIndex's freq, as the string pandas parses back
+        to the same offset; an offset its string does not rebuild (e.g. a BusinessHour
+        with custom hours) is dropped with a warning."""
+        freq = getattr(index, "freq", None)
+        if freq is None or not isinstance(index, (pd.DatetimeIndex, pd.TimedeltaIndex)):
+            return
+        text = freq.freqstr
+        try:
+            same = to_offset(text) == freq
+        except (TypeError, ValueError):
+            same = False
+        if not same or len(text) > 32 or not re.fullmatch(r"[A-Za-z0-9_+-]+", text):
+            warnings.warn(f"index freq {freq!r} not stored: its string {text!r} does not "
+                          f"rebuild it", stacklevel=4)
+            return
+        if "shmc_frame_set_index_freq" not in L.MISSING:
+            L.lib.shmc_frame_set_index_freq(self.frame, text.encode("ascii"))
 
     def set_columns_name(self, name) -> None:
         if name is not None:

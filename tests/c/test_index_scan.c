@@ -202,6 +202,32 @@ static void test_zone_bound(void **state)
 }
 
 /* A well-formed index still decodes through msgpack-c after the scan. */
+/* The optional `freq` key round-trips; a freq outside [A-Za-z0-9+-_]{1,32} (one
+ * a hostile writer encoded, bypassing shmc_frame_set_index_freq) is corrupt. */
+static void test_freq_key(void **state)
+{
+    (void)state;
+    static const char *const freqs[] = {"-2W-MON", "D;import os", "<DateOffset: days=1>",
+                                        "123456789012345678901234567890123", ""};
+    for (size_t i = 0; i < sizeof freqs / sizeof *freqs; i++) {
+        shmc_column_info col = {.kind = SHMC_KIND_INT64, .nrows = 20};
+        shmc_index ix = {.nrows = 20, .rows_per_chunk = 10, .columns = &col, .ncolumns = 1,
+                         .chunks = (shmc_chunk_info *)two_chunks, .nchunks = 2, .freq = freqs[i]};
+        shmc_buf b = {0};
+        shmc_err err = {0};
+        assert_int_equal(shmc_index_encode(&ix, &b, &err), SHMC_OK);
+        shmc_index out;
+        if (i == 0) {
+            assert_int_equal(shmc_index_decode(b.p, b.len, &out, &err), SHMC_OK);
+            assert_string_equal(out.freq, "-2W-MON");
+            shmc_index_free(&out);
+        } else {
+            expect_decode_refused(&b, "top-level entry");
+        }
+        shmc_buf_free(&b);
+    }
+}
+
 static void test_decode_after_scan(void **state)
 {
     (void)state;
@@ -234,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_nesting_depth),
         cmocka_unit_test(test_zone_bound),
         cmocka_unit_test(test_decode_after_scan),
+        cmocka_unit_test(test_freq_key),
         cmocka_unit_test(test_chunk_table_round_trip),
         cmocka_unit_test(test_chunk_table_refusals),
         cmocka_unit_test(test_chunk_keys_follow_the_version),

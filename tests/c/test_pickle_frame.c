@@ -35,6 +35,9 @@ typedef struct rec {
     shmc_label columns_name_label;   /* points into the frame's owned memory */
     rec_col cols[MAXCOLS];
     int ncols;
+    char freq[48];
+    const uint8_t *meta;   /* df.attrs as a plain pickle (the frame owns it) */
+    size_t meta_len;
 } rec;
 
 static void copy_label(char *dst, size_t cap, const shmc_label *l) {
@@ -57,6 +60,15 @@ static int rec_colname(void *u, const shmc_label *name) {
     r->columns_name_type = name->type;
     r->columns_name_label = *name;
     copy_label(r->columns_name, sizeof r->columns_name, name);
+    return SHMC_OK;
+}
+static int rec_freq(void *u, const char *f) {
+    snprintf(((rec *)u)->freq, sizeof ((rec *)u)->freq, "%s", f);
+    return SHMC_OK;
+}
+static int rec_meta(void *u, const void *b, size_t n) {
+    ((rec *)u)->meta = b;
+    ((rec *)u)->meta_len = n;
     return SHMC_OK;
 }
 static int rec_add(void *u, const shmc_column_desc *d) {
@@ -105,7 +117,7 @@ static int run_file(run *x, const char *name) {
     x->buf = load(name, &x->len);
     if (!x->buf) return 0;
     assert_int_equal(shmc_frame_create(&x->frame), SHMC_OK);
-    shmc_pf_sink sink = {&x->r, rec_nrows, rec_add, rec_range, rec_colname};
+    shmc_pf_sink sink = {&x->r, rec_nrows, rec_add, rec_range, rec_colname, rec_freq, rec_meta};
     shmc_pk_input in = {x->buf, x->len, NULL, NULL, 0};
     x->status = shmc_pf_read(x->frame, &sink, &in, NULL);
     snprintf(x->msg, sizeof x->msg, "%s", shmc_frame_errmsg(x->frame));
@@ -552,6 +564,103 @@ static void na_fn(run *x, const char *tag, int proto) {
     refused_spelling(x, "column 0 ('na')", "spelt pd.NA");
 }
 
+/* ---- index freq, df.attrs, duplicate labels (pandas 2.2 and 3.1 only) ---- */
+static void each_meta(const char *cas, void (*fn)(run *x, const char *tag, int proto)) {
+    int seen = 0;
+    for (size_t t = 1; t < 3; t++)
+        for (int p = 2; p <= 5; p++) {
+            char name[128];
+            snprintf(name, sizeof name, "%s_%s_p%d.pkl", TAGS[t], cas, p);
+            run x;
+            if (!run_file(&x, name)) continue;
+            seen++;
+            fn(&x, TAGS[t], p);
+            run_free(&x);
+        }
+    assert_int_equal(seen, 8);
+}
+
+static void freq_is(run *x, const char *want, int kind, const char *name) {
+    assert_int_equal(x->status, SHMC_OK);
+    assert_int_equal(x->r.nrows, N);
+    assert_int_equal(x->r.ncols, 2);
+    assert_int_equal(x->r.cols[0].d.kind, kind);
+    assert_true(x->r.cols[0].d.flags & SHMC_COL_INDEX);
+    assert_string_equal(x->r.cols[0].label, name);
+    assert_string_equal(x->r.freq, want);
+}
+
+static void freq_day_fn(run *x, const char *t, int p) { (void)t, (void)p; freq_is(x, "D", SHMC_KIND_DATETIME, "t"); }
+static void freq_bday_fn(run *x, const char *t, int p) { (void)t, (void)p; freq_is(x, "B", SHMC_KIND_DATETIME, ""); }
+static void freq_td_fn(run *x, const char *t, int p) { (void)t, (void)p; freq_is(x, "h", SHMC_KIND_TIMEDELTA, "d"); }
+static void freq_week_fn(run *x, const char *t, int p) {
+    (void)t, (void)p;
+    freq_is(x, "-2W-MON", SHMC_KIND_DATETIME, "");
+    assert_string_equal(x->r.cols[0].tz, "UTC");
+}
+
+/* df.attrs arrive as a plain-value pickle: {"src": "x", "n": [1, 2.5, None], "nested": {...}} */
+static void attrs_fn(run *x, const char *t, int p) {
+    (void)t, (void)p;
+    assert_int_equal(x->status, SHMC_OK);
+    assert_string_equal(x->r.freq, "");
+    assert_non_null(x->r.meta);
+    shmc_pk_input in = {x->r.meta, x->r.meta_len, NULL, NULL, 0};
+    shmc_pk_doc *doc;
+    shmc_pk_value *root;
+    shmc_err err;
+    assert_int_equal(shmc_pk_parse(&in, NULL, &doc, &root, &err), SHMC_OK);
+    assert_int_equal(root->type, SHMC_PK_DICT);
+    assert_int_equal(shmc_pk_count(root), 3);
+    const shmc_pk_value *src = shmc_pk_dict_get(root, "src"), *n = shmc_pk_dict_get(root, "n");
+    assert_int_equal(src->type, SHMC_PK_STR);
+    assert_memory_equal(src->v.bytes.ptr, "x", 1);
+    assert_int_equal(shmc_pk_len(n), 3);
+    assert_int_equal(shmc_pk_item(n, 2)->type, SHMC_PK_NONE);
+    shmc_pk_doc_free(doc);
+}
+
+static void dup_fn(run *x, const char *t, int p) {
+    (void)t, (void)p;
+    ok_range(x, 2);
+    assert_string_equal(x->r.cols[0].label, "x");
+    assert_string_equal(x->r.cols[1].label, "x");
+    assert_int_equal(x->r.cols[0].d.kind, SHMC_KIND_INT64);
+    assert_int_equal(x->r.cols[1].d.kind, SHMC_KIND_FLOAT64);
+}
+
+static void refuse_attrs_fn(run *x, const char *t, int p) {
+    (void)t, (void)p;
+    assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(x->msg, "df.attrs"));
+    assert_non_null(strstr(x->msg, "_unpickle_timestamp"));
+    assert_int_equal(x->r.nrows, 0);   /* refused before anything reached the frame */
+    assert_int_equal(x->r.ncols, 0);
+}
+
+static void refuse_freq_fn(run *x, const char *t, int p) {
+    (void)t, (void)p;
+    assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
+    assert_non_null(strstr(x->msg, "CustomBusinessDay"));
+    assert_non_null(strstr(x->msg, "index freq"));
+    assert_int_equal(x->r.ncols, 0);
+}
+
+static void test_meta_freq(void **s) {
+    (void)s;
+    each_meta("meta_freq_day", freq_day_fn);
+    each_meta("meta_freq_bday", freq_bday_fn);
+    each_meta("meta_freq_td", freq_td_fn);
+    each_meta("meta_freq_week", freq_week_fn);
+}
+static void test_meta_attrs(void **s) { (void)s; each_meta("meta_attrs", attrs_fn); }
+static void test_meta_dup(void **s) { (void)s; each_meta("meta_dup", dup_fn); }
+static void test_refuse_meta(void **s) {
+    (void)s;
+    each_meta("refuse_attrs", refuse_attrs_fn);
+    each_meta("refuse_freq", refuse_freq_fn);
+}
+
 static void test_numeric(void **s) { (void)s; each("numeric", numeric_fn); }
 static void test_wide_f(void **s) { (void)s; each("wide_f", wide_f_fn); }
 static void test_wide_c(void **s) { (void)s; each("wide_c", wide_c_fn); }
@@ -635,7 +744,7 @@ static void test_oob(void **s) {
         assert_int_equal(shmc_frame_create(&fr), SHMC_OK);
         rec r;
         memset(&r, 0, sizeof r);
-        shmc_pf_sink sink = {&r, rec_nrows, rec_add, rec_range, rec_colname};
+        shmc_pf_sink sink = {&r, rec_nrows, rec_add, rec_range, rec_colname, rec_freq, rec_meta};
         shmc_pk_input in = {buf, len, bufs, lens, nb};
         assert_int_equal(shmc_pf_read(fr, &sink, &in, NULL), SHMC_OK);
         rec_col *f = col(&r, "f"), *g = col(&r, "g"), *n = col(&r, "n");
@@ -836,7 +945,7 @@ static void test_sparse_unsorted(void **s) {
     at[0] = 9;
     memset(&x.r, 0, sizeof x.r);
     assert_int_equal(shmc_frame_create(&x.frame), SHMC_OK);
-    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname};
+    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname, NULL, NULL};
     shmc_pk_input in = {x.buf, x.len, NULL, NULL, 0};
     assert_int_equal(shmc_pf_read(x.frame, &sink, &in, NULL), SHMC_ERR_PICKLE);
     assert_non_null(strstr(shmc_frame_errmsg(x.frame), "sparse row number 9"));
@@ -906,7 +1015,7 @@ static void test_interval_bad_closed(void **s) {
     shmc_frame_free(x.frame);
     memset(&x.r, 0, sizeof x.r);
     assert_int_equal(shmc_frame_create(&x.frame), SHMC_OK);
-    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname};
+    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname, NULL, NULL};
     shmc_pk_input in = {x.buf, x.len, NULL, NULL, 0};
     assert_int_equal(shmc_pf_read(x.frame, &sink, &in, NULL), SHMC_ERR_UNSUPPORTED);
     assert_non_null(strstr(shmc_frame_errmsg(x.frame), "an interval's closed side"));
@@ -924,7 +1033,7 @@ static void test_period_bad_freq(void **s) {
     shmc_frame_free(x.frame);
     memset(&x.r, 0, sizeof x.r);
     assert_int_equal(shmc_frame_create(&x.frame), SHMC_OK);
-    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname};
+    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname, NULL, NULL};
     shmc_pk_input in = {x.buf, x.len, NULL, NULL, 0};
     assert_int_equal(shmc_pf_read(x.frame, &sink, &in, NULL), SHMC_ERR_UNSUPPORTED);
     assert_non_null(strstr(shmc_frame_errmsg(x.frame), "a period frequency"));
@@ -951,6 +1060,8 @@ int main(void) {
         cmocka_unit_test(test_oob),          cmocka_unit_test(test_arrow_sliced),          cmocka_unit_test(test_written_segment),       cmocka_unit_test(test_columns_multi),
         cmocka_unit_test(test_refuse_pyobj), cmocka_unit_test(test_refuse_mixnull),
         cmocka_unit_test(test_refuse_na),
+        cmocka_unit_test(test_meta_freq),    cmocka_unit_test(test_meta_attrs),
+        cmocka_unit_test(test_meta_dup),     cmocka_unit_test(test_refuse_meta),
         cmocka_unit_test(test_hostile_refused), cmocka_unit_test(test_hostile_range_level),
         cmocka_unit_test(test_hostile_bools),  cmocka_unit_test(test_sparse_int),
         cmocka_unit_test(test_sparse),       cmocka_unit_test(test_sparse_unsorted),

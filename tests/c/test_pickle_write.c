@@ -260,6 +260,17 @@ static val *pv_load(pv *u, const uint8_t *s, size_t len)
             push(u, v);
             break;
         }
+        case SHMC_OP_NEWOBJ_EX: {   /* cls.__new__(cls, *args, **kwargs): (cls, args, kwargs) */
+            val *kw = pop(u), *args = pop(u), *cls = pop(u);
+            assert_int_equal(args->k, V_TUPLE);
+            assert_int_equal(kw->k, V_DICT);
+            v = pv_new(u, V_CALL);
+            v_add(v, cls);
+            v_add(v, args);
+            v_add(v, kw);
+            push(u, v);
+            break;
+        }
         case SHMC_OP_MEMOIZE:
             assert_true(u->sp > 0);
             u->memo = grow(u->memo, &u->capmemo, u->nmemo + 1, sizeof *u->memo);
@@ -317,11 +328,18 @@ typedef struct stream {
     pv u;
     val *root;
     val *data;     /* the dict passed to DataFrame */
+    val *set_axis; /* partial(DataFrame.set_axis, axis=1)(frame, labels), if used */
+    val *attrs;    /* the BUILD state of the result (df.attrs), if any */
 } stream;
 
 static void load_stream(stream *st)
 {
     st->root = pv_load(&st->u, st->out.bytes, st->out.len);
+    st->attrs = st->root->state;
+    if (st->root->k == V_CALL && st->root->items[0]->k == V_CALL) {   /* duplicate labels */
+        st->set_axis = st->root;
+        st->root = arg(st->set_axis, 0);
+    }
     assert_string_equal(call_name(st->root), "pandas DataFrame");
     assert_int_equal(nargs(st->root), 5);
     st->data = arg(st->root, 0);
@@ -1140,9 +1158,6 @@ static void test_write_errors(void **state)
     expect_error(&fx, NULL, 0, SHMC_ERR_PERMISSION, "SHMC_PICKLE_OBJECTS");
     shmc_selection dict = {.columns = &fx.ids[C_DICT], .ncolumns = 1};
     expect_error(&fx, &dict, 0, SHMC_ERR_INVALID_ARG, "dictionary");
-    uint32_t twice[] = {fx.ids[C_I64], fx.ids[C_I64]};
-    shmc_selection dup = {.columns = twice, .ncolumns = 2};
-    expect_error(&fx, &dup, 0, SHMC_ERR_UNSUPPORTED, "duplicate");
     assert_int_equal(shmc_pickle_write(fx.seg, NULL, 0, NULL), SHMC_ERR_INVALID_ARG);
     assert_int_equal(shmc_pickle_write(NULL, NULL, 0, NULL), SHMC_ERR_INVALID_ARG);
     shmc_pickle_out_free(NULL);
@@ -1151,6 +1166,83 @@ static void test_write_errors(void **state)
     write_ok(&fx, NULL, SHMC_PICKLE_OBJECTS, &st);
     stream_free(&st);
     close_fixture(&fx);
+}
+
+/* Index freq, duplicate labels and df.attrs (pickle_write_meta.c). */
+static const char plain_attrs[] = "\x80\x04}\x8c\x01kK\x01s.";          /* {"k": 1} */
+static const char code_attrs[] = "\x80\x04}\x8c\x01kcbuiltins\nprint\ns."; /* {"k": print} */
+
+static shmc_frame *meta_frame(const char *freq, const char *meta, size_t meta_len)
+{
+    fill_data();
+    shmc_frame *f = NULL;
+    assert_int_equal(shmc_frame_create(&f), SHMC_OK);
+    shmc_frame_set_nrows(f, NROWS);
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_FLOAT64, .label = slab("x"), .values = g_f64});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_INT64, .label = slab("x"), .values = g_i64});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_DATETIME, .unit = SHMC_UNIT_NS,
+                              .flags = SHMC_COL_INDEX, .label = slab("t"), .values = g_i64});
+    assert_int_equal(shmc_frame_set_index_freq(f, freq), SHMC_OK);
+    assert_int_equal(shmc_frame_set_meta(f, meta, meta_len), SHMC_OK);
+    return f;
+}
+
+static void test_write_meta(void **state)
+{
+    (void)state;
+    fixture fx;
+    open_fixture(&fx, meta_frame("-2W-MON", plain_attrs, sizeof plain_attrs - 1), SHMC_CODEC_NONE, 0);
+    const char *freq = NULL;
+    assert_int_equal(shmc_segment_index_freq(fx.seg, &freq), SHMC_OK);
+    assert_string_equal(freq, "-2W-MON");
+    stream st;
+    write_ok(&fx, NULL, 0, &st);
+    /* two columns labelled "x": a dict keyed 0, 1, then set_axis(labels, axis=1) */
+    assert_non_null(st.set_axis);
+    val *partial = st.set_axis->items[0];
+    assert_string_equal(call_name(partial), "functools partial");
+    assert_string_equal(partial->state->items[0]->name, "pandas DataFrame.set_axis");
+    assert_int_equal(dict_get(partial->state->items[2], "axis")->i, 1);
+    assert_int_equal(st.data->n, 4);
+    assert_int_equal(st.data->items[0]->i, 0);
+    assert_int_equal(st.data->items[2]->i, 1);
+    val *labels = arg(st.set_axis, 1);
+    assert_int_equal(labels->n, 2);
+    assert_true(str_is(labels->items[0], "x") && str_is(labels->items[1], "x"));
+    /* the index: DatetimeIndex.__new__(DatetimeIndex, (Index(...),), {"freq": "-2W-MON"}) */
+    val *ix = arg(st.root, 1);
+    assert_string_equal(call_name(ix), "pandas DatetimeIndex");
+    assert_string_equal(call_name(arg(ix, 0)), "pandas Index");
+    assert_true(str_is(dict_get(ix->items[2], "freq"), "-2W-MON"));
+    /* attrs: BUILD {"_typ": "dataframe", "_attrs": {"k": 1}} on the result */
+    assert_non_null(st.attrs);
+    assert_true(str_is(dict_get(st.attrs, "_typ"), "dataframe"));
+    assert_int_equal(dict_get(dict_get(st.attrs, "_attrs"), "k")->i, 1);
+    stream_free(&st);
+    /* rows of two runs follow no frequency: a plain Index */
+    uint32_t chunks[] = {0, 2};
+    shmc_selection two = {.chunks = chunks, .nchunks = 2};
+    write_ok(&fx, &two, 0, &st);
+    assert_string_equal(call_name(arg(st.root, 1)), "pandas Index");
+    stream_free(&st);
+    close_fixture(&fx);
+    /* attrs that would run code: refused without SHMC_PICKLE_OBJECTS, pickle.loads with it */
+    open_fixture(&fx, meta_frame(NULL, code_attrs, sizeof code_attrs - 1), SHMC_CODEC_NONE, 0);
+    assert_int_equal(shmc_segment_index_freq(fx.seg, &freq), SHMC_OK);
+    assert_string_equal(freq, "");
+    expect_error(&fx, NULL, 0, SHMC_ERR_PERMISSION, "df.attrs");
+    write_ok(&fx, NULL, SHMC_PICKLE_OBJECTS, &st);
+    assert_string_equal(call_name(dict_get(st.attrs, "_attrs")), "pickle loads");
+    stream_free(&st);
+    close_fixture(&fx);
+    /* freq strings pandas would not parse, or that are not text, never get in */
+    shmc_frame *f = NULL;
+    assert_int_equal(shmc_frame_create(&f), SHMC_OK);
+    static const char *const bad[] = {"D;x", "<DateOffset: days=1>", "dateutil/../x",
+                                      "123456789012345678901234567890123", "D\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(shmc_frame_set_index_freq(f, bad[i]), SHMC_ERR_INVALID_ARG);
+    shmc_frame_free(f);
 }
 
 /* Invalid UTF-8 in the segment is an error naming column, row and byte, never a
@@ -1524,6 +1616,7 @@ int main(void)
         cmocka_unit_test(test_write_period),
         cmocka_unit_test(test_write_interval),
         cmocka_unit_test(test_write_sparse),
+        cmocka_unit_test(test_write_meta),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
