@@ -100,8 +100,8 @@ def test_build_from_source_names_what_is_missing(hide, tmp_path):
     if hide == "pkg-config":
         assert "pkg-config (Debian: pkg-config)" in msg, proc.stderr
     else:
-        for what in ("msgpack-c development files", "Debian: libmsgpack-dev",
-                     "zstd development files", "Debian: libzstd-dev",
-                     "xxHash development files", "Debian: libxxhash-dev"):
-            assert what in msg, proc.stderr
+        for what in ("msgpack-c development files (pkg-config module msgpack, Debian: libmsgpack-dev)",
+                     "zstd development files (pkg-config module libzstd, Debian: libzstd-dev)",
+                     "xxHash development files (pkg-config module libxxhash, Debian: libxxhash-dev)"):
+            assert f"- {what}" in msg, proc.stderr
     assert "apt-get install build-essential cmake pkg-config libmsgpack-dev" in msg
