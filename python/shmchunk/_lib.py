@@ -7,7 +7,7 @@ shmc_segment_errmsg), so callers never look at an int status.
 
 Lookup order of the shared library:
   1. $SHMCHUNK_LIBRARY (a file path)
-  2. libshmchunk.so shipped inside this package directory (pip install)
+  2. libshmchunk.so shipped inside this package directory (the wheel, or pip install .)
   3. $SHMCHUNK_BUILD/lib/libshmchunk.so (a CMake build directory)
   4. <checkout>/build/lib/libshmchunk.so (tools/dev.sh build)
   5. ctypes.util.find_library("shmchunk") (system install)
@@ -57,7 +57,7 @@ def find_library() -> str:
         return found
     raise ImportError(
         "libshmchunk not found: set SHMCHUNK_LIBRARY or SHMCHUNK_BUILD, run "
-        "'tools/dev.sh build', or 'pip install ./python'")
+        "'tools/dev.sh build', or install the package (pip install . in a checkout)")
 
 
 # --------------------------------------------------------------------------
@@ -418,7 +418,7 @@ def library_version() -> tuple[int, int, int]:
 
 def _api_version() -> tuple[int, int] | None:
     """(major, minor) of the include/shmchunk.h this package was built or checked out
-    with: _built_version.py written by setup.py, else the checkout's header."""
+    with: _built_version.py written by the CMake build of the wheel, else the checkout's header."""
     try:
         from ._built_version import VERSION
     except ImportError:

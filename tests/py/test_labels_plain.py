@@ -188,7 +188,8 @@ def test_attrs_that_are_not_a_dict_are_dropped(seg_path):
 
 
 def test_dag_label_unpack_fails_fast(seg_path, tmp_path):
-    cli = Path(os.environ.get("SHMCHUNK_BUILD", ROOT / "build")) / "tools" / "shmchunk"
+    cli = Path(os.environ.get("SHMCHUNK_CLI") or
+               Path(os.environ.get("SHMCHUNK_BUILD", ROOT / "build")) / "tools" / "shmchunk")
     if not cli.is_file():
         pytest.skip(f"no CLI at {cli}")
     write_segment(seg_path, [dag_label(), "b"])
