@@ -217,8 +217,16 @@ static int plain_visit(plain_walk *W, const shmc_pk_value *v, uint32_t depth, in
 {
     /* A cycle (a list appended to itself) is not a tree: not plain, and not too big
      * for pickle.loads, which keeps it a cycle. Looked for only where a cycle must be. */
-    if (!W->pk && depth > W->lim.max_depth && plain_on_path(W, v, depth))
+    if (!W->pk && depth > W->lim.max_depth && plain_on_path(W, v, depth)) {
+        /* Charged like any visit: a container of many references to an ancestor,
+         * reached through many shared paths, would otherwise cost its items times
+         * the path length on every visit, uncounted. */
+        RETURN_ERROR_IF(++W->nodes > W->lim.max_nodes, W->err, SHMC_ERR_LIMIT,
+                        "the value has more than max_nodes=%llu parts, each visit through a "
+                        "shared reference counted (reached at the value made at pickle byte %llu)",
+                        (unsigned long long)W->lim.max_nodes, at(v));
         return plain_refuse(W, v, "a %s that contains itself", shmc_pk_type_name(v->type));
+    }
     FORWARD_IF_ERROR(plain_count(W, v, depth));
     W->path[depth] = v;   /* depth <= max_depth <= PLAIN_DEPTH_CAP: plain_count checked */
     switch (v->type) {
