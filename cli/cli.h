@@ -14,10 +14,10 @@
 enum cli_exit { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 /* Return a failing shmc status from the enclosing function. */
-#define FORWARD_STATUS(expr)                         \
-    do {                                             \
-        int cli_fwd_st_ = (expr);                    \
-        if (cli_fwd_st_ != SHMC_OK) return cli_fwd_st_; \
+#define FORWARD_STATUS(expr)                                                                       \
+    do {                                                                                           \
+        int cli_fwd_st_ = (expr);                                                                  \
+        if (cli_fwd_st_ != SHMC_OK) return cli_fwd_st_;                                            \
     } while (0)
 
 /* -1 quiet, 0 normal, 1+ verbose; set by -q / -v anywhere on the command line. */
@@ -41,7 +41,7 @@ const char *cli_safe(const char *s, size_t len);
 struct option;
 typedef struct cli_parse {
     const char *verb;
-    const char *shortopts;        /* always includes "hqv" handling */
+    const char *shortopts; /* always includes "hqv" handling */
     const struct option *longopts;
 } cli_parse;
 /* Next option as getopt_long returns it; handles -h/--help (prints usage, *done = CLI_OK),
@@ -51,7 +51,7 @@ int cli_next_opt(const cli_parse *p, int argc, char **argv, const char **arg, in
 /* Reset getopt before a verb parses its arguments. */
 void cli_reset_opts(void);
 
-int cli_parse_u64(const char *s, uint64_t *out);   /* decimal, no sign, no junk */
+int cli_parse_u64(const char *s, uint64_t *out); /* decimal, no sign, no junk */
 int cli_parse_int(const char *s, long lo, long hi, long *out);
 
 /* Usage text of a verb (for --help and errors). */
@@ -74,10 +74,10 @@ int cmd_gc(int argc, char **argv);
 
 /* ---- progress.c: a bar on stderr, only when stderr is a terminal ---- */
 typedef struct cli_progress cli_progress;
-cli_progress *cli_progress_start(const char *what);   /* NULL when no bar is wanted */
+cli_progress *cli_progress_start(const char *what); /* NULL when no bar is wanted */
 /* Matches shmc_write_opts.progress; may be called from several threads. */
 void cli_progress_update(void *progress, uint64_t done, uint64_t total);
-void cli_progress_finish(cli_progress *p);             /* NULL-tolerant; clears the line */
+void cli_progress_finish(cli_progress *p); /* NULL-tolerant; clears the line */
 
 /* ---- output.c: write to a temporary name next to the target, then rename ---- */
 /* Write len bytes to path ("-" = stdout) so that the file either appears whole or
@@ -90,8 +90,8 @@ int cli_write_all(int fd, const void *bytes, size_t len);
 typedef struct cli_json {
     FILE *f;
     int depth;
-    int need_comma[32];   /* per nesting level: something was already written */
-    int after_key;        /* the next value follows "key": */
+    int need_comma[32]; /* per nesting level: something was already written */
+    int after_key;      /* the next value follows "key": */
 } cli_json;
 void cli_json_init(cli_json *j, FILE *f);
 void cli_json_begin_object(cli_json *j);
@@ -99,13 +99,13 @@ void cli_json_end_object(cli_json *j);
 void cli_json_begin_array(cli_json *j);
 void cli_json_end_array(cli_json *j);
 void cli_json_key(cli_json *j, const char *key);
-void cli_json_string(cli_json *j, const char *s, size_t len);  /* invalid UTF-8 -> U+FFFD */
-void cli_json_cstr(cli_json *j, const char *s);                 /* NULL -> null */
+void cli_json_string(cli_json *j, const char *s, size_t len); /* invalid UTF-8 -> U+FFFD */
+void cli_json_cstr(cli_json *j, const char *s);               /* NULL -> null */
 void cli_json_u64(cli_json *j, uint64_t v);
 void cli_json_i64(cli_json *j, int64_t v);
 void cli_json_double(cli_json *j, double v);
 void cli_json_bool(cli_json *j, int v);
 void cli_json_null(cli_json *j);
-void cli_json_finish(cli_json *j);   /* final newline */
+void cli_json_finish(cli_json *j); /* final newline */
 
 #endif

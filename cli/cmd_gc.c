@@ -10,16 +10,18 @@ static int report_removed(void *user, const shmc_shm_entry *e)
     (void)user;
     if (cli_verbosity < 0) return 0;
     char size[32];
-    printf("removed shm:%s (%s, owner pid %" PRId64 " is gone)\n", cli_safe(e->name, strlen(e->name)),
-           cli_human_size(e->size, size, sizeof size), e->owner_pid);
+    printf("removed shm:%s (%s, owner pid %" PRId64 " is gone)\n",
+           cli_safe(e->name, strlen(e->name)), cli_human_size(e->size, size, sizeof size),
+           e->owner_pid);
     return 0;
 }
 
 int cmd_gc(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {NULL, 0, NULL, 0}};
     const cli_parse p = {"gc", "", longopts};
     const char *arg;
     int done = -1;

@@ -43,7 +43,9 @@ static const char *iso_time(uint64_t ns, char *buf, size_t cap)
 static void owner_text(const shmc_segment_info *info, char *buf, size_t cap)
 {
     if (info->owner_state == SHMC_OWNER_PERSISTENT) snprintf(buf, cap, "persistent");
-    else snprintf(buf, cap, "pid %" PRId64 " (%s)", info->owner_pid, shmc_owner_state_name(info->owner_state));
+    else
+        snprintf(buf, cap, "pid %" PRId64 " (%s)", info->owner_pid,
+                 shmc_owner_state_name(info->owner_state));
 }
 
 static const char *backend_name(int backend)
@@ -64,24 +66,27 @@ static void print_header_text(const shmc_segment_info *info)
     owner_text(info, owner, sizeof owner);
     printf("segment      %s\n", cli_safe(info->name, strlen(info->name)));
     printf("rows         %" PRIu64 "\n", info->nrows);
-    printf("row groups   %" PRIu64 " of %" PRIu64 " rows\n", info->nrowgroups, info->rows_per_chunk);
+    printf("row groups   %" PRIu64 " of %" PRIu64 " rows\n", info->nrowgroups,
+           info->rows_per_chunk);
     printf("chunks       %" PRIu32 "\n", info->nchunks);
     printf("bytes        %s raw, %s stored, ratio %.2f, segment %s\n",
-           cli_human_size(info->raw_bytes, a, sizeof a), cli_human_size(info->stored_bytes, b, sizeof b),
-           ratio(info->raw_bytes, info->stored_bytes), cli_human_size(info->total_size, c, sizeof c));
+           cli_human_size(info->raw_bytes, a, sizeof a),
+           cli_human_size(info->stored_bytes, b, sizeof b),
+           ratio(info->raw_bytes, info->stored_bytes),
+           cli_human_size(info->total_size, c, sizeof c));
     printf("owner        %s\n", owner);
     printf("uid          %" PRIu32 "\n", info->creator_uid);
-    printf("opened       %s owned by uid %" PRIu32 ", mode %04" PRIo32 ", %s\n", backend_name(info->backend),
-           info->object_uid, info->object_mode,
-           info->private_copy ? "private copy (another uid's, or writable by others)" : "mapped shared");
+    printf("opened       %s owned by uid %" PRIu32 ", mode %04" PRIo32 ", %s\n",
+           backend_name(info->backend), info->object_uid, info->object_mode,
+           info->private_copy ? "private copy (another uid's, or writable by others)"
+                              : "mapped shared");
     printf("created      %s\n", iso_time(info->created_ns, when, sizeof when));
     printf("identity     %016" PRIx64 "\n", info->identity);
     printf("format       %" PRIu32 "\n", info->format_version);
     if (info->has_range_index)
         printf("index        RangeIndex(start=%" PRId64 ", step=%" PRId64 ")\n", info->range_start,
                info->range_step);
-    else
-        printf("index        stored as columns (role 'index' below)\n");
+    else printf("index        stored as columns (role 'index' below)\n");
 }
 
 /* Column table: widths come from a first pass so labels of any length line up. */
@@ -111,11 +116,14 @@ static void kind_text(const shmc_column_info *ci, char *buf, size_t cap)
         snprintf(buf, cap, "categorical[%s]%s", shmc_kind_name(ci->code_kind),
                  (ci->flags & SHMC_COL_ORDERED) ? ",ordered" : "");
     else if (ci->kind == SHMC_KIND_ARROW) arrow_kind_text(ci, buf, cap);
-    else if (ci->kind == SHMC_KIND_OBJECT && ci->arrow)   /* why it is opaque */
-        snprintf(buf, cap, "object[Arrow %s: nested, pickled]", cli_safe(ci->arrow, strlen(ci->arrow)));
-    else if (ci->kind == SHMC_KIND_SPARSE) snprintf(buf, cap, "sparse[%s]", shmc_kind_name(ci->code_kind));
+    else if (ci->kind == SHMC_KIND_OBJECT && ci->arrow) /* why it is opaque */
+        snprintf(buf, cap, "object[Arrow %s: nested, pickled]",
+                 cli_safe(ci->arrow, strlen(ci->arrow)));
+    else if (ci->kind == SHMC_KIND_SPARSE)
+        snprintf(buf, cap, "sparse[%s]", shmc_kind_name(ci->code_kind));
     else if (ci->kind == SHMC_KIND_INTERVAL)
-        snprintf(buf, cap, "interval[%s,%s]", shmc_kind_name(ci->code_kind), closed_name(ci->flags));
+        snprintf(buf, cap, "interval[%s,%s]", shmc_kind_name(ci->code_kind),
+                 closed_name(ci->flags));
     else snprintf(buf, cap, "%s", shmc_kind_name(ci->kind));
 }
 
@@ -150,12 +158,17 @@ static void print_column_text(uint32_t id, const shmc_column_info *ci, const col
     snprintf(dtype, sizeof dtype, "%s", *ci->dtype ? cli_safe(ci->dtype, strlen(ci->dtype)) : "-");
     if (ci->nchunks == 0) snprintf(chunks, sizeof chunks, "-");
     else if (ci->nchunks == 1) snprintf(chunks, sizeof chunks, "%" PRIu32, ci->first_chunk);
-    else snprintf(chunks, sizeof chunks, "%" PRIu32 "-%" PRIu32, ci->first_chunk, ci->first_chunk + ci->nchunks - 1);
-    printf("  %4" PRIu32 "  %-10s  %-*s  %-*s  %-*s  %-4s  %-*s  %10" PRIu64 "  %10s  %10s  %6.2f  %s\n", id,
-           column_role(ci), w->label, label, w->kind, kind, w->dtype, dtype,
-           ci->unit ? shmc_unit_name(ci->unit) : "-", w->tz, ci->tz ? cli_safe(ci->tz, strlen(ci->tz)) : "-",
-           ci->null_count, cli_human_size(ci->raw_bytes, raw, sizeof raw),
-           cli_human_size(ci->stored_bytes, stored, sizeof stored), ratio(ci->raw_bytes, ci->stored_bytes), chunks);
+    else
+        snprintf(chunks, sizeof chunks, "%" PRIu32 "-%" PRIu32, ci->first_chunk,
+                 ci->first_chunk + ci->nchunks - 1);
+    printf("  %4" PRIu32 "  %-10s  %-*s  %-*s  %-*s  %-4s  %-*s  %10" PRIu64
+           "  %10s  %10s  %6.2f  %s\n",
+           id, column_role(ci), w->label, label, w->kind, kind, w->dtype, dtype,
+           ci->unit ? shmc_unit_name(ci->unit) : "-", w->tz,
+           ci->tz ? cli_safe(ci->tz, strlen(ci->tz)) : "-", ci->null_count,
+           cli_human_size(ci->raw_bytes, raw, sizeof raw),
+           cli_human_size(ci->stored_bytes, stored, sizeof stored),
+           ratio(ci->raw_bytes, ci->stored_bytes), chunks);
 }
 
 static int print_columns_text(shmc_segment *seg, uint32_t ncolumns)
@@ -167,9 +180,9 @@ static int print_columns_text(shmc_segment *seg, uint32_t ncolumns)
         widen(&w, &ci);
     }
     printf("columns      %" PRIu32 "\n", ncolumns);
-    printf("  %4s  %-10s  %-*s  %-*s  %-*s  %-4s  %-*s  %10s  %10s  %10s  %6s  %s\n", "ID", "ROLE", w.label,
-           "LABEL", w.kind, "KIND", w.dtype, "DTYPE", "UNIT", w.tz, "TZ", "NULLS", "RAW", "STORED", "RATIO",
-           "CHUNKS");
+    printf("  %4s  %-10s  %-*s  %-*s  %-*s  %-4s  %-*s  %10s  %10s  %10s  %6s  %s\n", "ID", "ROLE",
+           w.label, "LABEL", w.kind, "KIND", w.dtype, "DTYPE", "UNIT", w.tz, "TZ", "NULLS", "RAW",
+           "STORED", "RATIO", "CHUNKS");
     for (uint32_t c = 0; c < ncolumns; c++) {
         FORWARD_STATUS(shmc_segment_column_info(seg, c, &ci));
         print_column_text(c, &ci, &w);
@@ -191,8 +204,9 @@ static int info_text(shmc_segment *seg, const shmc_segment_info *info)
     print_header_text(info);
     FORWARD_STATUS(print_columns_text(seg, info->ncolumns));
     if (cli_verbosity <= 0) return SHMC_OK;
-    printf("chunk list\n  %6s  %6s  %6s  %-8s  %-5s  %-7s  %10s  %10s  %6s  %12s  %s\n", "ID", "COLUMN",
-           "GROUP", "ROLE", "CODEC", "SHUFFLE", "RAW", "STORED", "RATIO", "OFFSET", "XXH3");
+    printf("chunk list\n  %6s  %6s  %6s  %-8s  %-5s  %-7s  %10s  %10s  %6s  %12s  %s\n", "ID",
+           "COLUMN", "GROUP", "ROLE", "CODEC", "SHUFFLE", "RAW", "STORED", "RATIO", "OFFSET",
+           "XXH3");
     for (uint32_t k = 0; k < info->nchunks; k++) {
         shmc_chunk_info ki;
         int st = shmc_segment_chunk_info(seg, k, &ki);
@@ -214,86 +228,136 @@ static void json_label(cli_json *j, const shmc_label *label)
 static void json_header(cli_json *j, const shmc_segment_info *info)
 {
     char when[40], ident[24];
-    cli_json_key(j, "name"); cli_json_cstr(j, info->name);
-    cli_json_key(j, "format_version"); cli_json_u64(j, info->format_version);
-    cli_json_key(j, "rows"); cli_json_u64(j, info->nrows);
-    cli_json_key(j, "rows_per_chunk"); cli_json_u64(j, info->rows_per_chunk);
-    cli_json_key(j, "row_groups"); cli_json_u64(j, info->nrowgroups);
-    cli_json_key(j, "nchunks"); cli_json_u64(j, info->nchunks);
-    cli_json_key(j, "total_size"); cli_json_u64(j, info->total_size);
-    cli_json_key(j, "raw_bytes"); cli_json_u64(j, info->raw_bytes);
-    cli_json_key(j, "stored_bytes"); cli_json_u64(j, info->stored_bytes);
-    cli_json_key(j, "ratio"); cli_json_double(j, ratio(info->raw_bytes, info->stored_bytes));
+    cli_json_key(j, "name");
+    cli_json_cstr(j, info->name);
+    cli_json_key(j, "format_version");
+    cli_json_u64(j, info->format_version);
+    cli_json_key(j, "rows");
+    cli_json_u64(j, info->nrows);
+    cli_json_key(j, "rows_per_chunk");
+    cli_json_u64(j, info->rows_per_chunk);
+    cli_json_key(j, "row_groups");
+    cli_json_u64(j, info->nrowgroups);
+    cli_json_key(j, "nchunks");
+    cli_json_u64(j, info->nchunks);
+    cli_json_key(j, "total_size");
+    cli_json_u64(j, info->total_size);
+    cli_json_key(j, "raw_bytes");
+    cli_json_u64(j, info->raw_bytes);
+    cli_json_key(j, "stored_bytes");
+    cli_json_u64(j, info->stored_bytes);
+    cli_json_key(j, "ratio");
+    cli_json_double(j, ratio(info->raw_bytes, info->stored_bytes));
     cli_json_key(j, "owner");
     cli_json_begin_object(j);
     cli_json_key(j, "pid");
     if (info->owner_state == SHMC_OWNER_PERSISTENT) cli_json_null(j);
     else cli_json_i64(j, info->owner_pid);
-    cli_json_key(j, "state"); cli_json_cstr(j, shmc_owner_state_name(info->owner_state));
+    cli_json_key(j, "state");
+    cli_json_cstr(j, shmc_owner_state_name(info->owner_state));
     cli_json_end_object(j);
-    cli_json_key(j, "uid"); cli_json_u64(j, info->creator_uid);
+    cli_json_key(j, "uid");
+    cli_json_u64(j, info->creator_uid);
     cli_json_key(j, "opened");
     cli_json_begin_object(j);
-    cli_json_key(j, "backend"); cli_json_cstr(j, backend_name(info->backend));
-    cli_json_key(j, "object_uid"); cli_json_u64(j, info->object_uid);
-    cli_json_key(j, "object_mode"); cli_json_u64(j, info->object_mode);
-    cli_json_key(j, "private_copy"); cli_json_bool(j, info->private_copy);
+    cli_json_key(j, "backend");
+    cli_json_cstr(j, backend_name(info->backend));
+    cli_json_key(j, "object_uid");
+    cli_json_u64(j, info->object_uid);
+    cli_json_key(j, "object_mode");
+    cli_json_u64(j, info->object_mode);
+    cli_json_key(j, "private_copy");
+    cli_json_bool(j, info->private_copy);
     cli_json_end_object(j);
-    cli_json_key(j, "created_ns"); cli_json_u64(j, info->created_ns);
-    cli_json_key(j, "created"); cli_json_cstr(j, iso_time(info->created_ns, when, sizeof when));
+    cli_json_key(j, "created_ns");
+    cli_json_u64(j, info->created_ns);
+    cli_json_key(j, "created");
+    cli_json_cstr(j, iso_time(info->created_ns, when, sizeof when));
     snprintf(ident, sizeof ident, "%016" PRIx64, info->identity);
-    cli_json_key(j, "identity"); cli_json_cstr(j, ident);
+    cli_json_key(j, "identity");
+    cli_json_cstr(j, ident);
     cli_json_key(j, "index");
     cli_json_begin_object(j);
-    cli_json_key(j, "type"); cli_json_cstr(j, info->has_range_index ? "range" : "columns");
+    cli_json_key(j, "type");
+    cli_json_cstr(j, info->has_range_index ? "range" : "columns");
     if (info->has_range_index) {
-        cli_json_key(j, "start"); cli_json_i64(j, info->range_start);
-        cli_json_key(j, "step"); cli_json_i64(j, info->range_step);
-        cli_json_key(j, "name"); json_label(j, &info->range_name);
+        cli_json_key(j, "start");
+        cli_json_i64(j, info->range_start);
+        cli_json_key(j, "step");
+        cli_json_i64(j, info->range_step);
+        cli_json_key(j, "name");
+        json_label(j, &info->range_name);
     }
     cli_json_end_object(j);
-    cli_json_key(j, "columns_name"); json_label(j, &info->columns_name);
+    cli_json_key(j, "columns_name");
+    json_label(j, &info->columns_name);
 }
 
 static void json_column(cli_json *j, uint32_t id, const shmc_column_info *ci)
 {
     cli_json_begin_object(j);
-    cli_json_key(j, "id"); cli_json_u64(j, id);
-    cli_json_key(j, "label"); json_label(j, &ci->label);
-    cli_json_key(j, "label_type"); cli_json_cstr(j, label_type_name(ci->label.type));
-    cli_json_key(j, "role"); cli_json_cstr(j, column_role(ci));
-    cli_json_key(j, "kind"); cli_json_cstr(j, shmc_kind_name(ci->kind));
-    cli_json_key(j, "dtype"); cli_json_cstr(j, *ci->dtype ? ci->dtype : NULL);
-    cli_json_key(j, "unit"); cli_json_cstr(j, ci->unit ? shmc_unit_name(ci->unit) : NULL);
-    cli_json_key(j, "tz"); cli_json_cstr(j, ci->tz);
+    cli_json_key(j, "id");
+    cli_json_u64(j, id);
+    cli_json_key(j, "label");
+    json_label(j, &ci->label);
+    cli_json_key(j, "label_type");
+    cli_json_cstr(j, label_type_name(ci->label.type));
+    cli_json_key(j, "role");
+    cli_json_cstr(j, column_role(ci));
+    cli_json_key(j, "kind");
+    cli_json_cstr(j, shmc_kind_name(ci->kind));
+    cli_json_key(j, "dtype");
+    cli_json_cstr(j, *ci->dtype ? ci->dtype : NULL);
+    cli_json_key(j, "unit");
+    cli_json_cstr(j, ci->unit ? shmc_unit_name(ci->unit) : NULL);
+    cli_json_key(j, "tz");
+    cli_json_cstr(j, ci->tz);
     if (ci->kind == SHMC_KIND_CATEGORICAL) {
-        cli_json_key(j, "code_kind"); cli_json_cstr(j, shmc_kind_name(ci->code_kind));
-        cli_json_key(j, "ordered"); cli_json_bool(j, (ci->flags & SHMC_COL_ORDERED) != 0);
-        cli_json_key(j, "categories_column"); cli_json_u64(j, ci->dict_column);
+        cli_json_key(j, "code_kind");
+        cli_json_cstr(j, shmc_kind_name(ci->code_kind));
+        cli_json_key(j, "ordered");
+        cli_json_bool(j, (ci->flags & SHMC_COL_ORDERED) != 0);
+        cli_json_key(j, "categories_column");
+        cli_json_u64(j, ci->dict_column);
     }
     if (ci->arrow) {
-        cli_json_key(j, "arrow"); cli_json_cstr(j, ci->arrow);
-        cli_json_key(j, "arrow_type"); cli_json_cstr(j, shmc_arrow_name(ci->arrow));
+        cli_json_key(j, "arrow");
+        cli_json_cstr(j, ci->arrow);
+        cli_json_key(j, "arrow_type");
+        cli_json_cstr(j, shmc_arrow_name(ci->arrow));
     }
     if (ci->kind == SHMC_KIND_ARROW && ci->dict_column != UINT32_MAX) {
-        cli_json_key(j, "ordered"); cli_json_bool(j, (ci->flags & SHMC_COL_ORDERED) != 0);
-        cli_json_key(j, "dictionary_column"); cli_json_u64(j, ci->dict_column);
+        cli_json_key(j, "ordered");
+        cli_json_bool(j, (ci->flags & SHMC_COL_ORDERED) != 0);
+        cli_json_key(j, "dictionary_column");
+        cli_json_u64(j, ci->dict_column);
     }
     if (ci->kind == SHMC_KIND_SPARSE) {
-        cli_json_key(j, "code_kind"); cli_json_cstr(j, shmc_kind_name(ci->code_kind));
-        cli_json_key(j, "fill_column"); cli_json_u64(j, ci->dict_column);
+        cli_json_key(j, "code_kind");
+        cli_json_cstr(j, shmc_kind_name(ci->code_kind));
+        cli_json_key(j, "fill_column");
+        cli_json_u64(j, ci->dict_column);
     }
     if (ci->kind == SHMC_KIND_INTERVAL) {
-        cli_json_key(j, "code_kind"); cli_json_cstr(j, shmc_kind_name(ci->code_kind));
-        cli_json_key(j, "closed"); cli_json_cstr(j, closed_name(ci->flags));
+        cli_json_key(j, "code_kind");
+        cli_json_cstr(j, shmc_kind_name(ci->code_kind));
+        cli_json_key(j, "closed");
+        cli_json_cstr(j, closed_name(ci->flags));
     }
-    cli_json_key(j, "rows"); cli_json_u64(j, ci->nrows);
-    cli_json_key(j, "nulls"); cli_json_u64(j, ci->null_count);
-    cli_json_key(j, "raw_bytes"); cli_json_u64(j, ci->raw_bytes);
-    cli_json_key(j, "stored_bytes"); cli_json_u64(j, ci->stored_bytes);
-    cli_json_key(j, "ratio"); cli_json_double(j, ratio(ci->raw_bytes, ci->stored_bytes));
-    cli_json_key(j, "first_chunk"); cli_json_u64(j, ci->first_chunk);
-    cli_json_key(j, "nchunks"); cli_json_u64(j, ci->nchunks);
+    cli_json_key(j, "rows");
+    cli_json_u64(j, ci->nrows);
+    cli_json_key(j, "nulls");
+    cli_json_u64(j, ci->null_count);
+    cli_json_key(j, "raw_bytes");
+    cli_json_u64(j, ci->raw_bytes);
+    cli_json_key(j, "stored_bytes");
+    cli_json_u64(j, ci->stored_bytes);
+    cli_json_key(j, "ratio");
+    cli_json_double(j, ratio(ci->raw_bytes, ci->stored_bytes));
+    cli_json_key(j, "first_chunk");
+    cli_json_u64(j, ci->first_chunk);
+    cli_json_key(j, "nchunks");
+    cli_json_u64(j, ci->nchunks);
     cli_json_end_object(j);
 }
 
@@ -302,18 +366,30 @@ static void json_chunk(cli_json *j, uint32_t id, const shmc_chunk_info *k)
     char hash[24];
     snprintf(hash, sizeof hash, "%016" PRIx64, k->xxh3);
     cli_json_begin_object(j);
-    cli_json_key(j, "id"); cli_json_u64(j, id);
-    cli_json_key(j, "column"); cli_json_u64(j, k->column);
-    cli_json_key(j, "row_group"); cli_json_u64(j, k->rowgroup);
-    cli_json_key(j, "role"); cli_json_cstr(j, shmc_role_name(k->role));
-    cli_json_key(j, "codec"); cli_json_cstr(j, shmc_codec_name(k->codec));
-    cli_json_key(j, "shuffle"); cli_json_bool(j, k->shuffle);
-    cli_json_key(j, "offset"); cli_json_u64(j, k->offset);
-    cli_json_key(j, "raw_bytes"); cli_json_u64(j, k->raw_len);
-    cli_json_key(j, "stored_bytes"); cli_json_u64(j, k->stored_len);
-    cli_json_key(j, "row_start"); cli_json_u64(j, k->row_start);
-    cli_json_key(j, "rows"); cli_json_u64(j, k->nrows);
-    cli_json_key(j, "xxh3"); cli_json_cstr(j, hash);
+    cli_json_key(j, "id");
+    cli_json_u64(j, id);
+    cli_json_key(j, "column");
+    cli_json_u64(j, k->column);
+    cli_json_key(j, "row_group");
+    cli_json_u64(j, k->rowgroup);
+    cli_json_key(j, "role");
+    cli_json_cstr(j, shmc_role_name(k->role));
+    cli_json_key(j, "codec");
+    cli_json_cstr(j, shmc_codec_name(k->codec));
+    cli_json_key(j, "shuffle");
+    cli_json_bool(j, k->shuffle);
+    cli_json_key(j, "offset");
+    cli_json_u64(j, k->offset);
+    cli_json_key(j, "raw_bytes");
+    cli_json_u64(j, k->raw_len);
+    cli_json_key(j, "stored_bytes");
+    cli_json_u64(j, k->stored_len);
+    cli_json_key(j, "row_start");
+    cli_json_u64(j, k->row_start);
+    cli_json_key(j, "rows");
+    cli_json_u64(j, k->nrows);
+    cli_json_key(j, "xxh3");
+    cli_json_cstr(j, hash);
     cli_json_end_object(j);
 }
 
@@ -322,9 +398,11 @@ static int info_json(shmc_segment *seg, const shmc_segment_info *info)
 {
     shmc_column_info ci;
     shmc_chunk_info ki;
-    for (uint32_t c = 0; c < info->ncolumns; c++) FORWARD_STATUS(shmc_segment_column_info(seg, c, &ci));
+    for (uint32_t c = 0; c < info->ncolumns; c++)
+        FORWARD_STATUS(shmc_segment_column_info(seg, c, &ci));
     if (cli_verbosity > 0)
-        for (uint32_t k = 0; k < info->nchunks; k++) FORWARD_STATUS(shmc_segment_chunk_info(seg, k, &ki));
+        for (uint32_t k = 0; k < info->nchunks; k++)
+            FORWARD_STATUS(shmc_segment_chunk_info(seg, k, &ki));
     cli_json j;
     cli_json_init(&j, stdout);
     cli_json_begin_object(&j);
@@ -352,16 +430,19 @@ static int info_json(shmc_segment *seg, const shmc_segment_info *info)
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, OPT_JSON}, {"help", no_argument, NULL, 'h'},
-        {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"json", no_argument, NULL, OPT_JSON},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {NULL, 0, NULL, 0}};
     const cli_parse p = {"info", "", longopts};
     const char *arg;
     int done = -1, c, json = 0;
     while ((c = cli_next_opt(&p, argc, argv, &arg, &done)) != -1)
         if (c == OPT_JSON) json = 1;
     if (done >= 0) return done;
-    if (argc - optind != 1) return cli_usage("info", "needs exactly one SRC (got %d)", argc - optind);
+    if (argc - optind != 1)
+        return cli_usage("info", "needs exactly one SRC (got %d)", argc - optind);
     const char *src = argv[optind];
     shmc_segment *seg = NULL;
     shmc_segment_info info;
@@ -370,7 +451,8 @@ int cmd_info(int argc, char **argv)
     if (st == SHMC_OK) st = shmc_segment_info_get(seg, &info);
     if (st == SHMC_OK) st = json ? info_json(seg, &info) : info_text(seg, &info);
     int rc = CLI_OK;
-    if (st != SHMC_OK) rc = cli_fail("info", src, "%s", cli_detail(seg ? shmc_segment_errmsg(seg) : "", st));
+    if (st != SHMC_OK)
+        rc = cli_fail("info", src, "%s", cli_detail(seg ? shmc_segment_errmsg(seg) : "", st));
     shmc_segment_free(seg);
     return rc;
 }

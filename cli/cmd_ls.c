@@ -55,19 +55,21 @@ static void print_text(const ls_list *l)
         if (cli_verbosity >= 0) fprintf(stderr, "no shmchunk segments in shared memory\n");
         return;
     }
-    int width = 4;   /* "NAME" */
+    int width = 4; /* "NAME" */
     for (size_t i = 0; i < l->n; i++) {
         size_t w = 4 + strlen(cli_safe(l->v[i].name, strlen(l->v[i].name)));
         if (w > (size_t)width) width = w > 300 ? 300 : (int)w;
     }
-    if (cli_verbosity >= 0) printf("%-*s  %12s  %6s  %8s  %s\n", width, "NAME", "SIZE", "UID", "PID", "STATE");
+    if (cli_verbosity >= 0)
+        printf("%-*s  %12s  %6s  %8s  %s\n", width, "NAME", "SIZE", "UID", "PID", "STATE");
     for (size_t i = 0; i < l->n; i++) {
         const shmc_shm_entry *e = &l->v[i].e;
         char pid[24], name[1100];
         if (e->owner_pid) snprintf(pid, sizeof pid, "%" PRId64, e->owner_pid);
         else snprintf(pid, sizeof pid, "-");
         snprintf(name, sizeof name, "shm:%s", cli_safe(e->name, strlen(e->name)));
-        printf("%-*s  %12" PRIu64 "  %6" PRIu32 "  %8s  %s\n", width, name, e->size, e->uid, pid, state_text(e));
+        printf("%-*s  %12" PRIu64 "  %6" PRIu32 "  %8s  %s\n", width, name, e->size, e->uid, pid,
+               state_text(e));
     }
 }
 
@@ -80,15 +82,20 @@ static void print_json(const ls_list *l)
         const shmc_shm_entry *e = &l->v[i].e;
         cli_json_begin_object(&j);
         char name[1100];
-        snprintf(name, sizeof name, "shm:%s", e->name);   /* as every verb takes it */
-        cli_json_key(&j, "name"); cli_json_cstr(&j, name);
-        cli_json_key(&j, "size"); cli_json_u64(&j, e->size);
-        cli_json_key(&j, "uid"); cli_json_u64(&j, e->uid);
+        snprintf(name, sizeof name, "shm:%s", e->name); /* as every verb takes it */
+        cli_json_key(&j, "name");
+        cli_json_cstr(&j, name);
+        cli_json_key(&j, "size");
+        cli_json_u64(&j, e->size);
+        cli_json_key(&j, "uid");
+        cli_json_u64(&j, e->uid);
         cli_json_key(&j, "owner_pid");
         if (e->owner_pid) cli_json_i64(&j, e->owner_pid);
         else cli_json_null(&j);
-        cli_json_key(&j, "state"); cli_json_cstr(&j, shmc_owner_state_name(e->owner_state));
-        cli_json_key(&j, "sealed"); cli_json_bool(&j, e->sealed);
+        cli_json_key(&j, "state");
+        cli_json_cstr(&j, shmc_owner_state_name(e->owner_state));
+        cli_json_key(&j, "sealed");
+        cli_json_bool(&j, e->sealed);
         cli_json_end_object(&j);
     }
     cli_json_end_array(&j);
@@ -97,9 +104,11 @@ static void print_json(const ls_list *l)
 
 int cmd_ls(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, OPT_JSON}, {"help", no_argument, NULL, 'h'},
-        {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"json", no_argument, NULL, OPT_JSON},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {NULL, 0, NULL, 0}};
     const cli_parse p = {"ls", "", longopts};
     const char *arg;
     int done = -1, c, json = 0;
@@ -113,7 +122,7 @@ int cmd_ls(int argc, char **argv)
     if (l.oom) rc = cli_fail("ls", NULL, "out of memory");
     else if (st != SHMC_OK) rc = cli_fail("ls", "/dev/shm", "%s", shmc_strerror(st));
     else {
-        if (l.n > 1) qsort(l.v, l.n, sizeof *l.v, by_name);   /* qsort(NULL, 0) is UB */
+        if (l.n > 1) qsort(l.v, l.n, sizeof *l.v, by_name); /* qsort(NULL, 0) is UB */
         if (json) print_json(&l);
         else print_text(&l);
     }

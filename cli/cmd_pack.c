@@ -55,10 +55,16 @@ static int read_stream(int fd, input_buf *in, char *err, size_t cap)
         if (len == alloc) {
             if (alloc >= limit) {
                 free(buf);
-                return snprintf(err, cap, "input is larger than this machine's memory (%zu bytes)", limit), -1;
+                return snprintf(err, cap, "input is larger than this machine's memory (%zu bytes)",
+                                limit),
+                       -1;
             }
             unsigned char *grown = realloc(buf, alloc * 2);
-            if (!grown) { free(buf); buf = NULL; continue; }
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                continue;
+            }
             buf = grown;
             alloc *= 2;
         }
@@ -102,15 +108,16 @@ static int input_load(const char *path, input_buf *in, char *err, size_t cap)
 
 static int parse_args(int argc, char **argv, pack_args *a)
 {
-    static const struct option longopts[] = {
-        {"zstd", optional_argument, NULL, OPT_ZSTD},
-        {"shuffle", no_argument, NULL, OPT_SHUFFLE},
-        {"no-shuffle", no_argument, NULL, OPT_NO_SHUFFLE},
-        {"rows-per-chunk", required_argument, NULL, OPT_ROWS},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"name-only", no_argument, NULL, OPT_NAME_ONLY},
-        {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"zstd", optional_argument, NULL, OPT_ZSTD},
+                                             {"shuffle", no_argument, NULL, OPT_SHUFFLE},
+                                             {"no-shuffle", no_argument, NULL, OPT_NO_SHUFFLE},
+                                             {"rows-per-chunk", required_argument, NULL, OPT_ROWS},
+                                             {"threads", required_argument, NULL, OPT_THREADS},
+                                             {"name-only", no_argument, NULL, OPT_NAME_ONLY},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {NULL, 0, NULL, 0}};
     const cli_parse p = {"pack", "", longopts};
     const char *arg;
     int done = -1, c;
@@ -123,11 +130,18 @@ static int parse_args(int argc, char **argv, pack_args *a)
                 return cli_usage("pack", "--zstd level must be 1..22, not '%s'", arg);
             a->opts.level = arg ? (int)level : 1;
             break;
-        case OPT_SHUFFLE: a->opts.shuffle = 1; a->shuffle_set = 1; break;
-        case OPT_NO_SHUFFLE: a->opts.shuffle = 0; a->shuffle_set = 1; break;
+        case OPT_SHUFFLE:
+            a->opts.shuffle = 1;
+            a->shuffle_set = 1;
+            break;
+        case OPT_NO_SHUFFLE:
+            a->opts.shuffle = 0;
+            a->shuffle_set = 1;
+            break;
         case OPT_ROWS:
             if (cli_parse_u64(arg, &a->opts.rows_per_chunk) != 0 || a->opts.rows_per_chunk == 0)
-                return cli_usage("pack", "--rows-per-chunk needs a positive integer, not '%s'", arg);
+                return cli_usage("pack", "--rows-per-chunk needs a positive integer, not '%s'",
+                                 arg);
             break;
         case OPT_THREADS:
             if (cli_parse_int(arg, 0, 4096, &threads) != 0)
@@ -160,7 +174,8 @@ static int check_dest(const char *dest)
         return CLI_OK;
     }
     if (strcmp(dest, "-") == 0)
-        return cli_fail("pack", dest, "a segment cannot be written to stdout; give a file or shm:NAME");
+        return cli_fail("pack", dest,
+                        "a segment cannot be written to stdout; give a file or shm:NAME");
     if (lstat(dest, &st) == 0)
         return cli_fail("pack", dest, "already exists (refusing to overwrite)");
     return CLI_OK;
@@ -228,12 +243,10 @@ static int pack_frame(const pack_args *a, const input_buf *in)
     guarded.opts = opts;
     st = write_guarded(frame, &guarded, name, sizeof name);
     cli_progress_finish(bar);
-    if (st == SHMC_ERR_EXISTS)
-        cli_fail("pack", a->dest, "already exists (refusing to overwrite)");
+    if (st == SHMC_ERR_EXISTS) cli_fail("pack", a->dest, "already exists (refusing to overwrite)");
     else if (st != SHMC_OK)
         cli_fail("pack", a->dest, "%s", cli_detail(shmc_frame_errmsg(frame), st));
-    else
-        print_summary(a, name);
+    else print_summary(a, name);
     shmc_frame_free(frame);
     return st == SHMC_OK ? CLI_OK : CLI_FAIL;
 }
@@ -243,7 +256,7 @@ int cmd_pack(int argc, char **argv)
     pack_args a;
     memset(&a, 0, sizeof a);
     shmc_write_opts_init(&a.opts);
-    a.opts.flags = 0;   /* persistent: lives until 'shmchunk rm' */
+    a.opts.flags = 0; /* persistent: lives until 'shmchunk rm' */
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
     if ((rc = check_dest(a.dest)) != CLI_OK) return rc;

@@ -23,18 +23,21 @@ static int rm_check(const char *name, int force)
     if (st == SHMC_ERR_NOT_FOUND || st == SHMC_ERR_BAD_NAME)
         rc = cli_fail("rm", name, "%s", cli_detail(seg ? shmc_segment_errmsg(seg) : "", st));
     else if (st == SHMC_OK && info.owner_state == SHMC_OWNER_ALIVE && !force)
-        rc = cli_fail("rm", name, "its owner (pid %" PRId64 ") is alive and removes it when it "
-                      "closes; --force removes it now", info.owner_pid);
+        rc = cli_fail("rm", name,
+                      "its owner (pid %" PRId64 ") is alive and removes it when it "
+                      "closes; --force removes it now",
+                      info.owner_pid);
     shmc_segment_free(seg);
     return rc;
 }
 
 int cmd_rm(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"force", no_argument, NULL, OPT_FORCE}, {"help", no_argument, NULL, 'h'},
-        {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"force", no_argument, NULL, OPT_FORCE},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {NULL, 0, NULL, 0}};
     const cli_parse p = {"rm", "f", longopts};
     const char *arg;
     int done = -1, c, force = 0;
@@ -45,7 +48,10 @@ int cmd_rm(int argc, char **argv)
     int rc = CLI_OK;
     for (int i = optind; i < argc; i++) {
         const char *name = argv[i];
-        if (rm_check(name, force) != CLI_OK) { rc = CLI_FAIL; continue; }
+        if (rm_check(name, force) != CLI_OK) {
+            rc = CLI_FAIL;
+            continue;
+        }
         int st = shmc_segment_unlink(name);
         if (st != SHMC_OK) {
             rc = cli_fail("rm", name, "%s", shmc_strerror(st));

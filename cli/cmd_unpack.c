@@ -37,13 +37,14 @@ static int ids_push(selection_buf *b, uint32_t id)
 
 static int parse_args(int argc, char **argv, unpack_args *a)
 {
-    static const struct option longopts[] = {
-        {"columns", required_argument, NULL, OPT_COLUMNS},
-        {"chunks", required_argument, NULL, OPT_CHUNKS},
-        {"rows", required_argument, NULL, OPT_ROWS},
-        {"allow-pickle", no_argument, NULL, OPT_ALLOW_PICKLE},
-        {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"columns", required_argument, NULL, OPT_COLUMNS},
+                                             {"chunks", required_argument, NULL, OPT_CHUNKS},
+                                             {"rows", required_argument, NULL, OPT_ROWS},
+                                             {"allow-pickle", no_argument, NULL, OPT_ALLOW_PICKLE},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {NULL, 0, NULL, 0}};
     const cli_parse p = {"unpack", "", longopts};
     const char *arg;
     int done = -1, c;
@@ -113,7 +114,8 @@ static int resolve_columns(shmc_segment *seg, const unpack_args *a, selection_bu
 {
     shmc_segment_info info;
     int st = shmc_segment_info_get(seg, &info);
-    if (st != SHMC_OK) return cli_fail("unpack", a->src, "%s", cli_detail(shmc_segment_errmsg(seg), st));
+    if (st != SHMC_OK)
+        return cli_fail("unpack", a->src, "%s", cli_detail(shmc_segment_errmsg(seg), st));
     char *label = malloc(strlen(a->columns) + 1);
     if (!label) return cli_fail("unpack", a->src, "out of memory");
     int rc = CLI_OK;
@@ -132,20 +134,25 @@ static int parse_chunks(shmc_segment *seg, const unpack_args *a, selection_buf *
 {
     shmc_segment_info info;
     int st = shmc_segment_info_get(seg, &info);
-    if (st != SHMC_OK) return cli_fail("unpack", a->src, "%s", cli_detail(shmc_segment_errmsg(seg), st));
+    if (st != SHMC_OK)
+        return cli_fail("unpack", a->src, "%s", cli_detail(shmc_segment_errmsg(seg), st));
     char *copy = strdup(a->chunks);
     if (!copy) return cli_fail("unpack", a->src, "out of memory");
     int rc = CLI_OK;
     char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok && rc == CLI_OK; tok = strtok_r(NULL, ",", &save)) {
+    for (char *tok = strtok_r(copy, ",", &save); tok && rc == CLI_OK;
+         tok = strtok_r(NULL, ",", &save)) {
         uint64_t id;
-        if (cli_parse_u64(tok, &id) != 0) rc = cli_usage("unpack", "--chunks: '%s' is not a chunk id", tok);
+        if (cli_parse_u64(tok, &id) != 0)
+            rc = cli_usage("unpack", "--chunks: '%s' is not a chunk id", tok);
         else if (id >= info.nchunks)
-            rc = cli_fail("unpack", a->src, "chunk %" PRIu64 " out of range (the segment has %" PRIu32 " chunks)",
-                          id, info.nchunks);
+            rc = cli_fail("unpack", a->src,
+                          "chunk %" PRIu64 " out of range (the segment has %" PRIu32 " chunks)", id,
+                          info.nchunks);
         else if (ids_push(out, (uint32_t)id) != 0) rc = cli_fail("unpack", a->src, "out of memory");
     }
-    if (rc == CLI_OK && out->n == 0) rc = cli_usage("unpack", "--chunks needs at least one chunk id");
+    if (rc == CLI_OK && out->n == 0)
+        rc = cli_usage("unpack", "--chunks needs at least one chunk id");
     free(copy);
     return rc;
 }
@@ -163,13 +170,18 @@ static int parse_rows(shmc_segment *seg, const unpack_args *a, shmc_selection *s
     strcpy(stop_s, colon + 1);
     shmc_segment_info info;
     int st = shmc_segment_info_get(seg, &info);
-    if (st != SHMC_OK) return cli_fail("unpack", a->src, "%s", cli_detail(shmc_segment_errmsg(seg), st));
+    if (st != SHMC_OK)
+        return cli_fail("unpack", a->src, "%s", cli_detail(shmc_segment_errmsg(seg), st));
     uint64_t start = 0, stop = info.nrows;
-    if ((*start_s && cli_parse_u64(start_s, &start) != 0) || (*stop_s && cli_parse_u64(stop_s, &stop) != 0))
-        return cli_usage("unpack", "--rows: '%s' is not START:STOP (non-negative integers)", a->rows);
+    if ((*start_s && cli_parse_u64(start_s, &start) != 0) ||
+        (*stop_s && cli_parse_u64(stop_s, &stop) != 0))
+        return cli_usage("unpack", "--rows: '%s' is not START:STOP (non-negative integers)",
+                         a->rows);
     if (start > stop || stop > info.nrows)
-        return cli_fail("unpack", a->src, "rows %" PRIu64 ":%" PRIu64 " out of range (the frame has %" PRIu64
-                        " rows)", start, stop, info.nrows);
+        return cli_fail("unpack", a->src,
+                        "rows %" PRIu64 ":%" PRIu64 " out of range (the frame has %" PRIu64
+                        " rows)",
+                        start, stop, info.nrows);
     /* row_stop 0 means "to the end", so an empty range is spelled as nrows:nrows. */
     if (start == stop) start = stop = info.nrows;
     sel->row_start = start;
@@ -202,7 +214,8 @@ static int build_selection(shmc_segment *seg, const unpack_args *a, shmc_selecti
 static int check_objects(shmc_segment *seg, const unpack_args *a, const shmc_selection *sel)
 {
     shmc_segment_info info;
-    if (a->flags & SHMC_PICKLE_OBJECTS || shmc_segment_info_get(seg, &info) != SHMC_OK) return CLI_OK;
+    if (a->flags & SHMC_PICKLE_OBJECTS || shmc_segment_info_get(seg, &info) != SHMC_OK)
+        return CLI_OK;
     size_t n = sel->chunks ? sel->nchunks : sel->columns ? sel->ncolumns : info.ncolumns;
     for (size_t i = 0; i < n; i++) {
         uint32_t col = (uint32_t)i;
@@ -212,12 +225,15 @@ static int check_objects(shmc_segment *seg, const unpack_args *a, const shmc_sel
             col = k.column;
         } else if (sel->columns) col = sel->columns[i];
         shmc_column_info ci;
-        if (shmc_segment_column_info(seg, col, &ci) != SHMC_OK || ci.kind != SHMC_KIND_OBJECT) continue;
+        if (shmc_segment_column_info(seg, col, &ci) != SHMC_OK || ci.kind != SHMC_KIND_OBJECT)
+            continue;
         char buf[32];
         size_t len;
         const char *label = cli_label_text(&ci.label, buf, sizeof buf, &len);
-        return cli_fail("unpack", a->src, "column '%.*s' holds Python objects (loading them runs code); "
-                        "pass --allow-pickle if you trust this segment", (int)len, label);
+        return cli_fail("unpack", a->src,
+                        "column '%.*s' holds Python objects (loading them runs code); "
+                        "pass --allow-pickle if you trust this segment",
+                        (int)len, label);
     }
     return CLI_OK;
 }
@@ -227,7 +243,8 @@ static int write_pickle(shmc_segment *seg, const unpack_args *a, const shmc_sele
     shmc_pickle_out out;
     memset(&out, 0, sizeof out);
     int st = shmc_pickle_write(seg, sel, a->flags, &out);
-    if (st != SHMC_OK) return cli_fail("unpack", a->src, "%s", cli_detail(shmc_segment_errmsg(seg), st));
+    if (st != SHMC_OK)
+        return cli_fail("unpack", a->src, "%s", cli_detail(shmc_segment_errmsg(seg), st));
     char err[512];
     int rc = cli_output_write(a->output, out.bytes, out.len, err, sizeof err);
     if (rc != 0) cli_fail("unpack", a->output, "%s", err);

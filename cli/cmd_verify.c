@@ -47,7 +47,8 @@ static void on_bad_chunk(void *user, uint32_t chunk, int status, const char *msg
     }
     if (msg && *msg) {
         size_t slen = strlen(v->src);
-        if (strncmp(msg, v->src, slen) == 0 && msg[slen] == ':' && msg[slen + 1] == ' ') msg += slen + 2;
+        if (strncmp(msg, v->src, slen) == 0 && msg[slen] == ':' && msg[slen + 1] == ' ')
+            msg += slen + 2;
         fputs(": ", stdout);
         cli_put_safe(stdout, msg, strlen(msg));
     }
@@ -56,22 +57,25 @@ static void on_bad_chunk(void *user, uint32_t chunk, int status, const char *msg
 
 int cmd_verify(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'},
-        {"verbose", no_argument, NULL, 'v'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {NULL, 0, NULL, 0}};
     const cli_parse p = {"verify", "", longopts};
     const char *arg;
     int done = -1;
     while (cli_next_opt(&p, argc, argv, &arg, &done) != -1) {}
     if (done >= 0) return done;
-    if (argc - optind != 1) return cli_usage("verify", "needs exactly one SRC (got %d)", argc - optind);
+    if (argc - optind != 1)
+        return cli_usage("verify", "needs exactly one SRC (got %d)", argc - optind);
     verify_ctx v = {argv[optind], NULL, 0};
     shmc_segment_info info;
     int st = shmc_segment_create(&v.seg);
     if (st == SHMC_OK) st = shmc_segment_open(v.seg, v.src, 0);
     if (st == SHMC_OK) st = shmc_segment_info_get(v.seg, &info);
     if (st != SHMC_OK) {
-        int rc = cli_fail("verify", v.src, "%s", cli_detail(v.seg ? shmc_segment_errmsg(v.seg) : "", st));
+        int rc = cli_fail("verify", v.src, "%s",
+                          cli_detail(v.seg ? shmc_segment_errmsg(v.seg) : "", st));
         shmc_segment_free(v.seg);
         return rc;
     }
@@ -80,11 +84,11 @@ int cmd_verify(int argc, char **argv)
     fflush(stdout);
     int rc = CLI_OK;
     if (st != SHMC_OK && v.nbad > 0)
-        rc = cli_fail("verify", v.src, "%" PRIu32 " of %" PRIu32 " chunks bad", v.nbad, info.nchunks);
+        rc = cli_fail("verify", v.src, "%" PRIu32 " of %" PRIu32 " chunks bad", v.nbad,
+                      info.nchunks);
     else if (st != SHMC_OK)
         rc = cli_fail("verify", v.src, "%s", cli_detail(shmc_segment_errmsg(v.seg), st));
-    else if (cli_verbosity >= 0)
-        printf("ok: %" PRIu32 " chunks verified\n", info.nchunks);
+    else if (cli_verbosity >= 0) printf("ok: %" PRIu32 " chunks verified\n", info.nchunks);
     shmc_segment_free(v.seg);
     return rc;
 }

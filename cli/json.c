@@ -50,10 +50,19 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     size_t need;
     uint32_t min, cp;
     if (c < 0x80) return 1;
-    if ((c & 0xe0) == 0xc0) { need = 2; min = 0x80; cp = c & 0x1fu; }
-    else if ((c & 0xf0) == 0xe0) { need = 3; min = 0x800; cp = c & 0x0fu; }
-    else if ((c & 0xf8) == 0xf0) { need = 4; min = 0x10000; cp = c & 0x07u; }
-    else return 0;
+    if ((c & 0xe0) == 0xc0) {
+        need = 2;
+        min = 0x80;
+        cp = c & 0x1fu;
+    } else if ((c & 0xf0) == 0xe0) {
+        need = 3;
+        min = 0x800;
+        cp = c & 0x0fu;
+    } else if ((c & 0xf8) == 0xf0) {
+        need = 4;
+        min = 0x10000;
+        cp = c & 0x07u;
+    } else return 0;
     if (n < need) return 0;
     for (size_t i = 1; i < need; i++) {
         if ((s[i] & 0xc0) != 0x80) return 0;
@@ -68,10 +77,23 @@ static void put_escaped(FILE *f, const unsigned char *s, size_t len)
     fputc('"', f);
     for (size_t i = 0; i < len;) {
         unsigned char c = s[i];
-        if (c == '"' || c == '\\') { fputc('\\', f); fputc(c, f); i++; continue; }
-        if (c < 0x20 || c == 0x7f) { fprintf(f, "\\u%04x", c); i++; continue; }
+        if (c == '"' || c == '\\') {
+            fputc('\\', f);
+            fputc(c, f);
+            i++;
+            continue;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            fprintf(f, "\\u%04x", c);
+            i++;
+            continue;
+        }
         size_t n = utf8_len(s + i, len - i);
-        if (n == 0) { fputs("\\ufffd", f); i++; continue; }
+        if (n == 0) {
+            fputs("\\ufffd", f);
+            i++;
+            continue;
+        }
         fwrite(s + i, 1, n, f);
         i += n;
     }
@@ -94,14 +116,33 @@ void cli_json_string(cli_json *j, const char *s, size_t len)
 
 void cli_json_cstr(cli_json *j, const char *s)
 {
-    if (!s) { cli_json_null(j); return; }
+    if (!s) {
+        cli_json_null(j);
+        return;
+    }
     cli_json_string(j, s, strlen(s));
 }
 
-void cli_json_u64(cli_json *j, uint64_t v) { sep(j); fprintf(j->f, "%" PRIu64, v); }
-void cli_json_i64(cli_json *j, int64_t v) { sep(j); fprintf(j->f, "%" PRId64, v); }
-void cli_json_bool(cli_json *j, int v) { sep(j); fputs(v ? "true" : "false", j->f); }
-void cli_json_null(cli_json *j) { sep(j); fputs("null", j->f); }
+void cli_json_u64(cli_json *j, uint64_t v)
+{
+    sep(j);
+    fprintf(j->f, "%" PRIu64, v);
+}
+void cli_json_i64(cli_json *j, int64_t v)
+{
+    sep(j);
+    fprintf(j->f, "%" PRId64, v);
+}
+void cli_json_bool(cli_json *j, int v)
+{
+    sep(j);
+    fputs(v ? "true" : "false", j->f);
+}
+void cli_json_null(cli_json *j)
+{
+    sep(j);
+    fputs("null", j->f);
+}
 
 void cli_json_double(cli_json *j, double v)
 {

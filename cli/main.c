@@ -130,8 +130,8 @@ const char *cli_detail(const char *errmsg, int status)
 
 void cli_reset_opts(void)
 {
-    optind = 0;   /* glibc: 0 re-initialises getopt completely (permutation state) */
-    opterr = 0;   /* we print our own messages */
+    optind = 0; /* glibc: 0 re-initialises getopt completely (permutation state) */
+    opterr = 0; /* we print our own messages */
 }
 
 /* Spelling of the option getopt just stopped at, for error messages. */
@@ -166,9 +166,9 @@ int cli_next_opt(const cli_parse *p, int argc, char **argv, const char **arg, in
             const char *a = bad_option(argv, argc);
             /* getopt reports a known long option given "=value" by setting optopt. */
             if (optopt && strncmp(a, "--", 2) == 0)
-                *done = cli_usage(p->verb, "option '%.*s' takes no argument", (int)strcspn(a, "="), a);
-            else
-                *done = cli_usage(p->verb, "unknown option '%s'", a);
+                *done =
+                    cli_usage(p->verb, "option '%.*s' takes no argument", (int)strcspn(a, "="), a);
+            else *done = cli_usage(p->verb, "unknown option '%s'", a);
             return -1;
         }
         case ':':
@@ -203,8 +203,8 @@ int cli_parse_int(const char *s, long lo, long hi, long *out)
 
 static int print_version(void)
 {
-    printf("shmchunk %s (libshmchunk %s, segment format %d)\n", SHMC_VERSION_STRING,
-           shmc_version(), SHMC_FORMAT_VERSION);
+    printf("shmchunk %s (libshmchunk %s, segment format %d)\n", SHMC_VERSION_STRING, shmc_version(),
+           SHMC_FORMAT_VERSION);
     return CLI_OK;
 }
 
@@ -221,8 +221,10 @@ int main(int argc, char **argv)
         if (!strcmp(a, "-V") || !strcmp(a, "--version")) return print_version();
         if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) cli_verbosity = -1;
         else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) cli_verbosity++;
-        else if (!strcmp(a, "--")) { i++; break; }
-        else return cli_usage(NULL, "unknown option '%s'", a);
+        else if (!strcmp(a, "--")) {
+            i++;
+            break;
+        } else return cli_usage(NULL, "unknown option '%s'", a);
     }
     if (i >= argc) {
         cli_print_usage(stderr, NULL);

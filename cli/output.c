@@ -89,8 +89,14 @@ int cli_output_write(const char *path, const void *bytes, size_t len, char *err,
     temp_active = 1;
     int rc = write_temp(fd, bytes, len);
     int saved = errno;
-    if (close(fd) != 0 && rc == 0) { rc = -1; saved = errno; }
-    if (rc == 0 && rename(temp_path, path) != 0) { rc = -1; saved = errno; }
+    if (close(fd) != 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc == 0 && rename(temp_path, path) != 0) {
+        rc = -1;
+        saved = errno;
+    }
     if (rc != 0) {
         unlink(temp_path);
         snprintf(err, errcap, "cannot write: %s", strerror(saved));

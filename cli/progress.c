@@ -9,7 +9,7 @@
 
 struct cli_progress {
     const char *what;
-    pthread_mutex_t lock;   /* the library may report from its compression threads */
+    pthread_mutex_t lock; /* the library may report from its compression threads */
     double last_draw;
     int drawn;
 };

@@ -45,18 +45,10 @@ const char *cli_human_size(uint64_t bytes, char *buf, size_t cap)
 const char *cli_label_text(const shmc_label *label, char *buf, size_t cap, size_t *len)
 {
     switch (label->type) {
-    case SHMC_LABEL_STR:
-        *len = label->str ? label->len : 0;
-        return label->str ? label->str : "";
-    case SHMC_LABEL_INT:
-        snprintf(buf, cap, "%" PRId64, label->i);
-        break;
-    case SHMC_LABEL_NONE:
-        snprintf(buf, cap, "None");
-        break;
-    default:
-        snprintf(buf, cap, "<pickled label>");
-        break;
+    case SHMC_LABEL_STR: *len = label->str ? label->len : 0; return label->str ? label->str : "";
+    case SHMC_LABEL_INT: snprintf(buf, cap, "%" PRId64, label->i); break;
+    case SHMC_LABEL_NONE: snprintf(buf, cap, "None"); break;
+    default: snprintf(buf, cap, "<pickled label>"); break;
     }
     *len = strlen(buf);
     return buf;

@@ -13,15 +13,14 @@
 #include "shmchunk.h"
 
 /* A broken promise of the public API is a finding: abort so libFuzzer saves it. */
-#define FUZZ_CHECK(cond, ...)                                                    \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "fuzz: %s:%d: check failed: %s: ", __FILE__, __LINE__, \
-                    #cond);                                                      \
-            fprintf(stderr, __VA_ARGS__);                                        \
-            fputc('\n', stderr);                                                 \
-            abort();                                                             \
-        }                                                                        \
+#define FUZZ_CHECK(cond, ...)                                                                      \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz: %s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);         \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* A copy of the input in 64-byte aligned memory of exactly `size` bytes, as a

@@ -18,10 +18,19 @@ typedef struct tally {
 static void walk(const shmc_pk_value *v, uint32_t depth, tally *t)
 {
     t->nodes++;
-    if (depth > 1100 || t->nodes > ((uint64_t)1 << 24)) { t->plain = 0; return; }
+    if (depth > 1100 || t->nodes > ((uint64_t)1 << 24)) {
+        t->plain = 0;
+        return;
+    }
     switch (v->type) {
-    case SHMC_PK_GLOBAL: case SHMC_PK_REDUCE: case SHMC_PK_NEWOBJ: t->plain = 0; return;
-    case SHMC_PK_TUPLE: case SHMC_PK_LIST: case SHMC_PK_DICT: case SHMC_PK_SET: case SHMC_PK_FROZENSET:
+    case SHMC_PK_GLOBAL:
+    case SHMC_PK_REDUCE:
+    case SHMC_PK_NEWOBJ: t->plain = 0; return;
+    case SHMC_PK_TUPLE:
+    case SHMC_PK_LIST:
+    case SHMC_PK_DICT:
+    case SHMC_PK_SET:
+    case SHMC_PK_FROZENSET:
         for (size_t i = 0; i < v->v.seq.len && t->plain; i++) walk(v->v.seq.items[i], depth + 1, t);
         return;
     case SHMC_PK_BYTES:
@@ -93,7 +102,7 @@ static void run(const uint8_t *data, size_t size, const shmc_plain_limits *given
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint8_t *buf = fuzz_aligned_copy(data, size);   /* the reader points into its input */
+    uint8_t *buf = fuzz_aligned_copy(data, size); /* the reader points into its input */
     if (!buf) return 0;
     run(buf, size, NULL);
     shmc_plain_limits tight = {.max_nodes = 50, .max_bytes = 600, .max_depth = 4};

@@ -78,8 +78,9 @@ static void touch_desc(const shmc_column_desc *d, uint64_t n, int depth)
                        (unsigned long long)i);
         if (n && d->offsets[n] > d->offsets[0])
             fuzz_touch(d->data + d->offsets[0], (size_t)(d->offsets[n] - d->offsets[0]));
-        if (d->validity && n) fuzz_touch(d->validity + d->validity_offset / 8,
-                                         (size_t)((d->validity_offset % 8 + n + 7) / 8));
+        if (d->validity && n)
+            fuzz_touch(d->validity + d->validity_offset / 8,
+                       (size_t)((d->validity_offset % 8 + n + 7) / 8));
         return;
     }
     int vk = d->kind == SHMC_KIND_CATEGORICAL ? d->code_kind : d->kind;
@@ -87,7 +88,7 @@ static void touch_desc(const shmc_column_desc *d, uint64_t n, int depth)
     if (s && n) fuzz_touch(d->values, (size_t)n * s);
     if (vk == SHMC_KIND_BOOL && n) touch_bools(d->values, n, "bool value");
     if (d->mask && n) {
-        fuzz_touch(d->mask, (size_t)n);   /* every byte readable first, then 0/1 */
+        fuzz_touch(d->mask, (size_t)n); /* every byte readable first, then 0/1 */
         touch_bools(d->mask, n, "mask");
     }
     if (d->categories && depth < 2) touch_desc(d->categories, d->ncategories, depth + 1);
@@ -97,7 +98,11 @@ typedef struct touch_sink {
     uint64_t nrows;
 } touch_sink;
 
-static int touch_nrows(void *u, uint64_t n) { ((touch_sink *)u)->nrows = n; return SHMC_OK; }
+static int touch_nrows(void *u, uint64_t n)
+{
+    ((touch_sink *)u)->nrows = n;
+    return SHMC_OK;
+}
 static int touch_add(void *u, const shmc_column_desc *d)
 {
     touch_desc(d, ((touch_sink *)u)->nrows, 0);
@@ -119,9 +124,10 @@ static int touch_colname(void *u, const shmc_label *name)
 static int touch_freq(void *u, const char *freq)
 {
     (void)u;
-    size_t n = strlen(freq);   /* NUL-terminated, 1..32 of [A-Za-z0-9+-_]: the frame's rules */
-    if (n == 0 || n > 32 || strspn(freq, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                         "0123456789+-_") != n)
+    size_t n = strlen(freq); /* NUL-terminated, 1..32 of [A-Za-z0-9+-_]: the frame's rules */
+    if (n == 0 || n > 32 ||
+        strspn(freq, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789+-_") != n)
         abort();
     return SHMC_OK;
 }
@@ -137,7 +143,7 @@ static void read_touching(const uint8_t *data, size_t size)
     shmc_frame *frame = NULL;
     if (shmc_frame_create(&frame) != SHMC_OK) return;
     touch_sink t = {0};
-    shmc_pf_sink sink = {&t, touch_nrows, touch_add, touch_range, touch_colname,
+    shmc_pf_sink sink = {&t,         touch_nrows, touch_add, touch_range, touch_colname,
                          touch_freq, touch_meta};
     shmc_pk_input in = {data, size, NULL, NULL, 0};
     (void)shmc_pf_read(frame, &sink, &in, NULL);
@@ -156,8 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint8_t b0[64], b1[3] = {1, 2, 3};
     const void *oob[2] = {b0, b1};
     const size_t oob_lens[2] = {sizeof b0, sizeof b1};
-    shmc_pickle_limits tight = {.max_depth = 8, .max_memo = 64, .max_items = 1000,
-                                .max_alloc = 1 << 20};
+    shmc_pickle_limits tight = {
+        .max_depth = 8, .max_memo = 64, .max_items = 1000, .max_alloc = 1 << 20};
     read_frame(buf, size, oob, oob_lens, 2, &tight);
     read_strings(buf, size);
     read_touching(buf, size);

@@ -35,10 +35,9 @@ typedef struct col {
 } col;
 
 static const int fixed_kinds[] = {
-    SHMC_KIND_BOOL,    SHMC_KIND_INT8,    SHMC_KIND_INT16,   SHMC_KIND_INT32,
-    SHMC_KIND_INT64,   SHMC_KIND_UINT8,   SHMC_KIND_UINT16,  SHMC_KIND_UINT32,
-    SHMC_KIND_UINT64,  SHMC_KIND_FLOAT32, SHMC_KIND_FLOAT64, SHMC_KIND_DATETIME,
-    SHMC_KIND_TIMEDELTA};
+    SHMC_KIND_BOOL,    SHMC_KIND_INT8,     SHMC_KIND_INT16,    SHMC_KIND_INT32,  SHMC_KIND_INT64,
+    SHMC_KIND_UINT8,   SHMC_KIND_UINT16,   SHMC_KIND_UINT32,   SHMC_KIND_UINT64, SHMC_KIND_FLOAT32,
+    SHMC_KIND_FLOAT64, SHMC_KIND_DATETIME, SHMC_KIND_TIMEDELTA};
 #define NFIXED (sizeof fixed_kinds / sizeof fixed_kinds[0])
 
 static void make_fixed(src *s, col *c, uint64_t nrows, int kind)
@@ -94,7 +93,7 @@ static void make_categorical(src *s, col *c, uint64_t nrows)
     c->values = calloc(1, (size_t)nrows * isz + 1);
     for (size_t i = 0; i < nrows; i++) {
         int64_t code = (int64_t)(take8(s) % (ncat + 1)) - 1; /* -1 = missing */
-        memcpy(c->values + i * isz, &code, isz);              /* little-endian truncation */
+        memcpy(c->values + i * isz, &code, isz);             /* little-endian truncation */
     }
     c->d.kind = SHMC_KIND_CATEGORICAL;
     c->d.code_kind = ck;
@@ -145,9 +144,12 @@ static void make_object(src *s, col *c, uint64_t nrows, uint64_t rpc)
 
 /* Arrow columns (format 2), with this target's own idea of each format's width
  * (0 = bit-packed bool; negative = offsets of that many bytes). */
-static const struct { const char *fmt; int width; } arrow_formats[] = {
-    {"l", 8}, {"s", 2}, {"e", 2}, {"tsu:UTC", 8}, {"d:10,2", 16}, {"w:3", 3}, {"b", 0},
-    {"u", -4}, {"U", -8}, {"z", -4},
+static const struct {
+    const char *fmt;
+    int width;
+} arrow_formats[] = {
+    {"l", 8},   {"s", 2}, {"e", 2},  {"tsu:UTC", 8}, {"d:10,2", 16},
+    {"w:3", 3}, {"b", 0}, {"u", -4}, {"U", -8},      {"z", -4},
 };
 
 static void make_arrow(src *s, col *c, uint64_t nrows)
@@ -162,7 +164,7 @@ static void make_arrow(src *s, col *c, uint64_t nrows)
         for (size_t i = 0; i <= n; i++) {
             if (i) dlen += take8(s) % 9;
             int64_t v = (int64_t)dlen;
-            memcpy(c->values + i * w, &v, w);   /* little-endian truncation */
+            memcpy(c->values + i * w, &v, w); /* little-endian truncation */
         }
         c->data = calloc(1, dlen + 1);
         take_bytes(s, c->data, dlen);
@@ -199,7 +201,10 @@ static void make_column(src *s, col *c, uint32_t i, uint64_t nrows, uint64_t rpc
     c->d.label.str = c->label;
     c->d.label.len = strlen(c->label);
     uint8_t pick = take8(s);
-    if (pick >= 250) { make_arrow(s, c, nrows); return; }   /* rare: older inputs keep their meaning */
+    if (pick >= 250) {
+        make_arrow(s, c, nrows);
+        return;
+    } /* rare: older inputs keep their meaning */
     pick = (uint8_t)(pick % (NFIXED + 3));
     if (pick < NFIXED) make_fixed(s, c, nrows, fixed_kinds[pick]);
     else if (pick == NFIXED) make_strings(s, &c->d, nrows, &c->offsets, &c->data, &c->validity);
@@ -220,13 +225,17 @@ static void free_column(col *c)
 static int64_t arrow_offset(const shmc_column_desc *d, size_t w, uint64_t i)
 {
     int64_t v = 0;
-    if (w == 4) { int32_t x; memcpy(&x, (const uint8_t *)d->offsets + 4 * i, 4); v = x; }
-    else memcpy(&v, (const uint8_t *)d->offsets + 8 * i, 8);
+    if (w == 4) {
+        int32_t x;
+        memcpy(&x, (const uint8_t *)d->offsets + 4 * i, 4);
+        v = x;
+    } else memcpy(&v, (const uint8_t *)d->offsets + 8 * i, 8);
     return v;
 }
 
 /* Values, offsets and data of an Arrow column (validity: as for strings), or NULL. */
-static uint8_t *expected_arrow(const shmc_column_desc *d, int role, uint64_t r0, uint64_t n, size_t *len)
+static uint8_t *expected_arrow(const shmc_column_desc *d, int role, uint64_t r0, uint64_t n,
+                               size_t *len)
 {
     int width = arrow_width(d->arrow);
     size_t w = (size_t)(width < 0 ? -width : width);
@@ -240,7 +249,8 @@ static uint8_t *expected_arrow(const shmc_column_desc *d, int role, uint64_t r0,
         out = calloc(1, *len + 1);
         for (uint64_t k = 0; k < n; k++) {
             uint64_t b = d->values_bit_offset + r0 + k;
-            out[k / 8] |= (uint8_t)((((const uint8_t *)d->values)[b / 8] >> (b % 8) & 1) << (k % 8));
+            out[k / 8] |=
+                (uint8_t)((((const uint8_t *)d->values)[b / 8] >> (b % 8) & 1) << (k % 8));
         }
     } else if (role == SHMC_ROLE_OFFSETS && width < 0) {
         *len = (size_t)(n + 1) * w;
@@ -265,7 +275,8 @@ static uint8_t *expected_chunk(const shmc_column_desc *d, int role, uint64_t r0,
     size_t isz = d->kind == SHMC_KIND_CATEGORICAL ? shmc_kind_itemsize(d->code_kind)
                                                   : shmc_kind_itemsize(d->kind);
     uint8_t *out = NULL;
-    if (d->kind == SHMC_KIND_ARROW && role != SHMC_ROLE_VALIDITY) return expected_arrow(d, role, r0, n, len);
+    if (d->kind == SHMC_KIND_ARROW && role != SHMC_ROLE_VALIDITY)
+        return expected_arrow(d, role, r0, n, len);
     switch (role) {
     case SHMC_ROLE_VALUES:
         *len = (size_t)n * isz;
@@ -322,9 +333,8 @@ static void compare_chunk(shmc_segment *seg, uint32_t k, const shmc_column_desc 
     size_t want_len = 0;
     uint8_t *want = expected_chunk(d, ch.role, ch.row_start, ch.nrows, ch.rowgroup, &want_len);
     FUZZ_CHECK(want != NULL, "chunk %u: unexpected role %d for kind %d", k, ch.role, d->kind);
-    FUZZ_CHECK(ch.raw_len == want_len, "chunk %u (role %d, %llu rows): raw_len %llu, want %zu",
-               k, ch.role, (unsigned long long)ch.nrows, (unsigned long long)ch.raw_len,
-               want_len);
+    FUZZ_CHECK(ch.raw_len == want_len, "chunk %u (role %d, %llu rows): raw_len %llu, want %zu", k,
+               ch.role, (unsigned long long)ch.nrows, (unsigned long long)ch.raw_len, want_len);
     uint8_t *got = malloc(want_len + 1);
     int rc = shmc_segment_chunk_decode(seg, k, got, want_len);
     FUZZ_CHECK(rc == SHMC_OK, "chunk %u: decode: %s", k, shmc_segment_errmsg(seg));
@@ -336,8 +346,7 @@ static void compare_chunk(shmc_segment *seg, uint32_t k, const shmc_column_desc 
     free(got), free(want);
 }
 
-static void compare_column(shmc_segment *seg, uint32_t c, const shmc_column_desc *d,
-                           uint64_t nrows)
+static void compare_column(shmc_segment *seg, uint32_t c, const shmc_column_desc *d, uint64_t nrows)
 {
     shmc_column_info ci;
     FUZZ_CHECK(shmc_segment_column_info(seg, c, &ci) == SHMC_OK, "column_info %u", c);
@@ -351,7 +360,8 @@ static void compare_column(shmc_segment *seg, uint32_t c, const shmc_column_desc
     if ((d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA))
         FUZZ_CHECK(ci.unit == d->unit, "column %u: unit %d, wrote %d", c, ci.unit, d->unit);
     if (d->tz) FUZZ_CHECK(ci.tz && strcmp(ci.tz, d->tz) == 0, "column %u: tz differs", c);
-    if (d->arrow) FUZZ_CHECK(ci.arrow && strcmp(ci.arrow, d->arrow) == 0, "column %u: arrow differs", c);
+    if (d->arrow)
+        FUZZ_CHECK(ci.arrow && strcmp(ci.arrow, d->arrow) == 0, "column %u: arrow differs", c);
     for (uint32_t k = ci.first_chunk; k < ci.first_chunk + ci.nchunks; k++)
         compare_chunk(seg, k, d);
     if (d->kind == SHMC_KIND_CATEGORICAL) {
@@ -387,13 +397,12 @@ static void compare_segment(shmc_segment *seg, col *cols, uint32_t ncols, uint64
 static unsigned long fuzz_seq;
 
 /* Writes to a fresh shm name; returns the opened segment or NULL (writer refused). */
-static shmc_segment *write_and_open(shmc_frame *f, const shmc_write_opts *o, char *name,
-                                    size_t cap)
+static shmc_segment *write_and_open(shmc_frame *f, const shmc_write_opts *o, char *name, size_t cap)
 {
     snprintf(name, cap, "shm:shmchunk-fuzz-%ld-%lu", (long)getpid(), ++fuzz_seq);
     int rc = shmc_frame_write(f, name, o, NULL, 0);
-    FUZZ_CHECK(rc == SHMC_OK || rc == SHMC_ERR_NOSPACE, "write %s: %s: %s", name,
-               shmc_strerror(rc), shmc_frame_errmsg(f));
+    FUZZ_CHECK(rc == SHMC_OK || rc == SHMC_ERR_NOSPACE, "write %s: %s: %s", name, shmc_strerror(rc),
+               shmc_frame_errmsg(f));
     if (rc != SHMC_OK) return NULL;
     shmc_segment *seg = NULL;
     FUZZ_CHECK(shmc_segment_create(&seg) == SHMC_OK, "segment_create");
@@ -413,8 +422,7 @@ static void check_deterministic(shmc_segment *a, shmc_segment *b)
                "bytes after the header differ between thread counts");
 }
 
-static void roundtrip(shmc_frame *f, col *cols, uint32_t ncols, uint64_t nrows,
-                      shmc_write_opts *o)
+static void roundtrip(shmc_frame *f, col *cols, uint32_t ncols, uint64_t nrows, shmc_write_opts *o)
 {
     char n1[96], n2[96];
     shmc_segment *a = write_and_open(f, o, n1, sizeof n1);
@@ -436,7 +444,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t nrows = take16(&s) % (MAX_ROWS + 1);
     shmc_write_opts o;
     shmc_write_opts_init(&o);
-    o.rows_per_chunk = (uint64_t)1 << (take8(&s) % 9);   /* 1 .. 256 */
+    o.rows_per_chunk = (uint64_t)1 << (take8(&s) % 9);    /* 1 .. 256 */
     if (take8(&s) & 1) o.rows_per_chunk += take8(&s) % 7; /* not a power of two */
     uint8_t opt = take8(&s);
     o.codec = opt & 1 ? SHMC_CODEC_ZSTD : SHMC_CODEC_NONE;

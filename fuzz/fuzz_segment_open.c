@@ -40,8 +40,8 @@ static void walk_chunk(shmc_segment *seg, const shmc_segment_info *si, uint32_t 
     FUZZ_CHECK(ch.role >= 0 && ch.role < SHMC_ROLE_COUNT_, "chunk %u: role %d", k, ch.role);
     uint32_t found = UINT32_MAX;
     int rc = shmc_segment_chunk_find(seg, ch.column, ch.rowgroup, ch.role, &found);
-    FUZZ_CHECK(rc == SHMC_OK && found == k, "chunk %u: find(%u, %u, %d) gave %d / %u", k,
-               ch.column, ch.rowgroup, ch.role, rc, found);
+    FUZZ_CHECK(rc == SHMC_OK && found == k, "chunk %u: find(%u, %u, %d) gave %d / %u", k, ch.column,
+               ch.rowgroup, ch.role, rc, found);
 }
 
 static void walk(shmc_segment *seg)
@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t *buf = fuzz_aligned_copy(data, size);
     if (!buf) return 0;
-    open_and_walk(buf, size, 0);       /* as found: checksums must stop mutations */
+    open_and_walk(buf, size, 0); /* as found: checksums must stop mutations */
     fuzz_fix_checksums(buf, size);
     open_and_walk(buf, size, SHMC_OPEN_NO_VERIFY); /* and the index parser behind them */
     free(buf);

@@ -12,7 +12,10 @@ static size_t ref_seq(const uint8_t *s, size_t n)
 {
     uint8_t b = s[0];
     if (b < 0x80) return 1;
-    size_t len = b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+    size_t len = b >= 0xC2 && b <= 0xDF   ? 2
+                 : b >= 0xE0 && b <= 0xEF ? 3
+                 : b >= 0xF0 && b <= 0xF4 ? 4
+                                          : 0;
     if (!len || n < len) return 0;
     uint8_t lo = 0x80, hi = 0xBF; /* range of the second byte */
     if (b == 0xE0) lo = 0xA0;
@@ -80,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
     size_t bad = SIZE_MAX;
     int got = shmc_strings_check(packed + 1, n, len ? data : NULL, len, &bad);
     int want = reference(off, n, data, len);
-    FUZZ_CHECK(got == want, "verdict %d, reference %d (%zu offsets, %zu data bytes)", got, want, n, len);
+    FUZZ_CHECK(got == want, "verdict %d, reference %d (%zu offsets, %zu data bytes)", got, want, n,
+               len);
     FUZZ_CHECK(got == SHMC_OK || bad < n, "bad string index %zu of %zu", bad, n - 1);
     free(packed);
     free(data);

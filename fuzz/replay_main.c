@@ -69,11 +69,17 @@ static int replay_dir(const char *dir, size_t *count)
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             char **grown = realloc(names, cap * sizeof *names);
-            if (!grown) { bad = 1; break; }
+            if (!grown) {
+                bad = 1;
+                break;
+            }
             names = grown;
         }
         size_t len = strlen(dir) + strlen(e->d_name) + 2;
-        if (!(names[n] = malloc(len))) { bad = 1; break; }
+        if (!(names[n] = malloc(len))) {
+            bad = 1;
+            break;
+        }
         snprintf(names[n], len, "%s/%s", dir, e->d_name);
         n++;
     }

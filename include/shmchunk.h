@@ -77,18 +77,19 @@
 extern "C" {
 #endif
 
-#define SHMC_VERSION_MAJOR 0
-#define SHMC_VERSION_MINOR 1
-#define SHMC_VERSION_PATCH 0
+#define SHMC_VERSION_MAJOR    0
+#define SHMC_VERSION_MINOR    1
+#define SHMC_VERSION_PATCH    0
 /* The one place the version is written: CMakeLists.txt and Python read these. */
-#define SHMC_VERSION_STR_(x) #x
+#define SHMC_VERSION_STR_(x)  #x
 #define SHMC_VERSION_XSTR_(x) SHMC_VERSION_STR_(x)
-#define SHMC_VERSION_STRING \
-    SHMC_VERSION_XSTR_(SHMC_VERSION_MAJOR) "." SHMC_VERSION_XSTR_(SHMC_VERSION_MINOR) "." SHMC_VERSION_XSTR_(SHMC_VERSION_PATCH)
+#define SHMC_VERSION_STRING                                                                        \
+    SHMC_VERSION_XSTR_(SHMC_VERSION_MAJOR)                                                         \
+    "." SHMC_VERSION_XSTR_(SHMC_VERSION_MINOR) "." SHMC_VERSION_XSTR_(SHMC_VERSION_PATCH)
 /* Segment format version written by this library, and the oldest it reads
  * (lib/FORMAT.md: format 2 stores the chunk records as one fixed-width table and
  * adds SHMC_KIND_ARROW columns; format 1 segments still open). */
-#define SHMC_FORMAT_VERSION 2
+#define SHMC_FORMAT_VERSION     2
 #define SHMC_FORMAT_VERSION_MIN 1
 
 #if defined(__GNUC__)
@@ -103,38 +104,36 @@ extern "C" {
 /* The one list of status codes: X(NAME, value, message). It makes the enum
  * below, shmc_strerror()'s messages and shmc_status_name(); Python reads the
  * names from the library. Add a code at the end, never renumber. */
-#define SHMC_STATUS_LIST(X)                                                                   \
-    X(SHMC_OK, 0, "no error")                                                                 \
-    X(SHMC_ERR_INVALID_ARG, 1, "invalid argument")      /* caller passed something unusable */ \
-    X(SHMC_ERR_NOMEM, 2, "out of memory")  /* allocation failed or a limit on memory was hit */ \
-    X(SHMC_ERR_IO, 3, "input/output error")        /* a system call failed (detail: errno) */ \
-    X(SHMC_ERR_NOT_FOUND, 4, "segment or file not found")                                     \
-    X(SHMC_ERR_EXISTS, 5, "destination already exists")                          /* O_EXCL */ \
-    X(SHMC_ERR_NOSPACE, 6, "no space left for the segment")     /* /dev/shm or disk full */ \
-    X(SHMC_ERR_PERMISSION, 7, "permission denied")   /* access denied, or another uid's */ \
-    X(SHMC_ERR_BAD_NAME, 8, "invalid segment name")         /* invalid shared-memory name */ \
-    X(SHMC_ERR_BAD_MAGIC, 9, "not a shmchunk segment (bad magic)")                            \
-    X(SHMC_ERR_BAD_VERSION, 10, "unsupported segment format version")                         \
-    X(SHMC_ERR_BAD_LAYOUT, 11, "segment layout signature mismatch")                           \
-    X(SHMC_ERR_UNSEALED, 12, "segment is not sealed") /* writer not finished (or died) */  \
-    X(SHMC_ERR_TRUNCATED, 13, "segment is truncated")   /* shorter than its header says */ \
-    X(SHMC_ERR_HEADER_CHECKSUM, 14, "header checksum mismatch")                               \
-    X(SHMC_ERR_INDEX_CHECKSUM, 15, "index checksum mismatch")                                 \
-    X(SHMC_ERR_CHUNK_CHECKSUM, 16, "chunk checksum mismatch")                                 \
-    X(SHMC_ERR_CORRUPT, 17, "corrupt segment data")  /* structurally invalid index or chunk */ \
-    X(SHMC_ERR_COMPRESSED, 18, "chunk is compressed (no zero-copy view)")                     \
-    X(SHMC_ERR_RANGE, 19, "out of range")   /* chunk id, column, row or buffer out of range */ \
-    X(SHMC_ERR_LIMIT, 20, "limit exceeded")           /* input exceeds a configured limit */ \
-    X(SHMC_ERR_UNSUPPORTED, 21, "unsupported construct") /* not handled by this version */ \
-    X(SHMC_ERR_PICKLE, 22, "malformed pickle")                                                \
-    X(SHMC_ERR_CODEC, 23, "compression codec error")       /* (de)compression failure */ \
-    X(SHMC_ERR_CANCELLED, 24, "cancelled by the caller")   /* the caller's cancel callback asked to stop */
+#define SHMC_STATUS_LIST(X)                                                                        \
+    X(SHMC_OK, 0, "no error")                                                                      \
+    X(SHMC_ERR_INVALID_ARG, 1, "invalid argument") /* caller passed something unusable */          \
+    X(SHMC_ERR_NOMEM, 2, "out of memory")   /* allocation failed or a limit on memory was hit */   \
+    X(SHMC_ERR_IO, 3, "input/output error") /* a system call failed (detail: errno) */             \
+    X(SHMC_ERR_NOT_FOUND, 4, "segment or file not found")                                          \
+    X(SHMC_ERR_EXISTS, 5, "destination already exists")     /* O_EXCL */                           \
+    X(SHMC_ERR_NOSPACE, 6, "no space left for the segment") /* /dev/shm or disk full */            \
+    X(SHMC_ERR_PERMISSION, 7, "permission denied")          /* access denied, or another uid's */  \
+    X(SHMC_ERR_BAD_NAME, 8, "invalid segment name")         /* invalid shared-memory name */       \
+    X(SHMC_ERR_BAD_MAGIC, 9, "not a shmchunk segment (bad magic)")                                 \
+    X(SHMC_ERR_BAD_VERSION, 10, "unsupported segment format version")                              \
+    X(SHMC_ERR_BAD_LAYOUT, 11, "segment layout signature mismatch")                                \
+    X(SHMC_ERR_UNSEALED, 12, "segment is not sealed") /* writer not finished (or died) */          \
+    X(SHMC_ERR_TRUNCATED, 13, "segment is truncated") /* shorter than its header says */           \
+    X(SHMC_ERR_HEADER_CHECKSUM, 14, "header checksum mismatch")                                    \
+    X(SHMC_ERR_INDEX_CHECKSUM, 15, "index checksum mismatch")                                      \
+    X(SHMC_ERR_CHUNK_CHECKSUM, 16, "chunk checksum mismatch")                                      \
+    X(SHMC_ERR_CORRUPT, 17, "corrupt segment data") /* structurally invalid index or chunk */      \
+    X(SHMC_ERR_COMPRESSED, 18, "chunk is compressed (no zero-copy view)")                          \
+    X(SHMC_ERR_RANGE, 19, "out of range")   /* chunk id, column, row or buffer out of range */     \
+    X(SHMC_ERR_LIMIT, 20, "limit exceeded") /* input exceeds a configured limit */                 \
+    X(SHMC_ERR_UNSUPPORTED, 21, "unsupported construct") /* not handled by this version */         \
+    X(SHMC_ERR_PICKLE, 22, "malformed pickle")                                                     \
+    X(SHMC_ERR_CODEC, 23, "compression codec error") /* (de)compression failure */                 \
+    X(SHMC_ERR_CANCELLED, 24,                                                                      \
+      "cancelled by the caller") /* the caller's cancel callback asked to stop */
 
 #define SHMC_STATUS_ENUM_(name, value, message) name = value,
-typedef enum shmc_status {
-    SHMC_STATUS_LIST(SHMC_STATUS_ENUM_)
-    SHMC_STATUS_COUNT_
-} shmc_status;
+typedef enum shmc_status { SHMC_STATUS_LIST(SHMC_STATUS_ENUM_) SHMC_STATUS_COUNT_ } shmc_status;
 #undef SHMC_STATUS_ENUM_
 
 /* Name of a status code ("checksum mismatch in chunk", ...). Never NULL. */
@@ -150,28 +149,35 @@ SHMC_API const char *shmc_version(void);
 /* Column model                                                              */
 /* ------------------------------------------------------------------------ */
 typedef enum shmc_kind {
-    SHMC_KIND_BOOL = 1,      /* 1 byte per row, 0 or 1 */
-    SHMC_KIND_INT8, SHMC_KIND_INT16, SHMC_KIND_INT32, SHMC_KIND_INT64,
-    SHMC_KIND_UINT8, SHMC_KIND_UINT16, SHMC_KIND_UINT32, SHMC_KIND_UINT64,
-    SHMC_KIND_FLOAT32, SHMC_KIND_FLOAT64,
-    SHMC_KIND_DATETIME,      /* int64 since epoch in `unit`, optional tz; NaT = INT64_MIN */
-    SHMC_KIND_TIMEDELTA,     /* int64 in `unit`; NaT = INT64_MIN */
-    SHMC_KIND_CATEGORICAL,   /* values = codes of `code_kind` (-1 = missing) + a dictionary column */
-    SHMC_KIND_STRING,        /* Arrow large_string: int64 offsets + UTF-8 data + validity bitmap */
-    SHMC_KIND_OBJECT,        /* one opaque pickle blob per row group, made by Python */
-    SHMC_KIND_ARROW,         /* format 2: an Arrow array in Arrow's own buffer layout, its type an
+    SHMC_KIND_BOOL = 1, /* 1 byte per row, 0 or 1 */
+    SHMC_KIND_INT8,
+    SHMC_KIND_INT16,
+    SHMC_KIND_INT32,
+    SHMC_KIND_INT64,
+    SHMC_KIND_UINT8,
+    SHMC_KIND_UINT16,
+    SHMC_KIND_UINT32,
+    SHMC_KIND_UINT64,
+    SHMC_KIND_FLOAT32,
+    SHMC_KIND_FLOAT64,
+    SHMC_KIND_DATETIME,    /* int64 since epoch in `unit`, optional tz; NaT = INT64_MIN */
+    SHMC_KIND_TIMEDELTA,   /* int64 in `unit`; NaT = INT64_MIN */
+    SHMC_KIND_CATEGORICAL, /* values = codes of `code_kind` (-1 = missing) + a dictionary column */
+    SHMC_KIND_STRING,      /* Arrow large_string: int64 offsets + UTF-8 data + validity bitmap */
+    SHMC_KIND_OBJECT,      /* one opaque pickle blob per row group, made by Python */
+    SHMC_KIND_ARROW,       /* format 2: an Arrow array in Arrow's own buffer layout, its type an
                                 Arrow C data interface format string (`arrow`, see
                                 shmc_arrow_name): validity bitmap + values (bit-packed for "b"),
                                 or validity + int32/int64 offsets + data; dictionary-encoded when
                                 it has a dictionary column (`categories`) */
-    SHMC_KIND_PERIOD,        /* int64 period ordinals (NaT = INT64_MIN); the frequency is in
+    SHMC_KIND_PERIOD,      /* int64 period ordinals (NaT = INT64_MIN); the frequency is in
                                 `dtype`, which is required: "period[<freq>]", freq 1..63 bytes
                                 of [A-Za-z0-9-] (pandas' freqstr: "D", "M", "Q-DEC", "2h") */
-    SHMC_KIND_INTERVAL,      /* two bounds per row: values = left, right = right, both of the
+    SHMC_KIND_INTERVAL,    /* two bounds per row: values = left, right = right, both of the
                                 subtype `code_kind` (int8 .. float64, datetime with its unit and
                                 optional tz, timedelta); missing = NaN / NaT in both; which ends
                                 are closed: SHMC_COL_CLOSED_LEFT / SHMC_COL_CLOSED_RIGHT */
-    SHMC_KIND_SPARSE,        /* the rows that differ from a fill value: values = those values, of
+    SHMC_KIND_SPARSE,      /* the rows that differ from a fill value: values = those values, of
                                 `code_kind` (bool .. float64), indices = their int32 row numbers
                                 (in the frame, strictly increasing); the fill value is a one-row
                                 dictionary column of `code_kind` */
@@ -190,30 +196,35 @@ SHMC_API const char *shmc_kind_name(int kind);
 SHMC_API const char *shmc_arrow_name(const char *format);
 
 typedef enum shmc_time_unit {
-    SHMC_UNIT_NONE = 0, SHMC_UNIT_S = 1, SHMC_UNIT_MS = 2, SHMC_UNIT_US = 3, SHMC_UNIT_NS = 4
+    SHMC_UNIT_NONE = 0,
+    SHMC_UNIT_S = 1,
+    SHMC_UNIT_MS = 2,
+    SHMC_UNIT_US = 3,
+    SHMC_UNIT_NS = 4
 } shmc_time_unit;
 /* "none", "s", "ms", "us", "ns"; "unknown" for anything else. Never NULL. */
 SHMC_API const char *shmc_unit_name(int unit);
 
 /* Physical buffer roles. A chunk is one role of one column over one row group. */
 typedef enum shmc_role {
-    SHMC_ROLE_VALUES = 0,    /* fixed-width values, categorical codes, Arrow values (bits for "b") */
-    SHMC_ROLE_MASK = 1,      /* nullable kinds: 1 byte per row, nonzero = missing */
-    SHMC_ROLE_OFFSETS = 2,   /* string: nrows+1 int64 (Arrow: int32 or int64), first is 0 in the row group */
-    SHMC_ROLE_DATA = 3,      /* string: UTF-8 bytes (Arrow binary: any bytes) */
-    SHMC_ROLE_VALIDITY = 4,  /* string, Arrow: bitmap, bit i (LSB first) = row i valid */
-    SHMC_ROLE_PICKLE = 5,    /* object: opaque pickle bytes of the row group */
-    SHMC_ROLE_RIGHT = 6,     /* interval: right bounds, laid out as values */
-    SHMC_ROLE_INDICES = 7,   /* sparse: int32 row numbers of the stored values in this row group */
+    SHMC_ROLE_VALUES = 0, /* fixed-width values, categorical codes, Arrow values (bits for "b") */
+    SHMC_ROLE_MASK = 1,   /* nullable kinds: 1 byte per row, nonzero = missing */
+    SHMC_ROLE_OFFSETS =
+        2, /* string: nrows+1 int64 (Arrow: int32 or int64), first is 0 in the row group */
+    SHMC_ROLE_DATA = 3,     /* string: UTF-8 bytes (Arrow binary: any bytes) */
+    SHMC_ROLE_VALIDITY = 4, /* string, Arrow: bitmap, bit i (LSB first) = row i valid */
+    SHMC_ROLE_PICKLE = 5,   /* object: opaque pickle bytes of the row group */
+    SHMC_ROLE_RIGHT = 6,    /* interval: right bounds, laid out as values */
+    SHMC_ROLE_INDICES = 7,  /* sparse: int32 row numbers of the stored values in this row group */
     SHMC_ROLE_COUNT_
 } shmc_role;
 /* "values", "mask", "offsets", "data", "validity", "pickle", "right", "indices"; "unknown" otherwise. */
 SHMC_API const char *shmc_role_name(int role);
 
 /* Column flags. */
-#define SHMC_COL_INDEX      0x1u  /* part of the frame's index, not a data column */
-#define SHMC_COL_ORDERED    0x2u  /* categorical: ordered categories */
-#define SHMC_COL_DICTIONARY 0x4u  /* the categories of a categorical column (set by the writer) */
+#define SHMC_COL_INDEX        0x1u /* part of the frame's index, not a data column */
+#define SHMC_COL_ORDERED      0x2u /* categorical: ordered categories */
+#define SHMC_COL_DICTIONARY   0x4u /* the categories of a categorical column (set by the writer) */
 /* Interval columns only: which ends are closed. Both = "both", none = "neither". */
 #define SHMC_COL_CLOSED_LEFT  0x8u
 #define SHMC_COL_CLOSED_RIGHT 0x10u
@@ -221,14 +232,17 @@ SHMC_API const char *shmc_role_name(int role);
 /* A label: a column name, an index name. Python pickles labels it cannot say
  * as str/int/None and passes SHMC_LABEL_PICKLE bytes. */
 typedef enum shmc_label_type {
-    SHMC_LABEL_NONE = 0, SHMC_LABEL_STR = 1, SHMC_LABEL_INT = 2, SHMC_LABEL_PICKLE = 3
+    SHMC_LABEL_NONE = 0,
+    SHMC_LABEL_STR = 1,
+    SHMC_LABEL_INT = 2,
+    SHMC_LABEL_PICKLE = 3
 } shmc_label_type;
 
 typedef struct shmc_label {
-    int type;             /* shmc_label_type */
-    const char *str;      /* STR: UTF-8 bytes; PICKLE: pickle bytes (not NUL-terminated) */
+    int type;        /* shmc_label_type */
+    const char *str; /* STR: UTF-8 bytes; PICKLE: pickle bytes (not NUL-terminated) */
     size_t len;
-    int64_t i;            /* INT */
+    int64_t i; /* INT */
 } shmc_label;
 
 /* Describes one column to the writer. Zero-initialise, then fill in what the
@@ -236,30 +250,31 @@ typedef struct shmc_label {
  * returns or the frame is freed. Every buffer covers the frame's nrows rows,
  * except the dictionary of a categorical, which has `ncategories` rows. */
 typedef struct shmc_column_desc {
-    int kind;                  /* shmc_kind */
-    uint32_t flags;            /* SHMC_COL_* */
+    int kind;       /* shmc_kind */
+    uint32_t flags; /* SHMC_COL_* */
     shmc_label label;
-    const char *dtype;         /* optional: pandas dtype string as Python saw it
+    const char *dtype; /* optional: pandas dtype string as Python saw it
                                   ("Int64", "str", "string[pyarrow]", ...), NUL-terminated */
-    int unit;                  /* datetime / timedelta: shmc_time_unit */
-    const char *tz;            /* datetime: time zone name, or NULL */
+    int unit;          /* datetime / timedelta: shmc_time_unit */
+    const char *tz;    /* datetime: time zone name, or NULL */
 
-    const void *values;        /* fixed-width kinds: nrows * itemsize; categorical: codes */
-    const uint8_t *mask;       /* optional for fixed-width kinds: nrows bytes, nonzero = missing */
+    const void *values;  /* fixed-width kinds: nrows * itemsize; categorical: codes */
+    const uint8_t *mask; /* optional for fixed-width kinds: nrows bytes, nonzero = missing */
 
-    const int64_t *offsets;    /* string: nrows+1 offsets into data; offsets[0] may be nonzero */
-    const uint8_t *data;       /* string: UTF-8 bytes */
-    const uint8_t *validity;   /* string: optional Arrow bitmap (NULL = no missing values) */
-    uint64_t validity_offset;  /* bit offset of row 0 in validity (Arrow slices) */
+    const int64_t *offsets;   /* string: nrows+1 offsets into data; offsets[0] may be nonzero */
+    const uint8_t *data;      /* string: UTF-8 bytes */
+    const uint8_t *validity;  /* string: optional Arrow bitmap (NULL = no missing values) */
+    uint64_t validity_offset; /* bit offset of row 0 in validity (Arrow slices) */
 
-    int code_kind;             /* categorical: SHMC_KIND_INT8 .. INT64; interval: the bounds' kind;
+    int code_kind; /* categorical: SHMC_KIND_INT8 .. INT64; interval: the bounds' kind;
                                   sparse: the values' kind (bool .. float64) */
-    const struct shmc_column_desc *categories; /* categorical: dictionary column (any non-categorical kind) */
+    const struct shmc_column_desc
+        *categories; /* categorical: dictionary column (any non-categorical kind) */
     uint64_t ncategories;
 
-    const void *const *blobs;  /* object: one pickle blob per row group */
+    const void *const *blobs; /* object: one pickle blob per row group */
     const size_t *blob_lens;
-    size_t nblobs;             /* must equal the number of row groups at write time */
+    size_t nblobs; /* must equal the number of row groups at write time */
 
     /* SHMC_KIND_ARROW (format 2). `arrow` is the Arrow C data interface format string of
      * the array's type (of its indices when it is dictionary-encoded); shmc_arrow_name()
@@ -272,7 +287,7 @@ typedef struct shmc_column_desc {
      * type of a column Python stored opaque (a nested type): shown by `shmchunk info`. */
     const char *arrow;
     uint64_t values_bit_offset;
-    const void *right;         /* interval: nrows right bounds (values holds the left ones) */
+    const void *right; /* interval: nrows right bounds (values holds the left ones) */
 
     /* sparse: values holds nsparse values of code_kind at the rows sparse_index names
      * (int32, strictly increasing, < nrows); categories a one-row column of code_kind
@@ -321,16 +336,16 @@ typedef enum shmc_codec { SHMC_CODEC_NONE = 0, SHMC_CODEC_ZSTD = 1 } shmc_codec;
 SHMC_API const char *shmc_codec_name(int codec);
 
 /* Write flags. */
-#define SHMC_WRITE_OWNED    0x1u  /* record this process as owner (else persistent) */
+#define SHMC_WRITE_OWNED 0x1u /* record this process as owner (else persistent) */
 
 typedef struct shmc_write_opts {
-    uint64_t rows_per_chunk;  /* 0 = default (1 << 20); a power of two keeps columns contiguous */
-    int codec;                /* shmc_codec */
-    int level;                /* zstd level; 0 = default (1) */
-    int shuffle;              /* byte-shuffle fixed-width chunks before zstd: 1 on, 0 off */
-    int threads;              /* compression threads; 0 = all cores */
-    uint32_t flags;           /* SHMC_WRITE_* */
-    double min_saving;        /* keep a compressed chunk only if it saves this fraction; 0 = 0.10 */
+    uint64_t rows_per_chunk; /* 0 = default (1 << 20); a power of two keeps columns contiguous */
+    int codec;               /* shmc_codec */
+    int level;               /* zstd level; 0 = default (1) */
+    int shuffle;             /* byte-shuffle fixed-width chunks before zstd: 1 on, 0 off */
+    int threads;             /* compression threads; 0 = all cores */
+    uint32_t flags;          /* SHMC_WRITE_* */
+    double min_saving;       /* keep a compressed chunk only if it saves this fraction; 0 = 0.10 */
     /* Called from the calling thread after each batch: total_bytes is the frame's raw
      * bytes (compressed or not); done_bytes grows to it (with zstd, compressing and
      * placing each count for half). */
@@ -361,8 +376,8 @@ SHMC_API int shmc_frame_write(shmc_frame *frame, const char *dest, const shmc_wr
 /* ------------------------------------------------------------------------ */
 typedef struct shmc_segment shmc_segment;
 
-#define SHMC_OPEN_NO_VERIFY  0x1u  /* do not check chunk checksums on view/decode */
-#define SHMC_OPEN_VERIFY_ALL 0x2u  /* check every chunk at open */
+#define SHMC_OPEN_NO_VERIFY      0x1u /* do not check chunk checksums on view/decode */
+#define SHMC_OPEN_VERIFY_ALL     0x2u /* check every chunk at open */
 /* With SHMC_OPEN_NO_VERIFY: views stay unchecked (the caller checks them once, e.g.
  * with shmc_segment_chunks_verify), but every decode still checks the bytes it
  * decodes, hashed while they are copied -- a check made earlier cannot vouch for
@@ -391,16 +406,19 @@ SHMC_API int shmc_segment_open_buffer(shmc_segment *seg, const void *buf, size_t
                                       uint32_t flags);
 
 typedef enum shmc_owner_state {
-    SHMC_OWNER_PERSISTENT = 0,  /* no owner: lives until removed */
-    SHMC_OWNER_ALIVE = 1,       /* owner process (pid + start time) is running */
-    SHMC_OWNER_DEAD = 2         /* owner died: orphaned */
+    SHMC_OWNER_PERSISTENT = 0, /* no owner: lives until removed */
+    SHMC_OWNER_ALIVE = 1,      /* owner process (pid + start time) is running */
+    SHMC_OWNER_DEAD = 2        /* owner died: orphaned */
 } shmc_owner_state;
 /* "persistent", "alive", "orphaned"; "unknown" otherwise. */
 SHMC_API const char *shmc_owner_state_name(int state);
 
 /* Where a reader's bytes come from (shmc_segment_info.backend). */
 typedef enum shmc_backend {
-    SHMC_BACKEND_NONE = 0, SHMC_BACKEND_SHM = 1, SHMC_BACKEND_FILE = 2, SHMC_BACKEND_BUFFER = 3
+    SHMC_BACKEND_NONE = 0,
+    SHMC_BACKEND_SHM = 1,
+    SHMC_BACKEND_FILE = 2,
+    SHMC_BACKEND_BUFFER = 3
 } shmc_backend;
 
 typedef struct shmc_segment_info {
@@ -408,31 +426,31 @@ typedef struct shmc_segment_info {
     uint32_t flags;
     uint64_t nrows;
     uint64_t rows_per_chunk;
-    uint64_t nrowgroups;      /* ceil(nrows / rows_per_chunk) */
-    uint32_t ncolumns;        /* all column entries: data, index and dictionary columns */
+    uint64_t nrowgroups; /* ceil(nrows / rows_per_chunk) */
+    uint32_t ncolumns;   /* all column entries: data, index and dictionary columns */
     uint32_t nchunks;
-    uint64_t total_size;      /* bytes of the segment */
+    uint64_t total_size; /* bytes of the segment */
     uint64_t index_offset, index_len;
-    uint64_t raw_bytes;       /* sum of chunk raw lengths */
-    uint64_t stored_bytes;    /* sum of chunk stored lengths */
-    int64_t owner_pid;        /* 0 = persistent */
-    uint64_t owner_start;     /* owner's start time in clock ticks after boot */
+    uint64_t raw_bytes;    /* sum of chunk raw lengths */
+    uint64_t stored_bytes; /* sum of chunk stored lengths */
+    int64_t owner_pid;     /* 0 = persistent */
+    uint64_t owner_start;  /* owner's start time in clock ticks after boot */
     uint32_t creator_uid;
-    uint64_t created_ns;      /* CLOCK_REALTIME at write */
-    uint64_t identity;        /* differs between any two segments ever written (XXH3 of header) */
-    int owner_state;          /* shmc_owner_state, computed at the call */
-    int has_range_index;      /* no SHMC_COL_INDEX columns: RangeIndex(range_start, +step) */
+    uint64_t created_ns; /* CLOCK_REALTIME at write */
+    uint64_t identity;   /* differs between any two segments ever written (XXH3 of header) */
+    int owner_state;     /* shmc_owner_state, computed at the call */
+    int has_range_index; /* no SHMC_COL_INDEX columns: RangeIndex(range_start, +step) */
     int64_t range_start, range_step;
     shmc_label range_name;
     shmc_label columns_name;
-    const char *name;         /* "shm:NAME", the path, or "<buffer>" */
+    const char *name; /* "shm:NAME", the path, or "<buffer>" */
     /* Facts about the object actually opened, from fstat of the descriptor that was
      * mapped (never a path looked up again, never the header's word). A caller deciding
      * whether to run a segment's pickles decides from these: see README "Trust". */
-    int backend;              /* shmc_backend */
-    uint32_t object_uid;      /* owner of the opened object; UINT32_MAX for a buffer */
-    uint32_t object_mode;     /* its permission bits (st_mode & 07777); 0 for a buffer */
-    int private_copy;         /* 1: the bytes were copied into private read-only memory at
+    int backend;          /* shmc_backend */
+    uint32_t object_uid;  /* owner of the opened object; UINT32_MAX for a buffer */
+    uint32_t object_mode; /* its permission bits (st_mode & 07777); 0 for a buffer */
+    int private_copy;     /* 1: the bytes were copied into private read-only memory at
                                  open (the object belongs to another uid, or its group or
                                  others may write it), so nobody can change or truncate what
                                  was validated; 0: the object is mapped shared */
@@ -450,21 +468,21 @@ SHMC_API int shmc_segment_index_freq(shmc_segment *seg, const char **freq);
 typedef struct shmc_column_info {
     int kind;
     uint32_t flags;
-    shmc_label label;         /* strings point into the segment's index; valid until free */
-    const char *dtype;        /* "" if none */
+    shmc_label label;  /* strings point into the segment's index; valid until free */
+    const char *dtype; /* "" if none */
     int unit;
-    const char *tz;           /* NULL if none */
-    int code_kind;            /* categorical: the codes' kind; interval: the bounds' kind */
-    uint32_t dict_column;     /* categorical: column id of the dictionary, else UINT32_MAX */
-    uint64_t nrows;           /* frame nrows, or ncategories for a dictionary column */
+    const char *tz;       /* NULL if none */
+    int code_kind;        /* categorical: the codes' kind; interval: the bounds' kind */
+    uint32_t dict_column; /* categorical: column id of the dictionary, else UINT32_MAX */
+    uint64_t nrows;       /* frame nrows, or ncategories for a dictionary column */
     uint64_t nrowgroups;
-    uint32_t roles;           /* bit (1u << role) set for each stored role */
-    uint32_t first_chunk;     /* chunk ids of this column are first_chunk .. +nchunks-1 */
+    uint32_t roles;       /* bit (1u << role) set for each stored role */
+    uint32_t first_chunk; /* chunk ids of this column are first_chunk .. +nchunks-1 */
     uint32_t nchunks;
     uint64_t raw_bytes, stored_bytes;
-    uint64_t null_count;      /* rows missing as pandas' isna() counts them: mask, validity,
+    uint64_t null_count; /* rows missing as pandas' isna() counts them: mask, validity,
                                  code -1, and NaN / NaT in unmasked float / time columns */
-    const char *arrow;        /* SHMC_KIND_ARROW: Arrow format string of the type (of the
+    const char *arrow;   /* SHMC_KIND_ARROW: Arrow format string of the type (of the
                                  indices when dict_column is set); OBJECT: the Arrow type
                                  Python stored opaque, if any; else NULL */
 } shmc_column_info;
@@ -474,16 +492,16 @@ SHMC_API int shmc_segment_column_info(shmc_segment *seg, uint32_t column, shmc_c
 typedef struct shmc_chunk_info {
     uint32_t column;
     uint32_t rowgroup;
-    int role;                 /* shmc_role */
-    int codec;                /* shmc_codec */
-    int shuffle;              /* byte shuffle applied before compression */
-    uint32_t typesize;        /* shuffle element size */
-    uint64_t offset;          /* from the start of the segment */
+    int role;          /* shmc_role */
+    int codec;         /* shmc_codec */
+    int shuffle;       /* byte shuffle applied before compression */
+    uint32_t typesize; /* shuffle element size */
+    uint64_t offset;   /* from the start of the segment */
     uint64_t stored_len;
     uint64_t raw_len;
-    uint64_t row_start;       /* first row of the row group */
-    uint64_t nrows;           /* rows in the row group */
-    uint64_t xxh3;            /* XXH3-64 of the stored bytes */
+    uint64_t row_start; /* first row of the row group */
+    uint64_t nrows;     /* rows in the row group */
+    uint64_t xxh3;      /* XXH3-64 of the stored bytes */
 } shmc_chunk_info;
 
 SHMC_API int shmc_segment_chunk_info(shmc_segment *seg, uint32_t chunk, shmc_chunk_info *out);
@@ -534,12 +552,12 @@ SHMC_API int shmc_segment_unlink(const char *name);
 SHMC_API int shmc_name_validate(const char *name);
 
 typedef struct shmc_shm_entry {
-    const char *name;         /* without "shm:" */
+    const char *name; /* without "shm:" */
     uint64_t size;
     uint32_t uid;
     int64_t owner_pid;
     uint64_t owner_start;
-    int owner_state;          /* shmc_owner_state */
+    int owner_state; /* shmc_owner_state */
     int sealed;
 } shmc_shm_entry;
 
@@ -561,10 +579,10 @@ SHMC_API uint64_t shmc_hash64(const void *buf, size_t len);
 /* ------------------------------------------------------------------------ */
 /* Limits for the restricted pickle reader; zero fields take defaults. */
 typedef struct shmc_pickle_limits {
-    uint32_t max_depth;       /* nesting of containers (default 256) */
-    uint64_t max_memo;        /* memo entries (default 1 << 24) */
-    uint64_t max_items;       /* elements in one container (default 1 << 31) */
-    uint64_t max_alloc;       /* bytes the reader may allocate (default 4 * input + 64 MiB) */
+    uint32_t max_depth; /* nesting of containers (default 256) */
+    uint64_t max_memo;  /* memo entries (default 1 << 24) */
+    uint64_t max_items; /* elements in one container (default 1 << 31) */
+    uint64_t max_alloc; /* bytes the reader may allocate (default 4 * input + 64 MiB) */
 } shmc_pickle_limits;
 
 /* Read a pickle (protocol 2-5) of a pandas DataFrame -- DataFrame.to_pickle() or
@@ -586,34 +604,35 @@ SHMC_API int shmc_frame_strings_from_pickle(shmc_frame *frame, const void *buf, 
 
 /* What to write: a set of columns over a set of rows. */
 typedef struct shmc_selection {
-    const uint32_t *columns;  /* data column ids (not index/dictionary ones); NULL = all */
+    const uint32_t *columns; /* data column ids (not index/dictionary ones); NULL = all */
     size_t ncolumns;
-    const uint32_t *chunks;   /* alternatively: chunk ids; their columns x their row groups */
-    size_t nchunks;           /* used when chunks != NULL; then columns and rows are ignored */
-    uint64_t row_start;       /* rows [row_start, row_stop); row_stop 0 = nrows */
+    const uint32_t *chunks; /* alternatively: chunk ids; their columns x their row groups */
+    size_t nchunks;         /* used when chunks != NULL; then columns and rows are ignored */
+    uint64_t row_start;     /* rows [row_start, row_stop); row_stop 0 = nrows */
     uint64_t row_stop;
 } shmc_selection;
 
-#define SHMC_PICKLE_OOB 0x1u       /* array data as out-of-band buffers (PickleBuffer protocol 5) */
-#define SHMC_PICKLE_OBJECTS 0x2u   /* allow emitting opaque object chunks and pickled labels other
+#define SHMC_PICKLE_OOB 0x1u /* array data as out-of-band buffers (PickleBuffer protocol 5) */
+#define SHMC_PICKLE_OBJECTS                                                                        \
+    0x2u /* allow emitting opaque object chunks and pickled labels other
                                       than plain values (they run code when loaded); a plain pickled
                                       label (see shmc_pickle_plain) is written as its value */
 
 typedef enum shmc_oob_kind {
-    SHMC_OOB_SEGMENT = 0,     /* bytes [offset, offset+len) of the segment mapping */
-    SHMC_OOB_DECODED = 1      /* decode `chunk`, then take [offset, offset+len) of its raw bytes
+    SHMC_OOB_SEGMENT = 0, /* bytes [offset, offset+len) of the segment mapping */
+    SHMC_OOB_DECODED = 1  /* decode `chunk`, then take [offset, offset+len) of its raw bytes
                                  (never a bool or mask chunk: those are written in-band as 0/1) */
 } shmc_oob_kind;
 
 typedef struct shmc_oob_buffer {
-    int kind;                 /* shmc_oob_kind */
-    uint32_t chunk;           /* first chunk concerned */
+    int kind;       /* shmc_oob_kind */
+    uint32_t chunk; /* first chunk concerned */
     uint64_t offset;
     uint64_t len;
 } shmc_oob_buffer;
 
 typedef struct shmc_pickle_out {
-    uint8_t *bytes;           /* the protocol-5 stream */
+    uint8_t *bytes; /* the protocol-5 stream */
     size_t len;
     shmc_oob_buffer *buffers; /* OOB mode: what to pass as pickle.loads(..., buffers=) in order */
     size_t nbuffers;
@@ -630,11 +649,11 @@ SHMC_API void shmc_pickle_out_free(shmc_pickle_out *out);
 
 /* Bounds of shmc_pickle_plain; zero fields take the defaults (len = input bytes). */
 typedef struct shmc_plain_limits {
-    uint64_t max_nodes;   /* values visited, every visit through a shared (memo) reference
+    uint64_t max_nodes; /* values visited, every visit through a shared (memo) reference
                              counted: the size of the value as a tree (default 256 + len) */
-    uint64_t max_bytes;   /* bytes of the value's output encoding, framing aside
+    uint64_t max_bytes; /* bytes of the value's output encoding, framing aside
                              (default 16384 + 4 * len) */
-    uint32_t max_depth;   /* container nesting (default 64; values above 1024 mean 1024) */
+    uint32_t max_depth; /* container nesting (default 64; values above 1024 mean 1024) */
 } shmc_plain_limits;
 
 /* Re-encode a pickled *plain value* -- a column label, df.attrs -- as a pickle
@@ -678,10 +697,10 @@ SHMC_API int shmc_pickle_plain(const void *buf, size_t len, const shmc_plain_lim
  * and SHMC_DECODED_RATIO (1024) times the segment's size: a 1 MB segment may decode
  * to 1 GiB, a 100 MB one to 100 GiB. SHMC_DECODED_UNLIMITED lifts the cap (the 32768x
  * bound of the format remains). */
-#define SHMC_DECODED_DEFAULT 0ull
+#define SHMC_DECODED_DEFAULT   0ull
 #define SHMC_DECODED_UNLIMITED UINT64_MAX
-#define SHMC_DECODED_FLOOR (1ull << 30)
-#define SHMC_DECODED_RATIO 1024ull
+#define SHMC_DECODED_FLOOR     (1ull << 30)
+#define SHMC_DECODED_RATIO     1024ull
 
 /* Set the cap (bytes) that the next shmc_segment_open* on this handle enforces; it
  * stays set for later opens of the same handle. An open handle is not re-checked.

@@ -20,19 +20,31 @@ static const struct {
     shmc_arrow_layout l;
 } fixed_formats[] = {
     {"b", {SHMC_ARROW_BITS, 0, 0, 0, "bool"}},
-    {"c", {SHMC_ARROW_FIXED, 1, 0, 1, "int8"}},      {"C", {SHMC_ARROW_FIXED, 1, 0, 1, "uint8"}},
-    {"s", {SHMC_ARROW_FIXED, 2, 0, 1, "int16"}},     {"S", {SHMC_ARROW_FIXED, 2, 0, 1, "uint16"}},
-    {"i", {SHMC_ARROW_FIXED, 4, 0, 1, "int32"}},     {"I", {SHMC_ARROW_FIXED, 4, 0, 1, "uint32"}},
-    {"l", {SHMC_ARROW_FIXED, 8, 0, 1, "int64"}},     {"L", {SHMC_ARROW_FIXED, 8, 0, 1, "uint64"}},
-    {"e", {SHMC_ARROW_FIXED, 2, 0, 0, "float16"}},   {"f", {SHMC_ARROW_FIXED, 4, 0, 0, "float32"}},
+    {"c", {SHMC_ARROW_FIXED, 1, 0, 1, "int8"}},
+    {"C", {SHMC_ARROW_FIXED, 1, 0, 1, "uint8"}},
+    {"s", {SHMC_ARROW_FIXED, 2, 0, 1, "int16"}},
+    {"S", {SHMC_ARROW_FIXED, 2, 0, 1, "uint16"}},
+    {"i", {SHMC_ARROW_FIXED, 4, 0, 1, "int32"}},
+    {"I", {SHMC_ARROW_FIXED, 4, 0, 1, "uint32"}},
+    {"l", {SHMC_ARROW_FIXED, 8, 0, 1, "int64"}},
+    {"L", {SHMC_ARROW_FIXED, 8, 0, 1, "uint64"}},
+    {"e", {SHMC_ARROW_FIXED, 2, 0, 0, "float16"}},
+    {"f", {SHMC_ARROW_FIXED, 4, 0, 0, "float32"}},
     {"g", {SHMC_ARROW_FIXED, 8, 0, 0, "float64"}},
-    {"u", {SHMC_ARROW_VAR, 4, 1, 0, "string"}},      {"U", {SHMC_ARROW_VAR, 8, 1, 0, "large_string"}},
-    {"z", {SHMC_ARROW_VAR, 4, 0, 0, "binary"}},      {"Z", {SHMC_ARROW_VAR, 8, 0, 0, "large_binary"}},
-    {"tdD", {SHMC_ARROW_FIXED, 4, 0, 0, "date32"}},  {"tdm", {SHMC_ARROW_FIXED, 8, 0, 0, "date64"}},
-    {"tts", {SHMC_ARROW_FIXED, 4, 0, 0, "time32"}},  {"ttm", {SHMC_ARROW_FIXED, 4, 0, 0, "time32"}},
-    {"ttu", {SHMC_ARROW_FIXED, 8, 0, 0, "time64"}},  {"ttn", {SHMC_ARROW_FIXED, 8, 0, 0, "time64"}},
-    {"tDs", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}}, {"tDm", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}},
-    {"tDu", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}}, {"tDn", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}},
+    {"u", {SHMC_ARROW_VAR, 4, 1, 0, "string"}},
+    {"U", {SHMC_ARROW_VAR, 8, 1, 0, "large_string"}},
+    {"z", {SHMC_ARROW_VAR, 4, 0, 0, "binary"}},
+    {"Z", {SHMC_ARROW_VAR, 8, 0, 0, "large_binary"}},
+    {"tdD", {SHMC_ARROW_FIXED, 4, 0, 0, "date32"}},
+    {"tdm", {SHMC_ARROW_FIXED, 8, 0, 0, "date64"}},
+    {"tts", {SHMC_ARROW_FIXED, 4, 0, 0, "time32"}},
+    {"ttm", {SHMC_ARROW_FIXED, 4, 0, 0, "time32"}},
+    {"ttu", {SHMC_ARROW_FIXED, 8, 0, 0, "time64"}},
+    {"ttn", {SHMC_ARROW_FIXED, 8, 0, 0, "time64"}},
+    {"tDs", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}},
+    {"tDm", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}},
+    {"tDu", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}},
+    {"tDn", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}},
 };
 
 /* Longest accepted format string (a timestamp's zone name is at most 255 bytes). */
@@ -44,7 +56,8 @@ static int parse_uint(const char **p, int max_digits, unsigned long *v)
     const char *s = *p;
     int n = 0;
     *v = 0;
-    while (*s >= '0' && *s <= '9' && n < max_digits) *v = *v * 10 + (unsigned long)(*s++ - '0'), n++;
+    while (*s >= '0' && *s <= '9' && n < max_digits)
+        *v = *v * 10 + (unsigned long)(*s++ - '0'), n++;
     if (n == 0 || (*s >= '0' && *s <= '9')) return -1;
     *p = s;
     return 0;
@@ -87,12 +100,16 @@ static int timestamp_layout(const char *s, shmc_arrow_layout *out)
 
 int shmc_arrow_layout_of(const char *fmt, shmc_arrow_layout *out, const char **why)
 {
-    static const char *nested = "a nested Arrow type (list, struct, map, union) is stored as an opaque pickle";
+    static const char *nested =
+        "a nested Arrow type (list, struct, map, union) is stored as an opaque pickle";
     const char *unknown = "not an Arrow format this version stores natively";
     *why = unknown;
     if (!fmt || strnlen(fmt, ARROW_FORMAT_MAX + 1) > ARROW_FORMAT_MAX) return -1;
     for (size_t i = 0; i < sizeof fixed_formats / sizeof fixed_formats[0]; i++)
-        if (strcmp(fmt, fixed_formats[i].fmt) == 0) { *out = fixed_formats[i].l; return 0; }
+        if (strcmp(fmt, fixed_formats[i].fmt) == 0) {
+            *out = fixed_formats[i].l;
+            return 0;
+        }
     int rc = -1;
     if (strncmp(fmt, "d:", 2) == 0) rc = decimal_layout(fmt + 2, out);
     else if (strncmp(fmt, "w:", 2) == 0) rc = fixed_binary_layout(fmt + 2, out);
@@ -132,7 +149,10 @@ int shmc_arrow_raw_len(const shmc_arrow_layout *l, int role, uint64_t n, uint64_
     switch (role) {
     case SHMC_ROLE_VALIDITY: *want = n / 8 + (n % 8 != 0); return 1;
     case SHMC_ROLE_VALUES:
-        if (l->shape == SHMC_ARROW_BITS) { *want = n / 8 + (n % 8 != 0); return 1; }
+        if (l->shape == SHMC_ARROW_BITS) {
+            *want = n / 8 + (n % 8 != 0);
+            return 1;
+        }
         break;
     case SHMC_ROLE_OFFSETS:
         if (__builtin_add_overflow(n, 1, &count)) return -1;
@@ -144,7 +164,11 @@ int shmc_arrow_raw_len(const shmc_arrow_layout *l, int role, uint64_t n, uint64_
 
 static uint64_t load_offset(const uint8_t *p, uint32_t width)
 {
-    if (width == 4) { int32_t v; memcpy(&v, p, 4); return v < 0 ? UINT64_MAX : (uint64_t)v; }
+    if (width == 4) {
+        int32_t v;
+        memcpy(&v, p, 4);
+        return v < 0 ? UINT64_MAX : (uint64_t)v;
+    }
     int64_t v;
     memcpy(&v, p, 8);
     return v < 0 ? UINT64_MAX : (uint64_t)v;

@@ -7,17 +7,17 @@
 #include <stdint.h>
 
 typedef enum shmc_arrow_shape {
-    SHMC_ARROW_FIXED = 1,  /* validity + values of `width` bytes a row */
-    SHMC_ARROW_BITS = 2,   /* validity + values bit-packed (Arrow boolean) */
-    SHMC_ARROW_VAR = 3     /* validity + offsets of `width` (4 or 8) bytes + data */
+    SHMC_ARROW_FIXED = 1, /* validity + values of `width` bytes a row */
+    SHMC_ARROW_BITS = 2,  /* validity + values bit-packed (Arrow boolean) */
+    SHMC_ARROW_VAR = 3    /* validity + offsets of `width` (4 or 8) bytes + data */
 } shmc_arrow_shape;
 
 typedef struct shmc_arrow_layout {
-    int shape;            /* shmc_arrow_shape */
-    uint32_t width;       /* FIXED: bytes a value; VAR: bytes an offset; BITS: 0 */
-    int utf8;             /* VAR: the data is UTF-8 ("u", "U") */
-    int integer;          /* FIXED signed/unsigned integer: may index a dictionary */
-    const char *name;     /* "int64", "timestamp", "decimal128", ... */
+    int shape;        /* shmc_arrow_shape */
+    uint32_t width;   /* FIXED: bytes a value; VAR: bytes an offset; BITS: 0 */
+    int utf8;         /* VAR: the data is UTF-8 ("u", "U") */
+    int integer;      /* FIXED signed/unsigned integer: may index a dictionary */
+    const char *name; /* "int64", "timestamp", "decimal128", ... */
 } shmc_arrow_layout;
 
 /* 0 and *out when `fmt` is a type stored natively, else -1 and *why: "a nested Arrow

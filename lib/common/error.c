@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define STATUS_MESSAGE_(name, value, message) [name] = message,
-#define STATUS_NAME_(name, value, message) [name] = #name,
+#define STATUS_NAME_(name, value, message)    [name] = #name,
 static const char *const status_messages[SHMC_STATUS_COUNT_] = {SHMC_STATUS_LIST(STATUS_MESSAGE_)};
 static const char *const status_names[SHMC_STATUS_COUNT_] = {SHMC_STATUS_LIST(STATUS_NAME_)};
 #undef STATUS_MESSAGE_
@@ -19,9 +19,15 @@ static const char *const status_names[SHMC_STATUS_COUNT_] = {SHMC_STATUS_LIST(ST
 
 static int status_known(int status) { return status >= 0 && status < SHMC_STATUS_COUNT_; }
 
-const char *shmc_strerror(int status) { return status_known(status) ? status_messages[status] : "unknown status"; }
+const char *shmc_strerror(int status)
+{
+    return status_known(status) ? status_messages[status] : "unknown status";
+}
 
-const char *shmc_status_name(int status) { return status_known(status) ? status_names[status] : NULL; }
+const char *shmc_status_name(int status)
+{
+    return status_known(status) ? status_names[status] : NULL;
+}
 
 int shmc_status_count(void) { return SHMC_STATUS_COUNT_; }
 
@@ -82,10 +88,14 @@ int shmc_status_from_errno(int errno_value)
     switch (errno_value) {
     case ENOENT: return SHMC_ERR_NOT_FOUND;
     case EEXIST: return SHMC_ERR_EXISTS;
-    case ENOSPC: case EFBIG: case EDQUOT: return SHMC_ERR_NOSPACE;
-    case EACCES: case EPERM: return SHMC_ERR_PERMISSION;
+    case ENOSPC:
+    case EFBIG:
+    case EDQUOT: return SHMC_ERR_NOSPACE;
+    case EACCES:
+    case EPERM: return SHMC_ERR_PERMISSION;
     case ENOMEM: return SHMC_ERR_NOMEM;
-    case ENAMETOOLONG: case EINVAL: return SHMC_ERR_BAD_NAME;
+    case ENAMETOOLONG:
+    case EINVAL: return SHMC_ERR_BAD_NAME;
     default: return SHMC_ERR_IO;
     }
 }

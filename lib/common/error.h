@@ -25,15 +25,15 @@ void shmc_err_clear(shmc_err *e);
 /* Map an errno from open/ftruncate/fallocate/mmap to a status. */
 int shmc_status_from_errno(int errno_value);
 
-#define RETURN_ERROR_IF(cond, err, status, ...)                  \
-    do {                                                         \
-        if (cond) return shmc_err_set((err), (status), __VA_ARGS__); \
+#define RETURN_ERROR_IF(cond, err, status, ...)                                                    \
+    do {                                                                                           \
+        if (cond) return shmc_err_set((err), (status), __VA_ARGS__);                               \
     } while (0)
 
-#define FORWARD_IF_ERROR(expr)                                   \
-    do {                                                         \
-        int shmc_fwd_status_ = (expr);                           \
-        if (shmc_fwd_status_ != SHMC_OK) return shmc_fwd_status_; \
+#define FORWARD_IF_ERROR(expr)                                                                     \
+    do {                                                                                           \
+        int shmc_fwd_status_ = (expr);                                                             \
+        if (shmc_fwd_status_ != SHMC_OK) return shmc_fwd_status_;                                  \
     } while (0)
 
 #endif

@@ -17,16 +17,16 @@ static const struct {
     const char *name;
     size_t itemsize;
 } kind_table[SHMC_KIND_COUNT_] = {
-    [SHMC_KIND_BOOL] = {"bool", 1},       [SHMC_KIND_INT8] = {"int8", 1},
-    [SHMC_KIND_INT16] = {"int16", 2},     [SHMC_KIND_INT32] = {"int32", 4},
-    [SHMC_KIND_INT64] = {"int64", 8},     [SHMC_KIND_UINT8] = {"uint8", 1},
-    [SHMC_KIND_UINT16] = {"uint16", 2},   [SHMC_KIND_UINT32] = {"uint32", 4},
-    [SHMC_KIND_UINT64] = {"uint64", 8},   [SHMC_KIND_FLOAT32] = {"float32", 4},
-    [SHMC_KIND_FLOAT64] = {"float64", 8}, [SHMC_KIND_DATETIME] = {"datetime", 8},
+    [SHMC_KIND_BOOL] = {"bool", 1},           [SHMC_KIND_INT8] = {"int8", 1},
+    [SHMC_KIND_INT16] = {"int16", 2},         [SHMC_KIND_INT32] = {"int32", 4},
+    [SHMC_KIND_INT64] = {"int64", 8},         [SHMC_KIND_UINT8] = {"uint8", 1},
+    [SHMC_KIND_UINT16] = {"uint16", 2},       [SHMC_KIND_UINT32] = {"uint32", 4},
+    [SHMC_KIND_UINT64] = {"uint64", 8},       [SHMC_KIND_FLOAT32] = {"float32", 4},
+    [SHMC_KIND_FLOAT64] = {"float64", 8},     [SHMC_KIND_DATETIME] = {"datetime", 8},
     [SHMC_KIND_TIMEDELTA] = {"timedelta", 8}, [SHMC_KIND_CATEGORICAL] = {"categorical", 0},
-    [SHMC_KIND_STRING] = {"string", 0},   [SHMC_KIND_OBJECT] = {"object", 0},
-    [SHMC_KIND_ARROW] = {"arrow", 0},     [SHMC_KIND_PERIOD] = {"period", 8},
-    [SHMC_KIND_INTERVAL] = {"interval", 0}, [SHMC_KIND_SPARSE] = {"sparse", 0},
+    [SHMC_KIND_STRING] = {"string", 0},       [SHMC_KIND_OBJECT] = {"object", 0},
+    [SHMC_KIND_ARROW] = {"arrow", 0},         [SHMC_KIND_PERIOD] = {"period", 8},
+    [SHMC_KIND_INTERVAL] = {"interval", 0},   [SHMC_KIND_SPARSE] = {"sparse", 0},
 };
 
 static int kind_valid(int kind) { return kind >= SHMC_KIND_BOOL && kind < SHMC_KIND_COUNT_; }
@@ -52,7 +52,10 @@ int shmc_period_dtype_ok(const char *dtype)
     return n >= 1 && n <= 63 && f[n] == ']' && f[n + 1] == '\0';
 }
 
-const char *shmc_kind_name(int kind) { return kind_valid(kind) ? kind_table[kind].name : "unknown"; }
+const char *shmc_kind_name(int kind)
+{
+    return kind_valid(kind) ? kind_table[kind].name : "unknown";
+}
 
 int shmc_kind_is_fixed(int kind) { return kind >= SHMC_KIND_BOOL && kind <= SHMC_KIND_TIMEDELTA; }
 
@@ -69,7 +72,8 @@ uint32_t shmc_kind_roles_allowed(int kind)
     if (kind == SHMC_KIND_INTERVAL) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_RIGHT);
     if (kind == SHMC_KIND_SPARSE) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_INDICES);
     if (kind == SHMC_KIND_ARROW) /* which of them: the column's Arrow layout (arrow_format.h) */
-        return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA) | ROLE(SHMC_ROLE_VALIDITY);
+        return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA) |
+               ROLE(SHMC_ROLE_VALIDITY);
     return 0;
 }
 
@@ -77,7 +81,7 @@ uint32_t shmc_kind_roles_required(int kind)
 {
     if (kind == SHMC_KIND_STRING) return ROLE(SHMC_ROLE_OFFSETS) | ROLE(SHMC_ROLE_DATA);
     if (kind == SHMC_KIND_OBJECT) return ROLE(SHMC_ROLE_PICKLE);
-    if (kind == SHMC_KIND_ARROW) return 0;   /* the column's Arrow layout says */
+    if (kind == SHMC_KIND_ARROW) return 0; /* the column's Arrow layout says */
     if (kind == SHMC_KIND_INTERVAL) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_RIGHT);
     if (kind == SHMC_KIND_SPARSE) return ROLE(SHMC_ROLE_VALUES) | ROLE(SHMC_ROLE_INDICES);
     return kind_valid(kind) ? ROLE(SHMC_ROLE_VALUES) : 0;
@@ -85,7 +89,8 @@ uint32_t shmc_kind_roles_required(int kind)
 
 uint32_t shmc_role_typesize(int kind, int code_kind, int role)
 {
-    int by_code = kind == SHMC_KIND_CATEGORICAL || kind == SHMC_KIND_INTERVAL || kind == SHMC_KIND_SPARSE;
+    int by_code =
+        kind == SHMC_KIND_CATEGORICAL || kind == SHMC_KIND_INTERVAL || kind == SHMC_KIND_SPARSE;
     if (role == SHMC_ROLE_VALUES || role == SHMC_ROLE_RIGHT)
         return (uint32_t)shmc_kind_itemsize(by_code ? code_kind : kind);
     if (role == SHMC_ROLE_OFFSETS) return 8;
@@ -113,8 +118,8 @@ size_t shmc_zone_name_bad_byte(const char *tz, size_t len)
     if (len > 255) return 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)tz[i];
-        int part = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-                   ch == '_' || ch == '+' || ch == ':' || ch == '-';
+        int part = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                   (ch >= '0' && ch <= '9') || ch == '_' || ch == '+' || ch == ':' || ch == '-';
         int joint = ch == '/' && i > 0 && i + 1 < len && tz[i - 1] != '/';
         if (!part && !joint) return i;
     }

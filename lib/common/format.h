@@ -14,11 +14,11 @@
 #error "shmchunk v1 assumes a little-endian host (the format is little-endian)"
 #endif
 
-#define SHMC_MAGIC "SHMCHNK\x01"          /* 8 bytes, no NUL stored */
-#define SHMC_MAGIC_LEN 8
-#define SHMC_HEADER_SIZE 128u
-#define SHMC_CHUNK_ALIGN 64u
-#define SHMC_INDEX_ALIGN 8u
+#define SHMC_MAGIC        "SHMCHNK\x01" /* 8 bytes, no NUL stored */
+#define SHMC_MAGIC_LEN    8
+#define SHMC_HEADER_SIZE  128u
+#define SHMC_CHUNK_ALIGN  64u
+#define SHMC_INDEX_ALIGN  8u
 /* Written last; a reader refuses a header without it. */
 #define SHMC_SEALED_MAGIC 0x44454C4145534D53ull /* "SMSEALED" read little-endian */
 
@@ -47,28 +47,28 @@ enum {
 /* Format 2: one chunk record of the index's `chunk_table` bin, little-endian
  * (lib/FORMAT.md section 4). */
 enum {
-    SHMC_CREC_COLUMN = 0,       /* u32 */
-    SHMC_CREC_ROWGROUP = 4,     /* u32 */
-    SHMC_CREC_ROLE = 8,         /* u8 */
-    SHMC_CREC_CODEC = 9,        /* u8 */
-    SHMC_CREC_SHUFFLE = 10,     /* u8 */
-    SHMC_CREC_RESERVED = 11,    /* u8, zero */
-    SHMC_CREC_TYPESIZE = 12,    /* u32 */
-    SHMC_CREC_OFFSET = 16,      /* u64 */
-    SHMC_CREC_STORED_LEN = 24,  /* u64 */
-    SHMC_CREC_RAW_LEN = 32,     /* u64 */
-    SHMC_CREC_XXH3 = 40,        /* u64 */
+    SHMC_CREC_COLUMN = 0,      /* u32 */
+    SHMC_CREC_ROWGROUP = 4,    /* u32 */
+    SHMC_CREC_ROLE = 8,        /* u8 */
+    SHMC_CREC_CODEC = 9,       /* u8 */
+    SHMC_CREC_SHUFFLE = 10,    /* u8 */
+    SHMC_CREC_RESERVED = 11,   /* u8, zero */
+    SHMC_CREC_TYPESIZE = 12,   /* u32 */
+    SHMC_CREC_OFFSET = 16,     /* u64 */
+    SHMC_CREC_STORED_LEN = 24, /* u64 */
+    SHMC_CREC_RAW_LEN = 32,    /* u64 */
+    SHMC_CREC_XXH3 = 40,       /* u64 */
     SHMC_CREC_SIZE = 48
 };
 
 /* Header flags. */
-#define SHMC_HDRF_OWNED 0x1u   /* owner pid/start identify a process that will unlink it */
+#define SHMC_HDRF_OWNED 0x1u /* owner pid/start identify a process that will unlink it */
 
 /* Derived from the layout constants above, so a build whose layout drifts is
  * refused by older readers instead of misread. */
-#define SHMC_LAYOUT_SIGNATURE                                                        \
-    ((uint32_t)(0x53430000u ^ (SHMC_HEADER_SIZE << 4) ^ (SHMC_CHUNK_ALIGN << 12) ^ \
-                ((uint32_t)SHMC_HDR_SEALED << 20) ^ ((uint32_t)SHMC_HDR_HEADER_XXH3 << 8) ^ \
+#define SHMC_LAYOUT_SIGNATURE                                                                      \
+    ((uint32_t)(0x53430000u ^ (SHMC_HEADER_SIZE << 4) ^ (SHMC_CHUNK_ALIGN << 12) ^                 \
+                ((uint32_t)SHMC_HDR_SEALED << 20) ^ ((uint32_t)SHMC_HDR_HEADER_XXH3 << 8) ^        \
                 ((uint32_t)SHMC_HDR_INDEX_OFFSET)))
 
 /* Upper bound on the expansion of a compressed chunk: zstd's best case (an RLE
@@ -76,9 +76,24 @@ enum {
  * corrupt and never makes us allocate more than the input justifies. */
 #define SHMC_MAX_EXPANSION 32768u
 
-static inline uint16_t shmc_ld16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static inline uint32_t shmc_ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static inline uint64_t shmc_ld64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static inline uint16_t shmc_ld16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+static inline uint32_t shmc_ld32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static inline uint64_t shmc_ld64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
 static inline void shmc_st16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static inline void shmc_st32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline void shmc_st64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
@@ -90,7 +105,7 @@ static inline uint64_t shmc_align_up(uint64_t v, uint64_t a) { return (v + a - 1
 uint64_t shmc_header_hash(const uint8_t *hdr);
 
 /* Kind helpers shared by writer and reader. */
-int shmc_kind_is_fixed(int kind);  /* bool .. timedelta */
+int shmc_kind_is_fixed(int kind); /* bool .. timedelta */
 /* Which roles a kind may store, and which every row group must have. */
 uint32_t shmc_kind_roles_allowed(int kind);
 uint32_t shmc_kind_roles_required(int kind);

@@ -35,10 +35,7 @@ uint64_t shmc_hash(const void *p, size_t len)
     return XXH3_64bits(len ? p : empty_input, len);
 }
 
-SHMC_API uint64_t shmc_hash64(const void *buf, size_t len)
-{
-    return shmc_hash(buf, len);
-}
+SHMC_API uint64_t shmc_hash64(const void *buf, size_t len) { return shmc_hash(buf, len); }
 
 /* Small enough that a copied block is still in L1/L2 when XXH3 reads it. */
 #define COPY_HASH_BLOCK ((size_t)32 * 1024)

@@ -57,16 +57,29 @@ int shmc_hash_avx2_usable(void)
 }
 #else
 int shmc_hash_avx2_usable(void) { return 0; }
-uint64_t shmc_hash_avx2(const void *p, size_t len) { (void)p; (void)len; return 0; }
+uint64_t shmc_hash_avx2(const void *p, size_t len)
+{
+    (void)p;
+    (void)len;
+    return 0;
+}
 uint64_t shmc_copy_hash_avx2(void *dst, const void *src, size_t len, size_t block)
 {
-    (void)dst; (void)src; (void)len; (void)block;
+    (void)dst;
+    (void)src;
+    (void)len;
+    (void)block;
     return 0;
 }
 int shmc_feed_hash_avx2(const void *src, size_t len, size_t block, shmc_hash_sink sink, void *user,
                         uint64_t *hash)
 {
-    (void)src; (void)len; (void)block; (void)sink; (void)user; (void)hash;
+    (void)src;
+    (void)len;
+    (void)block;
+    (void)sink;
+    (void)user;
+    (void)hash;
     return 0;
 }
 #endif

@@ -16,15 +16,15 @@
 
 /* Always inlined so that calls with a literal typesize become fixed-stride
  * loops the compiler can unroll and vectorise (the 2/4/8 fast paths). */
-static inline __attribute__((always_inline)) void
-shuffle_body(const uint8_t *src, uint8_t *dst, size_t n, size_t ts)
+static inline __attribute__((always_inline)) void shuffle_body(const uint8_t *src, uint8_t *dst,
+                                                               size_t n, size_t ts)
 {
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < ts; j++) dst[j * n + i] = src[i * ts + j];
 }
 
-static inline __attribute__((always_inline)) void
-unshuffle_body(const uint8_t *src, uint8_t *dst, size_t n, size_t ts)
+static inline __attribute__((always_inline)) void unshuffle_body(const uint8_t *src, uint8_t *dst,
+                                                                 size_t n, size_t ts)
 {
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < ts; j++) dst[i * ts + j] = src[j * n + i];
@@ -74,7 +74,7 @@ typedef struct workspace {
     ZSTD_DCtx *dctx;
     void *scratch;
     size_t scratch_cap;
-    void *stage;       /* private copy of stored bytes read from shared memory */
+    void *stage; /* private copy of stored bytes read from shared memory */
     size_t stage_cap;
     struct workspace *next;
 } workspace;
@@ -146,7 +146,10 @@ static void *grow_keep(void **buf, size_t *cap, size_t len)
     return *buf;
 }
 
-static void *workspace_scratch(workspace *w, size_t len) { return grow_keep(&w->scratch, &w->scratch_cap, len); }
+static void *workspace_scratch(workspace *w, size_t len)
+{
+    return grow_keep(&w->scratch, &w->scratch_cap, len);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Encode                                                                    */
@@ -204,8 +207,8 @@ int shmc_codec_encode(const void *src, size_t len, int codec, int level, int shu
 {
     RETURN_ERROR_IF(!dst_len || !codec_used || !shuffled || (len && (!src || !dst)), err,
                     SHMC_ERR_INVALID_ARG, "codec: NULL argument");
-    RETURN_ERROR_IF(codec != SHMC_CODEC_NONE && codec != SHMC_CODEC_ZSTD, err,
-                    SHMC_ERR_INVALID_ARG, "codec: unknown codec %d", codec);
+    RETURN_ERROR_IF(codec != SHMC_CODEC_NONE && codec != SHMC_CODEC_ZSTD, err, SHMC_ERR_INVALID_ARG,
+                    "codec: unknown codec %d", codec);
     if (codec == SHMC_CODEC_NONE || len == 0)
         return store_raw(src, len, dst, dst_cap, dst_len, codec_used, shuffled, err);
 
@@ -277,8 +280,8 @@ static int zstd_decompress_ws(workspace *w, const void *src, size_t src_len, voi
     return SHMC_OK;
 }
 
-static int decode_raw(const void *src, size_t src_len, int shuffled, uint32_t typesize,
-                      void *dst, size_t raw_len, shmc_err *err)
+static int decode_raw(const void *src, size_t src_len, int shuffled, uint32_t typesize, void *dst,
+                      size_t raw_len, shmc_err *err)
 {
     RETURN_ERROR_IF(src_len != raw_len, err, SHMC_ERR_CORRUPT,
                     "raw chunk: %zu stored bytes, expected raw length %zu", src_len, raw_len);
@@ -312,8 +315,8 @@ static int decode_args_check(const void *src, size_t src_len, int codec, void *d
     return SHMC_OK;
 }
 
-int shmc_codec_decode(const void *src, size_t src_len, int codec, int shuffled,
-                      uint32_t typesize, void *dst, size_t raw_len, shmc_err *err)
+int shmc_codec_decode(const void *src, size_t src_len, int codec, int shuffled, uint32_t typesize,
+                      void *dst, size_t raw_len, shmc_err *err)
 {
     FORWARD_IF_ERROR(decode_args_check(src, src_len, codec, dst, raw_len, err));
     if (codec == SHMC_CODEC_NONE)
@@ -344,7 +347,7 @@ int shmc_codec_decode_shared(const void *src, size_t src_len, const uint64_t *wa
 {
     FORWARD_IF_ERROR(decode_args_check(src, src_len, codec, dst, raw_len, err));
     int plain = codec == SHMC_CODEC_NONE && !(shuffled && typesize > 1);
-    if (plain) {   /* the copy into dst is the decode: hash while copying */
+    if (plain) { /* the copy into dst is the decode: hash while copying */
         RETURN_ERROR_IF(src_len != raw_len, err, SHMC_ERR_CORRUPT,
                         "raw chunk: %zu stored bytes, expected raw length %zu", src_len, raw_len);
         return copy_checked(dst, src, raw_len, want_hash, err);
@@ -356,7 +359,8 @@ int shmc_codec_decode_shared(const void *src, size_t src_len, const uint64_t *wa
                    : shmc_err_set(err, SHMC_ERR_NOMEM, "codec: no %zu-byte staging copy", src_len);
     if (rc == SHMC_OK && codec == SHMC_CODEC_NONE)
         rc = decode_raw(stage, src_len, shuffled, typesize, dst, raw_len, err);
-    else if (rc == SHMC_OK) rc = decode_zstd_ws(w, stage, src_len, shuffled, typesize, dst, raw_len, err);
+    else if (rc == SHMC_OK)
+        rc = decode_zstd_ws(w, stage, src_len, shuffled, typesize, dst, raw_len, err);
     workspace_release(w);
     return rc;
 }

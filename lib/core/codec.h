@@ -21,8 +21,8 @@ int shmc_codec_encode(const void *src, size_t len, int codec, int level, int shu
 
 /* Decode exactly raw_len bytes into dst. Anything else -- a frame that claims
  * another size, trailing garbage, a decoder error -- is SHMC_ERR_CORRUPT. */
-int shmc_codec_decode(const void *src, size_t src_len, int codec, int shuffled,
-                      uint32_t typesize, void *dst, size_t raw_len, shmc_err *err);
+int shmc_codec_decode(const void *src, size_t src_len, int codec, int shuffled, uint32_t typesize,
+                      void *dst, size_t raw_len, shmc_err *err);
 
 /* The same for stored bytes others may change while we read them (a shared mapping):
  * src is copied into private memory -- hashed while copied when want_hash is not NULL,

@@ -14,11 +14,12 @@ static shmc_arrow_layout layout_of(const shmc_column_desc *d)
 {
     shmc_arrow_layout l = {0};
     const char *why;
-    (void)shmc_arrow_layout_of(d->arrow, &l, &why);   /* checked by desc_check */
+    (void)shmc_arrow_layout_of(d->arrow, &l, &why); /* checked by desc_check */
     return l;
 }
 
-int shmc_frame_arrow_desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, int is_dict)
+int shmc_frame_arrow_desc_check(shmc_err *e, const shmc_column_desc *d, const char *what,
+                                int is_dict)
 {
     shmc_arrow_layout l;
     const char *why;
@@ -27,8 +28,8 @@ int shmc_frame_arrow_desc_check(shmc_err *e, const shmc_column_desc *d, const ch
     RETURN_ERROR_IF(d->mask || d->unit || d->tz, e, SHMC_ERR_INVALID_ARG,
                     "%s: an Arrow column has no mask, unit or tz (its format says them)", what);
     if (!d->categories) return SHMC_OK;
-    RETURN_ERROR_IF(is_dict, e, SHMC_ERR_INVALID_ARG, "%s: an Arrow dictionary is itself dictionary-encoded",
-                    what);
+    RETURN_ERROR_IF(is_dict, e, SHMC_ERR_INVALID_ARG,
+                    "%s: an Arrow dictionary is itself dictionary-encoded", what);
     RETURN_ERROR_IF(!l.integer, e, SHMC_ERR_INVALID_ARG,
                     "%s: dictionary indices of Arrow type %s, not an integer", what, l.name);
     RETURN_ERROR_IF(d->categories->kind != SHMC_KIND_ARROW, e, SHMC_ERR_INVALID_ARG,
@@ -37,7 +38,10 @@ int shmc_frame_arrow_desc_check(shmc_err *e, const shmc_column_desc *d, const ch
     return shmc_frame_arrow_desc_check(e, d->categories, what, 1);
 }
 
-static uint64_t bit_get(const uint8_t *v, uint64_t i) { return (uint64_t)(v[i >> 3] >> (i & 7)) & 1u; }
+static uint64_t bit_get(const uint8_t *v, uint64_t i)
+{
+    return (uint64_t)(v[i >> 3] >> (i & 7)) & 1u;
+}
 
 static uint64_t count_zero_bits(const uint8_t *v, uint64_t off, uint64_t n)
 {
@@ -48,14 +52,18 @@ static uint64_t count_zero_bits(const uint8_t *v, uint64_t off, uint64_t n)
 
 static int64_t offset_at(const void *offsets, uint32_t width, uint64_t i)
 {
-    if (width == 4) { int32_t v; memcpy(&v, (const uint8_t *)offsets + 4 * i, 4); return v; }
+    if (width == 4) {
+        int32_t v;
+        memcpy(&v, (const uint8_t *)offsets + 4 * i, 4);
+        return v;
+    }
     int64_t v;
     memcpy(&v, (const uint8_t *)offsets + 8 * i, 8);
     return v;
 }
 
-int shmc_frame_arrow_buffers_check(shmc_err *e, const shmc_column_desc *d, uint64_t n, const char *what,
-                                   uint64_t *nulls)
+int shmc_frame_arrow_buffers_check(shmc_err *e, const shmc_column_desc *d, uint64_t n,
+                                   const char *what, uint64_t *nulls)
 {
     shmc_arrow_layout l = layout_of(d);
     *nulls = d->validity ? count_zero_bits(d->validity, d->validity_offset, n) : 0;
@@ -67,10 +75,12 @@ int shmc_frame_arrow_buffers_check(shmc_err *e, const shmc_column_desc *d, uint6
     RETURN_ERROR_IF(offset_at(d->offsets, l.width, 0) < 0, e, SHMC_ERR_INVALID_ARG,
                     "%s: offsets[0] is negative", what);
     for (uint64_t i = 0; i < n; i++)
-        RETURN_ERROR_IF(offset_at(d->offsets, l.width, i + 1) < offset_at(d->offsets, l.width, i), e,
-                        SHMC_ERR_INVALID_ARG, "%s: offsets decrease at row %llu", what, (unsigned long long)i);
-    RETURN_ERROR_IF(offset_at(d->offsets, l.width, n) > offset_at(d->offsets, l.width, 0) && !d->data, e,
-                    SHMC_ERR_INVALID_ARG, "%s: data is NULL", what);
+        RETURN_ERROR_IF(offset_at(d->offsets, l.width, i + 1) < offset_at(d->offsets, l.width, i),
+                        e, SHMC_ERR_INVALID_ARG, "%s: offsets decrease at row %llu", what,
+                        (unsigned long long)i);
+    RETURN_ERROR_IF(offset_at(d->offsets, l.width, n) > offset_at(d->offsets, l.width, 0) &&
+                        !d->data,
+                    e, SHMC_ERR_INVALID_ARG, "%s: data is NULL", what);
     return SHMC_OK;
 }
 
@@ -88,9 +98,10 @@ uint64_t shmc_frame_arrow_raw_len(const shmc_column_desc *d, int role, uint64_t 
 {
     shmc_arrow_layout l = layout_of(d);
     if (role == SHMC_ROLE_DATA)
-        return (uint64_t)(offset_at(d->offsets, l.width, row0 + n) - offset_at(d->offsets, l.width, row0));
+        return (uint64_t)(offset_at(d->offsets, l.width, row0 + n) -
+                          offset_at(d->offsets, l.width, row0));
     uint64_t want = 0;
-    (void)shmc_arrow_raw_len(&l, role, n, &want);   /* n <= nrows of buffers the caller holds */
+    (void)shmc_arrow_raw_len(&l, role, n, &want); /* n <= nrows of buffers the caller holds */
     return want;
 }
 
@@ -109,9 +120,10 @@ const uint8_t *shmc_frame_arrow_direct(const shmc_column_desc *d, int role, uint
     return NULL;
 }
 
-static void bits_repack(const uint8_t *src, uint64_t off, uint64_t n, uint64_t raw_len, uint8_t *dst)
+static void bits_repack(const uint8_t *src, uint64_t off, uint64_t n, uint64_t raw_len,
+                        uint8_t *dst)
 {
-    memset(dst, 0, raw_len);   /* padding bits zero: output is deterministic */
+    memset(dst, 0, raw_len); /* padding bits zero: output is deterministic */
     for (uint64_t i = 0; i < n; i++) dst[i >> 3] |= (uint8_t)(bit_get(src, off + i) << (i & 7));
 }
 
@@ -119,12 +131,20 @@ void shmc_frame_arrow_transform(const shmc_column_desc *d, int role, uint64_t ro
                                 uint64_t raw_len, uint8_t *dst)
 {
     shmc_arrow_layout l = layout_of(d);
-    if (role == SHMC_ROLE_VALIDITY) { bits_repack(d->validity, d->validity_offset + row0, n, raw_len, dst); return; }
-    if (role == SHMC_ROLE_VALUES) { bits_repack(d->values, d->values_bit_offset + row0, n, raw_len, dst); return; }
+    if (role == SHMC_ROLE_VALIDITY) {
+        bits_repack(d->validity, d->validity_offset + row0, n, raw_len, dst);
+        return;
+    }
+    if (role == SHMC_ROLE_VALUES) {
+        bits_repack(d->values, d->values_bit_offset + row0, n, raw_len, dst);
+        return;
+    }
     int64_t base = offset_at(d->offsets, l.width, row0);
     for (uint64_t i = 0; i <= n; i++) {
         int64_t v = offset_at(d->offsets, l.width, row0 + i) - base;
-        if (l.width == 4) { int32_t v32 = (int32_t)v; memcpy(dst + 4 * i, &v32, 4); }
-        else memcpy(dst + 8 * i, &v, 8);
+        if (l.width == 4) {
+            int32_t v32 = (int32_t)v;
+            memcpy(dst + 4 * i, &v32, 4);
+        } else memcpy(dst + 8 * i, &v, 8);
     }
 }

@@ -8,10 +8,11 @@
 #include "error.h"
 
 /* Descriptor checks that need no row count (shmc_frame_add_column). */
-int shmc_frame_arrow_desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, int is_dict);
+int shmc_frame_arrow_desc_check(shmc_err *e, const shmc_column_desc *d, const char *what,
+                                int is_dict);
 /* Buffers present and offsets non-decreasing for n rows; *nulls = validity zero bits. */
-int shmc_frame_arrow_buffers_check(shmc_err *e, const shmc_column_desc *d, uint64_t n, const char *what,
-                                   uint64_t *nulls);
+int shmc_frame_arrow_buffers_check(shmc_err *e, const shmc_column_desc *d, uint64_t n,
+                                   const char *what, uint64_t *nulls);
 /* A role of rows [row0, row0 + n): stored at all, its raw_len, its typesize. */
 int shmc_frame_arrow_role_present(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n);
 uint64_t shmc_frame_arrow_raw_len(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n);

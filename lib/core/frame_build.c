@@ -57,9 +57,15 @@ int shmc_frame_keep(shmc_frame *f, void *ptr, void (*free_fn)(void *))
 void *shmc_frame_dup(shmc_frame *f, const void *src, size_t len)
 {
     void *p = malloc(len ? len : 1);
-    if (!p) { shmc_err_set(&f->err, SHMC_ERR_NOMEM, "frame: out of memory (%zu bytes)", len); return NULL; }
+    if (!p) {
+        shmc_err_set(&f->err, SHMC_ERR_NOMEM, "frame: out of memory (%zu bytes)", len);
+        return NULL;
+    }
     if (len && src) memcpy(p, src, len);
-    if (shmc_frame_keep(f, p, free) != SHMC_OK) { free(p); return NULL; }
+    if (shmc_frame_keep(f, p, free) != SHMC_OK) {
+        free(p);
+        return NULL;
+    }
     return p;
 }
 
@@ -82,9 +88,11 @@ uint32_t shmc_frame_ncolumns(const shmc_frame *f) { return f ? f->ncols : 0; }
 static int label_check(shmc_err *e, const shmc_label *l, const char *what)
 {
     RETURN_ERROR_IF(l->type < SHMC_LABEL_NONE || l->type > SHMC_LABEL_PICKLE, e,
-                    SHMC_ERR_INVALID_ARG, "%s: label.type %d is not a shmc_label_type", what, l->type);
-    RETURN_ERROR_IF((l->type == SHMC_LABEL_STR || l->type == SHMC_LABEL_PICKLE) && l->len && !l->str,
-                    e, SHMC_ERR_INVALID_ARG, "%s: label.str is NULL with label.len %zu", what, l->len);
+                    SHMC_ERR_INVALID_ARG, "%s: label.type %d is not a shmc_label_type", what,
+                    l->type);
+    RETURN_ERROR_IF(
+        (l->type == SHMC_LABEL_STR || l->type == SHMC_LABEL_PICKLE) && l->len && !l->str, e,
+        SHMC_ERR_INVALID_ARG, "%s: label.str is NULL with label.len %zu", what, l->len);
     RETURN_ERROR_IF(l->len > UINT32_MAX, e, SHMC_ERR_INVALID_ARG, "%s: label.len too large", what);
     return SHMC_OK;
 }
@@ -94,7 +102,7 @@ static int label_copy(shmc_frame *f, shmc_label *dst, const shmc_label *src, con
     FORWARD_IF_ERROR(label_check(&f->err, src, what));
     *dst = *src;
     if (src->type == SHMC_LABEL_STR || src->type == SHMC_LABEL_PICKLE) {
-        char *s = shmc_frame_dup(f, NULL, src->len + 1);   /* + NUL: usable as a C string */
+        char *s = shmc_frame_dup(f, NULL, src->len + 1); /* + NUL: usable as a C string */
         if (!s) return SHMC_ERR_NOMEM;
         if (src->len) memcpy(s, src->str, src->len);
         s[src->len] = '\0';
@@ -128,7 +136,11 @@ int shmc_frame_set_meta(shmc_frame *f, const void *bytes, size_t len)
     if (!f) return SHMC_ERR_INVALID_ARG;
     RETURN_ERROR_IF(len && !bytes, &f->err, SHMC_ERR_INVALID_ARG, "meta: bytes is NULL");
     RETURN_ERROR_IF(len > UINT32_MAX, &f->err, SHMC_ERR_LIMIT, "meta: more than 4 GiB");
-    if (!len) { f->meta = NULL; f->meta_len = 0; return SHMC_OK; }
+    if (!len) {
+        f->meta = NULL;
+        f->meta_len = 0;
+        return SHMC_OK;
+    }
     f->meta = shmc_frame_dup(f, bytes, len);
     if (!f->meta) return SHMC_ERR_NOMEM;
     f->meta_len = len;
@@ -138,7 +150,10 @@ int shmc_frame_set_meta(shmc_frame *f, const void *bytes, size_t len)
 int shmc_frame_set_index_freq(shmc_frame *f, const char *freq)
 {
     if (!f) return SHMC_ERR_INVALID_ARG;
-    if (!freq || !*freq) { f->freq = NULL; return SHMC_OK; }
+    if (!freq || !*freq) {
+        f->freq = NULL;
+        return SHMC_OK;
+    }
     RETURN_ERROR_IF(shmc_index_freq_check(freq, strlen(freq)), &f->err, SHMC_ERR_INVALID_ARG,
                     "index freq '%.40s': not 1..%d ASCII letters, digits, '-', '+' or '_'", freq,
                     SHMC_FREQ_MAX);
@@ -153,8 +168,10 @@ static int sparse_desc_check(shmc_err *e, const shmc_column_desc *d, const char 
                     "%s: sparse code_kind %d is not bool..float64", what, d->code_kind);
     RETURN_ERROR_IF(!d->categories || d->ncategories != 1 || d->categories->kind != d->code_kind ||
                         !d->categories->values || d->categories->mask,
-                    e, SHMC_ERR_INVALID_ARG, "%s: a sparse column needs its fill value as categories: "
-                    "one row of its code_kind, no mask", what);
+                    e, SHMC_ERR_INVALID_ARG,
+                    "%s: a sparse column needs its fill value as categories: "
+                    "one row of its code_kind, no mask",
+                    what);
     RETURN_ERROR_IF(d->nsparse && (!d->values || !d->sparse_index), e, SHMC_ERR_INVALID_ARG,
                     "%s: values or sparse_index is NULL with nsparse %llu", what,
                     (unsigned long long)d->nsparse);
@@ -164,19 +181,24 @@ static int sparse_desc_check(shmc_err *e, const shmc_column_desc *d, const char 
 /* Structural checks that need no row count (the buffers are checked at write). */
 static int desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, int is_dict)
 {
-    RETURN_ERROR_IF(d->kind < SHMC_KIND_BOOL || d->kind >= SHMC_KIND_COUNT_, e, SHMC_ERR_INVALID_ARG,
-                    "%s: kind %d is not a shmc_kind", what, d->kind);
-    uint32_t closed = d->kind == SHMC_KIND_INTERVAL ? SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT : 0;
-    RETURN_ERROR_IF(d->flags & ~(SHMC_COL_INDEX | SHMC_COL_ORDERED | closed), e, SHMC_ERR_INVALID_ARG,
-                    "%s: flags 0x%x has unknown or writer-only bits", what, d->flags);
+    RETURN_ERROR_IF(d->kind < SHMC_KIND_BOOL || d->kind >= SHMC_KIND_COUNT_, e,
+                    SHMC_ERR_INVALID_ARG, "%s: kind %d is not a shmc_kind", what, d->kind);
+    uint32_t closed =
+        d->kind == SHMC_KIND_INTERVAL ? SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT : 0;
+    RETURN_ERROR_IF(d->flags & ~(SHMC_COL_INDEX | SHMC_COL_ORDERED | closed), e,
+                    SHMC_ERR_INVALID_ARG, "%s: flags 0x%x has unknown or writer-only bits", what,
+                    d->flags);
     FORWARD_IF_ERROR(label_check(e, &d->label, what));
     /* An interval's bounds carry the time unit and zone of their kind. */
     int bound = d->kind == SHMC_KIND_INTERVAL ? d->code_kind : d->kind;
     RETURN_ERROR_IF(d->kind == SHMC_KIND_INTERVAL && !shmc_interval_subtype_ok(d->code_kind), e,
-                    SHMC_ERR_INVALID_ARG, "%s: interval code_kind %d is not int8..float64, datetime or "
-                    "timedelta", what, d->code_kind);
+                    SHMC_ERR_INVALID_ARG,
+                    "%s: interval code_kind %d is not int8..float64, datetime or "
+                    "timedelta",
+                    what, d->code_kind);
     RETURN_ERROR_IF(is_dict && (d->kind == SHMC_KIND_INTERVAL || d->kind == SHMC_KIND_SPARSE), e,
-                    SHMC_ERR_INVALID_ARG, "%s: %s categories are not supported", what, shmc_kind_name(d->kind));
+                    SHMC_ERR_INVALID_ARG, "%s: %s categories are not supported", what,
+                    shmc_kind_name(d->kind));
     if (d->kind == SHMC_KIND_SPARSE) FORWARD_IF_ERROR(sparse_desc_check(e, d, what));
     int timed = bound == SHMC_KIND_DATETIME || bound == SHMC_KIND_TIMEDELTA;
     RETURN_ERROR_IF(timed && (d->unit < SHMC_UNIT_S || d->unit > SHMC_UNIT_NS), e,
@@ -186,14 +208,18 @@ static int desc_check(shmc_err *e, const shmc_column_desc *d, const char *what, 
     RETURN_ERROR_IF(d->mask && !shmc_kind_is_fixed(d->kind), e, SHMC_ERR_INVALID_ARG,
                     "%s: mask given for a %s column", what, shmc_kind_name(d->kind));
     if (d->kind == SHMC_KIND_CATEGORICAL) {
-        RETURN_ERROR_IF(is_dict, e, SHMC_ERR_INVALID_ARG, "%s: categories are themselves categorical", what);
+        RETURN_ERROR_IF(is_dict, e, SHMC_ERR_INVALID_ARG,
+                        "%s: categories are themselves categorical", what);
         RETURN_ERROR_IF(d->code_kind < SHMC_KIND_INT8 || d->code_kind > SHMC_KIND_INT64, e,
-                        SHMC_ERR_INVALID_ARG, "%s: code_kind %d is not int8..int64", what, d->code_kind);
+                        SHMC_ERR_INVALID_ARG, "%s: code_kind %d is not int8..int64", what,
+                        d->code_kind);
         RETURN_ERROR_IF(!d->categories, e, SHMC_ERR_INVALID_ARG, "%s: categories is NULL", what);
     }
-    RETURN_ERROR_IF(d->kind == SHMC_KIND_PERIOD && !shmc_period_dtype_ok(d->dtype), e, SHMC_ERR_INVALID_ARG,
-                    "%s: a period column needs dtype \"period[<freq>]\" (freq 1..63 of [A-Za-z0-9-]), "
-                    "not \"%.80s\"", what, d->dtype ? d->dtype : "(null)");
+    RETURN_ERROR_IF(
+        d->kind == SHMC_KIND_PERIOD && !shmc_period_dtype_ok(d->dtype), e, SHMC_ERR_INVALID_ARG,
+        "%s: a period column needs dtype \"period[<freq>]\" (freq 1..63 of [A-Za-z0-9-]), "
+        "not \"%.80s\"",
+        what, d->dtype ? d->dtype : "(null)");
     RETURN_ERROR_IF(is_dict && d->kind == SHMC_KIND_OBJECT, e, SHMC_ERR_INVALID_ARG,
                     "%s: object categories are not supported", what);
     if (d->kind == SHMC_KIND_OBJECT)
@@ -214,7 +240,8 @@ static int has_dictionary(const shmc_column_desc *d)
            (d->kind == SHMC_KIND_ARROW && d->categories);
 }
 
-static int desc_copy(shmc_frame *f, shmc_column_desc *dst, const shmc_column_desc *src, const char *what)
+static int desc_copy(shmc_frame *f, shmc_column_desc *dst, const shmc_column_desc *src,
+                     const char *what)
 {
     *dst = *src;
     FORWARD_IF_ERROR(label_copy(f, &dst->label, &src->label, what));
@@ -272,7 +299,10 @@ int shmc_frame_add_column(shmc_frame *f, const shmc_column_desc *desc)
         c->cat.categories = NULL;
         c->d.categories = &c->cat;
     }
-    if (rc != SHMC_OK) { free(c); return rc; }
+    if (rc != SHMC_OK) {
+        free(c);
+        return rc;
+    }
     f->cols[f->ncols++] = c;
     return SHMC_OK;
 }
@@ -309,19 +339,32 @@ static uint64_t count_nan_nat(const shmc_column_desc *d, uint64_t n)
     if (d->mask || !d->values) return 0;
     int kind = d->kind == SHMC_KIND_INTERVAL ? d->code_kind : d->kind;
     if (kind == SHMC_KIND_FLOAT64)
-        for (uint64_t i = 0; i < n; i++) { double x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x != x; }
+        for (uint64_t i = 0; i < n; i++) {
+            double x;
+            memcpy(&x, (const char *)d->values + 8 * i, 8);
+            k += x != x;
+        }
     else if (kind == SHMC_KIND_FLOAT32)
-        for (uint64_t i = 0; i < n; i++) { float x; memcpy(&x, (const char *)d->values + 4 * i, 4); k += x != x; }
+        for (uint64_t i = 0; i < n; i++) {
+            float x;
+            memcpy(&x, (const char *)d->values + 4 * i, 4);
+            k += x != x;
+        }
     else if (kind == SHMC_KIND_DATETIME || kind == SHMC_KIND_TIMEDELTA || kind == SHMC_KIND_PERIOD)
-        for (uint64_t i = 0; i < n; i++) { int64_t x; memcpy(&x, (const char *)d->values + 8 * i, 8); k += x == INT64_MIN; }
+        for (uint64_t i = 0; i < n; i++) {
+            int64_t x;
+            memcpy(&x, (const char *)d->values + 8 * i, 8);
+            k += x == INT64_MIN;
+        }
     return k;
 }
 
-void shmc_frame_sparse_span(const shmc_column_desc *d, uint64_t row0, uint64_t n, uint64_t *a, uint64_t *b)
+void shmc_frame_sparse_span(const shmc_column_desc *d, uint64_t row0, uint64_t n, uint64_t *a,
+                            uint64_t *b)
 {
     uint64_t bounds[2] = {row0, row0 + n}, out[2];
     for (int k = 0; k < 2; k++) {
-        uint64_t lo = 0, hi = d->nsparse;   /* first entry whose row >= bounds[k] */
+        uint64_t lo = 0, hi = d->nsparse; /* first entry whose row >= bounds[k] */
         while (lo < hi) {
             uint64_t mid = lo + (hi - lo) / 2;
             if ((uint64_t)d->sparse_index[mid] < bounds[k]) lo = mid + 1;
@@ -335,8 +378,16 @@ void shmc_frame_sparse_span(const shmc_column_desc *d, uint64_t row0, uint64_t n
 
 static int is_nan_at(const void *p, int kind, uint64_t i)
 {
-    if (kind == SHMC_KIND_FLOAT64) { double x; memcpy(&x, (const char *)p + 8 * i, 8); return x != x; }
-    if (kind == SHMC_KIND_FLOAT32) { float x; memcpy(&x, (const char *)p + 4 * i, 4); return x != x; }
+    if (kind == SHMC_KIND_FLOAT64) {
+        double x;
+        memcpy(&x, (const char *)p + 8 * i, 8);
+        return x != x;
+    }
+    if (kind == SHMC_KIND_FLOAT32) {
+        float x;
+        memcpy(&x, (const char *)p + 4 * i, 4);
+        return x != x;
+    }
     return 0;
 }
 
@@ -352,7 +403,8 @@ static int check_sparse(shmc_err *e, const shmc_column_desc *d, uint64_t n, cons
         int64_t r = d->sparse_index[i], prev = i ? d->sparse_index[i - 1] : -1;
         RETURN_ERROR_IF(r <= prev || (uint64_t)r >= n, e, SHMC_ERR_INVALID_ARG,
                         "%s: sparse_index[%llu] = %lld is not after %lld and below %llu", what,
-                        (unsigned long long)i, (long long)r, (long long)prev, (unsigned long long)n);
+                        (unsigned long long)i, (long long)r, (long long)prev,
+                        (unsigned long long)n);
         *nulls += (uint64_t)is_nan_at(d->values, d->code_kind, i);
     }
     if (is_nan_at(d->categories->values, d->code_kind, 0)) *nulls += n - d->nsparse;
@@ -368,8 +420,8 @@ static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, con
     RETURN_ERROR_IF(d->kind == SHMC_KIND_INTERVAL && n && !d->right, e, SHMC_ERR_INVALID_ARG,
                     "%s: right is NULL", what);
     if (d->kind == SHMC_KIND_SPARSE) return check_sparse(e, d, n, what, nulls);
-    if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL || d->kind == SHMC_KIND_PERIOD ||
-        d->kind == SHMC_KIND_INTERVAL) {
+    if (shmc_kind_is_fixed(d->kind) || d->kind == SHMC_KIND_CATEGORICAL ||
+        d->kind == SHMC_KIND_PERIOD || d->kind == SHMC_KIND_INTERVAL) {
         RETURN_ERROR_IF(n && !d->values, e, SHMC_ERR_INVALID_ARG, "%s: values is NULL", what);
         for (uint64_t i = 0; d->mask && i < n; i++) *nulls += d->mask[i] != 0;
         *nulls += count_nan_nat(d, n);
@@ -386,7 +438,8 @@ static int check_buffers(shmc_err *e, const shmc_column_desc *d, uint64_t n, con
     }
     if (d->kind == SHMC_KIND_STRING) {
         RETURN_ERROR_IF(!d->offsets, e, SHMC_ERR_INVALID_ARG, "%s: offsets is NULL", what);
-        RETURN_ERROR_IF(d->offsets[0] < 0, e, SHMC_ERR_INVALID_ARG, "%s: offsets[0] is negative", what);
+        RETURN_ERROR_IF(d->offsets[0] < 0, e, SHMC_ERR_INVALID_ARG, "%s: offsets[0] is negative",
+                        what);
         for (uint64_t i = 0; i < n; i++)
             RETURN_ERROR_IF(d->offsets[i + 1] < d->offsets[i], e, SHMC_ERR_INVALID_ARG,
                             "%s: offsets decrease at row %llu", what, (unsigned long long)i);
@@ -434,23 +487,25 @@ static int plan_columns(writer *w)
         FORWARD_IF_ERROR(plan_column(w, i, &fc->d, f->nrows, fc->what, fc->d.flags));
         if (!has_dictionary(&fc->d)) continue;
         w->cols[i].dict_column = next_dict;
-        FORWARD_IF_ERROR(plan_column(w, next_dict, &fc->cat, fc->d.ncategories, fc->what,
-                                     SHMC_COL_DICTIONARY));
+        FORWARD_IF_ERROR(
+            plan_column(w, next_dict, &fc->cat, fc->d.ncategories, fc->what, SHMC_COL_DICTIONARY));
         next_dict++;
     }
     return SHMC_OK;
 }
 
-static uint64_t role_raw_len(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n, uint32_t rg)
+static uint64_t role_raw_len(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n,
+                             uint32_t rg)
 {
     if (d->kind == SHMC_KIND_ARROW) return shmc_frame_arrow_raw_len(d, role, row0, n);
-    if (d->kind == SHMC_KIND_SPARSE) {   /* the entries that fall in the row group */
+    if (d->kind == SHMC_KIND_SPARSE) { /* the entries that fall in the row group */
         uint64_t a, b;
         shmc_frame_sparse_span(d, row0, n, &a, &b);
         return (b - a) * shmc_role_typesize(d->kind, d->code_kind, role);
     }
     switch (role) {
-    case SHMC_ROLE_VALUES: case SHMC_ROLE_RIGHT: return n * shmc_role_typesize(d->kind, d->code_kind, role);
+    case SHMC_ROLE_VALUES:
+    case SHMC_ROLE_RIGHT: return n * shmc_role_typesize(d->kind, d->code_kind, role);
     case SHMC_ROLE_MASK: return n;
     case SHMC_ROLE_OFFSETS: return (n + 1) * 8;
     case SHMC_ROLE_DATA: return (uint64_t)(d->offsets[row0 + n] - d->offsets[row0]);
@@ -495,11 +550,16 @@ static int plan_jobs(writer *w)
             for (uint64_t rg = 0; rg < col->nrowgroups; rg++) {
                 uint64_t row0 = rg * rpc, n = col->nrows - row0 < rpc ? col->nrows - row0 : rpc;
                 if (!role_present(col->d, role, row0, n)) continue;
-                wjob j = {.d = col->d, .column = c, .rowgroup = (uint32_t)rg, .role = role,
-                          .row_start = row0, .nrows = n};
+                wjob j = {.d = col->d,
+                          .column = c,
+                          .rowgroup = (uint32_t)rg,
+                          .role = role,
+                          .row_start = row0,
+                          .nrows = n};
                 j.raw_len = role_raw_len(col->d, role, row0, n, (uint32_t)rg);
-                j.typesize = col->d->kind == SHMC_KIND_ARROW ? shmc_frame_arrow_typesize(col->d, role)
-                                                             : shmc_role_typesize(col->d->kind, col->d->code_kind, role);
+                j.typesize = col->d->kind == SHMC_KIND_ARROW
+                                 ? shmc_frame_arrow_typesize(col->d, role)
+                                 : shmc_role_typesize(col->d->kind, col->d->code_kind, role);
                 j.stored_len = j.raw_len;
                 FORWARD_IF_ERROR(push_job(w, &j));
             }

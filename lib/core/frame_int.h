@@ -17,9 +17,9 @@ typedef struct kept {
 } kept;
 
 typedef struct frame_col {
-    shmc_column_desc d;       /* strings owned by the frame; d.categories -> &cat */
+    shmc_column_desc d; /* strings owned by the frame; d.categories -> &cat */
     shmc_column_desc cat;
-    const char *what;         /* "column 'x'" for messages (owned) */
+    const char *what; /* "column 'x'" for messages (owned) */
 } frame_col;
 
 struct shmc_frame {
@@ -31,7 +31,7 @@ struct shmc_frame {
     shmc_label range_name, columns_name;
     const uint8_t *meta;
     size_t meta_len;
-    const char *freq;         /* row index frequency (owned), NULL if none */
+    const char *freq; /* row index frequency (owned), NULL if none */
     kept *kept;
     size_t nkept, kept_cap;
 };
@@ -48,7 +48,7 @@ typedef struct wjob {
     uint64_t row_start, nrows;
     uint64_t raw_len;
     uint32_t typesize;
-    uint8_t *enc;             /* compressed bytes (zstd path), or NULL */
+    uint8_t *enc; /* compressed bytes (zstd path), or NULL */
     uint64_t stored_len;
     int codec, shuffled;
     uint64_t offset, xxh3;
@@ -70,14 +70,17 @@ typedef struct writer {
     uint32_t ncols;
     wjob *jobs;
     size_t njobs, jobs_cap;
-    uint8_t *base;            /* the mapping being written */
-    int fd;                   /* the same store for pwrite, or -1 */
-    uint64_t done, total;     /* progress: raw bytes handled (of every phase), raw bytes */
-    uint64_t phase_bytes;     /* raw bytes handled by all phases so far */
-    unsigned phases;          /* 1 (place) or 2 (compress, then place) */
+    uint8_t *base;        /* the mapping being written */
+    int fd;               /* the same store for pwrite, or -1 */
+    uint64_t done, total; /* progress: raw bytes handled (of every phase), raw bytes */
+    uint64_t phase_bytes; /* raw bytes handled by all phases so far */
+    unsigned phases;      /* 1 (place) or 2 (compress, then place) */
 } writer;
 
-static inline uint64_t bit_get(const uint8_t *v, uint64_t i) { return (uint64_t)(v[i >> 3] >> (i & 7)) & 1u; }
+static inline uint64_t bit_get(const uint8_t *v, uint64_t i)
+{
+    return (uint64_t)(v[i >> 3] >> (i & 7)) & 1u;
+}
 
 /* Plan a write of w->f under w->o (frame_build.c): the column entries (user
  * columns, then the categoricals' dictionaries) with their buffers checked and
@@ -87,6 +90,7 @@ int shmc_frame_plan(writer *w);
 
 /* The entries of a sparse column in rows [row0, row0 + n): [*a, *b) of its index
  * (the builder sizes the chunks with it, the writer points at them). */
-void shmc_frame_sparse_span(const shmc_column_desc *d, uint64_t row0, uint64_t n, uint64_t *a, uint64_t *b);
+void shmc_frame_sparse_span(const shmc_column_desc *d, uint64_t row0, uint64_t n, uint64_t *a,
+                            uint64_t *b);
 
 #endif

@@ -75,7 +75,7 @@ static void job_transform(const wjob *j, uint8_t *dst)
         }
         return;
     }
-    memset(dst, 0, j->raw_len);   /* padding bits zero: output is deterministic */
+    memset(dst, 0, j->raw_len); /* padding bits zero: output is deterministic */
     uint64_t off = d->validity_offset + j->row_start;
     for (uint64_t i = 0; i < j->nrows; i++)
         dst[i >> 3] |= (uint8_t)(bit_get(d->validity, off + i) << (i & 7));
@@ -97,12 +97,14 @@ static int encode_one(void *user, size_t i)
     j->enc = malloc(cap ? cap : 1);
     int shuffle = w->o.shuffle && j->typesize > 1;
     if (!j->enc) j->status = SHMC_ERR_NOMEM;
-    else j->status = shmc_codec_encode(src, j->raw_len, w->o.codec, w->o.level, shuffle, j->typesize,
-                                       w->o.min_saving, j->enc, cap, &len, &j->codec, &j->shuffled, NULL);
+    else
+        j->status =
+            shmc_codec_encode(src, j->raw_len, w->o.codec, w->o.level, shuffle, j->typesize,
+                              w->o.min_saving, j->enc, cap, &len, &j->codec, &j->shuffled, NULL);
     free(tmp);
     j->stored_len = len;
     if (j->status == SHMC_OK && j->codec == SHMC_CODEC_NONE) {
-        free(j->enc);      /* stored raw: place it from the source like any raw chunk */
+        free(j->enc); /* stored raw: place it from the source like any raw chunk */
         j->enc = NULL;
         j->stored_len = j->raw_len;
     }
@@ -153,7 +155,7 @@ static int run_batches(writer *w, shmc_task_fn fn)
             bytes += w->jobs[end].raw_len;
         batch b = {w, a, fn};
         FORWARD_IF_ERROR(shmc_parallel_for(end - a, w->o.threads, batch_task, &b));
-        w->phase_bytes += bytes;   /* each phase is its share of the raw bytes */
+        w->phase_bytes += bytes; /* each phase is its share of the raw bytes */
         w->done = w->phase_bytes / (w->phases ? w->phases : 1);
         if (w->o.progress) w->o.progress(w->o.progress_user, w->done, w->total);
     }
@@ -163,7 +165,7 @@ static int run_batches(writer *w, shmc_task_fn fn)
 static int compress_all(writer *w)
 {
     for (size_t i = 0; i < w->njobs; i++) w->total += w->jobs[i].raw_len;
-    w->phases = w->o.codec != SHMC_CODEC_NONE ? 2 : 1;   /* compress, then place */
+    w->phases = w->o.codec != SHMC_CODEC_NONE ? 2 : 1; /* compress, then place */
     if (w->o.codec == SHMC_CODEC_NONE) return SHMC_OK;
     int rc = run_batches(w, encode_one);
     return rc == SHMC_OK || rc == SHMC_ERR_CANCELLED ? rc : job_error(w, rc, "compress");
@@ -218,7 +220,10 @@ static int place_one(void *user, size_t i)
     writer *w = user;
     wjob *j = &w->jobs[i];
     uint8_t *dst = w->base + j->offset;
-    if (j->stored_len == 0) { j->xxh3 = shmc_hash(dst, 0); return SHMC_OK; }
+    if (j->stored_len == 0) {
+        j->xxh3 = shmc_hash(dst, 0);
+        return SHMC_OK;
+    }
     const uint8_t *src = j->enc ? j->enc : job_direct(j);
     if (src && w->fd >= 0 && j->stored_len >= 65536 &&
         pwrite_hash(w->fd, src, (size_t)j->stored_len, j->offset, &j->xxh3))
@@ -251,7 +256,8 @@ static int index_build(writer *w, shmc_index *ix)
     ix->nrows = f->nrows;
     ix->rows_per_chunk = w->o.rows_per_chunk;
     ix->has_range = 1;
-    for (uint32_t i = 0; i < f->ncols; i++) ix->has_range &= !(f->cols[i]->d.flags & SHMC_COL_INDEX);
+    for (uint32_t i = 0; i < f->ncols; i++)
+        ix->has_range &= !(f->cols[i]->d.flags & SHMC_COL_INDEX);
     ix->range_start = f->range_start;
     ix->range_step = f->range_step;
     ix->range_name = f->range_name;
@@ -289,10 +295,15 @@ static void index_fill_chunks(writer *w, shmc_index *ix)
 {
     for (size_t i = 0; i < w->njobs; i++) {
         const wjob *j = &w->jobs[i];
-        ix->chunks[i] = (shmc_chunk_info){.column = j->column, .rowgroup = j->rowgroup, .role = j->role,
-                                          .codec = j->codec, .shuffle = j->shuffled,
-                                          .typesize = j->typesize, .offset = j->offset,
-                                          .stored_len = j->stored_len, .raw_len = j->raw_len,
+        ix->chunks[i] = (shmc_chunk_info){.column = j->column,
+                                          .rowgroup = j->rowgroup,
+                                          .role = j->role,
+                                          .codec = j->codec,
+                                          .shuffle = j->shuffled,
+                                          .typesize = j->typesize,
+                                          .offset = j->offset,
+                                          .stored_len = j->stored_len,
+                                          .raw_len = j->raw_len,
                                           .xxh3 = j->xxh3};
     }
 }
@@ -323,7 +334,8 @@ static void header_begin(uint8_t *h, uint64_t total)
     shmc_st64(h + SHMC_HDR_TOTAL_SIZE, total);
 }
 
-static void header_seal(uint8_t *h, int owned, uint64_t index_off, uint64_t index_len, uint64_t index_hash)
+static void header_seal(uint8_t *h, int owned, uint64_t index_off, uint64_t index_len,
+                        uint64_t index_hash)
 {
     shmc_st32(h + SHMC_HDR_FLAGS, owned ? SHMC_HDRF_OWNED : 0);
     if (!owned) {
@@ -401,9 +413,11 @@ static int write_to_store(writer *w, shmc_index *ix, const char *dest, char *nam
     }
     if (rc == SHMC_OK && name_out && cap) {
         size_t n = strlen(st.name);
-        if (n >= cap) { shmc_store_remove(&st, NULL);
-            rc = shmc_err_set(&w->f->err, SHMC_ERR_INVALID_ARG, "name_out too small for '%s'", st.name); }
-        else memcpy(name_out, st.name, n + 1);
+        if (n >= cap) {
+            shmc_store_remove(&st, NULL);
+            rc = shmc_err_set(&w->f->err, SHMC_ERR_INVALID_ARG, "name_out too small for '%s'",
+                              st.name);
+        } else memcpy(name_out, st.name, n + 1);
     }
     shmc_buf_free(&enc);
     return rc;

@@ -30,7 +30,10 @@ static uint8_t *buf_grow(shmc_buf *b, size_t n)
         size_t cap = b->cap ? b->cap : 4096;
         while (cap - b->len < n) cap *= 2;
         uint8_t *p = realloc(b->p, cap);
-        if (!p) { b->oom = 1; return NULL; }
+        if (!p) {
+            b->oom = 1;
+            return NULL;
+        }
         b->p = p;
         b->cap = cap;
     }
@@ -80,22 +83,33 @@ static void pack_label(msgpack_packer *pk, const shmc_label *l)
 static void pack_column(msgpack_packer *pk, const shmc_column_info *c, unsigned version)
 {
     int has_dtype = c->dtype && *c->dtype, has_tz = c->tz != NULL, has_arrow = c->arrow != NULL;
-    int is_cat = c->kind == SHMC_KIND_CATEGORICAL || c->kind == SHMC_KIND_SPARSE, is_iv = c->kind == SHMC_KIND_INTERVAL;
+    int is_cat = c->kind == SHMC_KIND_CATEGORICAL || c->kind == SHMC_KIND_SPARSE,
+        is_iv = c->kind == SHMC_KIND_INTERVAL;
     int has_unit = version == 1 || c->unit != 0, has_nulls = version == 1 || c->null_count != 0;
     int has_dict = is_cat || (c->kind == SHMC_KIND_ARROW && c->dict_column != UINT32_MAX);
-    msgpack_pack_map(pk, (size_t)(4 + has_unit + has_nulls + has_dtype + has_tz + is_cat + is_iv + has_dict +
-                                  has_arrow));
+    msgpack_pack_map(pk, (size_t)(4 + has_unit + has_nulls + has_dtype + has_tz + is_cat + is_iv +
+                                  has_dict + has_arrow));
     pack_key_uint(pk, "kind", (uint64_t)c->kind);
     pack_key_uint(pk, "flags", c->flags);
-    pack_cstr(pk, "label"); pack_label(pk, &c->label);
+    pack_cstr(pk, "label");
+    pack_label(pk, &c->label);
     if (has_unit) pack_key_uint(pk, "unit", (uint64_t)c->unit);
     pack_key_uint(pk, "nrows", c->nrows);
     if (has_nulls) pack_key_uint(pk, "nulls", c->null_count);
-    if (has_dtype) { pack_cstr(pk, "dtype"); pack_cstr(pk, c->dtype); }
-    if (has_tz) { pack_cstr(pk, "tz"); pack_cstr(pk, c->tz); }
+    if (has_dtype) {
+        pack_cstr(pk, "dtype");
+        pack_cstr(pk, c->dtype);
+    }
+    if (has_tz) {
+        pack_cstr(pk, "tz");
+        pack_cstr(pk, c->tz);
+    }
     if (is_cat || is_iv) pack_key_uint(pk, "code_kind", (uint64_t)c->code_kind);
     if (has_dict) pack_key_uint(pk, "dict", c->dict_column);
-    if (has_arrow) { pack_cstr(pk, "arrow"); pack_cstr(pk, c->arrow); }
+    if (has_arrow) {
+        pack_cstr(pk, "arrow");
+        pack_cstr(pk, c->arrow);
+    }
 }
 
 static void pack_chunk(msgpack_packer *pk, const shmc_chunk_info *k)
@@ -110,7 +124,7 @@ static void pack_chunk(msgpack_packer *pk, const shmc_chunk_info *k)
     msgpack_pack_uint64(pk, k->offset);
     msgpack_pack_uint64(pk, k->stored_len);
     msgpack_pack_uint64(pk, k->raw_len);
-    msgpack_pack_fix_uint64(pk, k->xxh3);   /* always 9 bytes: see index.h */
+    msgpack_pack_fix_uint64(pk, k->xxh3); /* always 9 bytes: see index.h */
 }
 
 /* Format 2: every chunk a fixed 48-byte little-endian record in one bin, so
@@ -152,7 +166,10 @@ static void pack_chunk_arrays(msgpack_packer *pk, const shmc_index *ix)
 static void pack_range(msgpack_packer *pk, const shmc_index *ix)
 {
     pack_cstr(pk, "range");
-    if (!ix->has_range) { msgpack_pack_nil(pk); return; }
+    if (!ix->has_range) {
+        msgpack_pack_nil(pk);
+        return;
+    }
     msgpack_pack_array(pk, 2);
     msgpack_pack_int64(pk, ix->range_start);
     msgpack_pack_int64(pk, ix->range_step);
@@ -169,11 +186,20 @@ int shmc_index_encode(const shmc_index *ix, shmc_buf *b, shmc_err *err)
     pack_key_uint(&pk, "nrows", ix->nrows);
     pack_key_uint(&pk, "rpc", ix->rows_per_chunk);
     pack_range(&pk, ix);
-    pack_cstr(&pk, "range_name"); pack_label(&pk, &ix->range_name);
-    pack_cstr(&pk, "columns_name"); pack_label(&pk, &ix->columns_name);
-    if (ix->meta_len) { pack_cstr(&pk, "meta"); pack_bin(&pk, ix->meta, ix->meta_len); }
-    if (ix->freq) { pack_cstr(&pk, "freq"); pack_cstr(&pk, ix->freq); }
-    pack_cstr(&pk, "columns"); msgpack_pack_array(&pk, ix->ncolumns);
+    pack_cstr(&pk, "range_name");
+    pack_label(&pk, &ix->range_name);
+    pack_cstr(&pk, "columns_name");
+    pack_label(&pk, &ix->columns_name);
+    if (ix->meta_len) {
+        pack_cstr(&pk, "meta");
+        pack_bin(&pk, ix->meta, ix->meta_len);
+    }
+    if (ix->freq) {
+        pack_cstr(&pk, "freq");
+        pack_cstr(&pk, ix->freq);
+    }
+    pack_cstr(&pk, "columns");
+    msgpack_pack_array(&pk, ix->ncolumns);
     for (uint32_t i = 0; i < ix->ncolumns; i++) pack_column(&pk, &ix->columns[i], version);
     if (version == 1) pack_chunk_arrays(&pk, ix);
     else pack_chunk_table(&pk, ix);
@@ -194,12 +220,13 @@ int shmc_index_encode(const shmc_index *ix, shmc_buf *b, shmc_err *err)
 typedef struct scan {
     const uint8_t *base, *p, *end;
     shmc_err *err;
-    size_t objects;   /* bytes msgpack-c's zone will be asked for */
+    size_t objects; /* bytes msgpack-c's zone will be asked for */
 } scan;
 
 static int scan_bad(scan *s, const char *what)
 {
-    return shmc_err_set(s->err, SHMC_ERR_CORRUPT, "index byte %zu: %s", (size_t)(s->p - s->base), what);
+    return shmc_err_set(s->err, SHMC_ERR_CORRUPT, "index byte %zu: %s", (size_t)(s->p - s->base),
+                        what);
 }
 
 static size_t scan_left(const scan *s) { return (size_t)(s->end - s->p); }
@@ -227,16 +254,21 @@ static int scan_value(scan *s, int depth);
 static int scan_container(scan *s, uint64_t n, int is_map, int depth)
 {
     if (depth >= SHMC_INDEX_SCAN_DEPTH) return scan_bad(s, "nesting too deep");
-    if (n > scan_left(s) / (is_map ? 2 : 1)) return scan_bad(s, "container count exceeds the index size");
+    if (n > scan_left(s) / (is_map ? 2 : 1))
+        return scan_bad(s, "container count exceeds the index size");
     s->objects += (size_t)n * (is_map ? sizeof(msgpack_object_kv) : sizeof(msgpack_object));
-    for (uint64_t i = 0; i < n * (is_map ? 2u : 1u); i++) FORWARD_IF_ERROR(scan_value(s, depth + 1));
+    for (uint64_t i = 0; i < n * (is_map ? 2u : 1u); i++)
+        FORWARD_IF_ERROR(scan_value(s, depth + 1));
     return SHMC_OK;
 }
 
 /* Tags with a length or count in the next 1, 2 or 4 bytes. */
 static int scan_sized(scan *s, uint8_t t, int depth)
 {
-    static const struct { uint8_t tag, lenbytes; char what; } sized[] = {
+    static const struct {
+        uint8_t tag, lenbytes;
+        char what;
+    } sized[] = {
         {0xc4, 1, 'b'}, {0xc5, 2, 'b'}, {0xc6, 4, 'b'}, {0xd9, 1, 'b'}, {0xda, 2, 'b'},
         {0xdb, 4, 'b'}, {0xdc, 2, 'a'}, {0xdd, 4, 'a'}, {0xde, 2, 'm'}, {0xdf, 4, 'm'},
     };
@@ -266,7 +298,7 @@ static int scan_value(scan *s, int depth)
 {
     if (scan_left(s) < 1) return scan_bad(s, "unexpected end of index");
     uint8_t t = *s->p++;
-    if (t < 0x80) return SHMC_OK;   /* positive fixint, the most common value: nothing follows */
+    if (t < 0x80) return SHMC_OK; /* positive fixint, the most common value: nothing follows */
     if ((t & 0xe0) == 0xa0) return scan_skip(s, t & 0x1fu, "string length exceeds the index size");
     int sz = scalar_size(t);
     if (sz >= 0) return scan_skip(s, (uint64_t)sz, "truncated value");
@@ -290,13 +322,14 @@ int shmc_index_prescan(const uint8_t *p, size_t len, size_t *zone_bytes, shmc_er
 
 typedef struct dec {
     shmc_err *err;
-    char *arena;      /* NUL-terminated string copies */
+    char *arena; /* NUL-terminated string copies */
     size_t arena_len;
 } dec;
 
 static int dec_bad(dec *d, const char *where, uint64_t i, const char *what)
 {
-    return shmc_err_set(d->err, SHMC_ERR_CORRUPT, "index %s %llu: %s", where, (unsigned long long)i, what);
+    return shmc_err_set(d->err, SHMC_ERR_CORRUPT, "index %s %llu: %s", where, (unsigned long long)i,
+                        what);
 }
 
 static int obj_uint(const msgpack_object *o, uint64_t max, uint64_t *v)
@@ -308,7 +341,10 @@ static int obj_uint(const msgpack_object *o, uint64_t max, uint64_t *v)
 
 static int obj_int(const msgpack_object *o, int64_t *v)
 {
-    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) { *v = o->via.i64; return 0; }
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        *v = o->via.i64;
+        return 0;
+    }
     uint64_t u = 0;
     if (obj_uint(o, INT64_MAX, &u)) return -1;
     *v = (int64_t)u;
@@ -376,13 +412,26 @@ static int key_is(const msgpack_object *k, const char *s)
 }
 
 /* One key of a column map; unknown keys are ignored. *seen collects the required ones. */
-static int dec_column_key(dec *d, const msgpack_object_kv *kv, shmc_column_info *col, uint32_t *seen)
+static int dec_column_key(dec *d, const msgpack_object_kv *kv, shmc_column_info *col,
+                          uint32_t *seen)
 {
     const msgpack_object *k = &kv->key, *v = &kv->val;
-    if (key_is(k, "kind")) { *seen |= 1; return obj_small(v, SHMC_KIND_COUNT_, &col->kind); }
-    if (key_is(k, "flags")) { *seen |= 2; return obj_u32(v, &col->flags); }
-    if (key_is(k, "label")) { *seen |= 4; return obj_label(d, v, &col->label); }
-    if (key_is(k, "nrows")) { *seen |= 8; return obj_uint(v, UINT64_MAX, &col->nrows); }
+    if (key_is(k, "kind")) {
+        *seen |= 1;
+        return obj_small(v, SHMC_KIND_COUNT_, &col->kind);
+    }
+    if (key_is(k, "flags")) {
+        *seen |= 2;
+        return obj_u32(v, &col->flags);
+    }
+    if (key_is(k, "label")) {
+        *seen |= 4;
+        return obj_label(d, v, &col->label);
+    }
+    if (key_is(k, "nrows")) {
+        *seen |= 8;
+        return obj_uint(v, UINT64_MAX, &col->nrows);
+    }
     if (key_is(k, "unit")) return obj_small(v, SHMC_UNIT_NS, &col->unit);
     if (key_is(k, "nulls")) return obj_uint(v, UINT64_MAX, &col->null_count);
     if (key_is(k, "dtype")) return obj_string(d, v, &col->dtype);
@@ -403,7 +452,8 @@ static int dec_column(dec *d, const msgpack_object *o, uint32_t i, shmc_column_i
     for (uint32_t j = 0; j < o->via.map.size; j++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[j];
         if (dec_column_key(d, kv, col, &seen))
-            return dec_bad(d, "column", i, "a key is not a string or a value has the wrong type or range");
+            return dec_bad(d, "column", i,
+                           "a key is not a string or a value has the wrong type or range");
     }
     if (seen != 15) return dec_bad(d, "column", i, "entry lacks kind, flags, label or nrows");
     return SHMC_OK;
@@ -412,9 +462,10 @@ static int dec_column(dec *d, const msgpack_object *o, uint32_t i, shmc_column_i
 static int dec_chunk_fields(const msgpack_object *f, shmc_chunk_info *k)
 {
     return obj_u32(&f[0], &k->column) || obj_u32(&f[1], &k->rowgroup) ||
-           obj_small(&f[2], SHMC_ROLE_COUNT_ - 1, &k->role) || obj_small(&f[3], SHMC_CODEC_ZSTD, &k->codec) ||
-           obj_small(&f[4], 1, &k->shuffle) || obj_u32(&f[5], &k->typesize) ||
-           obj_uint(&f[6], UINT64_MAX, &k->offset) || obj_uint(&f[7], UINT64_MAX, &k->stored_len) ||
+           obj_small(&f[2], SHMC_ROLE_COUNT_ - 1, &k->role) ||
+           obj_small(&f[3], SHMC_CODEC_ZSTD, &k->codec) || obj_small(&f[4], 1, &k->shuffle) ||
+           obj_u32(&f[5], &k->typesize) || obj_uint(&f[6], UINT64_MAX, &k->offset) ||
+           obj_uint(&f[7], UINT64_MAX, &k->stored_len) ||
            obj_uint(&f[8], UINT64_MAX, &k->raw_len) || obj_uint(&f[9], UINT64_MAX, &k->xxh3);
 }
 
@@ -455,8 +506,8 @@ static int dec_columns(dec *d, const msgpack_object *o, size_t len, shmc_index *
 
 static int dec_chunks(dec *d, const msgpack_object *o, size_t len, shmc_index *ix)
 {
-    FORWARD_IF_ERROR(dec_array(d, o, len, 11, sizeof *ix->chunks, "chunks", (void **)&ix->chunks,
-                               &ix->nchunks));
+    FORWARD_IF_ERROR(
+        dec_array(d, o, len, 11, sizeof *ix->chunks, "chunks", (void **)&ix->chunks, &ix->nchunks));
     for (uint32_t i = 0; i < ix->nchunks; i++)
         FORWARD_IF_ERROR(dec_chunk(d, &o->via.array.ptr[i], i, &ix->chunks[i]));
     return SHMC_OK;
@@ -490,13 +541,16 @@ static int dec_chunk_table(dec *d, const msgpack_object *o, shmc_index *ix)
     if (o->type != MSGPACK_OBJECT_BIN) return dec_bad(d, "chunk_table", 0, "expected a bin");
     size_t n = o->via.bin.size / SHMC_CREC_SIZE;
     if (o->via.bin.size % SHMC_CREC_SIZE || n > UINT32_MAX)
-        return dec_bad(d, "chunk_table", o->via.bin.size, "length is not a whole number of 48-byte records");
+        return dec_bad(d, "chunk_table", o->via.bin.size,
+                       "length is not a whole number of 48-byte records");
     ix->chunks = calloc(n ? n : 1, sizeof *ix->chunks);
-    RETURN_ERROR_IF(!ix->chunks, d->err, SHMC_ERR_NOMEM, "index: no memory for %zu chunk records", n);
+    RETURN_ERROR_IF(!ix->chunks, d->err, SHMC_ERR_NOMEM, "index: no memory for %zu chunk records",
+                    n);
     ix->nchunks = (uint32_t)n;
     const uint8_t *r = (const uint8_t *)o->via.bin.ptr;
     for (uint32_t i = 0; i < ix->nchunks; i++, r += SHMC_CREC_SIZE) {
-        if (chunk_record_bad(r)) return dec_bad(d, "chunk", i, "role, codec, shuffle or reserved byte out of range");
+        if (chunk_record_bad(r))
+            return dec_bad(d, "chunk", i, "role, codec, shuffle or reserved byte out of range");
         chunk_record_get(r, &ix->chunks[i]);
     }
     return SHMC_OK;
@@ -504,16 +558,20 @@ static int dec_chunk_table(dec *d, const msgpack_object *o, shmc_index *ix)
 
 static int dec_range(const msgpack_object *o, shmc_index *ix)
 {
-    if (o->type == MSGPACK_OBJECT_NIL) { ix->has_range = 0; return 0; }
+    if (o->type == MSGPACK_OBJECT_NIL) {
+        ix->has_range = 0;
+        return 0;
+    }
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2) return -1;
     ix->has_range = 1;
-    return obj_int(&o->via.array.ptr[0], &ix->range_start) || obj_int(&o->via.array.ptr[1], &ix->range_step);
+    return obj_int(&o->via.array.ptr[0], &ix->range_start) ||
+           obj_int(&o->via.array.ptr[1], &ix->range_step);
 }
 
 static int dec_meta(const msgpack_object *o, shmc_index *ix)
 {
     if (o->type != MSGPACK_OBJECT_BIN) return -1;
-    ix->meta = (const uint8_t *)o->via.bin.ptr;   /* msgpack_unpack refers into the index */
+    ix->meta = (const uint8_t *)o->via.bin.ptr; /* msgpack_unpack refers into the index */
     ix->meta_len = o->via.bin.size;
     return 0;
 }
@@ -533,7 +591,8 @@ int shmc_index_freq_check(const char *s, size_t len)
 /* `freq`: a str within shmc_index_freq_check; anything else is corrupt. */
 static int dec_freq(dec *d, const msgpack_object *o, shmc_index *ix)
 {
-    if (o->type != MSGPACK_OBJECT_STR || shmc_index_freq_check(o->via.str.ptr, o->via.str.size)) return -1;
+    if (o->type != MSGPACK_OBJECT_STR || shmc_index_freq_check(o->via.str.ptr, o->via.str.size))
+        return -1;
     ix->freq = arena_put(d, o->via.str.ptr, o->via.str.size);
     return 0;
 }
@@ -542,9 +601,21 @@ static int dec_freq(dec *d, const msgpack_object *o, shmc_index *ix)
 static int dec_top_scalar(dec *d, const msgpack_object *k, const msgpack_object *v, shmc_index *ix,
                           uint32_t *seen)
 {
-    if (key_is(k, "v")) { *seen |= 1; return obj_small(v, SHMC_FORMAT_VERSION, &ix->version) || ix->version < SHMC_FORMAT_VERSION_MIN ? -1 : 0; }
-    if (key_is(k, "nrows")) { *seen |= 2; return obj_uint(v, UINT64_MAX, &ix->nrows); }
-    if (key_is(k, "rpc")) { *seen |= 4; return obj_uint(v, UINT64_MAX, &ix->rows_per_chunk); }
+    if (key_is(k, "v")) {
+        *seen |= 1;
+        return obj_small(v, SHMC_FORMAT_VERSION, &ix->version) ||
+                       ix->version < SHMC_FORMAT_VERSION_MIN
+                   ? -1
+                   : 0;
+    }
+    if (key_is(k, "nrows")) {
+        *seen |= 2;
+        return obj_uint(v, UINT64_MAX, &ix->nrows);
+    }
+    if (key_is(k, "rpc")) {
+        *seen |= 4;
+        return obj_uint(v, UINT64_MAX, &ix->rows_per_chunk);
+    }
     if (key_is(k, "range")) return dec_range(v, ix);
     if (key_is(k, "range_name")) return obj_label(d, v, &ix->range_name);
     if (key_is(k, "columns_name")) return obj_label(d, v, &ix->columns_name);
@@ -555,17 +626,33 @@ static int dec_top_scalar(dec *d, const msgpack_object *k, const msgpack_object 
 
 static int dec_top(dec *d, const msgpack_object *root, size_t len, shmc_index *ix)
 {
-    if (root->type != MSGPACK_OBJECT_MAP) return shmc_err_set(d->err, SHMC_ERR_CORRUPT, "index: not a map");
+    if (root->type != MSGPACK_OBJECT_MAP)
+        return shmc_err_set(d->err, SHMC_ERR_CORRUPT, "index: not a map");
     uint32_t seen = 0;
     for (uint32_t i = 0; i < root->via.map.size; i++) {
         const msgpack_object *k = &root->via.map.ptr[i].key, *v = &root->via.map.ptr[i].val;
-        if (key_is(k, "columns")) { seen |= 8; FORWARD_IF_ERROR(dec_columns(d, v, len, ix)); continue; }
-        if (key_is(k, "chunks")) { seen |= 16; FORWARD_IF_ERROR(dec_chunks(d, v, len, ix)); continue; }
-        if (key_is(k, "chunk_table")) { seen |= 32; FORWARD_IF_ERROR(dec_chunk_table(d, v, ix)); continue; }
+        if (key_is(k, "columns")) {
+            seen |= 8;
+            FORWARD_IF_ERROR(dec_columns(d, v, len, ix));
+            continue;
+        }
+        if (key_is(k, "chunks")) {
+            seen |= 16;
+            FORWARD_IF_ERROR(dec_chunks(d, v, len, ix));
+            continue;
+        }
+        if (key_is(k, "chunk_table")) {
+            seen |= 32;
+            FORWARD_IF_ERROR(dec_chunk_table(d, v, ix));
+            continue;
+        }
         int r = dec_top_scalar(d, k, v, ix, &seen);
-        if (r < 0) return dec_bad(d, "top-level entry", i, "a key is not a string or a value has the wrong type or range");
+        if (r < 0)
+            return dec_bad(d, "top-level entry", i,
+                           "a key is not a string or a value has the wrong type or range");
     }
-    RETURN_ERROR_IF((seen & 15) != 15, d->err, SHMC_ERR_CORRUPT, "index lacks v, nrows, rpc or columns");
+    RETURN_ERROR_IF((seen & 15) != 15, d->err, SHMC_ERR_CORRUPT,
+                    "index lacks v, nrows, rpc or columns");
     /* Format 1 lists chunks as arrays, format 2 as one table; never both. */
     uint32_t want = ix->version == 1 ? 16 : 32;
     RETURN_ERROR_IF((seen & 48) != want, d->err, SHMC_ERR_CORRUPT,

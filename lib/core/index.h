@@ -11,31 +11,31 @@
 
 #include "error.h"
 
-#define SHMC_INDEX_MAX_DEPTH 16
+#define SHMC_INDEX_MAX_DEPTH  16
 /* Containers nest at most this deep, the top-level map being depth 0: a value
  * of an unknown key inside a column map or chunk array may itself nest
  * SHMC_INDEX_MAX_DEPTH deep. */
 #define SHMC_INDEX_SCAN_DEPTH (SHMC_INDEX_MAX_DEPTH + 3)
 
 typedef struct shmc_index {
-    int version;                   /* format: decoder sets it; encoder writes 0 as SHMC_FORMAT_VERSION */
+    int version; /* format: decoder sets it; encoder writes 0 as SHMC_FORMAT_VERSION */
     uint64_t nrows;
     uint64_t rows_per_chunk;
     int has_range;
     int64_t range_start, range_step;
     shmc_label range_name;
     shmc_label columns_name;
-    const uint8_t *meta;           /* points into the index bytes (decoder) or caller (encoder) */
+    const uint8_t *meta; /* points into the index bytes (decoder) or caller (encoder) */
     size_t meta_len;
-    const char *freq;              /* frequency of the row index (pandas freqstr), NULL if none;
+    const char *freq;          /* frequency of the row index (pandas freqstr), NULL if none;
                                       checked by shmc_index_freq_check */
-    shmc_column_info *columns;     /* encoder reads: kind flags label dtype unit tz code_kind
+    shmc_column_info *columns; /* encoder reads: kind flags label dtype unit tz code_kind
                                       dict_column nrows null_count arrow; the rest is derived */
     uint32_t ncolumns;
-    shmc_chunk_info *chunks;       /* encoder reads: column rowgroup role codec shuffle typesize
+    shmc_chunk_info *chunks; /* encoder reads: column rowgroup role codec shuffle typesize
                                       offset stored_len raw_len xxh3 */
     uint32_t nchunks;
-    char *arena;                   /* decoder: NUL-terminated copies of strings */
+    char *arena; /* decoder: NUL-terminated copies of strings */
 } shmc_index;
 
 /* Growable byte buffer. */

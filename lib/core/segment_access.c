@@ -28,7 +28,8 @@ static int open_mapped(shmc_segment *seg, uint32_t flags)
     int rc = shmc_segment_header_check(seg);
     if (rc == SHMC_OK) rc = shmc_segment_header_load(seg);
     if (rc == SHMC_OK) {
-        rc = shmc_index_decode(seg->st.base + seg->index_off, (size_t)seg->index_len, &seg->ix, &seg->err);
+        rc = shmc_index_decode(seg->st.base + seg->index_off, (size_t)seg->index_len, &seg->ix,
+                               &seg->err);
         if (rc != SHMC_OK) shmc_err_prefix(&seg->err, "%s: ", seg->st.name);
     }
     if (rc == SHMC_OK) rc = shmc_segment_index_check(seg);
@@ -53,7 +54,8 @@ static int open_prepare(shmc_segment *seg, uint32_t flags)
     memset(seg, 0, sizeof *seg);
     seg->max_decoded = max_decoded;
     uint32_t known = SHMC_OPEN_NO_VERIFY | SHMC_OPEN_VERIFY_ALL | SHMC_OPEN_VERIFY_DECODES;
-    RETURN_ERROR_IF(flags & ~known, &seg->err, SHMC_ERR_INVALID_ARG, "open flags 0x%x has unknown bits", flags);
+    RETURN_ERROR_IF(flags & ~known, &seg->err, SHMC_ERR_INVALID_ARG,
+                    "open flags 0x%x has unknown bits", flags);
     return SHMC_OK;
 }
 
@@ -70,7 +72,7 @@ int shmc_segment_open_buffer(shmc_segment *seg, const void *buf, size_t len, uin
     RETURN_ERROR_IF(!buf && len, &seg->err, SHMC_ERR_INVALID_ARG, "buffer is NULL");
     seg->st.kind = SHMC_BACKEND_BUFFER;
     snprintf(seg->st.name, sizeof seg->st.name, "<buffer>");
-    seg->st.base = (uint8_t *)(uintptr_t)buf;   /* never written through: see PROT_READ promise */
+    seg->st.base = (uint8_t *)(uintptr_t)buf; /* never written through: see PROT_READ promise */
     seg->st.len = len;
     return open_mapped(seg, flags);
 }
@@ -147,32 +149,41 @@ int shmc_segment_chunk_view(shmc_segment *seg, uint32_t chunk, const void **ptr,
     FORWARD_IF_ERROR(shmc_segment_chunk_range(seg, chunk));
     RETURN_ERROR_IF(!ptr || !len, &seg->err, SHMC_ERR_INVALID_ARG, "ptr or len is NULL");
     const shmc_chunk_info *k = &seg->ix.chunks[chunk];
-    if (k->codec != SHMC_CODEC_NONE) return shmc_segment_chunk_err(seg, SHMC_ERR_COMPRESSED, chunk, "compressed: decode it");
+    if (k->codec != SHMC_CODEC_NONE)
+        return shmc_segment_chunk_err(seg, SHMC_ERR_COMPRESSED, chunk, "compressed: decode it");
     FORWARD_IF_ERROR(maybe_verify(seg, chunk));
     *ptr = seg->st.base + k->offset;
     *len = (size_t)k->raw_len;
     return SHMC_OK;
 }
 
-int shmc_segment_column_view(shmc_segment *seg, uint32_t column, int role, const void **ptr, size_t *len)
+int shmc_segment_column_view(shmc_segment *seg, uint32_t column, int role, const void **ptr,
+                             size_t *len)
 {
     FORWARD_IF_ERROR(shmc_segment_need_open(seg));
     RETURN_ERROR_IF(!ptr || !len, &seg->err, SHMC_ERR_INVALID_ARG, "ptr or len is NULL");
-    RETURN_ERROR_IF(column >= seg->ix.ncolumns, &seg->err, SHMC_ERR_RANGE, "%s: column %u out of range",
-                    seg->st.name, column);
+    RETURN_ERROR_IF(column >= seg->ix.ncolumns, &seg->err, SHMC_ERR_RANGE,
+                    "%s: column %u out of range", seg->st.name, column);
     const shmc_column_info *ci = &seg->ix.columns[column];
     uint32_t first;
-    if (ci->nrowgroups == 0) { *ptr = seg->st.base; *len = 0; return SHMC_OK; }
+    if (ci->nrowgroups == 0) {
+        *ptr = seg->st.base;
+        *len = 0;
+        return SHMC_OK;
+    }
     FORWARD_IF_ERROR(shmc_segment_chunk_find(seg, column, 0, role, &first));
     uint64_t total = 0;
     for (uint32_t rg = 0; rg < ci->nrowgroups; rg++) {
         uint32_t id = first + rg;
         const shmc_chunk_info *k = &seg->ix.chunks[id];
         if (id >= ci->first_chunk + ci->nchunks || k->role != role || k->rowgroup != rg)
-            return shmc_segment_chunk_err(seg, SHMC_ERR_RANGE, first, "role missing in some row group");
-        if (k->codec != SHMC_CODEC_NONE) return shmc_segment_chunk_err(seg, SHMC_ERR_COMPRESSED, id, "compressed: decode it");
+            return shmc_segment_chunk_err(seg, SHMC_ERR_RANGE, first,
+                                          "role missing in some row group");
+        if (k->codec != SHMC_CODEC_NONE)
+            return shmc_segment_chunk_err(seg, SHMC_ERR_COMPRESSED, id, "compressed: decode it");
         if (k->offset != seg->ix.chunks[first].offset + total)
-            return shmc_segment_chunk_err(seg, SHMC_ERR_COMPRESSED, id, "not adjacent to the previous row group");
+            return shmc_segment_chunk_err(seg, SHMC_ERR_COMPRESSED, id,
+                                          "not adjacent to the previous row group");
         FORWARD_IF_ERROR(maybe_verify(seg, id));
         total += k->raw_len;
     }
@@ -189,12 +200,15 @@ static int decode_into(shmc_segment *seg, uint32_t id, void *dst, int verify)
 {
     const shmc_chunk_info *k = &seg->ix.chunks[id];
     const uint8_t *src = seg->st.base + k->offset;
-    int rc = shmc_codec_decode_shared(src, (size_t)k->stored_len, verify ? &k->xxh3 : NULL, k->codec,
-                                      k->shuffle, k->typesize, dst, (size_t)k->raw_len, &seg->err);
+    int rc =
+        shmc_codec_decode_shared(src, (size_t)k->stored_len, verify ? &k->xxh3 : NULL, k->codec,
+                                 k->shuffle, k->typesize, dst, (size_t)k->raw_len, &seg->err);
     if (rc == SHMC_OK) return SHMC_OK;
-    if (rc == SHMC_ERR_CHUNK_CHECKSUM) return shmc_segment_chunk_err(seg, rc, id, "checksum mismatch");
+    if (rc == SHMC_ERR_CHUNK_CHECKSUM)
+        return shmc_segment_chunk_err(seg, rc, id, "checksum mismatch");
     char why[SHMC_ERRMSG_CAP];
-    snprintf(why, sizeof why, "does not decode to %llu bytes (%.400s)", (unsigned long long)k->raw_len, seg->err.msg);
+    snprintf(why, sizeof why, "does not decode to %llu bytes (%.400s)",
+             (unsigned long long)k->raw_len, seg->err.msg);
     return shmc_segment_chunk_err(seg, rc, id, why);
 }
 
@@ -204,28 +218,32 @@ int shmc_segment_chunk_decode(shmc_segment *seg, uint32_t chunk, void *dst, size
     const shmc_chunk_info *k = &seg->ix.chunks[chunk];
     if (dst_len != k->raw_len) {
         char why[96];
-        snprintf(why, sizeof why, "dst_len %zu but raw_len is %llu", dst_len, (unsigned long long)k->raw_len);
+        snprintf(why, sizeof why, "dst_len %zu but raw_len is %llu", dst_len,
+                 (unsigned long long)k->raw_len);
         return shmc_segment_chunk_err(seg, SHMC_ERR_INVALID_ARG, chunk, why);
     }
     RETURN_ERROR_IF(!dst && dst_len, &seg->err, SHMC_ERR_INVALID_ARG, "dst is NULL");
     uint32_t f = seg->open_flags;
-    return decode_into(seg, chunk, dst, !(f & SHMC_OPEN_NO_VERIFY) || (f & SHMC_OPEN_VERIFY_DECODES));
+    return decode_into(seg, chunk, dst,
+                       !(f & SHMC_OPEN_NO_VERIFY) || (f & SHMC_OPEN_VERIFY_DECODES));
 }
 
 /* Offsets of an Arrow string/binary column: int32 or int64, as its layout says
  * (open checked raw_len == width * (nrows + 1)). */
-static int arrow_offsets_ok(shmc_segment *seg, uint32_t id, const uint8_t *raw, const shmc_arrow_layout *l,
-                            uint64_t data_len)
+static int arrow_offsets_ok(shmc_segment *seg, uint32_t id, const uint8_t *raw,
+                            const shmc_arrow_layout *l, uint64_t data_len)
 {
     const shmc_chunk_info *k = &seg->ix.chunks[id];
     uint64_t bad = 0;
     if (k->raw_len / l->width <= k->nrows)
-        return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "offsets chunk too short for its rows");
+        return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id,
+                                      "offsets chunk too short for its rows");
     if (shmc_arrow_offsets_check(raw, l->width, k->nrows, data_len, &bad) == 0) return SHMC_OK;
     char why[160];
-    snprintf(why, sizeof why, "%u-byte offset of row %llu: not 0 first, decreasing, past the data length "
-             "%llu or not ending at it", l->width, (unsigned long long)(k->row_start + bad),
-             (unsigned long long)data_len);
+    snprintf(why, sizeof why,
+             "%u-byte offset of row %llu: not 0 first, decreasing, past the data length "
+             "%llu or not ending at it",
+             l->width, (unsigned long long)(k->row_start + bad), (unsigned long long)data_len);
     return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
 }
 
@@ -239,22 +257,26 @@ static int offsets_ok(shmc_segment *seg, uint32_t id, const uint8_t *raw)
         return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "no data chunk for these offsets");
     uint64_t data_len = seg->ix.chunks[data_id].raw_len;
     shmc_arrow_layout l;
-    if (shmc_segment_arrow_layout(&seg->ix.columns[k->column], &l)) return arrow_offsets_ok(seg, id, raw, &l, data_len);
+    if (shmc_segment_arrow_layout(&seg->ix.columns[k->column], &l))
+        return arrow_offsets_ok(seg, id, raw, &l, data_len);
     /* open checked raw_len == 8 * (nrows + 1); never read beyond raw_len whatever. */
     if (k->raw_len / 8 <= k->nrows)
-        return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "offsets chunk too short for its rows");
+        return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id,
+                                      "offsets chunk too short for its rows");
     int64_t prev = 0, v;
     for (uint64_t i = 0; i <= k->nrows; i++) {
         memcpy(&v, raw + 8 * i, 8);
         if ((i == 0 && v != 0) || v < prev || (uint64_t)v > data_len) {
             char why[128];
-            snprintf(why, sizeof why, "offset %lld of row %llu is not in [previous, %llu]", (long long)v,
-                     (unsigned long long)(k->row_start + i), (unsigned long long)data_len);
+            snprintf(why, sizeof why, "offset %lld of row %llu is not in [previous, %llu]",
+                     (long long)v, (unsigned long long)(k->row_start + i),
+                     (unsigned long long)data_len);
             return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, why);
         }
         prev = v;
     }
-    if ((uint64_t)prev != data_len) return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "last offset != data length");
+    if ((uint64_t)prev != data_len)
+        return shmc_segment_chunk_err(seg, SHMC_ERR_CORRUPT, id, "last offset != data length");
     return SHMC_OK;
 }
 
@@ -285,7 +307,8 @@ static int recheck_header_index(shmc_segment *seg)
     RETURN_ERROR_IF(shmc_ld64(h + SHMC_HDR_HEADER_XXH3) != seg->identity, &seg->err,
                     SHMC_ERR_HEADER_CHECKSUM, "%s: header changed since the segment was opened",
                     seg->st.name);
-    RETURN_ERROR_IF(shmc_hash(h + seg->index_off, (size_t)seg->index_len) != shmc_ld64(h + SHMC_HDR_INDEX_XXH3),
+    RETURN_ERROR_IF(shmc_hash(h + seg->index_off, (size_t)seg->index_len) !=
+                        shmc_ld64(h + SHMC_HDR_INDEX_XXH3),
                     &seg->err, SHMC_ERR_INDEX_CHECKSUM,
                     "%s: index checksum mismatch (index at byte %llu, %llu bytes)", seg->st.name,
                     (unsigned long long)seg->index_off, (unsigned long long)seg->index_len);
@@ -306,6 +329,6 @@ int shmc_segment_verify(shmc_segment *seg, shmc_bad_chunk_fn on_bad, void *user)
         if (on_bad) on_bad(user, i, rc, seg->err.msg);
     }
     free(scratch);
-    seg->err = first;   /* the detail of the first bad chunk, like the status */
+    seg->err = first; /* the detail of the first bad chunk, like the status */
     return first.status;
 }

@@ -15,11 +15,11 @@ struct shmc_segment {
     uint32_t open_flags;
     int is_open;
     uint32_t hdr_flags, uid;
-    int version;            /* header format_version: 1 or 2 */
+    int version; /* header format_version: 1 or 2 */
     int64_t owner_pid;
     uint64_t owner_start, total, index_off, index_len, created_ns, identity;
     uint64_t nrowgroups, raw_bytes, stored_bytes;
-    uint64_t max_decoded;   /* shmc_segment_limit_set: survives open_prepare */
+    uint64_t max_decoded; /* shmc_segment_limit_set: survives open_prepare */
     shmc_index ix;
 };
 

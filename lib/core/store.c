@@ -20,16 +20,16 @@
 
 #include "format.h"
 
-#define SHM_PREFIX "shm:"
+#define SHM_PREFIX     "shm:"
 #define SHM_PREFIX_LEN 4
-#define SHM_DIR "/dev/shm"
+#define SHM_DIR        "/dev/shm"
 
 /* ---- names ------------------------------------------------------------- */
 
 static int name_char_ok(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
 }
 
 int shmc_name_check(const char *name, shmc_err *err)
@@ -61,9 +61,9 @@ int shmc_name_generate(char *out, size_t cap, shmc_err *err)
         got += (size_t)r;
     }
     int n = snprintf(out, cap, "shmchunk-%u-", (unsigned)getuid());
-    RETURN_ERROR_IF(n < 0 || (size_t)n + 33 > cap, err, SHMC_ERR_INVALID_ARG, "name buffer too small");
-    for (size_t i = 0; i < sizeof rnd; i++)
-        snprintf(out + (size_t)n + 2 * i, 3, "%02x", rnd[i]);
+    RETURN_ERROR_IF(n < 0 || (size_t)n + 33 > cap, err, SHMC_ERR_INVALID_ARG,
+                    "name buffer too small");
+    for (size_t i = 0; i < sizeof rnd; i++) snprintf(out + (size_t)n + 2 * i, 3, "%02x", rnd[i]);
     return SHMC_OK;
 }
 
@@ -83,7 +83,7 @@ int shmc_proc_start_ticks(int64_t pid, uint64_t *ticks)
     char *p = strrchr(buf, ')');
     if (!p) return SHMC_ERR_IO;
     p++;
-    for (int field = 3; field < 22; field++) {   /* skip fields 3..21 */
+    for (int field = 3; field < 22; field++) { /* skip fields 3..21 */
         p = strchr(p + 1, ' ');
         if (!p) return SHMC_ERR_IO;
     }
@@ -200,10 +200,12 @@ int shmc_store_create(shmc_store *st, uint64_t size, const void *head, size_t he
     RETURN_ERROR_IF(size == 0 || size > SIZE_MAX || head_len > size || (head_len && !head), err,
                     SHMC_ERR_INVALID_ARG, "bad segment size or head");
     int fd = open_fd(st, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-    if (fd < 0) return shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: create", st->name);
+    if (fd < 0)
+        return shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: create", st->name);
     /* umask can only narrow 0600, but an inherited ACL default could widen it. */
-    int rc = fchmod(fd, 0600) == 0 ? created_record(st, fd, err)
-                                   : shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: fchmod", st->name);
+    int rc = fchmod(fd, 0600) == 0
+                 ? created_record(st, fd, err)
+                 : shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: fchmod", st->name);
     if (rc == SHMC_OK) rc = write_head(fd, head, head_len, st->name, err);
     if (rc == SHMC_OK) rc = reserve(fd, size, st->name, err);
     if (rc == SHMC_OK) {
@@ -225,7 +227,7 @@ int shmc_store_create(shmc_store *st, uint64_t size, const void *head, size_t he
         close(fd);
         return rc;
     }
-    st->wfd = fd;   /* kept for shmc_store_write_fd: never reopened by name */
+    st->wfd = fd; /* kept for shmc_store_write_fd: never reopened by name */
     st->has_wfd = 1;
     return SHMC_OK;
 }
@@ -247,7 +249,8 @@ static int needs_private_copy(const struct stat *sb)
 static int map_shared(shmc_store *st, int fd, size_t len, shmc_err *err)
 {
     void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) return shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: mmap", st->name);
+    if (p == MAP_FAILED)
+        return shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: mmap", st->name);
     st->base = p;
     return SHMC_OK;
 }
@@ -260,9 +263,10 @@ static int read_all(const shmc_store *st, int fd, uint8_t *p, size_t len, shmc_e
         size_t want = len - done > ((size_t)1 << 30) ? (size_t)1 << 30 : len - done;
         ssize_t k = pread(fd, p + done, want, (off_t)done);
         if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: read at byte %zu", st->name, done);
-        RETURN_ERROR_IF(k == 0, err, SHMC_ERR_TRUNCATED, "%s: shrank to %zu of %zu bytes while being read",
-                        st->name, done, len);
+        if (k < 0)
+            return shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: read at byte %zu", st->name, done);
+        RETURN_ERROR_IF(k == 0, err, SHMC_ERR_TRUNCATED,
+                        "%s: shrank to %zu of %zu bytes while being read", st->name, done, len);
         done += (size_t)k;
     }
     return SHMC_OK;
@@ -273,8 +277,8 @@ static int map_private_copy(shmc_store *st, int fd, size_t len, shmc_err *err)
 {
     void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
-        return shmc_err_errno(err, SHMC_ERR_NOMEM, errno, "%s: no memory for a private copy of %zu bytes",
-                              st->name, len);
+        return shmc_err_errno(err, SHMC_ERR_NOMEM, errno,
+                              "%s: no memory for a private copy of %zu bytes", st->name, len);
     int rc = read_all(st, fd, p, len, err);
     if (rc == SHMC_OK && mprotect(p, len, PROT_READ) != 0)
         rc = shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: mprotect", st->name);
@@ -291,13 +295,16 @@ static int map_opened(shmc_store *st, int fd, shmc_err *err)
 {
     struct stat sb;
     if (fstat(fd, &sb) != 0) return shmc_err_errno(err, SHMC_ERR_IO, errno, "%s: fstat", st->name);
-    RETURN_ERROR_IF(!S_ISREG(sb.st_mode), err, SHMC_ERR_INVALID_ARG, "%s: not a regular file", st->name);
-    RETURN_ERROR_IF((uint64_t)sb.st_size > SIZE_MAX, err, SHMC_ERR_NOMEM, "%s: too large to map", st->name);
+    RETURN_ERROR_IF(!S_ISREG(sb.st_mode), err, SHMC_ERR_INVALID_ARG, "%s: not a regular file",
+                    st->name);
+    RETURN_ERROR_IF((uint64_t)sb.st_size > SIZE_MAX, err, SHMC_ERR_NOMEM, "%s: too large to map",
+                    st->name);
     st->obj_uid = (uint32_t)sb.st_uid;
     st->obj_mode = (uint32_t)(sb.st_mode & 07777);
     if (sb.st_size == 0) return SHMC_OK;
     size_t len = (size_t)sb.st_size;
-    int rc = needs_private_copy(&sb) ? map_private_copy(st, fd, len, err) : map_shared(st, fd, len, err);
+    int rc =
+        needs_private_copy(&sb) ? map_private_copy(st, fd, len, err) : map_shared(st, fd, len, err);
     if (rc == SHMC_OK) {
         st->len = len;
         st->mapped = 1;
@@ -348,8 +355,8 @@ static int not_found(const shmc_store *st, shmc_err *err)
         return shmc_err_set(err, SHMC_ERR_NOT_FOUND, "%s: not found (did you mean shm:%s?)",
                             st->name, base);
     if (st->kind == SHMC_BACKEND_SHM && file_present(shm_name_of(st)))
-        return shmc_err_set(err, SHMC_ERR_NOT_FOUND, "%s: not found (did you mean ./%s?)",
-                            st->name, shm_name_of(st));
+        return shmc_err_set(err, SHMC_ERR_NOT_FOUND, "%s: not found (did you mean ./%s?)", st->name,
+                            shm_name_of(st));
     return shmc_err_set(err, SHMC_ERR_NOT_FOUND, "%s: not found", st->name);
 }
 
@@ -383,13 +390,16 @@ int shmc_store_remove(const shmc_store *st, shmc_err *err)
 {
     int r;
     char path[SHMC_DEST_MAX + 16];
-    if (st->created && !same_object(fs_path(st, path, sizeof path), st->created_dev, st->created_ino))
-        return shmc_err_set(err, SHMC_ERR_PERMISSION,
-                            "%s: no longer the object this process created (replaced?): not removed", st->name);
+    if (st->created &&
+        !same_object(fs_path(st, path, sizeof path), st->created_dev, st->created_ino))
+        return shmc_err_set(
+            err, SHMC_ERR_PERMISSION,
+            "%s: no longer the object this process created (replaced?): not removed", st->name);
     if (st->kind == SHMC_BACKEND_SHM) r = shm_unlink(shm_name_of(st));
     else if (st->kind == SHMC_BACKEND_FILE) r = unlink(st->name);
     else return SHMC_OK;
-    if (r != 0) return shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: unlink", st->name);
+    if (r != 0)
+        return shmc_err_errno(err, shmc_status_from_errno(errno), errno, "%s: unlink", st->name);
     return SHMC_OK;
 }
 
@@ -401,7 +411,7 @@ typedef struct peeked {
     uint32_t uid;
     int64_t owner_pid;
     uint64_t owner_start;
-    uint64_t dev, ino;   /* of the descriptor peeked: the unlink checks the name still has them */
+    uint64_t dev, ino; /* of the descriptor peeked: the unlink checks the name still has them */
 } peeked;
 
 /* Read a header through a descriptor without mapping: another uid's or a
@@ -490,8 +500,10 @@ static int walk_shm(entry_fn fn, void *user)
         if (de->d_name[0] == '.' || shmc_name_check(de->d_name, NULL) != SHMC_OK) continue;
         peeked pk;
         if (peek_shm(de->d_name, &pk) != SHMC_OK || !pk.is_segment) continue;
-        shmc_shm_entry e = {de->d_name, pk.size, pk.uid, pk.owner_pid, pk.owner_start,
-                            shmc_owner_state_of(pk.owner_pid, pk.owner_start), pk.sealed};
+        shmc_shm_entry e = {de->d_name,     pk.size,
+                            pk.uid,         pk.owner_pid,
+                            pk.owner_start, shmc_owner_state_of(pk.owner_pid, pk.owner_start),
+                            pk.sealed};
         if (fn(user, &e) != 0) break;
     }
     closedir(d);

@@ -8,24 +8,24 @@
 
 #include "error.h"
 
-#define SHMC_NAME_MAX 255      /* bytes of a shm name, without "shm:" */
-#define SHMC_DEST_MAX 4096     /* "shm:NAME" or a path */
+#define SHMC_NAME_MAX 255  /* bytes of a shm name, without "shm:" */
+#define SHMC_DEST_MAX 4096 /* "shm:NAME" or a path */
 
 typedef struct shmc_store {
-    int kind;                  /* shmc_backend (shmchunk.h) */
-    char name[SHMC_DEST_MAX];  /* "shm:NAME", the path, or "<buffer>" */
-    uint8_t *base;             /* mapping (or caller buffer) */
+    int kind;                 /* shmc_backend (shmchunk.h) */
+    char name[SHMC_DEST_MAX]; /* "shm:NAME", the path, or "<buffer>" */
+    uint8_t *base;            /* mapping (or caller buffer) */
     size_t len;
-    int mapped;                /* base must be munmap'ed */
+    int mapped; /* base must be munmap'ed */
     /* Set by shmc_store_create: the descriptor it created (until shmc_store_close) and
      * the created object's identity, so that nothing later goes back through the name,
      * which someone may have swapped for a symlink or another file in the meantime. */
     int has_wfd, wfd;
     int created;
     uint64_t created_dev, created_ino;
-    uint32_t obj_uid;          /* fstat of the opened descriptor: owner, */
-    uint32_t obj_mode;         /* permission bits, */
-    int private_copy;          /* and whether base is a private copy (shmc_store_open) */
+    uint32_t obj_uid;  /* fstat of the opened descriptor: owner, */
+    uint32_t obj_mode; /* permission bits, */
+    int private_copy;  /* and whether base is a private copy (shmc_store_open) */
 } shmc_store;
 
 /* Resolve a destination: NULL or "shm:" -> fresh random shm name; "shm:NAME" ->

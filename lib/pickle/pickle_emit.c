@@ -8,10 +8,7 @@
 
 #define FRAME_HEADER 9u
 
-void shmc_pk_init(shmc_pk *pk)
-{
-    memset(pk, 0, sizeof *pk);
-}
+void shmc_pk_init(shmc_pk *pk) { memset(pk, 0, sizeof *pk); }
 
 void shmc_pk_free(shmc_pk *pk)
 {
@@ -126,10 +123,7 @@ int shmc_pk_op(shmc_pk *pk, uint8_t op)
     return SHMC_OK;
 }
 
-int shmc_pk_none(shmc_pk *pk)
-{
-    return shmc_pk_op(pk, SHMC_OP_NONE);
-}
+int shmc_pk_none(shmc_pk *pk) { return shmc_pk_op(pk, SHMC_OP_NONE); }
 
 int shmc_pk_bool(shmc_pk *pk, int v)
 {
@@ -227,10 +221,7 @@ int shmc_pk_str(shmc_pk *pk, const char *s, size_t len)
     return sized(pk, SHMC_OP_SHORT_BINUNICODE, SHMC_OP_BINUNICODE, SHMC_OP_BINUNICODE8, s, len);
 }
 
-int shmc_pk_cstr(shmc_pk *pk, const char *s)
-{
-    return shmc_pk_str(pk, s, strlen(s));
-}
+int shmc_pk_cstr(shmc_pk *pk, const char *s) { return shmc_pk_str(pk, s, strlen(s)); }
 
 int shmc_pk_bytes(shmc_pk *pk, const void *p, size_t len)
 {
@@ -296,8 +287,10 @@ static size_t utf8_seq(const uint8_t *s, size_t n)
     uint8_t lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
     if (c < 0x80) return 1;
     if (c >= 0xc2 && c <= 0xdf) need = 2;
-    else if (c >= 0xe0 && c <= 0xef) { need = 3; if (c == 0xe0) lo = 0xa0; }
-    else if (c >= 0xf0 && c <= 0xf4) {
+    else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        if (c == 0xe0) lo = 0xa0;
+    } else if (c >= 0xf0 && c <= 0xf4) {
         need = 4;
         if (c == 0xf0) lo = 0x90;
         if (c == 0xf4) hi = 0x8f;

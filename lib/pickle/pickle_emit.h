@@ -16,7 +16,7 @@
 
 #include "pickle_ops.h"
 
-#define SHMC_PK_FRAME_TARGET ((size_t)64 * 1024)
+#define SHMC_PK_FRAME_TARGET  ((size_t)64 * 1024)
 #define SHMC_PK_APPENDS_BATCH 1000u
 
 /* Opcodes: SHMC_OP_* of pickle_ops.h. */
@@ -24,11 +24,11 @@
 typedef struct shmc_pk {
     uint8_t *buf;
     size_t len, cap;
-    size_t max_len;        /* refuse to grow past this (SHMC_ERR_LIMIT); 0 = SIZE_MAX/2 */
-    size_t frame_start;    /* offset of the open FRAME opcode */
+    size_t max_len;     /* refuse to grow past this (SHMC_ERR_LIMIT); 0 = SIZE_MAX/2 */
+    size_t frame_start; /* offset of the open FRAME opcode */
     int in_frame;
-    uint32_t memo_next;    /* index the next MEMOIZE will use */
-    int status;            /* sticky shmc_status */
+    uint32_t memo_next; /* index the next MEMOIZE will use */
+    int status;         /* sticky shmc_status */
 } shmc_pk;
 
 void shmc_pk_init(shmc_pk *pk);

@@ -48,13 +48,16 @@
 #include "pickle_frame_int.h"
 
 /* ---- the block manager --------------------------------------------------- */
-static int pf_placement(pf_ctx *C, const shmc_pk_value *p, uint64_t ncols, uint64_t *pos, uint64_t *k) {
+static int pf_placement(pf_ctx *C, const shmc_pk_value *p, uint64_t ncols, uint64_t *pos,
+                        uint64_t *k)
+{
     if (p && p->type == SHMC_PK_REDUCE && pf_builtin(pf_callee(p), "slice")) {
         int64_t a, b, s = 1;
         const shmc_pk_value *sv = pf_arg(p, 2);
         if (!pf_int(pf_arg(p, 0), &a) || !pf_int(pf_arg(p, 1), &b) ||
             (sv && sv->type != SHMC_PK_NONE && !pf_int(sv, &s)) || s <= 0 || a < 0 || b < a)
-            return pf_fail(C, SHMC_ERR_UNSUPPORTED, p, "block placement slice is not a forward range");
+            return pf_fail(C, SHMC_ERR_UNSUPPORTED, p,
+                           "block placement slice is not a forward range");
         uint64_t cnt = ((uint64_t)(b - a) + (uint64_t)s - 1) / (uint64_t)s;
         if (cnt > ncols)
             return pf_fail(C, SHMC_ERR_PICKLE, p, "block placement beyond %llu columns",
@@ -65,13 +68,17 @@ static int pf_placement(pf_ctx *C, const shmc_pk_value *p, uint64_t ncols, uint6
     }
     pf_arr a;
     FORWARD_IF_ERROR(pf_array(C, p, &a));
-    if (a.ndim != 1 || (a.dt.kind != 'i' && a.dt.kind != 'u') || (a.dt.itemsize != 8 && a.dt.itemsize != 4) ||
-        a.dt.swap || a.dims[0] > ncols)
+    if (a.ndim != 1 || (a.dt.kind != 'i' && a.dt.kind != 'u') ||
+        (a.dt.itemsize != 8 && a.dt.itemsize != 4) || a.dt.swap || a.dims[0] > ncols)
         return pf_unsupported(C, p, "a block placement array");
     for (uint64_t i = 0; i < a.dims[0]; i++) {
         int64_t x;
         if (a.dt.itemsize == 8) memcpy(&x, a.data + i * 8, 8);
-        else { int32_t y; memcpy(&y, a.data + i * 4, 4); x = y; }
+        else {
+            int32_t y;
+            memcpy(&y, a.data + i * 4, 4);
+            x = y;
+        }
         pos[i] = (uint64_t)x;
     }
     *k = a.dims[0];
@@ -80,7 +87,8 @@ static int pf_placement(pf_ctx *C, const shmc_pk_value *p, uint64_t ncols, uint6
 
 /* Put a block's k columns at their places; each place is filled exactly once. */
 static int pf_block(pf_ctx *C, const shmc_pk_value *values, const shmc_pk_value *placement,
-                    pf_col *cols, uint64_t ncols) {
+                    pf_col *cols, uint64_t ncols)
+{
     uint64_t *pos = C->pos, k = 0;
     pf_col *tmp = C->tmp;
     FORWARD_IF_ERROR(pf_placement(C, placement, ncols, pos, &k));
@@ -88,7 +96,8 @@ static int pf_block(pf_ctx *C, const shmc_pk_value *values, const shmc_pk_value 
     FORWARD_IF_ERROR(pf_values(C, values, tmp, k, 0));
     for (uint64_t j = 0; j < k; j++) {
         if (pos[j] >= ncols || cols[pos[j]].used)
-            return pf_fail(C, SHMC_ERR_PICKLE, placement, "block places column %llu twice or out of range",
+            return pf_fail(C, SHMC_ERR_PICKLE, placement,
+                           "block places column %llu twice or out of range",
                            (unsigned long long)pos[j]);
         cols[pos[j]] = tmp[j];
         cols[pos[j]].used = 1;
@@ -96,29 +105,33 @@ static int pf_block(pf_ctx *C, const shmc_pk_value *values, const shmc_pk_value 
     return SHMC_OK;
 }
 
-static int pf_blocks_reduce(pf_ctx *C, const shmc_pk_value *blocks, pf_col *cols, uint64_t ncols) {
+static int pf_blocks_reduce(pf_ctx *C, const shmc_pk_value *blocks, pf_col *cols, uint64_t ncols)
+{
     for (size_t b = 0; b < shmc_pk_len(blocks); b++) {
         const shmc_pk_value *blk = shmc_pk_item(blocks, b);
         const shmc_pk_value *f = pf_callee(blk);
-        if (!blk || blk->type != SHMC_PK_REDUCE || !(pf_pd(f, "_unpickle_block") || pf_pd(f, "new_block")))
+        if (!blk || blk->type != SHMC_PK_REDUCE ||
+            !(pf_pd(f, "_unpickle_block") || pf_pd(f, "new_block")))
             return pf_unsupported(C, blk, "a block");
         FORWARD_IF_ERROR(pf_block(C, pf_arg(blk, 0), pf_arg(blk, 1), cols, ncols));
     }
     return SHMC_OK;
 }
 
-static int pf_blocks_legacy(pf_ctx *C, const shmc_pk_value *blocks, pf_col *cols, uint64_t ncols) {
+static int pf_blocks_legacy(pf_ctx *C, const shmc_pk_value *blocks, pf_col *cols, uint64_t ncols)
+{
     for (size_t b = 0; b < shmc_pk_len(blocks); b++) {
         const shmc_pk_value *blk = shmc_pk_item(blocks, b);
-        FORWARD_IF_ERROR(pf_block(C, shmc_pk_dict_get(blk, "values"), shmc_pk_dict_get(blk, "mgr_locs"),
-                                  cols, ncols));
+        FORWARD_IF_ERROR(pf_block(C, shmc_pk_dict_get(blk, "values"),
+                                  shmc_pk_dict_get(blk, "mgr_locs"), cols, ncols));
     }
     return SHMC_OK;
 }
 
 /* Find axes and blocks in either BlockManager form. */
 static int pf_manager_parts(pf_ctx *C, const shmc_pk_value *mgr, const shmc_pk_value **axes,
-                            const shmc_pk_value **blocks, int *legacy) {
+                            const shmc_pk_value **blocks, int *legacy)
+{
     const shmc_pk_value *f = pf_callee(mgr);
     if (!pf_pd(f, "BlockManager")) return pf_unsupported(C, mgr, "a DataFrame manager");
     if (mgr->type == SHMC_PK_REDUCE && pf_nargs(mgr) >= 2) {
@@ -136,8 +149,10 @@ static int pf_manager_parts(pf_ctx *C, const shmc_pk_value *mgr, const shmc_pk_v
 }
 
 /* ---- emitting ------------------------------------------------------------ */
-static void pf_label_text(const shmc_label *l, char *buf, size_t cap) {
-    if (l->type == SHMC_LABEL_STR) snprintf(buf, cap, "'%.*s'", (int)(l->len > 60 ? 60 : l->len), l->str);
+static void pf_label_text(const shmc_label *l, char *buf, size_t cap)
+{
+    if (l->type == SHMC_LABEL_STR)
+        snprintf(buf, cap, "'%.*s'", (int)(l->len > 60 ? 60 : l->len), l->str);
     else if (l->type == SHMC_LABEL_INT) snprintf(buf, cap, "%lld", (long long)l->i);
     else snprintf(buf, cap, "%s", l->type == SHMC_LABEL_NONE ? "None" : "(a pickled label)");
 }
@@ -145,7 +160,8 @@ static void pf_label_text(const shmc_label *l, char *buf, size_t cap) {
 /* An object column of strings whose missing values are spelt more than one way
  * (None and NaN) or as pd.NA has no dtype string that brings it back exactly. */
 static int pf_check_miss(pf_ctx *C, const pf_col *c, const shmc_label *label, const char *what,
-                         uint64_t i, const shmc_pk_value *at) {
+                         uint64_t i, const shmc_pk_value *at)
+{
     unsigned m = c->miss;
     if (strcmp(c->dtype, "object") || (!(m & PF_MISS_NA) && m != (PF_MISS_NONE | PF_MISS_NAN)))
         return SHMC_OK;
@@ -154,14 +170,17 @@ static int pf_check_miss(pf_ctx *C, const pf_col *c, const shmc_label *label, co
     return pf_fail(C, SHMC_ERR_UNSUPPORTED, at,
                    "%s %llu (%s): object column of strings with missing values spelt %s; only "
                    "one of None or NaN is kept exactly (convert the column to one spelling, or "
-                   "to a string dtype)", what, (unsigned long long)i, name,
+                   "to a string dtype)",
+                   what, (unsigned long long)i, name,
                    (m & PF_MISS_NA) ? "pd.NA" : "both None and NaN");
 }
 
 static int pf_check_columns(pf_ctx *C, const pf_index *ix, const pf_col *icol, const pf_col *cols,
-                            const shmc_label *labels, uint64_t ncols, const shmc_pk_value *mgr) {
+                            const shmc_label *labels, uint64_t ncols, const shmc_pk_value *mgr)
+{
     for (uint64_t i = 0; i < ix->nlevels; i++)
-        FORWARD_IF_ERROR(pf_check_miss(C, &ix->levels[i], &ix->names[i], "index level", i, ix->node));
+        FORWARD_IF_ERROR(
+            pf_check_miss(C, &ix->levels[i], &ix->names[i], "index level", i, ix->node));
     if (!ix->is_range && !ix->nlevels)
         FORWARD_IF_ERROR(pf_check_miss(C, icol, &ix->name, "index", 0, ix->node));
     for (uint64_t i = 0; i < ncols; i++)
@@ -169,8 +188,10 @@ static int pf_check_columns(pf_ctx *C, const pf_index *ix, const pf_col *icol, c
     return SHMC_OK;
 }
 
-static int pf_emit_index(pf_ctx *C, const pf_index *ix, pf_col *icol, uint64_t nrows) {
-    if (ix->is_range) return C->sink->set_range_index(C->sink->user, ix->start, ix->step, &ix->name);
+static int pf_emit_index(pf_ctx *C, const pf_index *ix, pf_col *icol, uint64_t nrows)
+{
+    if (ix->is_range)
+        return C->sink->set_range_index(C->sink->user, ix->start, ix->step, &ix->name);
     for (uint64_t i = 0; i < ix->nlevels; i++) {
         pf_col *l = &ix->levels[i];
         l->d.flags |= SHMC_COL_INDEX;
@@ -189,15 +210,17 @@ static int pf_emit_index(pf_ctx *C, const pf_index *ix, pf_col *icol, uint64_t n
 }
 
 static int pf_emit_columns(pf_ctx *C, pf_col *cols, const shmc_label *labels, uint64_t ncols,
-                           uint64_t nrows, const shmc_pk_value *mgr) {
+                           uint64_t nrows, const shmc_pk_value *mgr)
+{
     for (uint64_t i = 0; i < ncols; i++) {
         pf_col *c = &cols[i];
         if (!c->used)
-            return pf_fail(C, SHMC_ERR_PICKLE, mgr, "no block holds column %llu", (unsigned long long)i);
+            return pf_fail(C, SHMC_ERR_PICKLE, mgr, "no block holds column %llu",
+                           (unsigned long long)i);
         if (c->nrows != nrows)
             return pf_fail(C, SHMC_ERR_PICKLE, mgr, "column %llu has %llu rows, frame %llu",
-                           (unsigned long long)i,
-                           (unsigned long long)c->nrows, (unsigned long long)nrows);
+                           (unsigned long long)i, (unsigned long long)c->nrows,
+                           (unsigned long long)nrows);
         c->d.label = labels[i];
         c->d.dtype = c->dtype;
         if (c->d.tz) c->d.tz = c->tz;
@@ -211,10 +234,12 @@ static int pf_emit_columns(pf_ctx *C, pf_col *cols, const shmc_label *labels, ui
     return SHMC_OK;
 }
 
-static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root) {
+static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root)
+{
     if (!root || root->type != SHMC_PK_NEWOBJ || !pf_pd(pf_callee(root), "DataFrame"))
         return pf_unsupported(C, root, "the pickled object (a pandas DataFrame is read)");
-    const shmc_pk_value *mgr = shmc_pk_dict_get(shmc_pk_state(root), "_mgr"), *axes = NULL, *blocks = NULL;
+    const shmc_pk_value *mgr = shmc_pk_dict_get(shmc_pk_state(root), "_mgr"), *axes = NULL,
+                        *blocks = NULL;
     if (!mgr) mgr = shmc_pk_dict_get(shmc_pk_state(root), "_data");
     int legacy = 0;
     FORWARD_IF_ERROR(pf_manager_parts(C, mgr, &axes, &blocks, &legacy));
@@ -252,8 +277,10 @@ static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root) {
 }
 
 int shmc_pf_read(shmc_frame *frame, const shmc_pf_sink *sink, const shmc_pk_input *in,
-                 const shmc_pickle_limits *limits) {
-    pf_ctx C = {.frame = frame, .err = shmc_frame_err(frame), .sink = sink, .input_len = in ? in->len : 0};
+                 const shmc_pickle_limits *limits)
+{
+    pf_ctx C = {
+        .frame = frame, .err = shmc_frame_err(frame), .sink = sink, .input_len = in ? in->len : 0};
     shmc_pk_limits_resolve(&C.lim, limits, in ? in->len : 0);
     C.budget = C.lim.max_alloc;
     shmc_pk_doc *doc;
@@ -267,19 +294,25 @@ int shmc_pf_read(shmc_frame *frame, const shmc_pf_sink *sink, const shmc_pk_inpu
 /* ---- the public entry points --------------------------------------------- */
 static int pf_sink_nrows(void *u, uint64_t n) { return shmc_frame_set_nrows(u, n); }
 static int pf_sink_add(void *u, const shmc_column_desc *d) { return shmc_frame_add_column(u, d); }
-static int pf_sink_range(void *u, int64_t start, int64_t step, const shmc_label *name) {
+static int pf_sink_range(void *u, int64_t start, int64_t step, const shmc_label *name)
+{
     return shmc_frame_set_range_index(u, start, step, name);
 }
-static int pf_sink_colname(void *u, const shmc_label *name) { return shmc_frame_set_columns_name(u, name); }
+static int pf_sink_colname(void *u, const shmc_label *name)
+{
+    return shmc_frame_set_columns_name(u, name);
+}
 static int pf_sink_freq(void *u, const char *freq) { return shmc_frame_set_index_freq(u, freq); }
 static int pf_sink_meta(void *u, const void *b, size_t n) { return shmc_frame_set_meta(u, b, n); }
 
 int shmc_frame_from_pickle(shmc_frame *frame, const void *buf, size_t len, const void *const *oob,
-                           const size_t *oob_lens, size_t noob, const shmc_pickle_limits *limits) {
+                           const size_t *oob_lens, size_t noob, const shmc_pickle_limits *limits)
+{
     if (!frame) return SHMC_ERR_INVALID_ARG;
-    RETURN_ERROR_IF(!buf && len, shmc_frame_err(frame), SHMC_ERR_INVALID_ARG, "pickle: buf is NULL");
-    shmc_pf_sink sink = {frame, pf_sink_nrows, pf_sink_add, pf_sink_range, pf_sink_colname,
-                         pf_sink_freq, pf_sink_meta};
+    RETURN_ERROR_IF(!buf && len, shmc_frame_err(frame), SHMC_ERR_INVALID_ARG,
+                    "pickle: buf is NULL");
+    shmc_pf_sink sink = {frame,           pf_sink_nrows, pf_sink_add, pf_sink_range,
+                         pf_sink_colname, pf_sink_freq,  pf_sink_meta};
     shmc_pk_input in = {buf, len, oob, oob_lens, noob};
     return shmc_pf_read(frame, &sink, &in, limits);
 }

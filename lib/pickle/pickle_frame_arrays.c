@@ -10,9 +10,11 @@
 #include "format.h"
 #include "pickle_frame_int.h"
 
-static int pf_arrow_type(pf_ctx *C, const shmc_pk_value *t, int *large) {
+static int pf_arrow_type(pf_ctx *C, const shmc_pk_value *t, int *large)
+{
     const shmc_pk_value *alias = pf_arg(t, 0);
-    if (t && t->type == SHMC_PK_REDUCE && shmc_pk_is_global(pf_callee(t), "pyarrow.lib", "type_for_alias")) {
+    if (t && t->type == SHMC_PK_REDUCE &&
+        shmc_pk_is_global(pf_callee(t), "pyarrow.lib", "type_for_alias")) {
         if (shmc_pk_str_eq(alias, "large_string") || shmc_pk_str_eq(alias, "large_utf8")) {
             *large = 1;
             return SHMC_OK;
@@ -28,10 +30,12 @@ static int pf_arrow_type(pf_ctx *C, const shmc_pk_value *t, int *large) {
 
 /* Check and (when needed) copy the offsets of an Arrow (large_)string array. */
 static int pf_arrow_offsets(pf_ctx *C, const shmc_pk_value *at, const uint8_t *ob, size_t olen,
-                            int large, uint64_t off, uint64_t n, size_t dlen, const int64_t **out) {
+                            int large, uint64_t off, uint64_t n, size_t dlen, const int64_t **out)
+{
     size_t w = large ? 8 : 4;
     if (off + n + 1 < off || (off + n + 1) > olen / w)
-        return pf_fail(C, SHMC_ERR_PICKLE, at, "arrow offsets buffer of %zu bytes is too short", olen);
+        return pf_fail(C, SHMC_ERR_PICKLE, at, "arrow offsets buffer of %zu bytes is too short",
+                       olen);
     const uint8_t *p = ob + off * w;
     int64_t *o = NULL;
     int aligned = large && ((uintptr_t)p % 8) == 0;
@@ -40,7 +44,11 @@ static int pf_arrow_offsets(pf_ctx *C, const shmc_pk_value *at, const uint8_t *o
     for (uint64_t i = 0; i <= n; i++) {
         int64_t x;
         if (large) memcpy(&x, p + i * 8, 8);
-        else { int32_t y; memcpy(&y, p + i * 4, 4); x = y; }
+        else {
+            int32_t y;
+            memcpy(&y, p + i * 4, 4);
+            x = y;
+        }
         if (x < (i ? prev : 0) || (uint64_t)x > dlen)
             return pf_fail(C, SHMC_ERR_PICKLE, at, "arrow offset %llu is %lld (data %zu bytes)",
                            (unsigned long long)i, (long long)x, dlen);
@@ -51,7 +59,8 @@ static int pf_arrow_offsets(pf_ctx *C, const shmc_pk_value *at, const uint8_t *o
     return SHMC_OK;
 }
 
-static int pf_arrow_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
+static int pf_arrow_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col)
+{
     const shmc_pk_value *t = pf_arg(v, 0);
     if (!shmc_pk_is_global(pf_callee(v), "pyarrow.lib", "_restore_array") || shmc_pk_len(t) < 5)
         return pf_unsupported(C, v, "a pyarrow array");
@@ -70,10 +79,12 @@ static int pf_arrow_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
     FORWARD_IF_ERROR(pf_bytes(C, shmc_pk_item(bufs, 1), &ob, &olen, 0));
     FORWARD_IF_ERROR(pf_bytes(C, shmc_pk_item(bufs, 2), &db, &dlen, 0));
     if (vb && ((uint64_t)off + (uint64_t)n + 7) / 8 > vlen)
-        return pf_fail(C, SHMC_ERR_PICKLE, v, "arrow validity buffer of %zu bytes is too short", vlen);
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "arrow validity buffer of %zu bytes is too short",
+                       vlen);
     /* null_count -1 means "not computed" (sliced arrays); no validity means none */
     if (!vb && nulls > 0)
-        return pf_fail(C, SHMC_ERR_PICKLE, v, "arrow array has %lld nulls and no validity", (long long)nulls);
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "arrow array has %lld nulls and no validity",
+                       (long long)nulls);
     if (!vb || nulls == 0) vb = NULL;
     const int64_t *o;
     FORWARD_IF_ERROR(pf_arrow_offsets(C, v, ob, olen, large, (uint64_t)off, (uint64_t)n, dlen, &o));
@@ -87,12 +98,14 @@ static int pf_arrow_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
 }
 
 /* pyarrow ChunkedArray of exactly one chunk, or an Array. */
-static int pf_arrow(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
-    if (v && v->type == SHMC_PK_REDUCE && shmc_pk_is_global(pf_callee(v), "pyarrow.lib", "chunked_array")) {
+static int pf_arrow(pf_ctx *C, const shmc_pk_value *v, pf_col *col)
+{
+    if (v && v->type == SHMC_PK_REDUCE &&
+        shmc_pk_is_global(pf_callee(v), "pyarrow.lib", "chunked_array")) {
         const shmc_pk_value *chunks = pf_arg(v, 0);
         if (shmc_pk_len(chunks) != 1)
-            return pf_fail(C, SHMC_ERR_UNSUPPORTED, v, "pyarrow ChunkedArray of %zu chunks (1 is read)",
-                           shmc_pk_len(chunks));
+            return pf_fail(C, SHMC_ERR_UNSUPPORTED, v,
+                           "pyarrow ChunkedArray of %zu chunks (1 is read)", shmc_pk_len(chunks));
         v = shmc_pk_item(chunks, 0);
     }
     return pf_arrow_array(C, v, col);
@@ -100,7 +113,8 @@ static int pf_arrow(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
 
 /* StringDtype: NEWOBJ + BUILD {storage[, na_value]} (pandas 1.5/2.x) or
  * REDUCE(StringDtype, (storage, na_value)) (pandas 3). */
-int pf_string_dtype(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) {
+int pf_string_dtype(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap)
+{
     if (!pf_pd(pf_callee(v), "StringDtype")) return pf_unsupported(C, v, "a pandas StringDtype");
     const shmc_pk_value *storage = shmc_pk_dict_get(shmc_pk_state(v), "storage");
     const shmc_pk_value *na = shmc_pk_dict_get(shmc_pk_state(v), "_na_value");
@@ -111,13 +125,15 @@ int pf_string_dtype(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) {
     if (shmc_pk_str_eq(storage, "pyarrow_numpy") || (shmc_pk_str_eq(storage, "pyarrow") && nan))
         snprintf(out, cap, "str");
     else if (shmc_pk_str_eq(storage, "pyarrow")) snprintf(out, cap, "string[pyarrow]");
-    else if (shmc_pk_str_eq(storage, "python")) snprintf(out, cap, nan ? "str[python]" : "string[python]");
+    else if (shmc_pk_str_eq(storage, "python"))
+        snprintf(out, cap, nan ? "str[python]" : "string[python]");
     else return pf_unsupported(C, storage, "a StringDtype storage");
     return SHMC_OK;
 }
 
 /* Time zone name from datetime.timezone.utc, pytz or zoneinfo objects. */
-static int pf_tz_name(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) {
+static int pf_tz_name(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap)
+{
     const shmc_pk_value *f = pf_callee(v), *key = NULL;
     if (v && v->type == SHMC_PK_STR) key = v;
     else if (shmc_pk_is_global(f, "pytz", "_UTC")) key = NULL, snprintf(out, cap, "UTC");
@@ -130,12 +146,12 @@ static int pf_tz_name(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) 
     else if (shmc_pk_is_global(f, "datetime", "timezone") && pf_nargs(v) == 1) {
         const shmc_pk_value *td = pf_arg(v, 0);
         int64_t d = 1, s = 1, us = 1;
-        if (!shmc_pk_is_global(pf_callee(td), "datetime", "timedelta") || !pf_int(pf_arg(td, 0), &d) ||
-            !pf_int(pf_arg(td, 1), &s) || !pf_int(pf_arg(td, 2), &us) || d || s || us)
+        if (!shmc_pk_is_global(pf_callee(td), "datetime", "timedelta") ||
+            !pf_int(pf_arg(td, 0), &d) || !pf_int(pf_arg(td, 1), &s) ||
+            !pf_int(pf_arg(td, 2), &us) || d || s || us)
             return pf_unsupported(C, v, "a time zone (fixed offsets other than UTC are not read)");
         snprintf(out, cap, "UTC");
-    } else
-        return pf_unsupported(C, v, "a time zone");
+    } else return pf_unsupported(C, v, "a time zone");
     if (key) {
         if (key->type != SHMC_PK_STR || key->v.bytes.len == 0 || key->v.bytes.len >= cap)
             return pf_unsupported(C, key, "a time zone name");
@@ -146,7 +162,8 @@ static int pf_tz_name(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) 
 }
 
 /* DatetimeTZDtype: state {"unit"|"_unit": str, "tz"|"_tz": tz object}. */
-static int pf_tz_dtype(pf_ctx *C, const shmc_pk_value *v, char *tz, size_t cap, int *unit) {
+static int pf_tz_dtype(pf_ctx *C, const shmc_pk_value *v, char *tz, size_t cap, int *unit)
+{
     const shmc_pk_value *st = shmc_pk_state(v);
     const shmc_pk_value *u = shmc_pk_dict_get(st, "unit"), *z = shmc_pk_dict_get(st, "tz");
     if (!u) u = shmc_pk_dict_get(st, "_unit");
@@ -161,7 +178,8 @@ static int pf_tz_dtype(pf_ctx *C, const shmc_pk_value *v, char *tz, size_t cap, 
  * breaks value_counts()/nunique(). Bool data from a pickle is checked, and when a
  * byte is neither 0 nor 1 the column is normalised (nonzero -> 1, as numpy's
  * truth value) into an owned copy; the common case stays a view. */
-static int pf_bool_bytes(pf_ctx *C, const uint8_t **data, uint64_t n) {
+static int pf_bool_bytes(pf_ctx *C, const uint8_t **data, uint64_t n)
+{
     const uint8_t *p = *data;
     uint64_t i = 0;
     while (i < n && p[i] <= 1) i++;
@@ -173,7 +191,8 @@ static int pf_bool_bytes(pf_ctx *C, const uint8_t **data, uint64_t n) {
     return SHMC_OK;
 }
 
-static int pf_fixed_cols(pf_ctx *C, const pf_arr *a, pf_col *cols, uint64_t k) {
+static int pf_fixed_cols(pf_ctx *C, const pf_arr *a, pf_col *cols, uint64_t k)
+{
     uint64_t ak, n;
     pf_arr_rows(a, &ak, &n);
     if (ak != k)
@@ -213,14 +232,16 @@ static int pf_fixed_cols(pf_ctx *C, const pf_arr *a, pf_col *cols, uint64_t k) {
     return SHMC_OK;
 }
 
-int pf_ndarray_cols(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k) {
+int pf_ndarray_cols(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k)
+{
     pf_arr a;
     FORWARD_IF_ERROR(pf_array(C, v, &a));
     return pf_fixed_cols(C, &a, cols, k);
 }
 
-int pf_datetime_cols(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr,
-                            pf_col *cols, uint64_t k) {
+int pf_datetime_cols(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr, pf_col *cols,
+                     uint64_t k)
+{
     char tz[64] = "";
     int unit = 0;
     if (pf_pd(pf_callee(dtype), "DatetimeTZDtype"))
@@ -228,7 +249,8 @@ int pf_datetime_cols(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value 
     FORWARD_IF_ERROR(pf_ndarray_cols(C, arr, cols, k));
     for (uint64_t j = 0; j < k && tz[0]; j++) {
         if (cols[j].d.kind != SHMC_KIND_DATETIME || cols[j].d.unit != unit)
-            return pf_fail(C, SHMC_ERR_PICKLE, arr, "DatetimeTZDtype with a %s array", cols[j].dtype);
+            return pf_fail(C, SHMC_ERR_PICKLE, arr, "DatetimeTZDtype with a %s array",
+                           cols[j].dtype);
         snprintf(cols[j].tz, sizeof cols[j].tz, "%s", tz);
         cols[j].d.tz = cols[j].tz;
         snprintf(cols[j].dtype, sizeof cols[j].dtype, "datetime64[%s, %s]", pf_unit_name(unit), tz);
@@ -239,52 +261,60 @@ int pf_datetime_cols(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value 
 /* PeriodDtype: REDUCE(pandas[.core.dtypes.dtypes].PeriodDtype, ("period[<freq>]",)) on
  * pandas 2.2 and 3.x; a bare freq ("D") is taken too. Written as "period[<freq>]",
  * checked against the segment's vocabulary (shmc_period_dtype_ok) here, at read. */
-static int pf_period_dtype(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap) {
+static int pf_period_dtype(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap)
+{
     const shmc_pk_value *a = pf_arg(v, 0);
     if (!v || v->type != SHMC_PK_REDUCE || !pf_pd(pf_callee(v), "PeriodDtype") || !a ||
         a->type != SHMC_PK_STR || a->v.bytes.len > 70)
         return pf_unsupported(C, v, "a PeriodDtype");
     int whole = a->v.bytes.len > 7 && !memcmp(a->v.bytes.ptr, "period[", 7);
-    snprintf(out, cap, whole ? "%.*s" : "period[%.*s]", (int)a->v.bytes.len, (const char *)a->v.bytes.ptr);
+    snprintf(out, cap, whole ? "%.*s" : "period[%.*s]", (int)a->v.bytes.len,
+             (const char *)a->v.bytes.ptr);
     if (!shmc_period_dtype_ok(out)) return pf_unsupported(C, a, "a period frequency");
     return SHMC_OK;
 }
 
 /* PeriodArray: NDArrayBacked state (PeriodDtype, int64 ordinals, attrs). */
-int pf_period(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr, pf_col *col) {
+int pf_period(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr, pf_col *col)
+{
     char name[80];
     FORWARD_IF_ERROR(pf_period_dtype(C, dtype, name, sizeof name));
     FORWARD_IF_ERROR(pf_ndarray_cols(C, arr, col, 1));
     if (col->d.kind != SHMC_KIND_INT64)
-        return pf_fail(C, SHMC_ERR_PICKLE, arr, "PeriodArray ordinals are %s, not int64", col->dtype);
+        return pf_fail(C, SHMC_ERR_PICKLE, arr, "PeriodArray ordinals are %s, not int64",
+                       col->dtype);
     col->d.kind = SHMC_KIND_PERIOD;
     memcpy(col->dtype, name, sizeof name);
     return SHMC_OK;
 }
 
 /* IntegerArray / FloatingArray / BooleanArray: {_data, _mask}. */
-int pf_masked(pf_ctx *C, const shmc_pk_value *v, pf_col *col, const char *what) {
+int pf_masked(pf_ctx *C, const shmc_pk_value *v, pf_col *col, const char *what)
+{
     pf_arr mask;
     FORWARD_IF_ERROR(pf_ndarray_cols(C, shmc_pk_dict_get(shmc_pk_state(v), "_data"), col, 1));
     FORWARD_IF_ERROR(pf_array(C, shmc_pk_dict_get(shmc_pk_state(v), "_mask"), &mask));
-    if (mask.dt.kind != 'b' || mask.dt.itemsize != 1 || mask.ndim != 1 || mask.dims[0] != col->nrows ||
-        mask.nbytes != col->nrows)
+    if (mask.dt.kind != 'b' || mask.dt.itemsize != 1 || mask.ndim != 1 ||
+        mask.dims[0] != col->nrows || mask.nbytes != col->nrows)
         return pf_fail(C, SHMC_ERR_PICKLE, v, "%s mask is not a bool array of %llu rows", what,
                        (unsigned long long)col->nrows);
     col->d.mask = mask.data;
     FORWARD_IF_ERROR(pf_bool_bytes(C, &col->d.mask, col->nrows));
-    const char *d = col->dtype;   /* numpy name of _data: int64, uint8, float32, bool */
+    const char *d = col->dtype; /* numpy name of _data: int64, uint8, float32, bool */
     char nd[80];
-    if (!strcmp(what, "BooleanArray") && col->d.kind == SHMC_KIND_BOOL) snprintf(nd, sizeof nd, "boolean");
+    if (!strcmp(what, "BooleanArray") && col->d.kind == SHMC_KIND_BOOL)
+        snprintf(nd, sizeof nd, "boolean");
     else if (!strcmp(what, "IntegerArray") && d[0] == 'i') snprintf(nd, sizeof nd, "Int%s", d + 3);
     else if (!strcmp(what, "IntegerArray") && d[0] == 'u') snprintf(nd, sizeof nd, "UInt%s", d + 4);
-    else if (!strcmp(what, "FloatingArray") && d[0] == 'f') snprintf(nd, sizeof nd, "Float%s", d + 5);
+    else if (!strcmp(what, "FloatingArray") && d[0] == 'f')
+        snprintf(nd, sizeof nd, "Float%s", d + 5);
     else return pf_fail(C, SHMC_ERR_PICKLE, v, "%s holds %s data", what, d);
     memcpy(col->dtype, nd, sizeof nd);
     return SHMC_OK;
 }
 
-int pf_arrow_string_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
+int pf_arrow_string_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col)
+{
     const shmc_pk_value *pa = shmc_pk_dict_get(shmc_pk_state(v), "_pa_array");
     if (!pa) pa = shmc_pk_dict_get(shmc_pk_state(v), "_data");
     FORWARD_IF_ERROR(pf_arrow(C, pa, col));
@@ -297,23 +327,34 @@ int pf_arrow_string_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col) {
 }
 
 /* IntervalDtype: NEWOBJ + BUILD {subtype, closed} -> the SHMC_COL_CLOSED_* flags. */
-int pf_closed(pf_ctx *C, const shmc_pk_value *dt, uint32_t *flags) {
-    static const struct { const char *name; uint32_t flags; } ends[] = {
-        {"left", SHMC_COL_CLOSED_LEFT}, {"right", SHMC_COL_CLOSED_RIGHT},
-        {"both", SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT}, {"neither", 0}};
+int pf_closed(pf_ctx *C, const shmc_pk_value *dt, uint32_t *flags)
+{
+    static const struct {
+        const char *name;
+        uint32_t flags;
+    } ends[] = {{"left", SHMC_COL_CLOSED_LEFT},
+                {"right", SHMC_COL_CLOSED_RIGHT},
+                {"both", SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT},
+                {"neither", 0}};
     const shmc_pk_value *closed = shmc_pk_dict_get(shmc_pk_state(dt), "closed");
     if (!pf_pd(pf_callee(dt), "IntervalDtype")) return pf_unsupported(C, dt, "an IntervalDtype");
     for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
-        if (shmc_pk_str_eq(closed, ends[i].name)) { *flags = ends[i].flags; return SHMC_OK; }
+        if (shmc_pk_str_eq(closed, ends[i].name)) {
+            *flags = ends[i].flags;
+            return SHMC_OK;
+        }
     return pf_unsupported(C, closed ? closed : dt, "an interval's closed side");
 }
 
 /* Both bounds: the same fixed kind (not bool), unit, zone and length, no mask. */
-int pf_bounds_match(pf_ctx *C, const shmc_pk_value *at, const pf_col *l, const pf_col *r) {
+int pf_bounds_match(pf_ctx *C, const shmc_pk_value *at, const pf_col *l, const pf_col *r)
+{
     if (!shmc_interval_subtype_ok(l->d.kind) || l->d.mask || r->d.mask || l->d.kind != r->d.kind ||
         l->d.unit != r->d.unit || strcmp(l->tz, r->tz) || l->nrows != r->nrows)
-        return pf_fail(C, SHMC_ERR_UNSUPPORTED, at, "interval bounds %s and %s (numbers, datetimes "
-                       "or timedeltas of one dtype are read)", l->dtype, r->dtype);
+        return pf_fail(C, SHMC_ERR_UNSUPPORTED, at,
+                       "interval bounds %s and %s (numbers, datetimes "
+                       "or timedeltas of one dtype are read)",
+                       l->dtype, r->dtype);
     return SHMC_OK;
 }
 
@@ -321,13 +362,15 @@ int pf_bounds_match(pf_ctx *C, const shmc_pk_value *at, const pf_col *l, const p
  * rows strictly increasing inside [0, length), copied when misaligned. (BlockIndex,
  * SparseArray(kind="block"), is refused by name.) */
 int pf_int_index(pf_ctx *C, const shmc_pk_value *v, int64_t *length, const int32_t **rows,
-                        uint64_t *n) {
+                 uint64_t *n)
+{
     pf_arr a;
-    if (!v || v->type != SHMC_PK_REDUCE || !pf_pd(pf_callee(v), "IntIndex") || !pf_int(pf_arg(v, 0), length) ||
-        *length < 0 || *length > INT32_MAX)
+    if (!v || v->type != SHMC_PK_REDUCE || !pf_pd(pf_callee(v), "IntIndex") ||
+        !pf_int(pf_arg(v, 0), length) || *length < 0 || *length > INT32_MAX)
         return pf_unsupported(C, v, "a sparse index (IntIndex(length, rows) is read)");
     FORWARD_IF_ERROR(pf_array(C, pf_arg(v, 1), &a));
-    if (a.ndim != 1 || a.dt.kind != 'i' || a.dt.itemsize != 4 || a.dt.swap || a.nbytes != a.dims[0] * 4)
+    if (a.ndim != 1 || a.dt.kind != 'i' || a.dt.itemsize != 4 || a.dt.swap ||
+        a.nbytes != a.dims[0] * 4)
         return pf_unsupported(C, a.node, "sparse row numbers (a 1-D int32 array is read)");
     const uint8_t *p = a.data;
     int32_t *copy = NULL;
@@ -337,8 +380,10 @@ int pf_int_index(pf_ctx *C, const shmc_pk_value *v, int64_t *length, const int32
         memcpy(&r, p + 4 * i, 4);
         if (i) memcpy(&prev, p + 4 * (i - 1), 4);
         if (r <= prev || r >= *length)
-            return pf_fail(C, SHMC_ERR_PICKLE, v, "sparse row number %d at entry %llu is not after %d "
-                           "and below %lld", r, (unsigned long long)i, prev, (long long)*length);
+            return pf_fail(C, SHMC_ERR_PICKLE, v,
+                           "sparse row number %d at entry %llu is not after %d "
+                           "and below %lld",
+                           r, (unsigned long long)i, prev, (long long)*length);
         if (copy) copy[i] = r;
     }
     *rows = copy ? copy : (const int32_t *)(const void *)p;
@@ -348,7 +393,8 @@ int pf_int_index(pf_ctx *C, const shmc_pk_value *v, int64_t *length, const int32
 
 /* SparseDtype's fill value (NEWOBJ + BUILD {_dtype, _fill_value}) as one value of
  * `kind` in an owned buffer; *text is how pandas prints it in the dtype. */
-int pf_fill(pf_ctx *C, const shmc_pk_value *dt, int kind, void **out, char *text, size_t cap) {
+int pf_fill(pf_ctx *C, const shmc_pk_value *dt, int kind, void **out, char *text, size_t cap)
+{
     const shmc_pk_value *f = shmc_pk_dict_get(shmc_pk_state(dt), "_fill_value");
     if (!pf_pd(pf_callee(dt), "SparseDtype") || !f) return pf_unsupported(C, dt, "a SparseDtype");
     size_t sz = shmc_kind_itemsize(kind);
@@ -357,23 +403,27 @@ int pf_fill(pf_ctx *C, const shmc_pk_value *dt, int kind, void **out, char *text
     if (kind == SHMC_KIND_BOOL && f->type == SHMC_PK_BOOL) {
         *(uint8_t *)*out = f->v.i != 0;
         snprintf(text, cap, f->v.i ? "True" : "False");
-    } else if (isf && (f->type == SHMC_PK_FLOAT || (f->type == SHMC_PK_INT && !(f->flags & SHMC_PK_F_UNSIGNED)))) {
+    } else if (isf && (f->type == SHMC_PK_FLOAT ||
+                       (f->type == SHMC_PK_INT && !(f->flags & SHMC_PK_F_UNSIGNED)))) {
         double d = f->type == SHMC_PK_FLOAT ? f->v.f : (double)f->v.i;
         float g = (float)d;
         if (kind == SHMC_KIND_FLOAT64) memcpy(*out, &d, 8);
         else memcpy(*out, &g, 4);
         if (isnan(d)) snprintf(text, cap, "nan");
         else snprintf(text, cap, d == (double)(int64_t)d && fabs(d) < 1e16 ? "%.1f" : "%.17g", d);
-    } else if (!isf && kind != SHMC_KIND_BOOL && f->type == SHMC_PK_INT && !(f->flags & SHMC_PK_F_UNSIGNED)) {
+    } else if (!isf && kind != SHMC_KIND_BOOL && f->type == SHMC_PK_INT &&
+               !(f->flags & SHMC_PK_F_UNSIGNED)) {
         int64_t x = f->v.i;
         int is_u = kind >= SHMC_KIND_UINT8;
         int bits = 8 * (int)sz;
         int fits = is_u ? x >= 0 && (bits == 64 || x < ((int64_t)1 << bits))
-                        : bits == 64 || (x >= -((int64_t)1 << (bits - 1)) && x < ((int64_t)1 << (bits - 1)));
+                        : bits == 64 ||
+                              (x >= -((int64_t)1 << (bits - 1)) && x < ((int64_t)1 << (bits - 1)));
         if (!fits) return pf_unsupported(C, f, "a sparse fill value (outside the values' dtype)");
-        memcpy(*out, &x, sz);   /* little-endian: the low bytes */
+        memcpy(*out, &x, sz); /* little-endian: the low bytes */
         snprintf(text, cap, "%lld", (long long)x);
     } else
-        return pf_unsupported(C, f, "a sparse fill value (bool, int or float of the values' dtype)");
+        return pf_unsupported(C, f,
+                              "a sparse fill value (bool, int or float of the values' dtype)");
     return SHMC_OK;
 }

@@ -19,17 +19,17 @@
 #include "frame.h"
 #include "pickle_read.h"
 
-#define PF_MAX_NEST 3   /* values -> categories -> values: deeper is not pandas */
+#define PF_MAX_NEST 3 /* values -> categories -> values: deeper is not pandas */
 
 typedef struct pf_ctx {
     shmc_frame *frame;
     shmc_err *err;
     const shmc_pf_sink *sink;
     shmc_pickle_limits lim;
-    uint64_t budget;   /* bytes of owned buffers still allowed (max_alloc, like the parser) */
-    uint64_t *pos;     /* per-block scratch, ncols entries each, allocated once per frame */
+    uint64_t budget; /* bytes of owned buffers still allowed (max_alloc, like the parser) */
+    uint64_t *pos;   /* per-block scratch, ncols entries each, allocated once per frame */
     struct pf_col *tmp;
-    size_t input_len;  /* bytes of the pickle: scales the df.attrs limits */
+    size_t input_len; /* bytes of the pickle: scales the df.attrs limits */
 } pf_ctx;
 
 /* One recognised column (or index, or categories). Stable in memory while the
@@ -43,7 +43,7 @@ typedef struct pf_col {
     char cat_tz[64];
     uint64_t nrows;
     int used;
-    unsigned miss;   /* PF_MISS_* spellings seen in an object column of strings */
+    unsigned miss; /* PF_MISS_* spellings seen in an object column of strings */
 } pf_col;
 
 /* How missing values of an object column of strings are spelt: pandas keeps
@@ -56,18 +56,18 @@ enum { PF_MISS_NONE = 1, PF_MISS_NAN = 2, PF_MISS_NA = 4 };
  * 2, 4 or 8 (never 0, never wider than the 8-byte scratch that codes are read
  * into). Documented in lib/PICKLE.md ("Accepted numpy dtypes"). */
 typedef struct pf_dtype_row {
-    char kind;            /* numpy kind: b i u f M m O */
-    uint8_t size;         /* item size in bytes */
-    int shmc_kind;        /* SHMC_KIND_*, 0 for object arrays (items are a list) */
-    const char *name;     /* str(numpy dtype); M/m add "[<unit>]" */
+    char kind;        /* numpy kind: b i u f M m O */
+    uint8_t size;     /* item size in bytes */
+    int shmc_kind;    /* SHMC_KIND_*, 0 for object arrays (items are a list) */
+    const char *name; /* str(numpy dtype); M/m add "[<unit>]" */
 } pf_dtype_row;
 
 typedef struct pf_dtype {
-    char kind;            /* numpy kind: b i u f M m O (row->kind) */
-    uint32_t itemsize;    /* row->size */
+    char kind;         /* numpy kind: b i u f M m O (row->kind) */
+    uint32_t itemsize; /* row->size */
     const pf_dtype_row *row;
-    int swap;             /* big-endian data on this little-endian reader */
-    int unit;             /* M/m */
+    int swap; /* big-endian data on this little-endian reader */
+    int unit; /* M/m */
 } pf_dtype;
 
 typedef struct pf_arr {
@@ -77,7 +77,7 @@ typedef struct pf_arr {
     int fortran;
     const uint8_t *data;
     size_t nbytes;
-    const shmc_pk_value *objs;   /* object arrays: list of items, C order */
+    const shmc_pk_value *objs; /* object arrays: list of items, C order */
     const shmc_pk_value *node;
 } pf_arr;
 
@@ -96,7 +96,7 @@ typedef struct pf_index {
     int64_t start, stop, step;
     shmc_label name;
     const shmc_pk_value *node;
-    uint64_t nlevels;      /* MultiIndex: levels[] and names[]; 0 otherwise */
+    uint64_t nlevels; /* MultiIndex: levels[] and names[]; 0 otherwise */
     pf_col *levels;
     shmc_label *names;
 } pf_index;
@@ -127,8 +127,8 @@ int pf_bytes(pf_ctx *C, const shmc_pk_value *v, const uint8_t **ptr, size_t *len
 int pf_unit(const uint8_t *p, size_t n);
 const char *pf_unit_name(int unit);
 int pf_dtype_parse(pf_ctx *C, const shmc_pk_value *v, pf_dtype *dt);
-int pf_fixed_kind(pf_ctx *C, const pf_dtype *dt, const shmc_pk_value *at, int *kind,
-                  char *name, size_t cap);
+int pf_fixed_kind(pf_ctx *C, const pf_dtype *dt, const shmc_pk_value *at, int *kind, char *name,
+                  size_t cap);
 int pf_is_ndarray(const shmc_pk_value *v);
 int pf_array(pf_ctx *C, const shmc_pk_value *v, pf_arr *a);
 void pf_arr_rows(const pf_arr *a, uint64_t *k, uint64_t *n);
@@ -168,12 +168,14 @@ int pf_column_labels(pf_ctx *C, const shmc_pk_value *axis, shmc_label **labels, 
 int pf_arrow_string_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col);
 int pf_string_dtype(pf_ctx *C, const shmc_pk_value *v, char *out, size_t cap);
 int pf_ndarray_cols(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k);
-int pf_datetime_cols(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr, pf_col *cols, uint64_t k);
+int pf_datetime_cols(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr, pf_col *cols,
+                     uint64_t k);
 int pf_period(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr, pf_col *col);
 int pf_masked(pf_ctx *C, const shmc_pk_value *v, pf_col *col, const char *what);
 int pf_closed(pf_ctx *C, const shmc_pk_value *dt, uint32_t *flags);
 int pf_bounds_match(pf_ctx *C, const shmc_pk_value *at, const pf_col *l, const pf_col *r);
-int pf_int_index(pf_ctx *C, const shmc_pk_value *v, int64_t *length, const int32_t **rows, uint64_t *n);
+int pf_int_index(pf_ctx *C, const shmc_pk_value *v, int64_t *length, const int32_t **rows,
+                 uint64_t *n);
 int pf_fill(pf_ctx *C, const shmc_pk_value *dt, int kind, void **out, char *text, size_t cap);
 /* pickle_frame_meta.c */
 int pf_index_freq(pf_ctx *C, const pf_index *ix, const pf_col *icol, char *out, size_t cap);

@@ -8,31 +8,36 @@
 #include "pickle_frame_int.h"
 
 /* ---- labels and indexes -------------------------------------------------- */
-int pf_lput(pf_lbuf *B, const void *p, size_t n) {
+int pf_lput(pf_lbuf *B, const void *p, size_t n)
+{
     if (n > sizeof B->b - B->n) return -1;
     memcpy(B->b + B->n, p, n);
     B->n += n;
     return 0;
 }
 
-int pf_lput_bytes(pf_lbuf *B, uint8_t op, const void *p, size_t len) {
+int pf_lput_bytes(pf_lbuf *B, uint8_t op, const void *p, size_t len)
+{
     if (len > sizeof B->b) return -1;
     uint8_t h[5] = {op, (uint8_t)len, (uint8_t)(len >> 8), 0, 0};
     return pf_lput(B, h, 5) || pf_lput(B, p, len);
 }
 
-static int pf_lput_blob(pf_lbuf *B, uint8_t op, const shmc_pk_value *v) {
+static int pf_lput_blob(pf_lbuf *B, uint8_t op, const shmc_pk_value *v)
+{
     return pf_lput_bytes(B, op, v->v.bytes.ptr, v->v.bytes.len);
 }
 
 /* LONG1 of 8 bytes (9 with a zero for unsigned values >= 2^63). */
-int pf_lput_int(pf_lbuf *B, uint64_t u, int is_unsigned) {
+int pf_lput_int(pf_lbuf *B, uint64_t u, int is_unsigned)
+{
     uint8_t t[10] = {SHMC_OP_LONG1, is_unsigned ? 9 : 8};
     for (int i = 0; i < 8; i++) t[2 + i] = (uint8_t)(u >> (8 * i));
     return pf_lput(B, t, 10) || (is_unsigned && pf_lput(B, "\0", 1));
 }
 
-int pf_lput_float(pf_lbuf *B, double f) {
+int pf_lput_float(pf_lbuf *B, double f)
+{
     uint8_t t[9] = {SHMC_OP_BINFLOAT};
     uint64_t u;
     memcpy(&u, &f, 8);
@@ -40,10 +45,12 @@ int pf_lput_float(pf_lbuf *B, double f) {
     return pf_lput(B, t, 9);
 }
 
-int pf_lput_value(pf_lbuf *B, const shmc_pk_value *v, int depth) {
+int pf_lput_value(pf_lbuf *B, const shmc_pk_value *v, int depth)
+{
     switch (v->type) {
     case SHMC_PK_NONE: return pf_lput(B, (const uint8_t[]){SHMC_OP_NONE}, 1);
-    case SHMC_PK_BOOL: return pf_lput(B, (const uint8_t[]){v->v.i ? SHMC_OP_NEWTRUE : SHMC_OP_NEWFALSE}, 1);
+    case SHMC_PK_BOOL:
+        return pf_lput(B, (const uint8_t[]){v->v.i ? SHMC_OP_NEWTRUE : SHMC_OP_NEWFALSE}, 1);
     case SHMC_PK_INT: return pf_lput_int(B, v->v.u, (v->flags & SHMC_PK_F_UNSIGNED) != 0);
     case SHMC_PK_FLOAT: return pf_lput_float(B, v->v.f);
     case SHMC_PK_STR: return pf_lput_blob(B, SHMC_OP_BINUNICODE, v);
@@ -57,7 +64,8 @@ int pf_lput_value(pf_lbuf *B, const shmc_pk_value *v, int depth) {
     }
 }
 
-int pf_lbuf_label(pf_ctx *C, const pf_lbuf *B, shmc_label *out) {
+int pf_lbuf_label(pf_ctx *C, const pf_lbuf *B, shmc_label *out)
+{
     char *p;
     FORWARD_IF_ERROR(pf_own(C, B->n, (void **)&p));
     memcpy(p, B->b, B->n);
@@ -67,16 +75,19 @@ int pf_lbuf_label(pf_ctx *C, const pf_lbuf *B, shmc_label *out) {
     return SHMC_OK;
 }
 
-static int pf_label_pickle(pf_ctx *C, const shmc_pk_value *v, shmc_label *out) {
+static int pf_label_pickle(pf_ctx *C, const shmc_pk_value *v, shmc_label *out)
+{
     pf_lbuf B = {.n = 0};
     if (pf_lput(&B, (const uint8_t[]){SHMC_OP_PROTO, 3}, 2) || pf_lput_value(&B, v, 0) ||
         pf_lput(&B, (const uint8_t[]){SHMC_OP_STOP}, 1))
-        return pf_unsupported(C, v, "a label (str, int, None, float, bool, bytes or tuples of these, "
-                                    "under 1 KiB)");
+        return pf_unsupported(C, v,
+                              "a label (str, int, None, float, bool, bytes or tuples of these, "
+                              "under 1 KiB)");
     return pf_lbuf_label(C, &B, out);
 }
 
-int pf_label(pf_ctx *C, const shmc_pk_value *v, shmc_label *out) {
+int pf_label(pf_ctx *C, const shmc_pk_value *v, shmc_label *out)
+{
     memset(out, 0, sizeof *out);
     if (!v || v->type == SHMC_PK_NONE) return SHMC_OK;
     if (v->type == SHMC_PK_INT && !(v->flags & SHMC_PK_F_UNSIGNED)) {

@@ -14,19 +14,23 @@
 /* ---- values -> columns --------------------------------------------------- */
 
 static int pf_categorical(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *codes,
-                          pf_col *col, int nest) {
-    if (!pf_pd(pf_callee(dtype), "CategoricalDtype")) return pf_unsupported(C, dtype, "a CategoricalDtype");
+                          pf_col *col, int nest)
+{
+    if (!pf_pd(pf_callee(dtype), "CategoricalDtype"))
+        return pf_unsupported(C, dtype, "a CategoricalDtype");
     pf_col cats;
     memset(&cats, 0, sizeof cats);
     shmc_label ignored;
     const shmc_pk_value *cat_index = shmc_pk_dict_get(shmc_pk_state(dtype), "categories");
     FORWARD_IF_ERROR(pf_index_col(C, cat_index, &cats, &ignored, nest + 1));
     if (cats.d.kind == SHMC_KIND_CATEGORICAL || cats.d.kind == SHMC_KIND_INTERVAL)
-        return pf_unsupported(C, dtype, "categories of a categorical (categorical or interval categories)");
+        return pf_unsupported(C, dtype,
+                              "categories of a categorical (categorical or interval categories)");
     FORWARD_IF_ERROR(pf_ndarray_cols(C, codes, col, 1));
     int ck = col->d.kind;
     if (ck < SHMC_KIND_INT8 || ck > SHMC_KIND_INT64)
-        return pf_fail(C, SHMC_ERR_PICKLE, codes, "categorical codes are %s, not signed ints", col->dtype);
+        return pf_fail(C, SHMC_ERR_PICKLE, codes, "categorical codes are %s, not signed ints",
+                       col->dtype);
     col->cats = cats.d;
     memcpy(col->cat_dtype, cats.dtype, sizeof col->cat_dtype);
     memcpy(col->cat_tz, cats.tz, sizeof col->cat_tz);
@@ -43,10 +47,12 @@ static int pf_categorical(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_v
 }
 
 /* __pyx_unpickle_NDArrayBacked(cls, checksum, None) + BUILD (dtype, ndarray, attrs). */
-static int pf_ndarray_backed(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest) {
+static int pf_ndarray_backed(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest)
+{
     const shmc_pk_value *cls = pf_arg(v, 0), *st = shmc_pk_state(v);
     const shmc_pk_value *dtype = shmc_pk_item(st, 0), *arr = shmc_pk_item(st, 1);
-    if (!st || st->type != SHMC_PK_TUPLE || !arr) return pf_unsupported(C, v, "an NDArrayBacked state");
+    if (!st || st->type != SHMC_PK_TUPLE || !arr)
+        return pf_unsupported(C, v, "an NDArrayBacked state");
     if (pf_pd(cls, "DatetimeArray")) return pf_datetime_cols(C, dtype, arr, cols, k);
     if (pf_pd(cls, "TimedeltaArray")) return pf_ndarray_cols(C, arr, cols, k);
     if (k != 1)
@@ -65,7 +71,8 @@ static int pf_ndarray_backed(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, ui
 /* IntervalArray: REDUCE(__pyx_unpickle_IntervalMixin, (IntervalArray, checksum, None)) +
  * BUILD ({_left, _right, _dtype},) on pandas 2.2 and 3.x; each bound is any array
  * pf_values reads (ndarray, zoned DatetimeArray). */
-static int pf_interval(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest) {
+static int pf_interval(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest)
+{
     const shmc_pk_value *st = shmc_pk_state(v);
     if (st && st->type == SHMC_PK_TUPLE && shmc_pk_len(st) == 1) st = shmc_pk_item(st, 0);
     if (!pf_pd(pf_arg(v, 0), "IntervalArray") || !st || st->type != SHMC_PK_DICT)
@@ -88,12 +95,16 @@ static int pf_interval(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest)
     col->nrows = b[0].nrows;
     uint32_t c = flags & (SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT);
     snprintf(col->dtype, sizeof col->dtype, "interval[%.40s, %s]", b[0].dtype,
-             c == SHMC_COL_CLOSED_LEFT ? "left" : c == SHMC_COL_CLOSED_RIGHT ? "right" : c ? "both" : "neither");
+             c == SHMC_COL_CLOSED_LEFT    ? "left"
+             : c == SHMC_COL_CLOSED_RIGHT ? "right"
+             : c                          ? "both"
+                                          : "neither");
     return SHMC_OK;
 }
 
 /* SparseArray: NEWOBJ + BUILD {_sparse_index, _sparse_values, _dtype} (pandas 2.2, 3.x). */
-static int pf_sparse(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest) {
+static int pf_sparse(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest)
+{
     const shmc_pk_value *st = shmc_pk_state(v);
     int64_t length = 0;
     const int32_t *rows = NULL;
@@ -103,12 +114,14 @@ static int pf_sparse(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest) {
     memset(&vals, 0, sizeof vals);
     FORWARD_IF_ERROR(pf_values(C, shmc_pk_dict_get(st, "_sparse_values"), &vals, 1, nest + 1));
     if (!shmc_sparse_subtype_ok(vals.d.kind) || vals.d.mask || vals.nrows != n)
-        return pf_fail(C, SHMC_ERR_UNSUPPORTED, v, "sparse values %s of %llu rows for %llu row numbers "
-                       "(bool, int or float values are read)", vals.dtype, (unsigned long long)vals.nrows,
-                       (unsigned long long)n);
+        return pf_fail(C, SHMC_ERR_UNSUPPORTED, v,
+                       "sparse values %s of %llu rows for %llu row numbers "
+                       "(bool, int or float values are read)",
+                       vals.dtype, (unsigned long long)vals.nrows, (unsigned long long)n);
     char fill[40];
     void *fbuf;
-    FORWARD_IF_ERROR(pf_fill(C, shmc_pk_dict_get(st, "_dtype"), vals.d.kind, &fbuf, fill, sizeof fill));
+    FORWARD_IF_ERROR(
+        pf_fill(C, shmc_pk_dict_get(st, "_dtype"), vals.d.kind, &fbuf, fill, sizeof fill));
     col->cats = (shmc_column_desc){.kind = vals.d.kind, .values = fbuf};
     memcpy(col->cat_dtype, vals.dtype, sizeof col->cat_dtype);
     col->cats.dtype = col->cat_dtype;
@@ -125,7 +138,8 @@ static int pf_sparse(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest) {
 }
 
 /* Any array a block, an Index or a dtype can hold -> k columns. */
-int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest) {
+int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int nest)
+{
     if (nest > PF_MAX_NEST) return pf_unsupported(C, v, "deeply nested values");
     if (pf_is_ndarray(v)) return pf_ndarray_cols(C, v, cols, k);
     const shmc_pk_value *f = pf_callee(v);
@@ -144,10 +158,12 @@ int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int n
     return pf_unsupported(C, v, "column values");
 }
 
-int pf_range_len(pf_ctx *C, const pf_index *ix, uint64_t *n) {
+int pf_range_len(pf_ctx *C, const pf_index *ix, uint64_t *n)
+{
     if (ix->step == 0) return pf_fail(C, SHMC_ERR_PICKLE, ix->node, "RangeIndex step is 0");
     __int128 span = (__int128)ix->stop - ix->start;
-    __int128 cnt = ix->step > 0 ? (span + ix->step - 1) / ix->step : (span + ix->step + 1) / ix->step;
+    __int128 cnt =
+        ix->step > 0 ? (span + ix->step - 1) / ix->step : (span + ix->step + 1) / ix->step;
     *n = cnt > 0 ? (uint64_t)cnt : 0;
     return SHMC_OK;
 }
@@ -155,12 +171,14 @@ int pf_range_len(pf_ctx *C, const pf_index *ix, uint64_t *n) {
 static int pf_multi_read(pf_ctx *C, const shmc_pk_value *d, pf_index *ix, int nest);
 
 /* _new_Index(cls, {...}) / _new_DatetimeIndex(cls, {...}): a RangeIndex, or values. */
-int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col *col, int nest) {
+int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col *col, int nest)
+{
     memset(ix, 0, sizeof *ix);
     ix->node = v;
     const shmc_pk_value *f = pf_callee(v), *cls = pf_arg(v, 0), *d = pf_arg(v, 1);
-    if (!v || v->type != SHMC_PK_REDUCE || !(pf_pd(f, "_new_Index") || pf_pd(f, "_new_DatetimeIndex") ||
-                                             pf_pd(f, "_new_TimedeltaIndex")) ||
+    if (!v || v->type != SHMC_PK_REDUCE ||
+        !(pf_pd(f, "_new_Index") || pf_pd(f, "_new_DatetimeIndex") ||
+          pf_pd(f, "_new_TimedeltaIndex")) ||
         !d || d->type != SHMC_PK_DICT)
         return pf_unsupported(C, v, "an index");
     FORWARD_IF_ERROR(pf_label(C, shmc_pk_dict_get(d, "name"), &ix->name));
@@ -173,18 +191,21 @@ int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col *col, 
         return SHMC_OK;
     }
     if (pf_pd(cls, "MultiIndex")) return pf_multi_read(C, d, ix, nest);
-    static const char *const plain[] = {"Index", "Int64Index", "UInt64Index", "Float64Index",
-                                        "NumericIndex", "DatetimeIndex", "TimedeltaIndex",
-                                        "CategoricalIndex"};
+    static const char *const plain[] = {"Index",          "Int64Index",      "UInt64Index",
+                                        "Float64Index",   "NumericIndex",    "DatetimeIndex",
+                                        "TimedeltaIndex", "CategoricalIndex"};
     for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
-        if (pf_pd(cls, plain[i])) return pf_values(C, shmc_pk_dict_get(d, "data"), col, 1, nest + 1);
+        if (pf_pd(cls, plain[i]))
+            return pf_values(C, shmc_pk_dict_get(d, "data"), col, 1, nest + 1);
     return pf_unsupported(C, cls, "an index class");
 }
 
 /* An index as one column (categories): RangeIndex materialised as int64. */
-int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_label *name, int nest) {
-    if (pf_pd(pf_arg(idx, 0), "MultiIndex"))  /* read only as the row index */
-        return pf_unsupported(C, pf_arg(idx, 0), "categories (a MultiIndex is read as the row index "
+int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_label *name, int nest)
+{
+    if (pf_pd(pf_arg(idx, 0), "MultiIndex")) /* read only as the row index */
+        return pf_unsupported(C, pf_arg(idx, 0),
+                              "categories (a MultiIndex is read as the row index "
                               "or as column labels)");
     pf_index ix;
     FORWARD_IF_ERROR(pf_index_read(C, idx, &ix, col, nest));
@@ -197,7 +218,8 @@ int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_label *n
     FORWARD_IF_ERROR(pf_own(C, (size_t)n * 8, (void **)&vals));
     /* i < n keeps every value inside [start, stop): computed modulo 2^64 so the
      * intermediate product (3 * 2^62 from -2^63) cannot overflow */
-    for (uint64_t i = 0; i < n; i++) vals[i] = (int64_t)((uint64_t)ix.start + i * (uint64_t)ix.step);
+    for (uint64_t i = 0; i < n; i++)
+        vals[i] = (int64_t)((uint64_t)ix.start + i * (uint64_t)ix.step);
     col->d.kind = SHMC_KIND_INT64;
     col->d.values = vals;
     col->nrows = n;
@@ -208,36 +230,50 @@ int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_label *n
 /* ---- MultiIndex levels ---------------------------------------------------- */
 /* Code j of a 1-D integer codes array (any width, either byte order). The item
  * size comes from pf_dtypes (1, 2, 4 or 8), so it always fits b. */
-int64_t pf_code_at(const pf_arr *a, uint64_t j) {
+int64_t pf_code_at(const pf_arr *a, uint64_t j)
+{
     uint8_t b[8] = {0};
     uint32_t s = a->dt.itemsize;
-    if (s > sizeof b) return INT64_MIN;   /* unreachable: refused by pf_dtype_parse */
+    if (s > sizeof b) return INT64_MIN; /* unreachable: refused by pf_dtype_parse */
     memcpy(b, a->data + (size_t)j * s, s);
     if (a->dt.swap) pf_swap(b, 1, s);
     if (s == 1) return (int8_t)b[0];
-    if (s == 2) { int16_t v; memcpy(&v, b, 2); return v; }
-    if (s == 4) { int32_t v; memcpy(&v, b, 4); return v; }
+    if (s == 2) {
+        int16_t v;
+        memcpy(&v, b, 2);
+        return v;
+    }
+    if (s == 4) {
+        int32_t v;
+        memcpy(&v, b, 4);
+        return v;
+    }
     int64_t v;
     memcpy(&v, b, 8);
     return v;
 }
 
-int pf_codes(pf_ctx *C, const shmc_pk_value *v, uint64_t level, uint64_t nvals, pf_arr *a) {
+int pf_codes(pf_ctx *C, const shmc_pk_value *v, uint64_t level, uint64_t nvals, pf_arr *a)
+{
     FORWARD_IF_ERROR(pf_array(C, v, a));
     if (a->ndim != 1 || a->dt.kind != 'i')
-        return pf_fail(C, SHMC_ERR_PICKLE, v, "MultiIndex level %llu: codes are not a 1-D integer array",
+        return pf_fail(C, SHMC_ERR_PICKLE, v,
+                       "MultiIndex level %llu: codes are not a 1-D integer array",
                        (unsigned long long)level);
     for (uint64_t j = 0; j < a->dims[0]; j++) {
         int64_t c = pf_code_at(a, j);
         if (c < -1 || (c >= 0 && (uint64_t)c >= nvals))
-            return pf_fail(C, SHMC_ERR_PICKLE, v, "MultiIndex level %llu: code %lld at row %llu is "
-                           "outside its %llu values", (unsigned long long)level, (long long)c,
-                           (unsigned long long)j, (unsigned long long)nvals);
+            return pf_fail(C, SHMC_ERR_PICKLE, v,
+                           "MultiIndex level %llu: code %lld at row %llu is "
+                           "outside its %llu values",
+                           (unsigned long long)level, (long long)c, (unsigned long long)j,
+                           (unsigned long long)nvals);
     }
     return SHMC_OK;
 }
 
-int pf_valid_bit(const shmc_column_desc *d, uint64_t i) {
+int pf_valid_bit(const shmc_column_desc *d, uint64_t i)
+{
     if (!d->validity) return 1;
     uint64_t b = d->validity_offset + i;
     return (d->validity[b >> 3] >> (b & 7)) & 1;
@@ -245,13 +281,16 @@ int pf_valid_bit(const shmc_column_desc *d, uint64_t i) {
 
 /* Strings of the level taken by codes; code -1 (a missing label) becomes a null,
  * which get_level_values() spells NaN in an object level. */
-static int pf_take_strings(pf_ctx *C, const pf_col *lev, const pf_arr *a, pf_col *out) {
+static int pf_take_strings(pf_ctx *C, const pf_col *lev, const pf_arr *a, pf_col *out)
+{
     const shmc_column_desc *d = &lev->d;
     uint64_t n = a->dims[0], total = 0, nulls = 0;
     for (uint64_t j = 0; j < n; j++) {
         int64_t c = pf_code_at(a, j);
         if (c < 0 || !pf_valid_bit(d, (uint64_t)c)) nulls++;
-        else FORWARD_IF_ERROR(pf_add_len(C, &total, (uint64_t)(d->offsets[c + 1] - d->offsets[c]), a->node));
+        else
+            FORWARD_IF_ERROR(
+                pf_add_len(C, &total, (uint64_t)(d->offsets[c + 1] - d->offsets[c]), a->node));
     }
     int64_t *off;
     uint8_t *data, *valid;
@@ -281,11 +320,21 @@ static int pf_take_strings(pf_ctx *C, const pf_col *lev, const pf_arr *a, pf_col
 /* What a missing label (code -1) becomes in a fixed-width level: NaN, NaT, or a
  * masked slot; 0 for int and bool levels, where get_level_values() changes the
  * dtype (float, object), so no column type brings the index back exactly. */
-static int pf_missing_fill(const shmc_column_desc *d, uint8_t *slot, size_t s) {
+static int pf_missing_fill(const shmc_column_desc *d, uint8_t *slot, size_t s)
+{
     if (d->mask) return 1;
-    if (d->kind == SHMC_KIND_FLOAT64) { double v = NAN; memcpy(slot, &v, 8); return 1; }
-    if (d->kind == SHMC_KIND_FLOAT32) { float v = NAN; memcpy(slot, &v, 4); return 1; }
-    if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA || d->kind == SHMC_KIND_PERIOD) {
+    if (d->kind == SHMC_KIND_FLOAT64) {
+        double v = NAN;
+        memcpy(slot, &v, 8);
+        return 1;
+    }
+    if (d->kind == SHMC_KIND_FLOAT32) {
+        float v = NAN;
+        memcpy(slot, &v, 4);
+        return 1;
+    }
+    if (d->kind == SHMC_KIND_DATETIME || d->kind == SHMC_KIND_TIMEDELTA ||
+        d->kind == SHMC_KIND_PERIOD) {
         int64_t nat = INT64_MIN;
         memcpy(slot, &nat, s);
         return 1;
@@ -293,7 +342,8 @@ static int pf_missing_fill(const shmc_column_desc *d, uint8_t *slot, size_t s) {
     return 0;
 }
 
-static int pf_take_fixed(pf_ctx *C, const pf_col *lev, const pf_arr *a, uint64_t level, pf_col *out) {
+static int pf_take_fixed(pf_ctx *C, const pf_col *lev, const pf_arr *a, uint64_t level, pf_col *out)
+{
     const shmc_column_desc *d = &lev->d;
     size_t s = shmc_kind_itemsize(d->kind);
     uint64_t n = a->dims[0];
@@ -311,9 +361,11 @@ static int pf_take_fixed(pf_ctx *C, const pf_col *lev, const pf_arr *a, uint64_t
         memset(vals + j * s, 0, s);
         if (mask) mask[j] = 1;
         if (!pf_missing_fill(d, vals + j * s, s))
-            return pf_fail(C, SHMC_ERR_UNSUPPORTED, a->node, "MultiIndex level %llu (%s) has a missing "
-                           "label at row %llu, which pandas shows as NaN in another dtype; not read",
-                           (unsigned long long)level, lev->dtype, (unsigned long long)j);
+            return pf_fail(
+                C, SHMC_ERR_UNSUPPORTED, a->node,
+                "MultiIndex level %llu (%s) has a missing "
+                "label at row %llu, which pandas shows as NaN in another dtype; not read",
+                (unsigned long long)level, lev->dtype, (unsigned long long)j);
     }
     out->d.values = vals;
     out->d.mask = mask;
@@ -322,9 +374,11 @@ static int pf_take_fixed(pf_ctx *C, const pf_col *lev, const pf_arr *a, uint64_t
 
 /* One level: its values (an index pickle) taken by its codes, as get_level_values(). */
 static int pf_level(pf_ctx *C, const shmc_pk_value *lv, const shmc_pk_value *cv, uint64_t level,
-                    int nest, pf_col *out) {
+                    int nest, pf_col *out)
+{
     if (pf_pd(pf_arg(lv, 0), "CategoricalIndex"))
-        return pf_unsupported(C, pf_arg(lv, 0), "a MultiIndex level (categorical levels are not read)");
+        return pf_unsupported(C, pf_arg(lv, 0),
+                              "a MultiIndex level (categorical levels are not read)");
     pf_col lev;
     shmc_label ignored;
     memset(&lev, 0, sizeof lev);
@@ -340,19 +394,22 @@ static int pf_level(pf_ctx *C, const shmc_pk_value *lv, const shmc_pk_value *cv,
     return pf_take_fixed(C, &lev, &a, level, out);
 }
 
-int pf_multi_parts(pf_ctx *C, const shmc_pk_value *d, const shmc_pk_value *at, pf_multi *m) {
+int pf_multi_parts(pf_ctx *C, const shmc_pk_value *d, const shmc_pk_value *at, pf_multi *m)
+{
     m->levels = shmc_pk_dict_get(d, "levels");
     m->codes = shmc_pk_dict_get(d, "codes");
     m->names = shmc_pk_dict_get(d, "names");
     const shmc_pk_value *parts[3] = {m->levels, m->codes, m->names};
-    static const char *const what[3] = {"MultiIndex levels (a list is read)", "MultiIndex codes (a list is read)",
+    static const char *const what[3] = {"MultiIndex levels (a list is read)",
+                                        "MultiIndex codes (a list is read)",
                                         "MultiIndex names (a list is read)"};
     for (int i = 0; i < 3; i++)
         if (parts[i] && !pf_is_list(parts[i])) return pf_unsupported(C, parts[i], what[i]);
     m->n = shmc_pk_len(m->levels);
     if (m->n == 0 || m->n > PF_MAX_LEVELS || shmc_pk_len(m->codes) != m->n ||
         (m->names && shmc_pk_len(m->names) != m->n))
-        return pf_fail(C, SHMC_ERR_PICKLE, at, "MultiIndex with %llu levels, %llu codes and "
+        return pf_fail(C, SHMC_ERR_PICKLE, at,
+                       "MultiIndex with %llu levels, %llu codes and "
                        "%llu names (1..%d levels with one codes array and name each are read)",
                        (unsigned long long)m->n, (unsigned long long)shmc_pk_len(m->codes),
                        (unsigned long long)shmc_pk_len(m->names), PF_MAX_LEVELS);
@@ -360,13 +417,15 @@ int pf_multi_parts(pf_ctx *C, const shmc_pk_value *d, const shmc_pk_value *at, p
 }
 
 /* Every level must cover as many rows (or columns) as level 0. */
-int pf_level_rows(pf_ctx *C, const shmc_pk_value *at, uint64_t l, uint64_t rows, uint64_t rows0) {
+int pf_level_rows(pf_ctx *C, const shmc_pk_value *at, uint64_t l, uint64_t rows, uint64_t rows0)
+{
     if (rows == rows0) return SHMC_OK;
     return pf_fail(C, SHMC_ERR_PICKLE, at, "MultiIndex level %llu has %llu labels, level 0 %llu",
                    (unsigned long long)l, (unsigned long long)rows, (unsigned long long)rows0);
 }
 
-static int pf_multi_read(pf_ctx *C, const shmc_pk_value *d, pf_index *ix, int nest) {
+static int pf_multi_read(pf_ctx *C, const shmc_pk_value *d, pf_index *ix, int nest)
+{
     pf_multi m;
     FORWARD_IF_ERROR(pf_multi_parts(C, d, ix->node, &m));
     uint64_t n = m.n;

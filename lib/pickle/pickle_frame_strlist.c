@@ -18,14 +18,15 @@ typedef struct pf_sbuf {
     int64_t *off;
     uint8_t *data, *valid;
     size_t n, ncap, dlen, dcap;
-    int64_t *memo;          /* memo index -> row (-1: the list itself) */
+    int64_t *memo; /* memo index -> row (-1: the list itself) */
     size_t nmemo, mcap;
-    uint64_t budget;        /* bytes we may still allocate */
+    uint64_t budget; /* bytes we may still allocate */
 } pf_sbuf;
 
 #define PF_BAIL (-1)
 
-static int pf_sgrow(void **p, size_t *cap, size_t need, size_t elem, uint64_t *budget) {
+static int pf_sgrow(void **p, size_t *cap, size_t need, size_t elem, uint64_t *budget)
+{
     if (need <= *cap) return SHMC_OK;
     size_t ncap = *cap ? *cap : 1024;
     while (ncap < need) {
@@ -42,10 +43,12 @@ static int pf_sgrow(void **p, size_t *cap, size_t need, size_t elem, uint64_t *b
     return SHMC_OK;
 }
 
-static int pf_spush(pf_sbuf *S, const uint8_t *ptr, size_t len, int valid) {
+static int pf_spush(pf_sbuf *S, const uint8_t *ptr, size_t len, int valid)
+{
     size_t old = S->ncap;
     if (S->n + 2 > S->ncap) {
-        FORWARD_IF_ERROR(pf_sgrow((void **)&S->off, &S->ncap, S->n + 2, sizeof *S->off, &S->budget));
+        FORWARD_IF_ERROR(
+            pf_sgrow((void **)&S->off, &S->ncap, S->n + 2, sizeof *S->off, &S->budget));
         if (S->valid || !valid) {
             uint8_t *v = realloc(S->valid, S->ncap / 8 + 1);
             if (!v) return PF_BAIL;
@@ -64,36 +67,43 @@ static int pf_spush(pf_sbuf *S, const uint8_t *ptr, size_t len, int valid) {
     S->dlen += len;
     if (S->valid) {
         if (valid) S->valid[S->n >> 3] |= (uint8_t)(1u << (S->n & 7));
-        else S->valid[S->n >> 3] &= (uint8_t)~(1u << (S->n & 7));
+        else S->valid[S->n >> 3] &= (uint8_t) ~(1u << (S->n & 7));
     }
     S->n++;
     S->off[S->n] = (int64_t)S->dlen;
     return SHMC_OK;
 }
 
-static int pf_smemo(pf_sbuf *S, uint64_t idx, int64_t row) {
-    if (idx != S->nmemo) return PF_BAIL;   /* only the pickler's sequential numbering */
-    FORWARD_IF_ERROR(pf_sgrow((void **)&S->memo, &S->mcap, S->nmemo + 1, sizeof *S->memo, &S->budget));
+static int pf_smemo(pf_sbuf *S, uint64_t idx, int64_t row)
+{
+    if (idx != S->nmemo) return PF_BAIL; /* only the pickler's sequential numbering */
+    FORWARD_IF_ERROR(
+        pf_sgrow((void **)&S->memo, &S->mcap, S->nmemo + 1, sizeof *S->memo, &S->budget));
     S->memo[S->nmemo++] = row;
     return SHMC_OK;
 }
 
-static int pf_sget(pf_sbuf *S, uint64_t idx) {
+static int pf_sget(pf_sbuf *S, uint64_t idx)
+{
     if (idx >= S->nmemo || S->memo[idx] < 0) return PF_BAIL;
     size_t r = (size_t)S->memo[idx];
     size_t a = (size_t)S->off[r], b = (size_t)S->off[r + 1];
     int valid = !S->valid || ((S->valid[r >> 3] >> (r & 7)) & 1);
     if (!valid) return PF_BAIL;
     FORWARD_IF_ERROR(pf_sgrow((void **)&S->data, &S->dcap, S->dlen + (b - a), 1, &S->budget));
-    return pf_spush(S, S->data + a, b - a, 1);   /* data may have moved: copy from the new one */
+    return pf_spush(S, S->data + a, b - a, 1); /* data may have moved: copy from the new one */
 }
 
 /* Reads one item opcode at *pp; returns SHMC_OK, PF_BAIL, or 1 at APPENDS/APPEND/STOP. */
-static int pf_sitem(pf_sbuf *S, const uint8_t **pp, const uint8_t *end, int *last_row_memoizable) {
+static int pf_sitem(pf_sbuf *S, const uint8_t **pp, const uint8_t *end, int *last_row_memoizable)
+{
     const uint8_t *p = *pp;
     uint8_t op = *p++;
     uint64_t n = 0;
-    unsigned w = op == SHMC_OP_SHORT_BINUNICODE ? 1 : op == SHMC_OP_BINUNICODE ? 4 : op == SHMC_OP_BINUNICODE8 ? 8 : 0;
+    unsigned w = op == SHMC_OP_SHORT_BINUNICODE ? 1
+                 : op == SHMC_OP_BINUNICODE     ? 4
+                 : op == SHMC_OP_BINUNICODE8    ? 8
+                                                : 0;
     *last_row_memoizable = 0;
     if (w) {
         if ((size_t)(end - p) < w) return PF_BAIL;
@@ -120,7 +130,8 @@ static int pf_sitem(pf_sbuf *S, const uint8_t **pp, const uint8_t *end, int *las
 }
 
 /* Memo opcodes after an item: MEMOIZE, BINPUT, LONG_BINPUT. */
-static int pf_smemo_op(pf_sbuf *S, const uint8_t **pp, const uint8_t *end, int64_t row) {
+static int pf_smemo_op(pf_sbuf *S, const uint8_t **pp, const uint8_t *end, int64_t row)
+{
     const uint8_t *p = *pp;
     if (p >= end) return PF_BAIL;
     if (*p == SHMC_OP_MEMOIZE) {
@@ -133,13 +144,15 @@ static int pf_smemo_op(pf_sbuf *S, const uint8_t **pp, const uint8_t *end, int64
     }
     if (*p == SHMC_OP_LONG_BINPUT && end - p >= 5) {
         *pp = p + 5;
-        uint64_t idx = (uint64_t)p[1] | (uint64_t)p[2] << 8 | (uint64_t)p[3] << 16 | (uint64_t)p[4] << 24;
+        uint64_t idx =
+            (uint64_t)p[1] | (uint64_t)p[2] << 8 | (uint64_t)p[3] << 16 | (uint64_t)p[4] << 24;
         return pf_smemo(S, idx, row);
     }
     return SHMC_OK;
 }
 
-static int pf_sframe(const uint8_t **pp, const uint8_t *end) {
+static int pf_sframe(const uint8_t **pp, const uint8_t *end)
+{
     while (end - *pp >= 9 && **pp == SHMC_OP_FRAME) {
         uint64_t n = 0;
         for (int i = 0; i < 8; i++) n |= (uint64_t)(*pp)[1 + i] << (8 * i);
@@ -149,7 +162,8 @@ static int pf_sframe(const uint8_t **pp, const uint8_t *end) {
     return SHMC_OK;
 }
 
-static int pf_sbody(pf_sbuf *S, const uint8_t *p, const uint8_t *end) {
+static int pf_sbody(pf_sbuf *S, const uint8_t *p, const uint8_t *end)
+{
     if (end - p < 3 || p[0] != SHMC_OP_PROTO || p[1] < 2 || p[1] > 5) return PF_BAIL;
     p += 2;
     FORWARD_IF_ERROR(pf_sframe(&p, end));
@@ -161,17 +175,29 @@ static int pf_sbody(pf_sbuf *S, const uint8_t *p, const uint8_t *end) {
         if (p >= end) return PF_BAIL;
         uint8_t op = *p;
         if (op == SHMC_OP_STOP && !in_mark) return p + 1 == end ? SHMC_OK : PF_BAIL;
-        if (op == SHMC_OP_MARK && !in_mark) { in_mark = 1; p++; continue; }
-        if (op == SHMC_OP_APPENDS && in_mark) { in_mark = 0; p++; continue; }
-        if (op == SHMC_OP_APPEND && !in_mark) { p++; continue; }   /* single item was pushed just before */
+        if (op == SHMC_OP_MARK && !in_mark) {
+            in_mark = 1;
+            p++;
+            continue;
+        }
+        if (op == SHMC_OP_APPENDS && in_mark) {
+            in_mark = 0;
+            p++;
+            continue;
+        }
+        if (op == SHMC_OP_APPEND && !in_mark) {
+            p++;
+            continue;
+        } /* single item was pushed just before */
         FORWARD_IF_ERROR(pf_sitem(S, &p, end, &memoizable));
         if (memoizable) FORWARD_IF_ERROR(pf_smemo_op(S, &p, end, (int64_t)S->n - 1));
         if (!in_mark && (p >= end || *p != SHMC_OP_APPEND)) return PF_BAIL;
     }
 }
 
-static int pf_strings_fast(shmc_frame *frame, const uint8_t *buf, size_t len, shmc_column_desc *desc,
-                           uint64_t *nrows) {
+static int pf_strings_fast(shmc_frame *frame, const uint8_t *buf, size_t len,
+                           shmc_column_desc *desc, uint64_t *nrows)
+{
     pf_sbuf S;
     memset(&S, 0, sizeof S);
     shmc_pickle_limits lim;
@@ -181,7 +207,8 @@ static int pf_strings_fast(shmc_frame *frame, const uint8_t *buf, size_t len, sh
      * bytes never exceed the input unless memo references repeat them. */
     int st = pf_sgrow((void **)&S.off, &S.ncap, len / 16 + 2, sizeof *S.off, &S.budget);
     if (st == SHMC_OK) st = pf_sgrow((void **)&S.data, &S.dcap, len, 1, &S.budget);
-    if (st == SHMC_OK) st = pf_sgrow((void **)&S.memo, &S.mcap, len / 16 + 2, sizeof *S.memo, &S.budget);
+    if (st == SHMC_OK)
+        st = pf_sgrow((void **)&S.memo, &S.mcap, len / 16 + 2, sizeof *S.memo, &S.budget);
     if (st == SHMC_OK) {
         S.off[0] = 0;
         st = pf_sbody(&S, buf, buf + len);
@@ -199,7 +226,8 @@ static int pf_strings_fast(shmc_frame *frame, const uint8_t *buf, size_t len, sh
     if (S.valid && shmc_frame_keep(frame, S.valid, free) != SHMC_OK) free(S.valid), S.valid = NULL;
     if (!S.data) return PF_BAIL;
     int missing = 0;
-    for (size_t i = 0; S.valid && i < S.n && !missing; i++) missing = !((S.valid[i >> 3] >> (i & 7)) & 1);
+    for (size_t i = 0; S.valid && i < S.n && !missing; i++)
+        missing = !((S.valid[i >> 3] >> (i & 7)) & 1);
     desc->kind = SHMC_KIND_STRING;
     desc->offsets = S.off;
     desc->data = S.data;
@@ -209,11 +237,13 @@ static int pf_strings_fast(shmc_frame *frame, const uint8_t *buf, size_t len, sh
     return SHMC_OK;
 }
 
-int shmc_frame_strings_from_pickle(shmc_frame *frame, const void *buf, size_t len, shmc_column_desc *desc,
-                                   uint64_t *nrows_out) {
+int shmc_frame_strings_from_pickle(shmc_frame *frame, const void *buf, size_t len,
+                                   shmc_column_desc *desc, uint64_t *nrows_out)
+{
     if (!frame) return SHMC_ERR_INVALID_ARG;
     shmc_err *err = shmc_frame_err(frame);
-    RETURN_ERROR_IF(!buf || !desc || !nrows_out, err, SHMC_ERR_INVALID_ARG, "strings pickle: NULL argument");
+    RETURN_ERROR_IF(!buf || !desc || !nrows_out, err, SHMC_ERR_INVALID_ARG,
+                    "strings pickle: NULL argument");
     if (pf_strings_fast(frame, buf, len, desc, nrows_out) == SHMC_OK) return SHMC_OK;
     pf_ctx C = {.frame = frame, .err = err, .sink = NULL};
     shmc_pk_limits_resolve(&C.lim, NULL, len);
@@ -227,8 +257,7 @@ int shmc_frame_strings_from_pickle(shmc_frame *frame, const void *buf, size_t le
     memset(&col, 0, sizeof col);
     if (root->type != SHMC_PK_LIST)
         st = pf_unsupported(&C, root, "a string column (a list of str/None is read)");
-    else
-        st = pf_strings(&C, root->v.seq.items, root->v.seq.len, &col);
+    else st = pf_strings(&C, root->v.seq.items, root->v.seq.len, &col);
     shmc_pk_doc_free(doc);
     FORWARD_IF_ERROR(st);
     desc->kind = SHMC_KIND_STRING;

@@ -26,16 +26,16 @@
 #include "pickle_read.h"
 #include "shmchunk.h"
 
-#define PLAIN_DEPTH_CAP 1024u
-#define PLAIN_NODE_BYTES 11u   /* the longest encoding of a scalar (LONG1 of 9 bytes) */
+#define PLAIN_DEPTH_CAP  1024u
+#define PLAIN_NODE_BYTES 11u /* the longest encoding of a scalar (LONG1 of 9 bytes) */
 
 typedef struct plain_walk {
-    shmc_pk *pk;                 /* NULL in the checking pass */
+    shmc_pk *pk; /* NULL in the checking pass */
     shmc_plain_limits lim;
     uint64_t nodes, bytes;
     shmc_err *err;
-    int refused;                 /* something not plain was found (detail in err) */
-    const shmc_pk_value *path[PLAIN_DEPTH_CAP + 1];  /* the values being walked, by depth */
+    int refused; /* something not plain was found (detail in err) */
+    const shmc_pk_value *path[PLAIN_DEPTH_CAP + 1]; /* the values being walked, by depth */
 } plain_walk;
 
 static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
@@ -47,15 +47,16 @@ static void plain_limits_resolve(shmc_plain_limits *lim, const shmc_plain_limits
     uint64_t n = (uint64_t)len, n4 = n > UINT64_MAX / 4 ? UINT64_MAX : 4 * n;
     lim->max_nodes = given->max_nodes ? given->max_nodes : sat_add(256, n);
     lim->max_bytes = given->max_bytes ? given->max_bytes : sat_add(16384, n4);
-    lim->max_depth = !given->max_depth ? 64
-                     : given->max_depth > PLAIN_DEPTH_CAP ? PLAIN_DEPTH_CAP : given->max_depth;
+    lim->max_depth = !given->max_depth                    ? 64
+                     : given->max_depth > PLAIN_DEPTH_CAP ? PLAIN_DEPTH_CAP
+                                                          : given->max_depth;
 }
 
 static unsigned long long at(const shmc_pk_value *v) { return (unsigned long long)v->offset; }
 
 /* Record the first construct that is not plain; the checking pass goes on counting. */
-__attribute__((format(printf, 3, 4), noinline)) static int plain_refuse(plain_walk *W, const shmc_pk_value *v,
-                                                              const char *fmt, ...)
+__attribute__((format(printf, 3, 4), noinline)) static int
+plain_refuse(plain_walk *W, const shmc_pk_value *v, const char *fmt, ...)
 {
     if (W->refused) return SHMC_OK;
     char what[256];
@@ -105,7 +106,8 @@ static int plain_count(plain_walk *W, const shmc_pk_value *v, uint32_t depth)
     W->bytes = sat_add(W->bytes, sat_add(PLAIN_NODE_BYTES, payload));
     RETURN_ERROR_IF(W->bytes > W->lim.max_bytes, W->err, SHMC_ERR_LIMIT,
                     "the value would take more than max_bytes=%llu bytes (reached at the value "
-                    "made at pickle byte %llu)", (unsigned long long)W->lim.max_bytes, at(v));
+                    "made at pickle byte %llu)",
+                    (unsigned long long)W->lim.max_bytes, at(v));
     return SHMC_OK;
 }
 
@@ -116,7 +118,8 @@ static int plain_scalar(plain_walk *W, const shmc_pk_value *v)
     case SHMC_PK_NONE: return shmc_pk_none(W->pk);
     case SHMC_PK_BOOL: return shmc_pk_bool(W->pk, v->v.i != 0);
     case SHMC_PK_INT:
-        return v->flags & SHMC_PK_F_UNSIGNED ? shmc_pk_uint(W->pk, v->v.u) : shmc_pk_int(W->pk, v->v.i);
+        return v->flags & SHMC_PK_F_UNSIGNED ? shmc_pk_uint(W->pk, v->v.u)
+                                             : shmc_pk_int(W->pk, v->v.i);
     default: return shmc_pk_float(W->pk, v->v.f);
     }
 }
@@ -128,7 +131,8 @@ static int plain_bytes(plain_walk *W, const shmc_pk_value *v, int key)
     if (v->flags & SHMC_PK_F_OOB) return plain_refuse(W, v, "an out-of-band buffer");
     if (!(v->flags & SHMC_PK_F_BYTEARRAY)) return W->pk ? shmc_pk_bytes(W->pk, p, n) : SHMC_OK;
     /* READONLY_BUFFER on a bytearray makes a memoryview */
-    if (v->flags & SHMC_PK_F_READONLY) return plain_refuse(W, v, "a read-only bytearray (memoryview)");
+    if (v->flags & SHMC_PK_F_READONLY)
+        return plain_refuse(W, v, "a read-only bytearray (memoryview)");
     if (key) return plain_refuse(W, v, "a bytearray as a dict key or set item (unhashable)");
     if (!W->pk) return SHMC_OK;
     uint8_t *dst;
@@ -148,12 +152,14 @@ static int plain_str(plain_walk *W, const shmc_pk_value *v)
 /* Containers: EMPTY_x MARK items CLOSE (tuple: MARK items TUPLE; frozenset: MARK items
  * FROZENSET), the forms CPython's pickler writes. */
 static const uint8_t plain_empty_op[SHMC_PK_TYPE_COUNT_] = {
-    [SHMC_PK_TUPLE] = SHMC_OP_EMPTY_TUPLE, [SHMC_PK_LIST] = SHMC_OP_EMPTY_LIST,
-    [SHMC_PK_DICT] = SHMC_OP_EMPTY_DICT, [SHMC_PK_SET] = SHMC_OP_EMPTY_SET,
+    [SHMC_PK_TUPLE] = SHMC_OP_EMPTY_TUPLE,
+    [SHMC_PK_LIST] = SHMC_OP_EMPTY_LIST,
+    [SHMC_PK_DICT] = SHMC_OP_EMPTY_DICT,
+    [SHMC_PK_SET] = SHMC_OP_EMPTY_SET,
 };
 static const uint8_t plain_close_op[SHMC_PK_TYPE_COUNT_] = {
-    [SHMC_PK_TUPLE] = SHMC_OP_TUPLE, [SHMC_PK_LIST] = SHMC_OP_APPENDS,
-    [SHMC_PK_DICT] = SHMC_OP_SETITEMS, [SHMC_PK_SET] = SHMC_OP_ADDITEMS,
+    [SHMC_PK_TUPLE] = SHMC_OP_TUPLE,         [SHMC_PK_LIST] = SHMC_OP_APPENDS,
+    [SHMC_PK_DICT] = SHMC_OP_SETITEMS,       [SHMC_PK_SET] = SHMC_OP_ADDITEMS,
     [SHMC_PK_FROZENSET] = SHMC_OP_FROZENSET,
 };
 
@@ -188,7 +194,8 @@ static int plain_container(plain_walk *W, const shmc_pk_value *v, uint32_t depth
         plain_refuse(W, v, "a %s as a dict key or set item (unhashable)", shmc_pk_type_name(t));
     FORWARD_IF_ERROR(plain_open(W, t, n));
     for (size_t i = 0; i < n; i++)
-        FORWARD_IF_ERROR(plain_visit(W, v->v.seq.items[i], depth + 1, plain_item_is_key(t, i, key)));
+        FORWARD_IF_ERROR(
+            plain_visit(W, v->v.seq.items[i], depth + 1, plain_item_is_key(t, i, key)));
     return plain_close(W, t, n);
 }
 
@@ -228,16 +235,21 @@ static int plain_visit(plain_walk *W, const shmc_pk_value *v, uint32_t depth, in
         return plain_refuse(W, v, "a %s that contains itself", shmc_pk_type_name(v->type));
     }
     FORWARD_IF_ERROR(plain_count(W, v, depth));
-    W->path[depth] = v;   /* depth <= max_depth <= PLAIN_DEPTH_CAP: plain_count checked */
+    W->path[depth] = v; /* depth <= max_depth <= PLAIN_DEPTH_CAP: plain_count checked */
     switch (v->type) {
-    case SHMC_PK_NONE: case SHMC_PK_BOOL: case SHMC_PK_INT: case SHMC_PK_FLOAT:
-        return plain_scalar(W, v);
+    case SHMC_PK_NONE:
+    case SHMC_PK_BOOL:
+    case SHMC_PK_INT:
+    case SHMC_PK_FLOAT: return plain_scalar(W, v);
     case SHMC_PK_STR: return plain_str(W, v);
     case SHMC_PK_BYTES: return plain_bytes(W, v, key);
-    case SHMC_PK_TUPLE: case SHMC_PK_LIST: case SHMC_PK_DICT: case SHMC_PK_SET:
-    case SHMC_PK_FROZENSET:
-        return plain_container(W, v, depth, key);
-    case SHMC_PK_REDUCE: case SHMC_PK_NEWOBJ: return plain_call(W, v, depth);
+    case SHMC_PK_TUPLE:
+    case SHMC_PK_LIST:
+    case SHMC_PK_DICT:
+    case SHMC_PK_SET:
+    case SHMC_PK_FROZENSET: return plain_container(W, v, depth, key);
+    case SHMC_PK_REDUCE:
+    case SHMC_PK_NEWOBJ: return plain_call(W, v, depth);
     default: return plain_refuse_named(W, v);
     }
 }
@@ -245,7 +257,7 @@ static int plain_visit(plain_walk *W, const shmc_pk_value *v, uint32_t depth, in
 int shmc_plain_emit_value(shmc_pk *pk, const shmc_pk_value *root, size_t len,
                           const shmc_plain_limits *limits, shmc_err *err)
 {
-    plain_walk *W = calloc(1, sizeof *W);   /* 8 KiB of path: not on the caller's stack */
+    plain_walk *W = calloc(1, sizeof *W); /* 8 KiB of path: not on the caller's stack */
     RETURN_ERROR_IF(!W, err, SHMC_ERR_NOMEM, "plain value: out of memory");
     W->err = err;
     plain_limits_resolve(&W->lim, limits, len);
@@ -255,7 +267,8 @@ int shmc_plain_emit_value(shmc_pk *pk, const shmc_pk_value *root, size_t len,
         W->pk = pk;
         st = plain_visit(W, root, 0, 0);
         if (st != SHMC_OK)
-            shmc_err_set(err, st, "plain value: the output exceeds memory (%zu bytes so far)", pk->len);
+            shmc_err_set(err, st, "plain value: the output exceeds memory (%zu bytes so far)",
+                         pk->len);
     }
     free(W);
     return st;
@@ -278,7 +291,8 @@ int shmc_pickle_plain(const void *buf, size_t len, const shmc_plain_limits *limi
 {
     shmc_err err;
     shmc_err_clear(&err);
-    int st = out ? SHMC_OK : shmc_err_set(&err, SHMC_ERR_INVALID_ARG, "shmc_pickle_plain: out is NULL");
+    int st =
+        out ? SHMC_OK : shmc_err_set(&err, SHMC_ERR_INVALID_ARG, "shmc_pickle_plain: out is NULL");
     shmc_pk pk;
     shmc_pk_init(&pk);
     if (out) {

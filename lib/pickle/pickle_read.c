@@ -21,15 +21,16 @@ typedef struct pk_block {
 
 struct shmc_pk_doc {
     pk_block *head;
-    shmc_pk_value **heap;  /* list/dict/set nodes whose items are malloc'd */
+    shmc_pk_value **heap; /* list/dict/set nodes whose items are malloc'd */
     size_t nheap, heapcap;
-    uint64_t allocated;   /* arena + scratch (stack, marks, memo) bytes charged */
+    uint64_t allocated; /* arena + scratch (stack, marks, memo) bytes charged */
     uint64_t max_alloc;
 };
 
 #define PK_BLOCK_MIN ((size_t)64 * 1024)
 
-void shmc_pk_doc_free(shmc_pk_doc *doc) {
+void shmc_pk_doc_free(shmc_pk_doc *doc)
+{
     if (!doc) return;
     for (size_t i = 0; i < doc->nheap; i++) free(doc->heap[i]->v.seq.items);
     free(doc->heap);
@@ -57,14 +58,15 @@ typedef struct pk_parser {
     size_t nmarks, mcap;
     shmc_pk_value **memo;
     size_t memo_cap;
-    uint64_t memo_len;    /* distinct keys set, like len(Unpickler.memo) */
+    uint64_t memo_len; /* distinct keys set, like len(Unpickler.memo) */
     size_t next_oob;
     uint64_t op_off;
     uint8_t op;
 } pk_parser;
 
 __attribute__((format(printf, 3, 4))) static void pk_fail_(pk_parser *P, int status,
-                                                           const char *fmt, ...) {
+                                                           const char *fmt, ...)
+{
     char detail[320];
     va_list ap;
     va_start(ap, fmt);
@@ -79,7 +81,8 @@ __attribute__((format(printf, 3, 4))) static void pk_fail_(pk_parser *P, int sta
 #define pk_fail(P, status, ...) (pk_fail_((P), (status), __VA_ARGS__), (status))
 
 /* Charge `bytes` to the allocation budget before allocating them. */
-static int pk_charge(pk_parser *P, size_t bytes) {
+static int pk_charge(pk_parser *P, size_t bytes)
+{
     shmc_pk_doc *d = P->doc;
     if (bytes > d->max_alloc || d->allocated > d->max_alloc - bytes)
         return pk_fail(P, SHMC_ERR_LIMIT, "reader would allocate more than max_alloc=%llu bytes",
@@ -88,8 +91,9 @@ static int pk_charge(pk_parser *P, size_t bytes) {
     return SHMC_OK;
 }
 
-static int pk_alloc(pk_parser *P, size_t size, void **out) {
-    size = (size + 7u) & ~(size_t)7u;   /* nodes are 48 bytes: keep them dense */
+static int pk_alloc(pk_parser *P, size_t size, void **out)
+{
+    size = (size + 7u) & ~(size_t)7u; /* nodes are 48 bytes: keep them dense */
     pk_block *b = P->doc->head;
     if (!b || b->cap - b->used < size) {
         size_t cap = size > PK_BLOCK_MIN ? size : PK_BLOCK_MIN;
@@ -107,7 +111,8 @@ static int pk_alloc(pk_parser *P, size_t size, void **out) {
 }
 
 /* Grow a scratch array (stack, marks, memo) to hold at least `need` elements. */
-static int pk_grow(pk_parser *P, void **arr, size_t *cap, size_t need, size_t elem) {
+static int pk_grow(pk_parser *P, void **arr, size_t *cap, size_t need, size_t elem)
+{
     if (need <= *cap) return SHMC_OK;
     size_t ncap = *cap ? *cap : 64;
     while (ncap < need) ncap *= 2;
@@ -121,20 +126,27 @@ static int pk_grow(pk_parser *P, void **arr, size_t *cap, size_t need, size_t el
 }
 
 /* Bytes of a node of `type`: the header and its own union member only. */
-static size_t pk_node_size(int type) {
+static size_t pk_node_size(int type)
+{
     const shmc_pk_value *z = NULL;
     size_t head = offsetof(shmc_pk_value, v);
     switch (type) {
-    case SHMC_PK_STR: case SHMC_PK_BYTES: return head + sizeof z->v.bytes;
+    case SHMC_PK_STR:
+    case SHMC_PK_BYTES: return head + sizeof z->v.bytes;
     case SHMC_PK_GLOBAL: return head + sizeof z->v.global;
-    case SHMC_PK_REDUCE: case SHMC_PK_NEWOBJ: return head + sizeof z->v.call;
-    case SHMC_PK_TUPLE: case SHMC_PK_LIST: case SHMC_PK_DICT: case SHMC_PK_SET:
+    case SHMC_PK_REDUCE:
+    case SHMC_PK_NEWOBJ: return head + sizeof z->v.call;
+    case SHMC_PK_TUPLE:
+    case SHMC_PK_LIST:
+    case SHMC_PK_DICT:
+    case SHMC_PK_SET:
     case SHMC_PK_FROZENSET: return head + sizeof z->v.seq;
     default: return head + sizeof z->v.i;
     }
 }
 
-static int pk_new(pk_parser *P, int type, shmc_pk_value **out) {
+static int pk_new(pk_parser *P, int type, shmc_pk_value **out)
+{
     void *mem;
     size_t size = pk_node_size(type);
     FORWARD_IF_ERROR(pk_alloc(P, size, &mem));
@@ -149,34 +161,38 @@ static int pk_new(pk_parser *P, int type, shmc_pk_value **out) {
 /* ---- stack --------------------------------------------------------------- */
 static size_t pk_fence(const pk_parser *P) { return P->nmarks ? P->marks[P->nmarks - 1] : 0; }
 
-static int pk_push(pk_parser *P, shmc_pk_value *v) {
-    FORWARD_IF_ERROR(
-        pk_grow(P, (void **)&P->stack, &P->scap, P->sp + 1, sizeof(shmc_pk_value *)));
+static int pk_push(pk_parser *P, shmc_pk_value *v)
+{
+    FORWARD_IF_ERROR(pk_grow(P, (void **)&P->stack, &P->scap, P->sp + 1, sizeof(shmc_pk_value *)));
     P->stack[P->sp++] = v;
     return SHMC_OK;
 }
 
-static int pk_pop(pk_parser *P, shmc_pk_value **out) {
+static int pk_pop(pk_parser *P, shmc_pk_value **out)
+{
     if (P->sp <= pk_fence(P)) return pk_fail(P, SHMC_ERR_PICKLE, "stack underflow");
     *out = P->stack[--P->sp];
     return SHMC_OK;
 }
 
-static int pk_top(pk_parser *P, shmc_pk_value **out) {
+static int pk_top(pk_parser *P, shmc_pk_value **out)
+{
     if (P->sp <= pk_fence(P)) return pk_fail(P, SHMC_ERR_PICKLE, "stack underflow");
     *out = P->stack[P->sp - 1];
     return SHMC_OK;
 }
 
 /* Pop the topmost mark: the items above it are stack[*first .. sp). */
-static int pk_pop_mark(pk_parser *P, size_t *first) {
+static int pk_pop_mark(pk_parser *P, size_t *first)
+{
     if (!P->nmarks) return pk_fail(P, SHMC_ERR_PICKLE, "no MARK on the stack");
     *first = P->marks[--P->nmarks];
     return SHMC_OK;
 }
 
 /* ---- containers ---------------------------------------------------------- */
-static int pk_note_child(pk_parser *P, shmc_pk_value *parent, const shmc_pk_value *child) {
+static int pk_note_child(pk_parser *P, shmc_pk_value *parent, const shmc_pk_value *child)
+{
     if (child->depth + 1 > parent->depth) parent->depth = child->depth + 1;
     if (parent->depth > P->lim.max_depth)
         return pk_fail(P, SHMC_ERR_LIMIT, "nesting depth exceeds max_depth=%u", P->lim.max_depth);
@@ -185,7 +201,8 @@ static int pk_note_child(pk_parser *P, shmc_pk_value *parent, const shmc_pk_valu
 
 /* Lists, dicts and sets grow by APPENDS batches: realloc (in place for big
  * arrays) so abandoned copies do not pile up as they would in the arena. */
-static int pk_seq_grow_heap(pk_parser *P, shmc_pk_value *c, size_t need) {
+static int pk_seq_grow_heap(pk_parser *P, shmc_pk_value *c, size_t need)
+{
     size_t ncap = c->v.seq.cap ? c->v.seq.cap + c->v.seq.cap / 2 : 8;
     if (ncap < need) ncap = need;
     if (ncap > P->lim.max_items) ncap = (size_t)P->lim.max_items;
@@ -205,12 +222,14 @@ static int pk_seq_grow_heap(pk_parser *P, shmc_pk_value *c, size_t need) {
     return SHMC_OK;
 }
 
-static int pk_seq_reserve(pk_parser *P, shmc_pk_value *c, size_t need) {
+static int pk_seq_reserve(pk_parser *P, shmc_pk_value *c, size_t need)
+{
     if (need > P->lim.max_items)
         return pk_fail(P, SHMC_ERR_LIMIT, "container of %zu items exceeds max_items=%llu", need,
                        (unsigned long long)P->lim.max_items);
     if (need <= c->v.seq.cap) return SHMC_OK;
-    if (need > SIZE_MAX / sizeof(shmc_pk_value *)) return pk_fail(P, SHMC_ERR_LIMIT, "too many items");
+    if (need > SIZE_MAX / sizeof(shmc_pk_value *))
+        return pk_fail(P, SHMC_ERR_LIMIT, "too many items");
     if (c->type == SHMC_PK_TUPLE || c->type == SHMC_PK_FROZENSET) {
         /* immutable: filled once, exactly, from the arena */
         void *mem;
@@ -222,7 +241,8 @@ static int pk_seq_reserve(pk_parser *P, shmc_pk_value *c, size_t need) {
     return pk_seq_grow_heap(P, c, need);
 }
 
-static int pk_seq_extend(pk_parser *P, shmc_pk_value *c, shmc_pk_value *const *items, size_t n) {
+static int pk_seq_extend(pk_parser *P, shmc_pk_value *c, shmc_pk_value *const *items, size_t n)
+{
     if (n > SIZE_MAX - c->v.seq.len) return pk_fail(P, SHMC_ERR_LIMIT, "too many items");
     FORWARD_IF_ERROR(pk_seq_reserve(P, c, c->v.seq.len + n));
     for (size_t i = 0; i < n; i++) {
@@ -232,14 +252,16 @@ static int pk_seq_extend(pk_parser *P, shmc_pk_value *c, shmc_pk_value *const *i
     return SHMC_OK;
 }
 
-static int pk_new_container(pk_parser *P, int type, shmc_pk_value **out) {
+static int pk_new_container(pk_parser *P, int type, shmc_pk_value **out)
+{
     FORWARD_IF_ERROR(pk_new(P, type, out));
     (*out)->depth = 1;
     return SHMC_OK;
 }
 
 /* Build a container of `type` from the items above the topmost mark. */
-static int pk_from_mark(pk_parser *P, int type) {
+static int pk_from_mark(pk_parser *P, int type)
+{
     size_t first;
     FORWARD_IF_ERROR(pk_pop_mark(P, &first));
     size_t n = P->sp - first;
@@ -252,7 +274,8 @@ static int pk_from_mark(pk_parser *P, int type) {
     return pk_push(P, c);
 }
 
-static int pk_tuple_n(pk_parser *P, size_t n) {
+static int pk_tuple_n(pk_parser *P, size_t n)
+{
     if (P->sp - pk_fence(P) < n) return pk_fail(P, SHMC_ERR_PICKLE, "stack underflow");
     shmc_pk_value *c;
     FORWARD_IF_ERROR(pk_new_container(P, SHMC_PK_TUPLE, &c));
@@ -263,7 +286,8 @@ static int pk_tuple_n(pk_parser *P, size_t n) {
 
 /* APPEND(S) / SETITEM(S) / ADDITEMS: extend the container below the items.
  * Only real list/dict/set nodes: on other objects Python would call methods. */
-static int pk_extend_below(pk_parser *P, int want, int from_mark, size_t n) {
+static int pk_extend_below(pk_parser *P, int want, int from_mark, size_t n)
+{
     size_t first;
     if (from_mark) {
         FORWARD_IF_ERROR(pk_pop_mark(P, &first));
@@ -285,20 +309,23 @@ static int pk_extend_below(pk_parser *P, int want, int from_mark, size_t n) {
 }
 
 /* ---- reading operands ---------------------------------------------------- */
-static int pk_need(pk_parser *P, uint64_t n) {
+static int pk_need(pk_parser *P, uint64_t n)
+{
     if (n > (uint64_t)(P->end - P->p))
-        return pk_fail(P, SHMC_ERR_PICKLE, "needs %llu bytes, only %zu left",
-                       (unsigned long long)n, (size_t)(P->end - P->p));
+        return pk_fail(P, SHMC_ERR_PICKLE, "needs %llu bytes, only %zu left", (unsigned long long)n,
+                       (size_t)(P->end - P->p));
     return SHMC_OK;
 }
 
-static uint64_t pk_le(const uint8_t *p, unsigned n) {
+static uint64_t pk_le(const uint8_t *p, unsigned n)
+{
     uint64_t v = 0;
     for (unsigned i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
 
-static int pk_read_uint(pk_parser *P, unsigned width, uint64_t *out) {
+static int pk_read_uint(pk_parser *P, unsigned width, uint64_t *out)
+{
     FORWARD_IF_ERROR(pk_need(P, width));
     *out = pk_le(P->p, width);
     P->p += width;
@@ -306,7 +333,8 @@ static int pk_read_uint(pk_parser *P, unsigned width, uint64_t *out) {
 }
 
 /* A length-prefixed payload: `width`-byte length, then that many bytes. */
-static int pk_read_blob(pk_parser *P, unsigned width, const uint8_t **ptr, size_t *len) {
+static int pk_read_blob(pk_parser *P, unsigned width, const uint8_t **ptr, size_t *len)
+{
     uint64_t n;
     FORWARD_IF_ERROR(pk_read_uint(P, width, &n));
     FORWARD_IF_ERROR(pk_need(P, n));
@@ -316,7 +344,8 @@ static int pk_read_blob(pk_parser *P, unsigned width, const uint8_t **ptr, size_
     return SHMC_OK;
 }
 
-static int pk_push_blob(pk_parser *P, int type, unsigned width, uint8_t flags) {
+static int pk_push_blob(pk_parser *P, int type, unsigned width, uint8_t flags)
+{
     const uint8_t *ptr;
     size_t len;
     FORWARD_IF_ERROR(pk_read_blob(P, width, &ptr, &len));
@@ -328,7 +357,8 @@ static int pk_push_blob(pk_parser *P, int type, unsigned width, uint8_t flags) {
     return pk_push(P, v);
 }
 
-static int pk_push_int(pk_parser *P, int64_t i, uint8_t flags) {
+static int pk_push_int(pk_parser *P, int64_t i, uint8_t flags)
+{
     shmc_pk_value *v;
     FORWARD_IF_ERROR(pk_new(P, SHMC_PK_INT, &v));
     v->v.i = i;
@@ -336,14 +366,16 @@ static int pk_push_int(pk_parser *P, int64_t i, uint8_t flags) {
     return pk_push(P, v);
 }
 
-static int pk_push_simple(pk_parser *P, int type, int64_t i) {
+static int pk_push_simple(pk_parser *P, int type, int64_t i)
+{
     shmc_pk_value *v;
     FORWARD_IF_ERROR(pk_new(P, type, &v));
     v->v.i = i;
     return pk_push(P, v);
 }
 
-static int pk_binint(pk_parser *P, unsigned width) {
+static int pk_binint(pk_parser *P, unsigned width)
+{
     uint64_t u;
     FORWARD_IF_ERROR(pk_read_uint(P, width, &u));
     int64_t i = width == 4 ? (int64_t)(int32_t)(uint32_t)u : (int64_t)u;
@@ -352,7 +384,8 @@ static int pk_binint(pk_parser *P, unsigned width) {
 
 /* LONG1/LONG4: little-endian two's complement. 64 bits, or an unsigned value
  * below 2^64 written with a ninth zero byte; anything wider is refused. */
-static int pk_long(pk_parser *P, unsigned width) {
+static int pk_long(pk_parser *P, unsigned width)
+{
     const uint8_t *b;
     size_t n;
     FORWARD_IF_ERROR(pk_read_blob(P, width, &b, &n));
@@ -365,7 +398,8 @@ static int pk_long(pk_parser *P, unsigned width) {
     return pk_push_int(P, (int64_t)u, 0);
 }
 
-static int pk_binfloat(pk_parser *P) {
+static int pk_binfloat(pk_parser *P)
+{
     FORWARD_IF_ERROR(pk_need(P, 8));
     uint64_t u = 0;
     for (int i = 0; i < 8; i++) u = (u << 8) | P->p[i];
@@ -377,35 +411,39 @@ static int pk_binfloat(pk_parser *P) {
 }
 
 /* ---- memo ---------------------------------------------------------------- */
-static int pk_memo_put(pk_parser *P, uint64_t idx) {
+static int pk_memo_put(pk_parser *P, uint64_t idx)
+{
     shmc_pk_value *top;
     FORWARD_IF_ERROR(pk_top(P, &top));
     if (idx >= P->lim.max_memo)
         return pk_fail(P, SHMC_ERR_LIMIT, "memo index %llu exceeds max_memo=%llu",
                        (unsigned long long)idx, (unsigned long long)P->lim.max_memo);
     size_t old = P->memo_cap;
-    FORWARD_IF_ERROR(pk_grow(P, (void **)&P->memo, &P->memo_cap, (size_t)idx + 1,
-                             sizeof(shmc_pk_value *)));
+    FORWARD_IF_ERROR(
+        pk_grow(P, (void **)&P->memo, &P->memo_cap, (size_t)idx + 1, sizeof(shmc_pk_value *)));
     if (P->memo_cap > old) memset(P->memo + old, 0, (P->memo_cap - old) * sizeof *P->memo);
     if (!P->memo[idx]) P->memo_len++;
     P->memo[idx] = top;
     return SHMC_OK;
 }
 
-static int pk_memo_get(pk_parser *P, uint64_t idx) {
+static int pk_memo_get(pk_parser *P, uint64_t idx)
+{
     if (idx >= P->memo_cap || !P->memo[idx])
         return pk_fail(P, SHMC_ERR_PICKLE, "memo key %llu is not defined", (unsigned long long)idx);
     return pk_push(P, P->memo[idx]);
 }
 
-static int pk_memo_op(pk_parser *P, unsigned width, int put) {
+static int pk_memo_op(pk_parser *P, unsigned width, int put)
+{
     uint64_t idx;
     FORWARD_IF_ERROR(pk_read_uint(P, width, &idx));
     return put ? pk_memo_put(P, idx) : pk_memo_get(P, idx);
 }
 
 /* Text PUT/GET: a decimal number ending with '\n'. */
-static int pk_memo_text(pk_parser *P, int put) {
+static int pk_memo_text(pk_parser *P, int put)
+{
     const uint8_t *nl = memchr(P->p, '\n', (size_t)(P->end - P->p));
     if (!nl) return pk_fail(P, SHMC_ERR_PICKLE, "missing newline");
     uint64_t idx = 0;
@@ -420,9 +458,11 @@ static int pk_memo_text(pk_parser *P, int put) {
 }
 
 /* ---- globals and calls --------------------------------------------------- */
-static int pk_push_global(pk_parser *P, const uint8_t *m, size_t ml, const uint8_t *n, size_t nl) {
+static int pk_push_global(pk_parser *P, const uint8_t *m, size_t ml, const uint8_t *n, size_t nl)
+{
     shmc_pk_value *v;
-    if (ml > 4096 || nl > 4096) return pk_fail(P, SHMC_ERR_UNSUPPORTED, "global name longer than 4096 bytes");
+    if (ml > 4096 || nl > 4096)
+        return pk_fail(P, SHMC_ERR_UNSUPPORTED, "global name longer than 4096 bytes");
     FORWARD_IF_ERROR(pk_new(P, SHMC_PK_GLOBAL, &v));
     v->v.global.module = m;
     v->v.global.module_len = (uint32_t)ml;
@@ -431,7 +471,8 @@ static int pk_push_global(pk_parser *P, const uint8_t *m, size_t ml, const uint8
     return pk_push(P, v);
 }
 
-static int pk_global_text(pk_parser *P) {
+static int pk_global_text(pk_parser *P)
+{
     size_t left = (size_t)(P->end - P->p);
     const uint8_t *nl1 = memchr(P->p, '\n', left);
     if (!nl1) return pk_fail(P, SHMC_ERR_PICKLE, "GLOBAL module is not terminated");
@@ -443,7 +484,8 @@ static int pk_global_text(pk_parser *P) {
     return pk_push_global(P, mod, (size_t)(nl1 - mod), name, (size_t)(nl2 - name));
 }
 
-static int pk_stack_global(pk_parser *P) {
+static int pk_stack_global(pk_parser *P)
+{
     shmc_pk_value *name, *mod;
     FORWARD_IF_ERROR(pk_pop(P, &name));
     FORWARD_IF_ERROR(pk_pop(P, &mod));
@@ -455,7 +497,8 @@ static int pk_stack_global(pk_parser *P) {
 }
 
 /* REDUCE, NEWOBJ (nargs 2) and NEWOBJ_EX (nargs 3): record, never call. */
-static int pk_call(pk_parser *P, int type, int nargs) {
+static int pk_call(pk_parser *P, int type, int nargs)
+{
     shmc_pk_value *kwargs = NULL, *args, *callable, *v;
     if (nargs == 3) FORWARD_IF_ERROR(pk_pop(P, &kwargs));
     FORWARD_IF_ERROR(pk_pop(P, &args));
@@ -470,12 +513,14 @@ static int pk_call(pk_parser *P, int type, int nargs) {
     return pk_push(P, v);
 }
 
-static int pk_build(pk_parser *P) {
+static int pk_build(pk_parser *P)
+{
     shmc_pk_value *state, *obj;
     FORWARD_IF_ERROR(pk_pop(P, &state));
     FORWARD_IF_ERROR(pk_top(P, &obj));
     if (obj->type != SHMC_PK_REDUCE && obj->type != SHMC_PK_NEWOBJ)
-        return pk_fail(P, SHMC_ERR_UNSUPPORTED, "BUILD on a %s (only on objects made by REDUCE/NEWOBJ)",
+        return pk_fail(P, SHMC_ERR_UNSUPPORTED,
+                       "BUILD on a %s (only on objects made by REDUCE/NEWOBJ)",
                        shmc_pk_type_name(obj->type));
     if (obj->v.call.state)
         return pk_fail(P, SHMC_ERR_UNSUPPORTED, "second BUILD on the %s made at byte %llu",
@@ -485,14 +530,15 @@ static int pk_build(pk_parser *P) {
 }
 
 /* ---- buffers and frames -------------------------------------------------- */
-static int pk_next_buffer(pk_parser *P) {
+static int pk_next_buffer(pk_parser *P)
+{
     if (P->next_oob >= P->in->noob)
         return pk_fail(P, SHMC_ERR_PICKLE, "out-of-band buffer #%zu was not supplied (%zu given)",
                        P->next_oob, P->in->noob);
     const void *ptr = P->in->oob[P->next_oob];
     size_t len = P->in->oob_lens[P->next_oob];
     if (!ptr && len) return pk_fail(P, SHMC_ERR_INVALID_ARG, "out-of-band buffer is NULL");
-    if (!ptr) ptr = "";   /* empty: a real address, so views of it can be offset by 0 */
+    if (!ptr) ptr = ""; /* empty: a real address, so views of it can be offset by 0 */
     P->next_oob++;
     shmc_pk_value *v;
     FORWARD_IF_ERROR(pk_new(P, SHMC_PK_BYTES, &v));
@@ -502,7 +548,8 @@ static int pk_next_buffer(pk_parser *P) {
     return pk_push(P, v);
 }
 
-static int pk_readonly_buffer(pk_parser *P) {
+static int pk_readonly_buffer(pk_parser *P)
+{
     shmc_pk_value *top;
     FORWARD_IF_ERROR(pk_top(P, &top));
     if (top->type != SHMC_PK_BYTES)
@@ -513,13 +560,15 @@ static int pk_readonly_buffer(pk_parser *P) {
 
 /* FRAME only announces how many bytes follow; opcodes are read from the input
  * directly, so it is validated and skipped. */
-static int pk_frame(pk_parser *P) {
+static int pk_frame(pk_parser *P)
+{
     uint64_t n;
     FORWARD_IF_ERROR(pk_read_uint(P, 8, &n));
     return pk_need(P, n);
 }
 
-static int pk_proto(pk_parser *P) {
+static int pk_proto(pk_parser *P)
+{
     uint64_t v;
     FORWARD_IF_ERROR(pk_read_uint(P, 1, &v));
     if (v < 2 || v > 5)
@@ -528,7 +577,8 @@ static int pk_proto(pk_parser *P) {
     return SHMC_OK;
 }
 
-static int pk_pop_op(pk_parser *P) {
+static int pk_pop_op(pk_parser *P)
+{
     if (P->sp > pk_fence(P)) {
         P->sp--;
         return SHMC_OK;
@@ -537,30 +587,35 @@ static int pk_pop_op(pk_parser *P) {
     return pk_pop_mark(P, &first);
 }
 
-static int pk_mark(pk_parser *P) {
+static int pk_mark(pk_parser *P)
+{
     FORWARD_IF_ERROR(pk_grow(P, (void **)&P->marks, &P->mcap, P->nmarks + 1, sizeof(size_t)));
     P->marks[P->nmarks++] = P->sp;
     return SHMC_OK;
 }
 
-static int pk_dup(pk_parser *P) {
+static int pk_dup(pk_parser *P)
+{
     shmc_pk_value *top;
     FORWARD_IF_ERROR(pk_top(P, &top));
     return pk_push(P, top);
 }
 
-static int pk_new_empty(pk_parser *P, int type) {
+static int pk_new_empty(pk_parser *P, int type)
+{
     shmc_pk_value *c;
     FORWARD_IF_ERROR(pk_new_container(P, type, &c));
     return pk_push(P, c);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */
-static int pk_refuse(pk_parser *P, const char *why) {
+static int pk_refuse(pk_parser *P, const char *why)
+{
     return pk_fail(P, SHMC_ERR_UNSUPPORTED, "%s", why);
 }
 
-static int pk_step_data(pk_parser *P, uint8_t op) {
+static int pk_step_data(pk_parser *P, uint8_t op)
+{
     switch (op) {
     case SHMC_OP_NONE: return pk_push_simple(P, SHMC_PK_NONE, 0);
     case SHMC_OP_NEWTRUE: return pk_push_simple(P, SHMC_PK_BOOL, 1);
@@ -574,7 +629,8 @@ static int pk_step_data(pk_parser *P, uint8_t op) {
     case SHMC_OP_SHORT_BINUNICODE: return pk_push_blob(P, SHMC_PK_STR, 1, 0);
     case SHMC_OP_BINUNICODE: return pk_push_blob(P, SHMC_PK_STR, 4, 0);
     case SHMC_OP_BINUNICODE8: return pk_push_blob(P, SHMC_PK_STR, 8, 0);
-    case SHMC_OP_SHORT_BINSTRING: return pk_push_blob(P, SHMC_PK_STR, 1, 0);  /* Python 2 str, read as ASCII str */
+    case SHMC_OP_SHORT_BINSTRING:
+        return pk_push_blob(P, SHMC_PK_STR, 1, 0); /* Python 2 str, read as ASCII str */
     case SHMC_OP_BINSTRING: return pk_push_blob(P, SHMC_PK_STR, 4, 0);
     case SHMC_OP_SHORT_BINBYTES: return pk_push_blob(P, SHMC_PK_BYTES, 1, 0);
     case SHMC_OP_BINBYTES: return pk_push_blob(P, SHMC_PK_BYTES, 4, 0);
@@ -586,11 +642,17 @@ static int pk_step_data(pk_parser *P, uint8_t op) {
     }
 }
 
-static int pk_step_struct(pk_parser *P, uint8_t op) {
+static int pk_step_struct(pk_parser *P, uint8_t op)
+{
     switch (op) {
     case SHMC_OP_MARK: return pk_mark(P);
     case SHMC_OP_POP: return pk_pop_op(P);
-    case SHMC_OP_POP_MARK: { size_t f; FORWARD_IF_ERROR(pk_pop_mark(P, &f)); P->sp = f; return SHMC_OK; }
+    case SHMC_OP_POP_MARK: {
+        size_t f;
+        FORWARD_IF_ERROR(pk_pop_mark(P, &f));
+        P->sp = f;
+        return SHMC_OK;
+    }
     case SHMC_OP_DUP: return pk_dup(P);
     case SHMC_OP_EMPTY_TUPLE: return pk_new_empty(P, SHMC_PK_TUPLE);
     case SHMC_OP_EMPTY_LIST: return pk_new_empty(P, SHMC_PK_LIST);
@@ -612,7 +674,8 @@ static int pk_step_struct(pk_parser *P, uint8_t op) {
     }
 }
 
-static int pk_step_other(pk_parser *P, uint8_t op) {
+static int pk_step_other(pk_parser *P, uint8_t op)
+{
     switch (op) {
     case SHMC_OP_MEMOIZE: return pk_memo_put(P, P->memo_len);
     case SHMC_OP_BINPUT: return pk_memo_op(P, 1, 1);
@@ -629,16 +692,25 @@ static int pk_step_other(pk_parser *P, uint8_t op) {
     case SHMC_OP_BUILD: return pk_build(P);
     case SHMC_OP_FRAME: return pk_frame(P);
     case SHMC_OP_PROTO: return pk_proto(P);
-    case SHMC_OP_PERSID: case SHMC_OP_BINPERSID: return pk_refuse(P, "persistent ids are not supported");
-    case SHMC_OP_EXT1: case SHMC_OP_EXT2: case SHMC_OP_EXT4: return pk_refuse(P, "extension registry codes are not supported");
-    case SHMC_OP_INST: case SHMC_OP_OBJ: return pk_refuse(P, "INST/OBJ (protocol 0/1 instance creation) are not supported");
-    case SHMC_OP_INT: case SHMC_OP_LONG: case SHMC_OP_FLOAT: case SHMC_OP_STRING: case SHMC_OP_UNICODE:
-        return pk_refuse(P, "protocol-0 text values are not supported");
+    case SHMC_OP_PERSID:
+    case SHMC_OP_BINPERSID: return pk_refuse(P, "persistent ids are not supported");
+    case SHMC_OP_EXT1:
+    case SHMC_OP_EXT2:
+    case SHMC_OP_EXT4: return pk_refuse(P, "extension registry codes are not supported");
+    case SHMC_OP_INST:
+    case SHMC_OP_OBJ:
+        return pk_refuse(P, "INST/OBJ (protocol 0/1 instance creation) are not supported");
+    case SHMC_OP_INT:
+    case SHMC_OP_LONG:
+    case SHMC_OP_FLOAT:
+    case SHMC_OP_STRING:
+    case SHMC_OP_UNICODE: return pk_refuse(P, "protocol-0 text values are not supported");
     default: return pk_fail(P, SHMC_ERR_PICKLE, "unknown opcode 0x%02x", op);
     }
 }
 
-static int pk_step(pk_parser *P, uint8_t op) {
+static int pk_step(pk_parser *P, uint8_t op)
+{
     int st = pk_step_data(P, op);
     if (st != -1) return st;
     st = pk_step_struct(P, op);
@@ -646,7 +718,8 @@ static int pk_step(pk_parser *P, uint8_t op) {
     return pk_step_other(P, op);
 }
 
-static int pk_run(pk_parser *P, shmc_pk_value **root) {
+static int pk_run(pk_parser *P, shmc_pk_value **root)
+{
     P->op_off = 0;
     P->op = SHMC_OP_PROTO;
     if (P->p == P->end || *P->p != SHMC_OP_PROTO)
@@ -663,13 +736,15 @@ static int pk_run(pk_parser *P, shmc_pk_value **root) {
         return pk_fail(P, SHMC_ERR_PICKLE, "STOP with %zu values and %zu marks on the stack", P->sp,
                        P->nmarks);
     if (P->p != P->end)
-        return pk_fail(P, SHMC_ERR_PICKLE, "%zu trailing bytes after STOP", (size_t)(P->end - P->p));
+        return pk_fail(P, SHMC_ERR_PICKLE, "%zu trailing bytes after STOP",
+                       (size_t)(P->end - P->p));
     *root = P->stack[0];
     return SHMC_OK;
 }
 
 int shmc_pk_parse(const shmc_pk_input *in, const shmc_pickle_limits *limits, shmc_pk_doc **doc,
-                  shmc_pk_value **root, shmc_err *err) {
+                  shmc_pk_value **root, shmc_err *err)
+{
     RETURN_ERROR_IF(!in || !doc || !root || (!in->buf && in->len) ||
                         (in->noob && (!in->oob || !in->oob_lens)),
                     err, SHMC_ERR_INVALID_ARG, "pickle: NULL argument");

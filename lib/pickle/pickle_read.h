@@ -16,18 +16,18 @@
 typedef enum shmc_pk_type {
     SHMC_PK_NONE = 0,
     SHMC_PK_BOOL,
-    SHMC_PK_INT,       /* int64 in .i; SHMC_PK_F_UNSIGNED: value is .u in [2^63, 2^64) */
+    SHMC_PK_INT, /* int64 in .i; SHMC_PK_F_UNSIGNED: value is .u in [2^63, 2^64) */
     SHMC_PK_FLOAT,
-    SHMC_PK_STR,       /* UTF-8 as found in the stream (not validated) */
-    SHMC_PK_BYTES,     /* bytes, bytearray (F_BYTEARRAY), out-of-band buffer (F_OOB) */
+    SHMC_PK_STR,   /* UTF-8 as found in the stream (not validated) */
+    SHMC_PK_BYTES, /* bytes, bytearray (F_BYTEARRAY), out-of-band buffer (F_OOB) */
     SHMC_PK_TUPLE,
     SHMC_PK_LIST,
-    SHMC_PK_DICT,      /* items are key0, value0, key1, value1, ... in stream order */
+    SHMC_PK_DICT, /* items are key0, value0, key1, value1, ... in stream order */
     SHMC_PK_SET,
     SHMC_PK_FROZENSET,
-    SHMC_PK_GLOBAL,    /* module + name; never imported */
-    SHMC_PK_REDUCE,    /* callable(*args), recorded */
-    SHMC_PK_NEWOBJ,    /* cls.__new__(cls, *args, **kwargs), recorded */
+    SHMC_PK_GLOBAL, /* module + name; never imported */
+    SHMC_PK_REDUCE, /* callable(*args), recorded */
+    SHMC_PK_NEWOBJ, /* cls.__new__(cls, *args, **kwargs), recorded */
     SHMC_PK_TYPE_COUNT_
 } shmc_pk_type;
 
@@ -35,36 +35,45 @@ typedef enum shmc_pk_type {
 #define SHMC_PK_F_OOB       0x2u
 #define SHMC_PK_F_READONLY  0x4u
 #define SHMC_PK_F_UNSIGNED  0x8u
-#define SHMC_PK_F_HEAPITEMS 0x10u  /* internal: list/dict/set items are malloc'd (grow in place) */
+#define SHMC_PK_F_HEAPITEMS 0x10u /* internal: list/dict/set items are malloc'd (grow in place) */
 
 typedef struct shmc_pk_value shmc_pk_value;
 struct shmc_pk_value {
-    uint8_t type;          /* shmc_pk_type */
-    uint8_t flags;         /* SHMC_PK_F_* */
-    uint32_t depth;        /* container nesting below this node when it was last extended */
-    uint64_t offset;       /* byte offset of the opcode that made this value */
+    uint8_t type;    /* shmc_pk_type */
+    uint8_t flags;   /* SHMC_PK_F_* */
+    uint32_t depth;  /* container nesting below this node when it was last extended */
+    uint64_t offset; /* byte offset of the opcode that made this value */
     /* Only the member of the node's type is allocated (a str node is 32 bytes):
      * never touch another one. */
     union {
         int64_t i;
         uint64_t u;
         double f;
-        struct { const uint8_t *ptr; size_t len; } bytes;           /* STR, BYTES */
-        struct { shmc_pk_value **items; size_t len, cap; } seq;     /* containers */
-        struct { const uint8_t *module, *name; uint32_t module_len, name_len; } global;
-        struct {                                                    /* REDUCE, NEWOBJ */
+        struct {
+            const uint8_t *ptr;
+            size_t len;
+        } bytes; /* STR, BYTES */
+        struct {
+            shmc_pk_value **items;
+            size_t len, cap;
+        } seq; /* containers */
+        struct {
+            const uint8_t *module, *name;
+            uint32_t module_len, name_len;
+        } global;
+        struct { /* REDUCE, NEWOBJ */
             shmc_pk_value *callable, *args, *kwargs;
-            shmc_pk_value *state;  /* set by BUILD (obj.__setstate__(state)), else NULL */
+            shmc_pk_value *state; /* set by BUILD (obj.__setstate__(state)), else NULL */
         } call;
     } v;
 };
 
-typedef struct shmc_pk_doc shmc_pk_doc;   /* the arena and the parse result */
+typedef struct shmc_pk_doc shmc_pk_doc; /* the arena and the parse result */
 
 typedef struct shmc_pk_input {
     const uint8_t *buf;
     size_t len;
-    const void *const *oob;      /* NEXT_BUFFER sources, in order */
+    const void *const *oob; /* NEXT_BUFFER sources, in order */
     const size_t *oob_lens;
     size_t noob;
 } shmc_pk_input;

@@ -31,7 +31,8 @@
  * malformed, is an error either way. */
 static int pw_pickled_label(pw_writer *w, const shmc_label *lab, const char *what)
 {
-    RETURN_ERROR_IF(!lab->str && lab->len, w->err, SHMC_ERR_CORRUPT, "%s: empty pickle label", what);
+    RETURN_ERROR_IF(!lab->str && lab->len, w->err, SHMC_ERR_CORRUPT, "%s: empty pickle label",
+                    what);
     int st = shmc_plain_emit(&w->pk, (const uint8_t *)lab->str, lab->len, NULL, w->err);
     if (st != SHMC_ERR_UNSUPPORTED) {
         if (st != SHMC_OK) shmc_err_prefix(w->err, "%s: pickled label: ", what);
@@ -41,7 +42,8 @@ static int pw_pickled_label(pw_writer *w, const shmc_label *lab, const char *wha
     snprintf(why, sizeof why, "%s", w->err->msg);
     RETURN_ERROR_IF(!(w->flags & SHMC_PICKLE_OBJECTS), w->err, SHMC_ERR_PERMISSION,
                     "%s: label is a pickle that runs code when loaded (%s); pass "
-                    "SHMC_PICKLE_OBJECTS to emit it", what, why);
+                    "SHMC_PICKLE_OBJECTS to emit it",
+                    what, why);
     shmc_err_clear(w->err);
     pw_global(w, G_LOADS);
     shmc_pk_bytes(&w->pk, lab->str, lab->len);
@@ -55,13 +57,13 @@ int pw_label(pw_writer *w, const shmc_label *lab, const char *what)
     case SHMC_LABEL_NONE: return shmc_pk_none(&w->pk);
     case SHMC_LABEL_INT: return shmc_pk_int(&w->pk, lab->i);
     case SHMC_LABEL_STR: {
-        size_t bad = lab->str || !lab->len ? shmc_utf8_check((const uint8_t *)lab->str, lab->len) : 1;
+        size_t bad =
+            lab->str || !lab->len ? shmc_utf8_check((const uint8_t *)lab->str, lab->len) : 1;
         RETURN_ERROR_IF(bad, w->err, SHMC_ERR_CORRUPT, "%s: label is not valid UTF-8 (byte %zu)",
                         what, bad ? bad - 1 : 0);
         return shmc_pk_str(&w->pk, lab->str, lab->len);
     }
-    case SHMC_LABEL_PICKLE:
-        return pw_pickled_label(w, lab, what);
+    case SHMC_LABEL_PICKLE: return pw_pickled_label(w, lab, what);
     default:
         return shmc_err_set(w->err, SHMC_ERR_CORRUPT, "%s: unknown label type %d", what, lab->type);
     }
@@ -167,7 +169,8 @@ static int find_duplicate_labels(pw_writer *w, const shmc_label *labels, int *du
     *dup = 0;
     if (w->ncols < 2) return SHMC_OK;
     const shmc_label **p = malloc(w->ncols * sizeof *p);
-    RETURN_ERROR_IF(!p, w->err, SHMC_ERR_NOMEM, "pickle writer: no memory for %zu labels", w->ncols);
+    RETURN_ERROR_IF(!p, w->err, SHMC_ERR_NOMEM, "pickle writer: no memory for %zu labels",
+                    w->ncols);
     for (size_t i = 0; i < w->ncols; i++) p[i] = &labels[i];
     qsort(p, w->ncols, sizeof *p, label_cmp);
     for (size_t i = 1; i < w->ncols && !*dup; i++) *dup = !label_cmp(&p[i - 1], &p[i]);
@@ -259,15 +262,15 @@ static int emit_frame(pw_writer *w)
         st = dup ? shmc_pk_int(&w->pk, (int64_t)i) : pw_label(w, &labels[i], what);
         if (st == SHMC_OK && !dup) st = shmc_pk_memoize(&w->pk, &memo[i]);
         if (st == SHMC_OK) st = pw_column(w, w->cols[i], &infos[i], w->runs, w->nruns);
-        if (st == SHMC_OK && (i % SHMC_PK_APPENDS_BATCH == SHMC_PK_APPENDS_BATCH - 1 ||
-                              i + 1 == w->ncols))
+        if (st == SHMC_OK &&
+            (i % SHMC_PK_APPENDS_BATCH == SHMC_PK_APPENDS_BATCH - 1 || i + 1 == w->ncols))
             st = shmc_pk_op(&w->pk, SHMC_OP_SETITEMS);
     }
     if (st == SHMC_OK) st = emit_index(w);
     int pickled = 0;
     for (size_t i = 0; i < w->ncols; i++) pickled |= labels[i].type == SHMC_LABEL_PICKLE;
     if (st == SHMC_OK && !dup) st = emit_columns_axis(w, labels, memo, pickled);
-    if (st == SHMC_OK && dup) shmc_pk_none(&w->pk);   /* columns: the dict's positions */
+    if (st == SHMC_OK && dup) shmc_pk_none(&w->pk); /* columns: the dict's positions */
     if (st == SHMC_OK) {
         shmc_pk_none(&w->pk);
         shmc_pk_bool(&w->pk, 0);
@@ -318,8 +321,8 @@ int shmc_pickle_write(shmc_segment *seg, const shmc_selection *sel, uint32_t fla
     }
     if (st == SHMC_OK) shmc_pk_end(&w.pk);
     if (st == SHMC_OK && w.pk.status)
-        st = shmc_err_set(err, w.pk.status, "pickle writer: stream exceeds memory (%zu bytes so far)",
-                          w.pk.len);
+        st = shmc_err_set(err, w.pk.status,
+                          "pickle writer: stream exceeds memory (%zu bytes so far)", w.pk.len);
     if (st != SHMC_OK && err->status == SHMC_OK)
         shmc_err_set(err, st, "pickle writer: %s", shmc_strerror(st));
     if (st == SHMC_OK) {

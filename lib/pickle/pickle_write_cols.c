@@ -25,7 +25,8 @@ static int emit_bound(pw_writer *w, uint32_t col, const shmc_column_info *ci, in
     if (b.kind == SHMC_KIND_DATETIME || b.kind == SHMC_KIND_TIMEDELTA)
         return pw_emit_time_role(w, col, &b, role, runs, nruns);
     fixed_ctx c = {.check = CHECK_NONE};
-    return pw_emit_fixed(w, col, &b, role, pw_numpy_name(b.kind), shmc_kind_itemsize(b.kind), &c, runs, nruns);
+    return pw_emit_fixed(w, col, &b, role, pw_numpy_name(b.kind), shmc_kind_itemsize(b.kind), &c,
+                         runs, nruns);
 }
 
 static const char *closed_name(uint32_t flags)
@@ -59,7 +60,7 @@ typedef struct sparse_ctx {
     int pass;
     const shmc_column_info *ci;
     size_t itemsize;
-    uint64_t out_row;   /* selected rows before this piece */
+    uint64_t out_row; /* selected rows before this piece */
     uint64_t count;
     uint8_t *dst;
 } sparse_ctx;
@@ -72,7 +73,8 @@ static int sparse_piece(pw_writer *w, void *vctx, const pw_piece *p)
     uint64_t k = p->ci.raw_len / 4, lo = p->ci.row_start + p->lo, hi = p->ci.row_start + p->hi;
     if (s->pass == SP_VALUES) {
         pw_piece v;
-        FORWARD_IF_ERROR(pw_find_piece(w, p->ci.column, s->ci, SHMC_ROLE_VALUES, p->ci.rowgroup, &v));
+        FORWARD_IF_ERROR(
+            pw_find_piece(w, p->ci.column, s->ci, SHMC_ROLE_VALUES, p->ci.rowgroup, &v));
         RETURN_ERROR_IF(v.ci.raw_len != k * s->itemsize, w->err, SHMC_ERR_CORRUPT,
                         "chunk %u: %llu sparse values for %llu row numbers", v.id,
                         (unsigned long long)(v.ci.raw_len / s->itemsize), (unsigned long long)k);
@@ -82,13 +84,16 @@ static int sparse_piece(pw_writer *w, void *vctx, const pw_piece *p)
     for (uint64_t i = 0; i < k; i++) {
         int32_t r;
         memcpy(&r, rows + 4 * i, 4);
-        RETURN_ERROR_IF(r <= prev || (uint64_t)r < p->ci.row_start || (uint64_t)r >= p->ci.row_start + p->ci.nrows,
-                        w->err, SHMC_ERR_CORRUPT, "chunk %u (column %u): sparse row number %d at entry %llu "
-                        "is not after %lld inside its row group", p->id, p->ci.column, r,
-                        (unsigned long long)i, (long long)prev);
+        RETURN_ERROR_IF(r <= prev || (uint64_t)r < p->ci.row_start ||
+                            (uint64_t)r >= p->ci.row_start + p->ci.nrows,
+                        w->err, SHMC_ERR_CORRUPT,
+                        "chunk %u (column %u): sparse row number %d at entry %llu "
+                        "is not after %lld inside its row group",
+                        p->id, p->ci.column, r, (unsigned long long)i, (long long)prev);
         prev = r;
         if ((uint64_t)r < lo || (uint64_t)r >= hi) continue;
-        if (s->pass == SP_VALUES) memcpy(s->dst + s->count * s->itemsize, vals + i * s->itemsize, s->itemsize);
+        if (s->pass == SP_VALUES)
+            memcpy(s->dst + s->count * s->itemsize, vals + i * s->itemsize, s->itemsize);
         if (s->pass == SP_ROWS) {
             int32_t o = (int32_t)(s->out_row + ((uint64_t)r - lo));
             memcpy(s->dst + s->count * 4, &o, 4);
@@ -113,25 +118,35 @@ static int emit_fill(pw_writer *w, const shmc_column_info *ci)
     shmc_column_info dci;
     FORWARD_IF_ERROR(pw_column_info(w, ci->dict_column, &dci));
     RETURN_ERROR_IF(dci.kind != ci->code_kind || dci.nrows != 1, w->err, SHMC_ERR_CORRUPT,
-                    "column %u: fill value column is not one row of the values' kind", ci->dict_column);
+                    "column %u: fill value column is not one row of the values' kind",
+                    ci->dict_column);
     pw_piece p;
     const uint8_t *b;
     FORWARD_IF_ERROR(pw_find_piece(w, ci->dict_column, &dci, SHMC_ROLE_VALUES, 0, &p));
     size_t sz = shmc_kind_itemsize(dci.kind);
-    RETURN_ERROR_IF(p.ci.raw_len != sz, w->err, SHMC_ERR_CORRUPT, "chunk %u: fill value of %llu bytes",
-                    p.id, (unsigned long long)p.ci.raw_len);
+    RETURN_ERROR_IF(p.ci.raw_len != sz, w->err, SHMC_ERR_CORRUPT,
+                    "chunk %u: fill value of %llu bytes", p.id, (unsigned long long)p.ci.raw_len);
     FORWARD_IF_ERROR(pw_chunk_bytes(w, &p, &b));
     uint64_t u = 0;
-    memcpy(&u, b, sz);   /* little-endian: the low bytes */
+    memcpy(&u, b, sz); /* little-endian: the low bytes */
     if (dci.kind == SHMC_KIND_BOOL) return shmc_pk_bool(&w->pk, b[0] != 0);
-    if (dci.kind == SHMC_KIND_FLOAT64) { double d; memcpy(&d, b, 8); return shmc_pk_float(&w->pk, d); }
-    if (dci.kind == SHMC_KIND_FLOAT32) { float f; memcpy(&f, b, 4); return shmc_pk_float(&w->pk, f); }
+    if (dci.kind == SHMC_KIND_FLOAT64) {
+        double d;
+        memcpy(&d, b, 8);
+        return shmc_pk_float(&w->pk, d);
+    }
+    if (dci.kind == SHMC_KIND_FLOAT32) {
+        float f;
+        memcpy(&f, b, 4);
+        return shmc_pk_float(&w->pk, f);
+    }
     if (dci.kind >= SHMC_KIND_UINT8) {
         RETURN_ERROR_IF(u > INT64_MAX, w->err, SHMC_ERR_UNSUPPORTED,
-                        "column %u: a uint64 fill value above 2^63-1 is not written", ci->dict_column);
+                        "column %u: a uint64 fill value above 2^63-1 is not written",
+                        ci->dict_column);
         return shmc_pk_int(&w->pk, (int64_t)u);
     }
-    int shift = 64 - 8 * (int)sz;   /* sign-extend */
+    int shift = 64 - 8 * (int)sz; /* sign-extend */
     return shmc_pk_int(&w->pk, (int64_t)(u << shift) >> shift);
 }
 
@@ -226,7 +241,7 @@ static int emit_categorical(pw_writer *w, uint32_t col, const shmc_column_info *
     fixed_ctx c = {.check = CHECK_CODES, .ncat = (int64_t)dci.nrows};
     pw_global(w, G_FROM_CODES);
     FORWARD_IF_ERROR(pw_emit_fixed(w, col, ci, SHMC_ROLE_VALUES, codes,
-                                shmc_kind_itemsize(ci->code_kind), &c, runs, nruns));
+                                   shmc_kind_itemsize(ci->code_kind), &c, runs, nruns));
     pw_run all = {0, dci.nrows};
     FORWARD_IF_ERROR(pw_column(w, ci->dict_column, &dci, &all, dci.nrows ? 1 : 0));
     shmc_pk_bool(&w->pk, (ci->flags & SHMC_COL_ORDERED) != 0);
@@ -240,7 +255,7 @@ static int emit_categorical(pw_writer *w, uint32_t col, const shmc_column_info *
 typedef struct str_ctx {
     const shmc_column_info *ci;
     uint32_t col;
-    uint32_t batch; /* items since the last MARK */
+    uint32_t batch;  /* items since the last MARK */
     int nan_missing; /* "object[nan]": a missing row is NaN, not None */
 } str_ctx;
 
@@ -257,15 +272,16 @@ static int string_rows(pw_writer *w, str_ctx *s, const pw_piece *p, const uint8_
             int64_t o0, o1;
             memcpy(&o0, offb + 8 * r, 8);
             memcpy(&o1, offb + 8 * r + 8, 8);
-            RETURN_ERROR_IF(o0 < 0 || o1 < o0 || (uint64_t)o1 > data_len, w->err,
-                            SHMC_ERR_CORRUPT,
-                            "chunk %u (column %u): row %llu offsets [%lld, %lld) outside %llu bytes",
-                            p->id, s->col, (unsigned long long)(p->ci.row_start + r), (long long)o0,
-                            (long long)o1, (unsigned long long)data_len);
+            RETURN_ERROR_IF(
+                o0 < 0 || o1 < o0 || (uint64_t)o1 > data_len, w->err, SHMC_ERR_CORRUPT,
+                "chunk %u (column %u): row %llu offsets [%lld, %lld) outside %llu bytes", p->id,
+                s->col, (unsigned long long)(p->ci.row_start + r), (long long)o0, (long long)o1,
+                (unsigned long long)data_len);
             size_t bad = shmc_utf8_check(data + o0, (size_t)(o1 - o0));
             RETURN_ERROR_IF(bad, w->err, SHMC_ERR_CORRUPT,
                             "column %u row %llu: invalid UTF-8 at data byte %lld", s->col,
-                            (unsigned long long)(p->ci.row_start + r), (long long)(o0 + (int64_t)bad - 1));
+                            (unsigned long long)(p->ci.row_start + r),
+                            (long long)(o0 + (int64_t)bad - 1));
             shmc_pk_str(pk, (const char *)data + o0, (size_t)(o1 - o0));
         }
         if (++s->batch == SHMC_PK_APPENDS_BATCH) {
@@ -281,8 +297,9 @@ static int string_piece(pw_writer *w, void *vctx, const pw_piece *p)
     str_ctx *s = vctx;
     const uint8_t *offb, *data, *valid = NULL;
     RETURN_ERROR_IF(p->ci.raw_len / 8 != p->ci.nrows + 1 || p->ci.raw_len % 8, w->err,
-                    SHMC_ERR_CORRUPT, "chunk %u (column %u): %llu offset bytes for %llu rows", p->id,
-                    s->col, (unsigned long long)p->ci.raw_len, (unsigned long long)p->ci.nrows);
+                    SHMC_ERR_CORRUPT, "chunk %u (column %u): %llu offset bytes for %llu rows",
+                    p->id, s->col, (unsigned long long)p->ci.raw_len,
+                    (unsigned long long)p->ci.nrows);
     FORWARD_IF_ERROR(pw_chunk_bytes(w, p, &offb));
     pw_piece d, v;
     FORWARD_IF_ERROR(pw_find_piece(w, s->col, s->ci, SHMC_ROLE_DATA, p->ci.rowgroup, &d));
@@ -304,7 +321,8 @@ static int emit_string_list(pw_writer *w, uint32_t col, const shmc_column_info *
 {
     str_ctx s = {ci, col, 0, nan_missing};
     shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
-    FORWARD_IF_ERROR(pw_for_each_piece(w, col, ci, SHMC_ROLE_OFFSETS, runs, nruns, string_piece, &s));
+    FORWARD_IF_ERROR(
+        pw_for_each_piece(w, col, ci, SHMC_ROLE_OFFSETS, runs, nruns, string_piece, &s));
     if (s.batch) shmc_pk_op(&w->pk, SHMC_OP_APPENDS);
     return w->pk.status;
 }
@@ -336,12 +354,12 @@ static int emit_str_python_dtype(pw_writer *w)
  * (pandas.array(list, "str") would make numpy '<U' strings of 'None' on 2.x).
  * An object dtype must be spelled out, or pandas 3 infers str from the strings;
  * "object[nan]" is an object column whose missing values are NaN. */
-static int emit_strings(pw_writer *w, uint32_t col, const shmc_column_info *ci,
-                        const pw_run *runs, size_t nruns)
+static int emit_strings(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                        size_t nruns)
 {
     const char *d = ci->dtype ? ci->dtype : "";
-    int na_string = !strcmp(d, "string") || !strcmp(d, "string[python]") ||
-                    !strcmp(d, "string[pyarrow]");
+    int na_string =
+        !strcmp(d, "string") || !strcmp(d, "string[python]") || !strcmp(d, "string[pyarrow]");
     if (na_string || !strcmp(d, "str[python]")) {
         pw_global(w, G_PDARRAY);
         FORWARD_IF_ERROR(emit_string_list(w, col, ci, runs, nruns, 0));
@@ -412,16 +430,17 @@ static int series_piece(pw_writer *w, void *vctx, const pw_piece *p)
  * (the index it makes is dropped below), which keeps extension dtypes.
  * Object dtype is wrapped in Index(..., dtype('O')) so pandas 3 does not infer
  * str; other dtypes in pandas.array(...) so the DataFrame does not align. */
-static int emit_objects(pw_writer *w, uint32_t col, const shmc_column_info *ci,
-                        const pw_run *runs, size_t nruns)
+static int emit_objects(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                        size_t nruns)
 {
     RETURN_ERROR_IF(!(w->flags & SHMC_PICKLE_OBJECTS), w->err, SHMC_ERR_PERMISSION,
                     "column %u: holds opaque pickles (loading them runs code); pass "
-                    "SHMC_PICKLE_OBJECTS to emit them", col);
+                    "SHMC_PICKLE_OBJECTS to emit them",
+                    col);
     int object = !ci->dtype || !ci->dtype[0] || !strcmp(ci->dtype, "object");
     obj_ctx count = {0, 1, object}, emit = {0, 0, object};
-    FORWARD_IF_ERROR(pw_for_each_piece(w, col, ci, SHMC_ROLE_PICKLE, runs, nruns, object_piece,
-                                       &count));
+    FORWARD_IF_ERROR(
+        pw_for_each_piece(w, col, ci, SHMC_ROLE_PICKLE, runs, nruns, object_piece, &count));
     if (object) pw_call_begin(w, G_INDEX);
     else if (count.npieces > 1) pw_call_begin(w, G_PDARRAY);
     if (count.npieces == 0 && ci->nrowgroups == 0) {
@@ -433,14 +452,14 @@ static int emit_objects(pw_writer *w, uint32_t col, const shmc_column_info *ci,
         p.lo = p.hi = 0;
         FORWARD_IF_ERROR(object_piece(w, &emit, &p));
     } else if (count.npieces == 1) {
-        FORWARD_IF_ERROR(pw_for_each_piece(w, col, ci, SHMC_ROLE_PICKLE, runs, nruns,
-                                           object_piece, &emit));
+        FORWARD_IF_ERROR(
+            pw_for_each_piece(w, col, ci, SHMC_ROLE_PICKLE, runs, nruns, object_piece, &emit));
     } else {
         pw_call_begin(w, G_CONCAT);
         shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
         shmc_pk_op(&w->pk, SHMC_OP_MARK);
-        FORWARD_IF_ERROR(pw_for_each_piece(w, col, ci, SHMC_ROLE_PICKLE, runs, nruns,
-                                           series_piece, &emit));
+        FORWARD_IF_ERROR(
+            pw_for_each_piece(w, col, ci, SHMC_ROLE_PICKLE, runs, nruns, series_piece, &emit));
         shmc_pk_op(&w->pk, SHMC_OP_APPENDS);
         pw_call_end(w);
     }
@@ -460,23 +479,31 @@ static int refuse_arrow(pw_writer *w, uint32_t col, const shmc_column_info *ci)
 {
     const char *type = shmc_arrow_name(ci->arrow);
     int n = ci->label.type == SHMC_LABEL_STR ? (int)(ci->label.len > 80 ? 80 : ci->label.len) : 0;
-    return shmc_err_set(w->err, SHMC_ERR_UNSUPPORTED,
-                        "column %u%s%.*s%s: kind arrow (Arrow %s, format '%.40s'): the pickle writer "
-                        "does not emit Arrow columns yet; read them with shmchunk's read()",
-                        col, n ? " '" : "", n, n ? ci->label.str : "", n ? "'" : "",
-                        type ? type : "?", ci->arrow ? ci->arrow : "");
+    return shmc_err_set(
+        w->err, SHMC_ERR_UNSUPPORTED,
+        "column %u%s%.*s%s: kind arrow (Arrow %s, format '%.40s'): the pickle writer "
+        "does not emit Arrow columns yet; read them with shmchunk's read()",
+        col, n ? " '" : "", n, n ? ci->label.str : "", n ? "'" : "", type ? type : "?",
+        ci->arrow ? ci->arrow : "");
 }
 
 int pw_column(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
               size_t nruns)
 {
     switch (ci->kind) {
-    case SHMC_KIND_BOOL: case SHMC_KIND_INT8: case SHMC_KIND_INT16: case SHMC_KIND_INT32:
-    case SHMC_KIND_INT64: case SHMC_KIND_UINT8: case SHMC_KIND_UINT16: case SHMC_KIND_UINT32:
-    case SHMC_KIND_UINT64: case SHMC_KIND_FLOAT32: case SHMC_KIND_FLOAT64:
-        return pw_emit_numeric(w, col, ci, runs, nruns);
-    case SHMC_KIND_DATETIME: case SHMC_KIND_TIMEDELTA:
-        return pw_emit_time(w, col, ci, runs, nruns);
+    case SHMC_KIND_BOOL:
+    case SHMC_KIND_INT8:
+    case SHMC_KIND_INT16:
+    case SHMC_KIND_INT32:
+    case SHMC_KIND_INT64:
+    case SHMC_KIND_UINT8:
+    case SHMC_KIND_UINT16:
+    case SHMC_KIND_UINT32:
+    case SHMC_KIND_UINT64:
+    case SHMC_KIND_FLOAT32:
+    case SHMC_KIND_FLOAT64: return pw_emit_numeric(w, col, ci, runs, nruns);
+    case SHMC_KIND_DATETIME:
+    case SHMC_KIND_TIMEDELTA: return pw_emit_time(w, col, ci, runs, nruns);
     case SHMC_KIND_CATEGORICAL: return emit_categorical(w, col, ci, runs, nruns);
     case SHMC_KIND_STRING: return emit_strings(w, col, ci, runs, nruns);
     case SHMC_KIND_OBJECT: return emit_objects(w, col, ci, runs, nruns);

@@ -37,9 +37,21 @@ static int64_t load_code(const uint8_t *b, size_t itemsize)
 {
     switch (itemsize) {
     case 1: return (int8_t)b[0];
-    case 2: { int16_t v; memcpy(&v, b, 2); return v; }
-    case 4: { int32_t v; memcpy(&v, b, 4); return v; }
-    default: { int64_t v; memcpy(&v, b, 8); return v; }
+    case 2: {
+        int16_t v;
+        memcpy(&v, b, 2);
+        return v;
+    }
+    case 4: {
+        int32_t v;
+        memcpy(&v, b, 4);
+        return v;
+    }
+    default: {
+        int64_t v;
+        memcpy(&v, b, 8);
+        return v;
+    }
     }
 }
 
@@ -60,10 +72,10 @@ static size_t first_bad(const fixed_ctx *c, const uint8_t *b, size_t n)
 
 static int bad_codes(pw_writer *w, const pw_piece *p, size_t at, const fixed_ctx *c)
 {
-    return shmc_err_set(w->err, SHMC_ERR_CORRUPT,
-                        "chunk %u (column %u): code at row %llu outside [-1, %lld)", p->id,
-                        p->ci.column, (unsigned long long)(p->ci.row_start + p->lo + at / c->itemsize),
-                        (long long)c->ncat);
+    return shmc_err_set(
+        w->err, SHMC_ERR_CORRUPT, "chunk %u (column %u): code at row %llu outside [-1, %lld)",
+        p->id, p->ci.column, (unsigned long long)(p->ci.row_start + p->lo + at / c->itemsize),
+        (long long)c->ncat);
 }
 
 static int fill_piece(pw_writer *w, void *vctx, const pw_piece *p)
@@ -150,8 +162,8 @@ static int emit_frombuffer_oob(pw_writer *w, const char *dtype)
 static int emit_fixed_oob(pw_writer *w, fixed_ctx *c, const char *dtype)
 {
     for (size_t i = 0; i < c->nbufs; i++)
-        FORWARD_IF_ERROR(pw_oob_add(w, c->bufs[i].kind, c->bufs[i].chunk, c->bufs[i].offset,
-                                    c->bufs[i].len));
+        FORWARD_IF_ERROR(
+            pw_oob_add(w, c->bufs[i].kind, c->bufs[i].chunk, c->bufs[i].offset, c->bufs[i].len));
     if (c->nbufs == 1) return emit_frombuffer_oob(w, dtype);
     /* Several ranges (compressed or scattered row groups): one array again. */
     pw_global(w, G_CONCATENATE);
@@ -164,8 +176,8 @@ static int emit_fixed_oob(pw_writer *w, fixed_ctx *c, const char *dtype)
 
 /* Push numpy.frombuffer(...) of one role of a column over runs. */
 int pw_emit_fixed(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role,
-                      const char *dtype, size_t itemsize, fixed_ctx *c, const pw_run *runs,
-                      size_t nruns)
+                  const char *dtype, size_t itemsize, fixed_ctx *c, const pw_run *runs,
+                  size_t nruns)
 {
     uint64_t nrows = pw_runs_rows(runs, nruns);
     RETURN_ERROR_IF(nrows > SIZE_MAX / 2 / itemsize, w->err, SHMC_ERR_LIMIT,
@@ -192,18 +204,19 @@ int pw_emit_fixed(pw_writer *w, uint32_t col, const shmc_column_info *ci, int ro
 const char *pw_numpy_name(int kind)
 {
     static const char *const names[] = {
-        [SHMC_KIND_BOOL] = "?", [SHMC_KIND_INT8] = "i1", [SHMC_KIND_INT16] = "<i2",
-        [SHMC_KIND_INT32] = "<i4", [SHMC_KIND_INT64] = "<i8", [SHMC_KIND_UINT8] = "u1",
-        [SHMC_KIND_UINT16] = "<u2", [SHMC_KIND_UINT32] = "<u4", [SHMC_KIND_UINT64] = "<u8",
-        [SHMC_KIND_FLOAT32] = "<f4", [SHMC_KIND_FLOAT64] = "<f8",
-        [SHMC_KIND_DATETIME] = "<i8", [SHMC_KIND_TIMEDELTA] = "<i8"};
+        [SHMC_KIND_BOOL] = "?",       [SHMC_KIND_INT8] = "i1",     [SHMC_KIND_INT16] = "<i2",
+        [SHMC_KIND_INT32] = "<i4",    [SHMC_KIND_INT64] = "<i8",   [SHMC_KIND_UINT8] = "u1",
+        [SHMC_KIND_UINT16] = "<u2",   [SHMC_KIND_UINT32] = "<u4",  [SHMC_KIND_UINT64] = "<u8",
+        [SHMC_KIND_FLOAT32] = "<f4",  [SHMC_KIND_FLOAT64] = "<f8", [SHMC_KIND_DATETIME] = "<i8",
+        [SHMC_KIND_TIMEDELTA] = "<i8"};
     return kind > 0 && kind <= SHMC_KIND_TIMEDELTA ? names[kind] : NULL;
 }
 
 static int is_nullable_name(const char *d)
 {
-    static const char *const names[] = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16",
-                                        "UInt32", "UInt64", "Float32", "Float64", "boolean"};
+    static const char *const names[] = {"Int8",    "Int16",   "Int32",  "Int64",
+                                        "UInt8",   "UInt16",  "UInt32", "UInt64",
+                                        "Float32", "Float64", "boolean"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (d && !strcmp(d, names[i])) return 1;
     return 0;
@@ -220,16 +233,17 @@ static int masked_class(const shmc_column_info *ci)
 }
 
 int pw_emit_numeric(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
-                        size_t nruns)
+                    size_t nruns)
 {
     int cls = masked_class(ci);
     size_t itemsize = shmc_kind_itemsize(ci->kind);
     fixed_ctx c = {.check = ci->kind == SHMC_KIND_BOOL ? CHECK_BOOL : CHECK_NONE};
-    if (cls < 0) return pw_emit_fixed(w, col, ci, SHMC_ROLE_VALUES, pw_numpy_name(ci->kind), itemsize, &c,
-                                   runs, nruns);
+    if (cls < 0)
+        return pw_emit_fixed(w, col, ci, SHMC_ROLE_VALUES, pw_numpy_name(ci->kind), itemsize, &c,
+                             runs, nruns);
     pw_global(w, cls);
-    FORWARD_IF_ERROR(pw_emit_fixed(w, col, ci, SHMC_ROLE_VALUES, pw_numpy_name(ci->kind), itemsize, &c,
-                                runs, nruns));
+    FORWARD_IF_ERROR(pw_emit_fixed(w, col, ci, SHMC_ROLE_VALUES, pw_numpy_name(ci->kind), itemsize,
+                                   &c, runs, nruns));
     if ((ci->roles >> SHMC_ROLE_MASK) & 1) {
         fixed_ctx m = {.check = CHECK_BOOL};
         FORWARD_IF_ERROR(pw_emit_fixed(w, col, ci, SHMC_ROLE_MASK, "?", 1, &m, runs, nruns));
@@ -260,7 +274,7 @@ static const char *unit_name(int unit)
  * UTC epoch on 2.2 and 3.x alike (datetime64 input would be taken as wall
  * time, and DatetimeArray(...) is deprecated on 2.2, gone on 3.x). */
 int pw_emit_time_role(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role,
-                          const pw_run *runs, size_t nruns)
+                      const pw_run *runs, size_t nruns)
 {
     const char *unit = unit_name(ci->unit);
     RETURN_ERROR_IF(!unit, w->err, SHMC_ERR_CORRUPT, "column %u: bad time unit %d", col, ci->unit);
@@ -285,8 +299,7 @@ int pw_emit_time_role(pw_writer *w, uint32_t col, const shmc_column_info *ci, in
 }
 
 int pw_emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
-                     size_t nruns)
+                 size_t nruns)
 {
     return pw_emit_time_role(w, col, ci, SHMC_ROLE_VALUES, runs, nruns);
 }
-

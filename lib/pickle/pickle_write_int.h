@@ -13,11 +13,38 @@
 #include "shmchunk.h"
 
 enum {
-    G_FROMBUFFER, G_DTYPE, G_CONCATENATE, G_ZEROS, G_DATAFRAME, G_SERIES, G_CONCAT, G_INDEX,
-    G_RANGEINDEX, G_FROM_ARRAYS, G_FROM_CODES, G_TZDTYPE, G_PDARRAY, G_STRINGDTYPE, G_INTARRAY,
-    G_FLOATARRAY, G_BOOLARRAY, G_LOADS, G_GETITEM, G_SLICE, G_NAN,
-    G_PERIODARRAY, G_PERIODDTYPE, G_IVFROMARRAYS, G_SPARSEARRAY, G_INTINDEX, G_SPARSEDTYPE,
-    G_DTINDEX, G_TDINDEX, G_PARTIAL, G_SET_AXIS, G_COUNT
+    G_FROMBUFFER,
+    G_DTYPE,
+    G_CONCATENATE,
+    G_ZEROS,
+    G_DATAFRAME,
+    G_SERIES,
+    G_CONCAT,
+    G_INDEX,
+    G_RANGEINDEX,
+    G_FROM_ARRAYS,
+    G_FROM_CODES,
+    G_TZDTYPE,
+    G_PDARRAY,
+    G_STRINGDTYPE,
+    G_INTARRAY,
+    G_FLOATARRAY,
+    G_BOOLARRAY,
+    G_LOADS,
+    G_GETITEM,
+    G_SLICE,
+    G_NAN,
+    G_PERIODARRAY,
+    G_PERIODDTYPE,
+    G_IVFROMARRAYS,
+    G_SPARSEARRAY,
+    G_INTINDEX,
+    G_SPARSEDTYPE,
+    G_DTINDEX,
+    G_TDINDEX,
+    G_PARTIAL,
+    G_SET_AXIS,
+    G_COUNT
 };
 
 #define PW_MAX_DTYPES 32
@@ -33,20 +60,23 @@ typedef struct pw_writer {
     uint32_t flags;
     shmc_pk pk;
     shmc_segment_info info;
-    const uint8_t *base;          /* the mapping, for out-of-band offsets */
+    const uint8_t *base; /* the mapping, for out-of-band offsets */
     size_t base_len;
 
-    uint32_t *cols;               /* data columns, in output order */
+    uint32_t *cols; /* data columns, in output order */
     size_t ncols;
-    uint32_t *index_cols;         /* SHMC_COL_INDEX columns, in id order */
+    uint32_t *index_cols; /* SHMC_COL_INDEX columns, in id order */
     size_t nindex;
     pw_run *runs;
     size_t nruns;
-    uint64_t nsel;                /* rows selected */
-    uint64_t empty_at;            /* no rows: where the empty range sits */
+    uint64_t nsel;     /* rows selected */
+    uint64_t empty_at; /* no rows: where the empty range sits */
 
     uint32_t global_memo[G_COUNT]; /* memo index + 1; 0 = not emitted yet */
-    struct { char name[24]; uint32_t memo; } dtypes[PW_MAX_DTYPES];
+    struct {
+        char name[24];
+        uint32_t memo;
+    } dtypes[PW_MAX_DTYPES];
     size_t ndtypes;
 
     shmc_oob_buffer *oob;
@@ -98,21 +128,24 @@ enum { CHECK_NONE, CHECK_BOOL, CHECK_CODES };
 
 typedef struct fixed_ctx {
     size_t itemsize;
-    int check;              /* CHECK_*: what the bytes must satisfy */
-    int64_t ncat;           /* CHECK_CODES: codes in [-1, ncat) */
-    uint8_t *dst;           /* in-band: where the next piece goes */
-    shmc_oob_buffer *bufs;  /* out-of-band: the pieces, adjacent ones merged */
+    int check;             /* CHECK_*: what the bytes must satisfy */
+    int64_t ncat;          /* CHECK_CODES: codes in [-1, ncat) */
+    uint8_t *dst;          /* in-band: where the next piece goes */
+    shmc_oob_buffer *bufs; /* out-of-band: the pieces, adjacent ones merged */
     size_t nbufs, cap;
-    int need_inband;        /* a raw piece holds bools other than 0/1 */
+    int need_inband; /* a raw piece holds bools other than 0/1 */
 } fixed_ctx;
 uint64_t pw_runs_rows(const pw_run *runs, size_t nruns);
 const char *pw_numpy_name(int kind);
-int pw_emit_fixed(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role, const char *dtype,
-                  size_t itemsize, fixed_ctx *c, const pw_run *runs, size_t nruns);
-int pw_emit_numeric(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs, size_t nruns);
-int pw_emit_time_role(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role, const pw_run *runs,
-                      size_t nruns);
-int pw_emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs, size_t nruns);
+int pw_emit_fixed(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role,
+                  const char *dtype, size_t itemsize, fixed_ctx *c, const pw_run *runs,
+                  size_t nruns);
+int pw_emit_numeric(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                    size_t nruns);
+int pw_emit_time_role(pw_writer *w, uint32_t col, const shmc_column_info *ci, int role,
+                      const pw_run *runs, size_t nruns);
+int pw_emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                 size_t nruns);
 /* pickle_write_meta.c: the index freq (a bracket around the index), duplicate
  * column labels (a bracket around the frame) and df.attrs (after the frame). */
 int pw_freq_begin(pw_writer *w, const shmc_column_info *ci, const char **freq);

@@ -90,7 +90,8 @@ static int attrs_plain(pw_writer *w, const uint8_t *meta, size_t len)
     FORWARD_IF_ERROR(shmc_pk_parse(&in, NULL, &doc, &root, w->err));
     int st = root && root->type == SHMC_PK_DICT
                  ? SHMC_OK
-                 : shmc_err_set(w->err, SHMC_ERR_CORRUPT, "df.attrs: the stored value is a %s, not a dict",
+                 : shmc_err_set(w->err, SHMC_ERR_CORRUPT,
+                                "df.attrs: the stored value is a %s, not a dict",
                                 root ? shmc_pk_type_name(root->type) : "nothing");
     shmc_plain_limits lim = attrs_limits;
     lim.max_nodes += len;
@@ -113,7 +114,8 @@ static int attrs_value(pw_writer *w, const uint8_t *meta, size_t len)
     snprintf(why, sizeof why, "%s", w->err->msg);
     RETURN_ERROR_IF(!(w->flags & SHMC_PICKLE_OBJECTS), w->err, SHMC_ERR_PERMISSION,
                     "df.attrs: a pickle that runs code when loaded (%s); pass "
-                    "SHMC_PICKLE_OBJECTS to emit it", why);
+                    "SHMC_PICKLE_OBJECTS to emit it",
+                    why);
     shmc_err_clear(w->err);
     pw_global(w, G_LOADS);
     shmc_pk_bytes(&w->pk, meta, len);

@@ -43,7 +43,8 @@ static int resolve_columns(pw_writer *w, const shmc_selection *sel)
     RETURN_ERROR_IF(!all && n > ((size_t)1 << 32), w->err, SHMC_ERR_LIMIT,
                     "pickle writer: %zu columns selected", n);
     w->cols = malloc((n ? n : 1) * sizeof *w->cols);
-    RETURN_ERROR_IF(!w->cols, w->err, SHMC_ERR_NOMEM, "pickle writer: no memory for %zu columns", n);
+    RETURN_ERROR_IF(!w->cols, w->err, SHMC_ERR_NOMEM, "pickle writer: no memory for %zu columns",
+                    n);
     for (size_t i = 0; i < n; i++) {
         uint32_t c = all ? (uint32_t)i : sel->columns[i];
         shmc_column_info ci;
@@ -84,8 +85,8 @@ static int note_chunk(pw_writer *w, uint32_t id, uint8_t *colmark)
     FORWARD_IF_ERROR(shmc_segment_chunk_info(w->seg, id, &ch));
     FORWARD_IF_ERROR(pw_column_info(w, ch.column, &ci));
     if (ci.flags & SHMC_COL_DICTIONARY) return SHMC_OK; /* comes with its categorical */
-    RETURN_ERROR_IF(ch.row_start > w->info.nrows || ch.nrows > w->info.nrows - ch.row_start,
-                    w->err, SHMC_ERR_CORRUPT, "chunk %u: rows [%llu, +%llu) beyond %llu rows", id,
+    RETURN_ERROR_IF(ch.row_start > w->info.nrows || ch.nrows > w->info.nrows - ch.row_start, w->err,
+                    SHMC_ERR_CORRUPT, "chunk %u: rows [%llu, +%llu) beyond %llu rows", id,
                     (unsigned long long)ch.row_start, (unsigned long long)ch.nrows,
                     (unsigned long long)w->info.nrows);
     if (ch.nrows) w->runs[w->nruns++] = (pw_run){ch.row_start, ch.row_start + ch.nrows};
@@ -170,7 +171,9 @@ int pw_find_piece(pw_writer *w, uint32_t col, const shmc_column_info *ci, int ro
                         "column %u: row group %llu has no rows", col, (unsigned long long)rg);
         memset(&p->ci, 0, sizeof p->ci);
         p->id = PW_ABSENT;
-        p->ci = (shmc_chunk_info){.column = col, .rowgroup = (uint32_t)rg, .role = role,
+        p->ci = (shmc_chunk_info){.column = col,
+                                  .rowgroup = (uint32_t)rg,
+                                  .role = role,
                                   .row_start = start,
                                   .nrows = ci->nrows - start < rpc ? ci->nrows - start : rpc};
         return SHMC_OK;
@@ -229,9 +232,8 @@ int pw_chunk_bytes(pw_writer *w, const pw_piece *p, const uint8_t **bytes)
     }
     int role = p->ci.role;
     RETURN_ERROR_IF(p->ci.raw_len / PW_MAX_RATIO > p->ci.stored_len || p->ci.raw_len > SIZE_MAX / 2,
-                    w->err, SHMC_ERR_CORRUPT,
-                    "chunk %u: claims %llu raw bytes from %llu stored", p->id,
-                    (unsigned long long)p->ci.raw_len, (unsigned long long)p->ci.stored_len);
+                    w->err, SHMC_ERR_CORRUPT, "chunk %u: claims %llu raw bytes from %llu stored",
+                    p->id, (unsigned long long)p->ci.raw_len, (unsigned long long)p->ci.stored_len);
     size_t need = (size_t)p->ci.raw_len;
     if (need > w->scratch_cap[role]) {
         free(w->scratch[role]);

@@ -17,7 +17,7 @@
 #include "shmchunk.h"
 
 #define NCOLS 16
-#define RPC (1u << 20)
+#define RPC   (1u << 20)
 
 static double now_s(void)
 {
@@ -45,14 +45,18 @@ static void fill_column(void *p, uint64_t nrows, int col)
     if (col % 2 == 0) {
         double *d = p, v = 100.0;
         for (uint64_t i = 0; i < nrows; i++) {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
             v += (double)((int64_t)(x % 2001) - 1000) * 0.0001;
             d[i] = (double)(int64_t)(v * 100.0) / 100.0;
         }
     } else {
         int64_t *d = p;
         for (uint64_t i = 0; i < nrows; i++) {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
             d[i] = (int64_t)(i * 3 + x % 17);
         }
     }
@@ -70,7 +74,10 @@ static shmc_frame *numeric_frame(uint64_t nrows, int ncols, void **cols)
         d.kind = c % 2 == 0 ? SHMC_KIND_FLOAT64 : SHMC_KIND_INT64;
         d.label = (shmc_label){SHMC_LABEL_STR, name, strlen(name), 0};
         d.values = cols[c];
-        if (shmc_frame_add_column(f, &d) != SHMC_OK) { shmc_frame_free(f); return NULL; }
+        if (shmc_frame_add_column(f, &d) != SHMC_OK) {
+            shmc_frame_free(f);
+            return NULL;
+        }
     }
     return f;
 }
@@ -137,7 +144,10 @@ static int decode_all(const char *name, uint8_t *dst, uint64_t cap, double *secs
     for (uint32_t i = 0; rc == SHMC_OK && i < info.nchunks; i++) {
         shmc_chunk_info k;
         shmc_segment_chunk_info(seg, i, &k);
-        if (off + k.raw_len > cap) { rc = SHMC_ERR_RANGE; break; }
+        if (off + k.raw_len > cap) {
+            rc = SHMC_ERR_RANGE;
+            break;
+        }
         rc = shmc_segment_chunk_decode(seg, i, dst + off, (size_t)k.raw_len);
         off += k.raw_len;
     }
@@ -153,8 +163,8 @@ static int decode_all(const char *name, uint8_t *dst, uint64_t cap, double *secs
  * of rpc rows, best of 50: the index decode and the checks of every column and
  * chunk. Two shapes: many columns (1000 x 1 row group) and many chunks
  * (16 x 4096 row groups). */
-static int open_index_bench(int ncols, uint64_t nrows, uint64_t rpc, double *best_ms, uint64_t *index_len,
-                            uint32_t *nchunks)
+static int open_index_bench(int ncols, uint64_t nrows, uint64_t rpc, double *best_ms,
+                            uint64_t *index_len, uint32_t *nchunks)
 {
     void **cols = malloc((size_t)ncols * sizeof *cols);
     double *data = calloc(nrows, sizeof(double));
@@ -190,14 +200,19 @@ static int open_index_bench(int ncols, uint64_t nrows, uint64_t rpc, double *bes
 
 static int open_index_report(void)
 {
-    static const struct { int ncols; uint64_t nrows, rpc; } shapes[] = {{1000, 1000, 1000}, {16, 4096 * 64, 64}};
+    static const struct {
+        int ncols;
+        uint64_t nrows, rpc;
+    } shapes[] = {{1000, 1000, 1000}, {16, 4096 * 64, 64}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         double ms;
         uint64_t index_len = 0;
         uint32_t nchunks = 0;
-        if (open_index_bench(shapes[i].ncols, shapes[i].nrows, shapes[i].rpc, &ms, &index_len, &nchunks) != SHMC_OK)
+        if (open_index_bench(shapes[i].ncols, shapes[i].nrows, shapes[i].rpc, &ms, &index_len,
+                             &nchunks) != SHMC_OK)
             return 1;
-        printf("open + index, %d columns x %llu row groups (%u chunks): %.3f ms (best of 50; index %llu bytes)\n",
+        printf("open + index, %d columns x %llu row groups (%u chunks): %.3f ms (best of 50; index "
+               "%llu bytes)\n",
                shapes[i].ncols, (unsigned long long)(shapes[i].nrows / shapes[i].rpc), nchunks, ms,
                (unsigned long long)index_len);
     }
@@ -212,16 +227,19 @@ int main(int argc, char **argv)
     bytes = nrows * 8 * NCOLS;
     void *cols[NCOLS];
     uint8_t *all = malloc(bytes), *dst = malloc(bytes);
-    if (!all || !dst || nrows == 0) { fprintf(stderr, "cannot allocate %llu bytes\n", (unsigned long long)bytes); return 1; }
+    if (!all || !dst || nrows == 0) {
+        fprintf(stderr, "cannot allocate %llu bytes\n", (unsigned long long)bytes);
+        return 1;
+    }
     for (int c = 0; c < NCOLS; c++) {
         cols[c] = all + (uint64_t)c * nrows * 8;
         fill_column(cols[c], nrows, c);
     }
     double t_cold = fresh_copy_secs(all, bytes); /* fresh pages: what a new segment costs too */
     if (t_cold == 0) return 1;
-    memset(dst, 1, bytes);   /* fault the pages in: measure copying, not the kernel */
-    printf("frame: %d columns x %llu rows = %.3f GB, rows_per_chunk %u, threads %d (0 = all)\n", NCOLS,
-           (unsigned long long)nrows, (double)bytes / 1e9, RPC, threads);
+    memset(dst, 1, bytes); /* fault the pages in: measure copying, not the kernel */
+    printf("frame: %d columns x %llu rows = %.3f GB, rows_per_chunk %u, threads %d (0 = all)\n",
+           NCOLS, (unsigned long long)nrows, (double)bytes / 1e9, RPC, threads);
 
     double t0 = now_s();
     memcpy(dst, all, bytes);
@@ -238,19 +256,24 @@ int main(int argc, char **argv)
     char name[300];
     double t_raw, t_zstd, t_dec;
     uint64_t stored = 0;
-    if (!f || pack_best(f, SHMC_CODEC_NONE, threads, name, sizeof name, &t_raw) != SHMC_OK) return 1;
+    if (!f || pack_best(f, SHMC_CODEC_NONE, threads, name, sizeof name, &t_raw) != SHMC_OK)
+        return 1;
     shmc_segment_unlink(name);
-    printf("raw pack to shm     %7.2f GB/s  (%.2f x memcpy, %.2f x memcpy to fresh pages; includes\n"
-           "                                reservation, page population and hashing; packs and\n"
-           "                                fresh-page copies: best of %d)\n",
-           gbps(bytes, t_raw), t_memcpy / t_raw, t_cold / t_raw, REPS);
+    printf(
+        "raw pack to shm     %7.2f GB/s  (%.2f x memcpy, %.2f x memcpy to fresh pages; includes\n"
+        "                                reservation, page population and hashing; packs and\n"
+        "                                fresh-page copies: best of %d)\n",
+        gbps(bytes, t_raw), t_memcpy / t_raw, t_cold / t_raw, REPS);
     if (pack_best(f, SHMC_CODEC_ZSTD, threads, name, sizeof name, &t_zstd) != SHMC_OK) return 1;
     if (decode_all(name, dst, bytes, &t_dec, &stored) != SHMC_OK) return 1;
     shmc_segment_unlink(name);
     printf("zstd-1+shuffle pack %7.2f GB/s  ratio %.2f (%.3f GB stored)\n", gbps(bytes, t_zstd),
            (double)bytes / (double)stored, (double)stored / 1e9);
     printf("zstd-1+shuffle dec  %7.2f GB/s  (one thread, checksum verified)\n", gbps(bytes, t_dec));
-    if (memcmp(dst, all, bytes) != 0) { fprintf(stderr, "decode mismatch\n"); return 1; }
+    if (memcmp(dst, all, bytes) != 0) {
+        fprintf(stderr, "decode mismatch\n");
+        return 1;
+    }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads == 0 && ncpu > 1) {
         double t_raw1, t_zstd1; /* the same packs on one thread: how pack scales with cores */
@@ -258,7 +281,8 @@ int main(int argc, char **argv)
         shmc_segment_unlink(name);
         if (pack_best(f, SHMC_CODEC_ZSTD, 1, name, sizeof name, &t_zstd1) != SHMC_OK) return 1;
         shmc_segment_unlink(name);
-        printf("pack on 1 thread    raw %.2f GB/s, zstd %.2f GB/s: %ld threads are %.2fx, %.2fx faster\n",
+        printf("pack on 1 thread    raw %.2f GB/s, zstd %.2f GB/s: %ld threads are %.2fx, %.2fx "
+               "faster\n",
                gbps(bytes, t_raw1), gbps(bytes, t_zstd1), ncpu, t_raw1 / t_raw, t_zstd1 / t_zstd);
     }
     shmc_frame_free(f);

@@ -27,7 +27,10 @@ uint8_t *hc_read_file(const char *path, size_t *len)
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
     uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
-    if (p && n > 0 && fread(p, 1, (size_t)n, f) != (size_t)n) { free(p); p = NULL; }
+    if (p && n > 0 && fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        p = NULL;
+    }
     fclose(f);
     *len = n > 0 ? (size_t)n : 0;
     return p;
@@ -47,7 +50,9 @@ void hc_fill(void *p, size_t len, uint64_t seed)
     uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
     uint8_t *b = p;
     for (size_t i = 0; i < len; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
         b[i] = (uint8_t)x;
     }
 }
@@ -63,8 +68,8 @@ int hc_write_to_buffer(shmc_frame *frame, const shmc_write_opts *opts, uint8_t *
     return *buf ? SHMC_OK : SHMC_ERR_IO;
 }
 
-const char *const hc_mixed_names[] = {"b", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64",
-                                      "f32", "f64", "ts", "td", "cat", "s", "nint", "obj"};
+const char *const hc_mixed_names[] = {"b",   "i8",  "i16", "i32", "i64", "u8", "u16",  "u32", "u64",
+                                      "f32", "f64", "ts",  "td",  "cat", "s",  "nint", "obj"};
 const unsigned hc_mixed_ncols = sizeof hc_mixed_names / sizeof hc_mixed_names[0];
 
 static void *owned(shmc_frame *f, size_t len)
@@ -84,8 +89,12 @@ static void add_fixed(shmc_frame *f, int kind, const char *name, uint64_t n, uin
     size_t sz = shmc_kind_itemsize(kind);
     uint8_t *v = owned(f, n * sz);
     hc_fill(v, n * sz, seed);
-    if (kind == SHMC_KIND_BOOL) for (uint64_t i = 0; i < n; i++) v[i] &= 1;
-    if (kind == SHMC_KIND_DATETIME) { d.unit = SHMC_UNIT_NS; d.tz = "Europe/Paris"; }
+    if (kind == SHMC_KIND_BOOL)
+        for (uint64_t i = 0; i < n; i++) v[i] &= 1;
+    if (kind == SHMC_KIND_DATETIME) {
+        d.unit = SHMC_UNIT_NS;
+        d.tz = "Europe/Paris";
+    }
     if (kind == SHMC_KIND_TIMEDELTA) d.unit = SHMC_UNIT_US;
     d.values = v;
     shmc_frame_add_column(f, &d);
@@ -140,7 +149,10 @@ static void add_nullable(shmc_frame *f, uint64_t n)
 {
     int64_t *v = owned(f, n * 8);
     uint8_t *m = owned(f, n);
-    for (uint64_t i = 0; i < n; i++) { v[i] = (int64_t)i * 3; m[i] = i % 7 == 0; }
+    for (uint64_t i = 0; i < n; i++) {
+        v[i] = (int64_t)i * 3;
+        m[i] = i % 7 == 0;
+    }
     shmc_column_desc d = {0};
     d.kind = SHMC_KIND_INT64;
     d.label = lab("nint");
@@ -178,10 +190,11 @@ shmc_frame *hc_mixed_frame(uint64_t n)
     shmc_frame *f = NULL;
     if (shmc_frame_create(&f) != SHMC_OK) return NULL;
     shmc_frame_set_nrows(f, n);
-    static const int kinds[] = {SHMC_KIND_BOOL, SHMC_KIND_INT8, SHMC_KIND_INT16, SHMC_KIND_INT32,
-                                SHMC_KIND_INT64, SHMC_KIND_UINT8, SHMC_KIND_UINT16, SHMC_KIND_UINT32,
-                                SHMC_KIND_UINT64, SHMC_KIND_FLOAT32, SHMC_KIND_FLOAT64,
-                                SHMC_KIND_DATETIME, SHMC_KIND_TIMEDELTA};
+    static const int kinds[] = {SHMC_KIND_BOOL,     SHMC_KIND_INT8,    SHMC_KIND_INT16,
+                                SHMC_KIND_INT32,    SHMC_KIND_INT64,   SHMC_KIND_UINT8,
+                                SHMC_KIND_UINT16,   SHMC_KIND_UINT32,  SHMC_KIND_UINT64,
+                                SHMC_KIND_FLOAT32,  SHMC_KIND_FLOAT64, SHMC_KIND_DATETIME,
+                                SHMC_KIND_TIMEDELTA};
     for (unsigned i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         add_fixed(f, kinds[i], hc_mixed_names[i], n, i + 1);
     add_categorical(f, n);

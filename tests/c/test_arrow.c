@@ -20,19 +20,22 @@
 #include "index.h"
 #include "shmchunk.h"
 
-#define N 21      /* rows */
-#define RPC 8     /* rows per chunk: row groups of 8, 8, 5 */
-#define SKIP 5    /* the Arrow arrays start SKIP rows into their buffers (a slice) */
+#define N    21 /* rows */
+#define RPC  8  /* rows per chunk: row groups of 8, 8, 5 */
+#define SKIP 5  /* the Arrow arrays start SKIP rows into their buffers (a slice) */
 
 static shmc_label lab(const char *s) { return (shmc_label){SHMC_LABEL_STR, s, strlen(s), 0}; }
 
 static int bit(const uint8_t *v, uint64_t i) { return (v[i >> 3] >> (i & 7)) & 1; }
-static void set_bit(uint8_t *v, uint64_t i, int on) { if (on) v[i >> 3] |= (uint8_t)(1u << (i & 7)); }
+static void set_bit(uint8_t *v, uint64_t i, int on)
+{
+    if (on) v[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
 
 /* Source buffers of the test frame, as pyarrow would hold a slice [SKIP, SKIP + N). */
 typedef struct src {
     int64_t ints[SKIP + N];
-    uint8_t valid[(SKIP + N + 7) / 8];     /* row r of the slice is bit SKIP + r */
+    uint8_t valid[(SKIP + N + 7) / 8]; /* row r of the slice is bit SKIP + r */
     uint8_t bools[(SKIP + N + 7) / 8];
     int32_t offs[SKIP + N + 1];
     char data[8 * (SKIP + N)];
@@ -79,13 +82,17 @@ static shmc_frame *arrow_frame(src *s)
     add(f, &d, "i", "l");
     d = (shmc_column_desc){.values = s->bools, .values_bit_offset = SKIP};
     add(f, &d, "b", "b");
-    d = (shmc_column_desc){.offsets = (const int64_t *)(s->offs + SKIP), .data = (const uint8_t *)s->data,
-                           .validity = s->valid, .validity_offset = SKIP};
+    d = (shmc_column_desc){.offsets = (const int64_t *)(s->offs + SKIP),
+                           .data = (const uint8_t *)s->data,
+                           .validity = s->valid,
+                           .validity_offset = SKIP};
     add(f, &d, "s", "u");
-    shmc_column_desc dict = {.kind = SHMC_KIND_ARROW, .arrow = "U", .offsets = s->dict_offs,
+    shmc_column_desc dict = {.kind = SHMC_KIND_ARROW,
+                             .arrow = "U",
+                             .offsets = s->dict_offs,
                              .data = (const uint8_t *)s->dict_data};
-    d = (shmc_column_desc){.values = s->codes, .categories = &dict, .ncategories = 3,
-                           .flags = SHMC_COL_ORDERED};
+    d = (shmc_column_desc){
+        .values = s->codes, .categories = &dict, .ncategories = 3, .flags = SHMC_COL_ORDERED};
     add(f, &d, "d", "c");
     d = (shmc_column_desc){.values = s->dec};
     add(f, &d, "dec", "d:38,10");
@@ -130,10 +137,10 @@ static void check_contents(shmc_segment *seg, const src *s)
         assert_memory_equal(v, s->ints + SKIP + r0, len);
         free(v);
         uint8_t *val = chunk(seg, 0, rg, SHMC_ROLE_VALIDITY, &len);
-        assert_non_null(val);   /* every row group has a null (rows 1, 4, 7, ...) */
+        assert_non_null(val); /* every row group has a null (rows 1, 4, 7, ...) */
         assert_int_equal(len, (n + 7) / 8);
         for (uint64_t i = 0; i < n; i++) assert_int_equal(bit(val, i), row_valid(r0 + i));
-        for (uint64_t i = n; i < 8 * len; i++) assert_int_equal(bit(val, i), 0);   /* padding zero */
+        for (uint64_t i = n; i < 8 * len; i++) assert_int_equal(bit(val, i), 0); /* padding zero */
         free(val);
         uint8_t *b = chunk(seg, 1, rg, SHMC_ROLE_VALUES, &len);
         assert_int_equal(len, (n + 7) / 8);
@@ -155,12 +162,12 @@ static void check_infos(shmc_segment *seg)
     shmc_segment_info si;
     shmc_segment_info_get(seg, &si);
     assert_int_equal(si.format_version, 2);
-    assert_int_equal(si.ncolumns, 6);   /* 5 + the dictionary */
+    assert_int_equal(si.ncolumns, 6); /* 5 + the dictionary */
     shmc_column_info ci;
     shmc_segment_column_info(seg, 0, &ci);
     assert_int_equal(ci.kind, SHMC_KIND_ARROW);
     assert_string_equal(ci.arrow, "l");
-    assert_int_equal(ci.null_count, 7);   /* rows 1, 4, ..., 19 */
+    assert_int_equal(ci.null_count, 7); /* rows 1, 4, ..., 19 */
     assert_int_equal(ci.dict_column, UINT32_MAX);
     shmc_segment_column_info(seg, 3, &ci);
     assert_int_equal(ci.dict_column, 5);
@@ -190,8 +197,16 @@ static void roundtrip(int codec)
     free(s);
 }
 
-static void test_roundtrip_raw(void **state) { (void)state; roundtrip(SHMC_CODEC_NONE); }
-static void test_roundtrip_zstd(void **state) { (void)state; roundtrip(SHMC_CODEC_ZSTD); }
+static void test_roundtrip_raw(void **state)
+{
+    (void)state;
+    roundtrip(SHMC_CODEC_NONE);
+}
+static void test_roundtrip_zstd(void **state)
+{
+    (void)state;
+    roundtrip(SHMC_CODEC_ZSTD);
+}
 
 /* Every frame is written as the library's format (2: the chunk table), with or
  * without Arrow columns, and says so in the header and the index. */
@@ -225,9 +240,13 @@ static void test_writer_refuses(void **state)
     d = (shmc_column_desc){.kind = SHMC_KIND_INT64, .label = lab("x"), .arrow = "l", .values = v};
     assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);
     shmc_column_desc dict = {.kind = SHMC_KIND_ARROW, .arrow = "l", .values = v};
-    d = (shmc_column_desc){.kind = SHMC_KIND_ARROW, .label = lab("x"), .arrow = "g", .values = v,
-                           .categories = &dict, .ncategories = 2};
-    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);   /* float indices */
+    d = (shmc_column_desc){.kind = SHMC_KIND_ARROW,
+                           .label = lab("x"),
+                           .arrow = "g",
+                           .values = v,
+                           .categories = &dict,
+                           .ncategories = 2};
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG); /* float indices */
     assert_non_null(strstr(shmc_frame_errmsg(f), "not an integer"));
     shmc_frame_free(f);
 }
@@ -235,15 +254,27 @@ static void test_writer_refuses(void **state)
 static void test_layout_table(void **state)
 {
     (void)state;
-    static const struct { const char *fmt, *name; } ok[] = {
-        {"b", "bool"}, {"e", "float16"}, {"tsn:", "timestamp"}, {"tsu:Europe/Paris", "timestamp"},
-        {"tdD", "date32"}, {"ttn", "time64"}, {"tDm", "duration"}, {"d:38,10", "decimal128"},
-        {"d:5,-2,128", "decimal128"}, {"d:76,3,256", "decimal256"}, {"w:3", "fixed_size_binary"},
+    static const struct {
+        const char *fmt, *name;
+    } ok[] = {
+        {"b", "bool"},
+        {"e", "float16"},
+        {"tsn:", "timestamp"},
+        {"tsu:Europe/Paris", "timestamp"},
+        {"tdD", "date32"},
+        {"ttn", "time64"},
+        {"tDm", "duration"},
+        {"d:38,10", "decimal128"},
+        {"d:5,-2,128", "decimal128"},
+        {"d:76,3,256", "decimal256"},
+        {"w:3", "fixed_size_binary"},
         {"Z", "large_binary"},
     };
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) assert_string_equal(shmc_arrow_name(ok[i].fmt), ok[i].name);
-    static const char *const bad[] = {"", "n", "+l", "+s", "d:39,1", "d:0,0", "d:5", "d:5,1,64", "d:5,1x",
-                                      "w:0", "w:", "ts", "tsx:", "tsu", "tsu:a\tb", "ll", "tdX", "vu", NULL};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        assert_string_equal(shmc_arrow_name(ok[i].fmt), ok[i].name);
+    static const char *const bad[] = {"",         "n",      "+l",  "+s", "d:39,1", "d:0,0", "d:5",
+                                      "d:5,1,64", "d:5,1x", "w:0", "w:", "ts",     "tsx:",  "tsu",
+                                      "tsu:a\tb", "ll",     "tdX", "vu", NULL};
     for (size_t i = 0; bad[i]; i++) assert_null(shmc_arrow_name(bad[i]));
     assert_null(shmc_arrow_name(NULL));
     shmc_arrow_layout l;
@@ -302,17 +333,25 @@ typedef struct forgery {
 static void forgery_init(forgery *g, int kind, const char *fmt)
 {
     memset(g, 0, sizeof *g);
-    g->cols[0] = (shmc_column_info){.kind = kind, .label = lab("a"), .nrows = 4, .arrow = fmt,
-                                    .dict_column = UINT32_MAX};
-    g->ix = (shmc_index){.version = 2, .nrows = 4, .rows_per_chunk = 4, .columns = g->cols, .ncolumns = 1,
+    g->cols[0] = (shmc_column_info){
+        .kind = kind, .label = lab("a"), .nrows = 4, .arrow = fmt, .dict_column = UINT32_MAX};
+    g->ix = (shmc_index){.version = 2,
+                         .nrows = 4,
+                         .rows_per_chunk = 4,
+                         .columns = g->cols,
+                         .ncolumns = 1,
                          .chunks = g->ch};
 }
 
 static void forgery_chunk(forgery *g, uint32_t col, int role, uint32_t typesize, uint64_t raw_len)
 {
     uint64_t off = 128 + 64 * (uint64_t)g->ix.nchunks;
-    g->ch[g->ix.nchunks++] = (shmc_chunk_info){.column = col, .role = role, .typesize = typesize,
-                                               .offset = off, .stored_len = raw_len, .raw_len = raw_len,
+    g->ch[g->ix.nchunks++] = (shmc_chunk_info){.column = col,
+                                               .role = role,
+                                               .typesize = typesize,
+                                               .offset = off,
+                                               .stored_len = raw_len,
+                                               .raw_len = raw_len,
                                                .xxh3 = 0};
 }
 
@@ -329,9 +368,9 @@ static void test_forged_arrow_columns(void **state)
     forgery g;
     forgery_init(&g, SHMC_KIND_ARROW, "l");
     forgery_chunk(&g, 0, SHMC_ROLE_VALUES, 8, 32);
-    expect(&g, 2, SHMC_OK, NULL);                                     /* the honest one */
+    expect(&g, 2, SHMC_OK, NULL); /* the honest one */
     g.ix.version = 1;
-    expect(&g, 1, SHMC_ERR_CORRUPT, "format 1 segment");              /* Arrow in format 1 */
+    expect(&g, 1, SHMC_ERR_CORRUPT, "format 1 segment"); /* Arrow in format 1 */
     g.ix.version = 2;
     expect(&g, 1, SHMC_ERR_CORRUPT, "index says format 2, header (byte 8) says 1");
     g.ch[0].typesize = 4;
@@ -347,20 +386,20 @@ static void test_forged_arrow_columns(void **state)
     expect(&g, 2, SHMC_ERR_CORRUPT, "not an Arrow format");
     g.cols[0].arrow = "tsu:a\x01z";
     expect(&g, 2, SHMC_ERR_CORRUPT, "not an Arrow format");
-    g.cols[0].arrow = "tsu:dateutil//etc/passwd";   /* pandas would open the path */
+    g.cols[0].arrow = "tsu:dateutil//etc/passwd"; /* pandas would open the path */
     expect(&g, 2, SHMC_ERR_CORRUPT, "not an Arrow format");
     g.cols[0].arrow = "tsu:../../etc/passwd";
     expect(&g, 2, SHMC_ERR_CORRUPT, "not an Arrow format");
 
-    forgery_init(&g, SHMC_KIND_INT64, "l");                          /* Arrow note on a numpy kind */
+    forgery_init(&g, SHMC_KIND_INT64, "l"); /* Arrow note on a numpy kind */
     forgery_chunk(&g, 0, SHMC_ROLE_VALUES, 8, 32);
     expect(&g, 2, SHMC_ERR_CORRUPT, "an Arrow format on a int64 column");
 
-    forgery_init(&g, SHMC_KIND_ARROW, "b");                          /* bytes where bits belong */
+    forgery_init(&g, SHMC_KIND_ARROW, "b"); /* bytes where bits belong */
     forgery_chunk(&g, 0, SHMC_ROLE_VALUES, 1, 4);
     expect(&g, 2, SHMC_ERR_CORRUPT, "need 1 bytes");
 
-    forgery_init(&g, SHMC_KIND_ARROW, "u");                          /* int64 offsets for "u" */
+    forgery_init(&g, SHMC_KIND_ARROW, "u"); /* int64 offsets for "u" */
     forgery_chunk(&g, 0, SHMC_ROLE_OFFSETS, 8, 40);
     forgery_chunk(&g, 0, SHMC_ROLE_DATA, 1, 0);
     expect(&g, 2, SHMC_ERR_CORRUPT, "typesize");
@@ -368,9 +407,9 @@ static void test_forged_arrow_columns(void **state)
     expect(&g, 2, SHMC_ERR_CORRUPT, "need 20 bytes");
     g.ix.nchunks = 1;
     g.ch[0].raw_len = g.ch[0].stored_len = 20;
-    expect(&g, 2, SHMC_ERR_CORRUPT, "0 data chunks");                /* required role missing */
+    expect(&g, 2, SHMC_ERR_CORRUPT, "0 data chunks"); /* required role missing */
 
-    forgery_init(&g, SHMC_KIND_ARROW, "l");                          /* a mask is not Arrow's */
+    forgery_init(&g, SHMC_KIND_ARROW, "l"); /* a mask is not Arrow's */
     forgery_chunk(&g, 0, SHMC_ROLE_VALUES, 8, 32);
     forgery_chunk(&g, 0, SHMC_ROLE_MASK, 1, 4);
     expect(&g, 2, SHMC_ERR_CORRUPT, "role not allowed");
@@ -382,8 +421,11 @@ static void test_forged_arrow_dictionary(void **state)
     forgery g;
     forgery_init(&g, SHMC_KIND_ARROW, "i");
     g.cols[0].dict_column = 1;
-    g.cols[1] = (shmc_column_info){.kind = SHMC_KIND_ARROW, .flags = SHMC_COL_DICTIONARY, .nrows = 2,
-                                   .arrow = "l", .dict_column = UINT32_MAX};
+    g.cols[1] = (shmc_column_info){.kind = SHMC_KIND_ARROW,
+                                   .flags = SHMC_COL_DICTIONARY,
+                                   .nrows = 2,
+                                   .arrow = "l",
+                                   .dict_column = UINT32_MAX};
     g.ix.ncolumns = 2;
     forgery_chunk(&g, 0, SHMC_ROLE_VALUES, 4, 16);
     forgery_chunk(&g, 1, SHMC_ROLE_VALUES, 8, 16);
@@ -413,7 +455,7 @@ static void test_forged_arrow_offsets(void **state)
     forgery_chunk(&g, 0, SHMC_ROLE_DATA, 1, 3);
     size_t len;
     uint8_t *p = forge(&g.ix, 2, 256, &len);
-    const int32_t offs[5] = {0, 2, 1, 3, 3};    /* decreasing at row 2 */
+    const int32_t offs[5] = {0, 2, 1, 3, 3}; /* decreasing at row 2 */
     memcpy(p + 128, offs, sizeof offs);
     /* fix the chunk checksums: re-encode the index with them */
     g.ch[0].xxh3 = shmc_hash(p + 128, 20);

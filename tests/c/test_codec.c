@@ -203,9 +203,9 @@ static void test_codec_none_copies(void **state)
     assert_non_null(strstr(err.msg, "99"));
     /* unknown codec in the index */
     assert_int_equal(shmc_codec_decode(src, 100, 7, 0, 1, dst, 100, &err), SHMC_ERR_CORRUPT);
-    assert_int_equal(shmc_codec_encode(src, 100, 7, 0, 0, 1, 0.1, dst, 100, &dlen, &used, &shuf,
-                                       &err),
-                     SHMC_ERR_INVALID_ARG);
+    assert_int_equal(
+        shmc_codec_encode(src, 100, 7, 0, 0, 1, 0.1, dst, 100, &dlen, &used, &shuf, &err),
+        SHMC_ERR_INVALID_ARG);
 }
 
 static void test_zero_length(void **state)
@@ -346,11 +346,11 @@ static void test_copy_hash_matches_hash(void **state)
     size_t max = (1 << 18) + 100;
     uint8_t *src = malloc(max + 16), *dst = malloc(max + 16);
     hc_fill(src, max + 16, 77);
-    const size_t lens[] = {1,     2,         3,         15,        16,        17,       63,
-                           64,    65,        240,       241,       1000,      32767,    32768,
-                           32769, 65536 - 1, 65536 + 1, 100000,    (1 << 18), max};
-    for (size_t a = 0; a < 8; a++) {          /* source alignment */
-        for (size_t b = 0; b < 8; b += 3) {   /* destination alignment */
+    const size_t lens[] = {1,     2,         3,         15,     16,        17,    63,
+                           64,    65,        240,       241,    1000,      32767, 32768,
+                           32769, 65536 - 1, 65536 + 1, 100000, (1 << 18), max};
+    for (size_t a = 0; a < 8; a++) {        /* source alignment */
+        for (size_t b = 0; b < 8; b += 3) { /* destination alignment */
             for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
                 size_t len = lens[k];
                 memset(dst, 0, max + 16);

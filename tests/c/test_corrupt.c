@@ -121,8 +121,21 @@ static void test_truncated_everywhere(void **state)
 {
     fixture *fx = *state;
     uint64_t io = hdr64(fx->buf, SHMC_HDR_INDEX_OFFSET), il = hdr64(fx->buf, SHMC_HDR_INDEX_LEN);
-    size_t cuts[] = {0, 1, 7, 8, 64, 127, 128, 129, 200, (size_t)io / 2, (size_t)io - 1, (size_t)io,
-                     (size_t)(io + il / 2), (size_t)(io + il - 1), fx->len - 1};
+    size_t cuts[] = {0,
+                     1,
+                     7,
+                     8,
+                     64,
+                     127,
+                     128,
+                     129,
+                     200,
+                     (size_t)io / 2,
+                     (size_t)io - 1,
+                     (size_t)io,
+                     (size_t)(io + il / 2),
+                     (size_t)(io + il - 1),
+                     fx->len - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         uint8_t *p = malloc(cuts[i] + 1);
         memcpy(p, fx->buf, cuts[i]);
@@ -139,9 +152,11 @@ static void test_header_every_byte(void **state)
     for (int b = 0; b < (int)SHMC_HEADER_SIZE; b++) {
         fresh(fx);
         fx->work[b] ^= 0x20;
-        int want = b < 8 ? SHMC_ERR_BAD_MAGIC : b < 10 ? SHMC_ERR_BAD_VERSION
-                 : b < 16 ? SHMC_ERR_BAD_LAYOUT : b >= SHMC_HDR_SEALED ? SHMC_ERR_UNSEALED
-                 : SHMC_ERR_HEADER_CHECKSUM;
+        int want = b < 8                  ? SHMC_ERR_BAD_MAGIC
+                   : b < 10               ? SHMC_ERR_BAD_VERSION
+                   : b < 16               ? SHMC_ERR_BAD_LAYOUT
+                   : b >= SHMC_HDR_SEALED ? SHMC_ERR_UNSEALED
+                                          : SHMC_ERR_HEADER_CHECKSUM;
         assert_int_equal(open_bytes(fx->work, fx->len, 0), want);
     }
 }
@@ -176,16 +191,16 @@ static void test_index_forged_every_byte(void **state)
             corrupt += rc != SHMC_OK;
         }
     }
-    assert_true(corrupt > il);   /* most edits must be caught */
+    assert_true(corrupt > il); /* most edits must be caught */
 }
 
 /* A msgpack array claiming 2^32-1 entries in a tiny index: refused, no giant allocation. */
 static void test_index_hostile_count(void **state)
 {
     fixture *fx = *state;
-    static const uint8_t idx[] = {0x85, 0xa1, 'v', 0x01, 0xa5, 'n', 'r', 'o', 'w', 's', 0x00,
-                                  0xa3, 'r', 'p', 'c', 0x01, 0xa7, 'c', 'o', 'l', 'u', 'm', 'n',
-                                  's', 0xdd, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t idx[] = {0x85, 0xa1, 'v', 0x01, 0xa5, 'n',  'r',  'o',  'w', 's',
+                                  0x00, 0xa3, 'r', 'p',  'c',  0x01, 0xa7, 'c',  'o', 'l',
+                                  'u',  'm',  'n', 's',  0xdd, 0xff, 0xff, 0xff, 0xff};
     size_t len = SHMC_HEADER_SIZE + sizeof idx;
     uint8_t *p = calloc(1, len);
     memcpy(p, fx->buf, SHMC_HEADER_SIZE);
@@ -250,11 +265,13 @@ static void test_each_chunk_flipped(void **state)
         assert_int_equal(shmc_segment_chunk_verify(seg, i), SHMC_ERR_CHUNK_CHECKSUM);
         assert_non_null(strstr(shmc_segment_errmsg(seg), "chunk"));
         uint8_t *dst = malloc((size_t)ks[i].raw_len + 1);
-        assert_int_equal(shmc_segment_chunk_decode(seg, i, dst, (size_t)ks[i].raw_len), SHMC_ERR_CHUNK_CHECKSUM);
+        assert_int_equal(shmc_segment_chunk_decode(seg, i, dst, (size_t)ks[i].raw_len),
+                         SHMC_ERR_CHUNK_CHECKSUM);
         free(dst);
         if (i + 1 < info.nchunks) assert_int_equal(shmc_segment_chunk_verify(seg, i + 1), SHMC_OK);
         shmc_segment_free(seg);
-        assert_int_equal(open_bytes(fx->work, fx->len, SHMC_OPEN_VERIFY_ALL), SHMC_ERR_CHUNK_CHECKSUM);
+        assert_int_equal(open_bytes(fx->work, fx->len, SHMC_OPEN_VERIFY_ALL),
+                         SHMC_ERR_CHUNK_CHECKSUM);
     }
     free(ks);
 }
@@ -274,19 +291,23 @@ static void test_verify_decodes_flag(void **state)
     assert_int_equal(shmc_segment_chunk_info(seg, 0, &k), SHMC_OK);
     assert_true(k.stored_len > 0);
     uint8_t *dst = malloc((size_t)k.raw_len);
-    assert_int_equal(shmc_segment_chunk_verify(seg, 0), SHMC_OK);       /* the caller's check */
-    fx->work[k.offset + k.stored_len / 2] ^= 0x40;                      /* then the bytes change */
-    assert_int_equal(shmc_segment_chunk_decode(seg, 0, dst, (size_t)k.raw_len), SHMC_ERR_CHUNK_CHECKSUM);
-    assert_non_null(strstr(shmc_segment_errmsg(seg), "chunk 0 (column 0 'b', row group 0, values)"));
+    assert_int_equal(shmc_segment_chunk_verify(seg, 0), SHMC_OK); /* the caller's check */
+    fx->work[k.offset + k.stored_len / 2] ^= 0x40;                /* then the bytes change */
+    assert_int_equal(shmc_segment_chunk_decode(seg, 0, dst, (size_t)k.raw_len),
+                     SHMC_ERR_CHUNK_CHECKSUM);
+    assert_non_null(
+        strstr(shmc_segment_errmsg(seg), "chunk 0 (column 0 'b', row group 0, values)"));
     if (k.codec == SHMC_CODEC_NONE) {
         const void *p;
         size_t n;
-        assert_int_equal(shmc_segment_chunk_view(seg, 0, &p, &n), SHMC_OK); /* views: the caller's */
+        assert_int_equal(shmc_segment_chunk_view(seg, 0, &p, &n),
+                         SHMC_OK); /* views: the caller's */
     }
     shmc_segment_free(seg);
     /* NO_VERIFY alone decodes the changed bytes as they are (a raw chunk) */
     shmc_segment_create(&seg);
-    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, SHMC_OPEN_NO_VERIFY), SHMC_OK);
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, SHMC_OPEN_NO_VERIFY),
+                     SHMC_OK);
     if (k.codec == SHMC_CODEC_NONE)
         assert_int_equal(shmc_segment_chunk_decode(seg, 0, dst, (size_t)k.raw_len), SHMC_OK);
     assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, 0x8), SHMC_ERR_INVALID_ARG);
@@ -315,7 +336,8 @@ static void test_compressed_payload_forged(void **state)
             fx->work[k.offset + b] ^= 0x5a;
             shmc_segment *s2;
             shmc_segment_create(&s2);
-            assert_int_equal(shmc_segment_open_buffer(s2, fx->work, fx->len, SHMC_OPEN_NO_VERIFY), SHMC_OK);
+            assert_int_equal(shmc_segment_open_buffer(s2, fx->work, fx->len, SHMC_OPEN_NO_VERIFY),
+                             SHMC_OK);
             uint8_t *dst = malloc((size_t)k.raw_len + 1);
             int rc = shmc_segment_chunk_decode(s2, i, dst, (size_t)k.raw_len);
             assert_true(rc == SHMC_OK || rc == SHMC_ERR_CORRUPT);
@@ -338,7 +360,11 @@ static void patch_chunk_hash(uint8_t *p, uint64_t old, uint64_t new_hash)
     shmc_st64(pat, old);
     shmc_st64(rep, new_hash);
     for (uint64_t b = io; b + 8 <= io + il; b++)
-        if (memcmp(p + b, pat, 8) == 0) { memcpy(p + b, rep, 8); reseal(p); return; }
+        if (memcmp(p + b, pat, 8) == 0) {
+            memcpy(p + b, rep, 8);
+            reseal(p);
+            return;
+        }
     fail_msg("chunk hash not found in the index");
 }
 
@@ -380,7 +406,8 @@ static uint8_t *forge(const shmc_index *ix, size_t area, size_t *len)
     *len = io + b.len;
     uint8_t *p = calloc(1, *len);
     memcpy(p, SHMC_MAGIC, SHMC_MAGIC_LEN);
-    shmc_st16(p + SHMC_HDR_VERSION, (uint16_t)(ix->version ? ix->version : SHMC_FORMAT_VERSION));   /* as the index says */
+    shmc_st16(p + SHMC_HDR_VERSION,
+              (uint16_t)(ix->version ? ix->version : SHMC_FORMAT_VERSION)); /* as the index says */
     shmc_st16(p + SHMC_HDR_HEADER_SIZE, SHMC_HEADER_SIZE);
     shmc_st32(p + SHMC_HDR_LAYOUT, SHMC_LAYOUT_SIGNATURE);
     shmc_st64(p + SHMC_HDR_TOTAL_SIZE, *len);
@@ -399,14 +426,18 @@ static void test_forged_sizes(void **state)
     (void)state;
     shmc_column_info col = {.kind = SHMC_KIND_INT64, .label = {SHMC_LABEL_STR, "x", 1, 0}};
     shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128};
-    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = &col, .ncolumns = 1,
-                     .chunks = &ch, .nchunks = 1};
+    shmc_index ix = {.nrows = 4,
+                     .rows_per_chunk = 4,
+                     .columns = &col,
+                     .ncolumns = 1,
+                     .chunks = &ch,
+                     .nchunks = 1};
     col.nrows = 4;
     ch.raw_len = ch.stored_len = 32;
     ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
     size_t len;
     uint8_t *p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);   /* the honest one */
+    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
     free(p);
     /* 2^61 rows in one row group of "0 bytes": the size product overflows to 0. */
     ix.nrows = col.nrows = ix.rows_per_chunk = 1ull << 61;
@@ -441,7 +472,8 @@ static void test_forged_sizes(void **state)
     free(p);
     /* A datetime without a unit. */
     col = (shmc_column_info){.kind = SHMC_KIND_DATETIME, .nrows = 4};
-    ch = (shmc_chunk_info){.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32};
+    ch = (shmc_chunk_info){
+        .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32};
     ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
     p = forge(&ix, 64, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
@@ -451,8 +483,10 @@ static void test_forged_sizes(void **state)
     assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
     free(p);
     /* A categorical whose dictionary is itself. */
-    col = (shmc_column_info){.kind = SHMC_KIND_CATEGORICAL, .code_kind = SHMC_KIND_INT8, .dict_column = 0, .nrows = 4};
-    ch = (shmc_chunk_info){.role = SHMC_ROLE_VALUES, .typesize = 1, .offset = 128, .raw_len = 4, .stored_len = 4};
+    col = (shmc_column_info){
+        .kind = SHMC_KIND_CATEGORICAL, .code_kind = SHMC_KIND_INT8, .dict_column = 0, .nrows = 4};
+    ch = (shmc_chunk_info){
+        .role = SHMC_ROLE_VALUES, .typesize = 1, .offset = 128, .raw_len = 4, .stored_len = 4};
     p = forge(&ix, 64, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
@@ -464,14 +498,19 @@ static void test_forged_sizes(void **state)
 static void test_dictionary_rows_unbounded(void **state)
 {
     (void)state;
-    shmc_column_info col = {.kind = SHMC_KIND_STRING, .flags = SHMC_COL_DICTIONARY, .nrows = UINT64_MAX};
+    shmc_column_info col = {
+        .kind = SHMC_KIND_STRING, .flags = SHMC_COL_DICTIONARY, .nrows = UINT64_MAX};
     shmc_chunk_info ch[2] = {
         {.role = SHMC_ROLE_OFFSETS, .typesize = 8, .offset = 128},
         {.role = SHMC_ROLE_DATA, .typesize = 1, .offset = 128},
     };
     ch[0].xxh3 = ch[1].xxh3 = shmc_hash(NULL, 0);
-    shmc_index ix = {.nrows = 0, .rows_per_chunk = UINT64_MAX, .columns = &col, .ncolumns = 1,
-                     .chunks = ch, .nchunks = 2};
+    shmc_index ix = {.nrows = 0,
+                     .rows_per_chunk = UINT64_MAX,
+                     .columns = &col,
+                     .ncolumns = 1,
+                     .chunks = ch,
+                     .nchunks = 2};
     size_t len;
     uint8_t *p = forge(&ix, 64, &len);
     shmc_segment *seg;
@@ -482,8 +521,12 @@ static void test_dictionary_rows_unbounded(void **state)
     free(p);
     /* A 1-byte kind: 1 * (2^64-1) used to equal the "any length" marker. */
     col.kind = SHMC_KIND_BOOL;
-    ch[0] = (shmc_chunk_info){.role = SHMC_ROLE_VALUES, .typesize = 1, .offset = 128, .raw_len = 5,
-                              .stored_len = 5, .xxh3 = shmc_hash((const uint8_t[5]){0}, 5)};
+    ch[0] = (shmc_chunk_info){.role = SHMC_ROLE_VALUES,
+                              .typesize = 1,
+                              .offset = 128,
+                              .raw_len = 5,
+                              .stored_len = 5,
+                              .xxh3 = shmc_hash((const uint8_t[5]){0}, 5)};
     ix.nchunks = 1;
     p = forge(&ix, 64, &len);
     assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
@@ -494,12 +537,14 @@ static void test_dictionary_rows_unbounded(void **state)
     ix.rows_per_chunk = (uint64_t)INT64_MAX;
     p = forge(&ix, 64, &len);
     assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
-    assert_non_null(strstr(shmc_segment_errmsg(seg), "chunk 0 (column 0 (categories), row group 0, values) at byte 128"));
+    assert_non_null(strstr(shmc_segment_errmsg(seg),
+                           "chunk 0 (column 0 (categories), row group 0, values) at byte 128"));
     assert_non_null(strstr(shmc_segment_errmsg(seg), "raw_len 5"));
     free(p);
     /* 2^63-1 string rows: 8 * (n + 1) overflows, refused as unstorable. */
     col.kind = SHMC_KIND_STRING;
-    ch[0] = (shmc_chunk_info){.role = SHMC_ROLE_OFFSETS, .typesize = 8, .offset = 128, .xxh3 = shmc_hash(NULL, 0)};
+    ch[0] = (shmc_chunk_info){
+        .role = SHMC_ROLE_OFFSETS, .typesize = 8, .offset = 128, .xxh3 = shmc_hash(NULL, 0)};
     ix.nchunks = 2;
     p = forge(&ix, 64, &len);
     assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_CORRUPT);
@@ -528,11 +573,22 @@ static void test_rowgroups_beyond_u32(void **state)
  * name must be IANA-style; the refusal names the column and the byte. */
 static int open_with_zone(shmc_segment *seg, const char *tz)
 {
-    shmc_column_info col = {.kind = SHMC_KIND_DATETIME, .unit = SHMC_UNIT_NS, .nrows = 4, .tz = tz,
+    shmc_column_info col = {.kind = SHMC_KIND_DATETIME,
+                            .unit = SHMC_UNIT_NS,
+                            .nrows = 4,
+                            .tz = tz,
                             .label = {SHMC_LABEL_STR, "when", 4, 0}};
-    shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32,
-                          .stored_len = 32, .xxh3 = shmc_hash((const uint8_t[32]){0}, 32)};
-    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = &col, .ncolumns = 1, .chunks = &ch,
+    shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES,
+                          .typesize = 8,
+                          .offset = 128,
+                          .raw_len = 32,
+                          .stored_len = 32,
+                          .xxh3 = shmc_hash((const uint8_t[32]){0}, 32)};
+    shmc_index ix = {.nrows = 4,
+                     .rows_per_chunk = 4,
+                     .columns = &col,
+                     .ncolumns = 1,
+                     .chunks = &ch,
                      .nchunks = 1};
     size_t len;
     uint8_t *p = forge(&ix, 64, &len);
@@ -544,12 +600,18 @@ static int open_with_zone(shmc_segment *seg, const char *tz)
 static void test_time_zone_names(void **state)
 {
     (void)state;
-    static const char *const good[] = {"UTC", "Europe/Berlin", "America/Argentina/Cordoba", "Etc/GMT+5",
-                                       "UTC+01:00", "dateutil/Europe/Berlin", "America/Port-au-Prince", ""};
-    static const struct { const char *tz, *why; } bad[] = {
-        {"dateutil/../../etc/passwd", "byte 9 (0x2e)"}, {"/etc/passwd", "byte 0 (0x2f)"},
-        {"dateutil//etc/passwd", "byte 9 (0x2f)"}, {"Europe/Berlin/", "byte 13 (0x2f)"},
-        {"UTC\n", "byte 3 (0x0a)"}, {"Europe/Ber lin", "byte 10 (0x20)"},
+    static const char *const good[] = {
+        "UTC",       "Europe/Berlin",          "America/Argentina/Cordoba", "Etc/GMT+5",
+        "UTC+01:00", "dateutil/Europe/Berlin", "America/Port-au-Prince",    ""};
+    static const struct {
+        const char *tz, *why;
+    } bad[] = {
+        {"dateutil/../../etc/passwd", "byte 9 (0x2e)"},
+        {"/etc/passwd", "byte 0 (0x2f)"},
+        {"dateutil//etc/passwd", "byte 9 (0x2f)"},
+        {"Europe/Berlin/", "byte 13 (0x2f)"},
+        {"UTC\n", "byte 3 (0x0a)"},
+        {"Europe/Ber lin", "byte 10 (0x20)"},
     };
     shmc_segment *seg;
     shmc_segment_create(&seg);
@@ -577,15 +639,23 @@ static uint8_t *forge_expanding(uint32_t groups, uint64_t stored_len, uint64_t r
 {
     static shmc_column_info col;
     static shmc_chunk_info ch[4];
-    col = (shmc_column_info){.kind = SHMC_KIND_OBJECT, .label = {SHMC_LABEL_STR, "blob", 4, 0},
-                             .nrows = groups};
+    col = (shmc_column_info){
+        .kind = SHMC_KIND_OBJECT, .label = {SHMC_LABEL_STR, "blob", 4, 0}, .nrows = groups};
     uint64_t stride = (stored_len + 63) / 64 * 64;
     for (uint32_t g = 0; g < groups; g++)
-        ch[g] = (shmc_chunk_info){.rowgroup = g, .role = SHMC_ROLE_PICKLE, .codec = SHMC_CODEC_ZSTD,
-                                  .typesize = 1, .offset = 128 + g * stride, .stored_len = stored_len,
+        ch[g] = (shmc_chunk_info){.rowgroup = g,
+                                  .role = SHMC_ROLE_PICKLE,
+                                  .codec = SHMC_CODEC_ZSTD,
+                                  .typesize = 1,
+                                  .offset = 128 + g * stride,
+                                  .stored_len = stored_len,
                                   .raw_len = raw_len};
-    shmc_index ix = {.nrows = groups, .rows_per_chunk = 1, .columns = &col, .ncolumns = 1,
-                     .chunks = ch, .nchunks = groups};
+    shmc_index ix = {.nrows = groups,
+                     .rows_per_chunk = 1,
+                     .columns = &col,
+                     .ncolumns = 1,
+                     .chunks = ch,
+                     .nchunks = groups};
     return forge(&ix, (size_t)(groups * stride), len);
 }
 
@@ -606,7 +676,7 @@ static void test_decoded_default_cap(void **state)
     assert_non_null(strstr(m, "limit of 1073741824 bytes"));
     shmc_segment_free(seg);
     free(p);
-    p = forge_expanding(1, 64, 64ull * 32768, &len);   /* 2 MiB: within the default */
+    p = forge_expanding(1, 64, 64ull * 32768, &len); /* 2 MiB: within the default */
     assert_int_equal(open_bytes(p, len, 0), SHMC_OK);
     free(p);
 }
@@ -622,9 +692,10 @@ static void test_decoded_cap_set(void **state)
     shmc_segment_create(&seg);
     assert_int_equal(shmc_segment_limit_set(seg, 3u << 20), SHMC_OK);
     assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_LIMIT);
-    assert_non_null(strstr(shmc_segment_errmsg(seg), "chunk 1 (column 0 'blob', row group 1, pickle)"));
+    assert_non_null(
+        strstr(shmc_segment_errmsg(seg), "chunk 1 (column 0 'blob', row group 1, pickle)"));
     assert_non_null(strstr(shmc_segment_errmsg(seg), "limit of 3145728 bytes (set by the caller"));
-    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_LIMIT);   /* still set */
+    assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_ERR_LIMIT); /* still set */
     assert_int_equal(shmc_segment_limit_set(seg, 4u << 20), SHMC_OK);
     assert_int_equal(shmc_segment_open_buffer(seg, p, len, 0), SHMC_OK);
     shmc_segment_info si;
@@ -706,7 +777,7 @@ static void test_decode_reads_what_it_hashed(void **state)
     pthread_join(t, NULL);
     print_message("decodes: %u exact, %u checksum refusals, %u wrong\n", ok, refused, wrong);
     assert_int_equal(wrong, 0);
-    assert_true(refused > 0);   /* the flipper did run */
+    assert_true(refused > 0); /* the flipper did run */
     free(good);
     free(dst);
     shmc_segment_free(seg);
@@ -718,9 +789,9 @@ static void test_verify_rechecks_open_handle(void **state)
     fixture *fx = *state;
     uint64_t io = hdr64(fx->buf, SHMC_HDR_INDEX_OFFSET);
     int offs[] = {0, 9, 30, 50, 90, 121, -1, -2};
-    int want[] = {SHMC_ERR_BAD_MAGIC, SHMC_ERR_BAD_VERSION, SHMC_ERR_HEADER_CHECKSUM,
+    int want[] = {SHMC_ERR_BAD_MAGIC,       SHMC_ERR_BAD_VERSION,     SHMC_ERR_HEADER_CHECKSUM,
                   SHMC_ERR_HEADER_CHECKSUM, SHMC_ERR_HEADER_CHECKSUM, SHMC_ERR_UNSEALED,
-                  SHMC_ERR_INDEX_CHECKSUM, SHMC_ERR_HEADER_CHECKSUM};
+                  SHMC_ERR_INDEX_CHECKSUM,  SHMC_ERR_HEADER_CHECKSUM};
     for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
         fresh(fx);
         shmc_segment *seg;
@@ -728,7 +799,7 @@ static void test_verify_rechecks_open_handle(void **state)
         assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, 0), SHMC_OK);
         if (offs[i] >= 0) fx->work[offs[i]] ^= 0x04;
         else fx->work[io + 3] ^= 0x04;
-        if (offs[i] == -2) reseal(fx->work);   /* a consistent but different segment */
+        if (offs[i] == -2) reseal(fx->work); /* a consistent but different segment */
         assert_int_equal(shmc_segment_verify(seg, NULL, NULL), want[i]);
         shmc_segment_free(seg);
     }
@@ -738,18 +809,31 @@ static void test_verify_rechecks_open_handle(void **state)
 static void test_forged_period(void **state)
 {
     (void)state;
-    shmc_column_info col = {.kind = SHMC_KIND_PERIOD, .label = {SHMC_LABEL_STR, "p", 1, 0}, .nrows = 4,
+    shmc_column_info col = {.kind = SHMC_KIND_PERIOD,
+                            .label = {SHMC_LABEL_STR, "p", 1, 0},
+                            .nrows = 4,
                             .dtype = "period[Q-DEC]"};
-    shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32,
-                          .stored_len = 32};
+    shmc_chunk_info ch = {
+        .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32};
     ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
-    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = &col, .ncolumns = 1,
-                     .chunks = &ch, .nchunks = 1};
-    static const char *const bad[] = {"", "period", "period[]", "period[D", "period[D]x", "period[D;]",
-                                      "period[dateutil/../x]", "period[ D]", "int64"};
+    shmc_index ix = {.nrows = 4,
+                     .rows_per_chunk = 4,
+                     .columns = &col,
+                     .ncolumns = 1,
+                     .chunks = &ch,
+                     .nchunks = 1};
+    static const char *const bad[] = {"",
+                                      "period",
+                                      "period[]",
+                                      "period[D",
+                                      "period[D]x",
+                                      "period[D;]",
+                                      "period[dateutil/../x]",
+                                      "period[ D]",
+                                      "int64"};
     size_t len;
     uint8_t *p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);   /* the honest one */
+    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
     free(p);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         col.dtype = bad[i];
@@ -757,17 +841,17 @@ static void test_forged_period(void **state)
         assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
         free(p);
     }
-    col.dtype = NULL;   /* no dtype key at all */
+    col.dtype = NULL; /* no dtype key at all */
     p = forge(&ix, 64, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
-    col.dtype = "period[D]";   /* 4-byte values of a period column */
+    col.dtype = "period[D]"; /* 4-byte values of a period column */
     ch.typesize = 4;
     ch.raw_len = ch.stored_len = 16;
     p = forge(&ix, 64, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
-    ch.typesize = 8;   /* a mask role on a period column */
+    ch.typesize = 8; /* a mask role on a period column */
     ch.raw_len = ch.stored_len = 32;
     ch.role = SHMC_ROLE_MASK;
     p = forge(&ix, 64, &len);
@@ -780,25 +864,36 @@ static void test_forged_period(void **state)
 static void test_forged_interval(void **state)
 {
     (void)state;
-    shmc_column_info col[2] = {{.kind = SHMC_KIND_INTERVAL, .label = {SHMC_LABEL_STR, "i", 1, 0}, .nrows = 4,
-                                .code_kind = SHMC_KIND_FLOAT64, .flags = SHMC_COL_CLOSED_LEFT}};
-    shmc_chunk_info ch[2] = {{.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32},
-                             {.role = SHMC_ROLE_RIGHT, .typesize = 8, .offset = 192, .raw_len = 32, .stored_len = 32}};
+    shmc_column_info col[2] = {{.kind = SHMC_KIND_INTERVAL,
+                                .label = {SHMC_LABEL_STR, "i", 1, 0},
+                                .nrows = 4,
+                                .code_kind = SHMC_KIND_FLOAT64,
+                                .flags = SHMC_COL_CLOSED_LEFT}};
+    shmc_chunk_info ch[2] = {
+        {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32},
+        {.role = SHMC_ROLE_RIGHT, .typesize = 8, .offset = 192, .raw_len = 32, .stored_len = 32}};
     ch[0].xxh3 = ch[1].xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
-    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = col, .ncolumns = 1, .chunks = ch, .nchunks = 2};
+    shmc_index ix = {
+        .nrows = 4, .rows_per_chunk = 4, .columns = col, .ncolumns = 1, .chunks = ch, .nchunks = 2};
     size_t len;
     uint8_t *p = forge(&ix, 128, &len);
-    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);   /* the honest one */
+    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
     free(p);
-    static const int bad_kinds[] = {0, SHMC_KIND_BOOL, SHMC_KIND_CATEGORICAL, SHMC_KIND_STRING,
-                                    SHMC_KIND_OBJECT, SHMC_KIND_PERIOD, SHMC_KIND_INTERVAL, 99};
+    static const int bad_kinds[] = {0,
+                                    SHMC_KIND_BOOL,
+                                    SHMC_KIND_CATEGORICAL,
+                                    SHMC_KIND_STRING,
+                                    SHMC_KIND_OBJECT,
+                                    SHMC_KIND_PERIOD,
+                                    SHMC_KIND_INTERVAL,
+                                    99};
     for (size_t i = 0; i < sizeof bad_kinds / sizeof bad_kinds[0]; i++) {
         col[0].code_kind = bad_kinds[i];
         p = forge(&ix, 128, &len);
         assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
         free(p);
     }
-    col[0].code_kind = SHMC_KIND_DATETIME;   /* a datetime subtype without a unit */
+    col[0].code_kind = SHMC_KIND_DATETIME; /* a datetime subtype without a unit */
     p = forge(&ix, 128, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
@@ -806,36 +901,40 @@ static void test_forged_interval(void **state)
     p = forge(&ix, 128, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_OK);
     free(p);
-    ix.nchunks = 1;   /* the right bounds missing */
+    ix.nchunks = 1; /* the right bounds missing */
     p = forge(&ix, 128, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
     ix.nchunks = 2;
-    ch[1].raw_len = ch[1].stored_len = 16;   /* right bounds of 2 rows for 4 */
+    ch[1].raw_len = ch[1].stored_len = 16; /* right bounds of 2 rows for 4 */
     p = forge(&ix, 128, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
     ch[1].raw_len = ch[1].stored_len = 32;
-    col[0] = (shmc_column_info){.kind = SHMC_KIND_FLOAT64, .nrows = 4, .flags = SHMC_COL_CLOSED_RIGHT};
-    ix.nchunks = 1;   /* closed flags on a float column */
+    col[0] =
+        (shmc_column_info){.kind = SHMC_KIND_FLOAT64, .nrows = 4, .flags = SHMC_COL_CLOSED_RIGHT};
+    ix.nchunks = 1; /* closed flags on a float column */
     p = forge(&ix, 128, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
     col[0].flags = 0;
-    ch[0].role = SHMC_ROLE_RIGHT;   /* a right role on a float column */
+    ch[0].role = SHMC_ROLE_RIGHT; /* a right role on a float column */
     p = forge(&ix, 128, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
     /* a categorical whose dictionary is an interval column */
-    col[0] = (shmc_column_info){.kind = SHMC_KIND_CATEGORICAL, .code_kind = SHMC_KIND_INT64, .dict_column = 1, .nrows = 4};
-    col[1] = (shmc_column_info){.kind = SHMC_KIND_INTERVAL, .code_kind = SHMC_KIND_FLOAT64, .nrows = 0,
+    col[0] = (shmc_column_info){
+        .kind = SHMC_KIND_CATEGORICAL, .code_kind = SHMC_KIND_INT64, .dict_column = 1, .nrows = 4};
+    col[1] = (shmc_column_info){.kind = SHMC_KIND_INTERVAL,
+                                .code_kind = SHMC_KIND_FLOAT64,
+                                .nrows = 0,
                                 .flags = SHMC_COL_DICTIONARY};
     ch[0].role = SHMC_ROLE_VALUES;
     ix.ncolumns = 2;
     p = forge(&ix, 128, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
-    col[1].kind = SHMC_KIND_FLOAT64;   /* the same with a float dictionary opens */
+    col[1].kind = SHMC_KIND_FLOAT64; /* the same with a float dictionary opens */
     p = forge(&ix, 128, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_OK);
     free(p);
@@ -846,54 +945,72 @@ static void test_forged_interval(void **state)
 static void test_forged_sparse(void **state)
 {
     (void)state;
-    shmc_column_info col[2] = {
-        {.kind = SHMC_KIND_SPARSE, .label = {SHMC_LABEL_STR, "s", 1, 0}, .nrows = 4,
-         .code_kind = SHMC_KIND_INT64, .dict_column = 1},
-        {.kind = SHMC_KIND_INT64, .nrows = 1, .flags = SHMC_COL_DICTIONARY}};
-    shmc_chunk_info ch[3] = {
-        {.column = 0, .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 16, .stored_len = 16},
-        {.column = 0, .role = SHMC_ROLE_INDICES, .typesize = 4, .offset = 192, .raw_len = 8, .stored_len = 8},
-        {.column = 1, .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 256, .raw_len = 8, .stored_len = 8}};
-    for (int i = 0; i < 3; i++) ch[i].xxh3 = shmc_hash((const uint8_t[64]){0}, (size_t)ch[i].raw_len);
-    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .columns = col, .ncolumns = 2, .chunks = ch, .nchunks = 3};
+    shmc_column_info col[2] = {{.kind = SHMC_KIND_SPARSE,
+                                .label = {SHMC_LABEL_STR, "s", 1, 0},
+                                .nrows = 4,
+                                .code_kind = SHMC_KIND_INT64,
+                                .dict_column = 1},
+                               {.kind = SHMC_KIND_INT64, .nrows = 1, .flags = SHMC_COL_DICTIONARY}};
+    shmc_chunk_info ch[3] = {{.column = 0,
+                              .role = SHMC_ROLE_VALUES,
+                              .typesize = 8,
+                              .offset = 128,
+                              .raw_len = 16,
+                              .stored_len = 16},
+                             {.column = 0,
+                              .role = SHMC_ROLE_INDICES,
+                              .typesize = 4,
+                              .offset = 192,
+                              .raw_len = 8,
+                              .stored_len = 8},
+                             {.column = 1,
+                              .role = SHMC_ROLE_VALUES,
+                              .typesize = 8,
+                              .offset = 256,
+                              .raw_len = 8,
+                              .stored_len = 8}};
+    for (int i = 0; i < 3; i++)
+        ch[i].xxh3 = shmc_hash((const uint8_t[64]){0}, (size_t)ch[i].raw_len);
+    shmc_index ix = {
+        .nrows = 4, .rows_per_chunk = 4, .columns = col, .ncolumns = 2, .chunks = ch, .nchunks = 3};
     size_t len;
     uint8_t *p = forge(&ix, 192, &len);
-    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);   /* the honest one */
+    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
     free(p);
-    ch[1].raw_len = ch[1].stored_len = 4;   /* 1 row number for 2 values */
+    ch[1].raw_len = ch[1].stored_len = 4; /* 1 row number for 2 values */
     ch[1].xxh3 = shmc_hash((const uint8_t[4]){0}, 4);
     p = forge(&ix, 192, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
-    ch[0].raw_len = ch[0].stored_len = 40;   /* 5 values in a row group of 4 rows */
+    ch[0].raw_len = ch[0].stored_len = 40; /* 5 values in a row group of 4 rows */
     ch[1].raw_len = ch[1].stored_len = 20;
     p = forge(&ix, 192, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
-    ch[0].raw_len = ch[0].stored_len = 12;   /* 1.5 values */
+    ch[0].raw_len = ch[0].stored_len = 12; /* 1.5 values */
     ch[1].raw_len = ch[1].stored_len = 8;
     p = forge(&ix, 192, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
     ch[0].raw_len = ch[0].stored_len = 16;
-    col[1].nrows = 2;   /* a fill "value" of two rows */
+    col[1].nrows = 2; /* a fill "value" of two rows */
     ch[2].raw_len = ch[2].stored_len = 16;
     p = forge(&ix, 192, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
     col[1].nrows = 1;
     ch[2].raw_len = ch[2].stored_len = 8;
-    col[1].kind = SHMC_KIND_FLOAT64;   /* fill of another kind */
+    col[1].kind = SHMC_KIND_FLOAT64; /* fill of another kind */
     p = forge(&ix, 192, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
     col[1].kind = SHMC_KIND_INT64;
-    col[0].code_kind = SHMC_KIND_STRING;   /* values of a kind sparse does not store */
+    col[0].code_kind = SHMC_KIND_STRING; /* values of a kind sparse does not store */
     p = forge(&ix, 192, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
     col[0].code_kind = SHMC_KIND_INT64;
-    col[0].dict_column = 0;   /* its own fill column */
+    col[0].dict_column = 0; /* its own fill column */
     p = forge(&ix, 192, &len);
     assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
     free(p);
@@ -908,8 +1025,13 @@ static void test_forged_sparse_rows(void **state)
     int32_t rows[] = {1, 2, 3};
     int64_t vals[] = {10, 20, 30}, fill = 0;
     shmc_column_desc fd = {.kind = SHMC_KIND_INT64, .values = &fill};
-    shmc_column_desc d = {.kind = SHMC_KIND_SPARSE, .code_kind = SHMC_KIND_INT64, .values = vals,
-                          .sparse_index = rows, .nsparse = 3, .categories = &fd, .ncategories = 1,
+    shmc_column_desc d = {.kind = SHMC_KIND_SPARSE,
+                          .code_kind = SHMC_KIND_INT64,
+                          .values = vals,
+                          .sparse_index = rows,
+                          .nsparse = 3,
+                          .categories = &fd,
+                          .ncategories = 1,
                           .label = {SHMC_LABEL_STR, "s", 1, 0}};
     shmc_frame *f;
     assert_int_equal(shmc_frame_create(&f), SHMC_OK);

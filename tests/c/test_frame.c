@@ -16,10 +16,10 @@
 
 #define RPC 64
 
-static const int fixed_kinds[] = {SHMC_KIND_BOOL, SHMC_KIND_INT8, SHMC_KIND_INT16, SHMC_KIND_INT32,
-                                  SHMC_KIND_INT64, SHMC_KIND_UINT8, SHMC_KIND_UINT16, SHMC_KIND_UINT32,
-                                  SHMC_KIND_UINT64, SHMC_KIND_FLOAT32, SHMC_KIND_FLOAT64,
-                                  SHMC_KIND_DATETIME, SHMC_KIND_TIMEDELTA};
+static const int fixed_kinds[] = {
+    SHMC_KIND_BOOL,    SHMC_KIND_INT8,     SHMC_KIND_INT16,    SHMC_KIND_INT32,  SHMC_KIND_INT64,
+    SHMC_KIND_UINT8,   SHMC_KIND_UINT16,   SHMC_KIND_UINT32,   SHMC_KIND_UINT64, SHMC_KIND_FLOAT32,
+    SHMC_KIND_FLOAT64, SHMC_KIND_DATETIME, SHMC_KIND_TIMEDELTA};
 #define NFIXED (sizeof fixed_kinds / sizeof fixed_kinds[0])
 
 static void check_label(shmc_segment *seg, uint32_t c, const char *name)
@@ -41,7 +41,8 @@ static void check_fixed(shmc_segment *seg, uint64_t n)
         size_t sz = shmc_kind_itemsize(fixed_kinds[i]), len = 0;
         uint8_t *want = malloc(n * sz + 1);
         hc_fill(want, n * sz, i + 1);
-        if (fixed_kinds[i] == SHMC_KIND_BOOL) for (uint64_t r = 0; r < n; r++) want[r] &= 1;
+        if (fixed_kinds[i] == SHMC_KIND_BOOL)
+            for (uint64_t r = 0; r < n; r++) want[r] &= 1;
         uint8_t *got = hc_decode_role(seg, i, SHMC_ROLE_VALUES, &len);
         assert_non_null(got);
         assert_int_equal(len, n * sz);
@@ -170,7 +171,7 @@ static void check_mixed(shmc_segment *seg, uint64_t n)
     assert_int_equal(shmc_segment_info_get(seg, &info), SHMC_OK);
     assert_int_equal(info.nrows, n);
     assert_int_equal(info.rows_per_chunk, RPC);
-    assert_int_equal(info.ncolumns, NFIXED + 5);   /* + cat, s, nint, obj, dictionary */
+    assert_int_equal(info.ncolumns, NFIXED + 5); /* + cat, s, nint, obj, dictionary */
     assert_int_equal(info.nrowgroups, (n + RPC - 1) / RPC);
     check_fixed(seg, n);
     check_categorical(seg, n);
@@ -215,16 +216,56 @@ static void roundtrip(const char *dest_kind, int codec, int shuffle, uint64_t n)
     shmc_frame_free(f);
 }
 
-static void test_raw_shm(void **s) { (void)s; roundtrip("shm", SHMC_CODEC_NONE, 0, 1000); }
-static void test_raw_file(void **s) { (void)s; roundtrip("file", SHMC_CODEC_NONE, 0, 1000); }
-static void test_raw_buffer(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_NONE, 0, 1000); }
-static void test_zstd_shm(void **s) { (void)s; roundtrip("shm", SHMC_CODEC_ZSTD, 0, 1000); }
-static void test_zstd_shuffle_file(void **s) { (void)s; roundtrip("file", SHMC_CODEC_ZSTD, 1, 1000); }
-static void test_zstd_shuffle_buffer(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 1000); }
-static void test_one_row(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_NONE, 0, 1); }
-static void test_one_row_zstd(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 1); }
-static void test_exact_rowgroups(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_NONE, 0, 4 * RPC); }
-static void test_zero_rows(void **s) { (void)s; roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 0); }
+static void test_raw_shm(void **s)
+{
+    (void)s;
+    roundtrip("shm", SHMC_CODEC_NONE, 0, 1000);
+}
+static void test_raw_file(void **s)
+{
+    (void)s;
+    roundtrip("file", SHMC_CODEC_NONE, 0, 1000);
+}
+static void test_raw_buffer(void **s)
+{
+    (void)s;
+    roundtrip("buffer", SHMC_CODEC_NONE, 0, 1000);
+}
+static void test_zstd_shm(void **s)
+{
+    (void)s;
+    roundtrip("shm", SHMC_CODEC_ZSTD, 0, 1000);
+}
+static void test_zstd_shuffle_file(void **s)
+{
+    (void)s;
+    roundtrip("file", SHMC_CODEC_ZSTD, 1, 1000);
+}
+static void test_zstd_shuffle_buffer(void **s)
+{
+    (void)s;
+    roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 1000);
+}
+static void test_one_row(void **s)
+{
+    (void)s;
+    roundtrip("buffer", SHMC_CODEC_NONE, 0, 1);
+}
+static void test_one_row_zstd(void **s)
+{
+    (void)s;
+    roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 1);
+}
+static void test_exact_rowgroups(void **s)
+{
+    (void)s;
+    roundtrip("buffer", SHMC_CODEC_NONE, 0, 4 * RPC);
+}
+static void test_zero_rows(void **s)
+{
+    (void)s;
+    roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 0);
+}
 
 /* Strings without nulls: no validity bitmap given, or one with every bit set.
  * Either way no validity chunk is stored and offsets are re-based per row group. */
@@ -295,7 +336,7 @@ static void test_period(void **s)
     shmc_frame_create(&f);
     shmc_frame_set_nrows(f, N);
     shmc_column_desc d = {.kind = SHMC_KIND_PERIOD, .values = v};
-    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);   /* no dtype */
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG); /* no dtype */
     assert_non_null(strstr(shmc_frame_errmsg(f), "period[<freq>]"));
     d.dtype = "period[D";
     assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);
@@ -347,9 +388,11 @@ static void test_interval(void **s)
     shmc_frame *f;
     shmc_frame_create(&f);
     shmc_frame_set_nrows(f, N);
-    shmc_column_desc d = {.kind = SHMC_KIND_INTERVAL, .code_kind = SHMC_KIND_FLOAT64, .values = l,
+    shmc_column_desc d = {.kind = SHMC_KIND_INTERVAL,
+                          .code_kind = SHMC_KIND_FLOAT64,
+                          .values = l,
                           .flags = SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT};
-    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);   /* checked at write: */
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK); /* checked at write: */
     d.right = r;
     d.code_kind = SHMC_KIND_BOOL;
     assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);
@@ -364,7 +407,8 @@ static void test_interval(void **s)
     shmc_write_opts o;
     shmc_write_opts_init(&o);
     o.rows_per_chunk = 64;
-    assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_ERR_INVALID_ARG);   /* right is NULL */
+    assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len),
+                     SHMC_ERR_INVALID_ARG); /* right is NULL */
     shmc_frame_free(f);
     shmc_frame_create(&f);
     shmc_frame_set_nrows(f, N);
@@ -385,7 +429,8 @@ static void test_interval(void **s)
     assert_int_equal(ci.nchunks, 6);
     assert_int_equal(ci.null_count, (N + 4) / 9);
     size_t n1 = 0, n2 = 0;
-    uint8_t *gl = hc_decode_role(seg, 0, SHMC_ROLE_VALUES, &n1), *gr = hc_decode_role(seg, 0, SHMC_ROLE_RIGHT, &n2);
+    uint8_t *gl = hc_decode_role(seg, 0, SHMC_ROLE_VALUES, &n1),
+            *gr = hc_decode_role(seg, 0, SHMC_ROLE_RIGHT, &n2);
     assert_int_equal(n1, sizeof l);
     assert_int_equal(n2, sizeof r);
     assert_memory_equal(gl, l, sizeof l);
@@ -407,24 +452,28 @@ static void test_sparse(void **s)
     double vals[K], fillv = NAN, zero = 0;
     int32_t rows[K];
     for (int i = 0; i < K; i++) {
-        rows[i] = 3 + 7 * i;                  /* rows 3 .. 136: 2-3 per row group of 64 */
+        rows[i] = 3 + 7 * i; /* rows 3 .. 136: 2-3 per row group of 64 */
         vals[i] = i % 4 == 1 ? NAN : i * 0.5;
     }
     shmc_column_desc fill = {.kind = SHMC_KIND_FLOAT64, .values = &fillv};
-    shmc_column_desc d = {.kind = SHMC_KIND_SPARSE, .code_kind = SHMC_KIND_FLOAT64, .values = vals,
-                          .sparse_index = rows, .nsparse = K, .ncategories = 1};
+    shmc_column_desc d = {.kind = SHMC_KIND_SPARSE,
+                          .code_kind = SHMC_KIND_FLOAT64,
+                          .values = vals,
+                          .sparse_index = rows,
+                          .nsparse = K,
+                          .ncategories = 1};
     shmc_frame *f;
     shmc_frame_create(&f);
     shmc_frame_set_nrows(f, N);
-    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);   /* no fill value */
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG); /* no fill value */
     shmc_column_desc ifill = {.kind = SHMC_KIND_INT64, .values = &zero};
     d.categories = &ifill;
-    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);   /* fill of another kind */
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG); /* fill of another kind */
     d.categories = &fill;
     d.code_kind = SHMC_KIND_DATETIME;
-    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG);   /* not bool..float64 */
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_ERR_INVALID_ARG); /* not bool..float64 */
     d.code_kind = SHMC_KIND_FLOAT64;
-    rows[5] = rows[4];                                                       /* not increasing */
+    rows[5] = rows[4]; /* not increasing */
     assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
     uint8_t *buf;
     size_t len;
@@ -450,17 +499,18 @@ static void test_sparse(void **s)
     assert_string_equal(shmc_role_name(SHMC_ROLE_INDICES), "indices");
     assert_int_equal(ci.code_kind, SHMC_KIND_FLOAT64);
     assert_int_equal(ci.roles, (1u << SHMC_ROLE_VALUES) | (1u << SHMC_ROLE_INDICES));
-    assert_int_equal(ci.null_count, 5 + (N - K));   /* NaN values + the fill's rows */
+    assert_int_equal(ci.null_count, 5 + (N - K)); /* NaN values + the fill's rows */
     assert_int_equal(shmc_segment_column_info(seg, ci.dict_column, &fi), SHMC_OK);
     assert_true(fi.flags & SHMC_COL_DICTIONARY);
     assert_int_equal(fi.nrows, 1);
     size_t n1 = 0, n2 = 0;
-    uint8_t *gv = hc_decode_role(seg, 0, SHMC_ROLE_VALUES, &n1), *gr = hc_decode_role(seg, 0, SHMC_ROLE_INDICES, &n2);
+    uint8_t *gv = hc_decode_role(seg, 0, SHMC_ROLE_VALUES, &n1),
+            *gr = hc_decode_role(seg, 0, SHMC_ROLE_INDICES, &n2);
     assert_int_equal(n1, sizeof vals);
     assert_int_equal(n2, sizeof rows);
     assert_memory_equal(gv, vals, sizeof vals);
     assert_memory_equal(gr, rows, sizeof rows);
-    uint32_t id;   /* row group 1 (rows 64..127): entries 9..17 */
+    uint32_t id; /* row group 1 (rows 64..127): entries 9..17 */
     assert_int_equal(shmc_segment_chunk_find(seg, 0, 1, SHMC_ROLE_INDICES, &id), SHMC_OK);
     shmc_chunk_info k;
     assert_int_equal(shmc_segment_chunk_info(seg, id, &k), SHMC_OK);
@@ -478,11 +528,16 @@ int main(void)
         cmocka_unit_test(test_period),
         cmocka_unit_test(test_sparse),
         cmocka_unit_test(test_interval),
-        cmocka_unit_test(test_raw_shm),          cmocka_unit_test(test_raw_file),
-        cmocka_unit_test(test_raw_buffer),       cmocka_unit_test(test_zstd_shm),
-        cmocka_unit_test(test_zstd_shuffle_file), cmocka_unit_test(test_zstd_shuffle_buffer),
-        cmocka_unit_test(test_one_row),          cmocka_unit_test(test_one_row_zstd),
-        cmocka_unit_test(test_exact_rowgroups),  cmocka_unit_test(test_zero_rows),
+        cmocka_unit_test(test_raw_shm),
+        cmocka_unit_test(test_raw_file),
+        cmocka_unit_test(test_raw_buffer),
+        cmocka_unit_test(test_zstd_shm),
+        cmocka_unit_test(test_zstd_shuffle_file),
+        cmocka_unit_test(test_zstd_shuffle_buffer),
+        cmocka_unit_test(test_one_row),
+        cmocka_unit_test(test_one_row_zstd),
+        cmocka_unit_test(test_exact_rowgroups),
+        cmocka_unit_test(test_zero_rows),
         cmocka_unit_test(test_strings_without_nulls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,10 +17,10 @@
 #include "shmchunk.h"
 
 #define GOLDEN(name) SHMC_TEST_DATA "/golden/" name
-#define NROWS 100
+#define NROWS        100
 
 typedef struct expect_col {
-    const char *label;   /* str label, or NULL for the others */
+    const char *label; /* str label, or NULL for the others */
     int kind;
     const char *dtype;
     int unit;
@@ -29,19 +29,25 @@ typedef struct expect_col {
 
 /* The data columns of tools/make_golden_segments.py, in frame order. */
 static const expect_col data_cols[] = {
-    {"b", SHMC_KIND_BOOL, "bool", 0, NULL},         {"i8", SHMC_KIND_INT8, "int8", 0, NULL},
-    {"i16", SHMC_KIND_INT16, "int16", 0, NULL},     {"i32", SHMC_KIND_INT32, "int32", 0, NULL},
-    {"i64", SHMC_KIND_INT64, "int64", 0, NULL},     {"u8", SHMC_KIND_UINT8, "uint8", 0, NULL},
-    {"u16", SHMC_KIND_UINT16, "uint16", 0, NULL},   {"u32", SHMC_KIND_UINT32, "uint32", 0, NULL},
-    {"u64", SHMC_KIND_UINT64, "uint64", 0, NULL},   {"f32", SHMC_KIND_FLOAT32, "float32", 0, NULL},
+    {"b", SHMC_KIND_BOOL, "bool", 0, NULL},
+    {"i8", SHMC_KIND_INT8, "int8", 0, NULL},
+    {"i16", SHMC_KIND_INT16, "int16", 0, NULL},
+    {"i32", SHMC_KIND_INT32, "int32", 0, NULL},
+    {"i64", SHMC_KIND_INT64, "int64", 0, NULL},
+    {"u8", SHMC_KIND_UINT8, "uint8", 0, NULL},
+    {"u16", SHMC_KIND_UINT16, "uint16", 0, NULL},
+    {"u32", SHMC_KIND_UINT32, "uint32", 0, NULL},
+    {"u64", SHMC_KIND_UINT64, "uint64", 0, NULL},
+    {"f32", SHMC_KIND_FLOAT32, "float32", 0, NULL},
     {"f64", SHMC_KIND_FLOAT64, "float64", 0, NULL},
     {"dt", SHMC_KIND_DATETIME, "datetime64[us, Europe/Paris]", SHMC_UNIT_US, "Europe/Paris"},
     {"dts", SHMC_KIND_DATETIME, "datetime64[s]", SHMC_UNIT_S, NULL},
     {"td", SHMC_KIND_TIMEDELTA, "timedelta64[ms]", SHMC_UNIT_MS, NULL},
     {"cat", SHMC_KIND_CATEGORICAL, "category", 0, NULL},
-    {"s", SHMC_KIND_STRING, "string[pyarrow]", 0, NULL}, {"n", SHMC_KIND_INT64, "Int64", 0, NULL},
-    {NULL, SHMC_KIND_FLOAT64, "float64", 0, NULL},  /* label 7 */
-    {NULL, SHMC_KIND_OBJECT, "object", 0, NULL},    /* label ("t", 1), pickled */
+    {"s", SHMC_KIND_STRING, "string[pyarrow]", 0, NULL},
+    {"n", SHMC_KIND_INT64, "Int64", 0, NULL},
+    {NULL, SHMC_KIND_FLOAT64, "float64", 0, NULL}, /* label 7 */
+    {NULL, SHMC_KIND_OBJECT, "object", 0, NULL},   /* label ("t", 1), pickled */
 };
 #define NDATA (sizeof data_cols / sizeof data_cols[0])
 
@@ -82,9 +88,9 @@ static void check_columns(shmc_segment *seg, uint32_t first)
     assert_int_equal(c.label.i, 7);
     assert_int_equal(shmc_segment_column_info(seg, first + 18, &c), SHMC_OK);
     assert_int_equal(c.label.type, SHMC_LABEL_PICKLE);
-    assert_true(c.label.len > 2 && (uint8_t)c.label.str[0] == 0x80);   /* PROTO */
+    assert_true(c.label.len > 2 && (uint8_t)c.label.str[0] == 0x80); /* PROTO */
     assert_int_equal(shmc_segment_column_info(seg, first + 16, &c), SHMC_OK);
-    assert_int_equal(c.null_count, 20);                                  /* every fifth row */
+    assert_int_equal(c.null_count, 20); /* every fifth row */
     assert_int_equal(shmc_segment_column_info(seg, first + 14, &c), SHMC_OK);
     assert_true(c.flags & SHMC_COL_ORDERED);
     assert_int_equal(c.code_kind, SHMC_KIND_INT8);
@@ -109,7 +115,7 @@ static void check_values(shmc_segment *seg, uint32_t first)
     for (int r = 0; r < NROWS; r++) assert_int_equal(mask[r] != 0, r % 5 == 0);
     free(mask);
     char *data = (char *)hc_decode_role(seg, first + 15, SHMC_ROLE_DATA, &len);
-    assert_memory_equal(data, "s1\xc3\xa9s2\xc3\xa9", 8);   /* row 0 is missing: no bytes */
+    assert_memory_equal(data, "s1\xc3\xa9s2\xc3\xa9", 8); /* row 0 is missing: no bytes */
     free(data);
 }
 
@@ -143,7 +149,7 @@ static void test_raw_range_index(void **state)
     assert_int_equal(shmc_segment_info_get(seg, &info), SHMC_OK);
     assert_int_equal(info.nrows, NROWS);
     assert_int_equal(info.rows_per_chunk, 64);
-    assert_int_equal(info.ncolumns, NDATA + 1);   /* + the categories */
+    assert_int_equal(info.ncolumns, NDATA + 1); /* + the categories */
     assert_true(info.has_range_index);
     assert_int_equal(info.range_start, 10);
     assert_int_equal(info.range_step, 3);
@@ -163,7 +169,7 @@ static void test_zstd_stored_index(void **state)
     shmc_segment *seg = open_golden(GOLDEN("v1_zstd.shmc"));
     shmc_segment_info info;
     assert_int_equal(shmc_segment_info_get(seg, &info), SHMC_OK);
-    assert_int_equal(info.ncolumns, NDATA + 2);   /* + the index + the categories */
+    assert_int_equal(info.ncolumns, NDATA + 2); /* + the index + the categories */
     assert_false(info.has_range_index);
     assert_int_equal(info.columns_name.type, SHMC_LABEL_INT);
     assert_int_equal(info.columns_name.i, 5);

@@ -15,8 +15,8 @@
 #include "helpers_core.h"
 
 /* Lengths around XXH3's internal boundaries (stripes 64, blocks 1024, buffers 256). */
-static const size_t lens[] = {0, 1, 3, 16, 17, 128, 129, 240, 241, 1023, 1024, 1025, 4095,
-                              65536, 65537, 1000003, 3u << 20};
+static const size_t lens[] = {0,    1,    3,    16,   17,    128,   129,     240,     241,
+                              1023, 1024, 1025, 4095, 65536, 65537, 1000003, 3u << 20};
 
 static void test_hash_matches_libxxhash(void **state)
 {

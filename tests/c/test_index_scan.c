@@ -33,18 +33,37 @@ static void expect_refused(const uint8_t *p, size_t len, const char *what)
 /* ---- format 2: the chunk table ------------------------------------------ */
 
 static const shmc_chunk_info two_chunks[2] = {
-    {.column = 0, .rowgroup = 0, .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .stored_len = 80,
-     .raw_len = 80, .xxh3 = 0x0123456789abcdefULL},
-    {.column = 0, .rowgroup = 1, .role = SHMC_ROLE_VALUES, .codec = SHMC_CODEC_ZSTD, .shuffle = 1,
-     .typesize = 8, .offset = 256, .stored_len = 17, .raw_len = 80, .xxh3 = 0xfedcba9876543210ULL},
+    {.column = 0,
+     .rowgroup = 0,
+     .role = SHMC_ROLE_VALUES,
+     .typesize = 8,
+     .offset = 128,
+     .stored_len = 80,
+     .raw_len = 80,
+     .xxh3 = 0x0123456789abcdefULL},
+    {.column = 0,
+     .rowgroup = 1,
+     .role = SHMC_ROLE_VALUES,
+     .codec = SHMC_CODEC_ZSTD,
+     .shuffle = 1,
+     .typesize = 8,
+     .offset = 256,
+     .stored_len = 17,
+     .raw_len = 80,
+     .xxh3 = 0xfedcba9876543210ULL},
 };
 
 /* An index of one int64 column in two row groups, encoded as format `version`. */
 static void encode_two_chunks(int version, shmc_buf *b)
 {
     shmc_column_info col = {.kind = SHMC_KIND_INT64, .nrows = 20};
-    shmc_index ix = {.version = version, .nrows = 20, .rows_per_chunk = 10, .columns = &col, .ncolumns = 1,
-                     .chunks = (shmc_chunk_info *)two_chunks, .nchunks = 2};
+    shmc_index ix = {.version = version,
+                     .nrows = 20,
+                     .rows_per_chunk = 10,
+                     .columns = &col,
+                     .ncolumns = 1,
+                     .chunks = (shmc_chunk_info *)two_chunks,
+                     .nchunks = 2};
     shmc_err err = {0};
     memset(b, 0, sizeof *b);
     assert_int_equal(shmc_index_encode(&ix, b, &err), SHMC_OK);
@@ -61,7 +80,8 @@ static void expect_decoded(const shmc_buf *b, int version)
         const shmc_chunk_info *k = &ix.chunks[i], *e = &two_chunks[i];
         assert_true(k->column == e->column && k->rowgroup == e->rowgroup && k->role == e->role);
         assert_true(k->codec == e->codec && k->shuffle == e->shuffle && k->typesize == e->typesize);
-        assert_true(k->offset == e->offset && k->stored_len == e->stored_len && k->raw_len == e->raw_len);
+        assert_true(k->offset == e->offset && k->stored_len == e->stored_len &&
+                    k->raw_len == e->raw_len);
         assert_true(k->xxh3 == e->xxh3);
     }
     shmc_index_free(&ix);
@@ -88,12 +108,12 @@ static void test_chunk_table_round_trip(void **state)
 {
     (void)state;
     shmc_buf b;
-    encode_two_chunks(0, &b);   /* 0: the library's format, 2 */
+    encode_two_chunks(0, &b); /* 0: the library's format, 2 */
     expect_decoded(&b, SHMC_FORMAT_VERSION);
     assert_int_equal(SHMC_FORMAT_VERSION, 2);
     assert_non_null(table_at(&b));
     shmc_buf_free(&b);
-    encode_two_chunks(1, &b);   /* format 1 still encodes and decodes as arrays */
+    encode_two_chunks(1, &b); /* format 1 still encodes and decodes as arrays */
     expect_decoded(&b, 1);
     shmc_buf_free(&b);
 }
@@ -103,13 +123,13 @@ static void test_chunk_table_refusals(void **state)
     (void)state;
     shmc_buf b;
     encode_two_chunks(0, &b);
-    table_at(&b)[11] = 1;   /* reserved byte of record 0 */
+    table_at(&b)[11] = 1; /* reserved byte of record 0 */
     expect_decode_refused(&b, "reserved byte");
     table_at(&b)[11] = 0;
-    table_at(&b)[48 + 8] = SHMC_ROLE_COUNT_;   /* role of record 1 */
+    table_at(&b)[48 + 8] = SHMC_ROLE_COUNT_; /* role of record 1 */
     expect_decode_refused(&b, "chunk 1:");
     table_at(&b)[48 + 8] = SHMC_ROLE_VALUES;
-    table_at(&b)[-1] = 95;   /* a bin one byte short of two records; the index ends one byte early */
+    table_at(&b)[-1] = 95; /* a bin one byte short of two records; the index ends one byte early */
     b.len -= 1;
     expect_decode_refused(&b, "48-byte records");
     shmc_buf_free(&b);
@@ -121,7 +141,7 @@ static void test_chunk_keys_follow_the_version(void **state)
     (void)state;
     shmc_buf b;
     encode_two_chunks(1, &b);
-    for (size_t i = 0; i + 3 <= b.len; i++)   /* "v": 1 -> 2 */
+    for (size_t i = 0; i + 3 <= b.len; i++) /* "v": 1 -> 2 */
         if (b.p[i] == 0xa1 && b.p[i + 1] == 'v' && b.p[i + 2] == 1) b.p[i + 2] = 2;
     expect_decode_refused(&b, "needs `chunk_table`");
     shmc_buf_free(&b);
@@ -139,7 +159,7 @@ static void test_counts_beyond_the_bytes(void **state)
     expect_refused(arr32, sizeof arr32, "container count exceeds");
     const uint8_t map16[] = {0xde, 0x80, 0x00, 0xa1, 'k', 0xc0};
     expect_refused(map16, sizeof map16, "container count exceeds");
-    const uint8_t map_odd[] = {0x81, 0xc0};   /* one pair needs two bytes */
+    const uint8_t map_odd[] = {0x81, 0xc0}; /* one pair needs two bytes */
     expect_refused(map_odd, sizeof map_odd, "container count exceeds");
     const uint8_t str32[] = {0xdb, 0x00, 0x00, 0x10, 0x00, 'a', 'b'};
     expect_refused(str32, sizeof str32, "string length exceeds");
@@ -186,7 +206,7 @@ static void test_zone_bound(void **state)
 {
     (void)state;
     uint8_t nils[3 + 1000];
-    nils[0] = 0xdc, nils[1] = 0x03, nils[2] = 0xe8;   /* array16 of 1000 */
+    nils[0] = 0xdc, nils[1] = 0x03, nils[2] = 0xe8; /* array16 of 1000 */
     memset(nils + 3, 0xc0, 1000);
     shmc_err err;
     size_t zone;
@@ -194,7 +214,7 @@ static void test_zone_bound(void **state)
     assert_int_equal(zone, 1000 * sizeof(msgpack_object));
     assert_true(zone <= 24 * sizeof nils);
     uint8_t pairs[3 + 1000];
-    pairs[0] = 0xde, pairs[1] = 0x01, pairs[2] = 0xf4;   /* map16 of 500 nil: nil */
+    pairs[0] = 0xde, pairs[1] = 0x01, pairs[2] = 0xf4; /* map16 of 500 nil: nil */
     memset(pairs + 3, 0xc0, 1000);
     assert_int_equal(scan(pairs, sizeof pairs, &zone, &err), SHMC_OK);
     assert_int_equal(zone, 500 * sizeof(msgpack_object_kv));
@@ -211,8 +231,13 @@ static void test_freq_key(void **state)
                                         "123456789012345678901234567890123", ""};
     for (size_t i = 0; i < sizeof freqs / sizeof *freqs; i++) {
         shmc_column_info col = {.kind = SHMC_KIND_INT64, .nrows = 20};
-        shmc_index ix = {.nrows = 20, .rows_per_chunk = 10, .columns = &col, .ncolumns = 1,
-                         .chunks = (shmc_chunk_info *)two_chunks, .nchunks = 2, .freq = freqs[i]};
+        shmc_index ix = {.nrows = 20,
+                         .rows_per_chunk = 10,
+                         .columns = &col,
+                         .ncolumns = 1,
+                         .chunks = (shmc_chunk_info *)two_chunks,
+                         .nchunks = 2,
+                         .freq = freqs[i]};
         shmc_buf b = {0};
         shmc_err err = {0};
         assert_int_equal(shmc_index_encode(&ix, &b, &err), SHMC_OK);
@@ -231,12 +256,25 @@ static void test_freq_key(void **state)
 static void test_decode_after_scan(void **state)
 {
     (void)state;
-    shmc_column_info col = {.kind = SHMC_KIND_INT64, .label = {SHMC_LABEL_INT, NULL, 0, -7},
-                            .nrows = 4, .dtype = "int64"};
-    shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128,
-                          .stored_len = 32, .raw_len = 32, .xxh3 = 0x0123456789abcdefull};
-    shmc_index ix = {.nrows = 4, .rows_per_chunk = 4, .has_range = 1, .range_start = -5,
-                     .range_step = 2, .columns = &col, .ncolumns = 1, .chunks = &ch, .nchunks = 1};
+    shmc_column_info col = {.kind = SHMC_KIND_INT64,
+                            .label = {SHMC_LABEL_INT, NULL, 0, -7},
+                            .nrows = 4,
+                            .dtype = "int64"};
+    shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES,
+                          .typesize = 8,
+                          .offset = 128,
+                          .stored_len = 32,
+                          .raw_len = 32,
+                          .xxh3 = 0x0123456789abcdefull};
+    shmc_index ix = {.nrows = 4,
+                     .rows_per_chunk = 4,
+                     .has_range = 1,
+                     .range_start = -5,
+                     .range_step = 2,
+                     .columns = &col,
+                     .ncolumns = 1,
+                     .chunks = &ch,
+                     .nchunks = 1};
     shmc_buf b = {0};
     shmc_err err = {0};
     assert_int_equal(shmc_index_encode(&ix, &b, &err), SHMC_OK);

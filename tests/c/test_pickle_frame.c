@@ -18,7 +18,7 @@
 #include "pickle_read.h"
 #include "shmchunk.h"
 
-#define N 5
+#define N       5
 #define MAXCOLS 32
 
 typedef struct rec_col {
@@ -32,22 +32,28 @@ typedef struct rec {
     int64_t start, step;
     char range_name[64], columns_name[64];
     int columns_name_type;
-    shmc_label columns_name_label;   /* points into the frame's owned memory */
+    shmc_label columns_name_label; /* points into the frame's owned memory */
     rec_col cols[MAXCOLS];
     int ncols;
     char freq[48];
-    const uint8_t *meta;   /* df.attrs as a plain pickle (the frame owns it) */
+    const uint8_t *meta; /* df.attrs as a plain pickle (the frame owns it) */
     size_t meta_len;
 } rec;
 
-static void copy_label(char *dst, size_t cap, const shmc_label *l) {
+static void copy_label(char *dst, size_t cap, const shmc_label *l)
+{
     if (l->type == SHMC_LABEL_STR) snprintf(dst, cap, "%.*s", (int)l->len, l->str);
     else if (l->type == SHMC_LABEL_INT) snprintf(dst, cap, "#%lld", (long long)l->i);
     else dst[0] = '\0';
 }
 
-static int rec_nrows(void *u, uint64_t n) { ((rec *)u)->nrows = n; return SHMC_OK; }
-static int rec_range(void *u, int64_t a, int64_t s, const shmc_label *name) {
+static int rec_nrows(void *u, uint64_t n)
+{
+    ((rec *)u)->nrows = n;
+    return SHMC_OK;
+}
+static int rec_range(void *u, int64_t a, int64_t s, const shmc_label *name)
+{
     rec *r = u;
     r->has_range = 1;
     r->start = a;
@@ -55,23 +61,27 @@ static int rec_range(void *u, int64_t a, int64_t s, const shmc_label *name) {
     copy_label(r->range_name, sizeof r->range_name, name);
     return SHMC_OK;
 }
-static int rec_colname(void *u, const shmc_label *name) {
+static int rec_colname(void *u, const shmc_label *name)
+{
     rec *r = u;
     r->columns_name_type = name->type;
     r->columns_name_label = *name;
     copy_label(r->columns_name, sizeof r->columns_name, name);
     return SHMC_OK;
 }
-static int rec_freq(void *u, const char *f) {
-    snprintf(((rec *)u)->freq, sizeof ((rec *)u)->freq, "%s", f);
+static int rec_freq(void *u, const char *f)
+{
+    snprintf(((rec *)u)->freq, sizeof((rec *)u)->freq, "%s", f);
     return SHMC_OK;
 }
-static int rec_meta(void *u, const void *b, size_t n) {
+static int rec_meta(void *u, const void *b, size_t n)
+{
     ((rec *)u)->meta = b;
     ((rec *)u)->meta_len = n;
     return SHMC_OK;
 }
-static int rec_add(void *u, const shmc_column_desc *d) {
+static int rec_add(void *u, const shmc_column_desc *d)
+{
     rec *r = u;
     if (r->ncols >= MAXCOLS) return SHMC_ERR_LIMIT;
     rec_col *c = &r->cols[r->ncols++];
@@ -81,12 +91,14 @@ static int rec_add(void *u, const shmc_column_desc *d) {
     copy_label(c->label, sizeof c->label, &d->label);
     if (d->categories) {
         c->cats = *d->categories;
-        snprintf(c->cat_dtype, sizeof c->cat_dtype, "%s", d->categories->dtype ? d->categories->dtype : "");
+        snprintf(c->cat_dtype, sizeof c->cat_dtype, "%s",
+                 d->categories->dtype ? d->categories->dtype : "");
     }
     return SHMC_OK;
 }
 
-static uint8_t *load(const char *name, size_t *len) {
+static uint8_t *load(const char *name, size_t *len)
+{
     char path[512];
     snprintf(path, sizeof path, "%s/pickles/%s", SHMC_TEST_DATA, name);
     FILE *f = fopen(path, "rb");
@@ -112,7 +124,8 @@ typedef struct run {
     char msg[512];
 } run;
 
-static int run_file(run *x, const char *name) {
+static int run_file(run *x, const char *name)
+{
     memset(x, 0, sizeof *x);
     x->buf = load(name, &x->len);
     if (!x->buf) return 0;
@@ -125,37 +138,62 @@ static int run_file(run *x, const char *name) {
     return 1;
 }
 
-static void run_free(run *x) {
+static void run_free(run *x)
+{
     shmc_frame_free(x->frame);
     free(x->buf);
 }
 
-static rec_col *col(rec *r, const char *label) {
+static rec_col *col(rec *r, const char *label)
+{
     for (int i = 0; i < r->ncols; i++)
         if (!strcmp(r->cols[i].label, label)) return &r->cols[i];
     fail_msg("no column '%s'", label);
     return NULL;
 }
 
-static int64_t i64_at(const void *p, size_t i) { int64_t v; memcpy(&v, (const uint8_t *)p + 8 * i, 8); return v; }
-static int32_t i32_at(const void *p, size_t i) { int32_t v; memcpy(&v, (const uint8_t *)p + 4 * i, 4); return v; }
-static double f64_at(const void *p, size_t i) { double v; memcpy(&v, (const uint8_t *)p + 8 * i, 8); return v; }
-static float f32_at(const void *p, size_t i) { float v; memcpy(&v, (const uint8_t *)p + 4 * i, 4); return v; }
+static int64_t i64_at(const void *p, size_t i)
+{
+    int64_t v;
+    memcpy(&v, (const uint8_t *)p + 8 * i, 8);
+    return v;
+}
+static int32_t i32_at(const void *p, size_t i)
+{
+    int32_t v;
+    memcpy(&v, (const uint8_t *)p + 4 * i, 4);
+    return v;
+}
+static double f64_at(const void *p, size_t i)
+{
+    double v;
+    memcpy(&v, (const uint8_t *)p + 8 * i, 8);
+    return v;
+}
+static float f32_at(const void *p, size_t i)
+{
+    float v;
+    memcpy(&v, (const uint8_t *)p + 4 * i, 4);
+    return v;
+}
 static int8_t i8_at(const void *p, size_t i) { return ((const int8_t *)p)[i]; }
 
 /* i seconds in a column's unit (pandas 3 infers s/us where 2.x said ns). */
-static int64_t secs(const rec_col *c, int64_t i) {
+static int64_t secs(const rec_col *c, int64_t i)
+{
     static const int64_t per[] = {0, 1, 1000, 1000000, 1000000000};
     return i * per[c->d.unit];
 }
 
-static void check_kind(rec_col *c, int kind, const char *dtype) {
+static void check_kind(rec_col *c, int kind, const char *dtype)
+{
     assert_int_equal(c->d.kind, kind);
     assert_string_equal(c->dtype, dtype);
 }
 
 /* A string column: NULL in want[] means missing. */
-static void check_strings(const shmc_column_desc *d, const char *const *want, size_t n) {
+static void check_strings(const shmc_column_desc *d, const char *const *want, size_t n)
+{
     assert_int_equal(d->kind, SHMC_KIND_STRING);
     for (size_t i = 0; i < n; i++) {
         uint64_t b = i + d->validity_offset;
@@ -174,7 +212,8 @@ static void check_strings(const shmc_column_desc *d, const char *const *want, si
 static const char *const TAGS[] = {"pd15", "pd22", "pd31"};
 
 /* Call fn for every version x protocol fixture of a case that exists; want of them. */
-static void each_n(const char *cas, void (*fn)(run *x, const char *tag, int proto), int want) {
+static void each_n(const char *cas, void (*fn)(run *x, const char *tag, int proto), int want)
+{
     int seen = 0;
     for (size_t t = 0; t < 3; t++)
         for (int p = 2; p <= 5; p++) {
@@ -189,21 +228,27 @@ static void each_n(const char *cas, void (*fn)(run *x, const char *tag, int prot
     assert_int_equal(seen, want);
 }
 
-static void each(const char *cas, void (*fn)(run *x, const char *tag, int proto)) { each_n(cas, fn, 12); }
+static void each(const char *cas, void (*fn)(run *x, const char *tag, int proto))
+{
+    each_n(cas, fn, 12);
+}
 
-static void ok_range(run *x, int ncols) {
+static void ok_range(run *x, int ncols)
+{
     assert_int_equal(x->status, SHMC_OK);
     assert_int_equal(x->r.nrows, N);
     assert_int_equal(x->r.ncols, ncols);
 }
 
-static void numeric_fn(run *x, const char *tag, int proto) {
+static void numeric_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 7);
     assert_true(x->r.has_range);
     assert_int_equal(x->r.start, 0);
     assert_int_equal(x->r.step, 1);
-    rec_col *c = col(&x->r, "i64"), *f = col(&x->r, "f64"), *i32 = col(&x->r, "i32"), *b = col(&x->r, "b");
+    rec_col *c = col(&x->r, "i64"), *f = col(&x->r, "f64"), *i32 = col(&x->r, "i32"),
+            *b = col(&x->r, "b");
     rec_col *u8 = col(&x->r, "u8"), *f32 = col(&x->r, "f32"), *be = col(&x->r, "be");
     check_kind(c, SHMC_KIND_INT64, "int64");
     check_kind(f, SHMC_KIND_FLOAT64, "float64");
@@ -212,7 +257,7 @@ static void numeric_fn(run *x, const char *tag, int proto) {
     check_kind(u8, SHMC_KIND_UINT8, "uint8");
     check_kind(f32, SHMC_KIND_FLOAT32, "float32");
     check_kind(be, SHMC_KIND_INT32, "int32");
-    assert_string_equal(x->r.cols[0].label, "i64");   /* column order kept */
+    assert_string_equal(x->r.cols[0].label, "i64"); /* column order kept */
     assert_string_equal(x->r.cols[6].label, "be");
     for (int i = 0; i < N; i++) {
         assert_int_equal(i64_at(c->d.values, (size_t)i), i * 3 - 7);
@@ -230,7 +275,8 @@ static void numeric_fn(run *x, const char *tag, int proto) {
     }
 }
 
-static void wide_f_fn(run *x, const char *tag, int proto) {
+static void wide_f_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 3);
     const char *names[] = {"x", "y", "z"};
@@ -241,7 +287,8 @@ static void wide_f_fn(run *x, const char *tag, int proto) {
     }
 }
 
-static void wide_c_fn(run *x, const char *tag, int proto) {
+static void wide_c_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 3);
     const char *names[] = {"x", "y", "z"};
@@ -251,7 +298,8 @@ static void wide_c_fn(run *x, const char *tag, int proto) {
     }
 }
 
-static void index_int_fn(run *x, const char *tag, int proto) {
+static void index_int_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 2);
     assert_false(x->r.has_range);
@@ -263,7 +311,8 @@ static void index_int_fn(run *x, const char *tag, int proto) {
     assert_false(col(&x->r, "v")->d.flags & SHMC_COL_INDEX);
 }
 
-static void index_range_fn(run *x, const char *tag, int proto) {
+static void index_range_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 1);
     assert_true(x->r.has_range);
@@ -272,7 +321,8 @@ static void index_range_fn(run *x, const char *tag, int proto) {
     assert_string_equal(x->r.range_name, "r");
 }
 
-static void index_dt_fn(run *x, const char *tag, int proto) {
+static void index_dt_fn(run *x, const char *tag, int proto)
+{
     (void)proto;
     ok_range(x, 2);
     rec_col *ix = &x->r.cols[0];
@@ -280,10 +330,12 @@ static void index_dt_fn(run *x, const char *tag, int proto) {
     assert_string_equal(ix->label, "day");
     assert_int_equal(ix->d.kind, SHMC_KIND_DATETIME);
     assert_string_equal(ix->dtype, !strcmp(tag, "pd31") ? "datetime64[us]" : "datetime64[ns]");
-    for (int i = 0; i < N; i++) assert_int_equal(i64_at(ix->d.values, (size_t)i), secs(ix, i * 86400LL));
+    for (int i = 0; i < N; i++)
+        assert_int_equal(i64_at(ix->d.values, (size_t)i), secs(ix, i * 86400LL));
 }
 
-static void datetimes_fn(run *x, const char *tag, int proto) {
+static void datetimes_fn(run *x, const char *tag, int proto)
+{
     (void)proto;
     ok_range(x, 5);
     rec_col *nv = col(&x->r, "naive"), *utc = col(&x->r, "utc"), *par = col(&x->r, "paris");
@@ -293,7 +345,8 @@ static void datetimes_fn(run *x, const char *tag, int proto) {
     assert_string_equal(utc->tz, "UTC");
     check_kind(par, SHMC_KIND_DATETIME, "datetime64[ns, Europe/Paris]");
     assert_string_equal(par->tz, "Europe/Paris");
-    check_kind(td, SHMC_KIND_TIMEDELTA, !strcmp(tag, "pd31") ? "timedelta64[us]" : "timedelta64[ns]");
+    check_kind(td, SHMC_KIND_TIMEDELTA,
+               !strcmp(tag, "pd31") ? "timedelta64[us]" : "timedelta64[ns]");
     assert_string_equal(nv->tz, "");
     for (int i = 0; i < N; i++) {
         int64_t want = i * 1000000000LL;
@@ -306,7 +359,8 @@ static void datetimes_fn(run *x, const char *tag, int proto) {
     }
 }
 
-static void categorical_fn(run *x, const char *tag, int proto) {
+static void categorical_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 2);
     rec_col *cs = col(&x->r, "cs"), *ci = col(&x->r, "ci");
@@ -327,7 +381,8 @@ static void categorical_fn(run *x, const char *tag, int proto) {
     for (int i = 0; i < N; i++) assert_int_equal(i8_at(ci->d.values, (size_t)i), icodes[i]);
 }
 
-static void nullable_fn(run *x, const char *tag, int proto) {
+static void nullable_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 4);
     rec_col *a = col(&x->r, "Int64"), *u = col(&x->r, "UInt8"), *f = col(&x->r, "Float64");
@@ -336,7 +391,8 @@ static void nullable_fn(run *x, const char *tag, int proto) {
     check_kind(u, SHMC_KIND_UINT8, "UInt8");
     check_kind(f, SHMC_KIND_FLOAT64, "Float64");
     check_kind(b, SHMC_KIND_BOOL, "boolean");
-    const uint8_t ma[] = {0, 1, 0, 0, 1}, mu[] = {0, 0, 1, 0, 0}, mf[] = {0, 1, 0, 0, 0}, mb[] = {0, 0, 1, 0, 0};
+    const uint8_t ma[] = {0, 1, 0, 0, 1}, mu[] = {0, 0, 1, 0, 0}, mf[] = {0, 1, 0, 0, 0},
+                  mb[] = {0, 0, 1, 0, 0};
     assert_memory_equal(a->d.mask, ma, N);
     assert_memory_equal(u->d.mask, mu, N);
     assert_memory_equal(f->d.mask, mf, N);
@@ -348,14 +404,15 @@ static void nullable_fn(run *x, const char *tag, int proto) {
     assert_int_equal(((const uint8_t *)b->d.values)[1], 0);
 }
 
-static void strings_fn(run *x, const char *tag, int proto) {
+static void strings_fn(run *x, const char *tag, int proto)
+{
     (void)proto;
     int v3 = !strcmp(tag, "pd31"), v15 = !strcmp(tag, "pd15");
     ok_range(x, v3 ? 7 : v15 ? 3 : 5);
     const char *const obj[] = {"a", NULL, "ccc", NULL, "\xc3\xa9t\xc3\xa9"};
     const char *const ext[] = {"a", NULL, "ccc", "", "\xc3\xa9t\xc3\xa9"};
     rec_col *o = col(&x->r, "obj"), *on = col(&x->r, "obj_nan");
-    check_kind(o, SHMC_KIND_STRING, "object");       /* missing spelt None */
+    check_kind(o, SHMC_KIND_STRING, "object"); /* missing spelt None */
     check_strings(&o->d, obj, N);
     check_kind(on, SHMC_KIND_STRING, "object[nan]"); /* missing spelt NaN */
     check_strings(&on->d, obj, N);
@@ -366,7 +423,7 @@ static void strings_fn(run *x, const char *tag, int proto) {
         rec_col *pa = col(&x->r, "pa");
         check_kind(pa, SHMC_KIND_STRING, "string[pyarrow]");
         check_strings(&pa->d, ext, N);
-        rec_col *np = col(&x->r, "pa_np");   /* pandas 2 "pyarrow_numpy", pandas 3 str */
+        rec_col *np = col(&x->r, "pa_np"); /* pandas 2 "pyarrow_numpy", pandas 3 str */
         check_kind(np, SHMC_KIND_STRING, "str");
         check_strings(&np->d, ext, N);
     }
@@ -379,7 +436,8 @@ static void strings_fn(run *x, const char *tag, int proto) {
     }
 }
 
-static void index_str_fn(run *x, const char *tag, int proto) {
+static void index_str_fn(run *x, const char *tag, int proto)
+{
     (void)proto;
     ok_range(x, 2);
     rec_col *ix = &x->r.cols[0];
@@ -392,7 +450,8 @@ static void index_str_fn(run *x, const char *tag, int proto) {
 
 /* MultiIndex rows: one index column per level, each the level's values taken by
  * its codes; a missing label (code -1) is a null string / NaN. */
-static void index_multi_fn(run *x, const char *tag, int proto) {
+static void index_multi_fn(run *x, const char *tag, int proto)
+{
     (void)proto;
     ok_range(x, 4);
     assert_false(x->r.has_range);
@@ -405,7 +464,8 @@ static void index_multi_fn(run *x, const char *tag, int proto) {
     check_kind(k, SHMC_KIND_STRING, "object[nan]");
     const char *const keys[] = {"k1", "k0", "k1", "k0", NULL};
     check_strings(&k->d, keys, N);
-    check_kind(t, SHMC_KIND_DATETIME, !strcmp(tag, "pd31") ? "datetime64[us, UTC]" : "datetime64[ns, UTC]");
+    check_kind(t, SHMC_KIND_DATETIME,
+               !strcmp(tag, "pd31") ? "datetime64[us, UTC]" : "datetime64[ns, UTC]");
     assert_string_equal(t->tz, "UTC");
     check_kind(h, SHMC_KIND_FLOAT64, "float64");
     for (int i = 0; i < N; i++) {
@@ -416,7 +476,8 @@ static void index_multi_fn(run *x, const char *tag, int proto) {
     }
 }
 
-static void index_cat_fn(run *x, const char *tag, int proto) {
+static void index_cat_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 2);
     rec_col *ix = &x->r.cols[0];
@@ -428,7 +489,8 @@ static void index_cat_fn(run *x, const char *tag, int proto) {
     for (int i = 0; i < N; i++) assert_int_equal(i8_at(ix->d.values, (size_t)i), i % 2);
 }
 
-static void labels_fn(run *x, const char *tag, int proto) {
+static void labels_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 2);
     assert_int_equal(x->r.cols[0].d.label.type, SHMC_LABEL_INT);
@@ -438,11 +500,12 @@ static void labels_fn(run *x, const char *tag, int proto) {
     assert_string_equal(x->r.columns_name, "cols");
 }
 
-static void empty_fn(run *x, const char *tag, int proto) {
+static void empty_fn(run *x, const char *tag, int proto)
+{
     (void)proto;
     assert_int_equal(x->status, SHMC_OK);
     assert_int_equal(x->r.nrows, 0);
-    if (!strcmp(tag, "pd15")) {   /* pandas 1.5's DataFrame() has an empty object Index */
+    if (!strcmp(tag, "pd15")) { /* pandas 1.5's DataFrame() has an empty object Index */
         assert_int_equal(x->r.ncols, 1);
         assert_true(x->r.cols[0].d.flags & SHMC_COL_INDEX);
         check_kind(&x->r.cols[0], SHMC_KIND_STRING, "object");
@@ -453,7 +516,8 @@ static void empty_fn(run *x, const char *tag, int proto) {
 }
 
 /* Zero rows, every kind: the same kinds and dtype strings as with rows. */
-static void zero_rows_fn(run *x, const char *tag, int proto) {
+static void zero_rows_fn(run *x, const char *tag, int proto)
+{
     (void)proto;
     int v3 = !strcmp(tag, "pd31"), v15 = !strcmp(tag, "pd15");
     assert_int_equal(x->status, SHMC_OK);
@@ -470,7 +534,8 @@ static void zero_rows_fn(run *x, const char *tag, int proto) {
 }
 
 /* Parse a SHMC_LABEL_PICKLE label with the reader itself. */
-static shmc_pk_value *label_value(const shmc_label *l, shmc_pk_doc **doc) {
+static shmc_pk_value *label_value(const shmc_label *l, shmc_pk_doc **doc)
+{
     assert_int_equal(l->type, SHMC_LABEL_PICKLE);
     shmc_pk_input in = {(const uint8_t *)l->str, l->len, NULL, NULL, 0};
     shmc_pk_value *root;
@@ -479,7 +544,8 @@ static shmc_pk_value *label_value(const shmc_label *l, shmc_pk_doc **doc) {
     return root;
 }
 
-static void labels_mixed_fn(run *x, const char *tag, int proto) {
+static void labels_mixed_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 6);
     const shmc_label *l[6];
@@ -505,7 +571,8 @@ static void labels_mixed_fn(run *x, const char *tag, int proto) {
 }
 
 /* A pickled tuple label equal to (s, i). */
-static void check_tuple_label(const shmc_label *l, const char *s, int64_t i) {
+static void check_tuple_label(const shmc_label *l, const char *s, int64_t i)
+{
     shmc_pk_doc *doc;
     shmc_pk_value *v = label_value(l, &doc);
     assert_int_equal(v->type, SHMC_PK_TUPLE);
@@ -517,13 +584,15 @@ static void check_tuple_label(const shmc_label *l, const char *s, int64_t i) {
 }
 
 /* MultiIndex column labels become tuple labels, the level names one tuple name. */
-static void columns_multi_fn(run *x, const char *tag, int proto) {
+static void columns_multi_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 3);
     check_tuple_label(&x->r.cols[0].d.label, "a", 1);
     check_tuple_label(&x->r.cols[1].d.label, "a", 2);
     check_tuple_label(&x->r.cols[2].d.label, "b", -3);
-    for (int i = 0; i < N; i++) assert_true(f64_at(x->r.cols[2].d.values, (size_t)i) == 3.0 * i + 2);
+    for (int i = 0; i < N; i++)
+        assert_true(f64_at(x->r.cols[2].d.values, (size_t)i) == 3.0 * i + 2);
     shmc_pk_doc *doc;
     shmc_pk_value *names = label_value(&x->r.columns_name_label, &doc);
     assert_int_equal(names->type, SHMC_PK_TUPLE);
@@ -532,14 +601,16 @@ static void columns_multi_fn(run *x, const char *tag, int proto) {
     shmc_pk_doc_free(doc);
 }
 
-static void pyobj_fn(run *x, const char *tag, int proto) {
+static void pyobj_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
     assert_non_null(strstr(x->msg, "object column row 0 holds a int"));
 }
 
 /* Refused before the first frame call: nothing reached the recorder. */
-static void untouched(const run *x) {
+static void untouched(const run *x)
+{
     assert_int_equal(x->r.ncols, 0);
     assert_int_equal(x->r.nrows, 0);
     assert_false(x->r.has_range);
@@ -547,25 +618,29 @@ static void untouched(const run *x) {
 
 /* An object column of strings refused for how it spells missing values: the
  * message names the column and the spelling, and nothing was recorded. */
-static void refused_spelling(const run *x, const char *column, const char *spelling) {
+static void refused_spelling(const run *x, const char *column, const char *spelling)
+{
     assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
     assert_non_null(strstr(x->msg, column));
     assert_non_null(strstr(x->msg, spelling));
     untouched(x);
 }
 
-static void mixnull_fn(run *x, const char *tag, int proto) {
+static void mixnull_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     refused_spelling(x, "column 1 ('mix')", "both None and NaN");
 }
 
-static void na_fn(run *x, const char *tag, int proto) {
+static void na_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     refused_spelling(x, "column 0 ('na')", "spelt pd.NA");
 }
 
 /* ---- index freq, df.attrs, duplicate labels (pandas 2.2 and 3.1 only) ---- */
-static void each_meta(const char *cas, void (*fn)(run *x, const char *tag, int proto)) {
+static void each_meta(const char *cas, void (*fn)(run *x, const char *tag, int proto))
+{
     int seen = 0;
     for (size_t t = 1; t < 3; t++)
         for (int p = 2; p <= 5; p++) {
@@ -580,7 +655,8 @@ static void each_meta(const char *cas, void (*fn)(run *x, const char *tag, int p
     assert_int_equal(seen, 8);
 }
 
-static void freq_is(run *x, const char *want, int kind, const char *name) {
+static void freq_is(run *x, const char *want, int kind, const char *name)
+{
     assert_int_equal(x->status, SHMC_OK);
     assert_int_equal(x->r.nrows, N);
     assert_int_equal(x->r.ncols, 2);
@@ -590,17 +666,31 @@ static void freq_is(run *x, const char *want, int kind, const char *name) {
     assert_string_equal(x->r.freq, want);
 }
 
-static void freq_day_fn(run *x, const char *t, int p) { (void)t, (void)p; freq_is(x, "D", SHMC_KIND_DATETIME, "t"); }
-static void freq_bday_fn(run *x, const char *t, int p) { (void)t, (void)p; freq_is(x, "B", SHMC_KIND_DATETIME, ""); }
-static void freq_td_fn(run *x, const char *t, int p) { (void)t, (void)p; freq_is(x, "h", SHMC_KIND_TIMEDELTA, "d"); }
-static void freq_week_fn(run *x, const char *t, int p) {
+static void freq_day_fn(run *x, const char *t, int p)
+{
+    (void)t, (void)p;
+    freq_is(x, "D", SHMC_KIND_DATETIME, "t");
+}
+static void freq_bday_fn(run *x, const char *t, int p)
+{
+    (void)t, (void)p;
+    freq_is(x, "B", SHMC_KIND_DATETIME, "");
+}
+static void freq_td_fn(run *x, const char *t, int p)
+{
+    (void)t, (void)p;
+    freq_is(x, "h", SHMC_KIND_TIMEDELTA, "d");
+}
+static void freq_week_fn(run *x, const char *t, int p)
+{
     (void)t, (void)p;
     freq_is(x, "-2W-MON", SHMC_KIND_DATETIME, "");
     assert_string_equal(x->r.cols[0].tz, "UTC");
 }
 
 /* df.attrs arrive as a plain-value pickle: {"src": "x", "n": [1, 2.5, None], "nested": {...}} */
-static void attrs_fn(run *x, const char *t, int p) {
+static void attrs_fn(run *x, const char *t, int p)
+{
     (void)t, (void)p;
     assert_int_equal(x->status, SHMC_OK);
     assert_string_equal(x->r.freq, "");
@@ -620,7 +710,8 @@ static void attrs_fn(run *x, const char *t, int p) {
     shmc_pk_doc_free(doc);
 }
 
-static void dup_fn(run *x, const char *t, int p) {
+static void dup_fn(run *x, const char *t, int p)
+{
     (void)t, (void)p;
     ok_range(x, 2);
     assert_string_equal(x->r.cols[0].label, "x");
@@ -629,16 +720,18 @@ static void dup_fn(run *x, const char *t, int p) {
     assert_int_equal(x->r.cols[1].d.kind, SHMC_KIND_FLOAT64);
 }
 
-static void refuse_attrs_fn(run *x, const char *t, int p) {
+static void refuse_attrs_fn(run *x, const char *t, int p)
+{
     (void)t, (void)p;
     assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
     assert_non_null(strstr(x->msg, "df.attrs"));
     assert_non_null(strstr(x->msg, "_unpickle_timestamp"));
-    assert_int_equal(x->r.nrows, 0);   /* refused before anything reached the frame */
+    assert_int_equal(x->r.nrows, 0); /* refused before anything reached the frame */
     assert_int_equal(x->r.ncols, 0);
 }
 
-static void refuse_freq_fn(run *x, const char *t, int p) {
+static void refuse_freq_fn(run *x, const char *t, int p)
+{
     (void)t, (void)p;
     assert_int_equal(x->status, SHMC_ERR_UNSUPPORTED);
     assert_non_null(strstr(x->msg, "CustomBusinessDay"));
@@ -646,41 +739,116 @@ static void refuse_freq_fn(run *x, const char *t, int p) {
     assert_int_equal(x->r.ncols, 0);
 }
 
-static void test_meta_freq(void **s) {
+static void test_meta_freq(void **s)
+{
     (void)s;
     each_meta("meta_freq_day", freq_day_fn);
     each_meta("meta_freq_bday", freq_bday_fn);
     each_meta("meta_freq_td", freq_td_fn);
     each_meta("meta_freq_week", freq_week_fn);
 }
-static void test_meta_attrs(void **s) { (void)s; each_meta("meta_attrs", attrs_fn); }
-static void test_meta_dup(void **s) { (void)s; each_meta("meta_dup", dup_fn); }
-static void test_refuse_meta(void **s) {
+static void test_meta_attrs(void **s)
+{
+    (void)s;
+    each_meta("meta_attrs", attrs_fn);
+}
+static void test_meta_dup(void **s)
+{
+    (void)s;
+    each_meta("meta_dup", dup_fn);
+}
+static void test_refuse_meta(void **s)
+{
     (void)s;
     each_meta("refuse_attrs", refuse_attrs_fn);
     each_meta("refuse_freq", refuse_freq_fn);
 }
 
-static void test_numeric(void **s) { (void)s; each("numeric", numeric_fn); }
-static void test_wide_f(void **s) { (void)s; each("wide_f", wide_f_fn); }
-static void test_wide_c(void **s) { (void)s; each("wide_c", wide_c_fn); }
-static void test_index_int(void **s) { (void)s; each("index_int", index_int_fn); }
-static void test_index_range(void **s) { (void)s; each("index_range", index_range_fn); }
-static void test_index_dt(void **s) { (void)s; each("index_dt", index_dt_fn); }
-static void test_datetimes(void **s) { (void)s; each("datetimes", datetimes_fn); }
-static void test_categorical(void **s) { (void)s; each("categorical", categorical_fn); }
-static void test_nullable(void **s) { (void)s; each("nullable", nullable_fn); }
-static void test_strings(void **s) { (void)s; each("strings", strings_fn); }
-static void test_labels_mixed(void **s) { (void)s; each("labels_mixed", labels_mixed_fn); }
-static void test_empty(void **s) { (void)s; each("empty", empty_fn); }
-static void test_zero_rows(void **s) { (void)s; each("zero_rows", zero_rows_fn); }
-static void test_index_str(void **s) { (void)s; each("index_str", index_str_fn); }
-static void test_index_multi(void **s) { (void)s; each("index_multi", index_multi_fn); }
-static void test_index_cat(void **s) { (void)s; each("index_cat", index_cat_fn); }
+static void test_numeric(void **s)
+{
+    (void)s;
+    each("numeric", numeric_fn);
+}
+static void test_wide_f(void **s)
+{
+    (void)s;
+    each("wide_f", wide_f_fn);
+}
+static void test_wide_c(void **s)
+{
+    (void)s;
+    each("wide_c", wide_c_fn);
+}
+static void test_index_int(void **s)
+{
+    (void)s;
+    each("index_int", index_int_fn);
+}
+static void test_index_range(void **s)
+{
+    (void)s;
+    each("index_range", index_range_fn);
+}
+static void test_index_dt(void **s)
+{
+    (void)s;
+    each("index_dt", index_dt_fn);
+}
+static void test_datetimes(void **s)
+{
+    (void)s;
+    each("datetimes", datetimes_fn);
+}
+static void test_categorical(void **s)
+{
+    (void)s;
+    each("categorical", categorical_fn);
+}
+static void test_nullable(void **s)
+{
+    (void)s;
+    each("nullable", nullable_fn);
+}
+static void test_strings(void **s)
+{
+    (void)s;
+    each("strings", strings_fn);
+}
+static void test_labels_mixed(void **s)
+{
+    (void)s;
+    each("labels_mixed", labels_mixed_fn);
+}
+static void test_empty(void **s)
+{
+    (void)s;
+    each("empty", empty_fn);
+}
+static void test_zero_rows(void **s)
+{
+    (void)s;
+    each("zero_rows", zero_rows_fn);
+}
+static void test_index_str(void **s)
+{
+    (void)s;
+    each("index_str", index_str_fn);
+}
+static void test_index_multi(void **s)
+{
+    (void)s;
+    each("index_multi", index_multi_fn);
+}
+static void test_index_cat(void **s)
+{
+    (void)s;
+    each("index_cat", index_cat_fn);
+}
 
 /* The old BlockManager __getstate__ form; "a" and "c" share one int64 block
  * placed by an index array [0, 2]. */
-static void test_legacy_manager(void **s) {
+static void test_legacy_manager(void **s)
+{
     (void)s;
     for (int p = 2; p <= 5; p++) {
         char name[64];
@@ -704,7 +872,8 @@ static void test_legacy_manager(void **s) {
 
 /* pyarrow's pickle of a sliced "string" array: int32 offsets widened, array
  * offset 2 applied to offsets and validity. */
-static void test_arrow_sliced(void **s) {
+static void test_arrow_sliced(void **s)
+{
     (void)s;
     const char *const want[] = {"a", NULL, "ccc", "", "\xc3\xa9t\xc3\xa9"};
     for (int p = 2; p <= 5; p++) {
@@ -716,14 +885,15 @@ static void test_arrow_sliced(void **s) {
         rec_col *c = col(&x.r, "s");
         check_kind(c, SHMC_KIND_STRING, "str");
         assert_int_equal(c->d.validity_offset, 2);
-        assert_int_equal(i64_at(c->d.offsets, 0), 3);   /* "zz" "y" before the slice */
+        assert_int_equal(i64_at(c->d.offsets, 0), 3); /* "zz" "y" before the slice */
         check_strings(&c->d, want, N);
         run_free(&x);
     }
 }
 
 /* Protocol 5 with out-of-band buffers: columns are views of the caller's buffers. */
-static void test_oob(void **s) {
+static void test_oob(void **s)
+{
     (void)s;
     for (size_t t = 0; t < 3; t++) {
         char name[64];
@@ -750,7 +920,8 @@ static void test_oob(void **s) {
         rec_col *f = col(&r, "f"), *g = col(&r, "g"), *n = col(&r, "n");
         int inside = 0;
         for (size_t i = 0; i < nb; i++)
-            inside |= (const uint8_t *)f->d.values >= owned[i] && (const uint8_t *)f->d.values < owned[i] + lens[i];
+            inside |= (const uint8_t *)f->d.values >= owned[i] &&
+                      (const uint8_t *)f->d.values < owned[i] + lens[i];
         assert_true(inside);
         check_kind(n, SHMC_KIND_INT64, "Int64");
         for (int i = 0; i < N; i++) {
@@ -770,7 +941,8 @@ static void test_oob(void **s) {
 
 /* Every accepted fixture is a frame the writer accepts; what comes back out of
  * the segment keeps kinds, dtype strings and values. */
-static void test_written_segment(void **s) {
+static void test_written_segment(void **s)
+{
     (void)s;
     char dir[512];
     snprintf(dir, sizeof dir, "%s/pickles", SHMC_TEST_DATA);
@@ -779,8 +951,8 @@ static void test_written_segment(void **s) {
     struct dirent *e;
     int written = 0;
     while ((e = readdir(d))) {
-        if (strncmp(e->d_name, "pd", 2) || !strstr(e->d_name, ".pkl") || strstr(e->d_name, "refuse") ||
-            strstr(e->d_name, "oob"))
+        if (strncmp(e->d_name, "pd", 2) || !strstr(e->d_name, ".pkl") ||
+            strstr(e->d_name, "refuse") || strstr(e->d_name, "oob"))
             continue;
         size_t len;
         uint8_t *buf = load(e->d_name, &len);
@@ -794,7 +966,8 @@ static void test_written_segment(void **s) {
         if (rc) fail_msg("%s: write: %s", e->d_name, shmc_frame_errmsg(fr));
         shmc_segment *seg;
         assert_int_equal(shmc_segment_create(&seg), SHMC_OK);
-        assert_int_equal(shmc_segment_open_buffer(seg, seg_bytes, seg_len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
+        assert_int_equal(shmc_segment_open_buffer(seg, seg_bytes, seg_len, SHMC_OPEN_VERIFY_ALL),
+                         SHMC_OK);
         shmc_segment_info info;
         assert_int_equal(shmc_segment_info_get(seg, &info), SHMC_OK);
         int none = strstr(e->d_name, "_empty_") || strstr(e->d_name, "_zero_rows_");
@@ -828,20 +1001,27 @@ static void test_written_segment(void **s) {
 /* ---- hostile inputs (issue 12; tests/regressions/pickle_read, made by
  * tools/make_hostile_pickles.py): each is refused with a message naming the
  * construct and its byte offset, or read with the values pandas would show. */
-static int run_regression(run *x, const char *name) {
+static int run_regression(run *x, const char *name)
+{
     char rel[256];
     snprintf(rel, sizeof rel, "../../regressions/pickle_read/%s", name);
     return run_file(x, rel);
 }
 
-static void test_hostile_refused(void **s) {
+static void test_hostile_refused(void **s)
+{
     (void)s;
-    static const struct { const char *file; int status; const char *msg; } cases[] = {
+    static const struct {
+        const char *file;
+        int status;
+        const char *msg;
+    } cases[] = {
         {"multiindex-codes-dtype-i999-stack-overflow", SHMC_ERR_UNSUPPORTED,
          "pickle byte 3013: numpy dtype 'i999'"},
         {"masked-mask-dtype-b0-reads-past-empty-bytes", SHMC_ERR_UNSUPPORTED,
          "pickle byte 2407: numpy dtype 'b0'"},
-        {"fortran-block-dtype-i0-gather-hang", SHMC_ERR_UNSUPPORTED, "pickle byte 206: numpy dtype 'i0'"},
+        {"fortran-block-dtype-i0-gather-hang", SHMC_ERR_UNSUPPORTED,
+         "pickle byte 206: numpy dtype 'i0'"},
         {"frozenset-as-reduce-args-null-item", SHMC_ERR_UNSUPPORTED,
          "pickle byte 207: unsupported construct _codecs.encode as a byte buffer"},
         {"frozenset-as-arrow-buffers-null-item", SHMC_ERR_UNSUPPORTED,
@@ -855,13 +1035,14 @@ static void test_hostile_refused(void **s) {
         if (x.status != cases[i].status || !strstr(x.msg, cases[i].msg))
             fail_msg("%s: status %d, message '%s'; want %d, '%s'", cases[i].file, x.status, x.msg,
                      cases[i].status, cases[i].msg);
-        assert_int_equal(x.r.ncols, 0);   /* refused before the first column */
+        assert_int_equal(x.r.ncols, 0); /* refused before the first column */
         run_free(&x);
     }
 }
 
 /* Level 1 is RangeIndex(-2**63, 2**63 - 1, 2**62) taken by codes [3, 2]. */
-static void test_hostile_range_level(void **s) {
+static void test_hostile_range_level(void **s)
+{
     (void)s;
     run x;
     assert_true(run_regression(&x, "rangeindex-level-int64-min-step-2e62-overflow"));
@@ -874,7 +1055,8 @@ static void test_hostile_range_level(void **s) {
 }
 
 /* Bool bytes 2 and 255 and a mask byte 2 come out as 1 (numpy's truth value). */
-static void test_hostile_bools(void **s) {
+static void test_hostile_bools(void **s)
+{
     (void)s;
     run x;
     assert_true(run_regression(&x, "bool-values-and-mask-bytes-not-0-1"));
@@ -889,7 +1071,8 @@ static void test_hostile_bools(void **s) {
 }
 
 /* Sparse[int64] [0, 0, 1, 0] (refused until issue 15): one stored value at row 2. */
-static void test_sparse_int(void **s) {
+static void test_sparse_int(void **s)
+{
     (void)s;
     run x;
     assert_true(run_file(&x, "pd31_sparse_int_p5.pkl"));
@@ -904,7 +1087,8 @@ static void test_sparse_int(void **s) {
 }
 
 /* Issue 15: Sparse[float64, nan], Sparse[int64, 0], Sparse[bool, False] (pandas 2.2, 3.1). */
-static void sparse_fn(run *x, const char *tag, int proto) {
+static void sparse_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 3);
     rec_col *sf = col(&x->r, "sf"), *si = col(&x->r, "si"), *sb = col(&x->r, "sb");
@@ -928,10 +1112,15 @@ static void sparse_fn(run *x, const char *tag, int proto) {
     assert_int_equal(((const uint8_t *)sb->cats.values)[0], 0);
 }
 
-static void test_sparse(void **s) { (void)s; each_n("sparse", sparse_fn, 8); }
+static void test_sparse(void **s)
+{
+    (void)s;
+    each_n("sparse", sparse_fn, 8);
+}
 
 /* Row numbers out of order are refused before anything is stored. */
-static void test_sparse_unsorted(void **s) {
+static void test_sparse_unsorted(void **s)
+{
     (void)s;
     run x;
     assert_true(run_file(&x, "pd31_sparse_int_p5.pkl"));
@@ -953,7 +1142,8 @@ static void test_sparse_unsorted(void **s) {
 }
 
 /* Issue 15: period[D] / period[M] (pandas 2.2 and 3.1 fixtures, protocols 2-5). */
-static void periods_fn(run *x, const char *tag, int proto) {
+static void periods_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 2);
     rec_col *pd_ = col(&x->r, "pd"), *pm = col(&x->r, "pm");
@@ -965,14 +1155,20 @@ static void periods_fn(run *x, const char *tag, int proto) {
     }
 }
 
-static void test_periods(void **s) { (void)s; each_n("periods", periods_fn, 8); }
+static void test_periods(void **s)
+{
+    (void)s;
+    each_n("periods", periods_fn, 8);
+}
 
 /* Issue 15: interval[int64, right], [float64, both], [datetime64[ns], left], [.., UTC], neither. */
-static void intervals_fn(run *x, const char *tag, int proto) {
+static void intervals_fn(run *x, const char *tag, int proto)
+{
     (void)tag, (void)proto;
     ok_range(x, 4);
     const uint32_t both = SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT;
-    rec_col *ii = col(&x->r, "ii"), *if_ = col(&x->r, "if"), *it = col(&x->r, "it"), *iz = col(&x->r, "iz");
+    rec_col *ii = col(&x->r, "ii"), *if_ = col(&x->r, "if"), *it = col(&x->r, "it"),
+            *iz = col(&x->r, "iz");
     check_kind(ii, SHMC_KIND_INTERVAL, "interval[int64, right]");
     check_kind(if_, SHMC_KIND_INTERVAL, "interval[float64, both]");
     check_kind(it, SHMC_KIND_INTERVAL, "interval[datetime64[ns], left]");
@@ -994,7 +1190,8 @@ static void intervals_fn(run *x, const char *tag, int proto) {
             assert_true(f64_at(if_->d.values, (size_t)i) == i * 0.5);
             assert_true(f64_at(if_->d.right, (size_t)i) == i * 0.5 + 1);
         }
-        int64_t l = i == 3 ? INT64_MIN : i * 1000000000LL, r = i == 3 ? INT64_MIN : l + 1000000000LL;
+        int64_t l = i == 3 ? INT64_MIN : i * 1000000000LL,
+                r = i == 3 ? INT64_MIN : l + 1000000000LL;
         assert_int_equal(i64_at(it->d.values, (size_t)i), l);
         assert_int_equal(i64_at(it->d.right, (size_t)i), r);
         assert_int_equal(i64_at(iz->d.values, (size_t)i), l);
@@ -1002,10 +1199,15 @@ static void intervals_fn(run *x, const char *tag, int proto) {
     }
 }
 
-static void test_intervals(void **s) { (void)s; each_n("intervals", intervals_fn, 8); }
+static void test_intervals(void **s)
+{
+    (void)s;
+    each_n("intervals", intervals_fn, 8);
+}
 
 /* An IntervalDtype whose closed side is not one of the four is refused by name. */
-static void test_interval_bad_closed(void **s) {
+static void test_interval_bad_closed(void **s)
+{
     (void)s;
     run x;
     assert_true(run_file(&x, "pd22_intervals_p5.pkl"));
@@ -1023,7 +1225,8 @@ static void test_interval_bad_closed(void **s) {
 }
 
 /* A frequency outside the segment's vocabulary is refused, naming the construct. */
-static void test_period_bad_freq(void **s) {
+static void test_period_bad_freq(void **s)
+{
     (void)s;
     run x;
     assert_true(run_file(&x, "pd31_periods_p5.pkl"));
@@ -1040,33 +1243,74 @@ static void test_period_bad_freq(void **s) {
     run_free(&x);
 }
 
-static void test_labels(void **s) { (void)s; each("labels", labels_fn); }
-static void test_columns_multi(void **s) { (void)s; each("columns_multi", columns_multi_fn); }
-static void test_refuse_pyobj(void **s) { (void)s; each("refuse_pyobj", pyobj_fn); }
-static void test_refuse_mixnull(void **s) { (void)s; each("refuse_mixnull", mixnull_fn); }
-static void test_refuse_na(void **s) { (void)s; each("refuse_na", na_fn); }
+static void test_labels(void **s)
+{
+    (void)s;
+    each("labels", labels_fn);
+}
+static void test_columns_multi(void **s)
+{
+    (void)s;
+    each("columns_multi", columns_multi_fn);
+}
+static void test_refuse_pyobj(void **s)
+{
+    (void)s;
+    each("refuse_pyobj", pyobj_fn);
+}
+static void test_refuse_mixnull(void **s)
+{
+    (void)s;
+    each("refuse_mixnull", mixnull_fn);
+}
+static void test_refuse_na(void **s)
+{
+    (void)s;
+    each("refuse_na", na_fn);
+}
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_numeric),      cmocka_unit_test(test_wide_f),
-        cmocka_unit_test(test_wide_c),       cmocka_unit_test(test_index_int),
-        cmocka_unit_test(test_index_range),  cmocka_unit_test(test_index_dt),
-        cmocka_unit_test(test_datetimes),    cmocka_unit_test(test_categorical),
-        cmocka_unit_test(test_nullable),     cmocka_unit_test(test_strings),
-        cmocka_unit_test(test_labels),       cmocka_unit_test(test_index_str),
+        cmocka_unit_test(test_numeric),
+        cmocka_unit_test(test_wide_f),
+        cmocka_unit_test(test_wide_c),
+        cmocka_unit_test(test_index_int),
+        cmocka_unit_test(test_index_range),
+        cmocka_unit_test(test_index_dt),
+        cmocka_unit_test(test_datetimes),
+        cmocka_unit_test(test_categorical),
+        cmocka_unit_test(test_nullable),
+        cmocka_unit_test(test_strings),
+        cmocka_unit_test(test_labels),
+        cmocka_unit_test(test_index_str),
         cmocka_unit_test(test_index_multi),
-        cmocka_unit_test(test_index_cat),    cmocka_unit_test(test_legacy_manager),
-        cmocka_unit_test(test_labels_mixed), cmocka_unit_test(test_empty),        cmocka_unit_test(test_zero_rows),
-        cmocka_unit_test(test_oob),          cmocka_unit_test(test_arrow_sliced),          cmocka_unit_test(test_written_segment),       cmocka_unit_test(test_columns_multi),
-        cmocka_unit_test(test_refuse_pyobj), cmocka_unit_test(test_refuse_mixnull),
+        cmocka_unit_test(test_index_cat),
+        cmocka_unit_test(test_legacy_manager),
+        cmocka_unit_test(test_labels_mixed),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_zero_rows),
+        cmocka_unit_test(test_oob),
+        cmocka_unit_test(test_arrow_sliced),
+        cmocka_unit_test(test_written_segment),
+        cmocka_unit_test(test_columns_multi),
+        cmocka_unit_test(test_refuse_pyobj),
+        cmocka_unit_test(test_refuse_mixnull),
         cmocka_unit_test(test_refuse_na),
-        cmocka_unit_test(test_meta_freq),    cmocka_unit_test(test_meta_attrs),
-        cmocka_unit_test(test_meta_dup),     cmocka_unit_test(test_refuse_meta),
-        cmocka_unit_test(test_hostile_refused), cmocka_unit_test(test_hostile_range_level),
-        cmocka_unit_test(test_hostile_bools),  cmocka_unit_test(test_sparse_int),
-        cmocka_unit_test(test_sparse),       cmocka_unit_test(test_sparse_unsorted),
-        cmocka_unit_test(test_periods),      cmocka_unit_test(test_period_bad_freq),
-        cmocka_unit_test(test_intervals),    cmocka_unit_test(test_interval_bad_closed),
+        cmocka_unit_test(test_meta_freq),
+        cmocka_unit_test(test_meta_attrs),
+        cmocka_unit_test(test_meta_dup),
+        cmocka_unit_test(test_refuse_meta),
+        cmocka_unit_test(test_hostile_refused),
+        cmocka_unit_test(test_hostile_range_level),
+        cmocka_unit_test(test_hostile_bools),
+        cmocka_unit_test(test_sparse_int),
+        cmocka_unit_test(test_sparse),
+        cmocka_unit_test(test_sparse_unsorted),
+        cmocka_unit_test(test_periods),
+        cmocka_unit_test(test_period_bad_freq),
+        cmocka_unit_test(test_intervals),
+        cmocka_unit_test(test_interval_bad_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,8 @@ typedef struct parsed {
     shmc_err err;
 } parsed;
 
-static parsed *parse_lim(const void *buf, size_t len, const shmc_pickle_limits *lim) {
+static parsed *parse_lim(const void *buf, size_t len, const shmc_pickle_limits *lim)
+{
     static parsed p;
     memset(&p, 0, sizeof p);
     shmc_pk_input in = {buf, len, NULL, NULL, 0};
@@ -33,7 +34,8 @@ static parsed *parse_lim(const void *buf, size_t len, const shmc_pickle_limits *
 
 static void done(parsed *p) { shmc_pk_doc_free(p->doc); }
 
-static void expect_error(parsed *p, int status, const char *needle) {
+static void expect_error(parsed *p, int status, const char *needle)
+{
     assert_int_equal(p->status, status);
     assert_null(p->root);
     assert_null(p->doc);
@@ -41,12 +43,14 @@ static void expect_error(parsed *p, int status, const char *needle) {
 }
 
 /* ---- opcode families ------------------------------------------------------ */
-static void test_ints(void **s) {
+static void test_ints(void **s)
+{
     (void)s;
     /* (BININT1 200, BININT2 40000, BININT -5, LONG1 -2 (1 byte), LONG1 2^63 (9 bytes), LONG4 2^40) */
     static const char pk[] = "\x80\x04(K\xc8M\x40\x9cJ\xfb\xff\xff\xff\x8a\x01\xfe"
                              "\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x80\x00"
-                             "\x8b\x06\x00\x00\x00" "\x00\x00\x00\x00\x00\x01t.";
+                             "\x8b\x06\x00\x00\x00"
+                             "\x00\x00\x00\x00\x00\x01t.";
     parsed *p = PARSE(pk);
     assert_int_equal(p->status, SHMC_OK);
     assert_int_equal(p->root->type, SHMC_PK_TUPLE);
@@ -63,7 +67,8 @@ static void test_ints(void **s) {
     expect_error(PARSE(wide), SHMC_ERR_UNSUPPORTED, "wider than 64 bits");
 }
 
-static void test_bools_none_float(void **s) {
+static void test_bools_none_float(void **s)
+{
     (void)s;
     static const char pk[] = "\x80\x05\x88\x89N\x87.";
     parsed *p = PARSE(pk);
@@ -80,10 +85,14 @@ static void test_bools_none_float(void **s) {
     done(p);
 }
 
-static void test_strings_bytes(void **s) {
+static void test_strings_bytes(void **s)
+{
     (void)s;
-    static const char pk[] = "\x80\x05(\x8c\x02hiX\x03\x00\x00\x00" "abc\x8d\x01\x00\x00\x00\x00\x00\x00\x00z"
-                             "C\x02\x01\x02" "B\x01\x00\x00\x00\x03" "\x8e\x01\x00\x00\x00\x00\x00\x00\x00\x04"
+    static const char pk[] = "\x80\x05(\x8c\x02hiX\x03\x00\x00\x00"
+                             "abc\x8d\x01\x00\x00\x00\x00\x00\x00\x00z"
+                             "C\x02\x01\x02"
+                             "B\x01\x00\x00\x00\x03"
+                             "\x8e\x01\x00\x00\x00\x00\x00\x00\x00\x04"
                              "\x96\x02\x00\x00\x00\x00\x00\x00\x00\x05\x06t.";
     parsed *p = PARSE(pk);
     assert_int_equal(p->status, SHMC_OK);
@@ -102,15 +111,22 @@ static void test_strings_bytes(void **s) {
     assert_true(ba->flags & SHMC_PK_F_BYTEARRAY);
     assert_int_equal(ba->v.bytes.ptr[1], 6);
     done(p);
-    static const char big[] = "\x80\x05X\xff\xff\xff\xff" "ab.";
+    static const char big[] = "\x80\x05X\xff\xff\xff\xff"
+                              "ab.";
     expect_error(PARSE(big), SHMC_ERR_PICKLE, "only");
 }
 
-static void test_containers(void **s) {
+static void test_containers(void **s)
+{
     (void)s;
     /* ([1, 2, 3], {'a': 1, 'b': 2}, {7}, frozenset(), (), [4]) via every builder */
-    static const char pk[] = "\x80\x04(]K\x01" "a(K\x02K\x03" "e}\x8c\x01" "aK\x01s(\x8c\x01" "bK\x02u"
-                             "\x8f(K\x07\x90(\x91)(K\x04l" "t.";
+    static const char pk[] = "\x80\x04(]K\x01"
+                             "a(K\x02K\x03"
+                             "e}\x8c\x01"
+                             "aK\x01s(\x8c\x01"
+                             "bK\x02u"
+                             "\x8f(K\x07\x90(\x91)(K\x04l"
+                             "t.";
     parsed *p = PARSE(pk);
     assert_int_equal(p->status, SHMC_OK);
     assert_int_equal(shmc_pk_len(p->root), 6);
@@ -135,14 +151,17 @@ static void test_containers(void **s) {
     assert_int_equal(e->status, SHMC_OK);
     assert_int_equal(shmc_pk_len(e->root), 0);
     done(e);
-    static const char dict_mark[] = "\x80\x04(K\x01K\x02K\x03" "d.";
+    static const char dict_mark[] = "\x80\x04(K\x01K\x02K\x03"
+                                    "d.";
     expect_error(PARSE(dict_mark), SHMC_ERR_PICKLE, "odd number");
     /* APPEND to something that is not a list would call a method */
-    static const char bad_append[] = "\x80\x04)K\x01" "a.";
+    static const char bad_append[] = "\x80\x04)K\x01"
+                                     "a.";
     expect_error(PARSE(bad_append), SHMC_ERR_UNSUPPORTED, "APPEND");
 }
 
-static void test_tuples_n(void **s) {
+static void test_tuples_n(void **s)
+{
     (void)s;
     static const char pk[] = "\x80\x04K\x01\x85K\x01K\x02\x86K\x01K\x02K\x03\x87\x87.";
     parsed *p = PARSE(pk);
@@ -155,28 +174,42 @@ static void test_tuples_n(void **s) {
     expect_error(PARSE(under), SHMC_ERR_PICKLE, "TUPLE3");
 }
 
-static void test_stack_ops(void **s) {
+static void test_stack_ops(void **s)
+{
     (void)s;
     /* K1 K2 POP -> K1; MARK K3 K4 POP_MARK; DUP -> (1, 1); MARK POP (pops the mark) */
-    static const char pk[] = "\x80\x04K\x01K\x02" "0(K\x03K\x04" "1" "2(0\x86.";
+    static const char pk[] = "\x80\x04K\x01K\x02"
+                             "0(K\x03K\x04"
+                             "1"
+                             "2(0\x86.";
     parsed *p = PARSE(pk);
     assert_int_equal(p->status, SHMC_OK);
     assert_int_equal(shmc_pk_len(p->root), 2);
     assert_int_equal(shmc_pk_item(p->root, 0)->v.i, 1);
     assert_ptr_equal(shmc_pk_item(p->root, 0), shmc_pk_item(p->root, 1));
     done(p);
-    expect_error(PARSE("\x80\x04" "0."), SHMC_ERR_PICKLE, "POP");
-    expect_error(PARSE("\x80\x04" "1."), SHMC_ERR_PICKLE, "no MARK");
+    expect_error(PARSE("\x80\x04"
+                       "0."),
+                 SHMC_ERR_PICKLE, "POP");
+    expect_error(PARSE("\x80\x04"
+                       "1."),
+                 SHMC_ERR_PICKLE, "no MARK");
     expect_error(PARSE("\x80\x04K\x01K\x02."), SHMC_ERR_PICKLE, "STOP with 2 values");
     expect_error(PARSE("\x80\x04(K\x01."), SHMC_ERR_PICKLE, "marks");
     expect_error(PARSE("\x80\x04N.xx"), SHMC_ERR_PICKLE, "trailing");
 }
 
-static void test_memo(void **s) {
+static void test_memo(void **s)
+{
     (void)s;
     /* MEMOIZE(0) BINPUT 1, LONG_BINPUT 2, PUT 3, then BINGET/LONG_BINGET/GET */
-    static const char pk[] = "\x80\x04(\x8c\x01" "a\x94\x8c\x01" "bq\x01\x8c\x01" "cr\x02\x00\x00\x00"
-                             "\x8c\x01" "dp3\n" "h\x00j\x01\x00\x00\x00g2\ng3\nt.";
+    static const char pk[] = "\x80\x04(\x8c\x01"
+                             "a\x94\x8c\x01"
+                             "bq\x01\x8c\x01"
+                             "cr\x02\x00\x00\x00"
+                             "\x8c\x01"
+                             "dp3\n"
+                             "h\x00j\x01\x00\x00\x00g2\ng3\nt.";
     parsed *p = PARSE(pk);
     assert_int_equal(p->status, SHMC_OK);
     assert_int_equal(shmc_pk_len(p->root), 8);
@@ -190,11 +223,16 @@ static void test_memo(void **s) {
     expect_error(PARSE("\x80\x04Ngx\n."), SHMC_ERR_PICKLE, "memo key");
 }
 
-static void test_globals_calls(void **s) {
+static void test_globals_calls(void **s)
+{
     (void)s;
     /* GLOBAL m f; (STACK_GLOBAL m g)(1,) REDUCE; NEWOBJ; NEWOBJ_EX; BUILD */
-    static const char pk[] = "\x80\x04(cmod\nfun\n" "\x8c\x03mod\x8c\x01g\x93K\x01\x85R"
-                             "\x8c\x01m\x8c\x01" "C\x93)\x81}b" "\x8c\x01m\x8c\x01" "D\x93)}\x92t.";
+    static const char pk[] = "\x80\x04(cmod\nfun\n"
+                             "\x8c\x03mod\x8c\x01g\x93K\x01\x85R"
+                             "\x8c\x01m\x8c\x01"
+                             "C\x93)\x81}b"
+                             "\x8c\x01m\x8c\x01"
+                             "D\x93)}\x92t.";
     parsed *p = PARSE(pk);
     assert_int_equal(p->status, SHMC_OK);
     assert_true(shmc_pk_is_global(shmc_pk_item(p->root, 0), "mod", "fun"));
@@ -211,12 +249,17 @@ static void test_globals_calls(void **s) {
     assert_int_equal(x->v.call.kwargs->type, SHMC_PK_DICT);
     done(p);
     expect_error(PARSE("\x80\x04K\x01K\x02\x93."), SHMC_ERR_PICKLE, "STACK_GLOBAL needs two str");
-    expect_error(PARSE("\x80\x04" "cmod\nfu"), SHMC_ERR_PICKLE, "not terminated");
-    expect_error(PARSE("\x80\x04" "cm\nC\n)\x81}b}b."), SHMC_ERR_UNSUPPORTED, "second BUILD");
+    expect_error(PARSE("\x80\x04"
+                       "cmod\nfu"),
+                 SHMC_ERR_PICKLE, "not terminated");
+    expect_error(PARSE("\x80\x04"
+                       "cm\nC\n)\x81}b}b."),
+                 SHMC_ERR_UNSUPPORTED, "second BUILD");
     expect_error(PARSE("\x80\x04)}b."), SHMC_ERR_UNSUPPORTED, "BUILD on a tuple");
 }
 
-static void test_buffers_frames(void **s) {
+static void test_buffers_frames(void **s)
+{
     (void)s;
     static const char pk[] = "\x80\x05\x95\x04\x00\x00\x00\x00\x00\x00\x00\x97\x97\x98\x86.";
     uint8_t a[3] = {1, 2, 3}, b[1] = {9};
@@ -241,7 +284,8 @@ static void test_buffers_frames(void **s) {
     expect_error(PARSE("\x80\x05\x95\xff\x00\x00\x00\x00\x00\x00\x00N."), SHMC_ERR_PICKLE, "FRAME");
 }
 
-static void test_refusals(void **s) {
+static void test_refusals(void **s)
+{
     (void)s;
     expect_error(PARSE("\x80\x04P1\n."), SHMC_ERR_UNSUPPORTED, "pickle byte 2 (PERSID)");
     expect_error(PARSE("\x80\x04NQ."), SHMC_ERR_UNSUPPORTED, "BINPERSID");
@@ -259,7 +303,8 @@ static void test_refusals(void **s) {
 }
 
 /* ---- limits --------------------------------------------------------------- */
-static void test_limit_depth(void **s) {
+static void test_limit_depth(void **s)
+{
     (void)s;
     char pk[64];
     size_t n = 0;
@@ -276,9 +321,10 @@ static void test_limit_depth(void **s) {
     expect_error(parse_lim(pk, n, &lim), SHMC_ERR_LIMIT, "max_depth=9");
 }
 
-static void test_limit_memo(void **s) {
+static void test_limit_memo(void **s)
+{
     (void)s;
-    static const char pk[] = "\x80\x04Nr\x10\x00\x00\x00.";   /* LONG_BINPUT 16 */
+    static const char pk[] = "\x80\x04Nr\x10\x00\x00\x00."; /* LONG_BINPUT 16 */
     shmc_pickle_limits lim = {.max_memo = 17};
     parsed *p = parse_lim(pk, sizeof pk - 1, &lim);
     assert_int_equal(p->status, SHMC_OK);
@@ -290,9 +336,11 @@ static void test_limit_memo(void **s) {
     expect_error(PARSE(huge), SHMC_ERR_LIMIT, "max_alloc");
 }
 
-static void test_limit_items(void **s) {
+static void test_limit_items(void **s)
+{
     (void)s;
-    static const char pk[] = "\x80\x04](K\x01K\x02K\x03" "e.";
+    static const char pk[] = "\x80\x04](K\x01K\x02K\x03"
+                             "e.";
     shmc_pickle_limits lim = {.max_items = 3};
     parsed *p = parse_lim(pk, sizeof pk - 1, &lim);
     assert_int_equal(p->status, SHMC_OK);
@@ -301,10 +349,12 @@ static void test_limit_items(void **s) {
     expect_error(parse_lim(pk, sizeof pk - 1, &lim), SHMC_ERR_LIMIT, "max_items=2");
 }
 
-static void test_limit_alloc(void **s) {
+static void test_limit_alloc(void **s)
+{
     (void)s;
-    static const char pk[] = "\x80\x04](K\x01K\x02K\x03" "e.";
-    shmc_pickle_limits lim = {.max_alloc = 1000};   /* below one arena block */
+    static const char pk[] = "\x80\x04](K\x01K\x02K\x03"
+                             "e.";
+    shmc_pickle_limits lim = {.max_alloc = 1000}; /* below one arena block */
     expect_error(parse_lim(pk, sizeof pk - 1, &lim), SHMC_ERR_LIMIT, "max_alloc=1000");
     lim.max_alloc = 1u << 20;
     parsed *p = parse_lim(pk, sizeof pk - 1, &lim);
@@ -315,7 +365,8 @@ static void test_limit_alloc(void **s) {
 }
 
 /* ---- hostile input -------------------------------------------------------- */
-static uint8_t *load(const char *name, size_t *len) {
+static uint8_t *load(const char *name, size_t *len)
+{
     char path[512];
     snprintf(path, sizeof path, "%s/pickles/%s", SHMC_TEST_DATA, name);
     FILE *f = fopen(path, "rb");
@@ -331,7 +382,8 @@ static uint8_t *load(const char *name, size_t *len) {
     return b;
 }
 
-static int frame_read(const uint8_t *buf, size_t len) {
+static int frame_read(const uint8_t *buf, size_t len)
+{
     shmc_frame *fr;
     assert_int_equal(shmc_frame_create(&fr), SHMC_OK);
     int st = shmc_frame_from_pickle(fr, buf, len, NULL, NULL, 0, NULL);
@@ -342,9 +394,11 @@ static int frame_read(const uint8_t *buf, size_t len) {
 
 /* Every prefix of a real pickle is refused (each is cut before STOP); a copy of
  * exactly the prefix length is used so ASan sees any read past it. */
-static void test_truncated_every_offset(void **s) {
+static void test_truncated_every_offset(void **s)
+{
     (void)s;
-    const char *files[] = {"pd31_datetimes_p5.pkl", "pd15_categorical_p2.pkl", "pd22_strings_p4.pkl"};
+    const char *files[] = {"pd31_datetimes_p5.pkl", "pd15_categorical_p2.pkl",
+                           "pd22_strings_p4.pkl"};
     for (size_t f = 0; f < 3; f++) {
         size_t len;
         uint8_t *buf = load(files[f], &len);
@@ -360,9 +414,11 @@ static void test_truncated_every_offset(void **s) {
 }
 
 /* Overwrite each byte with a few values: any status, no crash, no leak. */
-static void test_garbled_every_offset(void **s) {
+static void test_garbled_every_offset(void **s)
+{
     (void)s;
-    const char *files[] = {"pd31_categorical_p5.pkl", "pd22_nullable_p3.pkl", "pd15_index_dt_p2.pkl"};
+    const char *files[] = {"pd31_categorical_p5.pkl", "pd22_nullable_p3.pkl",
+                           "pd15_index_dt_p2.pkl"};
     const uint8_t vals[] = {0x00, 0xff, 0x7f, 0x80};
     for (size_t f = 0; f < 3; f++) {
         size_t len;
@@ -383,7 +439,8 @@ static void test_garbled_every_offset(void **s) {
 
 /* 10^12 column labels claimed by a few bytes: refused by max_alloc, no huge
  * allocation attempted. */
-static void test_hostile_range_columns(void **s) {
+static void test_hostile_range_columns(void **s)
+{
     (void)s;
     size_t len;
     uint8_t *buf = load("hostile_range_columns_p5.pkl", &len);
@@ -396,7 +453,9 @@ static void test_hostile_range_columns(void **s) {
 }
 
 /* ---- lists of str/None ---------------------------------------------------- */
-static void check_strlist(const shmc_column_desc *d, uint64_t n, const char *const *want, size_t nwant) {
+static void check_strlist(const shmc_column_desc *d, uint64_t n, const char *const *want,
+                          size_t nwant)
+{
     assert_int_equal(n, nwant);
     assert_int_equal(d->kind, SHMC_KIND_STRING);
     assert_int_equal(d->offsets[0], 0);
@@ -413,12 +472,14 @@ static void check_strlist(const shmc_column_desc *d, uint64_t n, const char *con
     }
 }
 
-static void test_strings_from_pickle(void **s) {
+static void test_strings_from_pickle(void **s)
+{
     (void)s;
     char x300[301];
     memset(x300, 'x', 300);
     x300[300] = '\0';
-    const char *const want[] = {"a", NULL, "ccc", "", "\xc3\xa9t\xc3\xa9", x300, "shared-object", "shared-object"};
+    const char *const want[] = {
+        "a", NULL, "ccc", "", "\xc3\xa9t\xc3\xa9", x300, "shared-object", "shared-object"};
     for (int proto = 2; proto <= 5; proto++) {
         char name[64];
         snprintf(name, sizeof name, "strlist_p%d.pkl", proto);
@@ -431,14 +492,15 @@ static void test_strings_from_pickle(void **s) {
         d.dtype = "object";
         uint64_t n = 0;
         assert_int_equal(shmc_frame_strings_from_pickle(fr, buf, len, &d, &n), SHMC_OK);
-        free(buf);   /* the column owns its bytes: the input may go */
+        free(buf); /* the column owns its bytes: the input may go */
         check_strlist(&d, n, want, 8);
-        assert_string_equal(d.dtype, "object");   /* left alone */
+        assert_string_equal(d.dtype, "object"); /* left alone */
         shmc_frame_free(fr);
     }
 }
 
-static void test_strings_from_pickle_big(void **s) {
+static void test_strings_from_pickle_big(void **s)
+{
     (void)s;
     size_t len;
     uint8_t *buf = load("strlist_big_p5.pkl", &len);
@@ -472,32 +534,42 @@ static void test_strings_from_pickle_big(void **s) {
 
 /* Lists the fast path does not expect (LIST from a MARK, a NaN item) go through
  * the generic parser and give the same layout. */
-static void test_strings_from_pickle_generic(void **s) {
+static void test_strings_from_pickle_generic(void **s)
+{
     (void)s;
     shmc_frame *fr;
     assert_int_equal(shmc_frame_create(&fr), SHMC_OK);
     shmc_column_desc d;
     memset(&d, 0, sizeof d);
     uint64_t n = 0;
-    static const char marked[] = "\x80\x04(\x8c\x01" "aN\x8c\x02" "bcl.";
-    assert_int_equal(shmc_frame_strings_from_pickle(fr, marked, sizeof marked - 1, &d, &n), SHMC_OK);
+    static const char marked[] = "\x80\x04(\x8c\x01"
+                                 "aN\x8c\x02"
+                                 "bcl.";
+    assert_int_equal(shmc_frame_strings_from_pickle(fr, marked, sizeof marked - 1, &d, &n),
+                     SHMC_OK);
     const char *const w1[] = {"a", NULL, "bc"};
     check_strlist(&d, n, w1, 3);
-    static const char nan[] = "\x80\x04](\x8c\x01" "aG\x7f\xf8\x00\x00\x00\x00\x00\x00\x8c\x01" "ze.";
+    static const char nan[] = "\x80\x04](\x8c\x01"
+                              "aG\x7f\xf8\x00\x00\x00\x00\x00\x00\x8c\x01"
+                              "ze.";
     memset(&d, 0, sizeof d);
     assert_int_equal(shmc_frame_strings_from_pickle(fr, nan, sizeof nan - 1, &d, &n), SHMC_OK);
     const char *const w2[] = {"a", NULL, "z"};
     check_strlist(&d, n, w2, 3);
-    static const char no_missing[] = "\x80\x05]\x94(\x8c\x01" "a\x94\x8c\x01" "be.";
+    static const char no_missing[] = "\x80\x05]\x94(\x8c\x01"
+                                     "a\x94\x8c\x01"
+                                     "be.";
     memset(&d, 0, sizeof d);
-    assert_int_equal(shmc_frame_strings_from_pickle(fr, no_missing, sizeof no_missing - 1, &d, &n), SHMC_OK);
-    assert_null(d.validity);   /* nothing missing */
+    assert_int_equal(shmc_frame_strings_from_pickle(fr, no_missing, sizeof no_missing - 1, &d, &n),
+                     SHMC_OK);
+    assert_null(d.validity); /* nothing missing */
     const char *const w3[] = {"a", "b"};
     check_strlist(&d, n, w3, 2);
     shmc_frame_free(fr);
 }
 
-static void test_strings_from_pickle_refused(void **s) {
+static void test_strings_from_pickle_refused(void **s)
+{
     (void)s;
     size_t len;
     uint8_t *buf = load("strlist_bad_p5.pkl", &len);
@@ -517,7 +589,8 @@ static void test_strings_from_pickle_refused(void **s) {
 }
 
 /* A DataFrame pickle read end to end through the public frame API. */
-static void test_from_pickle_public(void **s) {
+static void test_from_pickle_public(void **s)
+{
     (void)s;
     size_t len;
     uint8_t *buf = load("pd31_numeric_topickle.pkl", &len);
@@ -530,13 +603,15 @@ static void test_from_pickle_public(void **s) {
     /* a non-DataFrame pickle is refused naming what it is */
     static const char lst[] = "\x80\x05]\x94.";
     assert_int_equal(shmc_frame_create(&fr), SHMC_OK);
-    assert_int_equal(shmc_frame_from_pickle(fr, lst, sizeof lst - 1, NULL, NULL, 0, NULL), SHMC_ERR_UNSUPPORTED);
+    assert_int_equal(shmc_frame_from_pickle(fr, lst, sizeof lst - 1, NULL, NULL, 0, NULL),
+                     SHMC_ERR_UNSUPPORTED);
     assert_non_null(strstr(shmc_frame_errmsg(fr), "unsupported construct list"));
     shmc_frame_free(fr);
     free(buf);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ints),
         cmocka_unit_test(test_bools_none_float),

@@ -21,25 +21,37 @@
 /* A test-side unpickler: values as a tree                                   */
 /* ------------------------------------------------------------------------ */
 typedef enum {
-    V_MARK, V_NONE, V_BOOL, V_INT, V_FLOAT, V_STR, V_BYTES, V_BYTEARRAY, V_LIST, V_TUPLE, V_DICT,
-    V_GLOBAL, V_CALL, V_OOB
+    V_MARK,
+    V_NONE,
+    V_BOOL,
+    V_INT,
+    V_FLOAT,
+    V_STR,
+    V_BYTES,
+    V_BYTEARRAY,
+    V_LIST,
+    V_TUPLE,
+    V_DICT,
+    V_GLOBAL,
+    V_CALL,
+    V_OOB
 } vkind;
 
 typedef struct val {
     vkind k;
-    int64_t i;               /* INT, BOOL, OOB: buffer number */
+    int64_t i; /* INT, BOOL, OOB: buffer number */
     double f;
-    const uint8_t *p;        /* STR / BYTES / BYTEARRAY payload (points into the stream) */
+    const uint8_t *p; /* STR / BYTES / BYTEARRAY payload (points into the stream) */
     size_t len;
-    char name[96];           /* GLOBAL: "module qualname" */
-    struct val **items;      /* LIST / TUPLE / DICT (k, v, k, v...) / CALL (callable, args) */
+    char name[96];      /* GLOBAL: "module qualname" */
+    struct val **items; /* LIST / TUPLE / DICT (k, v, k, v...) / CALL (callable, args) */
     size_t n, cap;
     int readonly;
-    struct val *state;       /* BUILD state, if any */
+    struct val *state; /* BUILD state, if any */
 } val;
 
 typedef struct pv {
-    val **all;               /* every value, for freeing */
+    val **all; /* every value, for freeing */
     size_t nall, capall;
     val **stack;
     size_t sp, capstack;
@@ -47,7 +59,7 @@ typedef struct pv {
     size_t nmemo, capmemo;
     size_t noob;
     size_t nframes, max_frame;
-    int large_unframed;      /* count of ops written outside frames */
+    int large_unframed; /* count of ops written outside frames */
 } pv;
 
 static void *grow(void *p, size_t *cap, size_t need, size_t elem)
@@ -165,14 +177,30 @@ static val *pv_load(pv *u, const uint8_t *s, size_t len)
             return u->stack[0];
         }
         case SHMC_OP_NONE: push(u, pv_new(u, V_NONE)); break;
-        case SHMC_OP_NEWTRUE: case SHMC_OP_NEWFALSE:
+        case SHMC_OP_NEWTRUE:
+        case SHMC_OP_NEWFALSE:
             v = pv_new(u, V_BOOL);
             v->i = op == SHMC_OP_NEWTRUE;
             push(u, v);
             break;
-        case SHMC_OP_BININT1: v = pv_new(u, V_INT); v->i = s[i]; i += 1; push(u, v); break;
-        case SHMC_OP_BININT2: v = pv_new(u, V_INT); v->i = (int64_t)le(s + i, 2); i += 2; push(u, v); break;
-        case SHMC_OP_BININT: v = pv_new(u, V_INT); v->i = (int32_t)le(s + i, 4); i += 4; push(u, v); break;
+        case SHMC_OP_BININT1:
+            v = pv_new(u, V_INT);
+            v->i = s[i];
+            i += 1;
+            push(u, v);
+            break;
+        case SHMC_OP_BININT2:
+            v = pv_new(u, V_INT);
+            v->i = (int64_t)le(s + i, 2);
+            i += 2;
+            push(u, v);
+            break;
+        case SHMC_OP_BININT:
+            v = pv_new(u, V_INT);
+            v->i = (int32_t)le(s + i, 4);
+            i += 4;
+            push(u, v);
+            break;
         case SHMC_OP_LONG1: {
             unsigned n = s[i++];
             assert_true(n >= 1 && n <= 8);
@@ -200,12 +228,20 @@ static val *pv_load(pv *u, const uint8_t *s, size_t len)
         case SHMC_OP_BINBYTES: push(u, sized(u, V_BYTES, s, &i, len, 4)); break;
         case SHMC_OP_BINBYTES8: push(u, sized(u, V_BYTES, s, &i, len, 8)); break;
         case SHMC_OP_BYTEARRAY8: push(u, sized(u, V_BYTEARRAY, s, &i, len, 8)); break;
-        case SHMC_OP_NEXT_BUFFER: v = pv_new(u, V_OOB); v->i = (int64_t)u->noob++; push(u, v); break;
-        case SHMC_OP_READONLY_BUFFER: assert_true(u->sp > 0); u->stack[u->sp - 1]->readonly = 1; break;
+        case SHMC_OP_NEXT_BUFFER:
+            v = pv_new(u, V_OOB);
+            v->i = (int64_t)u->noob++;
+            push(u, v);
+            break;
+        case SHMC_OP_READONLY_BUFFER:
+            assert_true(u->sp > 0);
+            u->stack[u->sp - 1]->readonly = 1;
+            break;
         case SHMC_OP_EMPTY_LIST: push(u, pv_new(u, V_LIST)); break;
         case SHMC_OP_EMPTY_DICT: push(u, pv_new(u, V_DICT)); break;
         case SHMC_OP_EMPTY_TUPLE: push(u, pv_new(u, V_TUPLE)); break;
-        case SHMC_OP_APPENDS: case SHMC_OP_SETITEMS: {
+        case SHMC_OP_APPENDS:
+        case SHMC_OP_SETITEMS: {
             val tmp = {0};
             pop_mark(u, &tmp);
             val *c = u->stack[u->sp - 1];
@@ -230,8 +266,14 @@ static val *pv_load(pv *u, const uint8_t *s, size_t len)
             u->stack[u->sp - 1]->state = st;
             break;
         }
-        case SHMC_OP_TUPLE: v = pv_new(u, V_TUPLE); pop_mark(u, v); push(u, v); break;
-        case SHMC_OP_TUPLE1: case SHMC_OP_TUPLE2: case SHMC_OP_TUPLE3: {
+        case SHMC_OP_TUPLE:
+            v = pv_new(u, V_TUPLE);
+            pop_mark(u, v);
+            push(u, v);
+            break;
+        case SHMC_OP_TUPLE1:
+        case SHMC_OP_TUPLE2:
+        case SHMC_OP_TUPLE3: {
             size_t n = (size_t)(op - SHMC_OP_TUPLE1 + 1);
             assert_true(u->sp >= n);
             v = pv_new(u, V_TUPLE);
@@ -250,7 +292,7 @@ static val *pv_load(pv *u, const uint8_t *s, size_t len)
             push(u, v);
             break;
         }
-        case SHMC_OP_NEWOBJ:   /* cls.__new__(cls, *args): a call of cls here too */
+        case SHMC_OP_NEWOBJ: /* cls.__new__(cls, *args): a call of cls here too */
         case SHMC_OP_REDUCE: {
             val *args = pop(u), *fn = pop(u);
             assert_int_equal(args->k, V_TUPLE);
@@ -260,7 +302,7 @@ static val *pv_load(pv *u, const uint8_t *s, size_t len)
             push(u, v);
             break;
         }
-        case SHMC_OP_NEWOBJ_EX: {   /* cls.__new__(cls, *args, **kwargs): (cls, args, kwargs) */
+        case SHMC_OP_NEWOBJ_EX: { /* cls.__new__(cls, *args, **kwargs): (cls, args, kwargs) */
             val *kw = pop(u), *args = pop(u), *cls = pop(u);
             assert_int_equal(args->k, V_TUPLE);
             assert_int_equal(kw->k, V_DICT);
@@ -276,15 +318,15 @@ static val *pv_load(pv *u, const uint8_t *s, size_t len)
             u->memo = grow(u->memo, &u->capmemo, u->nmemo + 1, sizeof *u->memo);
             u->memo[u->nmemo++] = u->stack[u->sp - 1];
             break;
-        case SHMC_OP_BINGET: case SHMC_OP_LONG_BINGET: {
+        case SHMC_OP_BINGET:
+        case SHMC_OP_LONG_BINGET: {
             size_t k = op == SHMC_OP_BINGET ? s[i] : (size_t)le(s + i, 4);
             i += op == SHMC_OP_BINGET ? 1 : 4;
             assert_true(k < u->nmemo);
             push(u, u->memo[k]);
             break;
         }
-        default:
-            fail_msg("unexpected opcode 0x%02x at %zu", op, start);
+        default: fail_msg("unexpected opcode 0x%02x at %zu", op, start);
         }
         assert_true(i <= len);
         if (in_frame) assert_true(i <= frame_end); /* never straddles */
@@ -336,7 +378,7 @@ static void load_stream(stream *st)
 {
     st->root = pv_load(&st->u, st->out.bytes, st->out.len);
     st->attrs = st->root->state;
-    if (st->root->k == V_CALL && st->root->items[0]->k == V_CALL) {   /* duplicate labels */
+    if (st->root->k == V_CALL && st->root->items[0]->k == V_CALL) { /* duplicate labels */
         st->set_axis = st->root;
         st->root = arg(st->set_axis, 0);
     }
@@ -373,7 +415,11 @@ static const uint8_t *emit_one(shmc_pk *pk, size_t *n)
 static void test_emit_ints(void **state)
 {
     (void)state;
-    struct { int64_t v; uint8_t bytes[12]; size_t n; } cases[] = {
+    struct {
+        int64_t v;
+        uint8_t bytes[12];
+        size_t n;
+    } cases[] = {
         {0, {'K', 0}, 2},
         {255, {'K', 0xff}, 2},
         {256, {'M', 0x00, 0x01}, 3},
@@ -510,9 +556,9 @@ static void test_emit_framing(void **state)
     assert_int_equal(v->items[0]->n, n);
     assert_int_equal(v->items[0]->items[123456]->i, 123456);
     assert_int_equal(v->items[1]->len, 100000);
-    assert_true(u.nframes >= 10);                               /* ~1 MB of ints */
-    assert_true(u.max_frame < SHMC_PK_FRAME_TARGET + 16);       /* target + one opcode */
-    assert_int_equal(u.large_unframed, 1);                      /* only the bytearray */
+    assert_true(u.nframes >= 10);                         /* ~1 MB of ints */
+    assert_true(u.max_frame < SHMC_PK_FRAME_TARGET + 16); /* target + one opcode */
+    assert_int_equal(u.large_unframed, 1);                /* only the bytearray */
     pv_free(&u);
     shmc_pk_free(&pk);
 }
@@ -573,19 +619,27 @@ static void test_emit_limit_sticky(void **state)
 static void test_utf8_check(void **state)
 {
     (void)state;
-    struct { const char *s; size_t bad; } cases[] = {
-        {"", 0}, {"plain ascii, long enough for the 8-byte path", 0},
-        {"caf\xc3\xa9", 0}, {"\xe2\x82\xac", 0}, {"\xf0\x9f\x98\x80", 0},
-        {"\xf4\x8f\xbf\xbf", 0},           /* U+10FFFF */
-        {"\xed\xa0\x80", 0},               /* lone surrogate: pickle uses surrogatepass */
-        {"abc\x80", 4},                    /* stray continuation byte */
-        {"\xc0\xaf", 1}, {"\xc1\xbf", 1},  /* overlong */
-        {"\xe0\x80\xaf", 1},               /* overlong 3-byte */
-        {"\xf0\x80\x80\xaf", 1},           /* overlong 4-byte */
-        {"\xf4\x90\x80\x80", 1},           /* > U+10FFFF */
-        {"\xf5\x80\x80\x80", 1}, {"\xff", 1},
-        {"12345678\xe2\x82", 9},           /* truncated after the fast path */
-        {"ok\xe2\x28\xa1", 3},             /* bad continuation */
+    struct {
+        const char *s;
+        size_t bad;
+    } cases[] = {
+        {"", 0},
+        {"plain ascii, long enough for the 8-byte path", 0},
+        {"caf\xc3\xa9", 0},
+        {"\xe2\x82\xac", 0},
+        {"\xf0\x9f\x98\x80", 0},
+        {"\xf4\x8f\xbf\xbf", 0}, /* U+10FFFF */
+        {"\xed\xa0\x80", 0},     /* lone surrogate: pickle uses surrogatepass */
+        {"abc\x80", 4},          /* stray continuation byte */
+        {"\xc0\xaf", 1},
+        {"\xc1\xbf", 1},         /* overlong */
+        {"\xe0\x80\xaf", 1},     /* overlong 3-byte */
+        {"\xf0\x80\x80\xaf", 1}, /* overlong 4-byte */
+        {"\xf4\x90\x80\x80", 1}, /* > U+10FFFF */
+        {"\xf5\x80\x80\x80", 1},
+        {"\xff", 1},
+        {"12345678\xe2\x82", 9}, /* truncated after the fast path */
+        {"ok\xe2\x28\xa1", 3},   /* bad continuation */
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
         assert_int_equal(shmc_utf8_check((const uint8_t *)cases[c].s, strlen(cases[c].s)),
@@ -596,9 +650,20 @@ static void test_utf8_check(void **state)
 /* Segments to write from                                                    */
 /* ------------------------------------------------------------------------ */
 #define NROWS 10
-#define RPC 4 /* row groups of 4, 4, 2 rows */
+#define RPC   4 /* row groups of 4, 4, 2 rows */
 
-enum { C_I64, C_F64, C_BOOL, C_NINT, C_STR, C_CAT, C_TZ, C_NAIVE, C_OBJ, C_DICT /* the categories */ };
+enum {
+    C_I64,
+    C_F64,
+    C_BOOL,
+    C_NINT,
+    C_STR,
+    C_CAT,
+    C_TZ,
+    C_NAIVE,
+    C_OBJ,
+    C_DICT /* the categories */
+};
 
 static int64_t g_i64[NROWS];
 static double g_f64[NROWS];
@@ -607,8 +672,8 @@ static int32_t g_nint[NROWS];
 static uint8_t g_nmask[NROWS];
 static int8_t g_codes[NROWS];
 static int64_t g_ts[NROWS];
-static const char *const g_strs[NROWS] = {"a", "", NULL, "caf\xc3\xa9", "\xf0\x9f\x98\x80", "xyz",
-                                          "0123456789", NULL, "q", "last"};
+static const char *const g_strs[NROWS] = {
+    "a", "", NULL, "caf\xc3\xa9", "\xf0\x9f\x98\x80", "xyz", "0123456789", NULL, "q", "last"};
 static char g_sdata[256];
 static int64_t g_soff[NROWS + 1];
 static uint8_t g_svalid[2];
@@ -653,29 +718,50 @@ static shmc_frame *make_frame(int objects, const char *bad_string)
     shmc_frame_set_nrows(f, NROWS);
     add(f, (shmc_column_desc){.kind = SHMC_KIND_INT64, .label = slab("i64"), .values = g_i64});
     add(f, (shmc_column_desc){.kind = SHMC_KIND_FLOAT64, .label = slab("f64"), .values = g_f64});
-    add(f, (shmc_column_desc){.kind = SHMC_KIND_BOOL, .label = {SHMC_LABEL_INT, NULL, 0, -7},
-                              .values = g_bool});
-    add(f, (shmc_column_desc){.kind = SHMC_KIND_INT32, .label = slab("nint"), .dtype = "Int32",
-                              .values = g_nint, .mask = g_nmask});
-    add(f, (shmc_column_desc){.kind = SHMC_KIND_STRING, .label = slab("s"), .dtype = "str",
-                              .offsets = g_soff, .data = (const uint8_t *)g_sdata,
+    add(f, (shmc_column_desc){
+               .kind = SHMC_KIND_BOOL, .label = {SHMC_LABEL_INT, NULL, 0, -7}, .values = g_bool});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_INT32,
+                              .label = slab("nint"),
+                              .dtype = "Int32",
+                              .values = g_nint,
+                              .mask = g_nmask});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_STRING,
+                              .label = slab("s"),
+                              .dtype = "str",
+                              .offsets = g_soff,
+                              .data = (const uint8_t *)g_sdata,
                               .validity = g_svalid});
     static const char cats[] = "lowmidhigh";
     static const int64_t cat_off[] = {0, 3, 6, 10};
-    static shmc_column_desc dict = {.kind = SHMC_KIND_STRING, .dtype = "object",
-                                    .offsets = cat_off, .data = (const uint8_t *)cats};
-    add(f, (shmc_column_desc){.kind = SHMC_KIND_CATEGORICAL, .label = slab("cat"),
-                              .flags = SHMC_COL_ORDERED, .values = g_codes,
-                              .code_kind = SHMC_KIND_INT8, .categories = &dict, .ncategories = 3});
-    add(f, (shmc_column_desc){.kind = SHMC_KIND_DATETIME, .label = slab("tz"), .unit = SHMC_UNIT_NS,
-                              .tz = "Europe/Paris", .values = g_ts});
-    add(f, (shmc_column_desc){.kind = SHMC_KIND_DATETIME, .label = slab("naive"),
-                              .unit = SHMC_UNIT_MS, .values = g_ts});
+    static shmc_column_desc dict = {.kind = SHMC_KIND_STRING,
+                                    .dtype = "object",
+                                    .offsets = cat_off,
+                                    .data = (const uint8_t *)cats};
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_CATEGORICAL,
+                              .label = slab("cat"),
+                              .flags = SHMC_COL_ORDERED,
+                              .values = g_codes,
+                              .code_kind = SHMC_KIND_INT8,
+                              .categories = &dict,
+                              .ncategories = 3});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_DATETIME,
+                              .label = slab("tz"),
+                              .unit = SHMC_UNIT_NS,
+                              .tz = "Europe/Paris",
+                              .values = g_ts});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_DATETIME,
+                              .label = slab("naive"),
+                              .unit = SHMC_UNIT_MS,
+                              .values = g_ts});
     if (objects) {
         static const void *blobs[] = {g_blob0, g_blob1, g_blob2};
         static const size_t lens[] = {sizeof g_blob0 - 1, sizeof g_blob1 - 1, sizeof g_blob2 - 1};
-        add(f, (shmc_column_desc){.kind = SHMC_KIND_OBJECT, .label = slab("obj"), .dtype = "object",
-                                  .blobs = blobs, .blob_lens = lens, .nblobs = 3});
+        add(f, (shmc_column_desc){.kind = SHMC_KIND_OBJECT,
+                                  .label = slab("obj"),
+                                  .dtype = "object",
+                                  .blobs = blobs,
+                                  .blob_lens = lens,
+                                  .nblobs = 3});
     }
     shmc_label name = slab("rows");
     shmc_frame_set_range_index(f, 100, 3, &name);
@@ -865,7 +951,8 @@ static void test_write_all_inband(void **state)
     /* one numpy.frombuffer / numpy.dtype('<i8') global for the whole stream: memoised */
     size_t nglobals = 0;
     for (size_t i = 0; i < st.u.nall; i++)
-        if (st.u.all[i]->k == V_GLOBAL && !strcmp(st.u.all[i]->name, "numpy frombuffer")) nglobals++;
+        if (st.u.all[i]->k == V_GLOBAL && !strcmp(st.u.all[i]->name, "numpy frombuffer"))
+            nglobals++;
     assert_int_equal(nglobals, 1);
     stream_free(&st);
     close_fixture(&fx);
@@ -973,7 +1060,8 @@ static void test_write_oob_compressed(void **state)
             shmc_chunk_info ci;
             assert_int_equal(shmc_segment_chunk_info(fx.seg, ob->chunk, &ci), SHMC_OK);
             uint8_t *raw = malloc(ci.raw_len);
-            assert_int_equal(shmc_segment_chunk_decode(fx.seg, ob->chunk, raw, ci.raw_len), SHMC_OK);
+            assert_int_equal(shmc_segment_chunk_decode(fx.seg, ob->chunk, raw, ci.raw_len),
+                             SHMC_OK);
             assert_true(ob->offset + ob->len <= ci.raw_len);
             memcpy(got + at, raw + ob->offset, ob->len);
             free(raw);
@@ -996,10 +1084,12 @@ static void test_write_chunk_selection(void **state)
     fixture fx;
     open_fixture(&fx, make_frame(0, NULL), SHMC_CODEC_NONE, 0);
     uint32_t a, b, dictchunk;
-    assert_int_equal(shmc_segment_chunk_find(fx.seg, fx.ids[C_F64], 2, SHMC_ROLE_VALUES, &a), SHMC_OK);
-    assert_int_equal(shmc_segment_chunk_find(fx.seg, fx.ids[C_I64], 0, SHMC_ROLE_VALUES, &b), SHMC_OK);
-    assert_int_equal(shmc_segment_chunk_find(fx.seg, fx.ids[C_DICT], 0, SHMC_ROLE_OFFSETS, &dictchunk),
+    assert_int_equal(shmc_segment_chunk_find(fx.seg, fx.ids[C_F64], 2, SHMC_ROLE_VALUES, &a),
                      SHMC_OK);
+    assert_int_equal(shmc_segment_chunk_find(fx.seg, fx.ids[C_I64], 0, SHMC_ROLE_VALUES, &b),
+                     SHMC_OK);
+    assert_int_equal(
+        shmc_segment_chunk_find(fx.seg, fx.ids[C_DICT], 0, SHMC_ROLE_OFFSETS, &dictchunk), SHMC_OK);
     uint32_t ids[] = {a, b, b, dictchunk};
     shmc_selection sel = {.chunks = ids, .nchunks = 4};
     stream st;
@@ -1081,11 +1171,15 @@ static void test_write_index_columns(void **state)
         assert_int_equal(shmc_frame_create(&f), SHMC_OK);
         shmc_frame_set_nrows(f, NROWS);
         add(f, (shmc_column_desc){.kind = SHMC_KIND_FLOAT64, .label = slab("x"), .values = g_f64});
-        add(f, (shmc_column_desc){.kind = SHMC_KIND_INT64, .flags = SHMC_COL_INDEX,
-                                  .label = slab("k"), .values = g_i64});
+        add(f, (shmc_column_desc){.kind = SHMC_KIND_INT64,
+                                  .flags = SHMC_COL_INDEX,
+                                  .label = slab("k"),
+                                  .values = g_i64});
         if (nidx == 2)
-            add(f, (shmc_column_desc){.kind = SHMC_KIND_STRING, .flags = SHMC_COL_INDEX,
-                                      .offsets = g_soff, .data = (const uint8_t *)g_sdata,
+            add(f, (shmc_column_desc){.kind = SHMC_KIND_STRING,
+                                      .flags = SHMC_COL_INDEX,
+                                      .offsets = g_soff,
+                                      .data = (const uint8_t *)g_sdata,
                                       .validity = g_svalid});
         shmc_label cn = slab("cols");
         shmc_frame_set_columns_name(f, &cn);
@@ -1169,7 +1263,7 @@ static void test_write_errors(void **state)
 }
 
 /* Index freq, duplicate labels and df.attrs (pickle_write_meta.c). */
-static const char plain_attrs[] = "\x80\x04}\x8c\x01kK\x01s.";          /* {"k": 1} */
+static const char plain_attrs[] = "\x80\x04}\x8c\x01kK\x01s.";             /* {"k": 1} */
 static const char code_attrs[] = "\x80\x04}\x8c\x01kcbuiltins\nprint\ns."; /* {"k": print} */
 
 static shmc_frame *meta_frame(const char *freq, const char *meta, size_t meta_len)
@@ -1180,8 +1274,11 @@ static shmc_frame *meta_frame(const char *freq, const char *meta, size_t meta_le
     shmc_frame_set_nrows(f, NROWS);
     add(f, (shmc_column_desc){.kind = SHMC_KIND_FLOAT64, .label = slab("x"), .values = g_f64});
     add(f, (shmc_column_desc){.kind = SHMC_KIND_INT64, .label = slab("x"), .values = g_i64});
-    add(f, (shmc_column_desc){.kind = SHMC_KIND_DATETIME, .unit = SHMC_UNIT_NS,
-                              .flags = SHMC_COL_INDEX, .label = slab("t"), .values = g_i64});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_DATETIME,
+                              .unit = SHMC_UNIT_NS,
+                              .flags = SHMC_COL_INDEX,
+                              .label = slab("t"),
+                              .values = g_i64});
     assert_int_equal(shmc_frame_set_index_freq(f, freq), SHMC_OK);
     assert_int_equal(shmc_frame_set_meta(f, meta, meta_len), SHMC_OK);
     return f;
@@ -1191,7 +1288,8 @@ static void test_write_meta(void **state)
 {
     (void)state;
     fixture fx;
-    open_fixture(&fx, meta_frame("-2W-MON", plain_attrs, sizeof plain_attrs - 1), SHMC_CODEC_NONE, 0);
+    open_fixture(&fx, meta_frame("-2W-MON", plain_attrs, sizeof plain_attrs - 1), SHMC_CODEC_NONE,
+                 0);
     const char *freq = NULL;
     assert_int_equal(shmc_segment_index_freq(fx.seg, &freq), SHMC_OK);
     assert_string_equal(freq, "-2W-MON");
@@ -1274,14 +1372,16 @@ static void test_write_corrupt_chunks(void **state)
     open_fixture(&fx, make_frame(0, NULL), SHMC_CODEC_NONE, 0);
     uint32_t id;
     shmc_chunk_info ci;
-    assert_int_equal(shmc_segment_chunk_find(fx.seg, fx.ids[C_CAT], 1, SHMC_ROLE_VALUES, &id), SHMC_OK);
+    assert_int_equal(shmc_segment_chunk_find(fx.seg, fx.ids[C_CAT], 1, SHMC_ROLE_VALUES, &id),
+                     SHMC_OK);
     assert_int_equal(shmc_segment_chunk_info(fx.seg, id, &ci), SHMC_OK);
     fx.buf[ci.offset + 1] = 77; /* code 77 of 3 categories, row 5 */
     uint32_t c = fx.ids[C_CAT];
     shmc_selection sel = {.columns = &c, .ncolumns = 1};
     shmc_pickle_out out;
     assert_int_equal(shmc_pickle_write(fx.seg, &sel, 0, &out), SHMC_ERR_CHUNK_CHECKSUM);
-    assert_int_equal(shmc_pickle_write(fx.seg, &sel, SHMC_PICKLE_OOB, &out), SHMC_ERR_CHUNK_CHECKSUM);
+    assert_int_equal(shmc_pickle_write(fx.seg, &sel, SHMC_PICKLE_OOB, &out),
+                     SHMC_ERR_CHUNK_CHECKSUM);
     close_fixture(&fx);
 
     for (int oob = 0; oob <= 1; oob++) {
@@ -1338,8 +1438,11 @@ static void test_write_compressed_bools_normalised(void **state)
     assert_int_equal(shmc_frame_create(&f), SHMC_OK);
     shmc_frame_set_nrows(f, n);
     add(f, (shmc_column_desc){.kind = SHMC_KIND_BOOL, .label = slab("b"), .values = b});
-    add(f, (shmc_column_desc){.kind = SHMC_KIND_INT8, .label = slab("m"), .dtype = "Int8",
-                              .values = v, .mask = mask});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_INT8,
+                              .label = slab("m"),
+                              .dtype = "Int8",
+                              .values = v,
+                              .mask = mask});
     fixture fx;
     open_fixture_rpc(&fx, f, SHMC_CODEC_ZSTD, 0, n);
     shmc_segment_info in;
@@ -1409,7 +1512,7 @@ static void test_write_large(void **state)
     int64_t *v = malloc(n * 8);
     int64_t *off = malloc((n + 1) * 8);
     char *data = malloc(n * 8);
-    char (*names)[16] = malloc(ncols * sizeof *names);
+    char(*names)[16] = malloc(ncols * sizeof *names);
     assert_true(v && off && data && names);
     off[0] = 0;
     for (uint64_t i = 0; i < n; i++) {
@@ -1420,8 +1523,11 @@ static void test_write_large(void **state)
     shmc_frame *f = NULL;
     assert_int_equal(shmc_frame_create(&f), SHMC_OK);
     shmc_frame_set_nrows(f, n);
-    add(f, (shmc_column_desc){.kind = SHMC_KIND_STRING, .label = slab("s"), .dtype = "object",
-                              .offsets = off, .data = (const uint8_t *)data});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_STRING,
+                              .label = slab("s"),
+                              .dtype = "object",
+                              .offsets = off,
+                              .data = (const uint8_t *)data});
     for (uint32_t c = 1; c < ncols; c++) {
         snprintf(names[c], sizeof names[c], "c%u", c);
         add(f, (shmc_column_desc){.kind = SHMC_KIND_INT64, .label = slab(names[c]), .values = v});
@@ -1438,7 +1544,10 @@ static void test_write_large(void **state)
     assert_true(st.u.nframes >= 2);
     stream_free(&st);
     close_fixture(&fx);
-    free(v); free(off); free(data); free(names);
+    free(v);
+    free(off);
+    free(data);
+    free(names);
 }
 
 /* How each string dtype is rebuilt: "object[nan]" spells missing rows NaN,
@@ -1453,9 +1562,12 @@ static void test_write_string_dtypes(void **state)
     shmc_frame_set_nrows(f, NROWS);
     static const char *const dtypes[] = {"object[nan]", "object", "str[python]"};
     for (int k = 0; k < 3; k++)
-        add(f, (shmc_column_desc){.kind = SHMC_KIND_STRING, .label = slab(dtypes[k]),
-                                  .dtype = dtypes[k], .offsets = g_soff,
-                                  .data = (const uint8_t *)g_sdata, .validity = g_svalid});
+        add(f, (shmc_column_desc){.kind = SHMC_KIND_STRING,
+                                  .label = slab(dtypes[k]),
+                                  .dtype = dtypes[k],
+                                  .offsets = g_soff,
+                                  .data = (const uint8_t *)g_sdata,
+                                  .validity = g_svalid});
     fixture fx;
     open_fixture(&fx, f, SHMC_CODEC_ZSTD, 0);
     stream st;
@@ -1497,7 +1609,9 @@ static void test_write_period(void **state)
         shmc_frame *f = NULL;
         assert_int_equal(shmc_frame_create(&f), SHMC_OK);
         shmc_frame_set_nrows(f, NROWS);
-        add(f, (shmc_column_desc){.kind = SHMC_KIND_PERIOD, .label = slab("p"), .dtype = "period[Q-DEC]",
+        add(f, (shmc_column_desc){.kind = SHMC_KIND_PERIOD,
+                                  .label = slab("p"),
+                                  .dtype = "period[Q-DEC]",
                                   .values = g_i64});
         fixture fx;
         open_fixture(&fx, f, codec, 0);
@@ -1524,10 +1638,19 @@ static void test_write_interval(void **state)
     shmc_frame *f = NULL;
     assert_int_equal(shmc_frame_create(&f), SHMC_OK);
     shmc_frame_set_nrows(f, NROWS);
-    add(f, (shmc_column_desc){.kind = SHMC_KIND_INTERVAL, .label = slab("iv"), .code_kind = SHMC_KIND_FLOAT64,
-                              .values = g_f64, .right = g_f64, .flags = SHMC_COL_CLOSED_LEFT});
-    add(f, (shmc_column_desc){.kind = SHMC_KIND_INTERVAL, .label = slab("it"), .code_kind = SHMC_KIND_DATETIME,
-                              .unit = SHMC_UNIT_NS, .tz = "UTC", .values = g_ts, .right = g_ts});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_INTERVAL,
+                              .label = slab("iv"),
+                              .code_kind = SHMC_KIND_FLOAT64,
+                              .values = g_f64,
+                              .right = g_f64,
+                              .flags = SHMC_COL_CLOSED_LEFT});
+    add(f, (shmc_column_desc){.kind = SHMC_KIND_INTERVAL,
+                              .label = slab("it"),
+                              .code_kind = SHMC_KIND_DATETIME,
+                              .unit = SHMC_UNIT_NS,
+                              .tz = "UTC",
+                              .values = g_ts,
+                              .right = g_ts});
     fixture fx;
     open_fixture(&fx, f, SHMC_CODEC_ZSTD, 0);
     shmc_selection sel = {.row_start = 2, .row_stop = 7};
@@ -1559,12 +1682,17 @@ static void test_write_sparse(void **state)
         shmc_frame *f = NULL;
         assert_int_equal(shmc_frame_create(&f), SHMC_OK);
         shmc_frame_set_nrows(f, NROWS);
-        add(f, (shmc_column_desc){.kind = SHMC_KIND_SPARSE, .label = slab("sp"), .code_kind = SHMC_KIND_INT64,
-                                  .values = vals, .sparse_index = rows, .nsparse = 5, .categories = &fd,
+        add(f, (shmc_column_desc){.kind = SHMC_KIND_SPARSE,
+                                  .label = slab("sp"),
+                                  .code_kind = SHMC_KIND_INT64,
+                                  .values = vals,
+                                  .sparse_index = rows,
+                                  .nsparse = 5,
+                                  .categories = &fd,
                                   .ncategories = 1});
         fixture fx;
         open_fixture(&fx, f, codec, 0);
-        shmc_selection sel = {.row_start = 3, .row_stop = 9};   /* rows 3..8: entries 3, 4, 8 */
+        shmc_selection sel = {.row_start = 3, .row_stop = 9}; /* rows 3..8: entries 3, 4, 8 */
         stream st;
         write_ok(&fx, &sel, 0, &st);
         val *sp = dict_get(st.data, "sp");
@@ -1576,7 +1704,7 @@ static void test_write_sparse(void **state)
         assert_string_equal(call_name(ix), "pandas._libs.sparse IntIndex");
         assert_int_equal(arg(ix, 0)->k, V_INT);
         assert_int_equal(arg(ix, 0)->i, 6);
-        static const int32_t want[] = {0, 1, 5};   /* rows 3, 4, 8 from row 3 */
+        static const int32_t want[] = {0, 1, 5}; /* rows 3, 4, 8 from row 3 */
         check_fixed_inband(arg(ix, 1), "<i4", want, 4, 0, 3);
         val *dt = dict_get(sp->state, "_dtype");
         assert_string_equal(call_name(dt), "pandas SparseDtype");

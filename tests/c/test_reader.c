@@ -39,7 +39,8 @@ static shmc_frame *float_frame(uint32_t ncols, uint64_t nrows)
     return f;
 }
 
-static shmc_segment *open_frame(shmc_frame *f, uint64_t rpc, int codec, uint8_t **buf, uint32_t flags)
+static shmc_segment *open_frame(shmc_frame *f, uint64_t rpc, int codec, uint8_t **buf,
+                                uint32_t flags)
 {
     shmc_write_opts o;
     shmc_write_opts_init(&o);
@@ -120,7 +121,7 @@ static void test_chunk_info_rowgroups(void **s)
     assert_int_equal(k.column, 1);
     assert_int_equal(k.rowgroup, 3);
     assert_int_equal(k.row_start, 96);
-    assert_int_equal(k.nrows, 4);            /* 100 = 3 * 32 + 4 */
+    assert_int_equal(k.nrows, 4); /* 100 = 3 * 32 + 4 */
     assert_int_equal(k.raw_len, 32);
     assert_int_equal(k.offset % 64, 0);
     assert_int_equal(k.codec, SHMC_CODEC_NONE);
@@ -152,14 +153,16 @@ static void test_views_zero_copy(void **s)
     const void *p, *col;
     size_t len, clen;
     assert_int_equal(shmc_segment_chunk_view(seg, 17, &p, &len), SHMC_OK);
-    assert_true((const uint8_t *)p >= buf && (const uint8_t *)p < buf + 1000000);  /* in the buffer */
+    assert_true((const uint8_t *)p >= buf &&
+                (const uint8_t *)p < buf + 1000000); /* in the buffer */
     assert_int_equal(len, 64 * 8);
     assert_true(((const double *)p)[0] == 1000.0 + 64);
     assert_int_equal(shmc_segment_column_view(seg, 1, SHMC_ROLE_VALUES, &col, &clen), SHMC_OK);
     assert_int_equal(clen, 8000);
     assert_ptr_equal((const uint8_t *)col + 64 * 8, p);
     assert_int_equal(shmc_segment_column_view(seg, 1, SHMC_ROLE_MASK, &col, &clen), SHMC_ERR_RANGE);
-    assert_int_equal(shmc_segment_column_view(seg, 3, SHMC_ROLE_VALUES, &col, &clen), SHMC_ERR_RANGE);
+    assert_int_equal(shmc_segment_column_view(seg, 3, SHMC_ROLE_VALUES, &col, &clen),
+                     SHMC_ERR_RANGE);
     shmc_segment_free(seg);
     free(buf);
     shmc_frame_free(f);
@@ -174,7 +177,8 @@ static void test_column_view_not_adjacent(void **s)
     shmc_segment *seg = open_frame(f, 10, SHMC_CODEC_NONE, &buf, 0);
     const void *p;
     size_t len;
-    assert_int_equal(shmc_segment_column_view(seg, 0, SHMC_ROLE_VALUES, &p, &len), SHMC_ERR_COMPRESSED);
+    assert_int_equal(shmc_segment_column_view(seg, 0, SHMC_ROLE_VALUES, &p, &len),
+                     SHMC_ERR_COMPRESSED);
     assert_non_null(strstr(shmc_segment_errmsg(seg), "adjacent"));
     assert_int_equal(shmc_segment_chunk_view(seg, 9, &p, &len), SHMC_OK);
     assert_int_equal(len, 80);
@@ -186,7 +190,7 @@ static void test_column_view_not_adjacent(void **s)
 static void test_compressed_no_view(void **s)
 {
     (void)s;
-    shmc_frame *f = float_frame(2, 4096);   /* very compressible */
+    shmc_frame *f = float_frame(2, 4096); /* very compressible */
     uint8_t *buf;
     shmc_segment *seg = open_frame(f, 1024, SHMC_CODEC_ZSTD, &buf, 0);
     shmc_segment_info info;
@@ -200,7 +204,8 @@ static void test_compressed_no_view(void **s)
     const void *p;
     size_t len;
     assert_int_equal(shmc_segment_chunk_view(seg, 0, &p, &len), SHMC_ERR_COMPRESSED);
-    assert_int_equal(shmc_segment_column_view(seg, 0, SHMC_ROLE_VALUES, &p, &len), SHMC_ERR_COMPRESSED);
+    assert_int_equal(shmc_segment_column_view(seg, 0, SHMC_ROLE_VALUES, &p, &len),
+                     SHMC_ERR_COMPRESSED);
     double *d = malloc(8192);
     assert_int_equal(shmc_segment_chunk_decode(seg, 5, d, 8192), SHMC_OK);
     assert_true(d[0] == 1000.0 + 1024);
@@ -254,7 +259,7 @@ static void test_view_is_read_only(void **s)
     assert_int_equal(shmc_segment_chunk_view(seg, 0, &p, &len), SHMC_OK);
     pid_t pid = fork();
     if (pid == 0) {
-        signal(SIGSEGV, SIG_DFL);   /* cmocka catches it otherwise */
+        signal(SIGSEGV, SIG_DFL); /* cmocka catches it otherwise */
         ((volatile uint8_t *)(uintptr_t)p)[0] = 1;
         _exit(0);
     }
@@ -324,11 +329,12 @@ static void test_label_exact_buffers(void **s)
     (void)s;
     shmc_frame *f = float_frame(0, 4);
     double v[4] = {1, 2, 3, 4};
-    char *name = malloc(3);   /* "abc" without a NUL: ASan catches any over-read */
+    char *name = malloc(3); /* "abc" without a NUL: ASan catches any over-read */
     memcpy(name, "abc", 3);
-    shmc_column_desc d = {.kind = SHMC_KIND_FLOAT64, .values = v, .label = {SHMC_LABEL_STR, name, 3, 0}};
+    shmc_column_desc d = {
+        .kind = SHMC_KIND_FLOAT64, .values = v, .label = {SHMC_LABEL_STR, name, 3, 0}};
     assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
-    free(name);               /* the frame copied it */
+    free(name); /* the frame copied it */
     d.label = (shmc_label){SHMC_LABEL_STR, NULL, 0, 0};
     assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
     d.label = (shmc_label){SHMC_LABEL_STR, NULL, 2, 0};
@@ -376,8 +382,11 @@ static void test_int_dictionary(void **s)
     int32_t cats[3] = {10, 20, 30};
     int8_t codes[6] = {0, 1, 2, -1, 2, 0};
     shmc_column_desc dict = {.kind = SHMC_KIND_INT32, .values = cats};
-    shmc_column_desc d = {.kind = SHMC_KIND_CATEGORICAL, .values = codes, .code_kind = SHMC_KIND_INT8,
-                          .categories = &dict, .ncategories = 3};
+    shmc_column_desc d = {.kind = SHMC_KIND_CATEGORICAL,
+                          .values = codes,
+                          .code_kind = SHMC_KIND_INT8,
+                          .categories = &dict,
+                          .ncategories = 3};
     d.label = lab("k");
     assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
     uint8_t *buf;
@@ -418,7 +427,7 @@ static void test_deterministic(void **s)
     assert_int_equal(hc_write_to_buffer(f, &o, &b, &lb), SHMC_OK);
     assert_int_equal(la, lb);
     assert_memory_equal(a + 128, b + 128, la - 128);
-    assert_memory_equal(a, b, 80);   /* header up to created_ns */
+    assert_memory_equal(a, b, 80); /* header up to created_ns */
     free(a);
     free(b);
     shmc_frame_free(f);
@@ -438,11 +447,13 @@ static void test_no_verify_flag(void **s)
     assert_int_equal(shmc_segment_chunk_view(seg, 0, &p, &len), SHMC_ERR_CHUNK_CHECKSUM);
     shmc_segment_info info;
     shmc_segment_info_get(seg, &info);
-    assert_int_equal(shmc_segment_open_buffer(seg, buf, info.total_size, SHMC_OPEN_NO_VERIFY), SHMC_OK);
+    assert_int_equal(shmc_segment_open_buffer(seg, buf, info.total_size, SHMC_OPEN_NO_VERIFY),
+                     SHMC_OK);
     assert_int_equal(shmc_segment_chunk_view(seg, 0, &p, &len), SHMC_OK);
     assert_int_equal(shmc_segment_chunk_verify(seg, 0), SHMC_ERR_CHUNK_CHECKSUM);
-    assert_int_equal(shmc_segment_open_buffer(seg, buf, info.total_size, 0x80), SHMC_ERR_INVALID_ARG);
-    assert_int_equal(shmc_segment_info_get(seg, &info), SHMC_ERR_INVALID_ARG);  /* not open */
+    assert_int_equal(shmc_segment_open_buffer(seg, buf, info.total_size, 0x80),
+                     SHMC_ERR_INVALID_ARG);
+    assert_int_equal(shmc_segment_info_get(seg, &info), SHMC_ERR_INVALID_ARG); /* not open */
     shmc_segment_free(seg);
     free(buf);
     shmc_frame_free(f);
@@ -476,9 +487,11 @@ static void test_add_column_validation(void **s)
     expect_add_error(&d, "mask");
     d = (shmc_column_desc){.kind = SHMC_KIND_INT64, .values = v, .tz = "UTC"};
     expect_add_error(&d, "tz");
-    d = (shmc_column_desc){.kind = SHMC_KIND_CATEGORICAL, .values = v, .code_kind = SHMC_KIND_FLOAT64};
+    d = (shmc_column_desc){
+        .kind = SHMC_KIND_CATEGORICAL, .values = v, .code_kind = SHMC_KIND_FLOAT64};
     expect_add_error(&d, "code_kind");
-    d = (shmc_column_desc){.kind = SHMC_KIND_CATEGORICAL, .values = v, .code_kind = SHMC_KIND_INT64};
+    d = (shmc_column_desc){
+        .kind = SHMC_KIND_CATEGORICAL, .values = v, .code_kind = SHMC_KIND_INT64};
     expect_add_error(&d, "categories");
     d = (shmc_column_desc){.kind = SHMC_KIND_INT64, .values = v, .flags = SHMC_COL_DICTIONARY};
     expect_add_error(&d, "flags");
@@ -510,16 +523,21 @@ static void test_write_validation(void **s)
     int8_t codes[4] = {0, 1, 3, -1};
     int32_t cats[3] = {1, 2, 3};
     shmc_column_desc dict = {.kind = SHMC_KIND_INT32, .values = cats};
-    shmc_column_desc d = {.kind = SHMC_KIND_STRING, .offsets = off, .data = (const uint8_t *)"abcd"};
+    shmc_column_desc d = {
+        .kind = SHMC_KIND_STRING, .offsets = off, .data = (const uint8_t *)"abcd"};
     expect_write_error(&d, 4, "offsets decrease");
-    d = (shmc_column_desc){.kind = SHMC_KIND_CATEGORICAL, .values = codes, .code_kind = SHMC_KIND_INT8,
-                           .categories = &dict, .ncategories = 3};
+    d = (shmc_column_desc){.kind = SHMC_KIND_CATEGORICAL,
+                           .values = codes,
+                           .code_kind = SHMC_KIND_INT8,
+                           .categories = &dict,
+                           .ncategories = 3};
     expect_write_error(&d, 4, "code 3");
     d = (shmc_column_desc){.kind = SHMC_KIND_INT64};
     expect_write_error(&d, 4, "values");
     const void *blobs[1] = {"x"};
     size_t lens[1] = {1};
-    d = (shmc_column_desc){.kind = SHMC_KIND_OBJECT, .blobs = blobs, .blob_lens = lens, .nblobs = 1};
+    d = (shmc_column_desc){
+        .kind = SHMC_KIND_OBJECT, .blobs = blobs, .blob_lens = lens, .nblobs = 1};
     expect_write_error(&d, 4, "nblobs");
 }
 
@@ -551,7 +569,7 @@ static void test_kind_helpers(void **s)
 
 static void on_progress(void *user, uint64_t done, uint64_t total)
 {
-    uint64_t *last = user;   /* done, total, calls */
+    uint64_t *last = user; /* done, total, calls */
     assert_true(done <= total);
     assert_true(done >= last[0]);
     last[0] = done;
@@ -564,7 +582,7 @@ static void on_progress(void *user, uint64_t done, uint64_t total)
 static void test_progress_called(void **s)
 {
     (void)s;
-    shmc_frame *f = float_frame(1, 9u << 20);   /* 72 MiB: two batches of jobs */
+    shmc_frame *f = float_frame(1, 9u << 20); /* 72 MiB: two batches of jobs */
     for (int codec = SHMC_CODEC_NONE; codec <= SHMC_CODEC_ZSTD; codec++) {
         uint64_t last[3] = {0, 0, 0};
         shmc_write_opts o;
@@ -577,7 +595,7 @@ static void test_progress_called(void **s)
         size_t len;
         assert_int_equal(hc_write_to_buffer(f, &o, &buf, &len), SHMC_OK);
         assert_int_equal(last[0], last[1]);
-        assert_int_equal(last[1], (9u << 20) * 8);   /* raw bytes */
+        assert_int_equal(last[1], (9u << 20) * 8); /* raw bytes */
         assert_true(last[2] >= 2);
         free(buf);
     }
@@ -596,7 +614,7 @@ static int cancel_on_call(void *user)
 static void test_cancel_removes_everything(void **s)
 {
     (void)s;
-    shmc_frame *f = float_frame(1, 9u << 20);   /* two batches to place */
+    shmc_frame *f = float_frame(1, 9u << 20); /* two batches to place */
     for (int when = 1; when <= 3; when++) {
         char shm[128], path[256];
         hc_shm_name(shm, sizeof shm, "cancel");
@@ -609,7 +627,7 @@ static void test_cancel_removes_everything(void **s)
             o.cancel = cancel_on_call;
             o.cancel_user = calls;
             assert_int_equal(shmc_frame_write(f, dests[d], &o, NULL, 0), SHMC_ERR_CANCELLED);
-            assert_int_equal(calls[0], when);   /* asked no further once told to stop */
+            assert_int_equal(calls[0], when); /* asked no further once told to stop */
             assert_non_null(strstr(shmc_frame_errmsg(f), "cancelled"));
             shmc_segment *seg;
             assert_int_equal(shmc_segment_create(&seg), SHMC_OK);

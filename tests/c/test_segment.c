@@ -63,7 +63,8 @@ static void test_name_validation(void **s)
     char longname[SHMC_NAME_MAX + 2];
     memset(longname, 'a', sizeof longname);
     longname[SHMC_NAME_MAX + 1] = '\0';
-    const char *bad[] = {"", "/", "..", ".", ".hidden", "a/b", "a b", "caf\xc3\xa9", "x\n", "a*", longname};
+    const char *bad[] = {"",    "/",           "..",  ".",  ".hidden", "a/b",
+                         "a b", "caf\xc3\xa9", "x\n", "a*", longname};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(shmc_name_validate(bad[i]), SHMC_ERR_BAD_NAME);
     assert_int_equal(shmc_name_validate(NULL), SHMC_ERR_BAD_NAME);
@@ -98,7 +99,7 @@ static void test_generated_name(void **s)
     assert_string_not_equal(a, b);
     assert_int_equal(shmc_name_validate(a + 4), SHMC_OK);
     assert_int_equal(shmc_segment_unlink(a), SHMC_OK);
-    assert_int_equal(shmc_segment_unlink(b + 4), SHMC_OK);   /* bare NAME form */
+    assert_int_equal(shmc_segment_unlink(b + 4), SHMC_OK); /* bare NAME form */
     assert_false(shm_exists(a));
     assert_false(shm_exists(b));
 }
@@ -132,7 +133,7 @@ static void test_exists_on_clash(void **s)
         else hc_tmp_path(dest, sizeof dest, "clash");
         assert_int_equal(write_small(dest, 0, NULL, 0), SHMC_OK);
         assert_int_equal(write_small(dest, 0, NULL, 0), SHMC_ERR_EXISTS);
-        shmc_segment *seg;   /* the first one is untouched */
+        shmc_segment *seg; /* the first one is untouched */
         shmc_segment_create(&seg);
         assert_int_equal(shmc_segment_open(seg, dest, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
         shmc_segment_free(seg);
@@ -261,7 +262,7 @@ static void test_open_records_descriptor_facts(void **s)
     assert_int_equal(info.backend, SHMC_BACKEND_FILE);
     assert_int_equal(info.object_mode, 0600);
     assert_int_equal(info.private_copy, 0);
-    assert_int_equal(chmod(file, 0620), 0);   /* group may write: copied */
+    assert_int_equal(chmod(file, 0620), 0); /* group may write: copied */
     info = open_info(seg, file);
     assert_int_equal(info.object_mode, 0620);
     assert_int_equal(info.private_copy, 1);
@@ -295,7 +296,7 @@ static void test_buffer_facts(void **s)
 static void test_foreign_file_is_private_copy(void **s)
 {
     (void)s;
-    if (geteuid() != 0) skip();   /* needs chown */
+    if (geteuid() != 0) skip(); /* needs chown */
     char file[256];
     hc_tmp_path(file, sizeof file, "foreign");
     assert_int_equal(write_small(file, 0, NULL, 0), SHMC_OK);
@@ -312,8 +313,8 @@ static void test_foreign_file_is_private_copy(void **s)
     size_t n = 0;
     uint8_t *whole = hc_read_file(file, &n);
     memset(whole, 0x41, n);
-    assert_int_equal(hc_write_file(file, whole, n), 0);   /* rewritten in place... */
-    assert_int_equal(truncate(file, 0), 0);               /* ...then cut to nothing */
+    assert_int_equal(hc_write_file(file, whole, n), 0); /* rewritten in place... */
+    assert_int_equal(truncate(file, 0), 0);             /* ...then cut to nothing */
     free(whole);
     const void *p;
     size_t len;
@@ -351,9 +352,14 @@ static void test_unlink_rules(void **s)
     assert_int_equal(shmc_segment_unlink("shm:../etc"), SHMC_ERR_BAD_NAME);
     char path[256];
     hc_tmp_path(path, sizeof path, "notseg");
-    assert_int_equal(hc_write_file(path, "hello, not a segment at all ......................................................................................................................", 130), 0);
+    assert_int_equal(hc_write_file(path,
+                                   "hello, not a segment at all "
+                                   "..............................................................."
+                                   ".......................................................",
+                                   130),
+                     0);
     assert_int_equal(shmc_segment_unlink(path), SHMC_ERR_BAD_MAGIC);
-    assert_int_equal(access(path, F_OK), 0);   /* a non-segment file is never deleted */
+    assert_int_equal(access(path, F_OK), 0); /* a non-segment file is never deleted */
     unlink(path);
     /* Nor another program's shared memory. */
     char shm[256];
@@ -438,9 +444,10 @@ static void child_segments(const char *dead, const char *unsealed)
         shmc_st64(head + SHMC_HDR_OWNER_PID, (uint64_t)getpid());
         shmc_st64(head + SHMC_HDR_OWNER_START, ticks);
         /* the head is all a writer killed while reserving has written */
-        if (shmc_store_resolve(&s2, unsealed, &e) || shmc_store_create(&s2, 4096, head, sizeof head, &e))
+        if (shmc_store_resolve(&s2, unsealed, &e) ||
+            shmc_store_create(&s2, 4096, head, sizeof head, &e))
             _exit(1);
-        _exit(0);   /* "crash" before sealing */
+        _exit(0); /* "crash" before sealing */
     }
     waitpid(pid, &st, 0);
     assert_int_equal(WEXITSTATUS(st), 0);
@@ -510,10 +517,10 @@ static void test_store_swap_after_create(void **s)
     size_t n;
     uint8_t *v = hc_read_file(victim, &n);
     assert_non_null(v);
-    assert_memory_equal(v, "VICTIM", 6);   /* the outside file was not opened for writing */
+    assert_memory_equal(v, "VICTIM", 6); /* the outside file was not opened for writing */
     free(v);
     v = hc_read_file(moved, &n);
-    assert_memory_equal(v, "XYAD", 4);     /* the write went to the file created */
+    assert_memory_equal(v, "XYAD", 4); /* the write went to the file created */
     free(v);
     shmc_store_close(&st);
     shmc_err e = {0};
@@ -523,7 +530,7 @@ static void test_store_swap_after_create(void **s)
     assert_int_equal(lstat(path, &sb), 0);
     assert_true(S_ISLNK(sb.st_mode));
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(link(victim, path), 0);  /* another regular file under the name */
+    assert_int_equal(link(victim, path), 0); /* another regular file under the name */
     assert_int_equal(shmc_store_remove(&st, NULL), SHMC_ERR_PERMISSION);
     assert_int_equal(lstat(path, &sb), 0);
     assert_int_equal(unlink(path), 0);

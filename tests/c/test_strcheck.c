@@ -30,7 +30,10 @@ static int check(const int64_t *off, size_t n, const char *data, size_t *bad)
 static void test_valid_text_accepted(void **state)
 {
     (void)state;
-    const char *data = "hello wonderful world" "\xc3\xa9t\xc3\xa9" "\xe2\x82\xac" "\xf0\x9f\x98\x80";
+    const char *data = "hello wonderful world"
+                       "\xc3\xa9t\xc3\xa9"
+                       "\xe2\x82\xac"
+                       "\xf0\x9f\x98\x80";
     int64_t off[] = {0, 5, 5, 15, 21, 26, 29, 33};
     size_t bad = 99;
     assert_int_equal(check(off, 8, data, &bad), SHMC_OK);
@@ -51,7 +54,8 @@ static void test_offsets_rejected(void **state)
     int64_t mid_past[] = {0, 9, 6}; /* last offset fine, one in the middle past the end */
     assert_int_equal(check(mid_past, 3, data, &bad), SHMC_ERR_CORRUPT);
     assert_int_equal(bad, 0);
-    const char *accented = "ab\xc3\xa9" "cd"; /* not ASCII: the other offsets path */
+    const char *accented = "ab\xc3\xa9"
+                           "cd"; /* not ASCII: the other offsets path */
     int64_t down_u[] = {0, 4, 2, 6}, past_u[] = {0, 9, 6};
     assert_int_equal(check(down_u, 4, accented, &bad), SHMC_ERR_CORRUPT);
     assert_int_equal(bad, 1);
@@ -64,12 +68,12 @@ static void test_bad_utf8_rejected(void **state)
 {
     (void)state;
     const char *cases[] = {
-        "abcdefgh\x80",             /* lone continuation after an ASCII run */
-        "ab\xc0\xafz",              /* overlong '/' */
-        "ab\xe0\x80\xafz",          /* overlong 3-byte */
-        "ab\xed\xa0\x80z",          /* surrogate */
-        "ab\xf4\x90\x80\x80z",      /* above U+10FFFF */
-        "ab\xe2\x82",               /* truncated at the end */
+        "abcdefgh\x80",        /* lone continuation after an ASCII run */
+        "ab\xc0\xafz",         /* overlong '/' */
+        "ab\xe0\x80\xafz",     /* overlong 3-byte */
+        "ab\xed\xa0\x80z",     /* surrogate */
+        "ab\xf4\x90\x80\x80z", /* above U+10FFFF */
+        "ab\xe2\x82",          /* truncated at the end */
         "ab\xffz",
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -86,7 +90,8 @@ static void test_split_inside_a_character_rejected(void **state)
     size_t bad = 99;
     assert_int_equal(check(off, 3, data, &bad), SHMC_ERR_CORRUPT);
     assert_int_equal(bad, 1);
-    int64_t whole[] = {0, 1, 1, 3, 4}; /* the same bytes split at characters, with an empty string */
+    int64_t whole[] = {0, 1, 1, 3,
+                       4}; /* the same bytes split at characters, with an empty string */
     assert_int_equal(check(whole, 5, data, &bad), SHMC_OK);
 }
 
@@ -102,7 +107,8 @@ static void test_unaligned_offsets_and_gaps(void **state)
     memcpy(raw + 1, off, (n + 1) * 8); /* one byte off 8-alignment */
     assert_int_equal(shmc_strings_check(raw + 1, n + 1, data, strlen(data), NULL), SHMC_OK);
     raw[1 + 8 * 3] = 12; /* string 3 now starts on the second byte of the first e-acute */
-    assert_int_equal(shmc_strings_check(raw + 1, n + 1, data, strlen(data), NULL), SHMC_ERR_CORRUPT);
+    assert_int_equal(shmc_strings_check(raw + 1, n + 1, data, strlen(data), NULL),
+                     SHMC_ERR_CORRUPT);
 }
 
 /* Long texts go through the 256-byte block path: a character straddling a block
@@ -123,7 +129,8 @@ static void test_long_text_blocks(void **state)
     assert_int_equal(check(off, 6, text, NULL), SHMC_ERR_CORRUPT);
     text[3000] = 'a';
     text[255] = text[256] = 'b'; /* pure ASCII: the order-only path */
-    int64_t neg_mid[] = {0, -1, LEN}, huge_mid[] = {0, INT64_MAX, LEN}, min_mid[] = {0, INT64_MIN, LEN};
+    int64_t neg_mid[] = {0, -1, LEN}, huge_mid[] = {0, INT64_MAX, LEN},
+            min_mid[] = {0, INT64_MIN, LEN};
     size_t bad = 99;
     assert_int_equal(check(off, 6, text, &bad), SHMC_OK);
     assert_int_equal(check(neg_mid, 3, text, &bad), SHMC_ERR_CORRUPT);

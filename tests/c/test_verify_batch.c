@@ -88,7 +88,8 @@ static shmc_segment *open_work(fixture *fx)
 {
     shmc_segment *seg;
     shmc_segment_create(&seg);
-    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, SHMC_OPEN_NO_VERIFY), SHMC_OK);
+    assert_int_equal(shmc_segment_open_buffer(seg, fx->work, fx->len, SHMC_OPEN_NO_VERIFY),
+                     SHMC_OK);
     return seg;
 }
 
@@ -115,7 +116,8 @@ static void test_every_chunk_flip_found(void **state)
         uint64_t at = fx->ks[i].offset + (fx->ks[i].stored_len * (i % 7)) / 7;
         fx->work[at] ^= (uint8_t)(1u << (i % 8));
         shmc_segment *seg = open_work(fx);
-        assert_int_equal(shmc_segment_chunks_verify(seg, fx->all, fx->nchunks), SHMC_ERR_CHUNK_CHECKSUM);
+        assert_int_equal(shmc_segment_chunks_verify(seg, fx->all, fx->nchunks),
+                         SHMC_ERR_CHUNK_CHECKSUM);
         char want[32];
         snprintf(want, sizeof want, "chunk %u", i);
         assert_non_null(strstr(shmc_segment_errmsg(seg), want));
