@@ -216,56 +216,23 @@ static void roundtrip(const char *dest_kind, int codec, int shuffle, uint64_t n)
     shmc_frame_free(f);
 }
 
-static void test_raw_shm(void **s)
-{
-    (void)s;
-    roundtrip("shm", SHMC_CODEC_NONE, 0, 1000);
-}
-static void test_raw_file(void **s)
-{
-    (void)s;
-    roundtrip("file", SHMC_CODEC_NONE, 0, 1000);
-}
-static void test_raw_buffer(void **s)
-{
-    (void)s;
-    roundtrip("buffer", SHMC_CODEC_NONE, 0, 1000);
-}
-static void test_zstd_shm(void **s)
-{
-    (void)s;
-    roundtrip("shm", SHMC_CODEC_ZSTD, 0, 1000);
-}
-static void test_zstd_shuffle_file(void **s)
-{
-    (void)s;
-    roundtrip("file", SHMC_CODEC_ZSTD, 1, 1000);
-}
-static void test_zstd_shuffle_buffer(void **s)
-{
-    (void)s;
-    roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 1000);
-}
-static void test_one_row(void **s)
-{
-    (void)s;
-    roundtrip("buffer", SHMC_CODEC_NONE, 0, 1);
-}
-static void test_one_row_zstd(void **s)
-{
-    (void)s;
-    roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 1);
-}
-static void test_exact_rowgroups(void **s)
-{
-    (void)s;
-    roundtrip("buffer", SHMC_CODEC_NONE, 0, 4 * RPC);
-}
-static void test_zero_rows(void **s)
-{
-    (void)s;
-    roundtrip("buffer", SHMC_CODEC_ZSTD, 1, 0);
-}
+/* One round trip per backend, codec and shape: roundtrip(where, codec, shuffle, nrows). */
+#define ROUNDTRIP_TEST(name, ...)                                                                  \
+    static void name(void **s)                                                                     \
+    {                                                                                              \
+        (void)s;                                                                                   \
+        roundtrip(__VA_ARGS__);                                                                    \
+    }
+ROUNDTRIP_TEST(test_raw_shm, "shm", SHMC_CODEC_NONE, 0, 1000)
+ROUNDTRIP_TEST(test_raw_file, "file", SHMC_CODEC_NONE, 0, 1000)
+ROUNDTRIP_TEST(test_raw_buffer, "buffer", SHMC_CODEC_NONE, 0, 1000)
+ROUNDTRIP_TEST(test_zstd_shm, "shm", SHMC_CODEC_ZSTD, 0, 1000)
+ROUNDTRIP_TEST(test_zstd_shuffle_file, "file", SHMC_CODEC_ZSTD, 1, 1000)
+ROUNDTRIP_TEST(test_zstd_shuffle_buffer, "buffer", SHMC_CODEC_ZSTD, 1, 1000)
+ROUNDTRIP_TEST(test_one_row, "buffer", SHMC_CODEC_NONE, 0, 1)
+ROUNDTRIP_TEST(test_one_row_zstd, "buffer", SHMC_CODEC_ZSTD, 1, 1)
+ROUNDTRIP_TEST(test_exact_rowgroups, "buffer", SHMC_CODEC_NONE, 0, 4 * RPC)
+ROUNDTRIP_TEST(test_zero_rows, "buffer", SHMC_CODEC_ZSTD, 1, 0)
 
 /* Strings without nulls: no validity bitmap given, or one with every bit set.
  * Either way no validity chunk is stored and offsets are re-based per row group. */
