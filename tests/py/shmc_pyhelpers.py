@@ -16,6 +16,13 @@ if "SHMCHUNK_BUILD" not in os.environ and not os.environ.get("SHMCHUNK_LIBRARY")
         os.environ["SHMCHUNK_BUILD"] = str(ROOT / "build")
 
 PANDAS3 = int(pd.__version__.split(".")[0]) >= 3
+
+
+def cli_path() -> Path:
+    """The shmchunk command under test: $SHMCHUNK_CLI (an installed wheel's), else the build's."""
+    if os.environ.get("SHMCHUNK_CLI"):
+        return Path(os.environ["SHMCHUNK_CLI"])
+    return Path(os.environ.get("SHMCHUNK_BUILD", ROOT / "build")) / "tools" / "shmchunk"
 _counter = itertools.count()
 
 

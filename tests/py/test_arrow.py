@@ -12,9 +12,11 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shmc_pyhelpers import ROOT, unique_name
+from shmc_pyhelpers import ROOT, cli_path, unique_name
 
 import shmchunk
 
@@ -126,7 +128,7 @@ def test_cli_info_names_arrow_types(shared, frame):
     df = frame[["int64", "ts_ns_UTC", "dict_ord"]].copy()
     df["nested"] = pd.arrays.ArrowExtensionArray(pa.array([{"a": 1}] * len(df)))
     sf = shared(df)
-    cli = os.path.join(os.environ["SHMCHUNK_BUILD"], "tools", "shmchunk")
+    cli = str(cli_path())
     out = subprocess.run([cli, "info", sf.name], capture_output=True, text=True, check=True).stdout
     assert "arrow[int64 l]" in out and "arrow[timestamp tsn:UTC]" in out
     assert "arrow[dictionary int8 c],ordered" in out

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from shmc_pyhelpers import ROOT
+from shmc_pyhelpers import cli_path
 
 import shmchunk
 from shmchunk import _lib as L
@@ -188,8 +188,7 @@ def test_attrs_that_are_not_a_dict_are_dropped(seg_path):
 
 
 def test_dag_label_unpack_fails_fast(seg_path, tmp_path):
-    cli = Path(os.environ.get("SHMCHUNK_CLI") or
-               Path(os.environ.get("SHMCHUNK_BUILD", ROOT / "build")) / "tools" / "shmchunk")
+    cli = cli_path()
     if not cli.is_file():
         pytest.skip(f"no CLI at {cli}")
     write_segment(seg_path, [dag_label(), "b"])
