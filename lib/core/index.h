@@ -66,7 +66,7 @@ int shmc_index_prescan(const uint8_t *p, size_t len, size_t *zone_bytes, shmc_er
  * size it found, then the msgpack objects into ix. Structural checks only;
  * semantic checks are the reader's. Allocation: the zone (<= 24 * len), the
  * arena (2 * len + 1), and columns/chunks arrays whose counts are bounded by
- * len / 16 and len / 11 (format 1) or len / 48 (format 2's chunk table). Errors are SHMC_ERR_CORRUPT naming the index byte
+ * len / 14 and len / 11 (format 1) or len / 48 (format 2's chunk table). Errors are SHMC_ERR_CORRUPT naming the index byte
  * offset (scan) or the column/chunk entry (decode). */
 int shmc_index_decode(const uint8_t *p, size_t len, shmc_index *ix, shmc_err *err);
 void shmc_index_free(shmc_index *ix);

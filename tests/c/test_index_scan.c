@@ -104,6 +104,71 @@ static uint8_t *table_at(shmc_buf *b)
     return NULL;
 }
 
+/* Format 2 leaves out a plain column's flags (0) and nrows (the frame's); the decoder
+ * fills them in. A dictionary keeps its nrows, and format 1 needs both keys. */
+static int encode_col(int version, const shmc_column_info *col, shmc_buf *b)
+{
+    shmc_index ix = {.version = version,
+                     .nrows = 20,
+                     .rows_per_chunk = 10,
+                     .columns = (shmc_column_info *)col,
+                     .ncolumns = 1,
+                     .chunks = (shmc_chunk_info *)two_chunks,
+                     .nchunks = 2};
+    shmc_err err = {0};
+    memset(b, 0, sizeof *b);
+    return shmc_index_encode(&ix, b, &err);
+}
+
+/* How many times the index holds `key` as a msgpack fixstr. */
+static int key_count(const shmc_buf *b, const char *key)
+{
+    uint8_t pat[16];
+    size_t n = strlen(key);
+    pat[0] = (uint8_t)(0xa0 | n);
+    memcpy(pat + 1, key, n);
+    int count = 0;
+    for (const uint8_t *at = b->p; (at = memmem(at, b->len - (size_t)(at - b->p), pat, n + 1));
+         at++)
+        count++;
+    return count;
+}
+
+static void test_column_defaults_format2(void **state)
+{
+    (void)state;
+    shmc_column_info plain = {.kind = SHMC_KIND_INT64, .nrows = 20};
+    shmc_buf b;
+    assert_int_equal(encode_col(0, &plain, &b), SHMC_OK);
+    assert_int_equal(key_count(&b, "flags"), 0);
+    assert_int_equal(key_count(&b, "nrows"), 1); /* the frame's only */
+    shmc_index ix;
+    shmc_err err = {0};
+    assert_int_equal(shmc_index_decode(b.p, b.len, &ix, &err), SHMC_OK);
+    assert_int_equal(ix.columns[0].flags, 0);
+    assert_int_equal(ix.columns[0].nrows, 20);
+    shmc_index_free(&ix);
+    shmc_buf_free(&b);
+    /* a dictionary of 3 rows: its nrows is written and read back */
+    shmc_column_info dict = {.kind = SHMC_KIND_INT64, .nrows = 3, .flags = SHMC_COL_DICTIONARY};
+    assert_int_equal(encode_col(0, &dict, &b), SHMC_OK);
+    assert_int_equal(key_count(&b, "nrows"), 2);
+    assert_int_equal(shmc_index_decode(b.p, b.len, &ix, &err), SHMC_OK);
+    assert_int_equal(ix.columns[0].nrows, 3);
+    shmc_index_free(&ix);
+    shmc_buf_free(&b);
+    /* format 1 writes both keys; without them a format-1 index is refused */
+    assert_int_equal(encode_col(1, &plain, &b), SHMC_OK);
+    assert_int_equal(key_count(&b, "flags"), 1);
+    uint8_t *f = memmem(b.p, b.len,
+                        "\xa5"
+                        "flags",
+                        6);
+    f[1] = 'F'; /* an unknown key now: "flags" is missing */
+    expect_decode_refused(&b, "lacks flags");
+    shmc_buf_free(&b);
+}
+
 static void test_chunk_table_round_trip(void **state)
 {
     (void)state;
@@ -302,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_chunk_table_round_trip),
         cmocka_unit_test(test_chunk_table_refusals),
         cmocka_unit_test(test_chunk_keys_follow_the_version),
+        cmocka_unit_test(test_column_defaults_format2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
