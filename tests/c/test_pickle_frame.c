@@ -1118,27 +1118,33 @@ static void test_sparse(void **s)
     each_n("sparse", sparse_fn, 8);
 }
 
+/* A fixture with `find` replaced by `repl` (same length) at its first place: the
+ * recogniser refuses it with `status` and a message holding `why`. */
+static void expect_patched_refused(const char *file, const void *find, const void *repl, size_t n,
+                                   int status, const char *why)
+{
+    run x;
+    memset(&x, 0, sizeof x);
+    x.buf = load(file, &x.len);
+    uint8_t *at = memmem(x.buf, x.len, find, n);
+    assert_non_null(at);
+    memcpy(at, repl, n);
+    assert_int_equal(shmc_frame_create(&x.frame), SHMC_OK);
+    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname, NULL, NULL};
+    shmc_pk_input in = {x.buf, x.len, NULL, NULL, 0};
+    assert_int_equal(shmc_pf_read(x.frame, &sink, &in, NULL), status);
+    if (!strstr(shmc_frame_errmsg(x.frame), why))
+        fail_msg("'%s' lacks '%s'", shmc_frame_errmsg(x.frame), why);
+    run_free(&x);
+}
+
 /* Row numbers out of order are refused before anything is stored. */
 static void test_sparse_unsorted(void **s)
 {
     (void)s;
-    run x;
-    assert_true(run_file(&x, "pd31_sparse_int_p5.pkl"));
-    shmc_frame_free(x.frame);
-    free(x.buf);
     /* one entry: make the array claim the row beyond the length (4) */
-    x.buf = load("pd31_sparse_int_p5.pkl", &x.len);
-    uint8_t want[] = {2, 0, 0, 0};
-    uint8_t *at = memmem(x.buf, x.len, want, 4);
-    assert_non_null(at);
-    at[0] = 9;
-    memset(&x.r, 0, sizeof x.r);
-    assert_int_equal(shmc_frame_create(&x.frame), SHMC_OK);
-    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname, NULL, NULL};
-    shmc_pk_input in = {x.buf, x.len, NULL, NULL, 0};
-    assert_int_equal(shmc_pf_read(x.frame, &sink, &in, NULL), SHMC_ERR_PICKLE);
-    assert_non_null(strstr(shmc_frame_errmsg(x.frame), "sparse row number 9"));
-    run_free(&x);
+    expect_patched_refused("pd31_sparse_int_p5.pkl", "\x02\0\0\0", "\x09\0\0\0", 4, SHMC_ERR_PICKLE,
+                           "sparse row number 9");
 }
 
 /* Issue 15: period[D] / period[M] (pandas 2.2 and 3.1 fixtures, protocols 2-5). */
@@ -1209,38 +1215,16 @@ static void test_intervals(void **s)
 static void test_interval_bad_closed(void **s)
 {
     (void)s;
-    run x;
-    assert_true(run_file(&x, "pd22_intervals_p5.pkl"));
-    uint8_t *at = memmem(x.buf, x.len, "\x8c\x07neither", 9);
-    assert_non_null(at);
-    memcpy(at + 2, "nEither", 7);
-    shmc_frame_free(x.frame);
-    memset(&x.r, 0, sizeof x.r);
-    assert_int_equal(shmc_frame_create(&x.frame), SHMC_OK);
-    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname, NULL, NULL};
-    shmc_pk_input in = {x.buf, x.len, NULL, NULL, 0};
-    assert_int_equal(shmc_pf_read(x.frame, &sink, &in, NULL), SHMC_ERR_UNSUPPORTED);
-    assert_non_null(strstr(shmc_frame_errmsg(x.frame), "an interval's closed side"));
-    run_free(&x);
+    expect_patched_refused("pd22_intervals_p5.pkl", "\x8c\x07neither", "\x8c\x07nEither", 9,
+                           SHMC_ERR_UNSUPPORTED, "an interval's closed side");
 }
 
 /* A frequency outside the segment's vocabulary is refused, naming the construct. */
 static void test_period_bad_freq(void **s)
 {
     (void)s;
-    run x;
-    assert_true(run_file(&x, "pd31_periods_p5.pkl"));
-    uint8_t *at = memmem(x.buf, x.len, "period[D]", 9);
-    assert_non_null(at);
-    memcpy(at, "period[;]", 9);
-    shmc_frame_free(x.frame);
-    memset(&x.r, 0, sizeof x.r);
-    assert_int_equal(shmc_frame_create(&x.frame), SHMC_OK);
-    shmc_pf_sink sink = {&x.r, rec_nrows, rec_add, rec_range, rec_colname, NULL, NULL};
-    shmc_pk_input in = {x.buf, x.len, NULL, NULL, 0};
-    assert_int_equal(shmc_pf_read(x.frame, &sink, &in, NULL), SHMC_ERR_UNSUPPORTED);
-    assert_non_null(strstr(shmc_frame_errmsg(x.frame), "a period frequency"));
-    run_free(&x);
+    expect_patched_refused("pd31_periods_p5.pkl", "period[D]", "period[;]", 9, SHMC_ERR_UNSUPPORTED,
+                           "a period frequency");
 }
 
 static void test_labels(void **s)
