@@ -420,6 +420,16 @@ static uint8_t *forge(const shmc_index *ix, size_t area, size_t *len)
     return p;
 }
 
+/* Forge a segment of ix (see forge), open it with flags, free it: the status. */
+static int open_forged(const shmc_index *ix, size_t area, uint32_t flags)
+{
+    size_t len;
+    uint8_t *p = forge(ix, area, &len);
+    int rc = open_bytes(p, len, flags);
+    free(p);
+    return rc;
+}
+
 /* Forged indexes that are well-formed msgpack but lie about sizes. */
 static void test_forged_sizes(void **state)
 {
@@ -435,61 +445,42 @@ static void test_forged_sizes(void **state)
     col.nrows = 4;
     ch.raw_len = ch.stored_len = 32;
     ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
-    size_t len;
-    uint8_t *p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
     /* 2^61 rows in one row group of "0 bytes": the size product overflows to 0. */
     ix.nrows = col.nrows = ix.rows_per_chunk = 1ull << 61;
     ch.raw_len = ch.stored_len = 0;
-    p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT);
     /* A chunk running past the index. */
     ix.nrows = col.nrows = ix.rows_per_chunk = 4;
     ch.raw_len = ch.stored_len = 32;
     ch.offset = 64 * 3;
-    p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT);
     /* A misaligned chunk, a chunk inside the header, a compressed claim of 1 TB from 32 bytes. */
     ch.offset = 130;
-    p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT);
     ch.offset = 64;
-    p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT);
     ch.offset = 128;
     ch.codec = SHMC_CODEC_ZSTD;
     col.kind = SHMC_KIND_OBJECT;
     ch.role = SHMC_ROLE_PICKLE;
     ch.typesize = 1;
     ch.raw_len = 1ull << 40;
-    p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT);
     /* A datetime without a unit. */
     col = (shmc_column_info){.kind = SHMC_KIND_DATETIME, .nrows = 4};
     ch = (shmc_chunk_info){
         .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32};
     ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
-    p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT);
     col.unit = SHMC_UNIT_MS;
-    p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, SHMC_OPEN_VERIFY_ALL), SHMC_OK);
     /* A categorical whose dictionary is itself. */
     col = (shmc_column_info){
         .kind = SHMC_KIND_CATEGORICAL, .code_kind = SHMC_KIND_INT8, .dict_column = 0, .nrows = 4};
     ch = (shmc_chunk_info){
         .role = SHMC_ROLE_VALUES, .typesize = 1, .offset = 128, .raw_len = 4, .stored_len = 4};
-    p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT);
 }
 
 /* Issue 12 #6: a dictionary column's row count is not tied to the frame's. With
@@ -831,32 +822,21 @@ static void test_forged_period(void **state)
                                       "period[dateutil/../x]",
                                       "period[ D]",
                                       "int64"};
-    size_t len;
-    uint8_t *p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         col.dtype = bad[i];
-        p = forge(&ix, 64, &len);
-        assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-        free(p);
+        assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT);
     }
     col.dtype = NULL; /* no dtype key at all */
-    p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT);
     col.dtype = "period[D]"; /* 4-byte values of a period column */
     ch.typesize = 4;
     ch.raw_len = ch.stored_len = 16;
-    p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT);
     ch.typesize = 8; /* a mask role on a period column */
     ch.raw_len = ch.stored_len = 32;
     ch.role = SHMC_ROLE_MASK;
-    p = forge(&ix, 64, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT);
 }
 
 /* An interval column: two 8-byte bound roles of a valid subtype; closed-end flags
@@ -875,10 +855,7 @@ static void test_forged_interval(void **state)
     ch[0].xxh3 = ch[1].xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
     shmc_index ix = {
         .nrows = 4, .rows_per_chunk = 4, .columns = col, .ncolumns = 1, .chunks = ch, .nchunks = 2};
-    size_t len;
-    uint8_t *p = forge(&ix, 128, &len);
-    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
-    free(p);
+    assert_int_equal(open_forged(&ix, 128, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
     static const int bad_kinds[] = {0,
                                     SHMC_KIND_BOOL,
                                     SHMC_KIND_CATEGORICAL,
@@ -889,39 +866,25 @@ static void test_forged_interval(void **state)
                                     99};
     for (size_t i = 0; i < sizeof bad_kinds / sizeof bad_kinds[0]; i++) {
         col[0].code_kind = bad_kinds[i];
-        p = forge(&ix, 128, &len);
-        assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-        free(p);
+        assert_int_equal(open_forged(&ix, 128, 0), SHMC_ERR_CORRUPT);
     }
     col[0].code_kind = SHMC_KIND_DATETIME; /* a datetime subtype without a unit */
-    p = forge(&ix, 128, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 128, 0), SHMC_ERR_CORRUPT);
     col[0].unit = SHMC_UNIT_US;
-    p = forge(&ix, 128, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_OK);
-    free(p);
+    assert_int_equal(open_forged(&ix, 128, 0), SHMC_OK);
     ix.nchunks = 1; /* the right bounds missing */
-    p = forge(&ix, 128, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 128, 0), SHMC_ERR_CORRUPT);
     ix.nchunks = 2;
     ch[1].raw_len = ch[1].stored_len = 16; /* right bounds of 2 rows for 4 */
-    p = forge(&ix, 128, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 128, 0), SHMC_ERR_CORRUPT);
     ch[1].raw_len = ch[1].stored_len = 32;
     col[0] =
         (shmc_column_info){.kind = SHMC_KIND_FLOAT64, .nrows = 4, .flags = SHMC_COL_CLOSED_RIGHT};
     ix.nchunks = 1; /* closed flags on a float column */
-    p = forge(&ix, 128, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 128, 0), SHMC_ERR_CORRUPT);
     col[0].flags = 0;
     ch[0].role = SHMC_ROLE_RIGHT; /* a right role on a float column */
-    p = forge(&ix, 128, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 128, 0), SHMC_ERR_CORRUPT);
     /* a categorical whose dictionary is an interval column */
     col[0] = (shmc_column_info){
         .kind = SHMC_KIND_CATEGORICAL, .code_kind = SHMC_KIND_INT64, .dict_column = 1, .nrows = 4};
@@ -931,13 +894,9 @@ static void test_forged_interval(void **state)
                                 .flags = SHMC_COL_DICTIONARY};
     ch[0].role = SHMC_ROLE_VALUES;
     ix.ncolumns = 2;
-    p = forge(&ix, 128, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 128, 0), SHMC_ERR_CORRUPT);
     col[1].kind = SHMC_KIND_FLOAT64; /* the same with a float dictionary opens */
-    p = forge(&ix, 128, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_OK);
-    free(p);
+    assert_int_equal(open_forged(&ix, 128, 0), SHMC_OK);
 }
 
 /* A sparse column: per row group as many int32 row numbers as values, at most one
@@ -973,47 +932,30 @@ static void test_forged_sparse(void **state)
         ch[i].xxh3 = shmc_hash((const uint8_t[64]){0}, (size_t)ch[i].raw_len);
     shmc_index ix = {
         .nrows = 4, .rows_per_chunk = 4, .columns = col, .ncolumns = 2, .chunks = ch, .nchunks = 3};
-    size_t len;
-    uint8_t *p = forge(&ix, 192, &len);
-    assert_int_equal(open_bytes(p, len, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
-    free(p);
+    assert_int_equal(open_forged(&ix, 192, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
     ch[1].raw_len = ch[1].stored_len = 4; /* 1 row number for 2 values */
     ch[1].xxh3 = shmc_hash((const uint8_t[4]){0}, 4);
-    p = forge(&ix, 192, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 192, 0), SHMC_ERR_CORRUPT);
     ch[0].raw_len = ch[0].stored_len = 40; /* 5 values in a row group of 4 rows */
     ch[1].raw_len = ch[1].stored_len = 20;
-    p = forge(&ix, 192, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 192, 0), SHMC_ERR_CORRUPT);
     ch[0].raw_len = ch[0].stored_len = 12; /* 1.5 values */
     ch[1].raw_len = ch[1].stored_len = 8;
-    p = forge(&ix, 192, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 192, 0), SHMC_ERR_CORRUPT);
     ch[0].raw_len = ch[0].stored_len = 16;
     col[1].nrows = 2; /* a fill "value" of two rows */
     ch[2].raw_len = ch[2].stored_len = 16;
-    p = forge(&ix, 192, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 192, 0), SHMC_ERR_CORRUPT);
     col[1].nrows = 1;
     ch[2].raw_len = ch[2].stored_len = 8;
     col[1].kind = SHMC_KIND_FLOAT64; /* fill of another kind */
-    p = forge(&ix, 192, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 192, 0), SHMC_ERR_CORRUPT);
     col[1].kind = SHMC_KIND_INT64;
     col[0].code_kind = SHMC_KIND_STRING; /* values of a kind sparse does not store */
-    p = forge(&ix, 192, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 192, 0), SHMC_ERR_CORRUPT);
     col[0].code_kind = SHMC_KIND_INT64;
     col[0].dict_column = 0; /* its own fill column */
-    p = forge(&ix, 192, &len);
-    assert_int_equal(open_bytes(p, len, 0), SHMC_ERR_CORRUPT);
-    free(p);
+    assert_int_equal(open_forged(&ix, 192, 0), SHMC_ERR_CORRUPT);
 }
 
 /* Sparse row numbers out of order, every checksum forged: the segment opens (its
