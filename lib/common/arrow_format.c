@@ -18,33 +18,45 @@
 static const struct {
     const char *fmt;
     shmc_arrow_layout l;
+    const char *alias; /* pyarrow's str(type): what pyarrow pickles and type_for_alias takes */
 } fixed_formats[] = {
-    {"b", {SHMC_ARROW_BITS, 0, 0, 0, "bool"}},
-    {"c", {SHMC_ARROW_FIXED, 1, 0, 1, "int8"}},
-    {"C", {SHMC_ARROW_FIXED, 1, 0, 1, "uint8"}},
-    {"s", {SHMC_ARROW_FIXED, 2, 0, 1, "int16"}},
-    {"S", {SHMC_ARROW_FIXED, 2, 0, 1, "uint16"}},
-    {"i", {SHMC_ARROW_FIXED, 4, 0, 1, "int32"}},
-    {"I", {SHMC_ARROW_FIXED, 4, 0, 1, "uint32"}},
-    {"l", {SHMC_ARROW_FIXED, 8, 0, 1, "int64"}},
-    {"L", {SHMC_ARROW_FIXED, 8, 0, 1, "uint64"}},
-    {"e", {SHMC_ARROW_FIXED, 2, 0, 0, "float16"}},
-    {"f", {SHMC_ARROW_FIXED, 4, 0, 0, "float32"}},
-    {"g", {SHMC_ARROW_FIXED, 8, 0, 0, "float64"}},
-    {"u", {SHMC_ARROW_VAR, 4, 1, 0, "string"}},
-    {"U", {SHMC_ARROW_VAR, 8, 1, 0, "large_string"}},
-    {"z", {SHMC_ARROW_VAR, 4, 0, 0, "binary"}},
-    {"Z", {SHMC_ARROW_VAR, 8, 0, 0, "large_binary"}},
-    {"tdD", {SHMC_ARROW_FIXED, 4, 0, 0, "date32"}},
-    {"tdm", {SHMC_ARROW_FIXED, 8, 0, 0, "date64"}},
-    {"tts", {SHMC_ARROW_FIXED, 4, 0, 0, "time32"}},
-    {"ttm", {SHMC_ARROW_FIXED, 4, 0, 0, "time32"}},
-    {"ttu", {SHMC_ARROW_FIXED, 8, 0, 0, "time64"}},
-    {"ttn", {SHMC_ARROW_FIXED, 8, 0, 0, "time64"}},
-    {"tDs", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}},
-    {"tDm", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}},
-    {"tDu", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}},
-    {"tDn", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}},
+    {"b", {SHMC_ARROW_BITS, 0, 0, 0, "bool"}, "bool"},
+    {"c", {SHMC_ARROW_FIXED, 1, 0, 1, "int8"}, "int8"},
+    {"C", {SHMC_ARROW_FIXED, 1, 0, 1, "uint8"}, "uint8"},
+    {"s", {SHMC_ARROW_FIXED, 2, 0, 1, "int16"}, "int16"},
+    {"S", {SHMC_ARROW_FIXED, 2, 0, 1, "uint16"}, "uint16"},
+    {"i", {SHMC_ARROW_FIXED, 4, 0, 1, "int32"}, "int32"},
+    {"I", {SHMC_ARROW_FIXED, 4, 0, 1, "uint32"}, "uint32"},
+    {"l", {SHMC_ARROW_FIXED, 8, 0, 1, "int64"}, "int64"},
+    {"L", {SHMC_ARROW_FIXED, 8, 0, 1, "uint64"}, "uint64"},
+    {"e", {SHMC_ARROW_FIXED, 2, 0, 0, "float16"}, "halffloat"},
+    {"f", {SHMC_ARROW_FIXED, 4, 0, 0, "float32"}, "float"},
+    {"g", {SHMC_ARROW_FIXED, 8, 0, 0, "float64"}, "double"},
+    {"u", {SHMC_ARROW_VAR, 4, 1, 0, "string"}, "string"},
+    {"U", {SHMC_ARROW_VAR, 8, 1, 0, "large_string"}, "large_string"},
+    {"z", {SHMC_ARROW_VAR, 4, 0, 0, "binary"}, "binary"},
+    {"Z", {SHMC_ARROW_VAR, 8, 0, 0, "large_binary"}, "large_binary"},
+    {"tdD", {SHMC_ARROW_FIXED, 4, 0, 0, "date32"}, "date32[day]"},
+    {"tdm", {SHMC_ARROW_FIXED, 8, 0, 0, "date64"}, "date64[ms]"},
+    {"tts", {SHMC_ARROW_FIXED, 4, 0, 0, "time32"}, "time32[s]"},
+    {"ttm", {SHMC_ARROW_FIXED, 4, 0, 0, "time32"}, "time32[ms]"},
+    {"ttu", {SHMC_ARROW_FIXED, 8, 0, 0, "time64"}, "time64[us]"},
+    {"ttn", {SHMC_ARROW_FIXED, 8, 0, 0, "time64"}, "time64[ns]"},
+    {"tDs", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}, "duration[s]"},
+    {"tDm", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}, "duration[ms]"},
+    {"tDu", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}, "duration[us]"},
+    {"tDn", {SHMC_ARROW_FIXED, 8, 0, 0, "duration"}, "duration[ns]"},
+};
+
+/* Other names pyarrow.type_for_alias takes for the formats above. */
+static const struct {
+    const char *alias, *fmt;
+} alias_synonyms[] = {
+    {"boolean", "b"},  {"i1", "c"},      {"u1", "C"},        {"i2", "s"},         {"u2", "S"},
+    {"i4", "i"},       {"u4", "I"},      {"i8", "l"},        {"u8", "L"},         {"float16", "e"},
+    {"f2", "e"},       {"float32", "f"}, {"f4", "f"},        {"float64", "g"},    {"f8", "g"},
+    {"str", "u"},      {"utf8", "u"},    {"large_str", "U"}, {"large_utf8", "U"}, {"date32", "tdD"},
+    {"date64", "tdm"},
 };
 
 /* Longest accepted format string (a timestamp's zone name is at most 255 bytes). */
@@ -187,4 +199,25 @@ int shmc_arrow_offsets_check(const uint8_t *raw, uint32_t width, uint64_t n, uin
         prev = v;
     }
     return 0;
+}
+
+const char *shmc_arrow_alias(const char *fmt)
+{
+    for (size_t i = 0; fmt && i < sizeof fixed_formats / sizeof fixed_formats[0]; i++)
+        if (strcmp(fmt, fixed_formats[i].fmt) == 0) return fixed_formats[i].alias;
+    return NULL;
+}
+
+static int alias_eq(const char *name, const char *alias, size_t len)
+{
+    return strlen(name) == len && memcmp(name, alias, len) == 0;
+}
+
+const char *shmc_arrow_format_of_alias(const char *alias, size_t len)
+{
+    for (size_t i = 0; alias && i < sizeof fixed_formats / sizeof fixed_formats[0]; i++)
+        if (alias_eq(fixed_formats[i].alias, alias, len)) return fixed_formats[i].fmt;
+    for (size_t i = 0; alias && i < sizeof alias_synonyms / sizeof alias_synonyms[0]; i++)
+        if (alias_eq(alias_synonyms[i].alias, alias, len)) return alias_synonyms[i].fmt;
+    return NULL;
 }

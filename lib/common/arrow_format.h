@@ -4,6 +4,7 @@
 #ifndef SHMC_ARROW_FORMAT_H
 #define SHMC_ARROW_FORMAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum shmc_arrow_shape {
@@ -37,5 +38,15 @@ int shmc_arrow_raw_len(const shmc_arrow_layout *l, int role, uint64_t n, uint64_
  * the offending offset's index. */
 int shmc_arrow_offsets_check(const uint8_t *raw, uint32_t width, uint64_t n, uint64_t data_len,
                              uint64_t *bad);
+
+/* pyarrow's name of a format without parameters: str(type), what pyarrow pickles a type
+ * as and pyarrow.type_for_alias takes ("int64", "halffloat", "date32[day]",
+ * "duration[ms]", "large_string", ...); NULL for any other format (timestamps,
+ * decimals, fixed-size binary are pickled through their own constructors). */
+const char *shmc_arrow_alias(const char *fmt);
+/* The format of a type_for_alias name (len bytes, not NUL-terminated) when it is one of
+ * the names above or a synonym pyarrow also takes ("utf8", "float64", "boolean", "i8"),
+ * else NULL. The two directions read the one table in arrow_format.c. */
+const char *shmc_arrow_format_of_alias(const char *alias, size_t len);
 
 #endif

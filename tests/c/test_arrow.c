@@ -362,6 +362,33 @@ static void expect(forgery *g, int hv, int status, const char *needle)
     if (needle && !strstr(msg, needle)) fail_msg("'%s' not in: %s", needle, msg);
 }
 
+/* pyarrow's names: each parameterless format's alias leads back to it, synonyms too, and
+ * nothing else (parametrised or unknown names) is taken. */
+static void test_alias_table(void **state)
+{
+    (void)state;
+    static const char *const fmts[] = {
+        "b", "c", "C", "s",   "S",   "i",   "I",   "l",   "L",   "e",   "f",   "g",   "u",
+        "U", "z", "Z", "tdD", "tdm", "tts", "ttm", "ttu", "ttn", "tDs", "tDm", "tDu", "tDn"};
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
+        const char *a = shmc_arrow_alias(fmts[i]);
+        assert_non_null(a);
+        assert_string_equal(shmc_arrow_format_of_alias(a, strlen(a)), fmts[i]);
+    }
+    assert_string_equal(shmc_arrow_alias("e"), "halffloat");
+    assert_string_equal(shmc_arrow_alias("tdD"), "date32[day]");
+    assert_string_equal(shmc_arrow_format_of_alias("utf8", 4), "u");
+    assert_string_equal(shmc_arrow_format_of_alias("float64", 7), "g");
+    assert_string_equal(shmc_arrow_format_of_alias("int64xyz", 5), "l"); /* len bounds it */
+    assert_null(shmc_arrow_format_of_alias("int6", 4));
+    assert_null(shmc_arrow_format_of_alias("timestamp[ns]", 13));
+    assert_null(shmc_arrow_format_of_alias("null", 4));
+    assert_null(shmc_arrow_alias("tsn:"));
+    assert_null(shmc_arrow_alias("d:10,2"));
+    assert_null(shmc_arrow_alias(NULL));
+    assert_null(shmc_arrow_format_of_alias(NULL, 0));
+}
+
 static void test_forged_arrow_columns(void **state)
 {
     (void)state;
@@ -501,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_plain_frame_is_current_format),
         cmocka_unit_test(test_writer_refuses),
         cmocka_unit_test(test_layout_table),
+        cmocka_unit_test(test_alias_table),
         cmocka_unit_test(test_forged_arrow_columns),
         cmocka_unit_test(test_forged_arrow_dictionary),
         cmocka_unit_test(test_forged_arrow_offsets),
