@@ -205,6 +205,28 @@ def sparse():
     })
 
 
+def index_period():
+    """A PeriodIndex row index "p": period[M] 2020-01 + i (ordinal 600 + i); v = i."""
+    return pd.DataFrame({"v": I.astype("int64")},
+                        index=pd.period_range("2020-01", periods=N, freq="M", name="p"))
+
+
+def index_interval():
+    """An IntervalIndex row index "iv": [i, i + 1] (int64, closed both); v = i."""
+    return pd.DataFrame({"v": I.astype("int64")},
+                        index=pd.interval_range(0, N, name="iv", closed="both"))
+
+
+def sparse_block():
+    """SparseArray(kind="block"): "sb" Sparse[float64, nan] 1.5 i at i = 0, 1, 3, 4 (blocks
+    at 0 and 3, both 2 long); "si" Sparse[int64, 0] 7 i at i = 1, 4 (blocks 1 long)."""
+    SA = pd.arrays.SparseArray
+    return pd.DataFrame({
+        "sb": SA(np.where(I % 3 == 2, np.nan, I * 1.5)[:N], fill_value=np.nan, kind="block"),
+        "si": SA(np.where((I == 1) | (I == 4), 7 * I, 0).astype("int64"), fill_value=0, kind="block"),
+    })
+
+
 def refuse_pyobj():
     return pd.DataFrame({"o": pd.Series([1, "x", 2.5, None, (1, 2)], dtype=object)})
 
@@ -214,7 +236,8 @@ CASES = {f.__name__: f for f in (numeric, wide_f, wide_c, index_int, index_range
                                  datetimes, categorical, nullable, strings, labels, labels_mixed, empty, zero_rows,
                                  columns_multi, refuse_pyobj, refuse_mixnull, refuse_na)}
 # Issue 15's kinds: made by pandas 2.2 and 3.1 (`... make_pickle_fixtures.py periods` writes only them).
-NEW_CASES = {f.__name__: f for f in (periods, intervals, sparse)}
+NEW_CASES = {f.__name__: f for f in (periods, intervals, sparse, index_period, index_interval,
+                                     sparse_block)}
 
 
 def string_lists():

@@ -327,7 +327,8 @@ int pf_arrow_string_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col)
 }
 
 /* IntervalDtype: NEWOBJ + BUILD {subtype, closed} -> the SHMC_COL_CLOSED_* flags. */
-int pf_closed(pf_ctx *C, const shmc_pk_value *dt, uint32_t *flags)
+/* An interval's closed side, the str `closed` (at: where to point when it is missing). */
+int pf_closed_name(pf_ctx *C, const shmc_pk_value *closed, const shmc_pk_value *at, uint32_t *flags)
 {
     static const struct {
         const char *name;
@@ -336,18 +337,23 @@ int pf_closed(pf_ctx *C, const shmc_pk_value *dt, uint32_t *flags)
                 {"right", SHMC_COL_CLOSED_RIGHT},
                 {"both", SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT},
                 {"neither", 0}};
-    const shmc_pk_value *closed = shmc_pk_dict_get(shmc_pk_state(dt), "closed");
-    if (!pf_pd(pf_callee(dt), "IntervalDtype")) return pf_unsupported(C, dt, "an IntervalDtype");
     for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
         if (shmc_pk_str_eq(closed, ends[i].name)) {
             *flags = ends[i].flags;
             return SHMC_OK;
         }
-    return pf_unsupported(C, closed ? closed : dt, "an interval's closed side");
+    return pf_unsupported(C, closed ? closed : at, "an interval's closed side");
+}
+
+/* IntervalDtype: NEWOBJ + BUILD {closed, subtype}. */
+int pf_closed(pf_ctx *C, const shmc_pk_value *dt, uint32_t *flags)
+{
+    if (!pf_pd(pf_callee(dt), "IntervalDtype")) return pf_unsupported(C, dt, "an IntervalDtype");
+    return pf_closed_name(C, shmc_pk_dict_get(shmc_pk_state(dt), "closed"), dt, flags);
 }
 
 /* Both bounds: the same fixed kind (not bool), unit, zone and length, no mask. */
-int pf_bounds_match(pf_ctx *C, const shmc_pk_value *at, const pf_col *l, const pf_col *r)
+static int pf_bounds_match(pf_ctx *C, const shmc_pk_value *at, const pf_col *l, const pf_col *r)
 {
     if (!shmc_interval_subtype_ok(l->d.kind) || l->d.mask || r->d.mask || l->d.kind != r->d.kind ||
         l->d.unit != r->d.unit || strcmp(l->tz, r->tz) || l->nrows != r->nrows)
@@ -358,36 +364,123 @@ int pf_bounds_match(pf_ctx *C, const shmc_pk_value *at, const pf_col *l, const p
     return SHMC_OK;
 }
 
-/* IntIndex(length, int32 rows): REDUCE(pandas._libs.sparse.IntIndex, (length, ndarray));
- * rows strictly increasing inside [0, length), copied when misaligned. (BlockIndex,
- * SparseArray(kind="block"), is refused by name.) */
-int pf_int_index(pf_ctx *C, const shmc_pk_value *v, int64_t *length, const int32_t **rows,
-                 uint64_t *n)
+/* An interval column from its two bounds (b[0] left, b[1] right) and closed flags. */
+int pf_interval_of(pf_ctx *C, const shmc_pk_value *at, const pf_col *b, uint32_t flags, pf_col *col)
+{
+    FORWARD_IF_ERROR(pf_bounds_match(C, at, &b[0], &b[1]));
+    col->d.kind = SHMC_KIND_INTERVAL;
+    col->d.code_kind = b[0].d.kind;
+    col->d.unit = b[0].d.unit;
+    col->d.values = b[0].d.values;
+    col->d.right = b[1].d.values;
+    col->d.flags |= flags;
+    memcpy(col->tz, b[0].tz, sizeof col->tz);
+    col->d.tz = b[0].d.tz ? col->tz : NULL;
+    col->nrows = b[0].nrows;
+    uint32_t c = flags & (SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT);
+    snprintf(col->dtype, sizeof col->dtype, "interval[%.40s, %s]", b[0].dtype,
+             c == SHMC_COL_CLOSED_LEFT    ? "left"
+             : c == SHMC_COL_CLOSED_RIGHT ? "right"
+             : c                          ? "both"
+                                          : "neither");
+    return SHMC_OK;
+}
+
+/* A 1-D little-endian int32 array (sparse row numbers, block starts and lengths). */
+static int pf_i32_array(pf_ctx *C, const shmc_pk_value *v, const char *what, pf_arr *a)
+{
+    FORWARD_IF_ERROR(pf_array(C, v, a));
+    if (a->ndim != 1 || a->dt.kind != 'i' || a->dt.itemsize != 4 || a->dt.swap ||
+        a->nbytes != a->dims[0] * 4)
+        return pf_fail(C, SHMC_ERR_UNSUPPORTED, a->node, "%s: a 1-D int32 array is read", what);
+    return SHMC_OK;
+}
+
+static int32_t pf_i32_at(const pf_arr *a, uint64_t i)
+{
+    int32_t r;
+    memcpy(&r, a->data + 4 * i, 4);
+    return r;
+}
+
+/* IntIndex(length, rows): rows strictly increasing inside [0, length), copied when
+ * misaligned. */
+static int pf_int_rows(pf_ctx *C, const shmc_pk_value *v, int64_t length, const int32_t **rows,
+                       uint64_t *n)
 {
     pf_arr a;
-    if (!v || v->type != SHMC_PK_REDUCE || !pf_pd(pf_callee(v), "IntIndex") ||
-        !pf_int(pf_arg(v, 0), length) || *length < 0 || *length > INT32_MAX)
-        return pf_unsupported(C, v, "a sparse index (IntIndex(length, rows) is read)");
-    FORWARD_IF_ERROR(pf_array(C, pf_arg(v, 1), &a));
-    if (a.ndim != 1 || a.dt.kind != 'i' || a.dt.itemsize != 4 || a.dt.swap ||
-        a.nbytes != a.dims[0] * 4)
-        return pf_unsupported(C, a.node, "sparse row numbers (a 1-D int32 array is read)");
-    const uint8_t *p = a.data;
+    FORWARD_IF_ERROR(pf_i32_array(C, pf_arg(v, 1), "sparse row numbers", &a));
     int32_t *copy = NULL;
-    if ((uintptr_t)p % 4) FORWARD_IF_ERROR(pf_own(C, (size_t)a.nbytes, (void **)&copy));
+    if ((uintptr_t)a.data % 4) FORWARD_IF_ERROR(pf_own(C, (size_t)a.nbytes, (void **)&copy));
     for (uint64_t i = 0; i < a.dims[0]; i++) {
-        int32_t r, prev = -1;
-        memcpy(&r, p + 4 * i, 4);
-        if (i) memcpy(&prev, p + 4 * (i - 1), 4);
-        if (r <= prev || r >= *length)
+        int32_t r = pf_i32_at(&a, i), prev = i ? pf_i32_at(&a, i - 1) : -1;
+        if (r <= prev || r >= length)
             return pf_fail(C, SHMC_ERR_PICKLE, v,
                            "sparse row number %d at entry %llu is not after %d "
                            "and below %lld",
-                           r, (unsigned long long)i, prev, (long long)*length);
+                           r, (unsigned long long)i, prev, (long long)length);
         if (copy) copy[i] = r;
     }
-    *rows = copy ? copy : (const int32_t *)(const void *)p;
+    *rows = copy ? copy : (const int32_t *)(const void *)a.data;
     *n = a.dims[0];
+    return SHMC_OK;
+}
+
+/* BlockIndex(length, blocs, blengths): runs of rows, each non-empty, after the one
+ * before and inside [0, length); their sum must be `want` (the values read) before
+ * the row numbers are written out. */
+static int pf_block_rows(pf_ctx *C, const shmc_pk_value *v, int64_t length, uint64_t want,
+                         const int32_t **rows, uint64_t *n)
+{
+    pf_arr at, len;
+    FORWARD_IF_ERROR(pf_i32_array(C, pf_arg(v, 1), "sparse block starts", &at));
+    FORWARD_IF_ERROR(pf_i32_array(C, pf_arg(v, 2), "sparse block lengths", &len));
+    if (at.dims[0] != len.dims[0])
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "%llu sparse block starts for %llu lengths",
+                       (unsigned long long)at.dims[0], (unsigned long long)len.dims[0]);
+    int64_t end = 0, total = 0;
+    for (uint64_t j = 0; j < at.dims[0]; j++) {
+        int64_t b = pf_i32_at(&at, j), l = pf_i32_at(&len, j);
+        if (b < end || l <= 0 || b + l > length)
+            return pf_fail(C, SHMC_ERR_PICKLE, v,
+                           "sparse block %llu [%lld, +%lld) is not after %lld, non-empty "
+                           "and below %lld",
+                           (unsigned long long)j, (long long)b, (long long)l, (long long)end,
+                           (long long)length);
+        end = b + l;
+        total += l; /* <= length <= INT32_MAX */
+    }
+    if ((uint64_t)total != want)
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "sparse blocks hold %lld rows for %llu values",
+                       (long long)total, (unsigned long long)want);
+    int32_t *out;
+    FORWARD_IF_ERROR(pf_own(C, (size_t)total * 4 + 4, (void **)&out));
+    for (uint64_t j = 0, k = 0; j < at.dims[0]; j++)
+        for (int32_t b = pf_i32_at(&at, j), i = 0; i < pf_i32_at(&len, j); i++) out[k++] = b + i;
+    *rows = out;
+    *n = (uint64_t)total;
+    return SHMC_OK;
+}
+
+/* A SparseArray's index as int32 row numbers, one per value (`nvals` were read):
+ * REDUCE(pandas._libs.sparse.IntIndex, (length, rows)) or BlockIndex(length, blocs,
+ * blengths) (SparseArray(kind="block"), expanded: pandas compares the two kinds
+ * equal, and the column comes back with an IntIndex). */
+int pf_sparse_index(pf_ctx *C, const shmc_pk_value *v, uint64_t nvals, int64_t *length,
+                    const int32_t **rows)
+{
+    int block = v && v->type == SHMC_PK_REDUCE && pf_pd(pf_callee(v), "BlockIndex");
+    if (!v || v->type != SHMC_PK_REDUCE || !(block || pf_pd(pf_callee(v), "IntIndex")) ||
+        pf_nargs(v) != (block ? 3u : 2u) || !pf_int(pf_arg(v, 0), length) || *length < 0 ||
+        *length > INT32_MAX)
+        return pf_unsupported(
+            C, v, "a sparse index (IntIndex(length, rows), BlockIndex(length, blocs, blengths))");
+    uint64_t n = 0;
+    if (block) FORWARD_IF_ERROR(pf_block_rows(C, v, *length, nvals, rows, &n));
+    else FORWARD_IF_ERROR(pf_int_rows(C, v, *length, rows, &n));
+    if (n != nvals)
+        return pf_fail(C, SHMC_ERR_PICKLE, v, "sparse index names %llu rows for %llu values",
+                       (unsigned long long)n, (unsigned long long)nvals);
     return SHMC_OK;
 }
 

@@ -173,9 +173,12 @@ int pf_datetime_cols(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value 
 int pf_period(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_value *arr, pf_col *col);
 int pf_masked(pf_ctx *C, const shmc_pk_value *v, pf_col *col, const char *what);
 int pf_closed(pf_ctx *C, const shmc_pk_value *dt, uint32_t *flags);
-int pf_bounds_match(pf_ctx *C, const shmc_pk_value *at, const pf_col *l, const pf_col *r);
-int pf_int_index(pf_ctx *C, const shmc_pk_value *v, int64_t *length, const int32_t **rows,
-                 uint64_t *n);
+int pf_closed_name(pf_ctx *C, const shmc_pk_value *closed, const shmc_pk_value *at,
+                   uint32_t *flags);
+int pf_interval_of(pf_ctx *C, const shmc_pk_value *at, const pf_col *b, uint32_t flags,
+                   pf_col *col);
+int pf_sparse_index(pf_ctx *C, const shmc_pk_value *v, uint64_t nvals, int64_t *length,
+                    const int32_t **rows);
 int pf_fill(pf_ctx *C, const shmc_pk_value *dt, int kind, void **out, char *text, size_t cap);
 /* pickle_frame_meta.c */
 int pf_index_freq(pf_ctx *C, const pf_index *ix, const pf_col *icol, char *out, size_t cap);

@@ -83,41 +83,39 @@ static int pf_interval(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest)
     memset(b, 0, sizeof b);
     FORWARD_IF_ERROR(pf_values(C, shmc_pk_dict_get(st, "_left"), &b[0], 1, nest + 1));
     FORWARD_IF_ERROR(pf_values(C, shmc_pk_dict_get(st, "_right"), &b[1], 1, nest + 1));
-    FORWARD_IF_ERROR(pf_bounds_match(C, v, &b[0], &b[1]));
-    col->d.kind = SHMC_KIND_INTERVAL;
-    col->d.code_kind = b[0].d.kind;
-    col->d.unit = b[0].d.unit;
-    col->d.values = b[0].d.values;
-    col->d.right = b[1].d.values;
-    col->d.flags |= flags;
-    memcpy(col->tz, b[0].tz, sizeof col->tz);
-    col->d.tz = b[0].d.tz ? col->tz : NULL;
-    col->nrows = b[0].nrows;
-    uint32_t c = flags & (SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT);
-    snprintf(col->dtype, sizeof col->dtype, "interval[%.40s, %s]", b[0].dtype,
-             c == SHMC_COL_CLOSED_LEFT    ? "left"
-             : c == SHMC_COL_CLOSED_RIGHT ? "right"
-             : c                          ? "both"
-                                          : "neither");
-    return SHMC_OK;
+    return pf_interval_of(C, v, b, flags, col);
+}
+
+/* An IntervalIndex: REDUCE(_new_IntervalIndex, (IntervalIndex, {left: Index, right:
+ * Index, closed: str, name})) on pandas 2.2 and 3.x; the bounds are any Index
+ * pf_index_col reads. */
+static int pf_interval_index(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest)
+{
+    const shmc_pk_value *d = pf_arg(v, 1);
+    uint32_t flags = 0;
+    FORWARD_IF_ERROR(pf_closed_name(C, shmc_pk_dict_get(d, "closed"), v, &flags));
+    pf_col b[2];
+    memset(b, 0, sizeof b);
+    shmc_label unused;
+    FORWARD_IF_ERROR(pf_index_col(C, shmc_pk_dict_get(d, "left"), &b[0], &unused, nest + 1));
+    FORWARD_IF_ERROR(pf_index_col(C, shmc_pk_dict_get(d, "right"), &b[1], &unused, nest + 1));
+    return pf_interval_of(C, v, b, flags, col);
 }
 
 /* SparseArray: NEWOBJ + BUILD {_sparse_index, _sparse_values, _dtype} (pandas 2.2, 3.x). */
 static int pf_sparse(pf_ctx *C, const shmc_pk_value *v, pf_col *col, int nest)
 {
     const shmc_pk_value *st = shmc_pk_state(v);
-    int64_t length = 0;
-    const int32_t *rows = NULL;
-    uint64_t n = 0;
-    FORWARD_IF_ERROR(pf_int_index(C, shmc_pk_dict_get(st, "_sparse_index"), &length, &rows, &n));
     pf_col vals;
     memset(&vals, 0, sizeof vals);
     FORWARD_IF_ERROR(pf_values(C, shmc_pk_dict_get(st, "_sparse_values"), &vals, 1, nest + 1));
-    if (!shmc_sparse_subtype_ok(vals.d.kind) || vals.d.mask || vals.nrows != n)
+    if (!shmc_sparse_subtype_ok(vals.d.kind) || vals.d.mask)
         return pf_fail(C, SHMC_ERR_UNSUPPORTED, v,
-                       "sparse values %s of %llu rows for %llu row numbers "
-                       "(bool, int or float values are read)",
-                       vals.dtype, (unsigned long long)vals.nrows, (unsigned long long)n);
+                       "sparse values %s (bool, int or float values are read)", vals.dtype);
+    int64_t length = 0;
+    const int32_t *rows = NULL;
+    uint64_t n = vals.nrows;
+    FORWARD_IF_ERROR(pf_sparse_index(C, shmc_pk_dict_get(st, "_sparse_index"), n, &length, &rows));
     char fill[40];
     void *fbuf;
     FORWARD_IF_ERROR(
@@ -170,18 +168,24 @@ int pf_range_len(pf_ctx *C, const pf_index *ix, uint64_t *n)
 
 static int pf_multi_read(pf_ctx *C, const shmc_pk_value *d, pf_index *ix, int nest);
 
-/* _new_Index(cls, {...}) / _new_DatetimeIndex(cls, {...}): a RangeIndex, or values. */
+/* _new_Index(cls, {...}) / _new_DatetimeIndex(cls, {...}) / _new_IntervalIndex(cls,
+ * {...}): a RangeIndex, or values. */
 int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col *col, int nest)
 {
     memset(ix, 0, sizeof *ix);
     ix->node = v;
     const shmc_pk_value *f = pf_callee(v), *cls = pf_arg(v, 0), *d = pf_arg(v, 1);
+    int iv = pf_pd(f, "_new_IntervalIndex");
     if (!v || v->type != SHMC_PK_REDUCE ||
-        !(pf_pd(f, "_new_Index") || pf_pd(f, "_new_DatetimeIndex") ||
+        !(iv || pf_pd(f, "_new_Index") || pf_pd(f, "_new_DatetimeIndex") ||
           pf_pd(f, "_new_TimedeltaIndex")) ||
         !d || d->type != SHMC_PK_DICT)
         return pf_unsupported(C, v, "an index");
     FORWARD_IF_ERROR(pf_label(C, shmc_pk_dict_get(d, "name"), &ix->name));
+    if (iv) {
+        if (!pf_pd(cls, "IntervalIndex")) return pf_unsupported(C, cls, "an interval index class");
+        return pf_interval_index(C, v, col, nest);
+    }
     if (pf_pd(cls, "RangeIndex")) {
         ix->is_range = 1;
         if (!pf_int(shmc_pk_dict_get(d, "start"), &ix->start) ||
@@ -191,9 +195,9 @@ int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col *col, 
         return SHMC_OK;
     }
     if (pf_pd(cls, "MultiIndex")) return pf_multi_read(C, d, ix, nest);
-    static const char *const plain[] = {"Index",          "Int64Index",      "UInt64Index",
-                                        "Float64Index",   "NumericIndex",    "DatetimeIndex",
-                                        "TimedeltaIndex", "CategoricalIndex"};
+    static const char *const plain[] = {"Index",          "Int64Index",       "UInt64Index",
+                                        "Float64Index",   "NumericIndex",     "DatetimeIndex",
+                                        "TimedeltaIndex", "CategoricalIndex", "PeriodIndex"};
     for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
         if (pf_pd(cls, plain[i]))
             return pf_values(C, shmc_pk_dict_get(d, "data"), col, 1, nest + 1);

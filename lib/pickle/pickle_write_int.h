@@ -44,6 +44,7 @@ enum {
     G_TDINDEX,
     G_PARTIAL,
     G_SET_AXIS,
+    G_WEEK,
     G_COUNT
 };
 

@@ -44,6 +44,7 @@ static const char *const global_names[G_COUNT][2] = {
     [G_TDINDEX] = {"pandas", "TimedeltaIndex"},
     [G_PARTIAL] = {"functools", "partial"},
     [G_SET_AXIS] = {"pandas", "DataFrame.set_axis"},
+    [G_WEEK] = {"pandas.tseries.offsets", "Week"},
 };
 
 int pw_global(pw_writer *w, int g)

@@ -5,7 +5,9 @@
  * callables or pandas' own pickle state:
  *   freq        DatetimeIndex | TimedeltaIndex .__new__(cls, index, freq="D")
  *               (NEWOBJ_EX: the keyword, because TimedeltaIndex's second
- *               positional parameter is `unit` on pandas 2.2 and `freq` on 3.x)
+ *               positional parameter is `unit` on pandas 2.2 and `freq` on 3.x);
+ *               "W" / "<n>W" (Week(weekday=None), whose freqstr pandas parses as
+ *               W-SUN) as pandas.tseries.offsets.Week(n, False, None)
  *   duplicates  functools.partial(pandas.DataFrame.set_axis, axis=1)(frame, labels),
  *               the frame built from a dict keyed by column position (a dict
  *               cannot hold one label twice)
@@ -43,13 +45,44 @@ int pw_freq_begin(pw_writer *w, const shmc_column_info *ci, const char **freq)
     return shmc_pk_op(&w->pk, SHMC_OP_MARK);
 }
 
+/* Week(weekday=None)'s freqstr, "W" or "<n>W" with n a nonzero int of at most 10
+ * digits: *n, 1; anything else 0. The one freqstr to_offset does not rebuild. */
+static int weekless(const char *freq, int64_t *n)
+{
+    size_t len = strlen(freq), sign = freq[0] == '-';
+    if (len < 1 || len > 12 || freq[len - 1] != 'W') return 0;
+    if (len - 1 == sign) {
+        *n = sign ? -1 : 1;
+        return !sign;
+    }
+    int64_t v = 0;
+    for (size_t i = sign; i < len - 1; i++) {
+        if (freq[i] < '0' || freq[i] > '9') return 0;
+        v = v * 10 + (freq[i] - '0');
+    }
+    *n = sign ? -v : v;
+    return v != 0;
+}
+
+static int emit_freq(pw_writer *w, const char *freq)
+{
+    int64_t n;
+    if (!weekless(freq, &n)) return shmc_pk_cstr(&w->pk, freq);
+    pw_global(w, G_WEEK);
+    shmc_pk_int(&w->pk, n);
+    shmc_pk_bool(&w->pk, 0);
+    shmc_pk_none(&w->pk);
+    shmc_pk_op(&w->pk, SHMC_OP_TUPLE3);
+    return shmc_pk_op(&w->pk, SHMC_OP_REDUCE);
+}
+
 int pw_freq_end(pw_writer *w, const char *freq)
 {
     if (!freq) return SHMC_OK;
     shmc_pk_op(&w->pk, SHMC_OP_TUPLE);
     shmc_pk_op(&w->pk, SHMC_OP_EMPTY_DICT);
     shmc_pk_cstr(&w->pk, "freq");
-    shmc_pk_cstr(&w->pk, freq);
+    emit_freq(w, freq);
     shmc_pk_op(&w->pk, SHMC_OP_SETITEM);
     return shmc_pk_op(&w->pk, SHMC_OP_NEWOBJ_EX);
 }

@@ -13,6 +13,7 @@ import pandas as pd
 from . import _arrow
 from . import _lib as L
 from . import errors
+from ._freq import offset_of
 from ._segment import Segment
 
 PANDAS_MAJOR = int(pd.__version__.split(".")[0])
@@ -431,7 +432,7 @@ class FrameReader:
                 or not sel.contiguous():
             return index
         try:
-            return type(index)(index, freq=freq, name=index.name)
+            return type(index)(index, freq=offset_of(freq), name=index.name)
         except (TypeError, ValueError) as exc:
             warnings.warn(f"{self.seg.src}: index freq {freq!r} not restored: {exc}",
                           stacklevel=4)

@@ -16,11 +16,11 @@ from ctypes import POINTER, byref, c_size_t, c_uint64, c_void_p, pointer
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
 
 from . import _arrow
 from . import _lib as L
 from . import errors
+from ._freq import offset_of
 
 _NUMPY_KINDS = {
     np.dtype(np.bool_): L.SHMC_KIND_BOOL,
@@ -332,7 +332,7 @@ class FrameBuilder:
             return
         text = freq.freqstr
         try:
-            same = to_offset(text) == freq
+            same = offset_of(text) == freq
         except (TypeError, ValueError):
             same = False
         if not same or len(text) > 32 or not re.fullmatch(r"[A-Za-z0-9_+-]+", text):

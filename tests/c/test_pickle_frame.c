@@ -1118,6 +1118,73 @@ static void test_sparse(void **s)
     each_n("sparse", sparse_fn, 8);
 }
 
+/* Issue 15: SparseArray(kind="block") (pandas 2.2, 3.1): the blocks become row numbers. */
+static void sparse_block_fn(run *x, const char *tag, int proto)
+{
+    (void)tag, (void)proto;
+    ok_range(x, 2);
+    rec_col *sb = col(&x->r, "sb"), *si = col(&x->r, "si");
+    check_kind(sb, SHMC_KIND_SPARSE, "Sparse[float64, nan]");
+    check_kind(si, SHMC_KIND_SPARSE, "Sparse[int64, 0]");
+    static const int32_t rows_b[] = {0, 1, 3, 4}, rows_i[] = {1, 4};
+    assert_int_equal(sb->d.nsparse, 4);
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(sb->d.sparse_index[k], rows_b[k]);
+        assert_true(f64_at(sb->d.values, (size_t)k) == rows_b[k] * 1.5);
+    }
+    assert_int_equal(si->d.nsparse, 2);
+    for (int k = 0; k < 2; k++) assert_int_equal(si->d.sparse_index[k], rows_i[k]);
+    assert_int_equal(i64_at(si->d.values, 1), 28);
+}
+
+static void test_sparse_block(void **s)
+{
+    (void)s;
+    each_n("sparse_block", sparse_block_fn, 8);
+}
+
+/* Issue 15: a PeriodIndex row index (period[M], ordinals 600 + i). */
+static void index_period_fn(run *x, const char *tag, int proto)
+{
+    (void)tag, (void)proto;
+    ok_range(x, 2);
+    rec_col *ix = &x->r.cols[0];
+    assert_true(ix->d.flags & SHMC_COL_INDEX);
+    assert_string_equal(ix->label, "p");
+    check_kind(ix, SHMC_KIND_PERIOD, "period[M]");
+    for (int i = 0; i < N; i++) assert_int_equal(i64_at(ix->d.values, (size_t)i), 600 + i);
+}
+
+static void test_index_period(void **s)
+{
+    (void)s;
+    each_n("index_period", index_period_fn, 8);
+}
+
+/* Issue 15: an IntervalIndex row index ([i, i + 1], int64, closed both). */
+static void index_interval_fn(run *x, const char *tag, int proto)
+{
+    (void)tag, (void)proto;
+    ok_range(x, 2);
+    rec_col *ix = &x->r.cols[0];
+    assert_true(ix->d.flags & SHMC_COL_INDEX);
+    assert_string_equal(ix->label, "iv");
+    check_kind(ix, SHMC_KIND_INTERVAL, "interval[int64, both]");
+    assert_int_equal(ix->d.code_kind, SHMC_KIND_INT64);
+    assert_int_equal(ix->d.flags & (SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT),
+                     SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(i64_at(ix->d.values, (size_t)i), i);
+        assert_int_equal(i64_at(ix->d.right, (size_t)i), i + 1);
+    }
+}
+
+static void test_index_interval(void **s)
+{
+    (void)s;
+    each_n("index_interval", index_interval_fn, 8);
+}
+
 /* A fixture with `find` replaced by `repl` (same length) at its first place: the
  * recogniser refuses it with `status` and a message holding `why`. */
 static void expect_patched_refused(const char *file, const void *find, const void *repl, size_t n,
@@ -1145,6 +1212,25 @@ static void test_sparse_unsorted(void **s)
     /* one entry: make the array claim the row beyond the length (4) */
     expect_patched_refused("pd31_sparse_int_p5.pkl", "\x02\0\0\0", "\x09\0\0\0", 4, SHMC_ERR_PICKLE,
                            "sparse row number 9");
+}
+
+/* Malformed block indexes, each refused before a row number is written: a block that
+ * overlaps the one before, an empty one, one past the length, and blocks that hold
+ * more rows than there are values. (sb: blocs [0, 3], blengths [2, 2], length 5.) */
+static void test_sparse_block_hostile(void **s)
+{
+    (void)s;
+    static const struct {
+        const char *find, *repl, *why;
+    } cases[] = {
+        {"\0\0\0\0\3\0\0\0", "\0\0\0\0\1\0\0\0", "sparse block 1 [1, +2) is not after 2"},
+        {"\2\0\0\0\2\0\0\0", "\2\0\0\0\0\0\0\0", "sparse block 1 [3, +0)"},
+        {"\0\0\0\0\3\0\0\0", "\0\0\0\0\4\0\0\0", "below 5"},
+        {"\2\0\0\0\2\0\0\0", "\1\0\0\0\2\0\0\0", "sparse blocks hold 3 rows for 4 values"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_patched_refused("pd31_sparse_block_p5.pkl", cases[i].find, cases[i].repl, 8,
+                               SHMC_ERR_PICKLE, cases[i].why);
 }
 
 /* Issue 15: period[D] / period[M] (pandas 2.2 and 3.1 fixtures, protocols 2-5). */
@@ -1290,6 +1376,10 @@ int main(void)
         cmocka_unit_test(test_hostile_bools),
         cmocka_unit_test(test_sparse_int),
         cmocka_unit_test(test_sparse),
+        cmocka_unit_test(test_sparse_block),
+        cmocka_unit_test(test_sparse_block_hostile),
+        cmocka_unit_test(test_index_period),
+        cmocka_unit_test(test_index_interval),
         cmocka_unit_test(test_sparse_unsorted),
         cmocka_unit_test(test_periods),
         cmocka_unit_test(test_period_bad_freq),

@@ -1,5 +1,7 @@
-"""shmchunk pack / unpack keep the index freq, axis names, duplicate column labels
-and df.attrs of a to_pickle() file, at protocols 2-5 (issue 15)."""
+"""shmchunk pack / unpack keep the index freq (Week(weekday=None) too, whose freqstr
+pandas parses as W-SUN), Period and Interval row indexes, sparse columns with a block
+index, axis names, duplicate column labels and df.attrs of a to_pickle() file, at
+protocols 2-5 (issue 15)."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,6 +30,14 @@ CASES = {
     "timedelta": lambda: _frame(pd.timedelta_range("1h", periods=N, freq="h")),
     "bday_tz": lambda: _frame(pd.bdate_range("2020-01-01", periods=N, tz="UTC")),
     "quarter": lambda: _frame(pd.date_range("2020-01-01", periods=N, freq="-3QE-NOV")),
+    "week_no_day": lambda: _frame(pd.date_range("2020-01-01", periods=N, freq=pd.offsets.Week())),
+    "weeks_no_day": lambda: _frame(pd.date_range("2020-01-01", periods=N, freq=pd.offsets.Week(-2))),
+    "period_index": lambda: _frame(pd.period_range("2020-01", periods=N, freq="M", name="p")),
+    "interval_index": lambda: _frame(pd.interval_range(0, N, name="iv", closed="both")),
+    "interval_index_tz": lambda: _frame(pd.IntervalIndex.from_breaks(
+        pd.date_range("2020-01-01", periods=N + 1, freq="h", tz="Europe/Paris"), closed="left")),
+    "sparse_block": lambda: pd.DataFrame({"s": pd.arrays.SparseArray(
+        np.where(np.arange(N) % 4 < 2, np.arange(N) * 1.5, np.nan), kind="block")}),
     "names": _names,
     "dup": lambda: pd.DataFrame([[1, 2.5, "s"]] * N, columns=["x", "x", "y"]),
     "attrs": _attrs,

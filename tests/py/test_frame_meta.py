@@ -23,6 +23,8 @@ def frames():
     yield "timedelta", _frame(pd.timedelta_range("1h", periods=N, freq="15min", name="d"))
     yield "bday", _frame(pd.bdate_range("2020-01-01", periods=N))
     yield "week", _frame(pd.date_range("2020-01-06", periods=N, freq="-2W-MON"))
+    yield "week_no_day", _frame(pd.date_range("2020-01-01", periods=N, freq=pd.offsets.Week()))
+    yield "weeks_no_day", _frame(pd.date_range("2020-01-01", periods=N, freq=pd.offsets.Week(-3)))
     yield "quarter", _frame(pd.date_range("2020-01-01", periods=N, freq="QS-FEB"))
     yield "no_freq", _frame(pd.DatetimeIndex(pd.date_range("2020-01-01", periods=N)[[0, 3, 4, 9, 1, 2, 5, 6, 7, 8, 10, 11]]))
     mi = pd.MultiIndex.from_product([["a", "b", "c"], [1, 2, 3, 4]], names=["k", "n"])
