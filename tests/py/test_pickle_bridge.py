@@ -239,7 +239,8 @@ def new_kind_column(draw, kind: str, n: int):
             vals = draw(st.lists(st.sampled_from([0, 0, 0, -7, 2**40]), min_size=n, max_size=n))
         else:
             vals = draw(st.lists(st.sampled_from([np.nan, np.nan, 0.0, 1.5, -2.0]), min_size=n, max_size=n))
-        return pd.arrays.SparseArray(np.array(vals, dtype=sub), fill_value=fill)
+        kind = draw(st.sampled_from(["integer", "block"]))  # block: expanded by the C reader
+        return pd.arrays.SparseArray(np.array(vals, dtype=sub), fill_value=fill, kind=kind)
     raise AssertionError(kind)
 
 
@@ -293,9 +294,12 @@ def column(draw, n: int):
 @st.composite
 def index(draw, n: int):
     name = draw(st.sampled_from([None, "idx", 7]))
-    kind = draw(st.sampled_from(["range", "range", "int", "str", "datetime_tz", "multi"]))
+    kind = draw(st.sampled_from(["range", "range", "int", "str", "datetime_tz", "multi", "period",
+                                 "interval"]))
     if kind == "multi":
         return draw(multi_index(n))
+    if kind in ("period", "interval"):  # a Period / Interval row index (issue 15)
+        return pd.Index(draw(new_kind_column(kind, n)), name=name)
     if kind == "range":
         start, step = draw(st.integers(-1000, 1000)), draw(st.sampled_from([1, 2, -3, 7]))
         return pd.RangeIndex(start, start + step * n, step, name=name)
