@@ -354,7 +354,8 @@ def pandas_frames():
 
 
 def issue15_frames():
-    """Period, interval and sparse columns as pandas pickles them (issue 15)."""
+    """Period, interval and sparse columns, Interval and Period row indexes and a block
+    sparse index as pandas pickles them (issue 15)."""
     import numpy as np
     import pandas as pd
     n = 12
@@ -366,6 +367,11 @@ def issue15_frames():
                                                   pd.date_range("2021", periods=n, tz="UTC")),
         "sf": pd.arrays.SparseArray(np.where(i % 4 == 0, i * 0.5, np.nan)),
         "sb": pd.arrays.SparseArray(i % 5 == 0, fill_value=False)})
+    yield "indexes15", pd.DataFrame({
+        "blk": pd.arrays.SparseArray(np.where(i % 4 < 2, i * 1.5, np.nan), kind="block"),
+        "v": i}, index=pd.interval_range(0, n, closed="both", name="iv"))
+    yield "period_index", pd.DataFrame({"v": i}, index=pd.period_range("2020Q1", periods=n,
+                                                                        freq="Q-DEC", name="q"))
 
 
 def make_pickles() -> int:
