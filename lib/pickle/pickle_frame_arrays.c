@@ -4,6 +4,7 @@
  * pyarrow string and binary arrays, interval bounds' closed side and a sparse
  * array's IntIndex and fill value. pickle_frame_pandas.c dispatches to these and
  * recurses where arrays nest; calls go from there to here only. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -499,11 +500,14 @@ int pf_fill(pf_ctx *C, const shmc_pk_value *dt, int kind, void **out, char *text
     } else if (isf && (f->type == SHMC_PK_FLOAT ||
                        (f->type == SHMC_PK_INT && !(f->flags & SHMC_PK_F_UNSIGNED)))) {
         double d = f->type == SHMC_PK_FLOAT ? f->v.f : (double)f->v.i;
-        float g = (float)d;
+        if (kind == SHMC_KIND_FLOAT32 && isfinite(d) && fabs(d) > FLT_MAX)
+            return pf_unsupported(C, f, "a sparse fill value (outside float32)");
+        float g = (float)d; /* in range, infinite or NaN: defined */
         if (kind == SHMC_KIND_FLOAT64) memcpy(*out, &d, 8);
         else memcpy(*out, &g, 4);
+        /* |d| < 1e16 first: casting a larger double to int64 is undefined */
         if (isnan(d)) snprintf(text, cap, "nan");
-        else snprintf(text, cap, d == (double)(int64_t)d && fabs(d) < 1e16 ? "%.1f" : "%.17g", d);
+        else snprintf(text, cap, fabs(d) < 1e16 && d == (double)(int64_t)d ? "%.1f" : "%.17g", d);
     } else if (!isf && kind != SHMC_KIND_BOOL && f->type == SHMC_PK_INT &&
                !(f->flags & SHMC_PK_F_UNSIGNED)) {
         int64_t x = f->v.i;
