@@ -499,27 +499,6 @@ static void test_forged_arrow_offsets(void **state)
     free(p);
 }
 
-/* The C pickle writer does not emit Arrow columns: it says which and why. */
-static void test_pickle_writer_refuses(void **state)
-{
-    (void)state;
-    src *s = malloc(sizeof *s);
-    fill(s);
-    shmc_frame *f = arrow_frame(s);
-    uint8_t *buf;
-    shmc_segment *seg = write_open(f, SHMC_CODEC_NONE, RPC, &buf);
-    shmc_pickle_out out = {0};
-    assert_int_equal(shmc_pickle_write(seg, NULL, 0, &out), SHMC_ERR_UNSUPPORTED);
-    const char *msg = shmc_segment_errmsg(seg);
-    assert_non_null(strstr(msg, "column 0 'i'"));
-    assert_non_null(strstr(msg, "kind arrow (Arrow int64, format 'l')"));
-    shmc_pickle_out_free(&out);
-    shmc_segment_free(seg);
-    shmc_frame_free(f);
-    free(buf);
-    free(s);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,7 +511,6 @@ int main(void)
         cmocka_unit_test(test_forged_arrow_columns),
         cmocka_unit_test(test_forged_arrow_dictionary),
         cmocka_unit_test(test_forged_arrow_offsets),
-        cmocka_unit_test(test_pickle_writer_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

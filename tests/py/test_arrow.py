@@ -153,14 +153,6 @@ def test_raw_arrow_columns_are_zero_copy(shared, frame):
             assert bufs and all(lo <= b.address < hi for b in bufs), name
 
 
-def test_pickle_bytes_refuses_arrow_columns(shared, frame):
-    sf = shared(pd.DataFrame({"n": np.arange(len(frame)), "int64": frame["int64"]}))
-    sf.pickle_bytes(columns=["n"])  # the numpy column alone is fine
-    with pytest.raises(shmchunk.UnsupportedError, match=r"column 1 'int64': kind arrow "
-                       r"\(Arrow int64, format 'l'\)"):
-        sf.pickle_bytes()
-
-
 def _corrupt_file_segment(tmp_path, df, column, role, patch):
     """Write df to a file, then overwrite `role` of `column` in row group 0 with
     patch(raw bytes). Returns the path."""
