@@ -212,6 +212,18 @@ def test_pickle_bytes_oob_arrow_buffers_are_segment_views(shared, mixed):
     assert_frame_equal(unpickle((stream, bufs), True), df)
 
 
+def test_pickle_bytes_arrow_index_levels_and_categories(shared, frame):
+    """Arrow columns as the index, as MultiIndex levels and as a categorical's categories."""
+    one = frame[["int64", "string"]].set_index(frame["large_string"].rename("k"))
+    one["cat"] = pd.Categorical(frame["string"].astype(pd.ArrowDtype(pa.string())))
+    two = frame[["int64", "dict_str"]].set_index([frame["string"].rename("a"),
+                                                   frame["int8"].rename("b")])
+    for df in (one, two):
+        sf = shared(df, rows_per_chunk=50)
+        assert_frame_equal(unpickle(sf.pickle_bytes(), False), sf.read())
+        assert_frame_equal(unpickle(sf.pickle_bytes(rows=(3, 77)), False), sf.read().iloc[3:77])
+
+
 def test_cli_unpack_of_arrow_segment(shared, mixed, tmp_path):
     sf = shared(mixed, rows_per_chunk=50)
     out = tmp_path / "out.pkl"
