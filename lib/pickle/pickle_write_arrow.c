@@ -196,8 +196,7 @@ static int check_indices(pw_writer *w, const arrow_col *a, const arrow_bufs *b)
         RETURN_ERROR_IF(k < 0 || (uint64_t)k >= a->ndict, w->err, SHMC_ERR_CORRUPT,
                         "chunk %u (column %u): dictionary index %lld at row %llu outside [0, %llu)",
                         b->p->id, a->col, (long long)k,
-                        (unsigned long long)(b->p->ci.row_start + r),
-                        (unsigned long long)a->ndict);
+                        (unsigned long long)(b->p->ci.row_start + r), (unsigned long long)a->ndict);
     }
     return SHMC_OK;
 }
@@ -212,7 +211,8 @@ static int load_piece(pw_writer *w, const arrow_col *a, const pw_piece *p, arrow
     FORWARD_IF_ERROR(pw_chunk_bytes(w, p, &b->prim));
     b->v.id = PW_ABSENT;
     if ((a->ci->roles >> SHMC_ROLE_VALIDITY) & 1)
-        FORWARD_IF_ERROR(pw_find_piece(w, a->col, a->ci, SHMC_ROLE_VALIDITY, p->ci.rowgroup, &b->v));
+        FORWARD_IF_ERROR(
+            pw_find_piece(w, a->col, a->ci, SHMC_ROLE_VALIDITY, p->ci.rowgroup, &b->v));
     if (b->v.id != PW_ABSENT) {
         FORWARD_IF_ERROR(check_len(w, a, &b->v, p->ci.nrows));
         FORWARD_IF_ERROR(pw_chunk_bytes(w, &b->v, &b->valid));
@@ -279,8 +279,8 @@ static int emit_payload(pw_writer *w, const arrow_col *a, const arrow_bufs *b)
               b->d.ci.codec == SHMC_CODEC_NONE;
     if (!oob) return emit_rebased(w, a, b);
     /* zero-copy: the offsets' slice over the whole data chunk, both views */
-    FORWARD_IF_ERROR(emit_bytes(w, p, b->prim, b->base * a->l.width,
-                                (p->hi - b->base + 1) * a->l.width));
+    FORWARD_IF_ERROR(
+        emit_bytes(w, p, b->prim, b->base * a->l.width, (p->hi - b->base + 1) * a->l.width));
     return emit_bytes(w, &b->d, b->data, 0, b->d.ci.raw_len);
 }
 
@@ -297,7 +297,8 @@ static int arrow_piece(pw_writer *w, void *vctx, const pw_piece *p)
     shmc_pk_int(&w->pk, (int64_t)(p->hi - p->lo));
     shmc_pk_op(&w->pk, SHMC_OP_EMPTY_LIST);
     shmc_pk_op(&w->pk, SHMC_OP_MARK);
-    if (b.valid) FORWARD_IF_ERROR(emit_bytes(w, &b.v, b.valid, b.base / 8, (p->hi - b.base + 7) / 8));
+    if (b.valid)
+        FORWARD_IF_ERROR(emit_bytes(w, &b.v, b.valid, b.base / 8, (p->hi - b.base + 7) / 8));
     else shmc_pk_none(&w->pk);
     FORWARD_IF_ERROR(emit_payload(w, a, &b));
     shmc_pk_op(&w->pk, SHMC_OP_APPENDS);
@@ -333,10 +334,9 @@ static int emit_dictionary(pw_writer *w, arrow_col *a, uint32_t *value_type)
     FORWARD_IF_ERROR(pw_column_info(w, a->ci->dict_column, &dci));
     arrow_col d = {.col = a->ci->dict_column, .ci = &dci};
     FORWARD_IF_ERROR(layout_of(w, d.col, &dci, &d.l));
-    RETURN_ERROR_IF(d.col == a->col || !(dci.flags & SHMC_COL_DICTIONARY) ||
-                        dci.dict_column != UINT32_MAX,
-                    w->err, SHMC_ERR_CORRUPT, "column %u: column %u is not an Arrow dictionary",
-                    a->col, d.col);
+    RETURN_ERROR_IF(
+        d.col == a->col || !(dci.flags & SHMC_COL_DICTIONARY) || dci.dict_column != UINT32_MAX,
+        w->err, SHMC_ERR_CORRUPT, "column %u: column %u is not an Arrow dictionary", a->col, d.col);
     FORWARD_IF_ERROR(emit_type(w, dci.arrow, &d.l));
     FORWARD_IF_ERROR(memo_pop(w, &d.piece_type));
     *value_type = d.piece_type;

@@ -548,7 +548,7 @@ static void test_pickle_forged_bad_offsets(void **state)
     string_forgery(&g, 3, 0);
     const int32_t good[5] = {0, 1, 2, 3, 3};
     expect_pickle(&g, (const void *const[]){good, "abc"}, SHMC_OK, NULL); /* the honest one */
-    const int32_t back[5] = {0, 2, 1, 3, 3}; /* decreasing at row 2 */
+    const int32_t back[5] = {0, 2, 1, 3, 3};                              /* decreasing at row 2 */
     expect_pickle(&g, (const void *const[]){back, "abc"}, SHMC_ERR_CORRUPT,
                   "chunk 0 (column 0): 4-byte offset of row 2 is 1");
     const int32_t neg[5] = {0, -8, 2, 3, 3}; /* negative: pyarrow would read before the data */

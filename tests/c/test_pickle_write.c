@@ -1796,8 +1796,7 @@ static shmc_frame *a_frame(void)
                              .data = (const uint8_t *)A.sdata,
                              .validity = A.valid},
           AC_STR, "u");
-    a_add(f, (shmc_column_desc){.offsets = A.loff, .data = (const uint8_t *)A.ldata}, AC_LSTR,
-          "U");
+    a_add(f, (shmc_column_desc){.offsets = A.loff, .data = (const uint8_t *)A.ldata}, AC_LSTR, "U");
     static shmc_column_desc dict = {.kind = SHMC_KIND_ARROW, .arrow = "U"};
     dict.offsets = A.doff;
     dict.data = (const uint8_t *)"xyyzzz";
@@ -2020,7 +2019,7 @@ static void test_write_arrow_rows(void **state)
         assert_int_equal(arg(p, 4)->i, 5);
         abuf o = a_buf(&st, &fx, arg(p, 2)->items[1]), d = a_buf(&st, &fx, arg(p, 2)->items[2]);
         assert_int_equal(o.len, 8 * (16 - 8 + 1)); /* rows 8..16 of the frame */
-        assert_int_equal(le(o.p, 8), 0); /* rebased */
+        assert_int_equal(le(o.p, 8), 0);           /* rebased */
         assert_int_equal(d.len, (size_t)(A.loff[16] - A.loff[8]));
         stream_free(&st);
         close_fixture(&fx);
