@@ -1910,22 +1910,30 @@ static void a_check_dictionary(const stream *st, const fixture *fx, const val *d
     a_check_str(o, dd, 8, 2, "zzz", 3);
 }
 
-/* Column c over rows [a, b): the type, one piece per row group touched, every row. */
-static void a_check_column(const stream *st, const fixture *fx, int c, uint64_t a, uint64_t b)
+/* The pieces of column c after checking its ArrowExtensionArray and TYPE. */
+static const val *a_pieces(const stream *st, int c)
 {
     const val *v = dict_get(st->data, a_names[c]);
     assert_string_equal(call_name(v), "pandas.arrays ArrowExtensionArray");
     const val *ca = arg(v, 0);
     assert_string_equal(call_name(ca), "pyarrow chunked_array");
-    const val *pieces = arg(ca, 0), *type = arg(ca, 1);
+    const val *type = arg(ca, 1);
     if (c == AC_DICT) {
         assert_string_equal(call_name(type), "pyarrow dictionary");
         a_check_piece_type(c, arg(type, 0));
         assert_true(str_is(arg(arg(type, 1), 0), "large_string"));
         assert_int_equal(arg(type, 2)->i, 1); /* ordered */
     } else a_check_piece_type(c, type);
+    return arg(ca, 0);
+}
+
+/* Pieces from k on hold rows [a, b), one per row group touched: returns the next k. */
+static size_t a_check_run(const stream *st, const fixture *fx, int c, const val *pieces, size_t k,
+                          uint64_t a, uint64_t b)
+{
     uint64_t row = a;
-    for (size_t k = 0; k < pieces->n; k++) {
+    for (; row < b; k++) {
+        assert_true(k < pieces->n);
         const val *p = pieces->items[k];
         if (c == AC_DICT) {
             assert_string_equal(call_name(p), "pyarrow DictionaryArray.from_arrays");
@@ -1941,11 +1949,20 @@ static void a_check_column(const stream *st, const fixture *fx, int c, uint64_t 
         assert_int_equal(arg(p, 3)->i, -1);
         assert_true(off >= 0 && off < 8 && n > 0);
         assert_int_equal((row - (uint64_t)off) % ARPC % 8, 0); /* buffers start on a byte */
+        assert_true(row + (uint64_t)n <= b && (row + (uint64_t)n - 1) / ARPC == row / ARPC);
         for (int64_t i = 0; i < n; i++)
             a_check_row(st, fx, c, arg(p, 2), (uint64_t)(off + i), row + (uint64_t)i);
         row += (uint64_t)n;
     }
     assert_int_equal(row, b);
+    return k;
+}
+
+/* Column c over rows [a, b): the type, one piece per row group touched, every row. */
+static void a_check_column(const stream *st, const fixture *fx, int c, uint64_t a, uint64_t b)
+{
+    const val *pieces = a_pieces(st, c);
+    assert_int_equal(a_check_run(st, fx, c, pieces, 0, a, b), pieces->n);
     size_t want = a == b ? 0 : (size_t)((b - 1) / ARPC - a / ARPC + 1);
     assert_int_equal(pieces->n, want);
 }
@@ -2026,7 +2043,7 @@ static void test_write_arrow_rows(void **state)
     }
 }
 
-/* A chunk selection: its columns over its row groups. */
+/* A chunk selection: its columns over its row groups, here two runs (row groups 0, 2). */
 static void test_write_arrow_chunks(void **state)
 {
     (void)state;
@@ -2040,13 +2057,18 @@ static void test_write_arrow_chunks(void **state)
         shmc_segment_column_info(fx.seg, c, &ci);
         if (ci.label.len == 1 && ci.label.str[0] == 'd') col = c;
     }
-    assert_int_equal(shmc_segment_chunk_find(fx.seg, col, 1, SHMC_ROLE_VALUES, &ids[0]), SHMC_OK);
+    assert_int_equal(shmc_segment_chunk_find(fx.seg, col, 0, SHMC_ROLE_VALUES, &ids[0]), SHMC_OK);
     assert_int_equal(shmc_segment_chunk_find(fx.seg, col, 2, SHMC_ROLE_VALUES, &ids[1]), SHMC_OK);
     shmc_selection sel = {.chunks = ids, .nchunks = 2};
     stream st;
     write_ok(&fx, &sel, 0, &st);
     assert_int_equal(st.data->n, 2); /* one column */
-    a_check_column(&st, &fx, AC_DICT, 8, AN);
+    const val *pieces = a_pieces(&st, AC_DICT);
+    size_t k = a_check_run(&st, &fx, AC_DICT, pieces, 0, 0, ARPC);
+    assert_int_equal(a_check_run(&st, &fx, AC_DICT, pieces, k, 2 * ARPC, AN), pieces->n);
+    assert_int_equal(pieces->n, 2);
+    /* the dictionary is built once: every piece names the same memoised value */
+    assert_ptr_equal(arg(pieces->items[0], 1), arg(pieces->items[1], 1));
     stream_free(&st);
     close_fixture(&fx);
 }
