@@ -1,6 +1,9 @@
 /* Fuzz target: open a segment from a memory buffer and walk the whole index
  * through the public info calls, checking the promises the API makes about
- * what it returns (ids in range, chunks inside the segment, lookups agree). */
+ * what it returns (ids in range, chunks inside the segment, lookups agree);
+ * then write the whole frame as a pickle (in band and out of band): the writer
+ * faces chunk contents with valid checksums (the second pass fixes them), so
+ * offsets, UTF-8, codes and indices must be checked before they are used. */
 #include "fuzz_common.h"
 
 static unsigned walk_column(shmc_segment *seg, const shmc_segment_info *si, uint32_t c)
@@ -63,12 +66,33 @@ static void walk(shmc_segment *seg)
     (void)s;
 }
 
+/* A failed write carries a message and leaves nothing to free; OOB ranges lie inside. */
+static void pickle(shmc_segment *seg, size_t size, uint32_t flags)
+{
+    shmc_pickle_out out;
+    int rc = shmc_pickle_write(seg, NULL, flags, &out);
+    if (rc != SHMC_OK) {
+        FUZZ_CHECK(out.bytes == NULL && out.nbuffers == 0, "failed write left output");
+        FUZZ_CHECK(shmc_segment_errmsg(seg)[0] != '\0', "failed write without a message");
+        return;
+    }
+    for (size_t i = 0; i < out.nbuffers; i++)
+        FUZZ_CHECK(out.buffers[i].kind != SHMC_OOB_SEGMENT ||
+                       (out.buffers[i].offset <= size &&
+                        out.buffers[i].len <= size - out.buffers[i].offset),
+                   "buffer %zu outside the segment", i);
+    shmc_pickle_out_free(&out);
+}
+
 static void open_and_walk(const uint8_t *buf, size_t size, uint32_t flags)
 {
     shmc_segment *seg = NULL;
     if (shmc_segment_create(&seg) != SHMC_OK) return;
-    if (shmc_segment_open_buffer(seg, buf, size, flags) == SHMC_OK) walk(seg);
-    else FUZZ_CHECK(shmc_segment_errmsg(seg)[0] != '\0', "failed open without a message");
+    if (shmc_segment_open_buffer(seg, buf, size, flags) == SHMC_OK) {
+        walk(seg);
+        pickle(seg, size, 0);
+        pickle(seg, size, SHMC_PICKLE_OOB);
+    } else FUZZ_CHECK(shmc_segment_errmsg(seg)[0] != '\0', "failed open without a message");
     shmc_segment_free(seg);
 }
 

@@ -473,20 +473,6 @@ static int emit_objects(pw_writer *w, uint32_t col, const shmc_column_info *ci, 
     return count.npieces > 1 ? pw_call_end(w) : w->pk.status;
 }
 
-/* Arrow columns (format 2) are not emitted yet: say so naming the column, its label
- * and its Arrow type, before any byte of the stream depends on it. */
-static int refuse_arrow(pw_writer *w, uint32_t col, const shmc_column_info *ci)
-{
-    const char *type = shmc_arrow_name(ci->arrow);
-    int n = ci->label.type == SHMC_LABEL_STR ? (int)(ci->label.len > 80 ? 80 : ci->label.len) : 0;
-    return shmc_err_set(
-        w->err, SHMC_ERR_UNSUPPORTED,
-        "column %u%s%.*s%s: kind arrow (Arrow %s, format '%.40s'): the pickle writer "
-        "does not emit Arrow columns yet; read them with shmchunk's read()",
-        col, n ? " '" : "", n, n ? ci->label.str : "", n ? "'" : "", type ? type : "?",
-        ci->arrow ? ci->arrow : "");
-}
-
 int pw_column(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
               size_t nruns)
 {
@@ -507,7 +493,7 @@ int pw_column(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_r
     case SHMC_KIND_CATEGORICAL: return emit_categorical(w, col, ci, runs, nruns);
     case SHMC_KIND_STRING: return emit_strings(w, col, ci, runs, nruns);
     case SHMC_KIND_OBJECT: return emit_objects(w, col, ci, runs, nruns);
-    case SHMC_KIND_ARROW: return refuse_arrow(w, col, ci);
+    case SHMC_KIND_ARROW: return pw_emit_arrow(w, col, ci, runs, nruns);
     case SHMC_KIND_PERIOD: return emit_period(w, col, ci, runs, nruns);
     case SHMC_KIND_INTERVAL: return emit_interval(w, col, ci, runs, nruns);
     case SHMC_KIND_SPARSE: return emit_sparse(w, col, ci, runs, nruns);

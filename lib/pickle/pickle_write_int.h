@@ -1,7 +1,9 @@
 /* Internal to the pickle writer (pickle_write*.c): the writer state and the
  * helpers its files share. Calls flow one way: pickle_write.c (frame, index,
- * labels) -> pickle_write_cols.c (one column) -> pickle_write_sel.c (selection,
- * chunks), and both writers -> pickle_write_memo.c (globals, dtypes) -> pickle_emit.c. */
+ * labels; pickle_write_meta.c: freq, duplicate labels, attrs) -> pickle_write_cols.c
+ * (one column; numpy buffers and numbers in pickle_write_fixed.c, Arrow columns in
+ * pickle_write_arrow.c) -> pickle_write_sel.c (selection, chunks), and both writers
+ * -> pickle_write_memo.c (globals, dtypes) -> pickle_emit.c. */
 #ifndef SHMC_PICKLE_WRITE_INT_H
 #define SHMC_PICKLE_WRITE_INT_H
 
@@ -45,6 +47,19 @@ enum {
     G_PARTIAL,
     G_SET_AXIS,
     G_WEEK,
+    G_ARROW_EXT_ARRAY,
+    G_PA_CHUNKED_ARRAY,
+    G_PA_FROM_BUFFERS,
+    G_PA_DICT_FROM_ARRAYS,
+    G_PA_CONCAT_ARRAYS,
+    G_PA_ARRAY,
+    G_PA_PY_BUFFER,
+    G_PA_TYPE_FOR_ALIAS,
+    G_PA_TIMESTAMP,
+    G_PA_DECIMAL128,
+    G_PA_DECIMAL256,
+    G_PA_BINARY,
+    G_PA_DICTIONARY,
     G_COUNT
 };
 
@@ -147,6 +162,9 @@ int pw_emit_time_role(pw_writer *w, uint32_t col, const shmc_column_info *ci, in
                       const pw_run *runs, size_t nruns);
 int pw_emit_time(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
                  size_t nruns);
+/* pickle_write_arrow.c: a SHMC_KIND_ARROW column as an ArrowExtensionArray. */
+int pw_emit_arrow(pw_writer *w, uint32_t col, const shmc_column_info *ci, const pw_run *runs,
+                  size_t nruns);
 /* pickle_write_meta.c: the index freq (a bracket around the index), duplicate
  * column labels (a bracket around the frame) and df.attrs (after the frame). */
 int pw_freq_begin(pw_writer *w, const shmc_column_info *ci, const char **freq);

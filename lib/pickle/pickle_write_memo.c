@@ -45,6 +45,19 @@ static const char *const global_names[G_COUNT][2] = {
     [G_PARTIAL] = {"functools", "partial"},
     [G_SET_AXIS] = {"pandas", "DataFrame.set_axis"},
     [G_WEEK] = {"pandas.tseries.offsets", "Week"},
+    [G_ARROW_EXT_ARRAY] = {"pandas.arrays", "ArrowExtensionArray"},
+    [G_PA_CHUNKED_ARRAY] = {"pyarrow", "chunked_array"},
+    [G_PA_FROM_BUFFERS] = {"pyarrow", "Array.from_buffers"},
+    [G_PA_DICT_FROM_ARRAYS] = {"pyarrow", "DictionaryArray.from_arrays"},
+    [G_PA_CONCAT_ARRAYS] = {"pyarrow", "concat_arrays"},
+    [G_PA_ARRAY] = {"pyarrow", "array"},
+    [G_PA_PY_BUFFER] = {"pyarrow", "py_buffer"},
+    [G_PA_TYPE_FOR_ALIAS] = {"pyarrow", "type_for_alias"},
+    [G_PA_TIMESTAMP] = {"pyarrow", "timestamp"},
+    [G_PA_DECIMAL128] = {"pyarrow", "decimal128"},
+    [G_PA_DECIMAL256] = {"pyarrow", "decimal256"},
+    [G_PA_BINARY] = {"pyarrow", "binary"},
+    [G_PA_DICTIONARY] = {"pyarrow", "dictionary"},
 };
 
 int pw_global(pw_writer *w, int g)

@@ -1,7 +1,9 @@
 /* SHMC_KIND_ARROW columns (segment format 2): what the writer stores for each Arrow
  * layout (bit-packed bools re-packed from a bit offset, int32/int64 offsets rebased
  * per row group, validity bitmaps, dictionaries), what the reader refuses at open and
- * at verify in forged indexes, and the pickle writer's refusal. */
+ * at verify in forged indexes, and what the pickle writer refuses to hand pyarrow from
+ * forged segments whose checksums are right (bad offsets, UTF-8, dictionary indices,
+ * short data). The writer's streams of honest segments: test_pickle_write.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -326,7 +328,7 @@ static int open_forged(const shmc_index *ix, int hv, char *msg, size_t cap)
 /* Column 0: 4 rows of Arrow `fmt`, one row group, chunks as given (xxh3 of zeros). */
 typedef struct forgery {
     shmc_column_info cols[2];
-    shmc_chunk_info ch[3];
+    shmc_chunk_info ch[4];
     shmc_index ix;
 } forgery;
 
@@ -499,25 +501,134 @@ static void test_forged_arrow_offsets(void **state)
     free(p);
 }
 
-/* The C pickle writer does not emit Arrow columns: it says which and why. */
-static void test_pickle_writer_refuses(void **state)
+/* ---- the pickle writer over forged contents ------------------------------ */
+/* Chunk i of g holds bytes[i] (checksums made right, as a hostile writer can): open must
+ * take it; returns the status of shmc_pickle_write and its message in msg. */
+static int pickle_forged(forgery *g, const void *const *bytes, char *msg, size_t cap)
 {
-    (void)state;
-    src *s = malloc(sizeof *s);
-    fill(s);
-    shmc_frame *f = arrow_frame(s);
-    uint8_t *buf;
-    shmc_segment *seg = write_open(f, SHMC_CODEC_NONE, RPC, &buf);
+    for (uint32_t i = 0; i < g->ix.nchunks; i++)
+        g->ch[i].xxh3 = shmc_hash(bytes[i], (size_t)g->ch[i].raw_len);
+    size_t len;
+    uint8_t *p = forge(&g->ix, 2, 256, &len);
+    for (uint32_t i = 0; i < g->ix.nchunks; i++)
+        memcpy(p + g->ch[i].offset, bytes[i], (size_t)g->ch[i].raw_len);
+    shmc_segment *seg;
+    shmc_segment_create(&seg);
+    if (shmc_segment_open_buffer(seg, p, len, 0) != SHMC_OK)
+        fail_msg("open: %s", shmc_segment_errmsg(seg));
     shmc_pickle_out out = {0};
-    assert_int_equal(shmc_pickle_write(seg, NULL, 0, &out), SHMC_ERR_UNSUPPORTED);
-    const char *msg = shmc_segment_errmsg(seg);
-    assert_non_null(strstr(msg, "column 0 'i'"));
-    assert_non_null(strstr(msg, "kind arrow (Arrow int64, format 'l')"));
+    int rc = shmc_pickle_write(seg, NULL, 0, &out);
+    snprintf(msg, cap, "%s", shmc_segment_errmsg(seg));
     shmc_pickle_out_free(&out);
     shmc_segment_free(seg);
-    shmc_frame_free(f);
-    free(buf);
-    free(s);
+    free(p);
+    return rc;
+}
+
+static void expect_pickle(forgery *g, const void *const *bytes, int status, const char *needle)
+{
+    char msg[512];
+    assert_int_equal(pickle_forged(g, bytes, msg, sizeof msg), status);
+    if (needle && !strstr(msg, needle)) fail_msg("'%s' not in: %s", needle, msg);
+}
+
+/* A 4-row "u" column: offsets + data (+ a validity bitmap). */
+static void string_forgery(forgery *g, uint64_t data_len, int with_validity)
+{
+    forgery_init(g, SHMC_KIND_ARROW, "u");
+    forgery_chunk(g, 0, SHMC_ROLE_OFFSETS, 4, 20);
+    forgery_chunk(g, 0, SHMC_ROLE_DATA, 1, data_len);
+    if (with_validity) forgery_chunk(g, 0, SHMC_ROLE_VALIDITY, 1, 1);
+}
+
+static void test_pickle_forged_bad_offsets(void **state)
+{
+    (void)state;
+    forgery g;
+    string_forgery(&g, 3, 0);
+    const int32_t good[5] = {0, 1, 2, 3, 3};
+    expect_pickle(&g, (const void *const[]){good, "abc"}, SHMC_OK, NULL); /* the honest one */
+    const int32_t back[5] = {0, 2, 1, 3, 3};                              /* decreasing at row 2 */
+    expect_pickle(&g, (const void *const[]){back, "abc"}, SHMC_ERR_CORRUPT,
+                  "chunk 0 (column 0): 4-byte offset of row 2 is 1");
+    const int32_t neg[5] = {0, -8, 2, 3, 3}; /* negative: pyarrow would read before the data */
+    expect_pickle(&g, (const void *const[]){neg, "abc"}, SHMC_ERR_CORRUPT, "offset of row 1");
+}
+
+/* Data shorter than the offsets say: the last offset points past it. */
+static void test_pickle_forged_short_data(void **state)
+{
+    (void)state;
+    forgery g;
+    string_forgery(&g, 2, 0);
+    const int32_t offs[5] = {0, 1, 2, 3, 3};
+    expect_pickle(&g, (const void *const[]){offs, "ab"}, SHMC_ERR_CORRUPT,
+                  "offset of row 3 is 3: not in order within [0, 2]");
+}
+
+static void test_pickle_forged_bad_utf8(void **state)
+{
+    (void)state;
+    forgery g;
+    string_forgery(&g, 4, 1);
+    const int32_t offs[5] = {0, 1, 2, 4, 4};
+    const uint8_t all_valid = 0x0f, row1_null = 0x0d;
+    expect_pickle(&g, (const void *const[]){offs, "a\xff\xc3\xa9", &all_valid}, SHMC_ERR_CORRUPT,
+                  "chunk 1 (column 0): row 1 is not UTF-8 at data byte 1");
+    /* a null row's bytes are not a string: Arrow ignores them, so do we */
+    expect_pickle(&g, (const void *const[]){offs, "a\xff\xc3\xa9", &row1_null}, SHMC_OK, NULL);
+    /* an encoded surrogate (pickle's surrogatepass takes it, Arrow does not) */
+    const int32_t sur[5] = {0, 1, 4, 4, 4};
+    string_forgery(&g, 4, 1);
+    expect_pickle(&g, (const void *const[]){sur, "a\xed\xa0\x80", &all_valid}, SHMC_ERR_CORRUPT,
+                  "row 1 is not UTF-8 at data byte 1");
+}
+
+/* Column 0: 4 int8 indices (+ validity), column 1: its dictionary of 2 int64. */
+static void dict_forgery(forgery *g)
+{
+    forgery_init(g, SHMC_KIND_ARROW, "c");
+    g->cols[0].dict_column = 1;
+    g->cols[1] = (shmc_column_info){.kind = SHMC_KIND_ARROW,
+                                    .flags = SHMC_COL_DICTIONARY,
+                                    .nrows = 2,
+                                    .arrow = "l",
+                                    .dict_column = UINT32_MAX};
+    g->ix.ncolumns = 2;
+    forgery_chunk(g, 0, SHMC_ROLE_VALUES, 1, 4);
+    forgery_chunk(g, 0, SHMC_ROLE_VALIDITY, 1, 1);
+    forgery_chunk(g, 1, SHMC_ROLE_VALUES, 8, 16);
+}
+
+static void test_pickle_forged_dictionary_index(void **state)
+{
+    (void)state;
+    forgery g;
+    dict_forgery(&g);
+    const int64_t dict[2] = {10, 20};
+    const int8_t idx[4] = {0, 1, 5, 1}, neg[4] = {0, -1, 1, 1};
+    const uint8_t all_valid = 0x0f, row2_null = 0x0b;
+    expect_pickle(&g, (const void *const[]){idx, &all_valid, dict}, SHMC_ERR_CORRUPT,
+                  "chunk 0 (column 0): dictionary index 5 at row 2 outside [0, 2)");
+    expect_pickle(&g, (const void *const[]){neg, &all_valid, dict}, SHMC_ERR_CORRUPT,
+                  "dictionary index -1 at row 1");
+    /* a null row's index is never looked up */
+    expect_pickle(&g, (const void *const[]){idx, &row2_null, dict}, SHMC_OK, NULL);
+}
+
+/* A bitmap or values chunk shorter than its rows never reaches the writer: open refuses
+ * it (the writer checks again, as it does every length it slices by). */
+static void test_pickle_forged_short_chunk(void **state)
+{
+    (void)state;
+    forgery g;
+    forgery_init(&g, SHMC_KIND_ARROW, "l");
+    forgery_chunk(&g, 0, SHMC_ROLE_VALUES, 8, 24);
+    expect(&g, 2, SHMC_ERR_CORRUPT, "raw_len 24 does not match the row count");
+    forgery_init(&g, SHMC_KIND_ARROW, "b");
+    forgery_chunk(&g, 0, SHMC_ROLE_VALUES, 1, 1);
+    forgery_chunk(&g, 0, SHMC_ROLE_VALIDITY, 1, 0);
+    expect(&g, 2, SHMC_ERR_CORRUPT, "raw_len 0 does not match the row count");
 }
 
 int main(void)
@@ -532,7 +643,11 @@ int main(void)
         cmocka_unit_test(test_forged_arrow_columns),
         cmocka_unit_test(test_forged_arrow_dictionary),
         cmocka_unit_test(test_forged_arrow_offsets),
-        cmocka_unit_test(test_pickle_writer_refuses),
+        cmocka_unit_test(test_pickle_forged_bad_offsets),
+        cmocka_unit_test(test_pickle_forged_short_data),
+        cmocka_unit_test(test_pickle_forged_bad_utf8),
+        cmocka_unit_test(test_pickle_forged_dictionary_index),
+        cmocka_unit_test(test_pickle_forged_short_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

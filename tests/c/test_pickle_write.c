@@ -238,6 +238,7 @@ static val *pv_load(pv *u, const uint8_t *s, size_t len)
             u->stack[u->sp - 1]->readonly = 1;
             break;
         case SHMC_OP_EMPTY_LIST: push(u, pv_new(u, V_LIST)); break;
+        case SHMC_OP_POP: (void)pop(u); break;
         case SHMC_OP_EMPTY_DICT: push(u, pv_new(u, V_DICT)); break;
         case SHMC_OP_EMPTY_TUPLE: push(u, pv_new(u, V_TUPLE)); break;
         case SHMC_OP_APPENDS:
@@ -1716,6 +1717,407 @@ static void test_write_sparse(void **state)
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* Arrow columns (SHMC_KIND_ARROW)                                           */
+/* ------------------------------------------------------------------------ */
+/* pandas.arrays.ArrowExtensionArray(pyarrow.chunked_array([pieces], TYPE)), a piece
+ * pyarrow.Array.from_buffers(TYPE, n, [validity|None, ...], -1, offset) per row group:
+ * each test reads the values back out of the pieces' buffers, row by row. */
+#define AN   21
+#define ARPC 8 /* row groups of 8, 8, 5 */
+
+enum { AC_INT, AC_BOOL, AC_STR, AC_LSTR, AC_DICT, AC_DEC, AC_TS, AC_COUNT };
+static const char *const a_names[AC_COUNT] = {"i", "b", "s", "ls", "d", "dec", "ts"};
+
+static struct {
+    int64_t ints[AN], ts[AN];
+    uint8_t valid[3], bvalid[3], bits[3];
+    int32_t soff[AN + 1];
+    int64_t loff[AN + 1];
+    char sdata[4 * AN], ldata[5 * AN];
+    int8_t codes[AN];
+    int64_t doff[4];
+    uint8_t dec[16 * AN];
+} A;
+
+static int a_row_valid(int c, uint64_t r)
+{
+    if (c == AC_INT || c == AC_STR || c == AC_DICT || c == AC_TS) return r % 3 != 1;
+    if (c == AC_BOOL) return r != 17 && r != 19; /* only row group 2 has nulls */
+    return 1;
+}
+
+static void a_set(uint8_t *v, uint64_t i, int on)
+{
+    if (on) v[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
+static void a_fill(void)
+{
+    memset(&A, 0, sizeof A);
+    int32_t sp = 0;
+    int64_t lp = 0;
+    for (int r = 0; r < AN; r++) {
+        A.ints[r] = 1000 + r;
+        A.ts[r] = (int64_t)r * 1000003;
+        a_set(A.valid, (uint64_t)r, a_row_valid(AC_INT, (uint64_t)r));
+        a_set(A.bvalid, (uint64_t)r, a_row_valid(AC_BOOL, (uint64_t)r));
+        a_set(A.bits, (uint64_t)r, r % 2);
+        A.soff[r] = sp;
+        A.loff[r] = lp;
+        for (int k = 0; k < r % 4; k++) A.sdata[sp++] = (char)('a' + r % 26);
+        for (int k = 0; k < r % 5; k++) A.ldata[lp++] = (char)('A' + r % 26);
+        A.codes[r] = (int8_t)(r % 3);
+    }
+    A.soff[AN] = sp;
+    A.loff[AN] = lp;
+    memcpy(A.doff, (int64_t[]){0, 1, 3, 6}, sizeof A.doff);
+    hc_fill(A.dec, sizeof A.dec, 3);
+}
+
+static void a_add(shmc_frame *f, shmc_column_desc d, int c, const char *fmt)
+{
+    d.kind = SHMC_KIND_ARROW;
+    d.label = slab(a_names[c]);
+    d.arrow = fmt;
+    assert_int_equal(shmc_frame_add_column(f, &d), SHMC_OK);
+}
+
+static shmc_frame *a_frame(void)
+{
+    a_fill();
+    shmc_frame *f;
+    assert_int_equal(shmc_frame_create(&f), SHMC_OK);
+    shmc_frame_set_nrows(f, AN);
+    a_add(f, (shmc_column_desc){.values = A.ints, .validity = A.valid}, AC_INT, "l");
+    a_add(f, (shmc_column_desc){.values = A.bits, .validity = A.bvalid}, AC_BOOL, "b");
+    a_add(f,
+          (shmc_column_desc){.offsets = (const int64_t *)A.soff,
+                             .data = (const uint8_t *)A.sdata,
+                             .validity = A.valid},
+          AC_STR, "u");
+    a_add(f, (shmc_column_desc){.offsets = A.loff, .data = (const uint8_t *)A.ldata}, AC_LSTR, "U");
+    static shmc_column_desc dict = {.kind = SHMC_KIND_ARROW, .arrow = "U"};
+    dict.offsets = A.doff;
+    dict.data = (const uint8_t *)"xyyzzz";
+    a_add(f,
+          (shmc_column_desc){.values = A.codes,
+                             .validity = A.valid,
+                             .categories = &dict,
+                             .ncategories = 3,
+                             .flags = SHMC_COL_ORDERED},
+          AC_DICT, "c");
+    a_add(f, (shmc_column_desc){.values = A.dec}, AC_DEC, "d:38,10");
+    a_add(f, (shmc_column_desc){.values = A.ts, .validity = A.valid}, AC_TS, "tsu:UTC");
+    return f;
+}
+
+typedef struct abuf {
+    const uint8_t *p;
+    size_t len;
+    int oob;
+} abuf;
+
+/* The bytes of pyarrow.py_buffer(x): in the stream, or the segment range it names. */
+static abuf a_buf(const stream *st, const fixture *fx, const val *v)
+{
+    assert_string_equal(call_name(v), "pyarrow py_buffer");
+    const val *b = arg(v, 0);
+    if (b->k == V_BYTEARRAY) return (abuf){b->p, b->len, 0};
+    assert_int_equal(b->k, V_OOB);
+    assert_true(b->readonly);
+    const shmc_oob_buffer *o = &st->out.buffers[b->i];
+    assert_int_equal(o->kind, SHMC_OOB_SEGMENT);
+    assert_true(o->offset + o->len <= fx->len);
+    return (abuf){fx->buf + o->offset, (size_t)o->len, 1};
+}
+
+static int a_bit(abuf b, uint64_t i)
+{
+    assert_true(i / 8 < b.len);
+    return (b.p[i >> 3] >> (i & 7)) & 1;
+}
+
+static void a_check_str(abuf offs, abuf data, unsigned width, uint64_t i, const char *want,
+                        size_t n)
+{
+    assert_true((i + 2) * width <= offs.len);
+    uint64_t o0 = le(offs.p + i * width, width), o1 = le(offs.p + (i + 1) * width, width);
+    assert_true(o0 <= o1 && o1 <= data.len);
+    assert_int_equal(o1 - o0, n);
+    assert_memory_equal(data.p + o0, want, n);
+}
+
+/* Row `row` of the frame against slot i of a piece's buffers (bufs: validity, ...). */
+static void a_check_row(const stream *st, const fixture *fx, int c, const val *bufs, uint64_t i,
+                        uint64_t row)
+{
+    const val *vb = bufs->items[0];
+    int valid = vb->k == V_NONE ? 1 : a_bit(a_buf(st, fx, vb), i);
+    assert_int_equal(valid, a_row_valid(c, row));
+    if (!valid) return;
+    abuf b1 = a_buf(st, fx, bufs->items[1]);
+    char want[8];
+    switch (c) {
+    case AC_INT: assert_int_equal(le(b1.p + 8 * i, 8), A.ints[row]); break;
+    case AC_TS: assert_int_equal(le(b1.p + 8 * i, 8), A.ts[row]); break;
+    case AC_BOOL: assert_int_equal(a_bit(b1, i), row % 2); break;
+    case AC_DEC: assert_memory_equal(b1.p + 16 * i, A.dec + 16 * row, 16); break;
+    case AC_DICT: assert_int_equal((int8_t)b1.p[i], A.codes[row]); break;
+    case AC_STR:
+        memset(want, (char)('a' + row % 26), sizeof want);
+        a_check_str(b1, a_buf(st, fx, bufs->items[2]), 4, i, want, row % 4);
+        break;
+    default:
+        memset(want, (char)('A' + row % 26), sizeof want);
+        a_check_str(b1, a_buf(st, fx, bufs->items[2]), 8, i, want, row % 5);
+    }
+}
+
+static const char *const a_alias[AC_COUNT] = {"int64", "bool", "string", "large_string", "int8"};
+
+/* TYPE of column c: type_for_alias(name), decimal128(38, 10), timestamp("us", "UTC"). */
+static void a_check_piece_type(int c, const val *t)
+{
+    if (c == AC_DEC) {
+        assert_string_equal(call_name(t), "pyarrow decimal128");
+        assert_int_equal(arg(t, 0)->i, 38);
+        assert_int_equal(arg(t, 1)->i, 10);
+    } else if (c == AC_TS) {
+        assert_string_equal(call_name(t), "pyarrow timestamp");
+        assert_true(str_is(arg(t, 0), "us") && str_is(arg(t, 1), "UTC"));
+    } else {
+        assert_string_equal(call_name(t), "pyarrow type_for_alias");
+        assert_true(str_is(arg(t, 0), a_alias[c]));
+    }
+}
+
+/* The dictionary: concat_arrays([from_buffers(large_string, 3, [None, offs, data])]). */
+static void a_check_dictionary(const stream *st, const fixture *fx, const val *d)
+{
+    assert_string_equal(call_name(d), "pyarrow concat_arrays");
+    const val *list = arg(d, 0);
+    assert_int_equal(list->n, 1);
+    const val *p = list->items[0];
+    assert_string_equal(call_name(p), "pyarrow Array.from_buffers");
+    assert_true(str_is(arg(arg(p, 0), 0), "large_string"));
+    assert_int_equal(arg(p, 1)->i, 3);
+    const val *bufs = arg(p, 2);
+    assert_int_equal(bufs->items[0]->k, V_NONE);
+    abuf o = a_buf(st, fx, bufs->items[1]), dd = a_buf(st, fx, bufs->items[2]);
+    a_check_str(o, dd, 8, 0, "x", 1);
+    a_check_str(o, dd, 8, 1, "yy", 2);
+    a_check_str(o, dd, 8, 2, "zzz", 3);
+}
+
+/* The pieces of column c after checking its ArrowExtensionArray and TYPE. */
+static const val *a_pieces(const stream *st, int c)
+{
+    const val *v = dict_get(st->data, a_names[c]);
+    assert_string_equal(call_name(v), "pandas.arrays ArrowExtensionArray");
+    const val *ca = arg(v, 0);
+    assert_string_equal(call_name(ca), "pyarrow chunked_array");
+    const val *type = arg(ca, 1);
+    if (c == AC_DICT) {
+        assert_string_equal(call_name(type), "pyarrow dictionary");
+        a_check_piece_type(c, arg(type, 0));
+        assert_true(str_is(arg(arg(type, 1), 0), "large_string"));
+        assert_int_equal(arg(type, 2)->i, 1); /* ordered */
+    } else a_check_piece_type(c, type);
+    return arg(ca, 0);
+}
+
+/* Pieces from k on hold rows [a, b), one per row group touched: returns the next k. */
+static size_t a_check_run(const stream *st, const fixture *fx, int c, const val *pieces, size_t k,
+                          uint64_t a, uint64_t b)
+{
+    uint64_t row = a;
+    for (; row < b; k++) {
+        assert_true(k < pieces->n);
+        const val *p = pieces->items[k];
+        if (c == AC_DICT) {
+            assert_string_equal(call_name(p), "pyarrow DictionaryArray.from_arrays");
+            a_check_dictionary(st, fx, arg(p, 1));
+            assert_int_equal(arg(p, 2)->k, V_NONE);
+            assert_int_equal(arg(p, 3)->i, 1);
+            p = arg(p, 0);
+        }
+        assert_string_equal(call_name(p), "pyarrow Array.from_buffers");
+        assert_int_equal(nargs(p), 5);
+        a_check_piece_type(c, arg(p, 0));
+        int64_t n = arg(p, 1)->i, off = arg(p, 4)->i;
+        assert_int_equal(arg(p, 3)->i, -1);
+        assert_true(off >= 0 && off < 8 && n > 0);
+        assert_int_equal((row - (uint64_t)off) % ARPC % 8, 0); /* buffers start on a byte */
+        assert_true(row + (uint64_t)n <= b && (row + (uint64_t)n - 1) / ARPC == row / ARPC);
+        for (int64_t i = 0; i < n; i++)
+            a_check_row(st, fx, c, arg(p, 2), (uint64_t)(off + i), row + (uint64_t)i);
+        row += (uint64_t)n;
+    }
+    assert_int_equal(row, b);
+    return k;
+}
+
+/* Column c over rows [a, b): the type, one piece per row group touched, every row. */
+static void a_check_column(const stream *st, const fixture *fx, int c, uint64_t a, uint64_t b)
+{
+    const val *pieces = a_pieces(st, c);
+    assert_int_equal(a_check_run(st, fx, c, pieces, 0, a, b), pieces->n);
+    size_t want = a == b ? 0 : (size_t)((b - 1) / ARPC - a / ARPC + 1);
+    assert_int_equal(pieces->n, want);
+}
+
+static void a_check_all(const stream *st, const fixture *fx, uint64_t a, uint64_t b)
+{
+    for (int c = 0; c < AC_COUNT; c++) a_check_column(st, fx, c, a, b);
+}
+
+/* Chunks of the segment stored compressed. */
+static uint32_t a_compressed(const fixture *fx)
+{
+    shmc_segment_info in;
+    shmc_segment_info_get(fx->seg, &in);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < in.nchunks; i++) {
+        shmc_chunk_info k;
+        shmc_segment_chunk_info(fx->seg, i, &k);
+        n += k.codec != SHMC_CODEC_NONE;
+    }
+    return n;
+}
+
+static void a_open(fixture *fx, int codec)
+{
+    open_fixture_rpc(fx, a_frame(), codec, 0, ARPC);
+    if (codec == SHMC_CODEC_NONE) assert_int_equal(a_compressed(fx), 0);
+    else assert_true(a_compressed(fx) >= 4);
+}
+
+/* Every path in band: fixed, bits, 32/64-bit offsets (rebased: a piece's data only),
+ * dictionary, validity present, absent in some row groups, or never stored. */
+static void test_write_arrow_inband(void **state)
+{
+    (void)state;
+    for (int codec = SHMC_CODEC_NONE; codec <= SHMC_CODEC_ZSTD; codec += SHMC_CODEC_ZSTD) {
+        fixture fx;
+        a_open(&fx, codec);
+        stream st;
+        write_ok(&fx, NULL, 0, &st);
+        a_check_all(&st, &fx, 0, AN);
+        /* row group 0 of "b" stores no validity: None */
+        const val *p0 = arg(arg(dict_get(st.data, "b"), 0), 0)->items[0];
+        assert_int_equal(arg(p0, 2)->items[0]->k, V_NONE);
+        stream_free(&st);
+        close_fixture(&fx);
+    }
+}
+
+/* Runs cutting row groups anywhere: from_buffers' offset is lo % 8, buffers byte-sliced;
+ * the offsets of a var-width piece are rebased to its first byte of data. */
+static void test_write_arrow_rows(void **state)
+{
+    (void)state;
+    static const uint64_t cuts[][2] = {{5, 19}, {9, 10}, {13, 21}, {0, 8}, {7, 7}};
+    for (int codec = SHMC_CODEC_NONE; codec <= SHMC_CODEC_ZSTD; codec += SHMC_CODEC_ZSTD) {
+        fixture fx;
+        a_open(&fx, codec);
+        for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+            shmc_selection sel = {.row_start = cuts[k][0], .row_stop = cuts[k][1]};
+            stream st;
+            write_ok(&fx, &sel, 0, &st);
+            a_check_all(&st, &fx, cuts[k][0], cuts[k][1]);
+            stream_free(&st);
+        }
+        /* rows [13, 21) of "ls": the piece of row group 1 starts at row 8 (13 & ~7) */
+        shmc_selection sel = {.row_start = 13, .row_stop = 21};
+        stream st;
+        write_ok(&fx, &sel, 0, &st);
+        const val *p = arg(arg(dict_get(st.data, "ls"), 0), 0)->items[0];
+        assert_int_equal(arg(p, 4)->i, 5);
+        abuf o = a_buf(&st, &fx, arg(p, 2)->items[1]), d = a_buf(&st, &fx, arg(p, 2)->items[2]);
+        assert_int_equal(o.len, 8 * (16 - 8 + 1)); /* rows 8..16 of the frame */
+        assert_int_equal(le(o.p, 8), 0);           /* rebased */
+        assert_int_equal(d.len, (size_t)(A.loff[16] - A.loff[8]));
+        stream_free(&st);
+        close_fixture(&fx);
+    }
+}
+
+/* A chunk selection: its columns over its row groups, here two runs (row groups 0, 2). */
+static void test_write_arrow_chunks(void **state)
+{
+    (void)state;
+    fixture fx;
+    a_open(&fx, SHMC_CODEC_NONE);
+    uint32_t col = UINT32_MAX, ids[2];
+    shmc_segment_info in;
+    shmc_segment_info_get(fx.seg, &in);
+    for (uint32_t c = 0; c < in.ncolumns; c++) {
+        shmc_column_info ci;
+        shmc_segment_column_info(fx.seg, c, &ci);
+        if (ci.label.len == 1 && ci.label.str[0] == 'd') col = c;
+    }
+    assert_int_equal(shmc_segment_chunk_find(fx.seg, col, 0, SHMC_ROLE_VALUES, &ids[0]), SHMC_OK);
+    assert_int_equal(shmc_segment_chunk_find(fx.seg, col, 2, SHMC_ROLE_VALUES, &ids[1]), SHMC_OK);
+    shmc_selection sel = {.chunks = ids, .nchunks = 2};
+    stream st;
+    write_ok(&fx, &sel, 0, &st);
+    assert_int_equal(st.data->n, 2); /* one column */
+    const val *pieces = a_pieces(&st, AC_DICT);
+    size_t k = a_check_run(&st, &fx, AC_DICT, pieces, 0, 0, ARPC);
+    assert_int_equal(a_check_run(&st, &fx, AC_DICT, pieces, k, 2 * ARPC, AN), pieces->n);
+    assert_int_equal(pieces->n, 2);
+    /* the dictionary is built once: every piece names the same memoised value */
+    assert_ptr_equal(arg(pieces->items[0], 1), arg(pieces->items[1], 1));
+    stream_free(&st);
+    close_fixture(&fx);
+}
+
+/* Out of band: raw chunks as segment ranges (var-width: the offsets' slice over the
+ * whole data chunk), compressed ones in the stream; the values read back the same. */
+static void test_write_arrow_oob(void **state)
+{
+    (void)state;
+    for (int codec = SHMC_CODEC_NONE; codec <= SHMC_CODEC_ZSTD; codec += SHMC_CODEC_ZSTD) {
+        fixture fx;
+        a_open(&fx, codec);
+        shmc_selection sel = {.row_start = 3, .row_stop = 20};
+        stream st;
+        write_ok(&fx, &sel, SHMC_PICKLE_OOB, &st);
+        a_check_all(&st, &fx, 3, 20);
+        assert_int_equal(st.u.noob, st.out.nbuffers);
+        const val *p = arg(arg(dict_get(st.data, "s"), 0), 0)->items[1]; /* row group 1 */
+        abuf d = a_buf(&st, &fx, arg(p, 2)->items[2]);
+        if (codec == SHMC_CODEC_NONE) {
+            assert_true(st.out.nbuffers > 0);
+            assert_true(d.oob);
+            assert_int_equal(d.len, (size_t)(A.soff[16] - A.soff[8])); /* the whole chunk */
+            assert_true(a_buf(&st, &fx, arg(p, 2)->items[1]).oob);
+        } else { /* compressed chunks: their decoded bytes go in the stream */
+            const val *ip = arg(arg(dict_get(st.data, "i"), 0), 0)->items[1];
+            assert_false(a_buf(&st, &fx, arg(ip, 2)->items[1]).oob); /* "i" compresses */
+            for (size_t i = 0; i < st.out.nbuffers; i++)
+                assert_int_equal(st.out.buffers[i].kind, SHMC_OOB_SEGMENT);
+        }
+        stream_free(&st);
+        close_fixture(&fx);
+    }
+}
+
+/* No rows: an empty list of pieces, the type all the same (the dtype survives). */
+static void test_write_arrow_empty(void **state)
+{
+    (void)state;
+    fixture fx;
+    a_open(&fx, SHMC_CODEC_NONE);
+    shmc_selection sel = {.row_start = 4, .row_stop = 4};
+    stream st;
+    write_ok(&fx, &sel, 0, &st);
+    a_check_all(&st, &fx, 4, 4);
+    stream_free(&st);
+    close_fixture(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1745,6 +2147,11 @@ int main(void)
         cmocka_unit_test(test_write_interval),
         cmocka_unit_test(test_write_sparse),
         cmocka_unit_test(test_write_meta),
+        cmocka_unit_test(test_write_arrow_inband),
+        cmocka_unit_test(test_write_arrow_rows),
+        cmocka_unit_test(test_write_arrow_chunks),
+        cmocka_unit_test(test_write_arrow_oob),
+        cmocka_unit_test(test_write_arrow_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 """pd.ArrowDtype columns stored natively (SHMC_KIND_ARROW, segment format 2): round
 trips of every type with nulls, slices and chunked arrays, raw and zstd; zero-copy
-reads; a worker's anonymous memory; `info`; hostile bytes; the pickle writer's refusal."""
+reads; a worker's anonymous memory; `info`; hostile bytes; the C pickle writer's
+Arrow columns (pickle_bytes, `shmchunk unpack`)."""
 import datetime as dt
 import decimal
 import json
@@ -153,12 +154,87 @@ def test_raw_arrow_columns_are_zero_copy(shared, frame):
             assert bufs and all(lo <= b.address < hi for b in bufs), name
 
 
-def test_pickle_bytes_refuses_arrow_columns(shared, frame):
-    sf = shared(pd.DataFrame({"n": np.arange(len(frame)), "int64": frame["int64"]}))
-    sf.pickle_bytes(columns=["n"])  # the numpy column alone is fine
-    with pytest.raises(shmchunk.UnsupportedError, match=r"column 1 'int64': kind arrow "
-                       r"\(Arrow int64, format 'l'\)"):
-        sf.pickle_bytes()
+def mixed_frame(n: int = 150) -> pd.DataFrame:
+    """Every Arrow type with nulls next to numpy columns, under a freq'd DatetimeIndex,
+    with attrs: what the C pickle writer must emit together."""
+    df = arrow_frame(n)
+    df.insert(0, "np_int", np.arange(n, dtype=np.int64))
+    df["np_float"] = np.linspace(0, 1, n)
+    df["np_cat"] = pd.Categorical(["a", "b", "c"] * (n // 3))
+    df.index = pd.date_range("2024-01-01", periods=n, freq="h", name="when")
+    df.attrs = {"source": "arrow-write", "n": n}
+    return df
+
+
+def unpickle(out, oob):
+    import pickle
+    return pickle.loads(out[0], buffers=out[1]) if oob else pickle.loads(out)
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    return mixed_frame()
+
+
+@pytest.mark.parametrize("compression", [None, "zstd"])
+@pytest.mark.parametrize("rows_per_chunk", [1 << 20, 37])
+@pytest.mark.parametrize("oob", [False, True])
+def test_pickle_bytes_emits_every_arrow_type(shared, mixed, compression, rows_per_chunk, oob):
+    """pickle.loads(pickle_bytes()) equals the frame: every natively stored Arrow type with
+    nulls (dictionaries ordered and not), numpy columns, the freq'd index and attrs; rows=
+    selections that cut row groups anywhere, one row, none; columns= selections."""
+    sf = shared(mixed, compression=compression, rows_per_chunk=rows_per_chunk)
+    got = unpickle(sf.pickle_bytes(oob=oob), oob)
+    assert_frame_equal(got, mixed)
+    assert got.index.freq == mixed.index.freq and got.attrs == mixed.attrs
+    for lo, hi in [(5, 147), (36, 75), (70, 71), (3, 3)]:
+        assert_frame_equal(unpickle(sf.pickle_bytes(rows=(lo, hi), oob=oob), oob),
+                           mixed.iloc[lo:hi])
+    cols = ["dict_str", "large_string", "np_int", "bool", "ts_ns_Europe/Paris"]
+    assert_frame_equal(unpickle(sf.pickle_bytes(columns=cols, rows=(10, 100), oob=oob), oob),
+                       mixed[cols].iloc[10:100])
+
+
+def test_pickle_bytes_of_zero_rows_keeps_arrow_dtypes(shared, mixed):
+    empty = mixed.iloc[:0]
+    got = unpickle(shared(empty).pickle_bytes(), False)
+    assert_frame_equal(got, empty)
+    assert list(got.dtypes) == list(empty.dtypes)
+
+
+def test_pickle_bytes_oob_arrow_buffers_are_segment_views(shared, mixed):
+    """Raw chunks go out of band as views of the segment (zero-copy), not in the stream."""
+    df = mixed[["int64", "string", "bool"]]
+    sf = shared(df, rows_per_chunk=64)
+    stream, bufs = sf.pickle_bytes(oob=True)
+    assert len(bufs) >= 3 * 3  # values / offsets+data / bits per row group, validity too
+    assert len(stream) < 4000
+    assert_frame_equal(unpickle((stream, bufs), True), df)
+
+
+def test_pickle_bytes_arrow_index_levels_and_categories(shared, frame):
+    """Arrow columns as the index, as MultiIndex levels and as a categorical's categories."""
+    one = frame[["int64", "string"]].set_index(frame["large_string"].rename("k"))
+    one["cat"] = pd.Categorical(frame["string"].astype(pd.ArrowDtype(pa.string())))
+    two = frame[["int64", "dict_str"]].set_index([frame["string"].rename("a"),
+                                                   frame["int8"].rename("b")])
+    for df in (one, two):
+        sf = shared(df, rows_per_chunk=50)
+        assert_frame_equal(unpickle(sf.pickle_bytes(), False), sf.read())
+        assert_frame_equal(unpickle(sf.pickle_bytes(rows=(3, 77)), False), sf.read().iloc[3:77])
+
+
+def test_cli_unpack_of_arrow_segment(shared, mixed, tmp_path):
+    sf = shared(mixed, rows_per_chunk=50)
+    out = tmp_path / "out.pkl"
+    subprocess.run([str(cli_path()), "unpack", sf.name, str(out)], check=True,
+                   capture_output=True)
+    got = pd.read_pickle(out)
+    assert_frame_equal(got, mixed)
+    assert got.index.freq == mixed.index.freq and got.attrs == mixed.attrs
+    subprocess.run([str(cli_path()), "unpack", sf.name, str(out), "--rows", "40:60",
+                    "--columns", "dict_ord,binary"], check=True, capture_output=True)
+    assert_frame_equal(pd.read_pickle(out), mixed[["dict_ord", "binary"]].iloc[40:60])
 
 
 def _corrupt_file_segment(tmp_path, df, column, role, patch):
