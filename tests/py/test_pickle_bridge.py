@@ -564,9 +564,50 @@ def globals_of(stream: bytes) -> set[str]:
     return out
 
 
-def test_stream_uses_public_callables_only(tmpdir_mod):
+# Issue 15's kinds and frame metadata: public pandas / pyarrow callables, plus pandas'
+# own sparse IntIndex (the class every pickled SparseArray names; lib/PICKLE.md says why).
+ALLOWED_GLOBALS_15 = ALLOWED_GLOBALS | {
+    "pandas.arrays PeriodArray", "pandas PeriodDtype", "pandas.arrays IntervalArray.from_arrays",
+    "pandas.arrays SparseArray", "pandas._libs.sparse IntIndex", "pandas SparseDtype",
+    "pandas DatetimeIndex", "pandas TimedeltaIndex", "pandas.tseries.offsets Week",
+    "functools partial", "pandas DataFrame.set_axis", "pandas.arrays ArrowExtensionArray",
+    "pyarrow chunked_array", "pyarrow Array.from_buffers", "pyarrow DictionaryArray.from_arrays",
+    "pyarrow concat_arrays", "pyarrow array", "pyarrow py_buffer", "pyarrow type_for_alias",
+    "pyarrow timestamp", "pyarrow decimal128", "pyarrow decimal256", "pyarrow binary",
+    "pyarrow dictionary", "NEWOBJ", "NEWOBJ_EX"}
+
+
+def frame_issue15(n: int) -> pd.DataFrame:
+    """Periods, intervals, sparse, Arrow columns of each layout, a Week(weekday=None)
+    index, duplicate labels and attrs."""
+    import decimal
+
+    import pyarrow as pa
+    i = np.arange(n)
+    miss = i % 7 == 3
+    ext = pd.arrays.ArrowExtensionArray
+    df = pd.DataFrame({
+        "p": pd.period_range("2020-01", periods=n, freq="M"),
+        "iv": pd.arrays.IntervalArray.from_arrays(i, i + 1, "left"),
+        "sp": pd.arrays.SparseArray(np.where(i % 5 == 0, i * 0.5, np.nan)),
+        "a_i": ext(pa.array(np.where(miss, None, i).tolist(), pa.int32())),
+        "a_b": ext(pa.array(np.where(miss, None, i % 2 == 0).tolist(), pa.bool_())),
+        "a_s": ext(pa.array([None if m else f"s{k}" for k, m in zip(i, miss)], pa.string())),
+        "a_ts": ext(pa.array(i * 10**6, pa.timestamp("us", "Europe/Paris"))),
+        "a_d": ext(pa.array([decimal.Decimal(int(k)) / 4 for k in i], pa.decimal128(12, 2))),
+        "a_bin": ext(pa.array([bytes([k % 256]) * 3 for k in i], pa.binary(3))),
+        "a_dict": ext(pa.array([f"c{k % 3}" for k in i]).dictionary_encode()),
+        "x": i * 2.0,
+    }, index=pd.date_range("2020-01-01", periods=n, freq=pd.offsets.Week()))
+    df.attrs = {"source": "issue 15"}
+    return df.set_axis([*df.columns[:-1], "p"], axis=1)  # "p" twice
+
+
+@pytest.mark.parametrize("which", ["all_dtypes", "issue15"])
+def test_stream_uses_public_callables_only(tmpdir_mod, which):
     from shmc_pyhelpers import frame_all_dtypes
-    df = frame_all_dtypes(200)
+    df = frame_all_dtypes(200) if which == "all_dtypes" else frame_issue15(200)
+    allowed = ALLOWED_GLOBALS if which == "all_dtypes" else ALLOWED_GLOBALS_15
     with shmchunk.share(df, rows_per_chunk=64) as sf:
         seg = Seg("shm:" + sf.name if not sf.name.startswith(("shm:", "/")) else sf.name)
         try:
@@ -574,10 +615,11 @@ def test_stream_uses_public_callables_only(tmpdir_mod):
                 stream, bufs = seg.write(oob=oob, objects=True)
                 assert stream[:2] == b"\x80\x05" and stream[2:3] == b"\x95"  # PROTO 5, FRAME
                 used = globals_of(stream)
-                assert used <= ALLOWED_GLOBALS, used - ALLOWED_GLOBALS
+                assert used <= allowed, used - allowed
                 pickletools.dis(stream, out=open(os.devnull, "w"))  # well-formed to the end
                 got = load(stream, bufs)
                 assert_frame_equal(got, df)
+                assert got.attrs == df.attrs
             # pure-Python unpickler: frames never split an opcode
             got = pickle._Unpickler(__import__("io").BytesIO(seg.write(objects=True)[0])).load()
             assert_frame_equal(got, df)
