@@ -196,7 +196,7 @@ static int pf_emit_index(pf_ctx *C, const pf_index *ix, pf_col *icol, uint64_t n
         pf_col *l = &ix->levels[i];
         l->d.flags |= SHMC_COL_INDEX;
         l->d.label = ix->names[i];
-        l->d.dtype = l->dtype;
+        l->d.dtype = pf_col_dtype(l);
         FORWARD_IF_ERROR(C->sink->add_column(C->sink->user, &l->d));
     }
     if (ix->nlevels) return SHMC_OK;
@@ -205,7 +205,7 @@ static int pf_emit_index(pf_ctx *C, const pf_index *ix, pf_col *icol, uint64_t n
                        (unsigned long long)icol->nrows, (unsigned long long)nrows);
     icol->d.flags |= SHMC_COL_INDEX;
     icol->d.label = ix->name;
-    icol->d.dtype = icol->dtype;
+    icol->d.dtype = pf_col_dtype(icol);
     return C->sink->add_column(C->sink->user, &icol->d);
 }
 
@@ -222,7 +222,7 @@ static int pf_emit_columns(pf_ctx *C, pf_col *cols, const shmc_label *labels, ui
                            (unsigned long long)i, (unsigned long long)c->nrows,
                            (unsigned long long)nrows);
         c->d.label = labels[i];
-        c->d.dtype = c->dtype;
+        c->d.dtype = pf_col_dtype(c);
         if (c->d.tz) c->d.tz = c->tz;
         if (c->d.categories) {
             c->cats.dtype = c->cat_dtype;
