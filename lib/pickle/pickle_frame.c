@@ -85,6 +85,18 @@ static int pf_placement(pf_ctx *C, const shmc_pk_value *p, uint64_t ncols, uint6
     return SHMC_OK;
 }
 
+static void pf_label_text(const shmc_label *l, char *buf, size_t cap);
+
+/* A block's values failed: say which column (the first of a 2-D block) they were. */
+static int pf_block_failed(pf_ctx *C, int st, const uint64_t *pos, uint64_t k, uint64_t ncols)
+{
+    char name[80] = "?";
+    if (k && pos[0] < ncols && C->labels) pf_label_text(&C->labels[pos[0]], name, sizeof name);
+    if (k) shmc_err_prefix(C->err, "column %llu %s%s: ", (unsigned long long)pos[0], name,
+                           k > 1 ? " (a 2-D block)" : "");
+    return st;
+}
+
 /* Put a block's k columns at their places; each place is filled exactly once. */
 static int pf_block(pf_ctx *C, const shmc_pk_value *values, const shmc_pk_value *placement,
                     pf_col *cols, uint64_t ncols)
@@ -93,7 +105,8 @@ static int pf_block(pf_ctx *C, const shmc_pk_value *values, const shmc_pk_value 
     pf_col *tmp = C->tmp;
     FORWARD_IF_ERROR(pf_placement(C, placement, ncols, pos, &k));
     memset(tmp, 0, (size_t)k * sizeof *tmp);
-    FORWARD_IF_ERROR(pf_values(C, values, tmp, k, 0));
+    int st = pf_values(C, values, tmp, k, 0);
+    if (st != SHMC_OK) return pf_block_failed(C, st, pos, k, ncols);
     for (uint64_t j = 0; j < k; j++) {
         if (pos[j] >= ncols || cols[pos[j]].used)
             return pf_fail(C, SHMC_ERR_PICKLE, placement,
@@ -247,6 +260,7 @@ static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root)
     shmc_label *labels, colname;
     uint64_t ncols, nrows;
     FORWARD_IF_ERROR(pf_column_labels(C, shmc_pk_item(axes, 0), &labels, &ncols, &colname));
+    C->labels = labels;
     pf_index ix;
     pf_col *icol, *cols;
     FORWARD_IF_ERROR(pf_own(C, sizeof *icol, (void **)&icol));
