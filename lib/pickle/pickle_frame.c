@@ -18,6 +18,8 @@
  *               __pyx_unpickle_NDArrayBacked + BUILD (dtype, ndarray, attrs);
  *               IntegerArray / FloatingArray / BooleanArray {_data, _mask};
  *               ArrowStringArray[NumpySemantics] {_pa_array: pyarrow.lib._restore_array(...), _dtype}
+ *               ArrowExtensionArray {_pa_array: _restore_array(...), _dtype: ArrowDtype}
+ *               -> SHMC_KIND_ARROW (pickle_frame_arrow.c);
  *               IntervalArray via __pyx_unpickle_IntervalMixin + BUILD ({_left, _right, _dtype},);
  *               SparseArray {_sparse_index: IntIndex(length, rows), _sparse_values, _dtype}
  *   index       _new_Index(RangeIndex | Index | Int64Index | ..., {...}),
@@ -40,7 +42,7 @@
  *   (pyarrow, NA), "str" (pyarrow, na_value NaN: pandas 3 default, and pandas 2's
  *   "pyarrow_numpy"), "str[python]" (python storage, na_value NaN),
  *   "period[<freq>]" (PeriodDtype), "interval[<subtype>, <closed>]" (IntervalDtype),
- *   "Sparse[<subtype>, <fill>]" (SparseDtype).
+ *   "Sparse[<subtype>, <fill>]" (SparseDtype), "<str(pyarrow type)>[pyarrow]" (ArrowDtype).
  */
 #include <stdio.h>
 #include <string.h>
@@ -92,8 +94,9 @@ static int pf_block_failed(pf_ctx *C, int st, const uint64_t *pos, uint64_t k, u
 {
     char name[80] = "?";
     if (k && pos[0] < ncols && C->labels) pf_label_text(&C->labels[pos[0]], name, sizeof name);
-    if (k) shmc_err_prefix(C->err, "column %llu %s%s: ", (unsigned long long)pos[0], name,
-                           k > 1 ? " (a 2-D block)" : "");
+    if (k)
+        shmc_err_prefix(C->err, "column %llu %s%s: ", (unsigned long long)pos[0], name,
+                        k > 1 ? " (a 2-D block)" : "");
     return st;
 }
 

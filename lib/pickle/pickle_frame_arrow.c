@@ -40,9 +40,8 @@ static int pa_call(const shmc_pk_value *v, const char *name)
 static int pa_is_nested(const shmc_pk_value *t)
 {
     static const char *const nested[] = {
-        "list_",        "large_list",      "list_view", "large_list_view", "fixed_size_list",
-        "struct",       "map_",            "union",     "dense_union",     "sparse_union",
-        "run_end_encoded"};
+        "list_", "large_list", "list_view",   "large_list_view", "fixed_size_list", "struct",
+        "map_",  "union",      "dense_union", "sparse_union",    "run_end_encoded"};
     for (size_t i = 0; i < sizeof nested / sizeof *nested; i++)
         if (pa_call(t, nested[i])) return 1;
     return 0;
@@ -79,8 +78,8 @@ static int pa_timestamp(pf_ctx *C, const shmc_pk_value *t, pa_type *o)
     int unit = u && u->type == SHMC_PK_STR ? pf_unit(u->v.bytes.ptr, u->v.bytes.len) : 0;
     if (!unit || pf_nargs(t) > 2 || (tz && tz->type != SHMC_PK_NONE && tz->type != SHMC_PK_STR))
         return pf_unsupported(C, t, "a pyarrow timestamp type (unit, tz)");
-    int zl = tz && tz->type == SHMC_PK_STR ? (int)(tz->v.bytes.len > 280 ? 280 : tz->v.bytes.len)
-                                           : 0;
+    int zl =
+        tz && tz->type == SHMC_PK_STR ? (int)(tz->v.bytes.len > 280 ? 280 : tz->v.bytes.len) : 0;
     const char *zp = zl ? (const char *)tz->v.bytes.ptr : "";
     if (zl && memchr(zp, 0, (size_t)zl)) return pf_unsupported(C, tz, "a time zone name");
     snprintf(o->fmt, sizeof o->fmt, "ts%c:%.*s", "smun"[unit - 1], zl, zp);
@@ -127,17 +126,17 @@ static int pa_plain_type(pf_ctx *C, const shmc_pk_value *t, pa_type *o)
     else if (pa_call(t, "decimal256")) st = pa_decimal(C, t, 256, o);
     else if (pa_call(t, "binary")) st = pa_binary(C, t, o);
     else if (pa_call(t, "dictionary"))
-        return pf_fail(C, SHMC_ERR_UNSUPPORTED, t, "a pyarrow dictionary whose values or "
-                                                   "indices are a dictionary");
-    else if (pa_is_nested(t))
         return pf_fail(C, SHMC_ERR_UNSUPPORTED, t,
-                       "pyarrow type %.*s(...): a nested Arrow type (list, struct, map, union) "
-                       "has no native layout; `shmchunk pack` does not read it (Python's "
-                       "writer stores it as an opaque pickle)",
-                       (int)(pf_callee(t)->v.global.name_len > 40
-                                 ? 40
-                                 : pf_callee(t)->v.global.name_len),
-                       pf_callee(t)->v.global.name);
+                       "a pyarrow dictionary whose values or "
+                       "indices are a dictionary");
+    else if (pa_is_nested(t))
+        return pf_fail(
+            C, SHMC_ERR_UNSUPPORTED, t,
+            "pyarrow type %.*s(...): a nested Arrow type (list, struct, map, union) "
+            "has no native layout; `shmchunk pack` does not read it (Python's "
+            "writer stores it as an opaque pickle)",
+            (int)(pf_callee(t)->v.global.name_len > 40 ? 40 : pf_callee(t)->v.global.name_len),
+            pf_callee(t)->v.global.name);
     else return pf_unsupported(C, t, "a pyarrow type");
     FORWARD_IF_ERROR(st);
     return pa_layout(C, t, o->fmt, &o->l);
@@ -155,8 +154,7 @@ static int pa_type_read(pf_ctx *C, const shmc_pk_value *t, pa_type *o)
     FORWARD_IF_ERROR(pa_plain_type(C, pf_arg(t, 0), o));
     if (!o->l.integer)
         return pf_fail(C, SHMC_ERR_UNSUPPORTED, t,
-                       "pyarrow dictionary indices of type %s (an integer type is read)",
-                       o->str);
+                       "pyarrow dictionary indices of type %s (an integer type is read)", o->str);
     memset(&v, 0, sizeof v);
     FORWARD_IF_ERROR(pa_plain_type(C, pf_arg(t, 1), &v));
     o->dict = 1;
@@ -237,8 +235,8 @@ static int pa_fits(uint64_t off, uint64_t n, uint64_t bits, size_t len)
 static int pa_short(pf_ctx *C, const pa_arr *a, const char *what, size_t len)
 {
     return pf_fail(C, SHMC_ERR_PICKLE, a->node,
-                   "pyarrow %s buffer of %zu bytes is too short for %llu rows at offset %llu",
-                   what, len, (unsigned long long)a->n, (unsigned long long)a->off);
+                   "pyarrow %s buffer of %zu bytes is too short for %llu rows at offset %llu", what,
+                   len, (unsigned long long)a->n, (unsigned long long)a->off);
 }
 
 static int pa_validity(pf_ctx *C, const pa_arr *a, shmc_column_desc *d)
@@ -338,12 +336,18 @@ static int64_t pa_index_at(const shmc_column_desc *d, const char *fmt, uint32_t 
     return (int64_t)u;
 }
 
+static int pa_valid(const shmc_column_desc *d, uint64_t i)
+{
+    uint64_t b = d->validity_offset + i;
+    return !d->validity || ((d->validity[b >> 3] >> (b & 7)) & 1);
+}
+
 /* Every valid row's index inside the dictionary (the writer does not look). */
 static int pa_indices(pf_ctx *C, const pa_arr *a, const pa_type *t, const shmc_column_desc *d,
                       uint64_t ndict)
 {
     for (uint64_t i = 0; i < a->n; i++) {
-        if (!pf_valid_bit(d, i)) continue;
+        if (!pa_valid(d, i)) continue;
         int64_t x = pa_index_at(d, t->fmt, t->l.width, i);
         if (x < 0 || (uint64_t)x >= ndict)
             return pf_fail(C, SHMC_ERR_PICKLE, a->node,
@@ -381,8 +385,8 @@ int pf_pa_unchunk(pf_ctx *C, const shmc_pk_value **v)
     if (!pa_call(*v, "chunked_array")) return SHMC_OK;
     const shmc_pk_value *chunks = pf_arg(*v, 0);
     if (shmc_pk_len(chunks) != 1)
-        return pf_fail(C, SHMC_ERR_UNSUPPORTED, *v, "pyarrow ChunkedArray of %zu chunks (1 is read)",
-                       shmc_pk_len(chunks));
+        return pf_fail(C, SHMC_ERR_UNSUPPORTED, *v,
+                       "pyarrow ChunkedArray of %zu chunks (1 is read)", shmc_pk_len(chunks));
     *v = shmc_pk_item(chunks, 0);
     return SHMC_OK;
 }

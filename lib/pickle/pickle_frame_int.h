@@ -32,7 +32,7 @@ typedef struct pf_ctx {
     uint64_t budget; /* bytes of owned buffers still allowed (max_alloc, like the parser) */
     uint64_t *pos;   /* per-block scratch, ncols entries each, allocated once per frame */
     struct pf_col *tmp;
-    size_t input_len; /* bytes of the pickle: scales the df.attrs limits */
+    size_t input_len;         /* bytes of the pickle: scales the df.attrs limits */
     const shmc_label *labels; /* column labels, once read: errors in a block name its column */
 } pf_ctx;
 

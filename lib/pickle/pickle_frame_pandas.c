@@ -394,7 +394,8 @@ static int pf_level(pf_ctx *C, const shmc_pk_value *lv, const shmc_pk_value *cv,
     if (lev.d.kind == SHMC_KIND_STRING) return pf_take_strings(C, &lev, &a, out);
     if (lev.d.kind == SHMC_KIND_CATEGORICAL || lev.d.kind == SHMC_KIND_OBJECT ||
         lev.d.kind == SHMC_KIND_ARROW)
-        return pf_unsupported(C, lv, "a MultiIndex level (categorical and Arrow levels are not read)");
+        return pf_unsupported(C, lv,
+                              "a MultiIndex level (categorical and Arrow levels are not read)");
     return pf_take_fixed(C, &lev, &a, level, out);
 }
 

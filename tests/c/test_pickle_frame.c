@@ -1334,7 +1334,8 @@ static void arrow_num_fn(run *x, const char *tag, int proto)
     for (size_t i = 0; i < N; i++) {
         uint64_t bit = b->d.values_bit_offset + i;
         if (i != 1)
-            assert_int_equal((((const uint8_t *)b->d.values)[bit >> 3] >> (bit & 7)) & 1, i % 2 == 0);
+            assert_int_equal((((const uint8_t *)b->d.values)[bit >> 3] >> (bit & 7)) & 1,
+                             i % 2 == 0);
     }
     check_arrow(nn, "l", "int64[pyarrow]");
     assert_null(nn->d.validity); /* no nulls: no bitmap, as Python's writer */
@@ -1419,7 +1420,9 @@ static void arrow_var_fn(run *x, const char *tag, int proto)
         for (size_t i = 0; i < N; i++) {
             char b[8];
             snprintf(b, sizeof b, "b%zu", i);
-            if (i != 1) check_var(&c->d, i, var[k].w, var[k].fmt[0] == 'z' || var[k].fmt[0] == 'Z' ? b : strs[i]);
+            if (i != 1)
+                check_var(&c->d, i, var[k].w,
+                          var[k].fmt[0] == 'z' || var[k].fmt[0] == 'Z' ? b : strs[i]);
         }
     }
     rec_col *w = col(&x->r, "fsb");
