@@ -320,7 +320,23 @@ def arrow_shared_array_two_columns():
     return dumps(df, {pa.Int64Array: one})
 
 
+def arrow_zone_300_bytes():
+    """A timestamp zone of 300 bytes: refused whole, never truncated into another name."""
+    typ = Call(Global("pyarrow.lib", "timestamp"), ("ns", "Europe/" + "x" * 293))
+    dt = Call(Global("pandas", "ArrowDtype"), (), {"_storage": "pyarrow", "pyarrow_dtype": typ})
+    return _swap_array(_restore(typ, 4, 0, 0, [None, _le([1, 2, 3, 4], 8)]), dtype=dt)
+
+
+def arrow_null_type():
+    """type_for_alias("null"): a pyarrow type with no native layout."""
+    dt = Call(Global("pandas", "ArrowDtype"), (), {"_storage": "pyarrow",
+                                                   "pyarrow_dtype": _ta("null")})
+    return _swap_array(_restore(_ta("null"), 4, 4, 0, [None]), dtype=dt)
+
+
 ARROW_INPUTS = {
+    "arrow-timestamp-zone-300-bytes": arrow_zone_300_bytes,
+    "arrow-type-null": arrow_null_type,
     "arrow-three-buffers-for-int64": arrow_buffer_count,
     "arrow-values-buffer-short": arrow_short_values,
     "arrow-offset-2e63-wraps-buffer-size": arrow_offset_overflow,

@@ -78,10 +78,11 @@ static int pa_timestamp(pf_ctx *C, const shmc_pk_value *t, pa_type *o)
     int unit = u && u->type == SHMC_PK_STR ? pf_unit(u->v.bytes.ptr, u->v.bytes.len) : 0;
     if (!unit || pf_nargs(t) > 2 || (tz && tz->type != SHMC_PK_NONE && tz->type != SHMC_PK_STR))
         return pf_unsupported(C, t, "a pyarrow timestamp type (unit, tz)");
-    int zl =
-        tz && tz->type == SHMC_PK_STR ? (int)(tz->v.bytes.len > 280 ? 280 : tz->v.bytes.len) : 0;
-    const char *zp = zl ? (const char *)tz->v.bytes.ptr : "";
-    if (zl && memchr(zp, 0, (size_t)zl)) return pf_unsupported(C, tz, "a time zone name");
+    size_t len = tz && tz->type == SHMC_PK_STR ? tz->v.bytes.len : 0;
+    const char *zp = len ? (const char *)tz->v.bytes.ptr : "";
+    if (len > 255 || memchr(zp, 0, len)) /* never truncated: the zone-name rule sees it all */
+        return pf_unsupported(C, tz, "a time zone name (1..255 bytes, no NUL)");
+    int zl = (int)len;
     snprintf(o->fmt, sizeof o->fmt, "ts%c:%.*s", "smun"[unit - 1], zl, zp);
     snprintf(o->str, sizeof o->str, zl ? "timestamp[%s, tz=%.*s]" : "timestamp[%s]",
              pf_unit_name(unit), zl, zp);

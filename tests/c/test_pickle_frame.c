@@ -1663,6 +1663,22 @@ static void test_arrow_chunked_two(void **s)
                          "column 0 'a': pickle byte 336: pyarrow ChunkedArray of 2 chunks");
 }
 
+static void test_arrow_zone_too_long(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-timestamp-zone-300-bytes", SHMC_ERR_UNSUPPORTED,
+                         "column 0 'a': pickle byte 244: unsupported construct str as a time zone "
+                         "name (1..255 bytes, no NUL)");
+}
+
+static void test_arrow_type_without_layout(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-type-null", SHMC_ERR_UNSUPPORTED,
+                         "column 0 'a': pickle byte 348: pyarrow type 'null' is not an Arrow type "
+                         "stored natively");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1725,6 +1741,8 @@ int main(void)
         cmocka_unit_test(test_arrow_nested_type),
         cmocka_unit_test(test_arrow_nulls_without_validity),
         cmocka_unit_test(test_arrow_chunked_two),
+        cmocka_unit_test(test_arrow_zone_too_long),
+        cmocka_unit_test(test_arrow_type_without_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
