@@ -131,3 +131,28 @@ def test_pack_arrow_hostile_refused(cli, tmp_path, path):
     lines = proc.err.strip().splitlines()
     assert len(lines) == 1 and "column 0 'a': pickle byte " in lines[0], proc.err
     assert not (tmp_path / "h.shmc").exists()
+
+
+def test_pack_arrow_index(cli, tmp_path):
+    """An Index over an ArrowExtensionArray is an Arrow index column."""
+    df = pd.DataFrame({"v": [1.0, 2.0, 3.0]},
+                      index=pd.Index(pd.array([10, None, 30], dtype="int64[pyarrow]"), name="k"))
+    _, got = pack_read(cli, tmp_path, df, None, False)
+    pd.testing.assert_frame_equal(got, df)
+
+
+@pytest.mark.parametrize("case", ["multiindex_level", "categories"])
+def test_pack_arrow_where_not_read(cli, tmp_path, case):
+    """Arrow MultiIndex levels and Arrow categories are refused by name, not misread."""
+    if case == "multiindex_level":
+        df = pd.DataFrame({"v": [1, 2]}, index=pd.MultiIndex.from_arrays(
+            [pd.array([1, 2], dtype="int64[pyarrow]"), ["a", "b"]]))
+        want = "as a MultiIndex level (categorical and Arrow levels are not read)"
+    else:
+        cats = pd.Index(pd.array(["x", "y"], dtype=pd.ArrowDtype(pa.string())))
+        df = pd.DataFrame({"c": pd.Categorical.from_codes([0, 1], dtype=pd.CategoricalDtype(cats))})
+        want = "categories of a categorical (categorical, interval or Arrow categories)"
+    src = tmp_path / "w.pkl"
+    df.to_pickle(src)
+    proc = cli("pack", src, tmp_path / "w.shmc", check=1)
+    assert want in proc.err and len(proc.err.strip().splitlines()) == 1, proc.err
