@@ -4,6 +4,7 @@
  * checks accept too; and every buffer a recognised column points at is read in
  * full (the recogniser's own sink), so a descriptor claiming more bytes than
  * its buffer holds is an ASan finding even though the frame is never written. */
+#include "arrow_format.h"
 #include "fuzz_common.h"
 #include "pickle_read.h"
 
@@ -66,6 +67,52 @@ static void touch_bools(const uint8_t *b, uint64_t n, const char *what)
                    (unsigned long long)i, b[i]);
 }
 
+static int64_t arrow_int(const void *p, uint64_t i, uint32_t w)
+{
+    uint64_t u = 0;
+    memcpy(&u, (const uint8_t *)p + i * w, w);
+    if (w < 8 && (u >> (8 * w - 1)) & 1) u |= ~(uint64_t)0 << (8 * w);
+    return (int64_t)u;
+}
+
+static int arrow_valid(const shmc_column_desc *d, uint64_t i)
+{
+    uint64_t b = d->validity_offset + i;
+    return !d->validity || ((d->validity[b >> 3] >> (b & 7)) & 1);
+}
+
+/* An Arrow column: a format the table knows, every buffer byte its layout promises,
+ * offsets ordered, valid dictionary indices inside the dictionary. */
+static void touch_arrow(const shmc_column_desc *d, uint64_t n)
+{
+    shmc_arrow_layout l;
+    const char *why;
+    FUZZ_CHECK(shmc_arrow_layout_of(d->arrow, &l, &why) == 0, "Arrow format refused: %s", why);
+    if (d->validity && n)
+        fuzz_touch(d->validity + d->validity_offset / 8,
+                   (size_t)((d->validity_offset % 8 + n + 7) / 8));
+    if (l.shape == SHMC_ARROW_BITS && n)
+        fuzz_touch((const uint8_t *)d->values + d->values_bit_offset / 8,
+                   (size_t)((d->values_bit_offset % 8 + n + 7) / 8));
+    if (l.shape == SHMC_ARROW_FIXED && n) fuzz_touch(d->values, (size_t)(n * l.width));
+    if (l.shape == SHMC_ARROW_VAR) {
+        FUZZ_CHECK(d->offsets != NULL && d->data != NULL, "Arrow %s without offsets/data", l.name);
+        for (uint64_t i = 0; i < n; i++)
+            FUZZ_CHECK(arrow_int(d->offsets, i, l.width) <= arrow_int(d->offsets, i + 1, l.width),
+                       "Arrow offsets decrease at row %llu", (unsigned long long)i);
+        int64_t a = arrow_int(d->offsets, 0, l.width), e = arrow_int(d->offsets, n, l.width);
+        FUZZ_CHECK(a >= 0, "Arrow offset 0 is %lld", (long long)a);
+        if (e > a) fuzz_touch(d->data + a, (size_t)(e - a));
+    }
+    for (uint64_t i = 0; d->categories && i < n; i++)
+        if (arrow_valid(d, i)) {
+            int64_t x = arrow_int(d->values, i, l.width);
+            FUZZ_CHECK(l.integer && x >= 0 && (uint64_t)x < d->ncategories,
+                       "Arrow dictionary index %lld at row %llu (%llu values)", (long long)x,
+                       (unsigned long long)i, (unsigned long long)d->ncategories);
+        }
+}
+
 static void touch_desc(const shmc_column_desc *d, uint64_t n, int depth)
 {
     fuzz_touch_label(&d->label);
@@ -83,6 +130,7 @@ static void touch_desc(const shmc_column_desc *d, uint64_t n, int depth)
                        (size_t)((d->validity_offset % 8 + n + 7) / 8));
         return;
     }
+    if (d->kind == SHMC_KIND_ARROW) touch_arrow(d, n);
     int vk = d->kind == SHMC_KIND_CATEGORICAL ? d->code_kind : d->kind;
     size_t s = shmc_kind_itemsize(vk);
     if (s && n) fuzz_touch(d->values, (size_t)n * s);

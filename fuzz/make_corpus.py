@@ -374,10 +374,34 @@ def issue15_frames():
                                                                         freq="Q-DEC", name="q"))
 
 
+def arrow15_frames():
+    """pd.ArrowDtype columns as pandas pickles them (issue 15): fixed, bit, variable and
+    parametrised types, a dictionary, nulls."""
+    import decimal
+    import pandas as pd
+    import pyarrow as pa
+    n = 12
+
+    def arr(vals, typ):
+        return pd.arrays.ArrowExtensionArray(pa.array(vals, type=typ))
+    nul = [None if i % 5 == 1 else i for i in range(n)]
+    yield "arrow_types", pd.DataFrame({
+        "i8": arr(nul, pa.int8()), "u64": arr(nul, pa.uint64()), "h": arr(nul, pa.float16()),
+        "b": arr([None if v is None else v % 2 == 0 for v in nul], pa.bool_()),
+        "ts": arr(nul, pa.timestamp("ms", "Europe/Paris")), "d32": arr(nul, pa.date32()),
+        "du": arr(nul, pa.duration("ns")), "t": arr(nul, pa.time32("s")),
+        "dec": arr([None if v is None else decimal.Decimal(v) for v in nul], pa.decimal128(9, 2)),
+        "s": arr([None if v is None else "v%d" % v for v in nul], pa.large_string()),
+        "bin": arr([None if v is None else b"%d" % v for v in nul], pa.binary()),
+        "w": arr([None if v is None else bytes([v, v]) for v in nul], pa.binary(2)),
+        "dict": pd.arrays.ArrowExtensionArray(
+            pa.array([None if v is None else "abc"[v % 3] for v in nul]).dictionary_encode())})
+
+
 def make_pickles() -> int:
     reset("pickle_read")
     count = 0
-    for name, df in list(pandas_frames()) + list(issue15_frames()):
+    for name, df in list(pandas_frames()) + list(issue15_frames()) + list(arrow15_frames()):
         for proto in (2, 3, 4, 5):
             save("pickle_read", f"{name}_p{proto}", pickle.dumps(df, protocol=proto))
             count += 1

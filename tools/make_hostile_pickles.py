@@ -7,7 +7,10 @@ NULL items of a frozenset, signed overflow in a RangeIndex). They start from a
 real pandas DataFrame and swap one sub-object for a hand-made construct, so
 everything around the hole is what pandas writes. Run from the repository root:
 
-    .venv/bin/python tools/make_hostile_pickles.py [OUTDIR]
+    .venv/bin/python tools/make_hostile_pickles.py [arrow] [OUTDIR]
+
+(`arrow`: only the pd.ArrowDtype inputs of issue 15, malformed Arrow arrays a
+hostile file could hold, each refused with its reason.)
 
 The pickler is pickle's pure-Python one without framing (so a test can patch
 bytes) plus three stand-ins: Call (REDUCE, optional BUILD), FSet (MARK ...
@@ -180,6 +183,178 @@ def bools_not_0_1():
                       id(mask): frombuffer(b"\x00\x02\x00", "b1", (3,))})
 
 
+# ---- pd.ArrowDtype columns (issue 15): one column "a" whose _pa_array (and, for the
+# mismatch, whose dtype) is swapped for a hand-made _restore_array.
+def _ta(alias):
+    return Call(Global("pyarrow.lib", "type_for_alias"), (alias,))
+
+
+def _restore(typ, n, nulls, off, bufs, children=None, dictionary=None):
+    return Call(Global("pyarrow.lib", "_restore_array"),
+                ((typ, n, nulls, off, bufs, [] if children is None else children, dictionary),))
+
+
+def _le(vals, width):
+    return b"".join(v.to_bytes(width, "little", signed=True) for v in vals)
+
+
+def _arrow_frame(typ="int64[pyarrow]", values=(1, 2, 3, 4)):
+    return pd.DataFrame({"a": pd.array(list(values), dtype=typ)})
+
+
+def _swap_array(chunk, typ="int64[pyarrow]", values=(1, 2, 3, 4), dtype=None):
+    """The frame's one ArrowExtensionArray with its pyarrow array (and dtype) replaced."""
+    import pyarrow as pa
+
+    df = _arrow_frame(typ, values)
+    arr_type = type(df["a"].array._pa_array.chunk(0))
+    swap = {arr_type: chunk}
+    if dtype is not None:
+        swap[pd.ArrowDtype] = dtype
+    return dumps(df, swap)
+
+
+def arrow_buffer_count():
+    return _swap_array(_restore(_ta("int64"), 4, 0, 0, [None, _le([1, 2, 3, 4], 8), b""]))
+
+
+def arrow_short_values():
+    return _swap_array(_restore(_ta("int64"), 4, 0, 0, [None, _le([1, 2], 8)]))
+
+
+def arrow_offset_overflow():
+    """offset 2**63 - 1: (offset + length) * 8 wraps 64 bits."""
+    return _swap_array(_restore(_ta("int64"), 4, 0, 2**63 - 1, [None, _le([1, 2, 3, 4], 8)]))
+
+
+def arrow_huge_length():
+    return _swap_array(_restore(_ta("int64"), 2**62, 0, 0, [None, _le([1, 2, 3, 4], 8)]))
+
+
+def arrow_offsets_decrease():
+    import pyarrow as pa
+    return _swap_array(_restore(_ta("string"), 4, 0, 0, [None, _le([0, 2, 1, 3, 4], 4), b"wxyz"]),
+                       pd.ArrowDtype(pa.string()), ("a", "b", "c", "d"))
+
+
+def arrow_offset_past_data():
+    """int64 offsets (large_binary: pandas 3's column labels are large_string too)."""
+    import pyarrow as pa
+    return _swap_array(_restore(_ta("large_binary"), 4, 0, 0,
+                                [None, _le([0, 1, 2, 3, 99], 8), b"wxyz"]),
+                       pd.ArrowDtype(pa.large_binary()), (b"a", b"b", b"c", b"d"))
+
+
+def arrow_dtype_mismatch():
+    """ArrowDtype(int32) over an int64 array: the descriptor would lie about the values."""
+    dt = Call(Global("pandas", "ArrowDtype"), (),
+              {"_storage": "pyarrow", "pyarrow_dtype": _ta("int32")})
+    return _swap_array(_restore(_ta("int64"), 4, 0, 0, [None, _le([1, 2, 3, 4], 8)]), dtype=dt)
+
+
+def _dict_dtype(index, value):
+    typ = Call(Global("pyarrow.lib", "dictionary"), (index, value, False))
+    return typ, Call(Global("pandas", "ArrowDtype"), (), {"_storage": "pyarrow",
+                                                          "pyarrow_dtype": typ})
+
+
+def _strings(vals):
+    offs, pos = [0], 0
+    for v in vals:
+        pos += len(v)
+        offs.append(pos)
+    # a dictionary's values are the bare state tuple, not a _restore_array call
+    return (_ta("string"), len(vals), 0, 0, [None, _le(offs, 4), "".join(vals).encode()], [], None)
+
+
+def arrow_dictionary_float_indices():
+    typ, dt = _dict_dtype(_ta("double"), _ta("string"))
+    return _swap_array(_restore(typ, 4, 0, 0, [None, _le([0, 0, 0, 0], 8)],
+                                dictionary=_strings(["x"])), dtype=dt)
+
+
+def arrow_dictionary_index_out_of_range():
+    typ, dt = _dict_dtype(_ta("int8"), _ta("string"))
+    return _swap_array(_restore(typ, 4, 0, 0, [None, _le([0, 1, 5, 0], 1)],
+                                dictionary=_strings(["x", "y"])), dtype=dt)
+
+
+def arrow_dictionary_of_dictionary():
+    inner, _ = _dict_dtype(_ta("int8"), _ta("string"))
+    typ, dt = _dict_dtype(_ta("int8"), inner)
+    return _swap_array(_restore(typ, 4, 0, 0, [None, _le([0, 0, 0, 0], 1)],
+                                dictionary=_strings(["x"])), dtype=dt)
+
+
+def arrow_nested_list():
+    import pyarrow as pa
+    field = Call(Global("pyarrow.lib", "field"), ("item", _ta("int64"), True))
+    typ = Call(Global("pyarrow.lib", "list_"), (field,))
+    dt = Call(Global("pandas", "ArrowDtype"), (), {"_storage": "pyarrow", "pyarrow_dtype": typ})
+    child = _restore(_ta("int64"), 4, 0, 0, [None, _le([1, 2, 3, 4], 8)])
+    return _swap_array(_restore(typ, 4, 0, 0, [None, _le([0, 1, 2, 3, 4], 4)], [child]),
+                       dtype=dt)
+
+
+def arrow_nulls_without_validity():
+    return _swap_array(_restore(_ta("int64"), 4, 1, 0, [None, _le([1, 2, 3, 4], 8)]))
+
+
+def arrow_chunked_two_chunks():
+    one = _restore(_ta("int64"), 2, 0, 0, [None, _le([1, 2], 8)])
+    return _swap_array(Call(Global("pyarrow.lib", "chunked_array"), ([one, one], _ta("int64"))))
+
+
+def arrow_chunked_one_chunk():
+    """Accepted: a ChunkedArray of one chunk (what pandas 1.5's `_data` was)."""
+    one = _restore(_ta("int64"), 4, 0, 0, [None, _le([1, 2, 3, 4], 8)])
+    return _swap_array(Call(Global("pyarrow.lib", "chunked_array"), ([one], _ta("int64"))))
+
+
+def arrow_shared_array_two_columns():
+    """Accepted: the same _restore_array node (one memo entry) as two columns' arrays."""
+    import pyarrow as pa
+    df = pd.DataFrame({"a": pd.array([1, 2, 3, 4], dtype="int64[pyarrow]"),
+                       "b": pd.array([5, 6, 7, 8], dtype="int64[pyarrow]")})
+    one = _restore(_ta("int64"), 4, 0, 0, [None, _le([1, 2, 3, 4], 8)])
+    return dumps(df, {pa.Int64Array: one})
+
+
+def arrow_zone_300_bytes():
+    """A timestamp zone of 300 bytes: refused whole, never truncated into another name."""
+    typ = Call(Global("pyarrow.lib", "timestamp"), ("ns", "Europe/" + "x" * 293))
+    dt = Call(Global("pandas", "ArrowDtype"), (), {"_storage": "pyarrow", "pyarrow_dtype": typ})
+    return _swap_array(_restore(typ, 4, 0, 0, [None, _le([1, 2, 3, 4], 8)]), dtype=dt)
+
+
+def arrow_null_type():
+    """type_for_alias("null"): a pyarrow type with no native layout."""
+    dt = Call(Global("pandas", "ArrowDtype"), (), {"_storage": "pyarrow",
+                                                   "pyarrow_dtype": _ta("null")})
+    return _swap_array(_restore(_ta("null"), 4, 4, 0, [None]), dtype=dt)
+
+
+ARROW_INPUTS = {
+    "arrow-timestamp-zone-300-bytes": arrow_zone_300_bytes,
+    "arrow-type-null": arrow_null_type,
+    "arrow-three-buffers-for-int64": arrow_buffer_count,
+    "arrow-values-buffer-short": arrow_short_values,
+    "arrow-offset-2e63-wraps-buffer-size": arrow_offset_overflow,
+    "arrow-length-2e62": arrow_huge_length,
+    "arrow-string-offsets-decrease": arrow_offsets_decrease,
+    "arrow-large-binary-offset-past-data": arrow_offset_past_data,
+    "arrow-dtype-int32-array-int64": arrow_dtype_mismatch,
+    "arrow-dictionary-float-indices": arrow_dictionary_float_indices,
+    "arrow-dictionary-index-out-of-range": arrow_dictionary_index_out_of_range,
+    "arrow-dictionary-of-dictionary": arrow_dictionary_of_dictionary,
+    "arrow-nested-list-type": arrow_nested_list,
+    "arrow-nulls-without-validity": arrow_nulls_without_validity,
+    "arrow-chunked-two-chunks": arrow_chunked_two_chunks,
+    "arrow-chunked-one-chunk": arrow_chunked_one_chunk,
+    "arrow-same-array-two-columns": arrow_shared_array_two_columns,
+}
+
+
 INPUTS = {
     "bool-values-and-mask-bytes-not-0-1": bools_not_0_1,
     "multiindex-codes-dtype-i999-stack-overflow": codes_i999,
@@ -189,13 +364,18 @@ INPUTS = {
     "frozenset-as-arrow-buffers-null-item": frozenset_arrow_buffers,
     "frozenset-as-multiindex-names-null-item": frozenset_multi_names,
     "rangeindex-level-int64-min-step-2e62-overflow": range_overflow,
+    **ARROW_INPUTS,
 }
 
 
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else "tests/regressions/pickle_read"
+    args = sys.argv[1:]
+    only = INPUTS
+    if args[:1] == ["arrow"]:  # only the pd.ArrowDtype inputs
+        only, args = ARROW_INPUTS, args[1:]
+    out = args[0] if args else "tests/regressions/pickle_read"
     os.makedirs(out, exist_ok=True)
-    for name, make in INPUTS.items():
+    for name, make in only.items():
         data = make()
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)

@@ -7,7 +7,8 @@ Run it with each pandas to cover (fixtures are committed; tests never need these
     /tmp/venv-pd15/bin/python tools/make_pickle_fixtures.py   # pandas 1.5 -> pd15_*
 Files: tests/data/pickles/<tag>_<case>_p<protocol>.pkl for protocols 2..5.
 `make_pickle_fixtures.py meta` writes only the META_CASES (index freq, df.attrs,
-duplicate labels; pandas 2.2 and 3.1), leaving the other fixtures as they are.
+duplicate labels; pandas 2.2 and 3.1), leaving the other fixtures as they are;
+`make_pickle_fixtures.py arrow` the same for the ARROW_CASES (pd.ArrowDtype columns).
 Values follow simple formulas of the row number i (0..4) so the C tests can
 check buffer contents without a second source of truth.
 """
@@ -240,6 +241,110 @@ NEW_CASES = {f.__name__: f for f in (periods, intervals, sparse, index_period, i
                                      sparse_block)}
 
 
+# ---- pd.ArrowDtype columns (issue 15): row i of 0..4, row 1 null in every column.
+def _pa(values, typ):
+    import pyarrow as pa
+    return pd.arrays.ArrowExtensionArray(pa.array(values, type=typ))
+
+
+def _nul(values):
+    return [None if i == 1 else v for i, v in enumerate(values)]
+
+
+def arrow_num():
+    import pyarrow as pa
+    cols = {t: _pa(_nul([int(i) * 3 - 7 for i in I]), getattr(pa, t)())
+            for t in ("int8", "int16", "int32", "int64")}
+    cols.update({t: _pa(_nul([int(i) * 3 for i in I]), getattr(pa, t)())
+                 for t in ("uint8", "uint16", "uint32", "uint64")})
+    cols["float16"] = _pa(np.where(I == 1, np.nan, I * 0.5).astype(np.float16), pa.float16())
+    cols["float32"] = _pa(_nul([i * 0.5 for i in I]), pa.float32())
+    cols["float64"] = _pa(_nul([i * 0.5 for i in I]), pa.float64())
+    cols["bool"] = _pa(_nul([bool(i % 2 == 0) for i in I]), pa.bool_())
+    cols["nonull"] = _pa([int(i) for i in I], pa.int64())   # no validity buffer
+    return pd.DataFrame(cols)
+
+
+def arrow_time():
+    import pyarrow as pa
+    cols = {}
+    for u in ("s", "ms", "us", "ns"):
+        cols["ts_" + u] = _pa(_nul([int(i) * 1000 for i in I]), pa.timestamp(u))
+        cols["tz_" + u] = _pa(_nul([int(i) * 1000 for i in I]), pa.timestamp(u, "Europe/Paris"))
+        cols["du_" + u] = _pa(_nul([int(i) * 7 for i in I]), pa.duration(u))
+    cols["date32"] = _pa(_nul([int(i) * 10 for i in I]), pa.date32())
+    cols["date64"] = _pa(_nul([int(i) * 86400000 for i in I]), pa.date64())
+    cols["time32s"] = _pa(_nul([int(i) * 60 for i in I]), pa.time32("s"))
+    cols["time32ms"] = _pa(_nul([int(i) * 60 for i in I]), pa.time32("ms"))
+    cols["time64us"] = _pa(_nul([int(i) * 1000 for i in I]), pa.time64("us"))
+    cols["time64ns"] = _pa(_nul([int(i) * 1000 for i in I]), pa.time64("ns"))
+    return pd.DataFrame(cols)
+
+
+def arrow_var():
+    import decimal
+    import pyarrow as pa
+    dec = [decimal.Decimal(int(i) * 125).scaleb(-2) for i in I]
+    strs = _nul(["s%d" % i if i != 3 else "\u00e9t\u00e9" for i in I])
+    return pd.DataFrame({
+        "dec128": _pa(_nul(dec), pa.decimal128(10, 2)),
+        "dec256": _pa(_nul(dec), pa.decimal256(40, 5)),
+        "string": _pa(strs, pa.string()),
+        "large_string": _pa(strs, pa.large_string()),
+        "binary": _pa(_nul([b"b%d" % i for i in I]), pa.binary()),
+        "large_binary": _pa(_nul([b"b%d" % i for i in I]), pa.large_binary()),
+        "fsb": _pa(_nul([bytes([i, i, i]) for i in I]), pa.binary(3)),
+        "dict8": pd.arrays.ArrowExtensionArray(pa.DictionaryArray.from_arrays(
+            pa.array(_nul([[0, 0, 1, 0, 1][i] for i in I]), pa.int8()), pa.array(["x", "y"]))),
+        "dict32o": pd.arrays.ArrowExtensionArray(pa.DictionaryArray.from_arrays(
+            pa.array(_nul([int(i) % 2 for i in I]), pa.int32()), pa.array(["lo", "hi"]),
+            ordered=True)),
+    })
+
+
+def _arrow_eight():
+    import pyarrow as pa
+    j = np.arange(8)
+    return pd.DataFrame({
+        "i64": _pa([None if i == 4 else int(i) * 3 - 7 for i in j], pa.int64()),
+        "bool": _pa([None if i == 4 else bool(i % 3 == 0) for i in j], pa.bool_()),
+        "string": _pa([None if i == 4 else "s%d" % i for i in j], pa.string()),
+        "dict": pd.arrays.ArrowExtensionArray(
+            pa.array([None if i == 4 else "abc"[i % 3] for i in j]).dictionary_encode()),
+    })
+
+
+def arrow_slice():
+    """df.iloc[3:] of 8 rows, row 4 null. pandas' __getstate__ combines chunks, which
+    copies a slice to offset 0: what pandas writes."""
+    return _arrow_eight().iloc[3:]
+
+
+def arrow_offset():
+    """The same frame with pyarrow's own pickle of the sliced arrays (offset 3,
+    null_count -1 in bool, string and dictionary arrays; pyarrow truncates fixed-width
+    ones), as a pickle written without combine_chunks holds them: __getstate__ is
+    patched for these files."""
+    from pandas.core.arrays.arrow.array import ArrowExtensionArray
+    df = _arrow_eight().iloc[3:]
+    orig = ArrowExtensionArray.__getstate__
+    ArrowExtensionArray.__getstate__ = lambda self: {**orig(self),
+                                                     "_pa_array": self._pa_array.chunk(0)}
+    try:
+        for proto in range(2, 6):
+            with open(os.path.join(OUT, "%s_arrow_offset_p%d.pkl" % (TAG, proto)), "wb") as f:
+                pickle.dump(df, f, protocol=proto)
+    finally:
+        ArrowExtensionArray.__getstate__ = orig
+
+
+def arrow_empty():
+    return arrow_var().iloc[:0]
+
+
+ARROW_CASES = {f.__name__: f for f in (arrow_num, arrow_time, arrow_var, arrow_slice, arrow_empty)}
+
+
 def string_lists():
     """Lists of str/None as the Python binding pickles a string column."""
     shared = "shared-object"
@@ -399,10 +504,16 @@ def main():
         write_cases(META_CASES)
         print("wrote %s meta fixtures to %s" % (TAG, OUT), file=sys.stderr)
         return
+    if sys.argv[1:] == ["arrow"]:   # pandas 2.2 and 3.1: only the pd.ArrowDtype cases
+        os.makedirs(OUT, exist_ok=True)
+        write_cases(ARROW_CASES)
+        arrow_offset()
+        print("wrote %s arrow fixtures to %s" % (TAG, OUT), file=sys.stderr)
+        return
     os.makedirs(OUT, exist_ok=True)
     if sys.argv[1:]:  # only the named cases
         for name in sys.argv[1:]:
-            write_case(name, {**CASES, **NEW_CASES}[name])
+            write_case(name, {**CASES, **NEW_CASES, **ARROW_CASES}[name])
         return
     if MAJOR >= 3:
         hostile()
@@ -418,6 +529,8 @@ def main():
     if MAJOR >= 2:
         write_cases(NEW_CASES)
         write_cases(META_CASES)
+        write_cases(ARROW_CASES)
+        arrow_offset()
     # One file exactly as DataFrame.to_pickle writes it (protocol 5 by default).
     numeric().to_pickle(os.path.join(OUT, "%s_numeric_topickle.pkl" % TAG))
     print("wrote %s fixtures (pandas %s, numpy %s) to %s" % (TAG, pd.__version__, np.__version__, OUT),

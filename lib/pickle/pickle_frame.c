@@ -18,6 +18,8 @@
  *               __pyx_unpickle_NDArrayBacked + BUILD (dtype, ndarray, attrs);
  *               IntegerArray / FloatingArray / BooleanArray {_data, _mask};
  *               ArrowStringArray[NumpySemantics] {_pa_array: pyarrow.lib._restore_array(...), _dtype}
+ *               ArrowExtensionArray {_pa_array: _restore_array(...), _dtype: ArrowDtype}
+ *               -> SHMC_KIND_ARROW (pickle_frame_arrow.c);
  *               IntervalArray via __pyx_unpickle_IntervalMixin + BUILD ({_left, _right, _dtype},);
  *               SparseArray {_sparse_index: IntIndex(length, rows), _sparse_values, _dtype}
  *   index       _new_Index(RangeIndex | Index | Int64Index | ..., {...}),
@@ -40,7 +42,7 @@
  *   (pyarrow, NA), "str" (pyarrow, na_value NaN: pandas 3 default, and pandas 2's
  *   "pyarrow_numpy"), "str[python]" (python storage, na_value NaN),
  *   "period[<freq>]" (PeriodDtype), "interval[<subtype>, <closed>]" (IntervalDtype),
- *   "Sparse[<subtype>, <fill>]" (SparseDtype).
+ *   "Sparse[<subtype>, <fill>]" (SparseDtype), "<str(pyarrow type)>[pyarrow]" (ArrowDtype).
  */
 #include <stdio.h>
 #include <string.h>
@@ -85,6 +87,19 @@ static int pf_placement(pf_ctx *C, const shmc_pk_value *p, uint64_t ncols, uint6
     return SHMC_OK;
 }
 
+static void pf_label_text(const shmc_label *l, char *buf, size_t cap);
+
+/* A block's values failed: say which column (the first of a 2-D block) they were. */
+static int pf_block_failed(pf_ctx *C, int st, const uint64_t *pos, uint64_t k, uint64_t ncols)
+{
+    char name[80] = "?";
+    if (k && pos[0] < ncols && C->labels) pf_label_text(&C->labels[pos[0]], name, sizeof name);
+    if (k)
+        shmc_err_prefix(C->err, "column %llu %s%s: ", (unsigned long long)pos[0], name,
+                        k > 1 ? " (a 2-D block)" : "");
+    return st;
+}
+
 /* Put a block's k columns at their places; each place is filled exactly once. */
 static int pf_block(pf_ctx *C, const shmc_pk_value *values, const shmc_pk_value *placement,
                     pf_col *cols, uint64_t ncols)
@@ -93,7 +108,8 @@ static int pf_block(pf_ctx *C, const shmc_pk_value *values, const shmc_pk_value 
     pf_col *tmp = C->tmp;
     FORWARD_IF_ERROR(pf_placement(C, placement, ncols, pos, &k));
     memset(tmp, 0, (size_t)k * sizeof *tmp);
-    FORWARD_IF_ERROR(pf_values(C, values, tmp, k, 0));
+    int st = pf_values(C, values, tmp, k, 0);
+    if (st != SHMC_OK) return pf_block_failed(C, st, pos, k, ncols);
     for (uint64_t j = 0; j < k; j++) {
         if (pos[j] >= ncols || cols[pos[j]].used)
             return pf_fail(C, SHMC_ERR_PICKLE, placement,
@@ -196,7 +212,7 @@ static int pf_emit_index(pf_ctx *C, const pf_index *ix, pf_col *icol, uint64_t n
         pf_col *l = &ix->levels[i];
         l->d.flags |= SHMC_COL_INDEX;
         l->d.label = ix->names[i];
-        l->d.dtype = l->dtype;
+        l->d.dtype = pf_col_dtype(l);
         FORWARD_IF_ERROR(C->sink->add_column(C->sink->user, &l->d));
     }
     if (ix->nlevels) return SHMC_OK;
@@ -205,7 +221,7 @@ static int pf_emit_index(pf_ctx *C, const pf_index *ix, pf_col *icol, uint64_t n
                        (unsigned long long)icol->nrows, (unsigned long long)nrows);
     icol->d.flags |= SHMC_COL_INDEX;
     icol->d.label = ix->name;
-    icol->d.dtype = icol->dtype;
+    icol->d.dtype = pf_col_dtype(icol);
     return C->sink->add_column(C->sink->user, &icol->d);
 }
 
@@ -222,7 +238,7 @@ static int pf_emit_columns(pf_ctx *C, pf_col *cols, const shmc_label *labels, ui
                            (unsigned long long)i, (unsigned long long)c->nrows,
                            (unsigned long long)nrows);
         c->d.label = labels[i];
-        c->d.dtype = c->dtype;
+        c->d.dtype = pf_col_dtype(c);
         if (c->d.tz) c->d.tz = c->tz;
         if (c->d.categories) {
             c->cats.dtype = c->cat_dtype;
@@ -247,6 +263,7 @@ static int pf_dataframe(pf_ctx *C, const shmc_pk_value *root)
     shmc_label *labels, colname;
     uint64_t ncols, nrows;
     FORWARD_IF_ERROR(pf_column_labels(C, shmc_pk_item(axes, 0), &labels, &ncols, &colname));
+    C->labels = labels;
     pf_index ix;
     pf_col *icol, *cols;
     FORWARD_IF_ERROR(pf_own(C, sizeof *icol, (void **)&icol));

@@ -101,14 +101,7 @@ static int pf_arrow_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col)
 /* pyarrow ChunkedArray of exactly one chunk, or an Array. */
 static int pf_arrow(pf_ctx *C, const shmc_pk_value *v, pf_col *col)
 {
-    if (v && v->type == SHMC_PK_REDUCE &&
-        shmc_pk_is_global(pf_callee(v), "pyarrow.lib", "chunked_array")) {
-        const shmc_pk_value *chunks = pf_arg(v, 0);
-        if (shmc_pk_len(chunks) != 1)
-            return pf_fail(C, SHMC_ERR_UNSUPPORTED, v,
-                           "pyarrow ChunkedArray of %zu chunks (1 is read)", shmc_pk_len(chunks));
-        v = shmc_pk_item(chunks, 0);
-    }
+    FORWARD_IF_ERROR(pf_pa_unchunk(C, &v));
     return pf_arrow_array(C, v, col);
 }
 

@@ -4,6 +4,9 @@
  *   pickle_frame_numpy.c    errors, memory, globals, bytes, numpy dtypes (pf_dtypes)
  *                           and arrays, object items -> strings
  *   pickle_frame_label.c    one label value -> shmc_label (a small pickle if needed)
+ *   pickle_frame_arrow.c    pyarrow arrays and types (_restore_array) -> Arrow columns
+ *   pickle_frame_arrays.c   arrays and dtypes with nothing nested (numpy-backed,
+ *                           masked, pyarrow strings, interval/sparse parts)
  *   pickle_frame_pandas.c   pandas arrays and dtypes, Index and MultiIndex values (one
  *                           file: categories are an Index and an Index holds an array)
  *   pickle_frame_columns.c  the columns axis -> column labels
@@ -29,7 +32,8 @@ typedef struct pf_ctx {
     uint64_t budget; /* bytes of owned buffers still allowed (max_alloc, like the parser) */
     uint64_t *pos;   /* per-block scratch, ncols entries each, allocated once per frame */
     struct pf_col *tmp;
-    size_t input_len; /* bytes of the pickle: scales the df.attrs limits */
+    size_t input_len;         /* bytes of the pickle: scales the df.attrs limits */
+    const shmc_label *labels; /* column labels, once read: errors in a block name its column */
 } pf_ctx;
 
 /* One recognised column (or index, or categories). Stable in memory while the
@@ -41,6 +45,7 @@ typedef struct pf_col {
     char cat_dtype[80];
     char tz[64];
     char cat_tz[64];
+    const char *odtype; /* owned dtype string used instead of dtype[] when set (Arrow) */
     uint64_t nrows;
     int used;
     unsigned miss; /* PF_MISS_* spellings seen in an object column of strings */
@@ -163,6 +168,11 @@ int pf_level_rows(pf_ctx *C, const shmc_pk_value *at, uint64_t l, uint64_t rows,
 /* pickle_frame_columns.c */
 int pf_column_labels(pf_ctx *C, const shmc_pk_value *axis, shmc_label **labels, uint64_t *n,
                      shmc_label *axis_name);
+
+/* ---- pickle_frame_arrow.c: pd.ArrowDtype arrays ---- */
+int pf_pa_unchunk(pf_ctx *C, const shmc_pk_value **v);
+int pf_arrow_extension(pf_ctx *C, const shmc_pk_value *v, pf_col *col);
+static inline const char *pf_col_dtype(const pf_col *c) { return c->odtype ? c->odtype : c->dtype; }
 
 /* ---- pickle_frame_arrays.c: arrays and dtypes with nothing nested ---- */
 int pf_arrow_string_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col);

@@ -23,9 +23,11 @@ static int pf_categorical(pf_ctx *C, const shmc_pk_value *dtype, const shmc_pk_v
     shmc_label ignored;
     const shmc_pk_value *cat_index = shmc_pk_dict_get(shmc_pk_state(dtype), "categories");
     FORWARD_IF_ERROR(pf_index_col(C, cat_index, &cats, &ignored, nest + 1));
-    if (cats.d.kind == SHMC_KIND_CATEGORICAL || cats.d.kind == SHMC_KIND_INTERVAL)
+    if (cats.d.kind == SHMC_KIND_CATEGORICAL || cats.d.kind == SHMC_KIND_INTERVAL ||
+        cats.d.kind == SHMC_KIND_ARROW)
         return pf_unsupported(C, dtype,
-                              "categories of a categorical (categorical or interval categories)");
+                              "categories of a categorical (categorical, interval or Arrow "
+                              "categories)");
     FORWARD_IF_ERROR(pf_ndarray_cols(C, codes, col, 1));
     int ck = col->d.kind;
     if (ck < SHMC_KIND_INT8 || ck > SHMC_KIND_INT64)
@@ -152,6 +154,7 @@ int pf_values(pf_ctx *C, const shmc_pk_value *v, pf_col *cols, uint64_t k, int n
         if (pf_pd(f, "SparseArray")) return pf_sparse(C, v, cols, nest);
         if (pf_pd(f, "ArrowStringArray") || pf_pd(f, "ArrowStringArrayNumpySemantics"))
             return pf_arrow_string_array(C, v, cols);
+        if (pf_pd(f, "ArrowExtensionArray")) return pf_arrow_extension(C, v, cols);
     }
     return pf_unsupported(C, v, "column values");
 }
@@ -393,8 +396,10 @@ static int pf_level(pf_ctx *C, const shmc_pk_value *lv, const shmc_pk_value *cv,
     out->nrows = a.dims[0];
     if (lev.d.tz) out->d.tz = out->tz;
     if (lev.d.kind == SHMC_KIND_STRING) return pf_take_strings(C, &lev, &a, out);
-    if (lev.d.kind == SHMC_KIND_CATEGORICAL || lev.d.kind == SHMC_KIND_OBJECT)
-        return pf_unsupported(C, lv, "a MultiIndex level (categorical levels are not read)");
+    if (lev.d.kind == SHMC_KIND_CATEGORICAL || lev.d.kind == SHMC_KIND_OBJECT ||
+        lev.d.kind == SHMC_KIND_ARROW)
+        return pf_unsupported(C, lv,
+                              "a MultiIndex level (categorical and Arrow levels are not read)");
     return pf_take_fixed(C, &lev, &a, level, out);
 }
 

@@ -1339,6 +1339,432 @@ static void test_refuse_na(void **s)
     each("refuse_na", na_fn);
 }
 
+/* ---- pd.ArrowDtype columns (issue 15): SHMC_KIND_ARROW descriptors as Python's
+ * writer makes them; fixtures arrow_* of pandas 2.2 and 3.1, row 1 null. */
+static int valid_at(const shmc_column_desc *d, uint64_t i)
+{
+    uint64_t b = d->validity_offset + i;
+    return !d->validity || ((d->validity[b >> 3] >> (b & 7)) & 1);
+}
+
+static void check_arrow(rec_col *c, const char *fmt, const char *dtype)
+{
+    assert_int_equal(c->d.kind, SHMC_KIND_ARROW);
+    assert_non_null(c->d.arrow);
+    assert_string_equal(c->d.arrow, fmt);
+    assert_string_equal(c->dtype, dtype);
+    assert_null(c->d.mask);
+    assert_null(c->d.tz);
+    assert_int_equal(c->d.unit, 0);
+}
+
+/* Row 1 is the only null (validity present) or there are none (no validity). */
+static void check_null_row1(const shmc_column_desc *d, size_t n)
+{
+    assert_non_null(d->validity);
+    for (size_t i = 0; i < n; i++) assert_int_equal(valid_at(d, i), i != 1);
+}
+
+/* Fixed-width value i as a little-endian signed integer of w bytes. */
+static int64_t int_at(const void *p, size_t i, size_t w)
+{
+    uint64_t u = 0;
+    memcpy(&u, (const uint8_t *)p + i * w, w);
+    if (w < 8 && (u >> (8 * w - 1)) & 1) u |= ~(uint64_t)0 << (8 * w);
+    return (int64_t)u;
+}
+
+/* Variable-size value i of an Arrow column (offsets of `w` bytes). */
+static void check_var(const shmc_column_desc *d, size_t i, size_t w, const char *want)
+{
+    int64_t a = int_at(d->offsets, i, w), e = int_at(d->offsets, i + 1, w);
+    assert_int_equal((size_t)(e - a), strlen(want));
+    assert_memory_equal(d->data + a, want, strlen(want));
+}
+
+static void arrow_num_fn(run *x, const char *tag, int proto)
+{
+    (void)tag, (void)proto;
+    static const struct {
+        const char *label, *fmt;
+        size_t w;
+        int64_t mul, add;
+    } ints[] = {{"int8", "c", 1, 3, -7},  {"int16", "s", 2, 3, -7}, {"int32", "i", 4, 3, -7},
+                {"int64", "l", 8, 3, -7}, {"uint8", "C", 1, 3, 0},  {"uint16", "S", 2, 3, 0},
+                {"uint32", "I", 4, 3, 0}, {"uint64", "L", 8, 3, 0}};
+    ok_range(x, 13);
+    for (size_t k = 0; k < sizeof ints / sizeof *ints; k++) {
+        rec_col *c = col(&x->r, ints[k].label);
+        char dt[40];
+        snprintf(dt, sizeof dt, "%s[pyarrow]", ints[k].label);
+        check_arrow(c, ints[k].fmt, dt);
+        check_null_row1(&c->d, N);
+        for (size_t i = 0; i < N; i++)
+            if (i != 1)
+                assert_int_equal(int_at(c->d.values, i, ints[k].w),
+                                 (int64_t)i * ints[k].mul + ints[k].add);
+    }
+    rec_col *h = col(&x->r, "float16"), *f = col(&x->r, "float32"), *g = col(&x->r, "float64");
+    check_arrow(h, "e", "halffloat[pyarrow]");
+    check_arrow(f, "f", "float[pyarrow]");
+    check_arrow(g, "g", "double[pyarrow]");
+    assert_int_equal(int_at(h->d.values, 2, 2), 0x3c00); /* 1.0 in binary16 */
+    for (size_t i = 0; i < N; i++)
+        if (i != 1) {
+            assert_true(f32_at(f->d.values, i) == 0.5f * (float)i);
+            assert_true(f64_at(g->d.values, i) == 0.5 * (double)i);
+        }
+    rec_col *b = col(&x->r, "bool"), *nn = col(&x->r, "nonull");
+    check_arrow(b, "b", "bool[pyarrow]");
+    check_null_row1(&b->d, N);
+    for (size_t i = 0; i < N; i++) {
+        uint64_t bit = b->d.values_bit_offset + i;
+        if (i != 1)
+            assert_int_equal((((const uint8_t *)b->d.values)[bit >> 3] >> (bit & 7)) & 1,
+                             i % 2 == 0);
+    }
+    check_arrow(nn, "l", "int64[pyarrow]");
+    assert_null(nn->d.validity); /* no nulls: no bitmap, as Python's writer */
+    for (size_t i = 0; i < N; i++) assert_int_equal(i64_at(nn->d.values, i), (int64_t)i);
+}
+
+static void test_arrow_num(void **s)
+{
+    (void)s;
+    each_n("arrow_num", arrow_num_fn, 8);
+}
+
+static void arrow_time_fn(run *x, const char *tag, int proto)
+{
+    (void)tag, (void)proto;
+    static const char *const units[] = {"s", "ms", "us", "ns"};
+    ok_range(x, 18);
+    for (size_t u = 0; u < 4; u++) {
+        char label[16], fmt[40], dt[64];
+        char c = "smun"[u];
+        snprintf(label, sizeof label, "ts_%s", units[u]);
+        snprintf(fmt, sizeof fmt, "ts%c:", c);
+        snprintf(dt, sizeof dt, "timestamp[%s][pyarrow]", units[u]);
+        check_arrow(col(&x->r, label), fmt, dt);
+        snprintf(label, sizeof label, "tz_%s", units[u]);
+        snprintf(fmt, sizeof fmt, "ts%c:Europe/Paris", c);
+        snprintf(dt, sizeof dt, "timestamp[%s, tz=Europe/Paris][pyarrow]", units[u]);
+        rec_col *tz = col(&x->r, label);
+        check_arrow(tz, fmt, dt);
+        check_null_row1(&tz->d, N);
+        assert_int_equal(i64_at(tz->d.values, 4), 4000);
+        snprintf(label, sizeof label, "du_%s", units[u]);
+        snprintf(fmt, sizeof fmt, "tD%c", c);
+        snprintf(dt, sizeof dt, "duration[%s][pyarrow]", units[u]);
+        rec_col *du = col(&x->r, label);
+        check_arrow(du, fmt, dt);
+        assert_int_equal(i64_at(du->d.values, 3), 21);
+    }
+    rec_col *d32 = col(&x->r, "date32"), *d64 = col(&x->r, "date64");
+    check_arrow(d32, "tdD", "date32[day][pyarrow]");
+    check_arrow(d64, "tdm", "date64[ms][pyarrow]");
+    assert_int_equal(i32_at(d32->d.values, 4), 40);
+    assert_int_equal(i64_at(d64->d.values, 2), 2 * 86400000LL);
+    check_arrow(col(&x->r, "time32s"), "tts", "time32[s][pyarrow]");
+    check_arrow(col(&x->r, "time32ms"), "ttm", "time32[ms][pyarrow]");
+    check_arrow(col(&x->r, "time64us"), "ttu", "time64[us][pyarrow]");
+    rec_col *t = col(&x->r, "time64ns");
+    check_arrow(t, "ttn", "time64[ns][pyarrow]");
+    assert_int_equal(i64_at(t->d.values, 3), 3000);
+}
+
+static void test_arrow_time(void **s)
+{
+    (void)s;
+    each_n("arrow_time", arrow_time_fn, 8);
+}
+
+static void arrow_var_fn(run *x, const char *tag, int proto)
+{
+    (void)tag, (void)proto;
+    static const char *const strs[] = {"s0", NULL, "s2", "\xc3\xa9t\xc3\xa9", "s4"};
+    ok_range(x, 9);
+    rec_col *d1 = col(&x->r, "dec128"), *d2 = col(&x->r, "dec256");
+    check_arrow(d1, "d:10,2", "decimal128(10, 2)[pyarrow]");
+    check_arrow(d2, "d:40,5,256", "decimal256(40, 5)[pyarrow]");
+    for (size_t i = 0; i < N; i++) {
+        if (i == 1) continue;
+        assert_int_equal(int_at(d1->d.values, 2 * i, 8), 125 * (int64_t)i); /* low word */
+        assert_int_equal(int_at(d2->d.values, 4 * i, 8), 125000 * (int64_t)i);
+    }
+    static const struct {
+        const char *label, *fmt, *dtype;
+        size_t w;
+    } var[] = {{"string", "u", "string[pyarrow]", 4},
+               {"large_string", "U", "large_string[pyarrow]", 8},
+               {"binary", "z", "binary[pyarrow]", 4},
+               {"large_binary", "Z", "large_binary[pyarrow]", 8}};
+    for (size_t k = 0; k < 4; k++) {
+        rec_col *c = col(&x->r, var[k].label);
+        check_arrow(c, var[k].fmt, var[k].dtype);
+        check_null_row1(&c->d, N);
+        for (size_t i = 0; i < N; i++) {
+            char b[8];
+            snprintf(b, sizeof b, "b%zu", i);
+            if (i != 1)
+                check_var(&c->d, i, var[k].w,
+                          var[k].fmt[0] == 'z' || var[k].fmt[0] == 'Z' ? b : strs[i]);
+        }
+    }
+    rec_col *w = col(&x->r, "fsb");
+    check_arrow(w, "w:3", "fixed_size_binary[3][pyarrow]");
+    assert_memory_equal((const uint8_t *)w->d.values + 3 * 4, "\x04\x04\x04", 3);
+    rec_col *d8 = col(&x->r, "dict8"), *d32 = col(&x->r, "dict32o");
+    check_arrow(d8, "c", "dictionary<values=string, indices=int8, ordered=0>[pyarrow]");
+    assert_int_equal(d8->d.ncategories, 2);
+    assert_int_equal(d8->d.flags & SHMC_COL_ORDERED, 0);
+    assert_int_equal(d8->cats.kind, SHMC_KIND_ARROW);
+    assert_string_equal(d8->cats.arrow, "u");
+    assert_null(d8->cats.categories);
+    check_var(&d8->cats, 0, 4, "x");
+    check_var(&d8->cats, 1, 4, "y");
+    check_null_row1(&d8->d, N);
+    static const int64_t codes[] = {0, -1, 1, 0, 1};
+    for (size_t i = 0; i < N; i++)
+        if (i != 1) assert_int_equal(int_at(d8->d.values, i, 1), codes[i]);
+    check_arrow(d32, "i", "dictionary<values=string, indices=int32, ordered=1>[pyarrow]");
+    assert_int_equal(d32->d.flags & SHMC_COL_ORDERED, SHMC_COL_ORDERED);
+    assert_int_equal(d32->d.ncategories, 2);
+    check_var(&d32->cats, 1, 4, "hi");
+    assert_int_equal(i32_at(d32->d.values, 3), 1);
+}
+
+static void test_arrow_var(void **s)
+{
+    (void)s;
+    each_n("arrow_var", arrow_var_fn, 8);
+}
+
+/* df.iloc[3:] of 8 rows (row 4 null). pandas' own pickles hold the slice copied to
+ * offset 0; the arrow_offset fixtures hold pyarrow's pickle of the sliced arrays
+ * (offset 3), applied to validity, bits, fixed-width values, offsets and indices. */
+static void check_eight(run *x, uint64_t off)
+{
+    ok_range(x, 4);
+    assert_int_equal(x->r.start, 3);
+    rec_col *i64 = col(&x->r, "i64"), *b = col(&x->r, "bool"), *st = col(&x->r, "string"),
+            *d = col(&x->r, "dict");
+    check_arrow(i64, "l", "int64[pyarrow]");
+    check_arrow(b, "b", "bool[pyarrow]");
+    check_arrow(st, "u", "string[pyarrow]");
+    check_arrow(d, "i", "dictionary<values=string, indices=int32, ordered=0>[pyarrow]");
+    for (size_t i = 0; i < N; i++) {
+        int64_t j = (int64_t)i + 3;
+        assert_int_equal(valid_at(&i64->d, i), j != 4);
+        assert_int_equal(valid_at(&b->d, i), j != 4);
+        assert_int_equal(valid_at(&st->d, i), j != 4);
+        assert_int_equal(valid_at(&d->d, i), j != 4);
+        if (j == 4) continue;
+        assert_int_equal(i64_at(i64->d.values, i), 3 * j - 7);
+        uint64_t bit = b->d.values_bit_offset + i;
+        assert_int_equal((((const uint8_t *)b->d.values)[bit >> 3] >> (bit & 7)) & 1, j % 3 == 0);
+        char want[8];
+        snprintf(want, sizeof want, "s%lld", (long long)j);
+        check_var(&st->d, i, 4, want);
+        int64_t code = int_at(d->d.values, i, 4); /* dictionary_encode: int32 indices */
+        check_var(&d->cats, (size_t)code, 4, j % 3 == 0 ? "a" : j % 3 == 1 ? "b" : "c");
+    }
+    assert_int_equal(b->d.values_bit_offset, off);
+    assert_int_equal(b->d.validity_offset, off);
+    assert_int_equal(st->d.validity_offset, off);
+    assert_int_equal(d->d.validity_offset, off);
+    if (off) assert_int_equal(i32_at(st->d.offsets, 0), 6); /* "s0" "s1" "s2" before */
+}
+
+static void arrow_slice_fn(run *x, const char *tag, int proto)
+{
+    (void)tag, (void)proto;
+    check_eight(x, 0);
+}
+
+static void arrow_offset_fn(run *x, const char *tag, int proto)
+{
+    (void)tag, (void)proto;
+    check_eight(x, 3);
+}
+
+static void test_arrow_slice(void **s)
+{
+    (void)s;
+    each_n("arrow_slice", arrow_slice_fn, 8);
+}
+
+static void test_arrow_offset(void **s)
+{
+    (void)s;
+    each_n("arrow_offset", arrow_offset_fn, 8);
+}
+
+static void arrow_empty_fn(run *x, const char *tag, int proto)
+{
+    (void)tag, (void)proto;
+    assert_int_equal(x->status, SHMC_OK);
+    assert_int_equal(x->r.nrows, 0);
+    assert_int_equal(x->r.ncols, 9);
+    for (int i = 0; i < x->r.ncols; i++) {
+        assert_int_equal(x->r.cols[i].d.kind, SHMC_KIND_ARROW);
+        assert_null(x->r.cols[i].d.validity);
+    }
+    assert_int_equal(col(&x->r, "dict8")->d.ncategories, 2); /* the dictionary stays */
+}
+
+static void test_arrow_empty(void **s)
+{
+    (void)s;
+    each_n("arrow_empty", arrow_empty_fn, 8);
+}
+
+/* A ChunkedArray of one chunk is read; the same array node as two columns too. */
+static void test_arrow_chunked_and_shared(void **s)
+{
+    (void)s;
+    run x;
+    assert_true(run_regression(&x, "arrow-chunked-one-chunk"));
+    assert_int_equal(x.status, SHMC_OK);
+    check_arrow(col(&x.r, "a"), "l", "int64[pyarrow]");
+    for (size_t i = 0; i < 4; i++) assert_int_equal(i64_at(col(&x.r, "a")->d.values, i), i + 1);
+    run_free(&x);
+    assert_true(run_regression(&x, "arrow-same-array-two-columns"));
+    assert_int_equal(x.status, SHMC_OK);
+    assert_ptr_equal(col(&x.r, "a")->d.values, col(&x.r, "b")->d.values);
+    run_free(&x);
+}
+
+/* Malformed Arrow arrays (tools/make_hostile_pickles.py arrow): each refused, the
+ * message naming the column, the byte offset and the construct. */
+static void expect_arrow_refused(const char *file, int status, const char *msg)
+{
+    run x;
+    assert_true(run_regression(&x, file));
+    if (x.status != status || !strstr(x.msg, msg))
+        fail_msg("%s: status %d, message '%s'; want %d, '%s'", file, x.status, x.msg, status, msg);
+    assert_int_equal(x.r.ncols, 0);
+    run_free(&x);
+}
+
+static void test_arrow_bad_buffer_count(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-three-buffers-for-int64", SHMC_ERR_PICKLE,
+                         "column 0 'a': pickle byte 307: pyarrow array of Arrow int64 has 3 "
+                         "buffers (2 expected)");
+}
+
+static void test_arrow_short_buffer(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-values-buffer-short", SHMC_ERR_PICKLE,
+                         "column 0 'a': pickle byte 288: pyarrow values buffer of 16 bytes is too "
+                         "short for 4 rows at offset 0");
+}
+
+static void test_arrow_offset_overflow(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-offset-2e63-wraps-buffer-size", SHMC_ERR_PICKLE,
+                         "column 0 'a': pickle byte 312: pyarrow values buffer of 32 bytes is too "
+                         "short for 4 rows at offset 9223372036854775807");
+}
+
+static void test_arrow_huge_length(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-length-2e62", SHMC_ERR_PICKLE,
+                         "column 0 'a': pickle byte 312: pyarrow values buffer of 32 bytes is too "
+                         "short for 4611686018427387904 rows");
+}
+
+static void test_arrow_offsets_decrease(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-string-offsets-decrease", SHMC_ERR_PICKLE,
+                         "column 0 'a': pickle byte 300: pyarrow offset 2 is 1 (previous 2");
+}
+
+static void test_arrow_offset_past_data(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-large-binary-offset-past-data", SHMC_ERR_PICKLE,
+                         "column 0 'a': pickle byte 326: pyarrow offset 4 is 99 (previous 3, data "
+                         "4 bytes)");
+}
+
+static void test_arrow_dtype_mismatch(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-dtype-int32-array-int64", SHMC_ERR_PICKLE,
+                         "column 0 'a': pickle byte 308: ArrowDtype is int32 but the array is "
+                         "int64");
+}
+
+static void test_arrow_dictionary_float_indices(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-dictionary-float-indices", SHMC_ERR_UNSUPPORTED,
+                         "column 0 'a': pickle byte 462: pyarrow dictionary indices of type "
+                         "double (an integer type is read)");
+}
+
+static void test_arrow_dictionary_index_range(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-dictionary-index-out-of-range", SHMC_ERR_PICKLE,
+                         "column 0 'a': pickle byte 358: pyarrow dictionary index at row 2 is 5, "
+                         "outside its 2 values");
+}
+
+static void test_arrow_dictionary_of_dictionary(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-dictionary-of-dictionary", SHMC_ERR_UNSUPPORTED,
+                         "column 0 'a': pickle byte 305: a pyarrow dictionary whose values or "
+                         "indices are a dictionary");
+}
+
+static void test_arrow_nested_type(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-nested-list-type", SHMC_ERR_UNSUPPORTED,
+                         "column 0 'a': pickle byte 478: pyarrow type list_(...): a nested Arrow "
+                         "type (list, struct, map, union)");
+}
+
+static void test_arrow_nulls_without_validity(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-nulls-without-validity", SHMC_ERR_PICKLE,
+                         "column 0 'a': pickle byte 304: pyarrow array has 1 nulls and no "
+                         "validity");
+}
+
+static void test_arrow_chunked_two(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-chunked-two-chunks", SHMC_ERR_UNSUPPORTED,
+                         "column 0 'a': pickle byte 336: pyarrow ChunkedArray of 2 chunks");
+}
+
+static void test_arrow_zone_too_long(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-timestamp-zone-300-bytes", SHMC_ERR_UNSUPPORTED,
+                         "column 0 'a': pickle byte 244: unsupported construct str as a time zone "
+                         "name (1..255 bytes, no NUL)");
+}
+
+static void test_arrow_type_without_layout(void **s)
+{
+    (void)s;
+    expect_arrow_refused("arrow-type-null", SHMC_ERR_UNSUPPORTED,
+                         "column 0 'a': pickle byte 348: pyarrow type 'null' is not an Arrow type "
+                         "stored natively");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1385,6 +1811,28 @@ int main(void)
         cmocka_unit_test(test_period_bad_freq),
         cmocka_unit_test(test_intervals),
         cmocka_unit_test(test_interval_bad_closed),
+        cmocka_unit_test(test_arrow_num),
+        cmocka_unit_test(test_arrow_time),
+        cmocka_unit_test(test_arrow_var),
+        cmocka_unit_test(test_arrow_slice),
+        cmocka_unit_test(test_arrow_offset),
+        cmocka_unit_test(test_arrow_empty),
+        cmocka_unit_test(test_arrow_chunked_and_shared),
+        cmocka_unit_test(test_arrow_bad_buffer_count),
+        cmocka_unit_test(test_arrow_short_buffer),
+        cmocka_unit_test(test_arrow_offset_overflow),
+        cmocka_unit_test(test_arrow_huge_length),
+        cmocka_unit_test(test_arrow_offsets_decrease),
+        cmocka_unit_test(test_arrow_offset_past_data),
+        cmocka_unit_test(test_arrow_dtype_mismatch),
+        cmocka_unit_test(test_arrow_dictionary_float_indices),
+        cmocka_unit_test(test_arrow_dictionary_index_range),
+        cmocka_unit_test(test_arrow_dictionary_of_dictionary),
+        cmocka_unit_test(test_arrow_nested_type),
+        cmocka_unit_test(test_arrow_nulls_without_validity),
+        cmocka_unit_test(test_arrow_chunked_two),
+        cmocka_unit_test(test_arrow_zone_too_long),
+        cmocka_unit_test(test_arrow_type_without_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
