@@ -206,7 +206,7 @@ def make_strings(values, dtype: str):
 
 
 # Issue 15's kinds, stored natively (not as object pickles).
-NEW_KINDS = ["period", "interval", "sparse"]
+NEW_KINDS = ["period", "interval", "sparse", "arrow"]
 NAT = np.iinfo(np.int64).min
 
 
@@ -241,7 +241,41 @@ def new_kind_column(draw, kind: str, n: int):
             vals = draw(st.lists(st.sampled_from([np.nan, np.nan, 0.0, 1.5, -2.0]), min_size=n, max_size=n))
         kind = draw(st.sampled_from(["integer", "block"]))  # block: expanded by the C reader
         return pd.arrays.SparseArray(np.array(vals, dtype=sub), fill_value=fill, kind=kind)
+    if kind == "arrow":  # pd.ArrowDtype: fixed, bits, var-width and dictionary layouts
+        return draw(arrow_column(n))
     raise AssertionError(kind)
+
+
+@st.composite
+def arrow_column(draw, n: int):
+    import pyarrow as pa
+    maybe = lambda s: st.one_of(st.none(), s)  # noqa: E731
+    typ = draw(st.sampled_from(["int8", "uint64", "float32", "bool", "ts_tz", "string",
+                                "large_binary", "decimal", "dict"]))
+    if typ in ("int8", "uint64"):
+        lo, hi = (-128, 127) if typ == "int8" else (0, 2**64 - 1)
+        return pd.arrays.ArrowExtensionArray(pa.array(
+            draw(st.lists(maybe(st.integers(lo, hi)), min_size=n, max_size=n)), getattr(pa, typ)()))
+    if typ == "float32":
+        vals = draw(st.lists(maybe(st.floats(width=32, allow_nan=False)), min_size=n, max_size=n))
+        return pd.arrays.ArrowExtensionArray(pa.array(vals, pa.float32()))
+    if typ == "bool":
+        vals = draw(st.lists(maybe(st.booleans()), min_size=n, max_size=n))
+        return pd.arrays.ArrowExtensionArray(pa.array(vals, pa.bool_()))
+    if typ == "ts_tz":
+        vals = draw(st.lists(maybe(st.integers(-10**15, 10**15)), min_size=n, max_size=n))
+        return pd.arrays.ArrowExtensionArray(pa.array(vals, pa.timestamp("us", "Asia/Tokyo")))
+    if typ == "decimal":
+        vals = draw(st.lists(maybe(st.integers(-10**9, 10**9)), min_size=n, max_size=n))
+        import decimal
+        return pd.arrays.ArrowExtensionArray(pa.array(
+            [None if v is None else decimal.Decimal(v).scaleb(-3) for v in vals], pa.decimal128(12, 3)))
+    if typ == "large_binary":
+        vals = draw(st.lists(maybe(st.binary(max_size=6)), min_size=n, max_size=n))
+        return pd.arrays.ArrowExtensionArray(pa.array(vals, pa.large_binary()))
+    vals = draw(st.lists(maybe(TEXT), min_size=n, max_size=n))
+    arr = pa.array(vals, pa.string())
+    return pd.arrays.ArrowExtensionArray(arr.dictionary_encode() if typ == "dict" else arr)
 
 
 @st.composite
