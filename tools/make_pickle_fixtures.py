@@ -325,14 +325,19 @@ def arrow_offset():
     null_count -1 in bool, string and dictionary arrays; pyarrow truncates fixed-width
     ones), as a pickle written without combine_chunks holds them: __getstate__ is
     patched for these files."""
+    _dump_patched(_arrow_eight().iloc[3:], "arrow_offset",
+                  lambda orig, self: {**orig(self), "_pa_array": self._pa_array.chunk(0)})
+
+
+def _dump_patched(df, name, getstate):
+    """<TAG>_<name>_p2..5.pkl of df, with ArrowExtensionArray.__getstate__ replaced by
+    getstate(original, self) while they are written."""
     from pandas.core.arrays.arrow.array import ArrowExtensionArray
-    df = _arrow_eight().iloc[3:]
     orig = ArrowExtensionArray.__getstate__
-    ArrowExtensionArray.__getstate__ = lambda self: {**orig(self),
-                                                     "_pa_array": self._pa_array.chunk(0)}
+    ArrowExtensionArray.__getstate__ = lambda self: getstate(orig, self)
     try:
         for proto in range(2, 6):
-            with open(os.path.join(OUT, "%s_arrow_offset_p%d.pkl" % (TAG, proto)), "wb") as f:
+            with open(os.path.join(OUT, "%s_%s_p%d.pkl" % (TAG, name, proto)), "wb") as f:
                 pickle.dump(df, f, protocol=proto)
     finally:
         ArrowExtensionArray.__getstate__ = orig
@@ -405,20 +410,12 @@ def arrow_sliced():
     offset 2, null_count -1), as the _pa_array of a str column. pandas always
     stores large_string, so its __getstate__ is patched for this one file."""
     import pyarrow as pa
-    from pandas.core.arrays.arrow.array import ArrowExtensionArray
     vals = ["a", None, "ccc", "", "\u00e9t\u00e9"]
     sliced = pa.array(["zz", "y"] + vals, type=pa.string()).slice(2)
     df = pd.DataFrame({"s": pd.Series(vals, dtype="str")})
-    orig = ArrowExtensionArray.__getstate__
     target = df._mgr.blocks[0].values   # not the columns Index's array
-    ArrowExtensionArray.__getstate__ = \
-        lambda self: {**self.__dict__, "_pa_array": sliced} if self is target else orig(self)
-    try:
-        for proto in range(2, 6):
-            with open(os.path.join(OUT, "%s_arrow_sliced_p%d.pkl" % (TAG, proto)), "wb") as f:
-                pickle.dump(df, f, protocol=proto)
-    finally:
-        ArrowExtensionArray.__getstate__ = orig
+    _dump_patched(df, "arrow_sliced", lambda orig, self: {**self.__dict__, "_pa_array": sliced}
+                  if self is target else orig(self))
 
 
 def hostile():
