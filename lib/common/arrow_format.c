@@ -221,3 +221,87 @@ const char *shmc_arrow_format_of_alias(const char *alias, size_t len)
         if (alias_eq(alias_synonyms[i].alias, alias, len)) return alias_synonyms[i].fmt;
     return NULL;
 }
+
+/* ---- value rules ---------------------------------------------------------- */
+/* Formats of the table above whose values Arrow's full validation bounds by the day. */
+static const struct {
+    const char *fmt;
+    int rule;        /* SHMC_ARROW_RULE_* */
+    int64_t per_day; /* the format's units in one day */
+} day_rules[] = {
+    {"tdm", SHMC_ARROW_RULE_WHOLE_DAYS, 86400000},
+    {"tts", SHMC_ARROW_RULE_TIME_OF_DAY, 86400},
+    {"ttm", SHMC_ARROW_RULE_TIME_OF_DAY, 86400000},
+    {"ttu", SHMC_ARROW_RULE_TIME_OF_DAY, 86400000000LL},
+    {"ttn", SHMC_ARROW_RULE_TIME_OF_DAY, 86400000000000LL},
+};
+
+static void limbs_mul10(uint64_t x[4])
+{
+    unsigned __int128 carry = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned __int128 t = (unsigned __int128)x[i] * 10 + carry;
+        x[i] = (uint64_t)t;
+        carry = t >> 64;
+    }
+}
+
+void shmc_arrow_rule_of(const char *fmt, shmc_arrow_rule *r)
+{
+    memset(r, 0, sizeof *r);
+    for (size_t i = 0; fmt && i < sizeof day_rules / sizeof day_rules[0]; i++)
+        if (strcmp(fmt, day_rules[i].fmt) == 0) {
+            r->kind = day_rules[i].rule;
+            r->per_day = day_rules[i].per_day;
+            return;
+        }
+    if (!fmt || strncmp(fmt, "d:", 2) != 0) return;
+    unsigned long prec = strtoul(fmt + 2, NULL, 10); /* 1..76: layout_of checked it */
+    r->kind = SHMC_ARROW_RULE_DECIMAL;
+    r->pow10[0] = 1;
+    for (unsigned long k = 0; k < prec && k < 76; k++) limbs_mul10(r->pow10);
+}
+
+/* |v| < 10^precision, v little-endian two's complement of width (16 or 32) bytes. */
+static int decimal_fits(const uint64_t pow10[4], uint32_t width, const uint8_t *v)
+{
+    uint64_t x[4] = {0};
+    size_t n = width / 8;
+    memcpy(x, v, n * 8);
+    if (x[n - 1] >> 63) { /* negative: negate over its n limbs (the minimum becomes 2^(64n-1)) */
+        unsigned __int128 c = 1;
+        for (size_t i = 0; i < n; i++) {
+            c += (uint64_t)~x[i];
+            x[i] = (uint64_t)c;
+            c >>= 64;
+        }
+    }
+    for (size_t i = 4; i-- > 0;)
+        if (x[i] != pow10[i]) return x[i] < pow10[i];
+    return 0; /* 10^precision itself has one digit too many */
+}
+
+int shmc_arrow_value_ok(const shmc_arrow_rule *r, uint32_t width, const uint8_t *v)
+{
+    int64_t x = 0;
+    if (r->kind == SHMC_ARROW_RULE_DECIMAL)
+        return width >= 16 && width <= 32 && decimal_fits(r->pow10, width, v);
+    if (r->kind == SHMC_ARROW_RULE_NONE) return 1;
+    if (width == 4) {
+        int32_t y;
+        memcpy(&y, v, 4);
+        x = y;
+    } else memcpy(&x, v, 8);
+    if (r->kind == SHMC_ARROW_RULE_TIME_OF_DAY) return x >= 0 && x < r->per_day;
+    return x % r->per_day == 0;
+}
+
+const char *shmc_arrow_rule_name(const shmc_arrow_rule *r)
+{
+    switch (r->kind) {
+    case SHMC_ARROW_RULE_TIME_OF_DAY: return "a time of day within one day";
+    case SHMC_ARROW_RULE_WHOLE_DAYS: return "a whole number of days";
+    case SHMC_ARROW_RULE_DECIMAL: return "a decimal within its precision";
+    default: return "any value";
+    }
+}

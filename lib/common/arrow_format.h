@@ -49,4 +49,27 @@ const char *shmc_arrow_alias(const char *fmt);
  * else NULL. The two directions read the one table in arrow_format.c. */
 const char *shmc_arrow_format_of_alias(const char *alias, size_t len);
 
+/* What Arrow's full validation asks of each value beyond its buffers' sizes, which
+ * pyarrow.Array.from_buffers does not check (pandas then shows a time32[s] of 432000 as
+ * 00:00:00, a decimal past its precision as more digits than its type has): a time32/
+ * time64 in [0, one day), a date64 a whole number of days, a decimal below 10^precision
+ * in magnitude. Other formats have no rule. */
+enum {
+    SHMC_ARROW_RULE_NONE = 0,
+    SHMC_ARROW_RULE_TIME_OF_DAY,
+    SHMC_ARROW_RULE_WHOLE_DAYS,
+    SHMC_ARROW_RULE_DECIMAL
+};
+typedef struct shmc_arrow_rule {
+    int kind;          /* SHMC_ARROW_RULE_* */
+    int64_t per_day;   /* TIME_OF_DAY, WHOLE_DAYS: the format's units in one day */
+    uint64_t pow10[4]; /* DECIMAL: 10^precision, little-endian 64-bit limbs */
+} shmc_arrow_rule;
+/* The rule of `fmt`, a format layout_of accepted. */
+void shmc_arrow_rule_of(const char *fmt, shmc_arrow_rule *r);
+/* 1 when the value at v (width bytes, little-endian: the layout's width) keeps rule r. */
+int shmc_arrow_value_ok(const shmc_arrow_rule *r, uint32_t width, const uint8_t *v);
+/* "a time of day within one day", ...: for messages. */
+const char *shmc_arrow_rule_name(const shmc_arrow_rule *r);
+
 #endif

@@ -177,6 +177,8 @@ int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col *col, 
 {
     memset(ix, 0, sizeof *ix);
     ix->node = v;
+    /* an IntervalIndex's bounds are indexes: a stream can make one its own bound */
+    if (nest > PF_MAX_NEST) return pf_unsupported(C, v, "deeply nested indexes");
     const shmc_pk_value *f = pf_callee(v), *cls = pf_arg(v, 0), *d = pf_arg(v, 1);
     int iv = pf_pd(f, "_new_IntervalIndex");
     if (!v || v->type != SHMC_PK_REDUCE ||

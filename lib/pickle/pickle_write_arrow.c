@@ -28,11 +28,12 @@ typedef struct arrow_col {
     uint32_t col;
     const shmc_column_info *ci;
     shmc_arrow_layout l;
-    int is_unsigned;     /* index format is an unsigned integer */
-    uint32_t piece_type; /* memo: the type of from_buffers (the indices' for a dictionary) */
-    int dict;            /* pieces are dictionary indices */
-    uint64_t ndict;      /* dictionary entries */
-    uint32_t dict_memo;  /* memo: the dictionary Array */
+    shmc_arrow_rule rule; /* what each valid value keeps (times, date64, decimals) */
+    int is_unsigned;      /* index format is an unsigned integer */
+    uint32_t piece_type;  /* memo: the type of from_buffers (the indices' for a dictionary) */
+    int dict;             /* pieces are dictionary indices */
+    uint64_t ndict;       /* dictionary entries */
+    uint32_t dict_memo;   /* memo: the dictionary Array */
 } arrow_col;
 
 /* The checked bytes of one piece: chunk views (or decoded scratch) by role. */
@@ -98,13 +99,15 @@ static int memo_pop(pw_writer *w, uint32_t *memo)
     return shmc_pk_op(&w->pk, SHMC_OP_POP);
 }
 
-static int layout_of(pw_writer *w, uint32_t col, const shmc_column_info *ci, shmc_arrow_layout *l)
+static int layout_of(pw_writer *w, uint32_t col, const shmc_column_info *ci, arrow_col *a)
 {
     const char *why;
-    RETURN_ERROR_IF(ci->kind != SHMC_KIND_ARROW || shmc_arrow_layout_of(ci->arrow, l, &why) != 0,
+    RETURN_ERROR_IF(ci->kind != SHMC_KIND_ARROW ||
+                        shmc_arrow_layout_of(ci->arrow, &a->l, &why) != 0,
                     w->err, SHMC_ERR_CORRUPT, "column %u: Arrow format '%.40s': %s", col,
                     ci->arrow ? ci->arrow : "(none)",
                     ci->kind != SHMC_KIND_ARROW ? "not an Arrow column" : why);
+    shmc_arrow_rule_of(ci->arrow, &a->rule);
     return SHMC_OK;
 }
 
@@ -201,6 +204,24 @@ static int check_indices(pw_writer *w, const arrow_col *a, const arrow_bufs *b)
     return SHMC_OK;
 }
 
+/* Values pyarrow takes unlooked but Arrow's full validation refuses (as the Python
+ * reader does): a time outside one day, a date64 between days, a decimal past its
+ * precision would load as garbage (432000 s shown as 00:00:00). */
+static int check_values(pw_writer *w, const arrow_col *a, const arrow_bufs *b)
+{
+    for (uint64_t r = b->p->lo; r < b->p->hi; r++) {
+        if (!row_valid(b->valid, r)) continue;
+        RETURN_ERROR_IF(!shmc_arrow_value_ok(&a->rule, a->l.width, b->prim + r * a->l.width),
+                        w->err, SHMC_ERR_CORRUPT,
+                        "chunk %u (column %u): row %llu (chunk byte %llu) is not %s of Arrow "
+                        "format '%.40s'",
+                        b->p->id, a->col, (unsigned long long)(b->p->ci.row_start + r),
+                        (unsigned long long)(r * a->l.width), shmc_arrow_rule_name(&a->rule),
+                        a->ci->arrow);
+    }
+    return SHMC_OK;
+}
+
 /* Find, length-check, read and content-check every chunk a piece uses. */
 static int load_piece(pw_writer *w, const arrow_col *a, const pw_piece *p, arrow_bufs *b)
 {
@@ -222,6 +243,7 @@ static int load_piece(pw_writer *w, const arrow_col *a, const pw_piece *p, arrow
         FORWARD_IF_ERROR(pw_chunk_bytes(w, &b->d, &b->data));
         FORWARD_IF_ERROR(check_offsets(w, a, b));
     }
+    if (a->rule.kind != SHMC_ARROW_RULE_NONE) FORWARD_IF_ERROR(check_values(w, a, b));
     return a->dict ? check_indices(w, a, b) : SHMC_OK;
 }
 
@@ -333,7 +355,7 @@ static int emit_dictionary(pw_writer *w, arrow_col *a, uint32_t *value_type)
     shmc_column_info dci;
     FORWARD_IF_ERROR(pw_column_info(w, a->ci->dict_column, &dci));
     arrow_col d = {.col = a->ci->dict_column, .ci = &dci};
-    FORWARD_IF_ERROR(layout_of(w, d.col, &dci, &d.l));
+    FORWARD_IF_ERROR(layout_of(w, d.col, &dci, &d));
     RETURN_ERROR_IF(
         d.col == a->col || !(dci.flags & SHMC_COL_DICTIONARY) || dci.dict_column != UINT32_MAX,
         w->err, SHMC_ERR_CORRUPT, "column %u: column %u is not an Arrow dictionary", a->col, d.col);
@@ -379,7 +401,7 @@ int pw_emit_arrow(pw_writer *w, uint32_t col, const shmc_column_info *ci, const 
                   size_t nruns)
 {
     arrow_col a = {.col = col, .ci = ci, .dict = ci->dict_column != UINT32_MAX};
-    FORWARD_IF_ERROR(layout_of(w, col, ci, &a.l));
+    FORWARD_IF_ERROR(layout_of(w, col, ci, &a));
     a.is_unsigned = ci->arrow[0] >= 'A' && ci->arrow[0] <= 'Z';
     uint32_t type;
     FORWARD_IF_ERROR(emit_column_type(w, &a, &type));

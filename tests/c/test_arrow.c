@@ -616,6 +616,82 @@ static void test_pickle_forged_dictionary_index(void **state)
     expect_pickle(&g, (const void *const[]){idx, &row2_null, dict}, SHMC_OK, NULL);
 }
 
+/* Values pyarrow.Array.from_buffers takes without a look but Arrow's full validation (and
+ * the Python reader) refuses: pandas showed a time32[s] of 432000 as 00:00:00 and a
+ * decimal(5, 2) of 2^127 with 39 digits. A null row's value is not looked at. */
+static void put_i128(uint8_t *v, int64_t lo, int64_t hi)
+{
+    memcpy(v, &lo, 8);
+    memcpy(v + 8, &hi, 8);
+}
+
+static void test_pickle_forged_time_date_decimal_out_of_range(void **state)
+{
+    (void)state;
+    forgery g;
+    forgery_init(&g, SHMC_KIND_ARROW, "tts");
+    forgery_chunk(&g, 0, SHMC_ROLE_VALUES, 4, 16);
+    forgery_chunk(&g, 0, SHMC_ROLE_VALIDITY, 1, 1);
+    const int32_t t32[4] = {0, 86399, 432000, 7};
+    const uint8_t all_valid = 0x0f, row2_null = 0x0b;
+    expect_pickle(&g, (const void *const[]){t32, &all_valid}, SHMC_ERR_CORRUPT,
+                  "chunk 0 (column 0): row 2 (chunk byte 8) is not a time of day within one day "
+                  "of Arrow format 'tts'");
+    expect_pickle(&g, (const void *const[]){t32, &row2_null}, SHMC_OK, NULL);
+    const int32_t neg[4] = {0, -1, 1, 2};
+    expect_pickle(&g, (const void *const[]){neg, &all_valid}, SHMC_ERR_CORRUPT, "row 1");
+
+    forgery_init(&g, SHMC_KIND_ARROW, "tdm");
+    forgery_chunk(&g, 0, SHMC_ROLE_VALUES, 8, 32);
+    const int64_t days[4] = {0, -86400000, 86400000LL * 5, 86400001};
+    expect_pickle(&g, (const void *const[]){days}, SHMC_ERR_CORRUPT,
+                  "row 3 (chunk byte 24) is not a whole number of days");
+
+    forgery_init(&g, SHMC_KIND_ARROW, "d:5,2");
+    forgery_chunk(&g, 0, SHMC_ROLE_VALUES, 16, 64);
+    uint8_t dec[64];
+    put_i128(dec, 99999, 0);
+    put_i128(dec + 16, -99999, -1);
+    put_i128(dec + 32, 100000, 0);
+    put_i128(dec + 48, 0, 0);
+    expect_pickle(&g, (const void *const[]){dec}, SHMC_ERR_CORRUPT,
+                  "row 2 (chunk byte 32) is not a decimal within its precision of Arrow format "
+                  "'d:5,2'");
+    put_i128(dec + 32, -100000, -1);
+    expect_pickle(&g, (const void *const[]){dec}, SHMC_ERR_CORRUPT, "row 2");
+    put_i128(dec + 32, 0, INT64_MIN); /* the minimum: its negation is 2^127 */
+    expect_pickle(&g, (const void *const[]){dec}, SHMC_ERR_CORRUPT, "row 2");
+    put_i128(dec + 32, 5, 0);
+    expect_pickle(&g, (const void *const[]){dec}, SHMC_OK, NULL);
+
+    /* the bounds at 38 and 76 digits: 10^38 - 1 = 0x4b3b4ca85a86c47a098a223fffffffff;
+     * 10^76 (the rule's own limbs, 0x161bcca7...19510000000000000000000) and 10^76 - 1 */
+    shmc_arrow_rule r;
+    uint8_t v[32];
+    shmc_arrow_rule_of("d:38,0", &r);
+    put_i128(v, (int64_t)0x098a223fffffffffULL, (int64_t)0x4b3b4ca85a86c47aULL);
+    assert_true(shmc_arrow_value_ok(&r, 16, v));
+    put_i128(v, (int64_t)0x098a224000000000ULL, (int64_t)0x4b3b4ca85a86c47aULL);
+    assert_false(shmc_arrow_value_ok(&r, 16, v));
+    put_i128(v, (int64_t)0xf675ddc000000001ULL, (int64_t)0xb4c4b357a5793b85ULL); /* -(10^38-1) */
+    assert_true(shmc_arrow_value_ok(&r, 16, v));
+    put_i128(v, (int64_t)0xf675ddc000000000ULL, (int64_t)0xb4c4b357a5793b85ULL); /* -10^38 */
+    assert_false(shmc_arrow_value_ok(&r, 16, v));
+    shmc_arrow_rule_of("d:76,0,256", &r);
+    memcpy(v, r.pow10, 32); /* 10^76 */
+    assert_false(shmc_arrow_value_ok(&r, 32, v));
+    for (size_t i = 0; i < 32 && v[i]-- == 0; i++) /* 10^76 - 1, borrowing */
+        ;
+    assert_int_equal(v[0], 0xff); /* 10^76 = 2^76 * 5^76: the borrow ran through 9 bytes */
+    assert_true(shmc_arrow_value_ok(&r, 32, v));
+    shmc_arrow_rule_of("ttn", &r);
+    const int64_t day_ns = 86400000000000LL, last = day_ns - 1;
+    assert_true(shmc_arrow_value_ok(&r, 8, (const uint8_t *)&last));
+    assert_false(shmc_arrow_value_ok(&r, 8, (const uint8_t *)&day_ns));
+    shmc_arrow_rule_of("l", &r);
+    assert_int_equal(r.kind, SHMC_ARROW_RULE_NONE);
+}
+
 /* A bitmap or values chunk shorter than its rows never reaches the writer: open refuses
  * it (the writer checks again, as it does every length it slices by). */
 static void test_pickle_forged_short_chunk(void **state)
@@ -647,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_pickle_forged_short_data),
         cmocka_unit_test(test_pickle_forged_bad_utf8),
         cmocka_unit_test(test_pickle_forged_dictionary_index),
+        cmocka_unit_test(test_pickle_forged_time_date_decimal_out_of_range),
         cmocka_unit_test(test_pickle_forged_short_chunk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1773,6 +1773,8 @@ static void a_fill(void)
     A.loff[AN] = lp;
     memcpy(A.doff, (int64_t[]){0, 1, 3, 6}, sizeof A.doff);
     hc_fill(A.dec, sizeof A.dec, 3);
+    for (int r = 0; r < AN; r++) /* within 38 digits (|v| < 2^112), odd rows negative */
+        memset(A.dec + 16 * r + 14, r % 2 ? 0xff : 0, 2);
 }
 
 static void a_add(shmc_frame *f, shmc_column_desc d, int c, const char *fmt)
