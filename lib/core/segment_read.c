@@ -475,6 +475,22 @@ static int column_chunks(shmc_segment *seg, uint32_t c, uint32_t *next, uint64_t
     return sparse_pairs_check(seg, ci);
 }
 
+/* The row index is either the range or the INDEX columns: exactly one of them (a
+ * frame with neither has no index pandas can build; with both, readers would disagree). */
+static int row_index_check(shmc_segment *seg)
+{
+    const shmc_index *ix = &seg->ix;
+    uint32_t nindex = 0;
+    for (uint32_t c = 0; c < ix->ncolumns; c++)
+        nindex += (ix->columns[c].flags & (SHMC_COL_INDEX | SHMC_COL_DICTIONARY)) == SHMC_COL_INDEX;
+    RETURN_ERROR_IF(!ix->has_range && nindex == 0, &seg->err, SHMC_ERR_CORRUPT,
+                    "%s: no row index: the range is nil and no column is flagged INDEX",
+                    seg->st.name);
+    RETURN_ERROR_IF(ix->has_range && nindex > 0, &seg->err, SHMC_ERR_CORRUPT,
+                    "%s: a range row index and %u INDEX columns", seg->st.name, nindex);
+    return SHMC_OK;
+}
+
 int shmc_segment_index_check(shmc_segment *seg)
 {
     shmc_index *ix = &seg->ix;
@@ -498,6 +514,7 @@ int shmc_segment_index_check(shmc_segment *seg)
                     seg->st.name, (unsigned long long)ix->nrows,
                     (unsigned long long)ix->rows_per_chunk);
     for (uint32_t c = 0; c < ix->ncolumns; c++) FORWARD_IF_ERROR(column_check(seg, c));
+    FORWARD_IF_ERROR(row_index_check(seg));
     uint32_t next = 0;
     uint64_t prev_end = SHMC_HEADER_SIZE;
     for (uint32_t c = 0; c < ix->ncolumns; c++)

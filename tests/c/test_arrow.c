@@ -339,6 +339,8 @@ static void forgery_init(forgery *g, int kind, const char *fmt)
         .kind = kind, .label = lab("a"), .nrows = 4, .arrow = fmt, .dict_column = UINT32_MAX};
     g->ix = (shmc_index){.version = 2,
                          .nrows = 4,
+                         .has_range = 1,
+                         .range_step = 1,
                          .rows_per_chunk = 4,
                          .columns = g->cols,
                          .ncolumns = 1,

@@ -437,6 +437,8 @@ static void test_forged_sizes(void **state)
     shmc_column_info col = {.kind = SHMC_KIND_INT64, .label = {SHMC_LABEL_STR, "x", 1, 0}};
     shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128};
     shmc_index ix = {.nrows = 4,
+                     .has_range = 1,
+                     .range_step = 1,
                      .rows_per_chunk = 4,
                      .columns = &col,
                      .ncolumns = 1,
@@ -497,6 +499,8 @@ static void test_dictionary_rows_unbounded(void **state)
     };
     ch[0].xxh3 = ch[1].xxh3 = shmc_hash(NULL, 0);
     shmc_index ix = {.nrows = 0,
+                     .has_range = 1,
+                     .range_step = 1,
                      .rows_per_chunk = UINT64_MAX,
                      .columns = &col,
                      .ncolumns = 1,
@@ -548,7 +552,7 @@ static void test_dictionary_rows_unbounded(void **state)
 static void test_rowgroups_beyond_u32(void **state)
 {
     (void)state;
-    shmc_index ix = {.nrows = 1ull << 40, .rows_per_chunk = 1};
+    shmc_index ix = {.nrows = 1ull << 40, .has_range = 1, .range_step = 1, .rows_per_chunk = 1};
     size_t len;
     uint8_t *p = forge(&ix, 64, &len);
     shmc_segment *seg;
@@ -576,6 +580,8 @@ static int open_with_zone(shmc_segment *seg, const char *tz)
                           .stored_len = 32,
                           .xxh3 = shmc_hash((const uint8_t[32]){0}, 32)};
     shmc_index ix = {.nrows = 4,
+                     .has_range = 1,
+                     .range_step = 1,
                      .rows_per_chunk = 4,
                      .columns = &col,
                      .ncolumns = 1,
@@ -642,6 +648,8 @@ static uint8_t *forge_expanding(uint32_t groups, uint64_t stored_len, uint64_t r
                                   .stored_len = stored_len,
                                   .raw_len = raw_len};
     shmc_index ix = {.nrows = groups,
+                     .has_range = 1,
+                     .range_step = 1,
                      .rows_per_chunk = 1,
                      .columns = &col,
                      .ncolumns = 1,
@@ -796,6 +804,34 @@ static void test_verify_rechecks_open_handle(void **state)
     }
 }
 
+/* The row index is the range or the INDEX columns, exactly one: a segment with neither
+ * (pandas cannot build a RangeIndex of step 0: readers and the pickle writer failed late,
+ * naming nothing) or with both is refused at open. */
+static void test_forged_row_index(void **state)
+{
+    (void)state;
+    shmc_column_info col = {
+        .kind = SHMC_KIND_INT64, .label = {SHMC_LABEL_STR, "x", 1, 0}, .nrows = 4};
+    shmc_chunk_info ch = {
+        .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32};
+    ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
+    shmc_index ix = {.nrows = 4,
+                     .has_range = 1,
+                     .range_step = 1,
+                     .rows_per_chunk = 4,
+                     .columns = &col,
+                     .ncolumns = 1,
+                     .chunks = &ch,
+                     .nchunks = 1};
+    assert_int_equal(open_forged(&ix, 64, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* range */
+    ix.has_range = 0;
+    assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT); /* neither */
+    col.flags = SHMC_COL_INDEX;
+    assert_int_equal(open_forged(&ix, 64, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* an INDEX column */
+    ix.has_range = 1;
+    assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT); /* both */
+}
+
 /* A period column opens only with a "period[<freq>]" dtype and 8-byte values. */
 static void test_forged_period(void **state)
 {
@@ -808,6 +844,8 @@ static void test_forged_period(void **state)
         .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32};
     ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
     shmc_index ix = {.nrows = 4,
+                     .has_range = 1,
+                     .range_step = 1,
                      .rows_per_chunk = 4,
                      .columns = &col,
                      .ncolumns = 1,
@@ -853,8 +891,14 @@ static void test_forged_interval(void **state)
         {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32},
         {.role = SHMC_ROLE_RIGHT, .typesize = 8, .offset = 192, .raw_len = 32, .stored_len = 32}};
     ch[0].xxh3 = ch[1].xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
-    shmc_index ix = {
-        .nrows = 4, .rows_per_chunk = 4, .columns = col, .ncolumns = 1, .chunks = ch, .nchunks = 2};
+    shmc_index ix = {.nrows = 4,
+                     .has_range = 1,
+                     .range_step = 1,
+                     .rows_per_chunk = 4,
+                     .columns = col,
+                     .ncolumns = 1,
+                     .chunks = ch,
+                     .nchunks = 2};
     assert_int_equal(open_forged(&ix, 128, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
     static const int bad_kinds[] = {0,
                                     SHMC_KIND_BOOL,
@@ -930,8 +974,14 @@ static void test_forged_sparse(void **state)
                               .stored_len = 8}};
     for (int i = 0; i < 3; i++)
         ch[i].xxh3 = shmc_hash((const uint8_t[64]){0}, (size_t)ch[i].raw_len);
-    shmc_index ix = {
-        .nrows = 4, .rows_per_chunk = 4, .columns = col, .ncolumns = 2, .chunks = ch, .nchunks = 3};
+    shmc_index ix = {.nrows = 4,
+                     .has_range = 1,
+                     .range_step = 1,
+                     .rows_per_chunk = 4,
+                     .columns = col,
+                     .ncolumns = 2,
+                     .chunks = ch,
+                     .nchunks = 3};
     assert_int_equal(open_forged(&ix, 192, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
     ch[1].raw_len = ch[1].stored_len = 4; /* 1 row number for 2 values */
     ch[1].xxh3 = shmc_hash((const uint8_t[4]){0}, 4);
@@ -1010,6 +1060,7 @@ int main(void)
         cmocka_unit_test(test_forged_sparse_rows),
         cmocka_unit_test(test_forged_sparse),
         cmocka_unit_test(test_forged_interval),
+        cmocka_unit_test(test_forged_row_index),
         cmocka_unit_test(test_forged_period),
         cmocka_unit_test(test_pristine_opens),
         cmocka_unit_test(test_bad_magic),
