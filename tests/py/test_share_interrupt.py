@@ -16,6 +16,16 @@ from shmchunk import frame as F
 STAGES = ["built", "writing", "written", "attached", "owned"]
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_raises():
+    """SIGINT raises KeyboardInterrupt here, as at a terminal: a runner that started the
+    suite in the background (`cmd &` in a script) left it ignored, and Python then
+    keeps it ignored, so the signals below would never arrive."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
 @pytest.fixture
 def hook():
     """Install frame._share_hook for one test."""
@@ -93,8 +103,10 @@ def test_timer_sigint_like_the_issue(delay):
             sf = shmchunk.share(df, name=name, rows_per_chunk=1 << 16)
         finally:
             t.join()
-        while True:   # the write won the race: the signal comes at the next bytecode
-            time.sleep(0.001)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:   # the write won the race: the signal comes
+            time.sleep(0.001)                # at the next bytecode
+        pytest.fail("SIGINT was sent but never raised KeyboardInterrupt")
     except KeyboardInterrupt:
         pass
     if sf is None:   # interrupted inside share(): nothing of it may exist
