@@ -430,20 +430,27 @@ static int open_forged(const shmc_index *ix, size_t area, uint32_t flags)
     return rc;
 }
 
+/* A range-indexed frame of 4 rows in one row group over these columns and chunks. */
+static shmc_index index_of(shmc_column_info *cols, uint32_t ncols, shmc_chunk_info *ch,
+                           uint32_t nch)
+{
+    return (shmc_index){.nrows = 4,
+                        .has_range = 1,
+                        .range_step = 1,
+                        .rows_per_chunk = 4,
+                        .columns = cols,
+                        .ncolumns = ncols,
+                        .chunks = ch,
+                        .nchunks = nch};
+}
+
 /* Forged indexes that are well-formed msgpack but lie about sizes. */
 static void test_forged_sizes(void **state)
 {
     (void)state;
     shmc_column_info col = {.kind = SHMC_KIND_INT64, .label = {SHMC_LABEL_STR, "x", 1, 0}};
     shmc_chunk_info ch = {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128};
-    shmc_index ix = {.nrows = 4,
-                     .has_range = 1,
-                     .range_step = 1,
-                     .rows_per_chunk = 4,
-                     .columns = &col,
-                     .ncolumns = 1,
-                     .chunks = &ch,
-                     .nchunks = 1};
+    shmc_index ix = index_of(&col, 1, &ch, 1);
     col.nrows = 4;
     ch.raw_len = ch.stored_len = 32;
     ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
@@ -579,14 +586,7 @@ static int open_with_zone(shmc_segment *seg, const char *tz)
                           .raw_len = 32,
                           .stored_len = 32,
                           .xxh3 = shmc_hash((const uint8_t[32]){0}, 32)};
-    shmc_index ix = {.nrows = 4,
-                     .has_range = 1,
-                     .range_step = 1,
-                     .rows_per_chunk = 4,
-                     .columns = &col,
-                     .ncolumns = 1,
-                     .chunks = &ch,
-                     .nchunks = 1};
+    shmc_index ix = index_of(&col, 1, &ch, 1);
     size_t len;
     uint8_t *p = forge(&ix, 64, &len);
     int rc = shmc_segment_open_buffer(seg, p, len, SHMC_OPEN_VERIFY_ALL);
@@ -804,6 +804,16 @@ static void test_verify_rechecks_open_handle(void **state)
     }
 }
 
+/* A range-indexed frame of 4 rows holding `col` alone, stored as one raw 32-byte values
+ * chunk of zeros (*ch, with its checksum). */
+static shmc_index one_chunk_index(shmc_column_info *col, shmc_chunk_info *ch)
+{
+    *ch = (shmc_chunk_info){
+        .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32};
+    ch->xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
+    return index_of(col, 1, ch, 1);
+}
+
 /* The row index is the range or the INDEX columns, exactly one: a segment with neither
  * (pandas cannot build a RangeIndex of step 0: readers and the pickle writer failed late,
  * naming nothing) or with both is refused at open. */
@@ -812,17 +822,8 @@ static void test_forged_row_index(void **state)
     (void)state;
     shmc_column_info col = {
         .kind = SHMC_KIND_INT64, .label = {SHMC_LABEL_STR, "x", 1, 0}, .nrows = 4};
-    shmc_chunk_info ch = {
-        .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32};
-    ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
-    shmc_index ix = {.nrows = 4,
-                     .has_range = 1,
-                     .range_step = 1,
-                     .rows_per_chunk = 4,
-                     .columns = &col,
-                     .ncolumns = 1,
-                     .chunks = &ch,
-                     .nchunks = 1};
+    shmc_chunk_info ch;
+    shmc_index ix = one_chunk_index(&col, &ch);
     assert_int_equal(open_forged(&ix, 64, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* range */
     ix.has_range = 0;
     assert_int_equal(open_forged(&ix, 64, 0), SHMC_ERR_CORRUPT); /* neither */
@@ -840,17 +841,8 @@ static void test_forged_period(void **state)
                             .label = {SHMC_LABEL_STR, "p", 1, 0},
                             .nrows = 4,
                             .dtype = "period[Q-DEC]"};
-    shmc_chunk_info ch = {
-        .role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32};
-    ch.xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
-    shmc_index ix = {.nrows = 4,
-                     .has_range = 1,
-                     .range_step = 1,
-                     .rows_per_chunk = 4,
-                     .columns = &col,
-                     .ncolumns = 1,
-                     .chunks = &ch,
-                     .nchunks = 1};
+    shmc_chunk_info ch;
+    shmc_index ix = one_chunk_index(&col, &ch);
     static const char *const bad[] = {"",
                                       "period",
                                       "period[]",
@@ -891,14 +883,7 @@ static void test_forged_interval(void **state)
         {.role = SHMC_ROLE_VALUES, .typesize = 8, .offset = 128, .raw_len = 32, .stored_len = 32},
         {.role = SHMC_ROLE_RIGHT, .typesize = 8, .offset = 192, .raw_len = 32, .stored_len = 32}};
     ch[0].xxh3 = ch[1].xxh3 = shmc_hash((const uint8_t[32]){0}, 32);
-    shmc_index ix = {.nrows = 4,
-                     .has_range = 1,
-                     .range_step = 1,
-                     .rows_per_chunk = 4,
-                     .columns = col,
-                     .ncolumns = 1,
-                     .chunks = ch,
-                     .nchunks = 2};
+    shmc_index ix = index_of(col, 1, ch, 2);
     assert_int_equal(open_forged(&ix, 128, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
     static const int bad_kinds[] = {0,
                                     SHMC_KIND_BOOL,
@@ -974,14 +959,7 @@ static void test_forged_sparse(void **state)
                               .stored_len = 8}};
     for (int i = 0; i < 3; i++)
         ch[i].xxh3 = shmc_hash((const uint8_t[64]){0}, (size_t)ch[i].raw_len);
-    shmc_index ix = {.nrows = 4,
-                     .has_range = 1,
-                     .range_step = 1,
-                     .rows_per_chunk = 4,
-                     .columns = col,
-                     .ncolumns = 2,
-                     .chunks = ch,
-                     .nchunks = 3};
+    shmc_index ix = index_of(col, 2, ch, 3);
     assert_int_equal(open_forged(&ix, 192, SHMC_OPEN_VERIFY_ALL), SHMC_OK); /* the honest one */
     ch[1].raw_len = ch[1].stored_len = 4; /* 1 row number for 2 values */
     ch[1].xxh3 = shmc_hash((const uint8_t[4]){0}, 4);
