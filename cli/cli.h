@@ -107,5 +107,11 @@ void cli_json_double(cli_json *j, double v);
 void cli_json_bool(cli_json *j, int v);
 void cli_json_null(cli_json *j);
 void cli_json_finish(cli_json *j); /* final newline */
+/* "key": value, the pair every --json object is made of. */
+void cli_json_field_cstr(cli_json *j, const char *key, const char *s);
+void cli_json_field_u64(cli_json *j, const char *key, uint64_t v);
+void cli_json_field_i64(cli_json *j, const char *key, int64_t v);
+void cli_json_field_double(cli_json *j, const char *key, double v);
+void cli_json_field_bool(cli_json *j, const char *key, int v);
 
 #endif

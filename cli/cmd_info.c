@@ -228,63 +228,41 @@ static void json_label(cli_json *j, const shmc_label *label)
 static void json_header(cli_json *j, const shmc_segment_info *info)
 {
     char when[40], ident[24];
-    cli_json_key(j, "name");
-    cli_json_cstr(j, info->name);
-    cli_json_key(j, "format_version");
-    cli_json_u64(j, info->format_version);
-    cli_json_key(j, "rows");
-    cli_json_u64(j, info->nrows);
-    cli_json_key(j, "rows_per_chunk");
-    cli_json_u64(j, info->rows_per_chunk);
-    cli_json_key(j, "row_groups");
-    cli_json_u64(j, info->nrowgroups);
-    cli_json_key(j, "nchunks");
-    cli_json_u64(j, info->nchunks);
-    cli_json_key(j, "total_size");
-    cli_json_u64(j, info->total_size);
-    cli_json_key(j, "raw_bytes");
-    cli_json_u64(j, info->raw_bytes);
-    cli_json_key(j, "stored_bytes");
-    cli_json_u64(j, info->stored_bytes);
-    cli_json_key(j, "ratio");
-    cli_json_double(j, ratio(info->raw_bytes, info->stored_bytes));
+    cli_json_field_cstr(j, "name", info->name);
+    cli_json_field_u64(j, "format_version", info->format_version);
+    cli_json_field_u64(j, "rows", info->nrows);
+    cli_json_field_u64(j, "rows_per_chunk", info->rows_per_chunk);
+    cli_json_field_u64(j, "row_groups", info->nrowgroups);
+    cli_json_field_u64(j, "nchunks", info->nchunks);
+    cli_json_field_u64(j, "total_size", info->total_size);
+    cli_json_field_u64(j, "raw_bytes", info->raw_bytes);
+    cli_json_field_u64(j, "stored_bytes", info->stored_bytes);
+    cli_json_field_double(j, "ratio", ratio(info->raw_bytes, info->stored_bytes));
     cli_json_key(j, "owner");
     cli_json_begin_object(j);
     cli_json_key(j, "pid");
     if (info->owner_state == SHMC_OWNER_PERSISTENT) cli_json_null(j);
     else cli_json_i64(j, info->owner_pid);
-    cli_json_key(j, "state");
-    cli_json_cstr(j, shmc_owner_state_name(info->owner_state));
+    cli_json_field_cstr(j, "state", shmc_owner_state_name(info->owner_state));
     cli_json_end_object(j);
-    cli_json_key(j, "uid");
-    cli_json_u64(j, info->creator_uid);
+    cli_json_field_u64(j, "uid", info->creator_uid);
     cli_json_key(j, "opened");
     cli_json_begin_object(j);
-    cli_json_key(j, "backend");
-    cli_json_cstr(j, backend_name(info->backend));
-    cli_json_key(j, "object_uid");
-    cli_json_u64(j, info->object_uid);
-    cli_json_key(j, "object_mode");
-    cli_json_u64(j, info->object_mode);
-    cli_json_key(j, "private_copy");
-    cli_json_bool(j, info->private_copy);
+    cli_json_field_cstr(j, "backend", backend_name(info->backend));
+    cli_json_field_u64(j, "object_uid", info->object_uid);
+    cli_json_field_u64(j, "object_mode", info->object_mode);
+    cli_json_field_bool(j, "private_copy", info->private_copy);
     cli_json_end_object(j);
-    cli_json_key(j, "created_ns");
-    cli_json_u64(j, info->created_ns);
-    cli_json_key(j, "created");
-    cli_json_cstr(j, iso_time(info->created_ns, when, sizeof when));
+    cli_json_field_u64(j, "created_ns", info->created_ns);
+    cli_json_field_cstr(j, "created", iso_time(info->created_ns, when, sizeof when));
     snprintf(ident, sizeof ident, "%016" PRIx64, info->identity);
-    cli_json_key(j, "identity");
-    cli_json_cstr(j, ident);
+    cli_json_field_cstr(j, "identity", ident);
     cli_json_key(j, "index");
     cli_json_begin_object(j);
-    cli_json_key(j, "type");
-    cli_json_cstr(j, info->has_range_index ? "range" : "columns");
+    cli_json_field_cstr(j, "type", info->has_range_index ? "range" : "columns");
     if (info->has_range_index) {
-        cli_json_key(j, "start");
-        cli_json_i64(j, info->range_start);
-        cli_json_key(j, "step");
-        cli_json_i64(j, info->range_step);
+        cli_json_field_i64(j, "start", info->range_start);
+        cli_json_field_i64(j, "step", info->range_step);
         cli_json_key(j, "name");
         json_label(j, &info->range_name);
     }
@@ -296,68 +274,43 @@ static void json_header(cli_json *j, const shmc_segment_info *info)
 static void json_column(cli_json *j, uint32_t id, const shmc_column_info *ci)
 {
     cli_json_begin_object(j);
-    cli_json_key(j, "id");
-    cli_json_u64(j, id);
+    cli_json_field_u64(j, "id", id);
     cli_json_key(j, "label");
     json_label(j, &ci->label);
-    cli_json_key(j, "label_type");
-    cli_json_cstr(j, label_type_name(ci->label.type));
-    cli_json_key(j, "role");
-    cli_json_cstr(j, column_role(ci));
-    cli_json_key(j, "kind");
-    cli_json_cstr(j, shmc_kind_name(ci->kind));
-    cli_json_key(j, "dtype");
-    cli_json_cstr(j, *ci->dtype ? ci->dtype : NULL);
-    cli_json_key(j, "unit");
-    cli_json_cstr(j, ci->unit ? shmc_unit_name(ci->unit) : NULL);
-    cli_json_key(j, "tz");
-    cli_json_cstr(j, ci->tz);
+    cli_json_field_cstr(j, "label_type", label_type_name(ci->label.type));
+    cli_json_field_cstr(j, "role", column_role(ci));
+    cli_json_field_cstr(j, "kind", shmc_kind_name(ci->kind));
+    cli_json_field_cstr(j, "dtype", *ci->dtype ? ci->dtype : NULL);
+    cli_json_field_cstr(j, "unit", ci->unit ? shmc_unit_name(ci->unit) : NULL);
+    cli_json_field_cstr(j, "tz", ci->tz);
     if (ci->kind == SHMC_KIND_CATEGORICAL) {
-        cli_json_key(j, "code_kind");
-        cli_json_cstr(j, shmc_kind_name(ci->code_kind));
-        cli_json_key(j, "ordered");
-        cli_json_bool(j, (ci->flags & SHMC_COL_ORDERED) != 0);
-        cli_json_key(j, "categories_column");
-        cli_json_u64(j, ci->dict_column);
+        cli_json_field_cstr(j, "code_kind", shmc_kind_name(ci->code_kind));
+        cli_json_field_bool(j, "ordered", (ci->flags & SHMC_COL_ORDERED) != 0);
+        cli_json_field_u64(j, "categories_column", ci->dict_column);
     }
     if (ci->arrow) {
-        cli_json_key(j, "arrow");
-        cli_json_cstr(j, ci->arrow);
-        cli_json_key(j, "arrow_type");
-        cli_json_cstr(j, shmc_arrow_name(ci->arrow));
+        cli_json_field_cstr(j, "arrow", ci->arrow);
+        cli_json_field_cstr(j, "arrow_type", shmc_arrow_name(ci->arrow));
     }
     if (ci->kind == SHMC_KIND_ARROW && ci->dict_column != UINT32_MAX) {
-        cli_json_key(j, "ordered");
-        cli_json_bool(j, (ci->flags & SHMC_COL_ORDERED) != 0);
-        cli_json_key(j, "dictionary_column");
-        cli_json_u64(j, ci->dict_column);
+        cli_json_field_bool(j, "ordered", (ci->flags & SHMC_COL_ORDERED) != 0);
+        cli_json_field_u64(j, "dictionary_column", ci->dict_column);
     }
     if (ci->kind == SHMC_KIND_SPARSE) {
-        cli_json_key(j, "code_kind");
-        cli_json_cstr(j, shmc_kind_name(ci->code_kind));
-        cli_json_key(j, "fill_column");
-        cli_json_u64(j, ci->dict_column);
+        cli_json_field_cstr(j, "code_kind", shmc_kind_name(ci->code_kind));
+        cli_json_field_u64(j, "fill_column", ci->dict_column);
     }
     if (ci->kind == SHMC_KIND_INTERVAL) {
-        cli_json_key(j, "code_kind");
-        cli_json_cstr(j, shmc_kind_name(ci->code_kind));
-        cli_json_key(j, "closed");
-        cli_json_cstr(j, closed_name(ci->flags));
+        cli_json_field_cstr(j, "code_kind", shmc_kind_name(ci->code_kind));
+        cli_json_field_cstr(j, "closed", closed_name(ci->flags));
     }
-    cli_json_key(j, "rows");
-    cli_json_u64(j, ci->nrows);
-    cli_json_key(j, "nulls");
-    cli_json_u64(j, ci->null_count);
-    cli_json_key(j, "raw_bytes");
-    cli_json_u64(j, ci->raw_bytes);
-    cli_json_key(j, "stored_bytes");
-    cli_json_u64(j, ci->stored_bytes);
-    cli_json_key(j, "ratio");
-    cli_json_double(j, ratio(ci->raw_bytes, ci->stored_bytes));
-    cli_json_key(j, "first_chunk");
-    cli_json_u64(j, ci->first_chunk);
-    cli_json_key(j, "nchunks");
-    cli_json_u64(j, ci->nchunks);
+    cli_json_field_u64(j, "rows", ci->nrows);
+    cli_json_field_u64(j, "nulls", ci->null_count);
+    cli_json_field_u64(j, "raw_bytes", ci->raw_bytes);
+    cli_json_field_u64(j, "stored_bytes", ci->stored_bytes);
+    cli_json_field_double(j, "ratio", ratio(ci->raw_bytes, ci->stored_bytes));
+    cli_json_field_u64(j, "first_chunk", ci->first_chunk);
+    cli_json_field_u64(j, "nchunks", ci->nchunks);
     cli_json_end_object(j);
 }
 
@@ -366,30 +319,18 @@ static void json_chunk(cli_json *j, uint32_t id, const shmc_chunk_info *k)
     char hash[24];
     snprintf(hash, sizeof hash, "%016" PRIx64, k->xxh3);
     cli_json_begin_object(j);
-    cli_json_key(j, "id");
-    cli_json_u64(j, id);
-    cli_json_key(j, "column");
-    cli_json_u64(j, k->column);
-    cli_json_key(j, "row_group");
-    cli_json_u64(j, k->rowgroup);
-    cli_json_key(j, "role");
-    cli_json_cstr(j, shmc_role_name(k->role));
-    cli_json_key(j, "codec");
-    cli_json_cstr(j, shmc_codec_name(k->codec));
-    cli_json_key(j, "shuffle");
-    cli_json_bool(j, k->shuffle);
-    cli_json_key(j, "offset");
-    cli_json_u64(j, k->offset);
-    cli_json_key(j, "raw_bytes");
-    cli_json_u64(j, k->raw_len);
-    cli_json_key(j, "stored_bytes");
-    cli_json_u64(j, k->stored_len);
-    cli_json_key(j, "row_start");
-    cli_json_u64(j, k->row_start);
-    cli_json_key(j, "rows");
-    cli_json_u64(j, k->nrows);
-    cli_json_key(j, "xxh3");
-    cli_json_cstr(j, hash);
+    cli_json_field_u64(j, "id", id);
+    cli_json_field_u64(j, "column", k->column);
+    cli_json_field_u64(j, "row_group", k->rowgroup);
+    cli_json_field_cstr(j, "role", shmc_role_name(k->role));
+    cli_json_field_cstr(j, "codec", shmc_codec_name(k->codec));
+    cli_json_field_bool(j, "shuffle", k->shuffle);
+    cli_json_field_u64(j, "offset", k->offset);
+    cli_json_field_u64(j, "raw_bytes", k->raw_len);
+    cli_json_field_u64(j, "stored_bytes", k->stored_len);
+    cli_json_field_u64(j, "row_start", k->row_start);
+    cli_json_field_u64(j, "rows", k->nrows);
+    cli_json_field_cstr(j, "xxh3", hash);
     cli_json_end_object(j);
 }
 

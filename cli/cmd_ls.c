@@ -83,19 +83,14 @@ static void print_json(const ls_list *l)
         cli_json_begin_object(&j);
         char name[1100];
         snprintf(name, sizeof name, "shm:%s", e->name); /* as every verb takes it */
-        cli_json_key(&j, "name");
-        cli_json_cstr(&j, name);
-        cli_json_key(&j, "size");
-        cli_json_u64(&j, e->size);
-        cli_json_key(&j, "uid");
-        cli_json_u64(&j, e->uid);
+        cli_json_field_cstr(&j, "name", name);
+        cli_json_field_u64(&j, "size", e->size);
+        cli_json_field_u64(&j, "uid", e->uid);
         cli_json_key(&j, "owner_pid");
         if (e->owner_pid) cli_json_i64(&j, e->owner_pid);
         else cli_json_null(&j);
-        cli_json_key(&j, "state");
-        cli_json_cstr(&j, shmc_owner_state_name(e->owner_state));
-        cli_json_key(&j, "sealed");
-        cli_json_bool(&j, e->sealed);
+        cli_json_field_cstr(&j, "state", shmc_owner_state_name(e->owner_state));
+        cli_json_field_bool(&j, "sealed", e->sealed);
         cli_json_end_object(&j);
     }
     cli_json_end_array(&j);

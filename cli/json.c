@@ -153,3 +153,33 @@ void cli_json_double(cli_json *j, double v)
 }
 
 void cli_json_finish(cli_json *j) { fputc('\n', j->f); }
+
+void cli_json_field_cstr(cli_json *j, const char *key, const char *s)
+{
+    cli_json_key(j, key);
+    cli_json_cstr(j, s);
+}
+
+void cli_json_field_u64(cli_json *j, const char *key, uint64_t v)
+{
+    cli_json_key(j, key);
+    cli_json_u64(j, v);
+}
+
+void cli_json_field_i64(cli_json *j, const char *key, int64_t v)
+{
+    cli_json_key(j, key);
+    cli_json_i64(j, v);
+}
+
+void cli_json_field_double(cli_json *j, const char *key, double v)
+{
+    cli_json_key(j, key);
+    cli_json_double(j, v);
+}
+
+void cli_json_field_bool(cli_json *j, const char *key, int v)
+{
+    cli_json_key(j, key);
+    cli_json_bool(j, v);
+}
