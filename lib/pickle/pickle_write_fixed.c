@@ -139,15 +139,7 @@ static int collect_piece(pw_writer *w, void *vctx, const pw_piece *p)
             return SHMC_OK;
         }
     }
-    if (c->nbufs == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 8;
-        shmc_oob_buffer *nb = realloc(c->bufs, cap * sizeof *nb);
-        RETURN_ERROR_IF(!nb, w->err, SHMC_ERR_NOMEM, "pickle writer: no memory");
-        c->bufs = nb;
-        c->cap = cap;
-    }
-    c->bufs[c->nbufs++] = (shmc_oob_buffer){kind, p->id, off, len};
-    return SHMC_OK;
+    return pw_oob_push(w, &c->bufs, &c->nbufs, &c->cap, (shmc_oob_buffer){kind, p->id, off, len});
 }
 
 static int emit_frombuffer_oob(pw_writer *w, const char *dtype)

@@ -132,6 +132,8 @@ int pw_for_each_piece(pw_writer *w, uint32_t col, const shmc_column_info *ci, in
 /* The raw bytes of a chunk: a checked view when stored raw, else decoded into
  * the scratch slot of its role. */
 int pw_chunk_bytes(pw_writer *w, const pw_piece *p, const uint8_t **bytes);
+/* Append b to a growing buffer list (the stream's, or a column's before it is merged). */
+int pw_oob_push(pw_writer *w, shmc_oob_buffer **arr, size_t *n, size_t *cap, shmc_oob_buffer b);
 int pw_oob_add(pw_writer *w, int kind, uint32_t chunk, uint64_t offset, uint64_t len);
 
 /* pickle_write_cols.c: push the 1-D array-like of a column over runs. */

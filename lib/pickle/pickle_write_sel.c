@@ -247,15 +247,21 @@ int pw_chunk_bytes(pw_writer *w, const pw_piece *p, const uint8_t **bytes)
     return SHMC_OK;
 }
 
+int pw_oob_push(pw_writer *w, shmc_oob_buffer **arr, size_t *n, size_t *cap, shmc_oob_buffer b)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 16;
+        shmc_oob_buffer *nb = realloc(*arr, ncap * sizeof *nb);
+        RETURN_ERROR_IF(!nb, w->err, SHMC_ERR_NOMEM, "pickle writer: no memory for buffers");
+        *arr = nb;
+        *cap = ncap;
+    }
+    (*arr)[(*n)++] = b;
+    return SHMC_OK;
+}
+
 int pw_oob_add(pw_writer *w, int kind, uint32_t chunk, uint64_t offset, uint64_t len)
 {
-    if (w->noob == w->oob_cap) {
-        size_t cap = w->oob_cap ? w->oob_cap * 2 : 16;
-        shmc_oob_buffer *nb = realloc(w->oob, cap * sizeof *nb);
-        RETURN_ERROR_IF(!nb, w->err, SHMC_ERR_NOMEM, "pickle writer: no memory for buffers");
-        w->oob = nb;
-        w->oob_cap = cap;
-    }
-    w->oob[w->noob++] = (shmc_oob_buffer){kind, chunk, offset, len};
-    return SHMC_OK;
+    return pw_oob_push(w, &w->oob, &w->noob, &w->oob_cap,
+                       (shmc_oob_buffer){kind, chunk, offset, len});
 }
