@@ -68,6 +68,18 @@ int hc_write_to_buffer(shmc_frame *frame, const shmc_write_opts *opts, uint8_t *
     return *buf ? SHMC_OK : SHMC_ERR_IO;
 }
 
+shmc_segment *hc_open_written(shmc_frame *frame, const shmc_write_opts *opts, uint8_t **buf)
+{
+    size_t len;
+    shmc_segment *seg = NULL;
+    *buf = NULL;
+    if (hc_write_to_buffer(frame, opts, buf, &len) != SHMC_OK || shmc_segment_create(&seg))
+        return NULL;
+    if (shmc_segment_open_buffer(seg, *buf, len, SHMC_OPEN_VERIFY_ALL) == SHMC_OK) return seg;
+    shmc_segment_free(seg);
+    return NULL;
+}
+
 const char *const hc_mixed_names[] = {"b",   "i8",  "i16", "i32", "i64", "u8", "u16",  "u32", "u64",
                                       "f32", "f64", "ts",  "td",  "cat", "s",  "nint", "obj"};
 const unsigned hc_mixed_ncols = sizeof hc_mixed_names / sizeof hc_mixed_names[0];

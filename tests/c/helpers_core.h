@@ -20,6 +20,9 @@ void hc_fill(void *p, size_t len, uint64_t seed);
 
 /* Write `frame` to a malloc'd buffer via a temporary file; returns SHMC status. */
 int hc_write_to_buffer(shmc_frame *frame, const shmc_write_opts *opts, uint8_t **buf, size_t *len);
+/* Write `frame` to a buffer (*buf, the caller frees it) and open it with every check:
+ * the segment, or NULL when either step fails. */
+shmc_segment *hc_open_written(shmc_frame *frame, const shmc_write_opts *opts, uint8_t **buf);
 
 /* A frame with one column of every kind over n rows (buffers owned by the frame).
  * Column order: see hc_mixed_names. */
