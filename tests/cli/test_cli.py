@@ -690,8 +690,7 @@ def run_gc_scenario(cli_bin, tmp_path, pkl):
     frame through the Python binding and exited without closing); then ls, gc, ls."""
     import subprocess
     import sys
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
-    env.setdefault("SHMCHUNK_BUILD", str(cli_bin.parents[1]))
+    env = child_env(cli_bin)
     child = ("import os, pandas as pd, shmchunk\n"
              "sf = shmchunk.share(pd.DataFrame({'a': range(10)}), name='gc-orphan')\n"
              "os._exit(0)\n")
@@ -947,22 +946,34 @@ def test_verbose_unpack_reports_bytes(cli, shm_name, tmp_path, frame_pkl):
     assert proc.err == f"wrote {out.stat().st_size} bytes to {out}\n"
 
 
+def child_env(cli_bin) -> dict:
+    """The environment of a child Python that uses this checkout's package and library."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    env.setdefault("SHMCHUNK_BUILD", str(cli_bin.parents[1]))
+    return env
+
+
+def share_in_child(cli_bin, seg, make_df: str, *args) -> None:
+    """A child Python runs `make_df` (code that sets df; sys.argv[2:] are args), shares df
+    as `seg` through the Python binding and exits without closing: what only that binding
+    writes, left for the CLI to read."""
+    import subprocess
+    import sys
+    code = ("import os, sys, pandas as pd, shmchunk\n" + make_df
+            + "sf = shmchunk.share(df, name=sys.argv[1])\nos._exit(0)\n")
+    subprocess.run([sys.executable, "-c", code, str(seg), *args], check=True,
+                   env=child_env(cli_bin), timeout=120)
+
+
 def test_plain_tuple_labels_need_no_allow_pickle(cli, cli_bin, tmp_path):
     """Labels stored as pickles that hold only plain values (tuples of str/int/float/...)
     are written out as those values; any other pickled label (here a complex number)
     still needs --allow-pickle."""
-    import subprocess
-    import sys
-    code = ("import os, sys, pandas as pd, shmchunk\n"
-            "cols = [('t', 1), ('u', 2.5)] if sys.argv[2] == 'plain' else [('t', 1), 1 + 2j]\n"
-            "df = pd.DataFrame([[1, 2], [3, 4]], columns=pd.Index(cols, tupleize_cols=False))\n"
-            "sf = shmchunk.share(df, name=sys.argv[1])\n"
-            "os._exit(0)\n")
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
-    env.setdefault("SHMCHUNK_BUILD", str(cli_bin.parents[1]))
+    make_df = ("cols = [('t', 1), ('u', 2.5)] if sys.argv[2] == 'plain' else [('t', 1), 1 + 2j]\n"
+               "df = pd.DataFrame([[1, 2], [3, 4]], columns=pd.Index(cols, tupleize_cols=False))\n")
     for kind in ("plain", "complex"):
         seg = tmp_path / f"{kind}.shmc"
-        subprocess.run([sys.executable, "-c", code, str(seg), kind], check=True, env=env, timeout=120)
+        share_in_child(cli_bin, seg, make_df, kind)
         out = tmp_path / f"{kind}.pkl"
         if kind == "plain":
             cli("unpack", seg, out, check=0)
@@ -979,16 +990,8 @@ def test_plain_tuple_labels_need_no_allow_pickle(cli, cli_bin, tmp_path):
 
 def test_allow_pickle_for_object_columns(cli, cli_bin, tmp_path):
     """Object columns (only the Python binding writes them) need --allow-pickle."""
-    import subprocess
-    import sys
     seg = tmp_path / "obj.shmc"
-    code = ("import os, sys, pandas as pd, shmchunk\n"
-            "df = pd.DataFrame({'o': [{'k': 1}, [2], 3.5], 'i': [1, 2, 3]})\n"
-            "sf = shmchunk.share(df, name=sys.argv[1])\n"
-            "os._exit(0)\n")
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
-    env.setdefault("SHMCHUNK_BUILD", str(cli_bin.parents[1]))
-    subprocess.run([sys.executable, "-c", code, str(seg)], check=True, env=env, timeout=120)
+    share_in_child(cli_bin, seg, "df = pd.DataFrame({'o': [{'k': 1}, [2], 3.5], 'i': [1, 2, 3]})\n")
     try:
         out = tmp_path / "o.pkl"
         line = one_error_line(cli("unpack", seg, out, check=1), "unpack", seg)
@@ -1103,18 +1106,12 @@ def test_ls_of_an_empty_shared_memory(cli_bin):
 def test_unpack_writes_arrow_columns(cli, cli_bin, tmp_path):
     """pd.ArrowDtype columns stored natively (kind arrow, segment format 2) unpack as
     ArrowExtensionArrays equal to the original, whole or selected; info shows the type."""
-    import subprocess
-    import sys
     seg = tmp_path / "arrow.shmc"
-    code = ("import os, sys, pandas as pd, pyarrow as pa, shmchunk\n"
-            "df = pd.DataFrame({'n': [1, 2, 3],\n"
-            "                   'price': pd.arrays.ArrowExtensionArray(pa.array([1.5, None, 2.0])),\n"
-            "                   'name': pd.arrays.ArrowExtensionArray(pa.array(['a', None, 'é']))})\n"
-            "sf = shmchunk.share(df, name=sys.argv[1])\n"
-            "os._exit(0)\n")
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
-    env.setdefault("SHMCHUNK_BUILD", str(cli_bin.parents[1]))
-    subprocess.run([sys.executable, "-c", code, str(seg)], check=True, env=env, timeout=120)
+    share_in_child(cli_bin, seg,
+                   "import pyarrow as pa\n"
+                   "df = pd.DataFrame({'n': [1, 2, 3],\n"
+                   "                   'price': pd.arrays.ArrowExtensionArray(pa.array([1.5, None, 2.0])),\n"
+                   "                   'name': pd.arrays.ArrowExtensionArray(pa.array(['a', None, 'é']))})\n")
     pa = pytest.importorskip("pyarrow")
     df = pd.DataFrame({"n": [1, 2, 3],
                        "price": pd.arrays.ArrowExtensionArray(pa.array([1.5, None, 2.0])),
