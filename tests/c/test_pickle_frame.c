@@ -298,14 +298,21 @@ static void wide_c_fn(run *x, const char *tag, int proto)
     }
 }
 
+/* The first of two columns, an INDEX column labelled `label` (checked). */
+static rec_col *row_index(run *x, const char *label)
+{
+    ok_range(x, 2);
+    rec_col *ix = &x->r.cols[0];
+    assert_true(ix->d.flags & SHMC_COL_INDEX);
+    assert_string_equal(ix->label, label);
+    return ix;
+}
+
 static void index_int_fn(run *x, const char *tag, int proto)
 {
     (void)tag, (void)proto;
-    ok_range(x, 2);
+    rec_col *ix = row_index(x, "key");
     assert_false(x->r.has_range);
-    rec_col *ix = &x->r.cols[0];
-    assert_true(ix->d.flags & SHMC_COL_INDEX);
-    assert_string_equal(ix->label, "key");
     check_kind(ix, SHMC_KIND_INT64, "int64");
     for (int i = 0; i < N; i++) assert_int_equal(i64_at(ix->d.values, (size_t)i), i * 10 + 1);
     assert_false(col(&x->r, "v")->d.flags & SHMC_COL_INDEX);
@@ -324,10 +331,7 @@ static void index_range_fn(run *x, const char *tag, int proto)
 static void index_dt_fn(run *x, const char *tag, int proto)
 {
     (void)proto;
-    ok_range(x, 2);
-    rec_col *ix = &x->r.cols[0];
-    assert_true(ix->d.flags & SHMC_COL_INDEX);
-    assert_string_equal(ix->label, "day");
+    rec_col *ix = row_index(x, "day");
     assert_int_equal(ix->d.kind, SHMC_KIND_DATETIME);
     assert_string_equal(ix->dtype, !strcmp(tag, "pd31") ? "datetime64[us]" : "datetime64[ns]");
     for (int i = 0; i < N; i++)
@@ -439,10 +443,7 @@ static void strings_fn(run *x, const char *tag, int proto)
 static void index_str_fn(run *x, const char *tag, int proto)
 {
     (void)proto;
-    ok_range(x, 2);
-    rec_col *ix = &x->r.cols[0];
-    assert_true(ix->d.flags & SHMC_COL_INDEX);
-    assert_string_equal(ix->label, "s");
+    rec_col *ix = row_index(x, "s");
     check_kind(ix, SHMC_KIND_STRING, !strcmp(tag, "pd31") ? "str" : "object");
     const char *const want[] = {"r0", "r1", "r2", "r3", "r4"};
     check_strings(&ix->d, want, N);
@@ -479,10 +480,7 @@ static void index_multi_fn(run *x, const char *tag, int proto)
 static void index_cat_fn(run *x, const char *tag, int proto)
 {
     (void)tag, (void)proto;
-    ok_range(x, 2);
-    rec_col *ix = &x->r.cols[0];
-    assert_true(ix->d.flags & SHMC_COL_INDEX);
-    assert_string_equal(ix->label, "c");
+    rec_col *ix = row_index(x, "c");
     check_kind(ix, SHMC_KIND_CATEGORICAL, "category");
     const char *const cats[] = {"x", "y"};
     check_strings(&ix->cats, cats, 2);
@@ -1147,10 +1145,7 @@ static void test_sparse_block(void **s)
 static void index_period_fn(run *x, const char *tag, int proto)
 {
     (void)tag, (void)proto;
-    ok_range(x, 2);
-    rec_col *ix = &x->r.cols[0];
-    assert_true(ix->d.flags & SHMC_COL_INDEX);
-    assert_string_equal(ix->label, "p");
+    rec_col *ix = row_index(x, "p");
     check_kind(ix, SHMC_KIND_PERIOD, "period[M]");
     for (int i = 0; i < N; i++) assert_int_equal(i64_at(ix->d.values, (size_t)i), 600 + i);
 }
@@ -1165,10 +1160,7 @@ static void test_index_period(void **s)
 static void index_interval_fn(run *x, const char *tag, int proto)
 {
     (void)tag, (void)proto;
-    ok_range(x, 2);
-    rec_col *ix = &x->r.cols[0];
-    assert_true(ix->d.flags & SHMC_COL_INDEX);
-    assert_string_equal(ix->label, "iv");
+    rec_col *ix = row_index(x, "iv");
     check_kind(ix, SHMC_KIND_INTERVAL, "interval[int64, both]");
     assert_int_equal(ix->d.code_kind, SHMC_KIND_INT64);
     assert_int_equal(ix->d.flags & (SHMC_COL_CLOSED_LEFT | SHMC_COL_CLOSED_RIGHT),
