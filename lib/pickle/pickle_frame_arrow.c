@@ -337,18 +337,12 @@ static int64_t pa_index_at(const shmc_column_desc *d, const char *fmt, uint32_t 
     return (int64_t)u;
 }
 
-static int pa_valid(const shmc_column_desc *d, uint64_t i)
-{
-    uint64_t b = d->validity_offset + i;
-    return !d->validity || ((d->validity[b >> 3] >> (b & 7)) & 1);
-}
-
 /* Every valid row's index inside the dictionary (the writer does not look). */
 static int pa_indices(pf_ctx *C, const pa_arr *a, const pa_type *t, const shmc_column_desc *d,
                       uint64_t ndict)
 {
     for (uint64_t i = 0; i < a->n; i++) {
-        if (!pa_valid(d, i)) continue;
+        if (!pf_valid_bit(d, i)) continue;
         int64_t x = pa_index_at(d, t->fmt, t->l.width, i);
         if (x < 0 || (uint64_t)x >= ndict)
             return pf_fail(C, SHMC_ERR_PICKLE, a->node,

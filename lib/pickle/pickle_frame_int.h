@@ -144,6 +144,7 @@ int pf_add_len(pf_ctx *C, uint64_t *total, uint64_t len, const shmc_pk_value *at
 int pf_string_bufs(pf_ctx *C, uint64_t n, uint64_t total, uint64_t nulls, int64_t **off,
                    uint8_t **data, uint8_t **valid);
 int pf_strings(pf_ctx *C, shmc_pk_value *const *items, uint64_t n, pf_col *col);
+int pf_valid_bit(const shmc_column_desc *d, uint64_t i);
 
 /* pickle_frame_label.c */
 int pf_lput(pf_lbuf *B, const void *p, size_t n);
@@ -161,7 +162,6 @@ int pf_index_read(pf_ctx *C, const shmc_pk_value *v, pf_index *ix, pf_col *col, 
 int pf_index_col(pf_ctx *C, const shmc_pk_value *idx, pf_col *col, shmc_label *name, int nest);
 int64_t pf_code_at(const pf_arr *a, uint64_t j);
 int pf_codes(pf_ctx *C, const shmc_pk_value *v, uint64_t level, uint64_t nvals, pf_arr *a);
-int pf_valid_bit(const shmc_column_desc *d, uint64_t i);
 int pf_multi_parts(pf_ctx *C, const shmc_pk_value *d, const shmc_pk_value *at, pf_multi *m);
 int pf_level_rows(pf_ctx *C, const shmc_pk_value *at, uint64_t l, uint64_t rows, uint64_t rows0);
 

@@ -519,3 +519,11 @@ int pf_strings(pf_ctx *C, shmc_pk_value *const *items, uint64_t n, pf_col *col)
     col->nrows = n;
     return SHMC_OK;
 }
+
+/* Row i of an Arrow validity bitmap (at validity_offset); no bitmap: valid. */
+int pf_valid_bit(const shmc_column_desc *d, uint64_t i)
+{
+    if (!d->validity) return 1;
+    uint64_t b = d->validity_offset + i;
+    return (d->validity[b >> 3] >> (b & 7)) & 1;
+}

@@ -281,13 +281,6 @@ int pf_codes(pf_ctx *C, const shmc_pk_value *v, uint64_t level, uint64_t nvals, 
     return SHMC_OK;
 }
 
-int pf_valid_bit(const shmc_column_desc *d, uint64_t i)
-{
-    if (!d->validity) return 1;
-    uint64_t b = d->validity_offset + i;
-    return (d->validity[b >> 3] >> (b & 7)) & 1;
-}
-
 /* Strings of the level taken by codes; code -1 (a missing label) becomes a null,
  * which get_level_values() spells NaN in an object level. */
 static int pf_take_strings(pf_ctx *C, const pf_col *lev, const pf_arr *a, pf_col *out)
