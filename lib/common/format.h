@@ -98,6 +98,11 @@ static inline void shmc_st16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static inline void shmc_st32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline void shmc_st64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
+/* Bit i of an Arrow bitmap (LSB first): validity, bool values. */
+static inline unsigned shmc_bit_get(const uint8_t *bits, uint64_t i)
+{
+    return (unsigned)(bits[i >> 3] >> (i & 7)) & 1u;
+}
 static inline uint64_t shmc_align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 /* Header checksum: XXH3 of the 128 header bytes with the checksum and sealed

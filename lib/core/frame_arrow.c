@@ -38,15 +38,10 @@ int shmc_frame_arrow_desc_check(shmc_err *e, const shmc_column_desc *d, const ch
     return shmc_frame_arrow_desc_check(e, d->categories, what, 1);
 }
 
-static uint64_t bit_get(const uint8_t *v, uint64_t i)
-{
-    return (uint64_t)(v[i >> 3] >> (i & 7)) & 1u;
-}
-
 static uint64_t count_zero_bits(const uint8_t *v, uint64_t off, uint64_t n)
 {
     uint64_t ones = 0;
-    for (uint64_t i = 0; i < n; i++) ones += bit_get(v, off + i);
+    for (uint64_t i = 0; i < n; i++) ones += shmc_bit_get(v, off + i);
     return n - ones;
 }
 
@@ -124,7 +119,8 @@ static void bits_repack(const uint8_t *src, uint64_t off, uint64_t n, uint64_t r
                         uint8_t *dst)
 {
     memset(dst, 0, raw_len); /* padding bits zero: output is deterministic */
-    for (uint64_t i = 0; i < n; i++) dst[i >> 3] |= (uint8_t)(bit_get(src, off + i) << (i & 7));
+    for (uint64_t i = 0; i < n; i++)
+        dst[i >> 3] |= (uint8_t)(shmc_bit_get(src, off + i) << (i & 7));
 }
 
 void shmc_frame_arrow_transform(const shmc_column_desc *d, int role, uint64_t row0, uint64_t n,

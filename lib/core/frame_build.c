@@ -315,9 +315,9 @@ int shmc_frame_add_column(shmc_frame *f, const shmc_column_desc *desc)
 static uint64_t count_nulls_bits(const uint8_t *v, uint64_t off, uint64_t n)
 {
     uint64_t ones = 0, i = 0;
-    for (; i < n && ((off + i) & 7); i++) ones += bit_get(v, off + i);
+    for (; i < n && ((off + i) & 7); i++) ones += shmc_bit_get(v, off + i);
     for (; i + 8 <= n; i += 8) ones += (uint64_t)__builtin_popcount((unsigned)v[(off + i) >> 3]);
-    for (; i < n; i++) ones += bit_get(v, off + i);
+    for (; i < n; i++) ones += shmc_bit_get(v, off + i);
     return n - ones;
 }
 

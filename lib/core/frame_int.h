@@ -77,11 +77,6 @@ typedef struct writer {
     unsigned phases;      /* 1 (place) or 2 (compress, then place) */
 } writer;
 
-static inline uint64_t bit_get(const uint8_t *v, uint64_t i)
-{
-    return (uint64_t)(v[i >> 3] >> (i & 7)) & 1u;
-}
-
 /* Plan a write of w->f under w->o (frame_build.c): the column entries (user
  * columns, then the categoricals' dictionaries) with their buffers checked and
  * nulls counted, then one job per stored chunk, in segment order. Errors are

@@ -78,7 +78,7 @@ static void job_transform(const wjob *j, uint8_t *dst)
     memset(dst, 0, j->raw_len); /* padding bits zero: output is deterministic */
     uint64_t off = d->validity_offset + j->row_start;
     for (uint64_t i = 0; i < j->nrows; i++)
-        dst[i >> 3] |= (uint8_t)(bit_get(d->validity, off + i) << (i & 7));
+        dst[i >> 3] |= (uint8_t)(shmc_bit_get(d->validity, off + i) << (i & 7));
 }
 
 static int encode_one(void *user, size_t i)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h"
 #include "pickle_frame_int.h"
 
 /* The accepted numpy dtypes (pf_dtype_row, in pickle_frame_int.h, says what a row is). */
@@ -523,7 +524,5 @@ int pf_strings(pf_ctx *C, shmc_pk_value *const *items, uint64_t n, pf_col *col)
 /* Row i of an Arrow validity bitmap (at validity_offset); no bitmap: valid. */
 int pf_valid_bit(const shmc_column_desc *d, uint64_t i)
 {
-    if (!d->validity) return 1;
-    uint64_t b = d->validity_offset + i;
-    return (d->validity[b >> 3] >> (b & 7)) & 1;
+    return !d->validity || shmc_bit_get(d->validity, d->validity_offset + i);
 }

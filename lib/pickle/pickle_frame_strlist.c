@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h"
 #include "pickle_ops.h"
 #include "pickle_frame_int.h"
 
@@ -88,7 +89,7 @@ static int pf_sget(pf_sbuf *S, uint64_t idx)
     if (idx >= S->nmemo || S->memo[idx] < 0) return PF_BAIL;
     size_t r = (size_t)S->memo[idx];
     size_t a = (size_t)S->off[r], b = (size_t)S->off[r + 1];
-    int valid = !S->valid || ((S->valid[r >> 3] >> (r & 7)) & 1);
+    int valid = !S->valid || shmc_bit_get(S->valid, r);
     if (!valid) return PF_BAIL;
     FORWARD_IF_ERROR(pf_sgrow((void **)&S->data, &S->dcap, S->dlen + (b - a), 1, &S->budget));
     return pf_spush(S, S->data + a, b - a, 1); /* data may have moved: copy from the new one */
@@ -226,8 +227,7 @@ static int pf_strings_fast(shmc_frame *frame, const uint8_t *buf, size_t len,
     if (S.valid && shmc_frame_keep(frame, S.valid, free) != SHMC_OK) free(S.valid), S.valid = NULL;
     if (!S.data) return PF_BAIL;
     int missing = 0;
-    for (size_t i = 0; S.valid && i < S.n && !missing; i++)
-        missing = !((S.valid[i >> 3] >> (i & 7)) & 1);
+    for (size_t i = 0; S.valid && i < S.n && !missing; i++) missing = !shmc_bit_get(S.valid, i);
     desc->kind = SHMC_KIND_STRING;
     desc->offsets = S.off;
     desc->data = S.data;

@@ -125,10 +125,7 @@ static int check_len(pw_writer *w, const arrow_col *a, const pw_piece *c, uint64
     return SHMC_OK;
 }
 
-static int row_valid(const uint8_t *valid, uint64_t r)
-{
-    return !valid || ((valid[r >> 3] >> (r & 7)) & 1);
-}
+static int row_valid(const uint8_t *valid, uint64_t r) { return !valid || shmc_bit_get(valid, r); }
 
 static uint64_t load_off(const uint8_t *p, uint32_t width, uint64_t i)
 {

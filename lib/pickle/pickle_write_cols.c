@@ -265,7 +265,7 @@ static int string_rows(pw_writer *w, str_ctx *s, const pw_piece *p, const uint8_
     shmc_pk *pk = &w->pk;
     for (uint64_t r = p->lo; r < p->hi; r++) {
         if (s->batch == 0) shmc_pk_op(pk, SHMC_OP_MARK);
-        if (valid && !((valid[r >> 3] >> (r & 7)) & 1)) {
+        if (valid && !shmc_bit_get(valid, r)) {
             if (s->nan_missing) shmc_pk_float(pk, (double)NAN);
             else shmc_pk_none(pk);
         } else {
