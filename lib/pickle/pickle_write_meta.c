@@ -45,12 +45,13 @@ int pw_freq_begin(pw_writer *w, const shmc_column_info *ci, const char **freq)
     return shmc_pk_op(&w->pk, SHMC_OP_MARK);
 }
 
-/* Week(weekday=None)'s freqstr, "W" or "<n>W" with n a nonzero int of at most 10
- * digits: *n, 1; anything else 0. The one freqstr to_offset does not rebuild. */
+/* Week(weekday=None)'s freqstr, "W" or "<n>W" with n a nonzero int of at most 9
+ * digits (|n| < 1e9, the bound pack reads offsets with; pandas takes n as a C int):
+ * *n, 1; anything else 0. The one freqstr to_offset does not rebuild. */
 static int weekless(const char *freq, int64_t *n)
 {
     size_t len = strlen(freq), sign = freq[0] == '-';
-    if (len < 1 || len > 12 || freq[len - 1] != 'W') return 0;
+    if (len < 1 || len - sign > 10 || freq[len - 1] != 'W') return 0;
     if (len - 1 == sign) {
         *n = sign ? -1 : 1;
         return !sign;

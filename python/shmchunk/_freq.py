@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-_WEEKLESS = re.compile(r"(-?[0-9]{0,10})W")
+_WEEKLESS = re.compile(r"(-?[0-9]{0,9})W")  # |n| < 1e9, as pack reads offsets
 
 
 def offset_of(text: str):

@@ -433,7 +433,7 @@ class FrameReader:
             return index
         try:
             return type(index)(index, freq=offset_of(freq), name=index.name)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # n past a C int: Overflow
             warnings.warn(f"{self.seg.src}: index freq {freq!r} not restored: {exc}",
                           stacklevel=4)
             return index

@@ -122,3 +122,22 @@ def test_freq_checked_at_open():
         L.lib.shmc_frame_set_index_freq(fr, b"2W-SUN")
     finally:
         L.lib.shmc_frame_free(fr)
+
+
+@pytest.mark.parametrize("freq", [b"9999999999W", b"99999999999999999999D"])
+def test_stored_freq_pandas_cannot_build_warns_and_is_dropped(shared, monkeypatch, freq):
+    """A hostile writer's freq whose n overflows pandas (OverflowError, not ValueError):
+    read() warns and drops it like any freq the values do not follow; the C pickle writer
+    emits it and pandas refuses the stream with its own error, never a crash."""
+    from shmchunk import _write
+    monkeypatch.setattr(_write.FrameBuilder, "set_index_freq",
+                        lambda self, index: L.lib.shmc_frame_set_index_freq(self.frame, freq))
+    df = CASES["day"]
+    sf = shared(df)
+    assert sf._live().index_freq() == freq.decode()
+    with pytest.warns(UserWarning, match="not restored"):
+        got = sf.read()
+    pd.testing.assert_frame_equal(got, df, check_freq=False)
+    assert got.index.freq is None
+    with pytest.raises((OverflowError, ValueError)):
+        pickle.loads(sf.pickle_bytes())
