@@ -11,98 +11,24 @@
 #include "format.h"
 #include "pickle_frame_int.h"
 
-static int pf_arrow_type(pf_ctx *C, const shmc_pk_value *t, int *large)
-{
-    const shmc_pk_value *alias = pf_arg(t, 0);
-    if (t && t->type == SHMC_PK_REDUCE &&
-        shmc_pk_is_global(pf_callee(t), "pyarrow.lib", "type_for_alias")) {
-        if (shmc_pk_str_eq(alias, "large_string") || shmc_pk_str_eq(alias, "large_utf8")) {
-            *large = 1;
-            return SHMC_OK;
-        }
-        if (shmc_pk_str_eq(alias, "string") || shmc_pk_str_eq(alias, "utf8") ||
-            shmc_pk_str_eq(alias, "str")) {
-            *large = 0;
-            return SHMC_OK;
-        }
-    }
-    return pf_unsupported(C, t, "a pyarrow string type");
-}
-
-/* Check and (when needed) copy the offsets of an Arrow (large_)string array. */
-static int pf_arrow_offsets(pf_ctx *C, const shmc_pk_value *at, const uint8_t *ob, size_t olen,
-                            int large, uint64_t off, uint64_t n, size_t dlen, const int64_t **out)
-{
-    size_t w = large ? 8 : 4;
-    if (off + n + 1 < off || (off + n + 1) > olen / w)
-        return pf_fail(C, SHMC_ERR_PICKLE, at, "arrow offsets buffer of %zu bytes is too short",
-                       olen);
-    const uint8_t *p = ob + off * w;
-    int64_t *o = NULL;
-    int aligned = large && ((uintptr_t)p % 8) == 0;
-    if (!aligned) FORWARD_IF_ERROR(pf_own(C, (size_t)(n + 1) * 8, (void **)&o));
-    int64_t prev = 0;
-    for (uint64_t i = 0; i <= n; i++) {
-        int64_t x;
-        if (large) memcpy(&x, p + i * 8, 8);
-        else {
-            int32_t y;
-            memcpy(&y, p + i * 4, 4);
-            x = y;
-        }
-        if (x < (i ? prev : 0) || (uint64_t)x > dlen)
-            return pf_fail(C, SHMC_ERR_PICKLE, at, "arrow offset %llu is %lld (data %zu bytes)",
-                           (unsigned long long)i, (long long)x, dlen);
-        if (o) o[i] = x;
-        prev = x;
-    }
-    *out = o ? o : (const int64_t *)(const void *)p;
-    return SHMC_OK;
-}
-
-static int pf_arrow_array(pf_ctx *C, const shmc_pk_value *v, pf_col *col)
-{
-    const shmc_pk_value *t = pf_arg(v, 0);
-    if (!shmc_pk_is_global(pf_callee(v), "pyarrow.lib", "_restore_array") || shmc_pk_len(t) < 5)
-        return pf_unsupported(C, v, "a pyarrow array");
-    int large = 0;
-    int64_t n, nulls, off;
-    FORWARD_IF_ERROR(pf_arrow_type(C, shmc_pk_item(t, 0), &large));
-    const shmc_pk_value *bufs = shmc_pk_item(t, 4);
-    if (!pf_is_list(bufs)) return pf_unsupported(C, bufs, "pyarrow array buffers (a list is read)");
-    if (!pf_int(shmc_pk_item(t, 1), &n) || !pf_int(shmc_pk_item(t, 2), &nulls) ||
-        !pf_int(shmc_pk_item(t, 3), &off) || n < 0 || off < 0 || shmc_pk_len(bufs) != 3)
-        return pf_fail(C, SHMC_ERR_PICKLE, v, "pyarrow array header is malformed");
-    const uint8_t *vb = NULL, *ob, *db;
-    size_t vlen = 0, olen, dlen;
-    const shmc_pk_value *vnode = shmc_pk_item(bufs, 0);
-    if (vnode->type != SHMC_PK_NONE) FORWARD_IF_ERROR(pf_bytes(C, vnode, &vb, &vlen, 0));
-    FORWARD_IF_ERROR(pf_bytes(C, shmc_pk_item(bufs, 1), &ob, &olen, 0));
-    FORWARD_IF_ERROR(pf_bytes(C, shmc_pk_item(bufs, 2), &db, &dlen, 0));
-    if (vb && ((uint64_t)off + (uint64_t)n + 7) / 8 > vlen)
-        return pf_fail(C, SHMC_ERR_PICKLE, v, "arrow validity buffer of %zu bytes is too short",
-                       vlen);
-    /* null_count -1 means "not computed" (sliced arrays); no validity means none */
-    if (!vb && nulls > 0)
-        return pf_fail(C, SHMC_ERR_PICKLE, v, "arrow array has %lld nulls and no validity",
-                       (long long)nulls);
-    if (!vb || nulls == 0) vb = NULL;
-    const int64_t *o;
-    FORWARD_IF_ERROR(pf_arrow_offsets(C, v, ob, olen, large, (uint64_t)off, (uint64_t)n, dlen, &o));
-    col->d.kind = SHMC_KIND_STRING;
-    col->d.offsets = o;
-    col->d.data = dlen ? db : (const uint8_t *)"";
-    col->d.validity = vb;
-    col->d.validity_offset = vb ? (uint64_t)off : 0;
-    col->nrows = (uint64_t)n;
-    return SHMC_OK;
-}
-
-/* pyarrow ChunkedArray of exactly one chunk, or an Array. */
+/* A pyarrow string array (read and checked by pickle_frame_arrow.c) as a string
+ * column: int32 offsets widened, misaligned int64 ones copied, into owned int64. */
 static int pf_arrow(pf_ctx *C, const shmc_pk_value *v, pf_col *col)
 {
-    FORWARD_IF_ERROR(pf_pa_unchunk(C, &v));
-    return pf_arrow_array(C, v, col);
+    uint32_t w;
+    FORWARD_IF_ERROR(pf_pa_strings(C, v, &col->d, &col->nrows, &w));
+    const uint8_t *p = (const uint8_t *)(const void *)col->d.offsets;
+    col->d.kind = SHMC_KIND_STRING;
+    if (w == 8 && (uintptr_t)p % 8 == 0) return SHMC_OK;
+    int64_t *o;
+    FORWARD_IF_ERROR(pf_own(C, (size_t)(col->nrows + 1) * 8, (void **)&o));
+    for (uint64_t i = 0; i <= col->nrows; i++) {
+        int32_t y;
+        if (w == 8) memcpy(&o[i], p + i * 8, 8);
+        else memcpy(&y, p + i * 4, 4), o[i] = y;
+    }
+    col->d.offsets = o;
+    return SHMC_OK;
 }
 
 /* StringDtype: NEWOBJ + BUILD {storage[, na_value]} (pandas 1.5/2.x) or

@@ -196,8 +196,10 @@ static int pa_header(pf_ctx *C, const shmc_pk_value *t, int dict, pa_arr *a)
     const shmc_pk_value *kids = shmc_pk_item(t, 5), *d = shmc_pk_item(t, 6);
     a->node = t;
     a->bufs = shmc_pk_item(t, 4);
-    if (!t || t->type != SHMC_PK_TUPLE || shmc_pk_len(t) != 7 || !pf_is_list(a->bufs))
-        return pf_unsupported(C, t, "a pyarrow array state (7 items, buffers a list)");
+    if (!t || t->type != SHMC_PK_TUPLE || shmc_pk_len(t) != 7)
+        return pf_unsupported(C, t, "a pyarrow array state (7 items)");
+    if (!pf_is_list(a->bufs))
+        return pf_unsupported(C, a->bufs, "pyarrow array buffers (a list is read)");
     if (!pf_int(shmc_pk_item(t, 1), &n) || !pf_int(shmc_pk_item(t, 2), &nulls) ||
         !pf_int(shmc_pk_item(t, 3), &off) || n < 0 || off < 0 || nulls < -1 || nulls > n)
         return pf_fail(C, SHMC_ERR_PICKLE, t,
@@ -386,6 +388,33 @@ int pf_pa_unchunk(pf_ctx *C, const shmc_pk_value **v)
     return SHMC_OK;
 }
 
+/* *pa (an Array, or a ChunkedArray of one) -> the _restore_array call; its type -> got. */
+static int pa_restore(pf_ctx *C, const shmc_pk_value **pa, pa_type *got)
+{
+    FORWARD_IF_ERROR(pf_pa_unchunk(C, pa));
+    if (!pa_call(*pa, "_restore_array") || pf_nargs(*pa) != 1)
+        return pf_unsupported(C, *pa, "a pyarrow array");
+    return pa_type_read(C, shmc_pk_item(pf_arg(*pa, 0), 0), got);
+}
+
+/* ArrowStringArray's array (pyarrow string or large_string), checked as any Arrow
+ * column is: d gets its validity, offsets (*width bytes each) and data. */
+int pf_pa_strings(pf_ctx *C, const shmc_pk_value *v, shmc_column_desc *d, uint64_t *n,
+                  uint32_t *width)
+{
+    pa_type t;
+    pa_arr a;
+    FORWARD_IF_ERROR(pa_restore(C, &v, &t));
+    if (t.dict || !t.l.utf8)
+        return pf_fail(C, SHMC_ERR_UNSUPPORTED, v, "pyarrow %s array (a string type is read)",
+                       t.str);
+    FORWARD_IF_ERROR(pa_header(C, pf_arg(v, 0), 0, &a));
+    FORWARD_IF_ERROR(pa_buffers(C, &a, &t.l, d));
+    *n = a.n;
+    *width = t.l.width;
+    return SHMC_OK;
+}
+
 /* ArrowExtensionArray: NEWOBJ + BUILD {_pa_array | _data: array, _dtype: ArrowDtype}. */
 int pf_arrow_extension(pf_ctx *C, const shmc_pk_value *v, pf_col *col)
 {
@@ -393,11 +422,8 @@ int pf_arrow_extension(pf_ctx *C, const shmc_pk_value *v, pf_col *col)
     pa_type want, got;
     if (!pa) pa = shmc_pk_dict_get(st, "_data");
     FORWARD_IF_ERROR(pa_dtype(C, shmc_pk_dict_get(st, "_dtype"), &want));
-    FORWARD_IF_ERROR(pf_pa_unchunk(C, &pa));
-    if (!pa_call(pa, "_restore_array") || pf_nargs(pa) != 1)
-        return pf_unsupported(C, pa, "a pyarrow array");
+    FORWARD_IF_ERROR(pa_restore(C, &pa, &got));
     const shmc_pk_value *t = pf_arg(pa, 0);
-    FORWARD_IF_ERROR(pa_type_read(C, shmc_pk_item(t, 0), &got));
     if (!pa_type_eq(&want, &got))
         return pf_fail(C, SHMC_ERR_PICKLE, pa, "ArrowDtype is %.200s but the array is %.200s",
                        want.str, got.str);

@@ -171,6 +171,8 @@ int pf_column_labels(pf_ctx *C, const shmc_pk_value *axis, shmc_label **labels, 
 
 /* ---- pickle_frame_arrow.c: pd.ArrowDtype arrays ---- */
 int pf_pa_unchunk(pf_ctx *C, const shmc_pk_value **v);
+int pf_pa_strings(pf_ctx *C, const shmc_pk_value *v, shmc_column_desc *d, uint64_t *n,
+                  uint32_t *width);
 int pf_arrow_extension(pf_ctx *C, const shmc_pk_value *v, pf_col *col);
 static inline const char *pf_col_dtype(const pf_col *c) { return c->odtype ? c->odtype : c->dtype; }
 
