@@ -1,8 +1,8 @@
 /* The recogniser's leaves: one pandas or pyarrow array, or one dtype, turned into
  * column descriptors with nothing nested inside it -- numpy-backed arrays and
  * their dtypes (bool, numbers, datetimes with zones, periods), masked arrays,
- * pyarrow string and binary arrays, interval bounds' closed side and a sparse
- * array's IntIndex and fill value. pickle_frame_pandas.c dispatches to these and
+ * ArrowStringArray (its pyarrow array read by pickle_frame_arrow.c, offsets widened
+ * here), interval bounds' closed side and a sparse array's Int/BlockIndex and fill value. pickle_frame_pandas.c dispatches to these and
  * recurses where arrays nest; calls go from there to here only. */
 #include <float.h>
 #include <math.h>
