@@ -72,15 +72,36 @@ def test_pickle_bytes_equal(shared, compression):
     pd.testing.assert_frame_equal(pickle.loads(sf.pickle_bytes()), df)
 
 
-def test_foreign_reader_needs_no_allow_pickle(shared, monkeypatch):
+def arrow_frame(n: int = 40) -> pd.DataFrame:
+    """pd.ArrowDtype columns of each layout, a Period row index and attrs (issue 15)."""
+    import decimal
+    pa = pytest.importorskip("pyarrow")
+    ext = pd.arrays.ArrowExtensionArray
+    i = list(range(n))
+    df = pd.DataFrame({
+        "i": ext(pa.array([None if k % 5 == 1 else k for k in i], pa.int64())),
+        "b": ext(pa.array([k % 3 == 0 for k in i], pa.bool_())),
+        "s": ext(pa.array([None if k % 7 == 2 else f"v{k}" for k in i], pa.string())),
+        "d": ext(pa.array([decimal.Decimal(k).scaleb(-2) for k in i], pa.decimal128(9, 2))),
+        "t": ext(pa.array([k * 10**6 for k in i], pa.timestamp("us", "UTC"))),
+        "c": ext(pa.array([f"c{k % 3}" for k in i]).dictionary_encode()),
+    }, index=pd.period_range("2020-01", periods=n, freq="M", name="m"))
+    df.attrs = {"source": "kinds15"}
+    return df
+
+
+@pytest.mark.parametrize("make", [frame, arrow_frame], ids=["kinds15", "arrow"])
+def test_foreign_reader_needs_no_allow_pickle(shared, monkeypatch, make):
     """Natively stored: a reader of another uid reads them without allow_pickle."""
     import shmchunk._read as rd
-    df = frame(40)
+    df = make(40)
     sf = shared(df)
     monkeypatch.setattr(rd, "current_uid", lambda: os.getuid() + 1)
     foreign = shmchunk.attach(sf.name)
     assert not foreign.allow_pickle
-    pd.testing.assert_frame_equal(foreign.read(), df)
+    got = foreign.read()
+    pd.testing.assert_frame_equal(got, df)
+    assert got.attrs == df.attrs
 
 
 def test_raw_period_is_a_view_of_the_segment(shared):
